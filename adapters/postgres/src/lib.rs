@@ -1,0 +1,1 @@
+//! PostgreSQL adapter: event store, command ids, tokens, audit.

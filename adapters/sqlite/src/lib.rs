@@ -1,0 +1,1 @@
+//! SQLite adapter (embedded default): the same contracts as PostgreSQL.

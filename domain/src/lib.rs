@@ -1,0 +1,8 @@
+//! The pure domain of the national roster of biomanufacturing pilot-scale platforms.
+//!
+//! Value types, the `Platform` and `Round` aggregates (cqrs-es), commands and events, the
+//! eligibility rules G-1..G-12, the recommendation rules R-1..R-5, and the ports through which
+//! adapters store events. No I/O, no SQL, no runtime: time enters through commands.
+
+pub mod actor;
+pub mod store;

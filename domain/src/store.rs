@@ -1,0 +1,235 @@
+//! Ports of the event store and the token store. Adapters (PostgreSQL, SQLite) implement them;
+//! the contract suite in `tests/` runs the same assertions against every adapter.
+//!
+//! The store knows nothing of domain event types: it keeps JSON payloads with their type and
+//! schema version. Decoding and upcasting belong to the domain (`crate::events`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::actor::{Actor, Role};
+
+/// Everything recorded about an event besides its payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventMetadata {
+    pub actor: Actor,
+    pub command_id: Uuid,
+    pub correlation_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<Uuid>,
+    /// System time at which the store accepted the event (the "as known at" axis).
+    pub recorded_at: DateTime<Utc>,
+    /// Date on which the decision took effect (the "as of" axis), Asia/Shanghai calendar.
+    pub business_date: NaiveDate,
+}
+
+/// An event about to be appended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub payload: Value,
+    pub metadata: EventMetadata,
+}
+
+/// Optimistic concurrency expectation for one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExpectedVersion {
+    /// The stream must have no events.
+    NoStream,
+    /// The stream's last version must be exactly this (versions start at 1).
+    Exact(u64),
+}
+
+impl ExpectedVersion {
+    pub fn from_current(version: u64) -> Self {
+        if version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(version)
+        }
+    }
+
+    pub fn as_u64(self) -> u64 {
+        match self {
+            ExpectedVersion::NoStream => 0,
+            ExpectedVersion::Exact(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamAppend {
+    pub stream_id: String,
+    pub expected_version: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+}
+
+/// The first result of a command, kept under its command id so that a repeated command id
+/// returns it and appends nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandRecord {
+    pub command_id: Uuid,
+    /// Hash of the command's canonical JSON: the same id with a different command is refused.
+    pub fingerprint: String,
+    pub result: Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// One line of the audit log: who tried what, and what came of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub recorded_at: DateTime<Utc>,
+    pub actor: Actor,
+    pub command_id: Option<Uuid>,
+    pub command_type: String,
+    /// Stream the command addressed (e.g. `platform-xyz`, `round-2025`), when known.
+    pub target: Option<String>,
+    /// `accepted` or `refused`.
+    pub outcome: String,
+    /// Stable error code on refusal (`G-8`, `R-1`, `forbidden`, `state_conflict` …).
+    pub error_code: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// Everything one accepted command writes, in one transaction: events for one or more streams
+/// (each with its own expected version), the command record and the audit line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Commit {
+    pub command: CommandRecord,
+    pub streams: Vec<StreamAppend>,
+    pub audit: AuditEntry,
+}
+
+/// A stored event as read back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub global_position: i64,
+    /// PostgreSQL: the writing transaction's xid8. SQLite (one writer): always 0.
+    pub transaction_id: u64,
+    pub stream_id: String,
+    pub version: u64,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub payload: Value,
+    pub metadata: EventMetadata,
+}
+
+impl StoredEvent {
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            transaction_id: self.transaction_id,
+            global_position: self.global_position,
+        }
+    }
+}
+
+/// Keyset cursor over the global log: `(transaction_id, global_position)`. A bare position
+/// cursor skips transactions that commit late; this one does not (ENGINEERING.md step 4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub transaction_id: u64,
+    pub global_position: i64,
+}
+
+impl Checkpoint {
+    pub const START: Checkpoint = Checkpoint {
+        transaction_id: 0,
+        global_position: 0,
+    };
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppendOutcome {
+    /// Events were appended; the new version of each stream, in the order of `Commit::streams`.
+    Appended { versions: Vec<u64>, last_position: i64 },
+    /// The command id was already recorded with the same fingerprint: nothing was appended.
+    Duplicate(CommandRecord),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StoreError {
+    #[error("stream {stream_id} is at version {actual}, the command expected {expected}")]
+    VersionConflict {
+        stream_id: String,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("command id {0} was already used for a different command")]
+    CommandIdReused(Uuid),
+    #[error("event store unavailable: {0}")]
+    Unavailable(String),
+    #[error("event store error: {0}")]
+    Other(String),
+}
+
+/// The event store port.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends a commit atomically: all streams' events, the command record and the audit line,
+    /// or nothing. A command id already recorded returns `Duplicate` (same fingerprint) or
+    /// `CommandIdReused` (different fingerprint) and appends nothing.
+    async fn append(&self, commit: Commit) -> Result<AppendOutcome, StoreError>;
+
+    /// The recorded first result of a command id, if any.
+    async fn find_command(&self, command_id: Uuid) -> Result<Option<CommandRecord>, StoreError>;
+
+    /// Events of a stream with version > `after_version`, in version order.
+    async fn load_stream(
+        &self,
+        stream_id: &str,
+        after_version: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Up to `limit` events after the checkpoint in commit order, never skipping a transaction
+    /// that was still in flight when an earlier call returned.
+    async fn read_all_after(
+        &self,
+        after: Checkpoint,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Ids of streams starting with `prefix`, sorted.
+    async fn stream_ids(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Records a refused command (nothing else is written).
+    async fn record_refusal(&self, entry: AuditEntry) -> Result<(), StoreError>;
+
+    /// The newest `limit` audit lines, newest first.
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// A bearer token as stored: only the SHA-256 hash of the secret is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub token_hash: String,
+    pub actor_id: String,
+    pub role: Role,
+    pub jurisdiction: Option<String>,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn insert_token(&self, token: TokenRecord) -> Result<(), StoreError>;
+    async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Marks a token revoked; returns false when no such token exists.
+    async fn revoke_token(&self, token_hash: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+}
+
+impl TokenRecord {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.actor_id.clone(),
+            role: self.role,
+            jurisdiction: self.jurisdiction.clone(),
+        }
+    }
+}
