@@ -1,0 +1,1 @@
+//! End-to-end and contract tests against real stores.
