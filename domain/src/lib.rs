@@ -6,3 +6,4 @@
 
 pub mod actor;
 pub mod store;
+pub mod values;

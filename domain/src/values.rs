@@ -1,0 +1,539 @@
+//! Value types (SPEC §3). Parsing is the only way in: a `Uscc`, `Province`, `CityCode`, `Cny`
+//! that exists is valid.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::ToSchema;
+
+// ---------------------------------------------------------------------------------------------
+// USCC (GB 32100-2015)
+
+const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
+
+/// Unified social credit code: 18 characters, check character verified (G-1).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, ToSchema)]
+#[schema(value_type = String, example = "91440300708461136T")]
+pub struct Uscc(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsccError {
+    #[error("a USCC has 18 characters, this one has {0}")]
+    WrongLength(usize),
+    #[error("character {position} ('{found}') is not allowed in a USCC (allowed: 0-9 and A-Y without I, O, S, V, Z)")]
+    InvalidCharacter { position: usize, found: char },
+    #[error("the check character (18th) should be '{expected}', found '{found}'")]
+    WrongCheckCharacter { expected: char, found: char },
+    #[error("characters 3-8 ('{0}') are not a known registering division (a GB/T 2260 code of a province, or 100000 for central registration)")]
+    UnknownDivision(String),
+}
+
+fn uscc_value(c: u8) -> Option<u32> {
+    USCC_ALPHABET.iter().position(|&a| a == c).map(|p| p as u32)
+}
+
+impl Uscc {
+    pub fn parse(input: &str) -> Result<Uscc, UsccError> {
+        let s = input.trim().to_ascii_uppercase();
+        let chars: Vec<char> = s.chars().collect();
+        if chars.len() != 18 {
+            return Err(UsccError::WrongLength(chars.len()));
+        }
+        let bytes = s.as_bytes();
+        let mut sum = 0u32;
+        for (i, &b) in bytes.iter().enumerate() {
+            let v = uscc_value(b).ok_or(UsccError::InvalidCharacter {
+                position: i + 1,
+                found: b as char,
+            })?;
+            if i < 17 {
+                sum += v * USCC_WEIGHTS[i];
+            }
+        }
+        let expected = USCC_ALPHABET[((31 - sum % 31) % 31) as usize] as char;
+        let found = bytes[17] as char;
+        if expected != found {
+            return Err(UsccError::WrongCheckCharacter { expected, found });
+        }
+        let division = &s[2..8];
+        if !division.bytes().all(|b| b.is_ascii_digit())
+            || (division != "100000" && Province::from_division(division).is_none())
+        {
+            return Err(UsccError::UnknownDivision(division.to_string()));
+        }
+        Ok(Uscc(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Chars 3-8: the GB/T 2260 division of the registering authority.
+    pub fn division(&self) -> &str {
+        &self.0[2..8]
+    }
+
+    /// `true` for central registration (`100000`), allowed in any province.
+    pub fn is_central(&self) -> bool {
+        self.division() == "100000"
+    }
+
+    /// The province whose authority registered the unit; `None` for central registration.
+    pub fn registering_province(&self) -> Option<Province> {
+        Province::from_division(self.division())
+    }
+
+    /// Char 1 + 2: `92` is an individual business (个体工商户), not a legal person (G-1).
+    pub fn is_individual_business(&self) -> bool {
+        &self.0[0..2] == "92"
+    }
+
+    /// The GB 11714 organisation-code check (chars 9-17). A mismatch is a warning only:
+    /// registered codes that fail it exist (SPEC §3).
+    pub fn organisation_code_warning(&self) -> Option<String> {
+        let org = &self.0.as_bytes()[8..17];
+        let mut sum = 0u32;
+        for (i, &b) in org[..8].iter().enumerate() {
+            let v = match b {
+                b'0'..=b'9' => (b - b'0') as u32,
+                b'A'..=b'Z' => (b - b'A') as u32 + 10,
+                _ => return Some("organisation code contains an unexpected character".into()),
+            };
+            sum += v * ORG_WEIGHTS[i];
+        }
+        let c = 11 - (sum % 11);
+        let expected = match c {
+            10 => 'X',
+            11 => '0',
+            n => char::from_digit(n, 10).unwrap_or('?'),
+        };
+        let found = org[8] as char;
+        (expected != found).then(|| {
+            format!(
+                "organisation code {} has check character '{found}', GB 11714 gives '{expected}' (warning only)",
+                &self.0[8..17]
+            )
+        })
+    }
+}
+
+impl fmt::Display for Uscc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Uscc {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Uscc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Uscc::parse(&s).map_err(|e| serde::de::Error::custom(format!("G-1: invalid USCC '{s}': {e}")))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jurisdictions
+
+/// The 31 provincial-level divisions (GB/T 2260 two-digit prefix) and XPCC.
+pub const PROVINCES: [(&str, &str, &str); 32] = [
+    ("11", "北京市", "Beijing"),
+    ("12", "天津市", "Tianjin"),
+    ("13", "河北省", "Hebei"),
+    ("14", "山西省", "Shanxi"),
+    ("15", "内蒙古自治区", "Inner Mongolia"),
+    ("21", "辽宁省", "Liaoning"),
+    ("22", "吉林省", "Jilin"),
+    ("23", "黑龙江省", "Heilongjiang"),
+    ("31", "上海市", "Shanghai"),
+    ("32", "江苏省", "Jiangsu"),
+    ("33", "浙江省", "Zhejiang"),
+    ("34", "安徽省", "Anhui"),
+    ("35", "福建省", "Fujian"),
+    ("36", "江西省", "Jiangxi"),
+    ("37", "山东省", "Shandong"),
+    ("41", "河南省", "Henan"),
+    ("42", "湖北省", "Hubei"),
+    ("43", "湖南省", "Hunan"),
+    ("44", "广东省", "Guangdong"),
+    ("45", "广西壮族自治区", "Guangxi"),
+    ("46", "海南省", "Hainan"),
+    ("50", "重庆市", "Chongqing"),
+    ("51", "四川省", "Sichuan"),
+    ("52", "贵州省", "Guizhou"),
+    ("53", "云南省", "Yunnan"),
+    ("54", "西藏自治区", "Tibet"),
+    ("61", "陕西省", "Shaanxi"),
+    ("62", "甘肃省", "Gansu"),
+    ("63", "青海省", "Qinghai"),
+    ("64", "宁夏回族自治区", "Ningxia"),
+    ("65", "新疆维吾尔自治区", "Xinjiang"),
+    ("XPCC", "新疆生产建设兵团", "Xinjiang Production and Construction Corps"),
+];
+
+/// A provincial-level recommending authority: `11`..`65` or `XPCC`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ToSchema)]
+#[schema(value_type = String, example = "44")]
+pub struct Province(&'static str);
+
+impl Province {
+    pub fn parse(code: &str) -> Option<Province> {
+        let code = code.trim();
+        let code = if code.eq_ignore_ascii_case("xpcc") || code == "66" {
+            "XPCC"
+        } else {
+            code
+        };
+        PROVINCES.iter().find(|p| p.0 == code).map(|p| Province(p.0))
+    }
+
+    /// The recommending authority of a 6-digit GB/T 2260 division: XPCC units register under
+    /// 6590xx county-level codes or the non-standard 66 prefix.
+    pub fn from_division(division: &str) -> Option<Province> {
+        if division.len() != 6 || !division.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if division.starts_with("6590") || division.starts_with("66") {
+            return Some(Province("XPCC"));
+        }
+        Province::parse(&division[..2]).filter(|p| p.0 != "XPCC")
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.0
+    }
+
+    pub fn name_zh(&self) -> &'static str {
+        PROVINCES.iter().find(|p| p.0 == self.0).map(|p| p.1).unwrap_or("")
+    }
+
+    pub fn name_en(&self) -> &'static str {
+        PROVINCES.iter().find(|p| p.0 == self.0).map(|p| p.2).unwrap_or("")
+    }
+
+    pub fn all() -> impl Iterator<Item = Province> {
+        PROVINCES.iter().map(|p| Province(p.0))
+    }
+}
+
+impl fmt::Display for Province {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for Province {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Province {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Province::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown province code '{s}' (use the GB/T 2260 two-digit prefix 11..65, or XPCC)"
+            ))
+        })
+    }
+}
+
+/// A city by its 6-digit GB/T 2260 code (e.g. `440300` Shenzhen).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, ToSchema)]
+#[schema(value_type = String, example = "440300")]
+pub struct CityCode(String);
+
+impl CityCode {
+    pub fn parse(code: &str) -> Option<CityCode> {
+        let code = code.trim();
+        if code.len() == 6 && &code[2..] != "0000" {
+            Province::from_division(code).map(|_| CityCode(code.to_string()))
+        } else {
+            None
+        }
+    }
+
+    pub fn province(&self) -> Province {
+        Province::from_division(&self.0).expect("validated on parse")
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CityCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for CityCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for CityCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        CityCode::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown city code '{s}' (a 6-digit GB/T 2260 code below a province, e.g. 440300)"
+            ))
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Domains and applicant kinds
+
+/// 申报类别 (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Domain {
+    FoodAdditives,
+    Biopharma,
+    Cosmetics,
+    Chemicals,
+    Energy,
+    Enzymes,
+    Lignocellulose,
+    C1Feedstock,
+    PlantChassis,
+}
+
+impl Domain {
+    pub const ALL: [Domain; 9] = [
+        Domain::FoodAdditives,
+        Domain::Biopharma,
+        Domain::Cosmetics,
+        Domain::Chemicals,
+        Domain::Energy,
+        Domain::Enzymes,
+        Domain::Lignocellulose,
+        Domain::C1Feedstock,
+        Domain::PlantChassis,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Domain::FoodAdditives => "food_additives",
+            Domain::Biopharma => "biopharma",
+            Domain::Cosmetics => "cosmetics",
+            Domain::Chemicals => "chemicals",
+            Domain::Energy => "energy",
+            Domain::Enzymes => "enzymes",
+            Domain::Lignocellulose => "lignocellulose",
+            Domain::C1Feedstock => "c1_feedstock",
+            Domain::PlantChassis => "plant_chassis",
+        }
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Domain::FoodAdditives => "食品及添加剂",
+            Domain::Biopharma => "生物制药",
+            Domain::Cosmetics => "化妆品",
+            Domain::Chemicals => "化工",
+            Domain::Energy => "能源",
+            Domain::Enzymes => "酶制剂",
+            Domain::Lignocellulose => "木质纤维素利用",
+            Domain::C1Feedstock => "一碳化合物原料利用",
+            Domain::PlantChassis => "植物底盘细胞开发",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Domain> {
+        Domain::ALL.into_iter().find(|d| d.code() == code)
+    }
+}
+
+pub type Domains = BTreeSet<Domain>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicantKind {
+    University,
+    ResearchInstitute,
+    StateOwned,
+    Private,
+}
+
+impl ApplicantKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            ApplicantKind::University => "university",
+            ApplicantKind::ResearchInstitute => "research_institute",
+            ApplicantKind::StateOwned => "state_owned",
+            ApplicantKind::Private => "private",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Money
+
+/// An amount in whole yuan (CNY). Never negative, never a float.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]
+#[schema(value_type = u64, example = 20000000)]
+pub struct Cny(pub u64);
+
+impl Cny {
+    /// 10,000 yuan (万元), the unit of the application form.
+    pub const fn wan(n: u64) -> Cny {
+        Cny(n * 10_000)
+    }
+
+    pub fn yuan(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Cny {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} CNY", self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cny {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Cny;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a non-negative whole amount of yuan")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Cny, E> {
+                Ok(Cny(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Cny, E> {
+                u64::try_from(v)
+                    .map(Cny)
+                    .map_err(|_| E::custom(format!("amount {v} is negative; amounts are non-negative yuan")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Cny, E> {
+                Err(E::custom(format!("amount {v} is not a whole number of yuan")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A non-negative finite quantity with decimals (areas in m², volumes in litres).
+#[derive(Debug, Clone, Copy, Default, PartialEq, PartialOrd, Serialize, ToSchema)]
+#[schema(value_type = f64)]
+pub struct Quantity(pub f64);
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        if !v.is_finite() || v < 0.0 {
+            return Err(serde::de::Error::custom(format!(
+                "{v} is not a non-negative quantity"
+            )));
+        }
+        Ok(Quantity(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn g1_valid_examples_parse() {
+        for s in [
+            "91350100M000100Y43",
+            "91110000802100433B",
+            "91440300708461136T",
+            "914403001922038216",
+        ] {
+            let u = Uscc::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(u.as_str(), s);
+        }
+    }
+
+    #[test]
+    fn g1_wrong_check_character_names_the_expected_one() {
+        let err = Uscc::parse("91440300708461136X").unwrap_err();
+        assert_eq!(
+            err,
+            UsccError::WrongCheckCharacter {
+                expected: 'T',
+                found: 'X'
+            }
+        );
+        assert!(err.to_string().contains("'T'"));
+    }
+
+    #[test]
+    fn g1_length_and_alphabet() {
+        assert_eq!(Uscc::parse("9144030070846113").unwrap_err(), UsccError::WrongLength(16));
+        assert!(matches!(
+            Uscc::parse("91440300708461I36T").unwrap_err(),
+            UsccError::InvalidCharacter { position: 15, found: 'I' }
+        ));
+    }
+
+    #[test]
+    fn g1_lower_case_and_spaces_are_normalised() {
+        assert_eq!(Uscc::parse(" 91440300708461136t ").unwrap().as_str(), "91440300708461136T");
+    }
+
+    #[test]
+    fn uscc_registering_province() {
+        assert_eq!(
+            Uscc::parse("91440300708461136T").unwrap().registering_province(),
+            Province::parse("44")
+        );
+        let central = Uscc::parse("91110000802100433B").unwrap();
+        assert_eq!(central.registering_province(), Province::parse("11"));
+        assert!(!central.is_central());
+    }
+
+    #[test]
+    fn organisation_code_check_is_a_warning_only() {
+        // 91440300708461136T: organisation code 708461136: sum check gives '6'.
+        let u = Uscc::parse("91440300708461136T").unwrap();
+        assert_eq!(u.organisation_code_warning(), None);
+        let u = Uscc::parse("91350100M000100Y43").unwrap();
+        assert_eq!(u.organisation_code_warning(), None);
+    }
+
+    #[test]
+    fn xpcc_divisions() {
+        assert_eq!(Province::from_division("659001").unwrap().code(), "XPCC");
+        assert_eq!(Province::from_division("660100").unwrap().code(), "XPCC");
+        assert_eq!(Province::from_division("650100").unwrap().code(), "65");
+        assert_eq!(Province::from_division("990000"), None);
+        assert_eq!(Province::parse("xpcc").unwrap().code(), "XPCC");
+        assert_eq!(Province::all().count(), 32);
+    }
+
+    #[test]
+    fn city_codes() {
+        assert_eq!(CityCode::parse("440300").unwrap().province().code(), "44");
+        assert!(CityCode::parse("440000").is_none());
+        assert!(CityCode::parse("44030").is_none());
+        assert!(CityCode::parse("990100").is_none());
+    }
+
+    #[test]
+    fn cny_refuses_negative_and_fractional_amounts() {
+        assert_eq!(serde_json::from_str::<Cny>("5").unwrap(), Cny(5));
+        let neg = serde_json::from_str::<Cny>("-5").unwrap_err().to_string();
+        assert!(neg.contains("negative"), "{neg}");
+        let frac = serde_json::from_str::<Cny>("5.5").unwrap_err().to_string();
+        assert!(frac.contains("whole"), "{frac}");
+        assert_eq!(Cny::wan(2000), Cny(20_000_000));
+    }
+}
