@@ -7,3 +7,14 @@
 pub mod actor;
 pub mod store;
 pub mod values;
+pub mod commands;
+pub mod eligibility;
+pub mod error;
+pub mod events;
+pub mod form;
+pub mod incident;
+pub mod platform;
+pub mod round;
+
+pub use actor::{Actor, Role};
+pub use error::Refusal;

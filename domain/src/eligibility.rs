@@ -1,0 +1,358 @@
+//! Eligibility rules G-1..G-12 of the 2025 Guideline (培育指南（2025版）), evaluated on
+//! submission and on every amendment. A failed hard rule does not block submission (the province
+//! decides), but it blocks recommendation unless the province records an override (SPEC §5).
+
+use chrono::{Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::form::{ApplicationForm, SoftwareKind, Utility, VesselKind};
+use crate::values::{Cny, Domain};
+
+/// G-4: 用房面积不少于1500平方米.
+pub const MIN_SITE_AREA_M2: f64 = 1500.0;
+/// G-7: 固定技术团队人员不少于15人.
+pub const MIN_TEAM: u32 = 15;
+/// G-7: 硕士以上学历或中级以上职称的科技人员不低于60%.
+pub const MIN_QUALIFIED_PERCENT: u32 = 60;
+/// G-8: 单罐体积1000L以上.
+pub const MIN_VESSEL_LITRES: f64 = 1000.0;
+/// G-9: 至少已开展中试项目5项.
+pub const MIN_PILOT_PROJECTS: u32 = 5;
+/// G-9: 至少成功实现2项成果产业化生产.
+pub const MIN_INDUSTRIALIZED: u32 = 2;
+/// G-9: 衍生孵化3家以上企业.
+pub const MIN_SPUN_OFF: u32 = 3;
+/// G-9: 估值总计达2000万元以上.
+pub const MIN_SPUN_OFF_VALUATION: Cny = Cny::wan(2000);
+/// G-11: 视频资料应保存3个月以上, counted as 90 days.
+pub const MIN_CCTV_DAYS: u32 = 90;
+/// G-3: "in recent years" (近年来) is read as the 3 years before the submission date.
+pub const G3_LOOKBACK_YEARS: u32 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    /// The form lacks the answer the rule needs.
+    MissingEvidence,
+    /// The rule does not apply (G-10 outside biopharma).
+    NotApplicable,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RuleResult {
+    pub rule: String,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SoftFinding {
+    pub code: String,
+    pub present: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EligibilityAssessment {
+    pub assessed_on: NaiveDate,
+    /// Every hard rule G-1..G-12 with its outcome, in rule order.
+    pub rules: Vec<RuleResult>,
+    /// Shown, never blocking.
+    pub soft_findings: Vec<SoftFinding>,
+    /// Warnings that are not rule outcomes (e.g. the organisation-code check of the USCC).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+impl EligibilityAssessment {
+    pub fn hard_failures(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail)
+            .map(|r| r.rule.clone())
+            .collect()
+    }
+
+    pub fn outcome(&self, rule: &str) -> Option<Outcome> {
+        self.rules.iter().find(|r| r.rule == rule).map(|r| r.outcome)
+    }
+}
+
+/// What G-3 needs to know of the platform's own incident history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastIncident {
+    pub incident_id: String,
+    pub occurred_on: NaiveDate,
+    /// Classified 较大 or above, or a major safety/environmental accident.
+    pub serious: bool,
+}
+
+fn result(rule: &str, outcome: Outcome, detail: impl Into<String>) -> RuleResult {
+    RuleResult {
+        rule: rule.to_string(),
+        outcome,
+        detail: detail.into(),
+    }
+}
+
+fn all_true(items: &[(&str, Option<bool>)]) -> (Outcome, String) {
+    let missing: Vec<&str> = items.iter().filter(|(_, v)| v.is_none()).map(|(n, _)| *n).collect();
+    let failing: Vec<&str> = items.iter().filter(|(_, v)| *v == Some(false)).map(|(n, _)| *n).collect();
+    if !failing.is_empty() {
+        (Outcome::Fail, format!("lacking: {}", failing.join(", ")))
+    } else if !missing.is_empty() {
+        (Outcome::MissingEvidence, format!("not answered: {}", missing.join(", ")))
+    } else {
+        (Outcome::Pass, "all present".into())
+    }
+}
+
+/// Assesses a form as of `on` (the submission or amendment date).
+pub fn assess(form: &ApplicationForm, on: NaiveDate, incidents: &[PastIncident]) -> EligibilityAssessment {
+    let mut rules = Vec::with_capacity(12);
+    let mut warnings = Vec::new();
+
+    // G-1: PRC-registered independent legal entity. The USCC's check character was verified on
+    // input; an individual business (个体工商户, 92…) has no legal personality.
+    let uscc = &form.applicant.uscc;
+    if let Some(w) = uscc.organisation_code_warning() {
+        warnings.push(w);
+    }
+    rules.push(if uscc.is_individual_business() {
+        result("G-1", Outcome::Fail, format!("{uscc} is registered as an individual business (个体工商户), not an independent legal entity"))
+    } else {
+        result("G-1", Outcome::Pass, format!("USCC {uscc} valid"))
+    });
+
+    // G-2: built and in normal operation.
+    rules.push(match form.platform.built {
+        Some(true) => result("G-2", Outcome::Pass, "platform built and operating"),
+        Some(false) => result("G-2", Outcome::Fail, "platform not yet built (已建成且正常运营 required)"),
+        None => result("G-2", Outcome::MissingEvidence, "form does not say whether the platform is built"),
+    });
+
+    // G-3: no major safety/environmental accident or penalty in recent years; the platform's
+    // own serious incidents of the last 3 years count.
+    let since = on.checked_sub_months(Months::new(12 * G3_LOOKBACK_YEARS)).unwrap_or(on);
+    let recent: Vec<&PastIncident> = incidents
+        .iter()
+        .filter(|i| i.serious && i.occurred_on > since && i.occurred_on <= on)
+        .collect();
+    rules.push(if !recent.is_empty() {
+        let ids: Vec<&str> = recent.iter().map(|i| i.incident_id.as_str()).collect();
+        result("G-3", Outcome::Fail, format!("serious incident(s) recorded since {since}: {}", ids.join(", ")))
+    } else {
+        match form.compliance.penalised {
+            Some(true) => result(
+                "G-3",
+                Outcome::Fail,
+                format!(
+                    "penalised for safety/environmental violations: {}",
+                    form.compliance.penalty_details.as_deref().unwrap_or("(no details)")
+                ),
+            ),
+            Some(false) => result("G-3", Outcome::Pass, "no penalty declared, no serious incident recorded in 3 years"),
+            None => result("G-3", Outcome::MissingEvidence, "form does not answer the penalty question"),
+        }
+    });
+
+    // G-4: independent pilot site of at least 1500 m².
+    rules.push(match form.site.as_ref().and_then(|s| s.area_m2) {
+        Some(a) if a.0 >= MIN_SITE_AREA_M2 => result("G-4", Outcome::Pass, format!("{} m² ≥ 1500 m²", a.0)),
+        Some(a) => result("G-4", Outcome::Fail, format!("{} m² < 1500 m² (用房面积不少于1500平方米)", a.0)),
+        None => result("G-4", Outcome::MissingEvidence, "site area not given"),
+    });
+
+    // G-5: site conditions and assessments.
+    rules.push(match &form.site {
+        None => result("G-5", Outcome::MissingEvidence, "site conditions not given"),
+        Some(s) => {
+            let (o, d) = all_true(&[
+                ("strain_room", s.strain_room),
+                ("clean_area", s.clean_area),
+                ("explosion_proof_area", s.explosion_proof_area),
+                ("storage_area", s.storage_area),
+                ("safety_assessment_passed", s.safety_assessment_passed),
+                ("environmental_assessment_passed", s.environmental_assessment_passed),
+                ("health_assessment_passed", s.health_assessment_passed),
+            ]);
+            result("G-5", o, d)
+        }
+    });
+
+    // G-6: all nine utilities.
+    rules.push(match &form.utilities {
+        None => result("G-6", Outcome::MissingEvidence, "utilities not given"),
+        Some(have) => {
+            let missing: Vec<&str> = Utility::ALL.iter().filter(|u| !have.contains(u)).map(|u| u.code()).collect();
+            if missing.is_empty() {
+                result("G-6", Outcome::Pass, "all nine utilities present")
+            } else {
+                result("G-6", Outcome::Fail, format!("missing utilities: {}", missing.join(", ")))
+            }
+        }
+    });
+
+    // G-7: team of at least 15, at least 60 % qualified (integer arithmetic: no rounding).
+    rules.push(match &form.team {
+        None => result("G-7", Outcome::MissingEvidence, "team not given"),
+        Some(t) if t.qualified_staff > t.fixed_technical_staff => result(
+            "G-7",
+            Outcome::Fail,
+            format!("qualified staff ({}) exceeds the team ({})", t.qualified_staff, t.fixed_technical_staff),
+        ),
+        Some(t) => {
+            let size_ok = t.fixed_technical_staff >= MIN_TEAM;
+            let share_ok = u64::from(t.qualified_staff) * 100 >= u64::from(MIN_QUALIFIED_PERCENT) * u64::from(t.fixed_technical_staff);
+            let pct = if t.fixed_technical_staff == 0 { 0.0 } else { f64::from(t.qualified_staff) * 100.0 / f64::from(t.fixed_technical_staff) };
+            let detail = format!("team {} (≥ 15), qualified {} = {:.1} % (≥ 60 %)", t.fixed_technical_staff, t.qualified_staff, pct);
+            result("G-7", if size_ok && share_ok && t.fixed_technical_staff > 0 { Outcome::Pass } else { Outcome::Fail }, detail)
+        }
+    });
+
+    // G-8: a fermentation or enzyme vessel of at least 1000 L; biopharma may be smaller.
+    let vessels: Vec<_> = form
+        .equipment
+        .vessels
+        .iter()
+        .filter(|v| matches!(v.kind, VesselKind::Fermentation | VesselKind::EnzymeCatalysis) && v.count > 0)
+        .collect();
+    let largest = vessels.iter().map(|v| v.volume_l.0).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    rules.push(match largest {
+        None => result("G-8", Outcome::Fail, "no fermentation or enzyme-catalysis vessel declared"),
+        Some(l) if l >= MIN_VESSEL_LITRES => result("G-8", Outcome::Pass, format!("largest vessel {l} L ≥ 1000 L")),
+        Some(l) if form.has_domain(Domain::Biopharma) => result(
+            "G-8",
+            Outcome::Pass,
+            format!("largest vessel {l} L; waived for biopharma (生物制药领域单罐体积可降低)"),
+        ),
+        Some(l) => result("G-8", Outcome::Fail, format!("largest vessel {l} L < 1000 L")),
+    });
+
+    // G-9: track record.
+    rules.push(match &form.track_record {
+        None => result("G-9", Outcome::MissingEvidence, "three-year record not given"),
+        Some(t) => {
+            let projects_ok = t.pilot_projects >= MIN_PILOT_PROJECTS;
+            let industrialized_ok = t.industrialized_projects >= MIN_INDUSTRIALIZED && t.industrialized_revenue_cny.0 > 0;
+            let spun_off_ok = t.spun_off_enterprises >= MIN_SPUN_OFF && t.spun_off_valuation_cny >= MIN_SPUN_OFF_VALUATION;
+            let detail = format!(
+                "{} pilot projects (≥ 5); {} industrialized with revenue {} (≥ 2, > 0); {} spun off valued {} (≥ 3, ≥ 20000000 CNY)",
+                t.pilot_projects, t.industrialized_projects, t.industrialized_revenue_cny, t.spun_off_enterprises, t.spun_off_valuation_cny
+            );
+            result("G-9", if projects_ok && (industrialized_ok || spun_off_ok) { Outcome::Pass } else { Outcome::Fail }, detail)
+        }
+    });
+
+    // G-10: biopharma complies with drug GMP.
+    rules.push(if !form.has_domain(Domain::Biopharma) {
+        result("G-10", Outcome::NotApplicable, "not a biopharma platform")
+    } else {
+        match form.gmp_compliant {
+            Some(true) => result("G-10", Outcome::Pass, "complies with drug GMP"),
+            Some(false) => result("G-10", Outcome::Fail, "biopharma platform does not comply with drug GMP (药品质量管理规范)"),
+            None => result("G-10", Outcome::MissingEvidence, "GMP compliance not stated"),
+        }
+    });
+
+    // G-11: IP protection.
+    rules.push(match &form.ip_protection {
+        None => result("G-11", Outcome::MissingEvidence, "IP protection not described"),
+        Some(p) => {
+            let mut lacking = Vec::new();
+            if !p.ip_department {
+                lacking.push("IP department".to_string());
+            }
+            if !p.headed_by_principal {
+                lacking.push("headed by the principal".to_string());
+            }
+            if !p.strain_bank_dual_lock {
+                lacking.push("strain bank with dual-person dual-lock".to_string());
+            }
+            if !p.access_control_graded {
+                lacking.push("graded access control".to_string());
+            }
+            if p.cctv_retention_days < MIN_CCTV_DAYS {
+                lacking.push(format!("CCTV kept {} days < 90", p.cctv_retention_days));
+            }
+            if lacking.is_empty() {
+                result("G-11", Outcome::Pass, format!("all measures in place, CCTV kept {} days", p.cctv_retention_days))
+            } else {
+                result("G-11", Outcome::Fail, format!("lacking: {}", lacking.join(", ")))
+            }
+        }
+    });
+
+    // G-12: at least one domain.
+    rules.push(if form.domains.is_empty() {
+        result("G-12", Outcome::Fail, "no domain declared")
+    } else {
+        let names: Vec<&str> = form.domains.iter().map(|d| d.code()).collect();
+        result("G-12", Outcome::Pass, names.join(", "))
+    });
+
+    EligibilityAssessment {
+        assessed_on: on,
+        rules,
+        soft_findings: soft_findings(form),
+        warnings,
+    }
+}
+
+/// Domain-specific equipment of the Guideline's lists (专用仪器设备), a few telling items each.
+fn domain_equipment(d: Domain) -> &'static [&'static str] {
+    match d {
+        Domain::FoodAdditives => &["凯氏定氮仪", "高压均质", "喷雾干燥", "流化床", "质构仪", "超微粉碎"],
+        Domain::Biopharma => &["生物安全柜", "切向流", "流式细胞仪", "内毒素检测仪", "电泳仪", "拉曼光谱"],
+        Domain::Cosmetics => &["流变仪", "紫外凝胶成像仪", "物性测试仪", "酶标仪", "细胞破碎仪"],
+        Domain::Chemicals => &["催化反应", "糖化罐", "结晶罐", "元素分析仪", "X射线衍射仪", "管式炉"],
+        Domain::Energy => &["精馏塔", "生物质气化炉", "生物甲烷", "液化装备", "生物质碳化炉"],
+        Domain::Enzymes => &["脱色装置", "催化反应流化床", "超微量分光光度计", "酶标仪"],
+        Domain::Lignocellulose => &["蒸汽爆破", "酶解罐", "纤维素测定仪", "造粒机", "挤出机"],
+        Domain::C1Feedstock => &["脱氧塔", "脱硫塔", "变温吸附塔", "陶瓷膜", "一氧化碳快速分析仪"],
+        Domain::PlantChassis => &["植物细胞采集罐", "树脂吸附罐", "解析柱", "树脂再生罐", "卡尔费休"],
+    }
+}
+
+fn soft_findings(form: &ApplicationForm) -> Vec<SoftFinding> {
+    let eq = &form.equipment;
+    let parallel = eq.vessels.iter().any(|v| v.kind == VesselKind::ParallelBioreactor && v.count > 0);
+    let pat = eq.software.iter().any(|s| matches!(s.kind, SoftwareKind::ProcessAnalytics | SoftwareKind::DigitalTwin));
+    let names: Vec<&str> = eq
+        .purification
+        .iter()
+        .chain(&eq.testing)
+        .chain(&eq.other)
+        .map(|i| i.name.as_str())
+        .chain(eq.vessels.iter().map(|v| v.name.as_str()))
+        .collect();
+    let mut findings = vec![
+        SoftFinding {
+            code: "parallel_bioreactors".into(),
+            present: parallel,
+            detail: "鼓励配备一定容积和数量的平行生物反应器".into(),
+        },
+        SoftFinding {
+            code: "process_analytics_or_digital_twin".into(),
+            present: pat,
+            detail: "过程分析技术（PAT）软件和过程数字化仿真软件系统".into(),
+        },
+    ];
+    for d in &form.domains {
+        let listed = domain_equipment(*d);
+        let found: Vec<&str> = listed.iter().copied().filter(|k| names.iter().any(|n| n.contains(k))).collect();
+        findings.push(SoftFinding {
+            code: format!("domain_equipment:{}", d.code()),
+            present: !found.is_empty(),
+            detail: if found.is_empty() {
+                format!("none of the Guideline's {} equipment found ({})", d.name_zh(), listed.join("、"))
+            } else {
+                format!("{}: {}", d.name_zh(), found.join("、"))
+            },
+        });
+    }
+    findings
+}
