@@ -77,7 +77,10 @@ impl EligibilityAssessment {
     }
 
     pub fn outcome(&self, rule: &str) -> Option<Outcome> {
-        self.rules.iter().find(|r| r.rule == rule).map(|r| r.outcome)
+        self.rules
+            .iter()
+            .find(|r| r.rule == rule)
+            .map(|r| r.outcome)
     }
 }
 
@@ -99,19 +102,34 @@ fn result(rule: &str, outcome: Outcome, detail: impl Into<String>) -> RuleResult
 }
 
 fn all_true(items: &[(&str, Option<bool>)]) -> (Outcome, String) {
-    let missing: Vec<&str> = items.iter().filter(|(_, v)| v.is_none()).map(|(n, _)| *n).collect();
-    let failing: Vec<&str> = items.iter().filter(|(_, v)| *v == Some(false)).map(|(n, _)| *n).collect();
+    let missing: Vec<&str> = items
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(n, _)| *n)
+        .collect();
+    let failing: Vec<&str> = items
+        .iter()
+        .filter(|(_, v)| *v == Some(false))
+        .map(|(n, _)| *n)
+        .collect();
     if !failing.is_empty() {
         (Outcome::Fail, format!("lacking: {}", failing.join(", ")))
     } else if !missing.is_empty() {
-        (Outcome::MissingEvidence, format!("not answered: {}", missing.join(", ")))
+        (
+            Outcome::MissingEvidence,
+            format!("not answered: {}", missing.join(", ")),
+        )
     } else {
         (Outcome::Pass, "all present".into())
     }
 }
 
 /// Assesses a form as of `on` (the submission or amendment date).
-pub fn assess(form: &ApplicationForm, on: NaiveDate, incidents: &[PastIncident]) -> EligibilityAssessment {
+pub fn assess(
+    form: &ApplicationForm,
+    on: NaiveDate,
+    incidents: &[PastIncident],
+) -> EligibilityAssessment {
     let mut rules = Vec::with_capacity(12);
     let mut warnings = Vec::new();
 
@@ -130,20 +148,37 @@ pub fn assess(form: &ApplicationForm, on: NaiveDate, incidents: &[PastIncident])
     // G-2: built and in normal operation.
     rules.push(match form.platform.built {
         Some(true) => result("G-2", Outcome::Pass, "platform built and operating"),
-        Some(false) => result("G-2", Outcome::Fail, "platform not yet built (已建成且正常运营 required)"),
-        None => result("G-2", Outcome::MissingEvidence, "form does not say whether the platform is built"),
+        Some(false) => result(
+            "G-2",
+            Outcome::Fail,
+            "platform not yet built (已建成且正常运营 required)",
+        ),
+        None => result(
+            "G-2",
+            Outcome::MissingEvidence,
+            "form does not say whether the platform is built",
+        ),
     });
 
     // G-3: no major safety/environmental accident or penalty in recent years; the platform's
     // own serious incidents of the last 3 years count.
-    let since = on.checked_sub_months(Months::new(12 * G3_LOOKBACK_YEARS)).unwrap_or(on);
+    let since = on
+        .checked_sub_months(Months::new(12 * G3_LOOKBACK_YEARS))
+        .unwrap_or(on);
     let recent: Vec<&PastIncident> = incidents
         .iter()
         .filter(|i| i.serious && i.occurred_on > since && i.occurred_on <= on)
         .collect();
     rules.push(if !recent.is_empty() {
         let ids: Vec<&str> = recent.iter().map(|i| i.incident_id.as_str()).collect();
-        result("G-3", Outcome::Fail, format!("serious incident(s) recorded since {since}: {}", ids.join(", ")))
+        result(
+            "G-3",
+            Outcome::Fail,
+            format!(
+                "serious incident(s) recorded since {since}: {}",
+                ids.join(", ")
+            ),
+        )
     } else {
         match form.compliance.penalised {
             Some(true) => result(
@@ -151,18 +186,35 @@ pub fn assess(form: &ApplicationForm, on: NaiveDate, incidents: &[PastIncident])
                 Outcome::Fail,
                 format!(
                     "penalised for safety/environmental violations: {}",
-                    form.compliance.penalty_details.as_deref().unwrap_or("(no details)")
+                    form.compliance
+                        .penalty_details
+                        .as_deref()
+                        .unwrap_or("(no details)")
                 ),
             ),
-            Some(false) => result("G-3", Outcome::Pass, "no penalty declared, no serious incident recorded in 3 years"),
-            None => result("G-3", Outcome::MissingEvidence, "form does not answer the penalty question"),
+            Some(false) => result(
+                "G-3",
+                Outcome::Pass,
+                "no penalty declared, no serious incident recorded in 3 years",
+            ),
+            None => result(
+                "G-3",
+                Outcome::MissingEvidence,
+                "form does not answer the penalty question",
+            ),
         }
     });
 
     // G-4: independent pilot site of at least 1500 m².
     rules.push(match form.site.as_ref().and_then(|s| s.area_m2) {
-        Some(a) if a.0 >= MIN_SITE_AREA_M2 => result("G-4", Outcome::Pass, format!("{} m² ≥ 1500 m²", a.0)),
-        Some(a) => result("G-4", Outcome::Fail, format!("{} m² < 1500 m² (用房面积不少于1500平方米)", a.0)),
+        Some(a) if a.0 >= MIN_SITE_AREA_M2 => {
+            result("G-4", Outcome::Pass, format!("{} m² ≥ 1500 m²", a.0))
+        }
+        Some(a) => result(
+            "G-4",
+            Outcome::Fail,
+            format!("{} m² < 1500 m² (用房面积不少于1500平方米)", a.0),
+        ),
         None => result("G-4", Outcome::MissingEvidence, "site area not given"),
     });
 
@@ -176,7 +228,10 @@ pub fn assess(form: &ApplicationForm, on: NaiveDate, incidents: &[PastIncident])
                 ("explosion_proof_area", s.explosion_proof_area),
                 ("storage_area", s.storage_area),
                 ("safety_assessment_passed", s.safety_assessment_passed),
-                ("environmental_assessment_passed", s.environmental_assessment_passed),
+                (
+                    "environmental_assessment_passed",
+                    s.environmental_assessment_passed,
+                ),
                 ("health_assessment_passed", s.health_assessment_passed),
             ]);
             result("G-5", o, d)
@@ -187,11 +242,19 @@ pub fn assess(form: &ApplicationForm, on: NaiveDate, incidents: &[PastIncident])
     rules.push(match &form.utilities {
         None => result("G-6", Outcome::MissingEvidence, "utilities not given"),
         Some(have) => {
-            let missing: Vec<&str> = Utility::ALL.iter().filter(|u| !have.contains(u)).map(|u| u.code()).collect();
+            let missing: Vec<&str> = Utility::ALL
+                .iter()
+                .filter(|u| !have.contains(u))
+                .map(|u| u.code())
+                .collect();
             if missing.is_empty() {
                 result("G-6", Outcome::Pass, "all nine utilities present")
             } else {
-                result("G-6", Outcome::Fail, format!("missing utilities: {}", missing.join(", ")))
+                result(
+                    "G-6",
+                    Outcome::Fail,
+                    format!("missing utilities: {}", missing.join(", ")),
+                )
             }
         }
     });
@@ -202,14 +265,33 @@ pub fn assess(form: &ApplicationForm, on: NaiveDate, incidents: &[PastIncident])
         Some(t) if t.qualified_staff > t.fixed_technical_staff => result(
             "G-7",
             Outcome::Fail,
-            format!("qualified staff ({}) exceeds the team ({})", t.qualified_staff, t.fixed_technical_staff),
+            format!(
+                "qualified staff ({}) exceeds the team ({})",
+                t.qualified_staff, t.fixed_technical_staff
+            ),
         ),
         Some(t) => {
             let size_ok = t.fixed_technical_staff >= MIN_TEAM;
-            let share_ok = u64::from(t.qualified_staff) * 100 >= u64::from(MIN_QUALIFIED_PERCENT) * u64::from(t.fixed_technical_staff);
-            let pct = if t.fixed_technical_staff == 0 { 0.0 } else { f64::from(t.qualified_staff) * 100.0 / f64::from(t.fixed_technical_staff) };
-            let detail = format!("team {} (≥ 15), qualified {} = {:.1} % (≥ 60 %)", t.fixed_technical_staff, t.qualified_staff, pct);
-            result("G-7", if size_ok && share_ok && t.fixed_technical_staff > 0 { Outcome::Pass } else { Outcome::Fail }, detail)
+            let share_ok = u64::from(t.qualified_staff) * 100
+                >= u64::from(MIN_QUALIFIED_PERCENT) * u64::from(t.fixed_technical_staff);
+            let pct = if t.fixed_technical_staff == 0 {
+                0.0
+            } else {
+                f64::from(t.qualified_staff) * 100.0 / f64::from(t.fixed_technical_staff)
+            };
+            let detail = format!(
+                "team {} (≥ 15), qualified {} = {:.1} % (≥ 60 %)",
+                t.fixed_technical_staff, t.qualified_staff, pct
+            );
+            result(
+                "G-7",
+                if size_ok && share_ok && t.fixed_technical_staff > 0 {
+                    Outcome::Pass
+                } else {
+                    Outcome::Fail
+                },
+                detail,
+            )
         }
     });
 
@@ -218,18 +300,38 @@ pub fn assess(form: &ApplicationForm, on: NaiveDate, incidents: &[PastIncident])
         .equipment
         .vessels
         .iter()
-        .filter(|v| matches!(v.kind, VesselKind::Fermentation | VesselKind::EnzymeCatalysis) && v.count > 0)
+        .filter(|v| {
+            matches!(
+                v.kind,
+                VesselKind::Fermentation | VesselKind::EnzymeCatalysis
+            ) && v.count > 0
+        })
         .collect();
-    let largest = vessels.iter().map(|v| v.volume_l.0).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    let largest = vessels
+        .iter()
+        .map(|v| v.volume_l.0)
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
     rules.push(match largest {
-        None => result("G-8", Outcome::Fail, "no fermentation or enzyme-catalysis vessel declared"),
-        Some(l) if l >= MIN_VESSEL_LITRES => result("G-8", Outcome::Pass, format!("largest vessel {l} L ≥ 1000 L")),
+        None => result(
+            "G-8",
+            Outcome::Fail,
+            "no fermentation or enzyme-catalysis vessel declared",
+        ),
+        Some(l) if l >= MIN_VESSEL_LITRES => result(
+            "G-8",
+            Outcome::Pass,
+            format!("largest vessel {l} L ≥ 1000 L"),
+        ),
         Some(l) if form.has_domain(Domain::Biopharma) => result(
             "G-8",
             Outcome::Pass,
             format!("largest vessel {l} L; waived for biopharma (生物制药领域单罐体积可降低)"),
         ),
-        Some(l) => result("G-8", Outcome::Fail, format!("largest vessel {l} L < 1000 L")),
+        Some(l) => result(
+            "G-8",
+            Outcome::Fail,
+            format!("largest vessel {l} L < 1000 L"),
+        ),
     });
 
     // G-9: track record.
@@ -253,14 +355,26 @@ pub fn assess(form: &ApplicationForm, on: NaiveDate, incidents: &[PastIncident])
     } else {
         match form.gmp_compliant {
             Some(true) => result("G-10", Outcome::Pass, "complies with drug GMP"),
-            Some(false) => result("G-10", Outcome::Fail, "biopharma platform does not comply with drug GMP (药品质量管理规范)"),
-            None => result("G-10", Outcome::MissingEvidence, "GMP compliance not stated"),
+            Some(false) => result(
+                "G-10",
+                Outcome::Fail,
+                "biopharma platform does not comply with drug GMP (药品质量管理规范)",
+            ),
+            None => result(
+                "G-10",
+                Outcome::MissingEvidence,
+                "GMP compliance not stated",
+            ),
         }
     });
 
     // G-11: IP protection.
     rules.push(match &form.ip_protection {
-        None => result("G-11", Outcome::MissingEvidence, "IP protection not described"),
+        None => result(
+            "G-11",
+            Outcome::MissingEvidence,
+            "IP protection not described",
+        ),
         Some(p) => {
             let mut lacking = Vec::new();
             if !p.ip_department {
@@ -279,9 +393,20 @@ pub fn assess(form: &ApplicationForm, on: NaiveDate, incidents: &[PastIncident])
                 lacking.push(format!("CCTV kept {} days < 90", p.cctv_retention_days));
             }
             if lacking.is_empty() {
-                result("G-11", Outcome::Pass, format!("all measures in place, CCTV kept {} days", p.cctv_retention_days))
+                result(
+                    "G-11",
+                    Outcome::Pass,
+                    format!(
+                        "all measures in place, CCTV kept {} days",
+                        p.cctv_retention_days
+                    ),
+                )
             } else {
-                result("G-11", Outcome::Fail, format!("lacking: {}", lacking.join(", ")))
+                result(
+                    "G-11",
+                    Outcome::Fail,
+                    format!("lacking: {}", lacking.join(", ")),
+                )
             }
         }
     });
@@ -305,22 +430,75 @@ pub fn assess(form: &ApplicationForm, on: NaiveDate, incidents: &[PastIncident])
 /// Domain-specific equipment of the Guideline's lists (专用仪器设备), a few telling items each.
 fn domain_equipment(d: Domain) -> &'static [&'static str] {
     match d {
-        Domain::FoodAdditives => &["凯氏定氮仪", "高压均质", "喷雾干燥", "流化床", "质构仪", "超微粉碎"],
-        Domain::Biopharma => &["生物安全柜", "切向流", "流式细胞仪", "内毒素检测仪", "电泳仪", "拉曼光谱"],
-        Domain::Cosmetics => &["流变仪", "紫外凝胶成像仪", "物性测试仪", "酶标仪", "细胞破碎仪"],
-        Domain::Chemicals => &["催化反应", "糖化罐", "结晶罐", "元素分析仪", "X射线衍射仪", "管式炉"],
-        Domain::Energy => &["精馏塔", "生物质气化炉", "生物甲烷", "液化装备", "生物质碳化炉"],
+        Domain::FoodAdditives => &[
+            "凯氏定氮仪",
+            "高压均质",
+            "喷雾干燥",
+            "流化床",
+            "质构仪",
+            "超微粉碎",
+        ],
+        Domain::Biopharma => &[
+            "生物安全柜",
+            "切向流",
+            "流式细胞仪",
+            "内毒素检测仪",
+            "电泳仪",
+            "拉曼光谱",
+        ],
+        Domain::Cosmetics => &[
+            "流变仪",
+            "紫外凝胶成像仪",
+            "物性测试仪",
+            "酶标仪",
+            "细胞破碎仪",
+        ],
+        Domain::Chemicals => &[
+            "催化反应",
+            "糖化罐",
+            "结晶罐",
+            "元素分析仪",
+            "X射线衍射仪",
+            "管式炉",
+        ],
+        Domain::Energy => &[
+            "精馏塔",
+            "生物质气化炉",
+            "生物甲烷",
+            "液化装备",
+            "生物质碳化炉",
+        ],
         Domain::Enzymes => &["脱色装置", "催化反应流化床", "超微量分光光度计", "酶标仪"],
         Domain::Lignocellulose => &["蒸汽爆破", "酶解罐", "纤维素测定仪", "造粒机", "挤出机"],
-        Domain::C1Feedstock => &["脱氧塔", "脱硫塔", "变温吸附塔", "陶瓷膜", "一氧化碳快速分析仪"],
-        Domain::PlantChassis => &["植物细胞采集罐", "树脂吸附罐", "解析柱", "树脂再生罐", "卡尔费休"],
+        Domain::C1Feedstock => &[
+            "脱氧塔",
+            "脱硫塔",
+            "变温吸附塔",
+            "陶瓷膜",
+            "一氧化碳快速分析仪",
+        ],
+        Domain::PlantChassis => &[
+            "植物细胞采集罐",
+            "树脂吸附罐",
+            "解析柱",
+            "树脂再生罐",
+            "卡尔费休",
+        ],
     }
 }
 
 fn soft_findings(form: &ApplicationForm) -> Vec<SoftFinding> {
     let eq = &form.equipment;
-    let parallel = eq.vessels.iter().any(|v| v.kind == VesselKind::ParallelBioreactor && v.count > 0);
-    let pat = eq.software.iter().any(|s| matches!(s.kind, SoftwareKind::ProcessAnalytics | SoftwareKind::DigitalTwin));
+    let parallel = eq
+        .vessels
+        .iter()
+        .any(|v| v.kind == VesselKind::ParallelBioreactor && v.count > 0);
+    let pat = eq.software.iter().any(|s| {
+        matches!(
+            s.kind,
+            SoftwareKind::ProcessAnalytics | SoftwareKind::DigitalTwin
+        )
+    });
     let names: Vec<&str> = eq
         .purification
         .iter()
@@ -343,12 +521,20 @@ fn soft_findings(form: &ApplicationForm) -> Vec<SoftFinding> {
     ];
     for d in &form.domains {
         let listed = domain_equipment(*d);
-        let found: Vec<&str> = listed.iter().copied().filter(|k| names.iter().any(|n| n.contains(k))).collect();
+        let found: Vec<&str> = listed
+            .iter()
+            .copied()
+            .filter(|k| names.iter().any(|n| n.contains(k)))
+            .collect();
         findings.push(SoftFinding {
             code: format!("domain_equipment:{}", d.code()),
             present: !found.is_empty(),
             detail: if found.is_empty() {
-                format!("none of the Guideline's {} equipment found ({})", d.name_zh(), listed.join("、"))
+                format!(
+                    "none of the Guideline's {} equipment found ({})",
+                    d.name_zh(),
+                    listed.join("、")
+                )
             } else {
                 format!("{}: {}", d.name_zh(), found.join("、"))
             },

@@ -257,15 +257,27 @@ fn schema_version_of(event_type: &str) -> u32 {
 }
 
 /// Decodes a stored platform event (type + schema version + payload) into the current shape.
-pub fn decode_platform(event_type: &str, schema_version: u32, payload: &Value) -> Result<PlatformEvent, DecodeError> {
+pub fn decode_platform(
+    event_type: &str,
+    schema_version: u32,
+    payload: &Value,
+) -> Result<PlatformEvent, DecodeError> {
     decode(event_type, schema_version, payload)
 }
 
-pub fn decode_round(event_type: &str, schema_version: u32, payload: &Value) -> Result<RoundEvent, DecodeError> {
+pub fn decode_round(
+    event_type: &str,
+    schema_version: u32,
+    payload: &Value,
+) -> Result<RoundEvent, DecodeError> {
     decode(event_type, schema_version, payload)
 }
 
-fn decode<E: serde::de::DeserializeOwned>(event_type: &str, schema_version: u32, payload: &Value) -> Result<E, DecodeError> {
+fn decode<E: serde::de::DeserializeOwned>(
+    event_type: &str,
+    schema_version: u32,
+    payload: &Value,
+) -> Result<E, DecodeError> {
     let mut v = upcast(event_type, schema_version, payload.clone())?;
     if let Some(obj) = v.as_object_mut() {
         obj.insert("type".into(), Value::String(event_type.to_string()));

@@ -20,7 +20,9 @@ pub enum IncidentKind {
 }
 
 /// Accident class of Decree 493: 一般 < 较大 < 重大 < 特别重大.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentClass {
     /// 一般
@@ -37,7 +39,11 @@ pub enum IncidentClass {
 pub const MAJOR_LOSS_THRESHOLD: Cny = Cny(10_000_000);
 
 impl IncidentClass {
-    pub fn from_consequences(loss: Option<Cny>, deaths: u32, serious_injuries: u32) -> IncidentClass {
+    pub fn from_consequences(
+        loss: Option<Cny>,
+        deaths: u32,
+        serious_injuries: u32,
+    ) -> IncidentClass {
         let loss = loss.map(|c| c.0).unwrap_or(0);
         if deaths >= 30 || serious_injuries >= 100 || loss >= 100_000_000 {
             IncidentClass::EspeciallyMajor
@@ -58,10 +64,22 @@ mod tests {
     #[test]
     fn decree_493_thresholds_include_the_number() {
         use IncidentClass::*;
-        assert_eq!(IncidentClass::from_consequences(Some(Cny(9_999_999)), 0, 0), General);
-        assert_eq!(IncidentClass::from_consequences(Some(Cny(10_000_000)), 0, 0), Larger);
-        assert_eq!(IncidentClass::from_consequences(Some(Cny(50_000_000)), 0, 0), Major);
-        assert_eq!(IncidentClass::from_consequences(Some(Cny(100_000_000)), 0, 0), EspeciallyMajor);
+        assert_eq!(
+            IncidentClass::from_consequences(Some(Cny(9_999_999)), 0, 0),
+            General
+        );
+        assert_eq!(
+            IncidentClass::from_consequences(Some(Cny(10_000_000)), 0, 0),
+            Larger
+        );
+        assert_eq!(
+            IncidentClass::from_consequences(Some(Cny(50_000_000)), 0, 0),
+            Major
+        );
+        assert_eq!(
+            IncidentClass::from_consequences(Some(Cny(100_000_000)), 0, 0),
+            EspeciallyMajor
+        );
         assert_eq!(IncidentClass::from_consequences(None, 3, 0), Larger);
         assert_eq!(IncidentClass::from_consequences(None, 0, 50), Major);
         assert_eq!(IncidentClass::from_consequences(None, 2, 9), General);

@@ -4,9 +4,8 @@
 //! eligibility rules G-1..G-12, the recommendation rules R-1..R-5, and the ports through which
 //! adapters store events. No I/O, no SQL, no runtime: time enters through commands.
 
+pub mod access;
 pub mod actor;
-pub mod store;
-pub mod values;
 pub mod commands;
 pub mod eligibility;
 pub mod error;
@@ -15,6 +14,13 @@ pub mod form;
 pub mod incident;
 pub mod platform;
 pub mod round;
+#[cfg(test)]
+mod rule_tests;
+pub mod service;
+pub mod store;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+pub mod values;
 
 pub use actor::{Actor, Role};
 pub use error::Refusal;

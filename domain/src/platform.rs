@@ -19,7 +19,9 @@ use crate::incident::{IncidentClass, IncidentKind};
 use crate::round::Round;
 use crate::values::{CityCode, Cny, Province, Uscc};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     #[default]
@@ -64,14 +66,22 @@ impl Status {
     pub fn may_apply(self) -> bool {
         matches!(
             self,
-            Status::New | Status::Withdrawn | Status::Rejected | Status::NotSelected | Status::Delisted
+            Status::New
+                | Status::Withdrawn
+                | Status::Rejected
+                | Status::NotSelected
+                | Status::Delisted
         )
     }
 
     fn application_pending(self) -> bool {
         matches!(
             self,
-            Status::Submitted | Status::CityEndorsed | Status::Recommended | Status::Evaluated | Status::OnNotice
+            Status::Submitted
+                | Status::CityEndorsed
+                | Status::Recommended
+                | Status::Evaluated
+                | Status::OnNotice
         )
     }
 
@@ -97,7 +107,11 @@ impl Status {
             ],
             Status::Recommended => vec!["RecordExpertEvaluation", "WithdrawApplication"],
             Status::Evaluated => vec!["StartPublicNotice", "WithdrawApplication"],
-            Status::OnNotice => vec!["RecordNoticeObjection", "ListPlatform", "WithdrawApplication"],
+            Status::OnNotice => vec![
+                "RecordNoticeObjection",
+                "ListPlatform",
+                "WithdrawApplication",
+            ],
             Status::Listed => vec![
                 "OpenReview",
                 "DelistPlatform",
@@ -206,7 +220,10 @@ pub fn event_id(command_id: Uuid, index: usize) -> Uuid {
 
 fn required(field: &str, s: &str) -> Result<(), Refusal> {
     if s.trim().is_empty() {
-        Err(Refusal::invalid(field, format!("{field} must not be empty")))
+        Err(Refusal::invalid(
+            field,
+            format!("{field} must not be empty"),
+        ))
     } else {
         Ok(())
     }
@@ -214,11 +231,15 @@ fn required(field: &str, s: &str) -> Result<(), Refusal> {
 
 fn valid_id(field: &str, s: &str) -> Result<(), Refusal> {
     let ok = (1..=64).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(Refusal::invalid(field, format!("{field} has 1-64 letters, digits or - _ . :")))
+        Err(Refusal::invalid(
+            field,
+            format!("{field} has 1-64 letters, digits or - _ . :"),
+        ))
     }
 }
 
@@ -299,7 +320,11 @@ impl Platform {
             .ok_or_else(|| Refusal::not_found("the round of this application is not open"))
     }
 
-    fn decide(&self, cmd: &Envelope<PlatformCommand>, ctx: &PlatformContext) -> Result<Vec<PlatformEvent>, Refusal> {
+    fn decide(
+        &self,
+        cmd: &Envelope<PlatformCommand>,
+        ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
         let name = cmd.command.name();
         if !self.status.allowed_commands().contains(&name) {
             return Err(self.refuse_state(name));
@@ -313,17 +338,26 @@ impl Platform {
                 let round = self.round(ctx)?;
                 let config = round.config.as_ref().expect("checked");
                 if config.round_id != c.round_id {
-                    return Err(Refusal::not_found(format!("round {} is not open", c.round_id)));
+                    return Err(Refusal::not_found(format!(
+                        "round {} is not open",
+                        c.round_id
+                    )));
                 }
                 let form = &c.form;
                 required("form.applicant.name", &form.applicant.name)?;
-                required("form.applicant.legal_representative", &form.applicant.legal_representative)?;
+                required(
+                    "form.applicant.legal_representative",
+                    &form.applicant.legal_representative,
+                )?;
                 required("form.platform.name", &form.platform.name)?;
                 required("form.platform.leader", &form.platform.leader)?;
                 if form.applicant.city.province() != form.applicant.province {
                     return Err(Refusal::invalid(
                         "form.applicant.city",
-                        format!("city {} is not in province {}", form.applicant.city, form.applicant.province),
+                        format!(
+                            "city {} is not in province {}",
+                            form.applicant.city, form.applicant.province
+                        ),
                     ));
                 }
                 if let Some(existing) = self.applicant_uscc() {
@@ -341,9 +375,17 @@ impl Platform {
                     ));
                 }
                 if on < config.opens_on {
-                    return Err(Refusal::new("R-4", format!("round {} opens on {}; submission on {on} is too early", c.round_id, config.opens_on)));
+                    return Err(Refusal::new(
+                        "R-4",
+                        format!(
+                            "round {} opens on {}; submission on {on} is too early",
+                            c.round_id, config.opens_on
+                        ),
+                    ));
                 }
-                let last = round.applicant_deadline(form.applicant.province).expect("round open");
+                let last = round
+                    .applicant_deadline(form.applicant.province)
+                    .expect("round open");
                 deadline("R-4", "submission", on, last)?;
                 let assessment = eligibility::assess(form, on, &self.past_incidents());
                 vec![
@@ -358,7 +400,10 @@ impl Platform {
             }
             C::AmendApplication(c) => {
                 if !c.changes.is_object() {
-                    return Err(Refusal::invalid("changes", "changes must be an object of form fields"));
+                    return Err(Refusal::invalid(
+                        "changes",
+                        "changes must be an object of form fields",
+                    ));
                 }
                 let current = self.form.as_ref().expect("submitted");
                 let mut doc = serde_json::to_value(current).expect("form serializes");
@@ -368,30 +413,51 @@ impl Platform {
                     serde_path_to_error_free(de)?
                 };
                 if form.applicant.uscc != current.applicant.uscc {
-                    return Err(Refusal::invalid("changes.applicant.uscc", "the applicant's USCC cannot be amended"));
+                    return Err(Refusal::invalid(
+                        "changes.applicant.uscc",
+                        "the applicant's USCC cannot be amended",
+                    ));
                 }
                 if form.applicant.province != current.applicant.province {
-                    return Err(Refusal::invalid("changes.applicant.province", "the province cannot be amended; withdraw and apply in the right province"));
+                    return Err(Refusal::invalid(
+                        "changes.applicant.province",
+                        "the province cannot be amended; withdraw and apply in the right province",
+                    ));
                 }
                 if form.applicant.city.province() != form.applicant.province {
-                    return Err(Refusal::invalid("changes.applicant.city", format!("city {} is not in province {}", form.applicant.city, form.applicant.province)));
+                    return Err(Refusal::invalid(
+                        "changes.applicant.city",
+                        format!(
+                            "city {} is not in province {}",
+                            form.applicant.city, form.applicant.province
+                        ),
+                    ));
                 }
                 let assessment = eligibility::assess(&form, on, &self.past_incidents());
                 vec![
-                    E::ApplicationAmended { changes: c.changes.clone(), form },
+                    E::ApplicationAmended {
+                        changes: c.changes.clone(),
+                        form,
+                    },
                     E::EligibilityAssessed { assessment },
                 ]
             }
             C::WithdrawApplication(c) => {
                 required("reason", &c.reason)?;
-                vec![E::ApplicationWithdrawn { reason: c.reason.clone() }]
+                vec![E::ApplicationWithdrawn {
+                    reason: c.reason.clone(),
+                }]
             }
             C::EndorseByCity(c) => {
                 let city = actor
                     .jurisdiction
                     .as_deref()
                     .and_then(CityCode::parse)
-                    .ok_or_else(|| Refusal::forbidden("a city endorsement needs a city actor with a 6-digit city code"))?;
+                    .ok_or_else(|| {
+                        Refusal::forbidden(
+                            "a city endorsement needs a city actor with a 6-digit city code",
+                        )
+                    })?;
                 let own = self.city().expect("submitted");
                 if &city != own {
                     return Err(Refusal::new("R-3", format!("city {city} may endorse only applicants of its own city; this applicant is in {own}")));
@@ -400,7 +466,10 @@ impl Platform {
                 if let Some(last) = round.city_deadline(city.province()) {
                     deadline("R-4", "city endorsement", on, last)?;
                 }
-                vec![E::CityEndorsed { city, opinion: c.opinion.clone() }]
+                vec![E::CityEndorsed {
+                    city,
+                    opinion: c.opinion.clone(),
+                }]
             }
             C::RecommendByProvince(c) => {
                 let round = self.round(ctx)?;
@@ -412,7 +481,12 @@ impl Platform {
                         format!("in round {round_id} applications of province {province} ({}) are recommended only after city endorsement", province.name_zh()),
                     ));
                 }
-                deadline("R-4", "province recommendation", on, round.province_deadline().expect("open"))?;
+                deadline(
+                    "R-4",
+                    "province recommendation",
+                    on,
+                    round.province_deadline().expect("open"),
+                )?;
                 let uscc = self.applicant_uscc().expect("submitted");
                 if !uscc.is_central() && uscc.registering_province() != Some(province) {
                     return Err(Refusal::new(
@@ -423,7 +497,11 @@ impl Platform {
                         ),
                     ));
                 }
-                let failed = self.assessment.as_ref().map(|a| a.hard_failures()).unwrap_or_default();
+                let failed = self
+                    .assessment
+                    .as_ref()
+                    .map(|a| a.hard_failures())
+                    .unwrap_or_default();
                 let override_reason = c.override_reason.as_ref().filter(|r| !r.trim().is_empty());
                 if !failed.is_empty() && override_reason.is_none() {
                     return Err(Refusal::new(
@@ -445,33 +523,65 @@ impl Platform {
                     province,
                     opinion: c.opinion.clone(),
                     rank: c.rank,
-                    overridden_rules: if override_reason.is_some() { failed } else { vec![] },
+                    overridden_rules: if override_reason.is_some() {
+                        failed
+                    } else {
+                        vec![]
+                    },
                     override_reason: override_reason.cloned(),
                     warnings,
                 }]
             }
             C::RejectByProvince(c) => {
                 if c.reasons.iter().all(|r| r.trim().is_empty()) {
-                    return Err(Refusal::invalid("reasons", "a rejection gives at least one reason (rule id or text)"));
+                    return Err(Refusal::invalid(
+                        "reasons",
+                        "a rejection gives at least one reason (rule id or text)",
+                    ));
                 }
-                vec![E::ProvinceRejected { province: self.province().expect("submitted"), reasons: c.reasons.clone() }]
+                vec![E::ProvinceRejected {
+                    province: self.province().expect("submitted"),
+                    reasons: c.reasons.clone(),
+                }]
             }
             C::RecordExpertEvaluation(c) => {
                 if c.score > 100 {
-                    return Err(Refusal::invalid("score", format!("score {} is outside 0-100", c.score)));
+                    return Err(Refusal::invalid(
+                        "score",
+                        format!("score {} is outside 0-100", c.score),
+                    ));
                 }
-                vec![E::ExpertEvaluationRecorded { score: c.score, passed: c.passed, panel: c.panel.clone(), comments: c.comments.clone() }]
+                vec![E::ExpertEvaluationRecorded {
+                    score: c.score,
+                    passed: c.passed,
+                    panel: c.panel.clone(),
+                    comments: c.comments.clone(),
+                }]
             }
             C::StartPublicNotice(c) => {
                 if c.until < c.from {
-                    return Err(Refusal::new(code::IMPOSSIBLE_DATE, format!("the notice ends ({}) before it starts ({})", c.until, c.from)).at("until"));
+                    return Err(Refusal::new(
+                        code::IMPOSSIBLE_DATE,
+                        format!(
+                            "the notice ends ({}) before it starts ({})",
+                            c.until, c.from
+                        ),
+                    )
+                    .at("until"));
                 }
-                let min_days = self.round(ctx).ok().and_then(|r| r.config.as_ref()).map_or(1, |c| c.notice_days.max(1));
+                let min_days = self
+                    .round(ctx)
+                    .ok()
+                    .and_then(|r| r.config.as_ref())
+                    .map_or(1, |c| c.notice_days.max(1));
                 let days = (c.until - c.from).num_days() + 1;
                 if days < i64::from(min_days) {
                     return Err(Refusal::new("R-5", format!("the public notice lasts {days} day(s); this round requires at least {min_days}")).at("until"));
                 }
-                vec![E::PublicNoticeStarted { from: c.from, until: c.until }]
+                vec![E::PublicNoticeStarted {
+                    from: c.from,
+                    until: c.until,
+                }]
             }
             C::RecordNoticeObjection(c) => {
                 required("summary", &c.summary)?;
@@ -479,7 +589,10 @@ impl Platform {
                 if on < from || on > until {
                     return Err(Refusal::new("R-5", format!("objections are recorded during the public notice {from}..{until}; {on} is outside it")));
                 }
-                vec![E::NoticeObjectionRecorded { upheld: c.upheld, summary: c.summary.clone() }]
+                vec![E::NoticeObjectionRecorded {
+                    upheld: c.upheld,
+                    summary: c.summary.clone(),
+                }]
             }
             C::ListPlatform(_) => {
                 let (_, until) = self.notice.expect("on notice");
@@ -490,33 +603,75 @@ impl Platform {
             }
             C::RecordService(c) => {
                 if c.dated > on {
-                    return Err(Refusal::new(code::IMPOSSIBLE_DATE, format!("a service dated {} cannot be recorded on {on}, before it happened", c.dated)).at("dated"));
+                    return Err(Refusal::new(
+                        code::IMPOSSIBLE_DATE,
+                        format!(
+                            "a service dated {} cannot be recorded on {on}, before it happened",
+                            c.dated
+                        ),
+                    )
+                    .at("dated"));
                 }
-                let service_id = c.service_id.unwrap_or_else(|| Uuid::new_v5(&cmd.meta.command_id, b"service"));
+                let service_id = c
+                    .service_id
+                    .unwrap_or_else(|| Uuid::new_v5(&cmd.meta.command_id, b"service"));
                 if self.services.contains_key(&service_id) {
-                    return Err(Refusal::new(code::DUPLICATE, format!("service record {service_id} already exists")).at("service_id"));
+                    return Err(Refusal::new(
+                        code::DUPLICATE,
+                        format!("service record {service_id} already exists"),
+                    )
+                    .at("service_id"));
                 }
                 if let ServiceRecord::ProductIncubated { product_name, .. } = &c.record {
                     required("record.product_name", product_name)?;
                 }
-                vec![E::ServiceRecorded { service_id, dated: c.dated, record: c.record.clone() }]
+                vec![E::ServiceRecorded {
+                    service_id,
+                    dated: c.dated,
+                    record: c.record.clone(),
+                }]
             }
             C::RetractService(c) => {
                 required("reason", &c.reason)?;
                 match self.services.get(&c.service_id) {
-                    None => return Err(Refusal::not_found(format!("no service record {} on this platform", c.service_id)).at("service_id")),
-                    Some(s) if s.retracted => return Err(Refusal::new(code::DUPLICATE, format!("service record {} is already retracted", c.service_id))),
-                    Some(_) => vec![E::ServiceRetracted { service_id: c.service_id, reason: c.reason.clone() }],
+                    None => {
+                        return Err(Refusal::not_found(format!(
+                            "no service record {} on this platform",
+                            c.service_id
+                        ))
+                        .at("service_id"))
+                    }
+                    Some(s) if s.retracted => {
+                        return Err(Refusal::new(
+                            code::DUPLICATE,
+                            format!("service record {} is already retracted", c.service_id),
+                        ))
+                    }
+                    Some(_) => vec![E::ServiceRetracted {
+                        service_id: c.service_id,
+                        reason: c.reason.clone(),
+                    }],
                 }
             }
             C::ReportIncident(c) => {
                 valid_id("incident_id", &c.incident_id)?;
                 required("description", &c.description)?;
                 if self.incidents.contains_key(&c.incident_id) {
-                    return Err(Refusal::new(code::DUPLICATE, format!("incident {} is already reported", c.incident_id)).at("incident_id"));
+                    return Err(Refusal::new(
+                        code::DUPLICATE,
+                        format!("incident {} is already reported", c.incident_id),
+                    )
+                    .at("incident_id"));
                 }
                 if c.occurred_on > on {
-                    return Err(Refusal::new(code::IMPOSSIBLE_DATE, format!("an incident occurring on {} cannot be reported on {on}", c.occurred_on)).at("occurred_on"));
+                    return Err(Refusal::new(
+                        code::IMPOSSIBLE_DATE,
+                        format!(
+                            "an incident occurring on {} cannot be reported on {on}",
+                            c.occurred_on
+                        ),
+                    )
+                    .at("occurred_on"));
                 }
                 vec![E::IncidentReported {
                     incident_id: c.incident_id.clone(),
@@ -529,7 +684,11 @@ impl Platform {
             }
             C::AssessIncident(c) => {
                 if !self.incidents.contains_key(&c.incident_id) {
-                    return Err(Refusal::not_found(format!("no incident {} on this platform", c.incident_id)).at("incident_id"));
+                    return Err(Refusal::not_found(format!(
+                        "no incident {} on this platform",
+                        c.incident_id
+                    ))
+                    .at("incident_id"));
                 }
                 required("conclusion", &c.conclusion)?;
                 vec![E::IncidentAssessed {
@@ -537,34 +696,62 @@ impl Platform {
                     direct_loss_cny: c.direct_loss_cny,
                     deaths: c.deaths,
                     serious_injuries: c.serious_injuries,
-                    class: IncidentClass::from_consequences(Some(c.direct_loss_cny), c.deaths, c.serious_injuries),
+                    class: IncidentClass::from_consequences(
+                        Some(c.direct_loss_cny),
+                        c.deaths,
+                        c.serious_injuries,
+                    ),
                     conclusion: c.conclusion.clone(),
                 }]
             }
             C::OpenReview(c) => {
                 valid_id("review_id", &c.review_id)?;
                 if self.reviews.contains_key(&c.review_id) {
-                    return Err(Refusal::new(code::DUPLICATE, format!("review {} already exists", c.review_id)).at("review_id"));
+                    return Err(Refusal::new(
+                        code::DUPLICATE,
+                        format!("review {} already exists", c.review_id),
+                    )
+                    .at("review_id"));
                 }
                 if let ReviewTrigger::Incident(id) = &c.trigger {
                     if !self.incidents.contains_key(id) {
-                        return Err(Refusal::not_found(format!("no incident {id} on this platform")).at("trigger"));
+                        return Err(Refusal::not_found(format!(
+                            "no incident {id} on this platform"
+                        ))
+                        .at("trigger"));
                     }
                     if let Some(r) = self.reviews.values().find(|r| r.trigger == c.trigger) {
                         return Err(Refusal::new(code::DUPLICATE, format!("incident {id} already has its re-review {} (D-4: once per incident)", r.review_id)).at("trigger"));
                     }
                 }
-                vec![E::ReviewOpened { review_id: c.review_id.clone(), trigger: c.trigger.clone(), due_on: c.due_on }]
+                vec![E::ReviewOpened {
+                    review_id: c.review_id.clone(),
+                    trigger: c.trigger.clone(),
+                    due_on: c.due_on,
+                }]
             }
             C::ConcludeReview(c) => {
                 match self.reviews.get(&c.review_id) {
-                    None => return Err(Refusal::not_found(format!("no review {} on this platform", c.review_id)).at("review_id")),
+                    None => {
+                        return Err(Refusal::not_found(format!(
+                            "no review {} on this platform",
+                            c.review_id
+                        ))
+                        .at("review_id"))
+                    }
                     Some(r) if r.outcome.is_some() => {
-                        return Err(Refusal::new(code::STATE_CONFLICT, format!("review {} is already concluded", c.review_id)));
+                        return Err(Refusal::new(
+                            code::STATE_CONFLICT,
+                            format!("review {} is already concluded", c.review_id),
+                        ));
                     }
                     Some(_) => {}
                 }
-                let mut events = vec![E::ReviewConcluded { review_id: c.review_id.clone(), outcome: c.outcome, reasons: c.reasons.clone() }];
+                let mut events = vec![E::ReviewConcluded {
+                    review_id: c.review_id.clone(),
+                    outcome: c.outcome,
+                    reasons: c.reasons.clone(),
+                }];
                 if c.outcome == ReviewOutcome::Failed {
                     // D-3: 未通过复核的平台将从名单中撤除.
                     events.push(E::PlatformDelisted {
@@ -579,12 +766,26 @@ impl Platform {
             }
             C::RecordAnnualEvaluation(c) => {
                 if !(1..=5).contains(&c.stars) {
-                    return Err(Refusal::invalid("stars", format!("a star rating is 1-5, not {}", c.stars)));
+                    return Err(Refusal::invalid(
+                        "stars",
+                        format!("a star rating is 1-5, not {}", c.stars),
+                    ));
                 }
                 if c.year < 2025 || c.year > on.year() {
-                    return Err(Refusal::invalid("year", format!("year {} is not an evaluation year up to {}", c.year, on.year())));
+                    return Err(Refusal::invalid(
+                        "year",
+                        format!(
+                            "year {} is not an evaluation year up to {}",
+                            c.year,
+                            on.year()
+                        ),
+                    ));
                 }
-                vec![E::AnnualEvaluationRecorded { year: c.year, stars: c.stars, findings: c.findings.clone() }]
+                vec![E::AnnualEvaluationRecorded {
+                    year: c.year,
+                    stars: c.stars,
+                    findings: c.findings.clone(),
+                }]
             }
             C::DelistPlatform(c) => {
                 match (c.reason, c.area) {
@@ -592,11 +793,20 @@ impl Platform {
                         return Err(Refusal::invalid("area", "a serious_violation delisting names its area: ip, safety, environment or quality"));
                     }
                     (r, Some(_)) if r != DelistReason::SeriousViolation => {
-                        return Err(Refusal::invalid("area", "an area is given only with reason serious_violation"));
+                        return Err(Refusal::invalid(
+                            "area",
+                            "an area is given only with reason serious_violation",
+                        ));
                     }
                     _ => {}
                 }
-                vec![E::PlatformDelisted { delisted_on: on, reason: c.reason, area: c.area, cause: c.cause, details: c.details.clone() }]
+                vec![E::PlatformDelisted {
+                    delisted_on: on,
+                    reason: c.reason,
+                    area: c.area,
+                    cause: c.cause,
+                    details: c.details.clone(),
+                }]
             }
         })
     }
@@ -604,7 +814,8 @@ impl Platform {
 
 /// Re-parses an amended form; a field error names its path under `changes`.
 fn serde_path_to_error_free(doc: Value) -> Result<ApplicationForm, Refusal> {
-    serde_json::from_value::<ApplicationForm>(doc).map_err(|e| Refusal::invalid("changes", format!("the amended form is invalid: {e}")))
+    serde_json::from_value::<ApplicationForm>(doc)
+        .map_err(|e| Refusal::invalid("changes", format!("the amended form is invalid: {e}")))
 }
 
 impl Aggregate for Platform {
@@ -614,7 +825,12 @@ impl Aggregate for Platform {
     type Error = Refusal;
     type Services = PlatformContext;
 
-    async fn handle(&mut self, cmd: Self::Command, ctx: &PlatformContext, sink: &EventSink<Self>) -> Result<(), Refusal> {
+    async fn handle(
+        &mut self,
+        cmd: Self::Command,
+        ctx: &PlatformContext,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Refusal> {
         for event in self.decide(&cmd, ctx)? {
             sink.write(event, self).await;
         }
@@ -624,7 +840,12 @@ impl Aggregate for Platform {
     fn apply(&mut self, event: PlatformEvent) {
         use PlatformEvent as E;
         match event {
-            E::ApplicationSubmitted { round_id, cycle, submitted_on, form } => {
+            E::ApplicationSubmitted {
+                round_id,
+                cycle,
+                submitted_on,
+                form,
+            } => {
                 self.status = Status::Submitted;
                 self.cycle = cycle;
                 self.rounds_applied.insert(round_id.clone());
@@ -651,7 +872,11 @@ impl Aggregate for Platform {
             }
             E::ProvinceRejected { .. } => self.status = Status::Rejected,
             E::ExpertEvaluationRecorded { passed, .. } => {
-                self.status = if passed { Status::Evaluated } else { Status::NotSelected };
+                self.status = if passed {
+                    Status::Evaluated
+                } else {
+                    Status::NotSelected
+                };
             }
             E::PublicNoticeStarted { from, until } => {
                 self.status = Status::OnNotice;
@@ -667,31 +892,76 @@ impl Aggregate for Platform {
                 self.listed_on = Some(listed_on);
                 self.listed_periods.push((listed_on, None));
             }
-            E::ServiceRecorded { service_id, dated, record } => {
-                self.services.insert(service_id, ServiceEntry { dated, record, retracted: false });
+            E::ServiceRecorded {
+                service_id,
+                dated,
+                record,
+            } => {
+                self.services.insert(
+                    service_id,
+                    ServiceEntry {
+                        dated,
+                        record,
+                        retracted: false,
+                    },
+                );
             }
             E::ServiceRetracted { service_id, .. } => {
                 if let Some(s) = self.services.get_mut(&service_id) {
                     s.retracted = true;
                 }
             }
-            E::IncidentReported { incident_id, kind, occurred_on, direct_loss_cny, severity, .. } => {
+            E::IncidentReported {
+                incident_id,
+                kind,
+                occurred_on,
+                direct_loss_cny,
+                severity,
+                ..
+            } => {
                 self.incidents.insert(
                     incident_id.clone(),
-                    Incident { incident_id, kind, occurred_on, reported_loss: direct_loss_cny, stated_severity: severity, assessed_loss: None, assessed_class: None },
+                    Incident {
+                        incident_id,
+                        kind,
+                        occurred_on,
+                        reported_loss: direct_loss_cny,
+                        stated_severity: severity,
+                        assessed_loss: None,
+                        assessed_class: None,
+                    },
                 );
             }
-            E::IncidentAssessed { incident_id, direct_loss_cny, class, .. } => {
+            E::IncidentAssessed {
+                incident_id,
+                direct_loss_cny,
+                class,
+                ..
+            } => {
                 if let Some(i) = self.incidents.get_mut(&incident_id) {
                     i.assessed_loss = Some(direct_loss_cny);
                     i.assessed_class = Some(class);
                 }
             }
-            E::ReviewOpened { review_id, trigger, due_on } => {
-                self.reviews.insert(review_id.clone(), Review { review_id, trigger, due_on, outcome: None });
+            E::ReviewOpened {
+                review_id,
+                trigger,
+                due_on,
+            } => {
+                self.reviews.insert(
+                    review_id.clone(),
+                    Review {
+                        review_id,
+                        trigger,
+                        due_on,
+                        outcome: None,
+                    },
+                );
                 self.status = Status::UnderReview;
             }
-            E::ReviewConcluded { review_id, outcome, .. } => {
+            E::ReviewConcluded {
+                review_id, outcome, ..
+            } => {
                 if let Some(r) = self.reviews.get_mut(&review_id) {
                     r.outcome = Some(outcome);
                 }

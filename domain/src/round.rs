@@ -42,7 +42,11 @@ impl Round {
     /// The last day applicants of `p` may submit.
     pub fn applicant_deadline(&self, p: Province) -> Option<NaiveDate> {
         let c = self.config.as_ref()?;
-        Some(*c.applicant_deadlines.get(&p).unwrap_or(&c.province_deadline))
+        Some(
+            *c.applicant_deadlines
+                .get(&p)
+                .unwrap_or(&c.province_deadline),
+        )
     }
 
     /// The last day cities of `p` may endorse, where the round sets one.
@@ -110,10 +114,17 @@ fn validate_open(c: &OpenRound) -> Result<(), Refusal> {
         ));
     }
     if c.quota_per_province == 0 {
-        return Err(Refusal::invalid("quota_per_province", "the quota must be at least 1"));
+        return Err(Refusal::invalid(
+            "quota_per_province",
+            "the quota must be at least 1",
+        ));
     }
     if c.province_deadline < c.opens_on {
-        return Err(Refusal::new(code::IMPOSSIBLE_DATE, "the province deadline is before the round opens").at("province_deadline"));
+        return Err(Refusal::new(
+            code::IMPOSSIBLE_DATE,
+            "the province deadline is before the round opens",
+        )
+        .at("province_deadline"));
     }
     for (p, d) in &c.applicant_deadlines {
         if *d < c.opens_on || *d > c.province_deadline {
@@ -144,21 +155,41 @@ impl Aggregate for Round {
     type Error = Refusal;
     type Services = ();
 
-    async fn handle(&mut self, cmd: Self::Command, _: &(), sink: &EventSink<Self>) -> Result<(), Refusal> {
+    async fn handle(
+        &mut self,
+        cmd: Self::Command,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), Refusal> {
         match cmd.command {
             RoundCommand::OpenRound(c) => {
                 if let Some(existing) = &self.config {
-                    return Err(Refusal::new(code::DUPLICATE, format!("round {} is already open", existing.round_id)));
+                    return Err(Refusal::new(
+                        code::DUPLICATE,
+                        format!("round {} is already open", existing.round_id),
+                    ));
                 }
                 validate_open(&c)?;
                 sink.write(RoundEvent::RoundOpened(c), self).await;
             }
-            RoundCommand::RegisterRecommendation { platform_id, province, domains } => {
+            RoundCommand::RegisterRecommendation {
+                platform_id,
+                province,
+                domains,
+            } => {
                 if self.config.is_none() {
                     return Err(Refusal::not_found("no such round"));
                 }
                 self.check_quota(province)?;
-                sink.write(RoundEvent::RecommendationRegistered { platform_id, province, domains }, self).await;
+                sink.write(
+                    RoundEvent::RecommendationRegistered {
+                        platform_id,
+                        province,
+                        domains,
+                    },
+                    self,
+                )
+                .await;
             }
         }
         Ok(())
@@ -167,11 +198,18 @@ impl Aggregate for Round {
     fn apply(&mut self, event: RoundEvent) {
         match event {
             RoundEvent::RoundOpened(c) => self.config = Some(c),
-            RoundEvent::RecommendationRegistered { platform_id, province, domains } => {
+            RoundEvent::RecommendationRegistered {
+                platform_id,
+                province,
+                domains,
+            } => {
                 self.recommendations
                     .entry(province)
                     .or_default()
-                    .push(Recommendation { platform_id, domains });
+                    .push(Recommendation {
+                        platform_id,
+                        domains,
+                    });
             }
         }
     }

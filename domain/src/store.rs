@@ -131,7 +131,9 @@ impl StoredEvent {
 
 /// Keyset cursor over the global log: `(transaction_id, global_position)`. A bare position
 /// cursor skips transactions that commit late; this one does not (ENGINEERING.md step 4).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Checkpoint {
     pub transaction_id: u64,
     pub global_position: i64,
@@ -147,7 +149,10 @@ impl Checkpoint {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AppendOutcome {
     /// Events were appended; the new version of each stream, in the order of `Commit::streams`.
-    Appended { versions: Vec<u64>, last_position: i64 },
+    Appended {
+        versions: Vec<u64>,
+        last_position: i64,
+    },
     /// The command id was already recorded with the same fingerprint: nothing was appended.
     Duplicate(CommandRecord),
 }

@@ -11,7 +11,9 @@ use utoipa::ToSchema;
 // USCC (GB 32100-2015)
 
 const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
 /// Unified social credit code: 18 characters, check character verified (G-1).
@@ -135,7 +137,8 @@ impl Serialize for Uscc {
 impl<'de> Deserialize<'de> for Uscc {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Uscc::parse(&s).map_err(|e| serde::de::Error::custom(format!("G-1: invalid USCC '{s}': {e}")))
+        Uscc::parse(&s)
+            .map_err(|e| serde::de::Error::custom(format!("G-1: invalid USCC '{s}': {e}")))
     }
 }
 
@@ -175,7 +178,11 @@ pub const PROVINCES: [(&str, &str, &str); 32] = [
     ("63", "青海省", "Qinghai"),
     ("64", "宁夏回族自治区", "Ningxia"),
     ("65", "新疆维吾尔自治区", "Xinjiang"),
-    ("XPCC", "新疆生产建设兵团", "Xinjiang Production and Construction Corps"),
+    (
+        "XPCC",
+        "新疆生产建设兵团",
+        "Xinjiang Production and Construction Corps",
+    ),
 ];
 
 /// A provincial-level recommending authority: `11`..`65` or `XPCC`.
@@ -191,7 +198,10 @@ impl Province {
         } else {
             code
         };
-        PROVINCES.iter().find(|p| p.0 == code).map(|p| Province(p.0))
+        PROVINCES
+            .iter()
+            .find(|p| p.0 == code)
+            .map(|p| Province(p.0))
     }
 
     /// The recommending authority of a 6-digit GB/T 2260 division: XPCC units register under
@@ -211,11 +221,19 @@ impl Province {
     }
 
     pub fn name_zh(&self) -> &'static str {
-        PROVINCES.iter().find(|p| p.0 == self.0).map(|p| p.1).unwrap_or("")
+        PROVINCES
+            .iter()
+            .find(|p| p.0 == self.0)
+            .map(|p| p.1)
+            .unwrap_or("")
     }
 
     pub fn name_en(&self) -> &'static str {
-        PROVINCES.iter().find(|p| p.0 == self.0).map(|p| p.2).unwrap_or("")
+        PROVINCES
+            .iter()
+            .find(|p| p.0 == self.0)
+            .map(|p| p.2)
+            .unwrap_or("")
     }
 
     pub fn all() -> impl Iterator<Item = Province> {
@@ -297,7 +315,9 @@ impl<'de> Deserialize<'de> for CityCode {
 // Domains and applicant kinds
 
 /// 申报类别 (SPEC §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Domain {
     FoodAdditives,
@@ -359,7 +379,9 @@ impl Domain {
 
 pub type Domains = BTreeSet<Domain>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplicantKind {
     University,
@@ -383,7 +405,9 @@ impl ApplicantKind {
 // Money
 
 /// An amount in whole yuan (CNY). Never negative, never a float.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema,
+)]
 #[schema(value_type = u64, example = 20000000)]
 pub struct Cny(pub u64);
 
@@ -416,12 +440,16 @@ impl<'de> Deserialize<'de> for Cny {
                 Ok(Cny(v))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Cny, E> {
-                u64::try_from(v)
-                    .map(Cny)
-                    .map_err(|_| E::custom(format!("amount {v} is negative; amounts are non-negative yuan")))
+                u64::try_from(v).map(Cny).map_err(|_| {
+                    E::custom(format!(
+                        "amount {v} is negative; amounts are non-negative yuan"
+                    ))
+                })
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Cny, E> {
-                Err(E::custom(format!("amount {v} is not a whole number of yuan")))
+                Err(E::custom(format!(
+                    "amount {v} is not a whole number of yuan"
+                )))
             }
         }
         d.deserialize_any(V)
@@ -477,22 +505,33 @@ mod tests {
 
     #[test]
     fn g1_length_and_alphabet() {
-        assert_eq!(Uscc::parse("9144030070846113").unwrap_err(), UsccError::WrongLength(16));
+        assert_eq!(
+            Uscc::parse("9144030070846113").unwrap_err(),
+            UsccError::WrongLength(16)
+        );
         assert!(matches!(
             Uscc::parse("91440300708461I36T").unwrap_err(),
-            UsccError::InvalidCharacter { position: 15, found: 'I' }
+            UsccError::InvalidCharacter {
+                position: 15,
+                found: 'I'
+            }
         ));
     }
 
     #[test]
     fn g1_lower_case_and_spaces_are_normalised() {
-        assert_eq!(Uscc::parse(" 91440300708461136t ").unwrap().as_str(), "91440300708461136T");
+        assert_eq!(
+            Uscc::parse(" 91440300708461136t ").unwrap().as_str(),
+            "91440300708461136T"
+        );
     }
 
     #[test]
     fn uscc_registering_province() {
         assert_eq!(
-            Uscc::parse("91440300708461136T").unwrap().registering_province(),
+            Uscc::parse("91440300708461136T")
+                .unwrap()
+                .registering_province(),
             Province::parse("44")
         );
         let central = Uscc::parse("91110000802100433B").unwrap();

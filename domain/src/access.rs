@@ -1,0 +1,177 @@
+//! Authorisation on role and jurisdiction (SPEC §10). Checked before any decision; a refusal
+//! appends nothing and is written to the audit log by the command service.
+
+use crate::actor::{Actor, Role};
+use crate::commands::PlatformCommand;
+use crate::error::Refusal;
+use crate::platform::Platform;
+use crate::values::{CityCode, Province, Uscc};
+
+/// Which roles may issue a platform command at all.
+pub fn roles_for(command: &str) -> &'static [Role] {
+    use Role::*;
+    match command {
+        "SubmitApplication" | "AmendApplication" | "WithdrawApplication" => &[Applicant],
+        "EndorseByCity" => &[City],
+        "RecommendByProvince" | "RejectByProvince" => &[Province],
+        "RecordExpertEvaluation"
+        | "StartPublicNotice"
+        | "RecordNoticeObjection"
+        | "ListPlatform"
+        | "RetractService"
+        | "RecordAnnualEvaluation"
+        | "OpenRound" => &[Ministry],
+        "RecordService" => &[Applicant, Ministry],
+        "ReportIncident" => &[Applicant, Province, Ministry],
+        "AssessIncident" => &[Ministry, Province],
+        "OpenReview" | "ConcludeReview" | "DelistPlatform" => &[Ministry, System],
+        _ => &[],
+    }
+}
+
+pub fn check_role(actor: &Actor, command: &str) -> Result<(), Refusal> {
+    let roles = roles_for(command);
+    if roles.contains(&actor.role) {
+        Ok(())
+    } else {
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        Err(Refusal::forbidden(format!(
+            "a {} may not {command}; only {}",
+            actor.role,
+            if names.is_empty() {
+                "nobody".to_string()
+            } else {
+                names.join(", ")
+            }
+        )))
+    }
+}
+
+fn actor_province(actor: &Actor) -> Option<Province> {
+    actor.jurisdiction.as_deref().and_then(Province::parse)
+}
+
+/// Checks that the actor acts within its jurisdiction on this platform. For a submission on a
+/// new stream, the platform is judged by the submitted form.
+pub fn check_scope(
+    actor: &Actor,
+    platform: &Platform,
+    command: &PlatformCommand,
+) -> Result<(), Refusal> {
+    let (uscc, province, city): (Option<&Uscc>, Option<Province>, Option<&CityCode>) =
+        match (command, platform.form.as_ref()) {
+            (PlatformCommand::SubmitApplication(s), None) => (
+                Some(&s.form.applicant.uscc),
+                Some(s.form.applicant.province),
+                Some(&s.form.applicant.city),
+            ),
+            (_, Some(f)) => (
+                Some(&f.applicant.uscc),
+                Some(f.applicant.province),
+                Some(&f.applicant.city),
+            ),
+            (_, None) => (None, None, None),
+        };
+    match actor.role {
+        Role::Ministry | Role::System => Ok(()),
+        Role::Analyst => Err(Refusal::forbidden("analysts read only")),
+        Role::Applicant => {
+            let own = actor
+                .jurisdiction
+                .as_deref()
+                .and_then(|j| Uscc::parse(j).ok());
+            if let PlatformCommand::SubmitApplication(s) = command {
+                if own.as_ref() != Some(&s.form.applicant.uscc) {
+                    return Err(Refusal::forbidden(format!(
+                        "applicant {} may apply only under its own USCC, not {}",
+                        actor.jurisdiction.as_deref().unwrap_or("?"),
+                        s.form.applicant.uscc
+                    )));
+                }
+            }
+            if own.is_some() && own.as_ref() == uscc {
+                Ok(())
+            } else {
+                Err(Refusal::forbidden(format!(
+                    "applicant {} acts only on its own platforms",
+                    actor.jurisdiction.as_deref().unwrap_or("?")
+                )))
+            }
+        }
+        Role::City => {
+            let c = actor.jurisdiction.as_deref().and_then(CityCode::parse);
+            match (c, province) {
+                (Some(c), Some(p)) if c.province() == p => Ok(()),
+                _ => Err(Refusal::forbidden(format!(
+                    "city {} acts only on applicants of its own city ({})",
+                    actor.jurisdiction.as_deref().unwrap_or("?"),
+                    city.map(|c| c.as_str()).unwrap_or("unknown")
+                ))),
+            }
+        }
+        Role::Province => match (actor_province(actor), province) {
+            (Some(a), Some(p)) if a == p => Ok(()),
+            _ => Err(Refusal::forbidden(format!(
+                "province {} acts only on applications of its own province ({})",
+                actor.jurisdiction.as_deref().unwrap_or("?"),
+                province.map(|p| p.code()).unwrap_or("unknown")
+            ))),
+        },
+    }
+}
+
+/// May this actor read this platform's detail and history?
+pub fn can_read(actor: &Actor, platform: &Platform) -> bool {
+    match actor.role {
+        Role::Ministry | Role::System | Role::Analyst => true,
+        Role::Applicant => {
+            let own = actor
+                .jurisdiction
+                .as_deref()
+                .and_then(|j| Uscc::parse(j).ok());
+            own.is_some() && own.as_ref() == platform.applicant_uscc()
+        }
+        Role::City => {
+            let c = actor.jurisdiction.as_deref().and_then(CityCode::parse);
+            c.is_some() && c.as_ref() == platform.city()
+        }
+        Role::Province => {
+            actor_province(actor).is_some() && actor_province(actor) == platform.province()
+        }
+    }
+}
+
+/// Validates an actor's jurisdiction for its role (used when tokens are created).
+pub fn validate_jurisdiction(
+    role: Role,
+    jurisdiction: Option<&str>,
+) -> Result<Option<String>, String> {
+    match role {
+        Role::Ministry | Role::Analyst | Role::System => match jurisdiction {
+            None | Some("") => Ok(None),
+            Some(j) => Err(format!("role {role} has no jurisdiction (got '{j}')")),
+        },
+        Role::Applicant => {
+            let j = jurisdiction
+                .ok_or("an applicant token needs the applicant's USCC as jurisdiction")?;
+            Uscc::parse(j)
+                .map(|u| Some(u.to_string()))
+                .map_err(|e| format!("invalid USCC '{j}': {e}"))
+        }
+        Role::City => {
+            let j =
+                jurisdiction.ok_or("a city token needs the 6-digit city code as jurisdiction")?;
+            CityCode::parse(j)
+                .map(|c| Some(c.to_string()))
+                .ok_or_else(|| format!("unknown city code '{j}'"))
+        }
+        Role::Province => {
+            let j = jurisdiction.ok_or(
+                "a province token needs the province code (11..65 or XPCC) as jurisdiction",
+            )?;
+            Province::parse(j)
+                .map(|p| Some(p.to_string()))
+                .ok_or_else(|| format!("unknown province code '{j}'"))
+        }
+    }
+}

@@ -1,0 +1,1255 @@
+//! Rule tests at the edges, named by rule id (given/when/then with cqrs-es `TestFramework`).
+
+use cqrs_es::test::TestFramework;
+use cqrs_es::Aggregate;
+use serde_json::json;
+
+use crate::actor::{Actor, Role};
+use crate::commands::*;
+use crate::eligibility::{assess, Outcome, PastIncident};
+use crate::error::Refusal;
+use crate::events::{PlatformEvent, RoundEvent};
+use crate::form::ApplicationForm;
+use crate::platform::{event_id, Platform, PlatformContext, Status};
+use crate::round::Round;
+use crate::testkit::*;
+use crate::values::{Domain, Province};
+
+type PlatformTest = TestFramework<Platform>;
+
+fn actor(role: Role, j: Option<&str>) -> Actor {
+    Actor {
+        id: format!("{role}-user"),
+        role,
+        jurisdiction: j.map(String::from),
+    }
+}
+
+fn applicant() -> Actor {
+    actor(Role::Applicant, Some(GD_USCC))
+}
+fn city() -> Actor {
+    actor(Role::City, Some("440300"))
+}
+fn province() -> Actor {
+    actor(Role::Province, Some("44"))
+}
+fn ministry() -> Actor {
+    actor(Role::Ministry, None)
+}
+
+fn cmd(a: Actor, on: &str, c: PlatformCommand) -> Envelope<PlatformCommand> {
+    Envelope {
+        meta: CommandMeta {
+            command_id: uuid::Uuid::new_v5(
+                &uuid::Uuid::NAMESPACE_OID,
+                format!("{on}{c:?}").as_bytes(),
+            ),
+            actor: a,
+            business_date: date(on),
+        },
+        command: c,
+    }
+}
+
+fn round_state(open: OpenRound) -> Round {
+    let mut r = Round::default();
+    r.apply(RoundEvent::RoundOpened(open));
+    r
+}
+
+fn ctx_with(round: Round) -> PlatformContext {
+    PlatformContext {
+        platform_id: "p-1".into(),
+        round: Some(round),
+    }
+}
+
+fn ctx() -> PlatformContext {
+    ctx_with(round_state(round_2025()))
+}
+
+fn form_with(patch: serde_json::Value) -> ApplicationForm {
+    let mut v = serde_json::to_value(gd_form()).unwrap();
+    merge(&mut v, &patch);
+    serde_json::from_value(v).unwrap()
+}
+
+fn merge(t: &mut serde_json::Value, p: &serde_json::Value) {
+    match (t, p) {
+        (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                merge(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+fn outcome_of(form: &ApplicationForm, rule: &str) -> Outcome {
+    assess(form, date("2025-07-01"), &[]).outcome(rule).unwrap()
+}
+
+fn submitted(form: ApplicationForm, on: &str) -> Vec<PlatformEvent> {
+    let assessment = assess(&form, date(on), &[]);
+    vec![
+        PlatformEvent::ApplicationSubmitted {
+            round_id: "2025".into(),
+            cycle: 1,
+            submitted_on: date(on),
+            form,
+        },
+        PlatformEvent::EligibilityAssessed { assessment },
+    ]
+}
+
+fn endorsed() -> PlatformEvent {
+    PlatformEvent::CityEndorsed {
+        city: crate::values::CityCode::parse("440300").unwrap(),
+        opinion: "同意".into(),
+    }
+}
+
+fn recommended() -> PlatformEvent {
+    PlatformEvent::ProvinceRecommended {
+        province: Province::parse("44").unwrap(),
+        opinion: "推荐".into(),
+        rank: Some(1),
+        overridden_rules: vec![],
+        override_reason: None,
+        warnings: vec![],
+    }
+}
+
+fn listed_history() -> Vec<PlatformEvent> {
+    let mut e = submitted(gd_form(), "2025-07-01");
+    e.extend([
+        endorsed(),
+        recommended(),
+        PlatformEvent::ExpertEvaluationRecorded {
+            score: 86,
+            passed: true,
+            panel: vec![],
+            comments: None,
+        },
+        PlatformEvent::PublicNoticeStarted {
+            from: date("2025-11-20"),
+            until: date("2025-11-26"),
+        },
+        PlatformEvent::PlatformListed {
+            listed_on: date("2025-12-01"),
+        },
+    ]);
+    e
+}
+
+fn recommend() -> PlatformCommand {
+    PlatformCommand::RecommendByProvince(RecommendByProvince {
+        opinion: "推荐".into(),
+        rank: Some(1),
+        override_reason: None,
+    })
+}
+
+fn err(v: cqrs_es::test::AggregateResultValidator<Platform>) -> Refusal {
+    v.inspect_result().expect_err("expected a refusal")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Eligibility G-1..G-12
+
+#[test]
+fn g1_individual_business_is_not_a_legal_entity() {
+    let u = uscc_with_check("92440300MA5F00000");
+    let f = form_with(json!({"applicant": {"uscc": u}}));
+    assert_eq!(outcome_of(&f, "G-1"), Outcome::Fail);
+    assert_eq!(outcome_of(&gd_form(), "G-1"), Outcome::Pass);
+}
+
+#[test]
+fn g2_built_or_not() {
+    assert_eq!(
+        outcome_of(&form_with(json!({"platform": {"built": false}})), "G-2"),
+        Outcome::Fail
+    );
+    let mut f = gd_form();
+    f.platform.built = None;
+    assert_eq!(outcome_of(&f, "G-2"), Outcome::MissingEvidence);
+}
+
+#[test]
+fn g3_penalty_and_own_incidents_in_the_last_three_years() {
+    assert_eq!(
+        outcome_of(
+            &form_with(json!({"compliance": {"penalised": true, "penalty_details": "环保罚款"}})),
+            "G-3"
+        ),
+        Outcome::Fail
+    );
+    let serious = |on: &str| PastIncident {
+        incident_id: "i1".into(),
+        occurred_on: date(on),
+        serious: true,
+    };
+    let f = gd_form();
+    // Submission on 2028-07-01: an incident on 2025-07-02 is inside the 3 years, 2025-07-01 is not.
+    assert_eq!(
+        assess(&f, date("2028-07-01"), &[serious("2025-07-02")]).outcome("G-3"),
+        Some(Outcome::Fail)
+    );
+    assert_eq!(
+        assess(&f, date("2028-07-01"), &[serious("2025-07-01")]).outcome("G-3"),
+        Some(Outcome::Pass)
+    );
+    let minor = PastIncident {
+        incident_id: "i2".into(),
+        occurred_on: date("2027-01-01"),
+        serious: false,
+    };
+    assert_eq!(
+        assess(&f, date("2028-07-01"), &[minor]).outcome("G-3"),
+        Some(Outcome::Pass)
+    );
+}
+
+#[test]
+fn g4_site_area_1499_fails_1500_passes() {
+    assert_eq!(
+        outcome_of(&form_with(json!({"site": {"area_m2": 1499}})), "G-4"),
+        Outcome::Fail
+    );
+    assert_eq!(
+        outcome_of(&form_with(json!({"site": {"area_m2": 1499.99}})), "G-4"),
+        Outcome::Fail
+    );
+    assert_eq!(
+        outcome_of(&form_with(json!({"site": {"area_m2": 1500}})), "G-4"),
+        Outcome::Pass
+    );
+    let mut f = gd_form();
+    f.site = None;
+    assert_eq!(outcome_of(&f, "G-4"), Outcome::MissingEvidence);
+}
+
+#[test]
+fn g5_site_conditions_all_required() {
+    assert_eq!(outcome_of(&gd_form(), "G-5"), Outcome::Pass);
+    assert_eq!(
+        outcome_of(
+            &form_with(json!({"site": {"explosion_proof_area": false}})),
+            "G-5"
+        ),
+        Outcome::Fail
+    );
+    assert_eq!(
+        outcome_of(
+            &form_with(json!({"site": {"health_assessment_passed": null}})),
+            "G-5"
+        ),
+        Outcome::MissingEvidence
+    );
+}
+
+#[test]
+fn g6_all_nine_utilities() {
+    assert_eq!(outcome_of(&gd_form(), "G-6"), Outcome::Pass);
+    let eight = json!({"utilities": ["clean_in_place", "ventilation", "air_purification", "purified_water", "steam", "chilled_water", "off_gas_treatment", "wastewater_treatment"]});
+    let a = assess(&form_with(eight), date("2025-07-01"), &[]);
+    assert_eq!(a.outcome("G-6"), Some(Outcome::Fail));
+    assert!(a.rules[5].detail.contains("power_supply"));
+}
+
+#[test]
+fn g7_team_14_fails_15_passes() {
+    assert_eq!(
+        outcome_of(
+            &form_with(json!({"team": {"fixed_technical_staff": 14, "qualified_staff": 14}})),
+            "G-7"
+        ),
+        Outcome::Fail
+    );
+    assert_eq!(
+        outcome_of(
+            &form_with(json!({"team": {"fixed_technical_staff": 15, "qualified_staff": 9}})),
+            "G-7"
+        ),
+        Outcome::Pass
+    );
+}
+
+#[test]
+fn g7_qualified_share_59_fails_60_passes() {
+    assert_eq!(
+        outcome_of(
+            &form_with(json!({"team": {"fixed_technical_staff": 100, "qualified_staff": 59}})),
+            "G-7"
+        ),
+        Outcome::Fail
+    );
+    assert_eq!(
+        outcome_of(
+            &form_with(json!({"team": {"fixed_technical_staff": 100, "qualified_staff": 60}})),
+            "G-7"
+        ),
+        Outcome::Pass
+    );
+    // 8 of 15 is 53.3 %, 9 of 15 is exactly 60 %.
+    assert_eq!(
+        outcome_of(
+            &form_with(json!({"team": {"fixed_technical_staff": 15, "qualified_staff": 8}})),
+            "G-7"
+        ),
+        Outcome::Fail
+    );
+}
+
+#[test]
+fn g8_vessel_999_fails_1000_passes_and_biopharma_waiver() {
+    let vessels = |l: u32| json!({"equipment": {"vessels": [{"kind": "fermentation", "name": "发酵罐", "volume_l": l, "count": 1}]}});
+    assert_eq!(outcome_of(&form_with(vessels(999)), "G-8"), Outcome::Fail);
+    assert_eq!(outcome_of(&form_with(vessels(1000)), "G-8"), Outcome::Pass);
+    let mut bio = form_with(vessels(200));
+    bio.domains.insert(Domain::Biopharma);
+    let a = assess(&bio, date("2025-07-01"), &[]);
+    assert_eq!(a.outcome("G-8"), Some(Outcome::Pass));
+    assert!(a.rules[7].detail.contains("waived"));
+    let enzyme = json!({"equipment": {"vessels": [{"kind": "enzyme_catalysis", "name": "酶催化罐", "volume_l": 1000, "count": 1}]}});
+    assert_eq!(outcome_of(&form_with(enzyme), "G-8"), Outcome::Pass);
+    // A parallel bioreactor is not a production-scale vessel.
+    let parallel = json!({"equipment": {"vessels": [{"kind": "parallel_bioreactor", "name": "平行反应器", "volume_l": 2000, "count": 1}]}});
+    assert_eq!(outcome_of(&form_with(parallel), "G-8"), Outcome::Fail);
+}
+
+#[test]
+fn g9_projects_4_fail_5_pass() {
+    let tr = |p: u32| json!({"track_record": {"pilot_projects": p}});
+    assert_eq!(outcome_of(&form_with(tr(4)), "G-9"), Outcome::Fail);
+    assert_eq!(outcome_of(&form_with(tr(5)), "G-9"), Outcome::Pass);
+}
+
+#[test]
+fn g9_industrialized_or_spun_off_with_2000_wan_valuation() {
+    let rec = |ind: u32, rev: u64, spun: u32, val: u64| json!({"track_record": {"pilot_projects": 5, "industrialized_projects": ind, "industrialized_revenue_cny": rev, "spun_off_enterprises": spun, "spun_off_valuation_cny": val}});
+    assert_eq!(
+        outcome_of(&form_with(rec(2, 1, 0, 0)), "G-9"),
+        Outcome::Pass
+    );
+    assert_eq!(
+        outcome_of(&form_with(rec(1, 9_000_000, 0, 0)), "G-9"),
+        Outcome::Fail
+    );
+    assert_eq!(
+        outcome_of(&form_with(rec(2, 0, 0, 0)), "G-9"),
+        Outcome::Fail,
+        "industrialized without revenue"
+    );
+    assert_eq!(
+        outcome_of(&form_with(rec(0, 0, 3, 19_999_999)), "G-9"),
+        Outcome::Fail
+    );
+    assert_eq!(
+        outcome_of(&form_with(rec(0, 0, 3, 20_000_000)), "G-9"),
+        Outcome::Pass
+    );
+    assert_eq!(
+        outcome_of(&form_with(rec(0, 0, 2, 90_000_000)), "G-9"),
+        Outcome::Fail
+    );
+}
+
+#[test]
+fn g10_gmp_only_for_biopharma() {
+    assert_eq!(outcome_of(&gd_form(), "G-10"), Outcome::NotApplicable);
+    let mut f = form_with(json!({"gmp_compliant": false}));
+    f.domains.insert(Domain::Biopharma);
+    assert_eq!(outcome_of(&f, "G-10"), Outcome::Fail);
+    f.gmp_compliant = Some(true);
+    assert_eq!(outcome_of(&f, "G-10"), Outcome::Pass);
+}
+
+#[test]
+fn g11_cctv_89_days_fails_90_passes() {
+    assert_eq!(
+        outcome_of(
+            &form_with(json!({"ip_protection": {"cctv_retention_days": 89}})),
+            "G-11"
+        ),
+        Outcome::Fail
+    );
+    assert_eq!(
+        outcome_of(
+            &form_with(json!({"ip_protection": {"cctv_retention_days": 90}})),
+            "G-11"
+        ),
+        Outcome::Pass
+    );
+    assert_eq!(
+        outcome_of(
+            &form_with(json!({"ip_protection": {"strain_bank_dual_lock": false}})),
+            "G-11"
+        ),
+        Outcome::Fail
+    );
+}
+
+#[test]
+fn g12_at_least_one_domain() {
+    let mut f = gd_form();
+    f.domains.clear();
+    assert_eq!(outcome_of(&f, "G-12"), Outcome::Fail);
+    assert_eq!(outcome_of(&gd_form(), "G-12"), Outcome::Pass);
+}
+
+#[test]
+fn assessment_lists_every_rule_in_order_and_soft_findings() {
+    let a = assess(&gd_form(), date("2025-07-01"), &[]);
+    let ids: Vec<&str> = a.rules.iter().map(|r| r.rule.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["G-1", "G-2", "G-3", "G-4", "G-5", "G-6", "G-7", "G-8", "G-9", "G-10", "G-11", "G-12"]
+    );
+    assert!(a.hard_failures().is_empty(), "{:?}", a.rules);
+    assert!(a
+        .soft_findings
+        .iter()
+        .any(|s| s.code == "parallel_bioreactors" && s.present));
+    assert!(a
+        .soft_findings
+        .iter()
+        .any(|s| s.code == "domain_equipment:enzymes" && s.present));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submission and R-4 deadlines
+
+#[test]
+fn submission_emits_application_and_assessment() {
+    let form = gd_form();
+    PlatformTest::with(ctx())
+        .given_no_previous_events()
+        .when(cmd(
+            applicant(),
+            "2025-07-01",
+            PlatformCommand::SubmitApplication(SubmitApplication {
+                round_id: "2025".into(),
+                form: form.clone(),
+            }),
+        ))
+        .then_expect_events(submitted(form, "2025-07-01"));
+}
+
+#[test]
+fn r4_applicant_deadline_day_allowed_day_after_refused() {
+    let submit = |on: &str| {
+        cmd(
+            applicant(),
+            on,
+            PlatformCommand::SubmitApplication(SubmitApplication {
+                round_id: "2025".into(),
+                form: gd_form(),
+            }),
+        )
+    };
+    let ok = PlatformTest::with(ctx())
+        .given_no_previous_events()
+        .when(submit("2025-07-04"))
+        .inspect_result();
+    assert!(ok.is_ok());
+    let e = err(PlatformTest::with(ctx())
+        .given_no_previous_events()
+        .when(submit("2025-07-05")));
+    assert_eq!(e.code, "R-4");
+    assert!(e.message.contains("2025-07-04"), "{}", e.message);
+}
+
+#[test]
+fn r4_province_without_own_applicant_deadline_uses_the_national_one() {
+    let js = uscc_with_check("91320100134789562");
+    let form: ApplicationForm =
+        serde_json::from_value(form_json(&js, "32", "320100", &["chemicals"])).unwrap();
+    let submit = |on: &str| {
+        cmd(
+            actor(Role::Applicant, Some(&js)),
+            on,
+            PlatformCommand::SubmitApplication(SubmitApplication {
+                round_id: "2025".into(),
+                form: form.clone(),
+            }),
+        )
+    };
+    assert!(PlatformTest::with(ctx())
+        .given_no_previous_events()
+        .when(submit("2025-07-11"))
+        .inspect_result()
+        .is_ok());
+    assert_eq!(
+        err(PlatformTest::with(ctx())
+            .given_no_previous_events()
+            .when(submit("2025-07-12")))
+        .code,
+        "R-4"
+    );
+    assert_eq!(
+        err(PlatformTest::with(ctx())
+            .given_no_previous_events()
+            .when(submit("2025-06-15")))
+        .code,
+        "R-4",
+        "before the round opens"
+    );
+}
+
+#[test]
+fn r4_city_deadline_day_allowed_day_after_refused() {
+    let endorse = |on: &str| {
+        cmd(
+            city(),
+            on,
+            PlatformCommand::EndorseByCity(EndorseByCity {
+                opinion: "同意".into(),
+            }),
+        )
+    };
+    PlatformTest::with(ctx())
+        .given(submitted(gd_form(), "2025-07-01"))
+        .when(endorse("2025-07-10"))
+        .then_expect_events(vec![endorsed()]);
+    let e = err(PlatformTest::with(ctx())
+        .given(submitted(gd_form(), "2025-07-01"))
+        .when(endorse("2025-07-11")));
+    assert_eq!(e.code, "R-4");
+    assert!(e.message.contains("2025-07-10"));
+}
+
+#[test]
+fn r4_province_deadline_day_allowed_day_after_refused() {
+    let mut given = submitted(gd_form(), "2025-07-01");
+    given.push(endorsed());
+    PlatformTest::with(ctx())
+        .given(given.clone())
+        .when(cmd(province(), "2025-07-11", recommend()))
+        .then_expect_events(vec![recommended()]);
+    let e = err(PlatformTest::with(ctx()).given(given).when(cmd(
+        province(),
+        "2025-07-12",
+        recommend(),
+    )));
+    assert_eq!(e.code, "R-4");
+    assert!(e.message.contains("2025-07-11"));
+}
+
+#[test]
+fn guangdong_requires_city_endorsement_before_recommendation() {
+    let e = err(PlatformTest::with(ctx())
+        .given(submitted(gd_form(), "2025-07-01"))
+        .when(cmd(province(), "2025-07-08", recommend())));
+    assert_eq!(e.code, "state_conflict");
+    assert!(e.message.contains("city endorsement"));
+}
+
+#[test]
+fn other_provinces_recommend_straight_from_submission() {
+    let js = uscc_with_check("91320100134789562");
+    let form: ApplicationForm =
+        serde_json::from_value(form_json(&js, "32", "320100", &["chemicals"])).unwrap();
+    let r = PlatformTest::with(ctx())
+        .given(submitted(form, "2025-07-01"))
+        .when(cmd(
+            actor(Role::Province, Some("32")),
+            "2025-07-08",
+            recommend(),
+        ))
+        .inspect_result()
+        .unwrap();
+    assert!(matches!(r[0], PlatformEvent::ProvinceRecommended { .. }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// R-3 jurisdiction of the USCC and of the city
+
+#[test]
+fn r3_wrong_province_uscc_is_refused() {
+    // Declared in Guangdong, registered in Jiangsu (320100).
+    let js = uscc_with_check("91320100134789562");
+    let form: ApplicationForm =
+        serde_json::from_value(form_json(&js, "44", "440300", &["enzymes"])).unwrap();
+    let mut given = submitted(form, "2025-07-01");
+    given.push(endorsed());
+    let e = err(PlatformTest::with(ctx()).given(given).when(cmd(
+        province(),
+        "2025-07-08",
+        recommend(),
+    )));
+    assert_eq!(e.code, "R-3");
+    assert!(e.message.contains("320100"));
+}
+
+#[test]
+fn r3_central_registration_is_allowed_in_any_province() {
+    let central = uscc_with_check("91100000717800021");
+    assert!(crate::values::Uscc::parse(&central).unwrap().is_central());
+    let form: ApplicationForm =
+        serde_json::from_value(form_json(&central, "44", "440300", &["enzymes"])).unwrap();
+    let mut given = submitted(form, "2025-07-01");
+    given.push(endorsed());
+    PlatformTest::with(ctx())
+        .given(given)
+        .when(cmd(province(), "2025-07-08", recommend()))
+        .then_expect_events(vec![recommended()]);
+}
+
+#[test]
+fn r3_city_endorses_only_its_own_city() {
+    let e = err(PlatformTest::with(ctx())
+        .given(submitted(gd_form(), "2025-07-01"))
+        .when(cmd(
+            actor(Role::City, Some("440100")),
+            "2025-07-08",
+            PlatformCommand::EndorseByCity(EndorseByCity {
+                opinion: "同意".into(),
+            }),
+        )));
+    assert_eq!(e.code, "R-3");
+}
+
+// ---------------------------------------------------------------------------------------------
+// R-1 quota, R-2 single-domain warning, hard-rule override
+
+fn round_with(recs: usize, domain: Domain) -> Round {
+    let mut r = round_state(round_2025());
+    for i in 0..recs {
+        r.apply(RoundEvent::RecommendationRegistered {
+            platform_id: format!("gd-{i}"),
+            province: Province::parse("44").unwrap(),
+            domains: [domain].into(),
+        });
+    }
+    r
+}
+
+#[test]
+fn r1_fifth_recommendation_accepted_sixth_refused() {
+    let mut given = submitted(gd_form(), "2025-07-01");
+    given.push(endorsed());
+    let fifth = PlatformTest::with(ctx_with(round_with(4, Domain::Biopharma)))
+        .given(given.clone())
+        .when(cmd(province(), "2025-07-09", recommend()));
+    assert!(fifth.inspect_result().is_ok());
+    let e = err(
+        PlatformTest::with(ctx_with(round_with(5, Domain::Biopharma)))
+            .given(given)
+            .when(cmd(province(), "2025-07-09", recommend())),
+    );
+    assert_eq!(e.code, "R-1");
+    assert!(e.message.contains("quota is 5"), "{}", e.message);
+}
+
+#[test]
+fn r1_round_aggregate_refuses_the_sixth_registration() {
+    let mut round = round_with(5, Domain::Enzymes);
+    let sink = cqrs_es::event_sink::EventSink::default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let r = rt.block_on(round.handle(
+        Envelope {
+            meta: CommandMeta {
+                command_id: uuid::Uuid::nil(),
+                actor: province(),
+                business_date: date("2025-07-09"),
+            },
+            command: RoundCommand::RegisterRecommendation {
+                platform_id: "x".into(),
+                province: Province::parse("44").unwrap(),
+                domains: [Domain::Enzymes].into(),
+            },
+        },
+        &(),
+        &sink,
+    ));
+    assert_eq!(r.unwrap_err().code, "R-1");
+}
+
+#[test]
+fn r2_single_domain_concentration_is_accepted_with_a_warning() {
+    let mut given = submitted(gd_form(), "2025-07-01");
+    given.push(endorsed());
+    let events = PlatformTest::with(ctx_with(round_with(2, Domain::Enzymes)))
+        .given(given.clone())
+        .when(cmd(province(), "2025-07-09", recommend()))
+        .inspect_result()
+        .unwrap();
+    let PlatformEvent::ProvinceRecommended { warnings, .. } = &events[0] else {
+        panic!()
+    };
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].starts_with("R-2"));
+    // A second domain among the recommendations: no warning. The first one alone: no warning.
+    for round in [
+        round_with(2, Domain::Biopharma),
+        round_with(0, Domain::Enzymes),
+    ] {
+        let events = PlatformTest::with(ctx_with(round))
+            .given(given.clone())
+            .when(cmd(province(), "2025-07-09", recommend()))
+            .inspect_result()
+            .unwrap();
+        let PlatformEvent::ProvinceRecommended { warnings, .. } = &events[0] else {
+            panic!()
+        };
+        assert!(warnings.is_empty());
+    }
+}
+
+#[test]
+fn hard_rule_failure_blocks_recommendation_unless_overridden() {
+    let mut given = submitted(form_with(json!({"site": {"area_m2": 1499}})), "2025-07-01");
+    given.push(endorsed());
+    let e = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        province(),
+        "2025-07-09",
+        recommend(),
+    )));
+    assert_eq!(e.code, "G-4");
+    assert_eq!(e.field.as_deref(), Some("override_reason"));
+    let overridden = PlatformCommand::RecommendByProvince(RecommendByProvince {
+        opinion: "推荐".into(),
+        rank: None,
+        override_reason: Some("扩建中，9月完工".into()),
+    });
+    let events = PlatformTest::with(ctx())
+        .given(given)
+        .when(cmd(province(), "2025-07-09", overridden))
+        .inspect_result()
+        .unwrap();
+    let PlatformEvent::ProvinceRecommended {
+        overridden_rules, ..
+    } = &events[0]
+    else {
+        panic!()
+    };
+    assert_eq!(overridden_rules, &vec!["G-4".to_string()]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// R-5 notice and listing; state conflicts
+
+#[test]
+fn r5_listing_only_after_the_notice_ends() {
+    let mut given = listed_history();
+    given.pop();
+    let e = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        ministry(),
+        "2025-11-26",
+        PlatformCommand::ListPlatform(ListPlatform {}),
+    )));
+    assert_eq!(e.code, "R-5");
+    PlatformTest::with(ctx())
+        .given(given)
+        .when(cmd(
+            ministry(),
+            "2025-11-27",
+            PlatformCommand::ListPlatform(ListPlatform {}),
+        ))
+        .then_expect_events(vec![PlatformEvent::PlatformListed {
+            listed_on: date("2025-11-27"),
+        }]);
+}
+
+#[test]
+fn r5_upheld_objection_means_not_selected() {
+    let mut given = listed_history();
+    given.pop();
+    let objection = PlatformCommand::RecordNoticeObjection(RecordNoticeObjection {
+        upheld: true,
+        summary: "场地面积不实".into(),
+    });
+    let events = PlatformTest::with(ctx())
+        .given(given.clone())
+        .when(cmd(ministry(), "2025-11-22", objection))
+        .inspect_result()
+        .unwrap();
+    given.extend(events);
+    let p = Platform::from_events(given.clone());
+    assert_eq!(p.status, Status::NotSelected);
+    let e = err(PlatformTest::with(ctx()).given(given).when(cmd(
+        ministry(),
+        "2025-11-28",
+        PlatformCommand::ListPlatform(ListPlatform {}),
+    )));
+    assert_eq!(e.code, "state_conflict");
+}
+
+#[test]
+fn r5_notice_shorter_than_the_round_requires_is_refused() {
+    let mut given = submitted(gd_form(), "2025-07-01");
+    given.extend([
+        endorsed(),
+        recommended(),
+        PlatformEvent::ExpertEvaluationRecorded {
+            score: 80,
+            passed: true,
+            panel: vec![],
+            comments: None,
+        },
+    ]);
+    let notice = |until: &str| {
+        PlatformCommand::StartPublicNotice(StartPublicNotice {
+            from: date("2025-11-20"),
+            until: date(until),
+        })
+    };
+    assert_eq!(
+        err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+            ministry(),
+            "2025-11-20",
+            notice("2025-11-23")
+        )))
+        .code,
+        "R-5"
+    );
+    assert!(PlatformTest::with(ctx())
+        .given(given)
+        .when(cmd(ministry(), "2025-11-20", notice("2025-11-24")))
+        .inspect_result()
+        .is_ok());
+}
+
+#[test]
+fn failed_expert_evaluation_is_not_selected() {
+    let mut given = submitted(gd_form(), "2025-07-01");
+    given.extend([endorsed(), recommended()]);
+    let ev = PlatformCommand::RecordExpertEvaluation(RecordExpertEvaluation {
+        score: 55,
+        passed: false,
+        panel: vec!["专家A".into()],
+        comments: None,
+    });
+    given.extend(
+        PlatformTest::with(ctx())
+            .given(given.clone())
+            .when(cmd(ministry(), "2025-09-01", ev))
+            .inspect_result()
+            .unwrap(),
+    );
+    assert_eq!(Platform::from_events(given).status, Status::NotSelected);
+    let bad = PlatformCommand::RecordExpertEvaluation(RecordExpertEvaluation {
+        score: 101,
+        passed: true,
+        panel: vec![],
+        comments: None,
+    });
+    let mut g2 = submitted(gd_form(), "2025-07-01");
+    g2.extend([endorsed(), recommended()]);
+    assert_eq!(
+        err(PlatformTest::with(ctx())
+            .given(g2)
+            .when(cmd(ministry(), "2025-09-01", bad)))
+        .field
+        .as_deref(),
+        Some("score")
+    );
+}
+
+#[test]
+fn refused_transition_names_the_current_state_and_the_allowed_commands() {
+    let e = err(PlatformTest::with(ctx()).given(listed_history()).when(cmd(
+        ministry(),
+        "2025-12-02",
+        PlatformCommand::ListPlatform(ListPlatform {}),
+    )));
+    assert_eq!(e.code, "state_conflict");
+    assert!(e.message.contains("Listed"), "{}", e.message);
+    assert!(e.message.contains("OpenReview"), "{}", e.message);
+}
+
+#[test]
+fn amendment_only_before_the_province_decides_and_reassesses() {
+    let amend = PlatformCommand::AmendApplication(AmendApplication {
+        changes: json!({"site": {"area_m2": 1400}}),
+    });
+    let events = PlatformTest::with(ctx())
+        .given(submitted(gd_form(), "2025-07-01"))
+        .when(cmd(applicant(), "2025-07-02", amend.clone()))
+        .inspect_result()
+        .unwrap();
+    let PlatformEvent::EligibilityAssessed { assessment } = &events[1] else {
+        panic!()
+    };
+    assert_eq!(assessment.outcome("G-4"), Some(Outcome::Fail));
+    let mut given = submitted(gd_form(), "2025-07-01");
+    given.extend([endorsed(), recommended()]);
+    assert_eq!(
+        err(PlatformTest::with(ctx())
+            .given(given)
+            .when(cmd(applicant(), "2025-07-12", amend)))
+        .code,
+        "state_conflict"
+    );
+    let uscc = PlatformCommand::AmendApplication(AmendApplication {
+        changes: json!({"applicant": {"uscc": "91110000802100433B"}}),
+    });
+    assert_eq!(
+        err(PlatformTest::with(ctx())
+            .given(submitted(gd_form(), "2025-07-01"))
+            .when(cmd(applicant(), "2025-07-02", uscc)))
+        .field
+        .as_deref(),
+        Some("changes.applicant.uscc")
+    );
+}
+
+#[test]
+fn withdrawal_before_listing_only() {
+    let w = PlatformCommand::WithdrawApplication(WithdrawApplication {
+        reason: "改年度申报".into(),
+    });
+    let mut given = submitted(gd_form(), "2025-07-01");
+    given.push(endorsed());
+    PlatformTest::with(ctx())
+        .given(given)
+        .when(cmd(applicant(), "2025-07-05", w.clone()))
+        .then_expect_events(vec![PlatformEvent::ApplicationWithdrawn {
+            reason: "改年度申报".into(),
+        }]);
+    assert_eq!(
+        err(PlatformTest::with(ctx()).given(listed_history()).when(cmd(
+            applicant(),
+            "2025-12-05",
+            w
+        )))
+        .code,
+        "state_conflict"
+    );
+}
+
+#[test]
+fn reapplication_after_delisting_in_a_later_round_only() {
+    let mut given = listed_history();
+    given.push(PlatformEvent::PlatformDelisted {
+        delisted_on: date("2026-03-01"),
+        reason: DelistReason::Voluntary,
+        area: None,
+        cause: None,
+        details: None,
+    });
+    let same = PlatformCommand::SubmitApplication(SubmitApplication {
+        round_id: "2025".into(),
+        form: gd_form(),
+    });
+    assert_eq!(
+        err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+            applicant(),
+            "2025-07-01",
+            same
+        )))
+        .code,
+        "state_conflict"
+    );
+    let mut r2027 = round_2025();
+    r2027.round_id = "2027".into();
+    r2027.opens_on = date("2027-05-01");
+    r2027.province_deadline = date("2027-07-10");
+    r2027.applicant_deadlines.clear();
+    r2027.city_deadlines.clear();
+    let later = PlatformCommand::SubmitApplication(SubmitApplication {
+        round_id: "2027".into(),
+        form: gd_form(),
+    });
+    let events = PlatformTest::with(ctx_with(round_state(r2027)))
+        .given(given.clone())
+        .when(cmd(applicant(), "2027-06-01", later))
+        .inspect_result()
+        .unwrap();
+    let PlatformEvent::ApplicationSubmitted { cycle, .. } = &events[0] else {
+        panic!()
+    };
+    assert_eq!(*cycle, 2);
+    given.extend(events);
+    let p = Platform::from_events(given);
+    assert_eq!(p.status, Status::Submitted);
+    assert_eq!(
+        p.listed_periods,
+        vec![(date("2025-12-01"), Some(date("2026-03-01")))]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reviews, incidents, services, annual evaluations, delisting
+
+#[test]
+fn d3_failed_review_delists_with_the_review_as_cause() {
+    let mut given = listed_history();
+    given.push(PlatformEvent::ReviewOpened {
+        review_id: "tri-2028".into(),
+        trigger: ReviewTrigger::Triennial,
+        due_on: date("2028-12-01"),
+    });
+    let conclude = cmd(
+        ministry(),
+        "2028-11-20",
+        PlatformCommand::ConcludeReview(ConcludeReview {
+            review_id: "tri-2028".into(),
+            outcome: ReviewOutcome::Failed,
+            reasons: vec!["服务能力不足".into()],
+        }),
+    );
+    let id = conclude.meta.command_id;
+    PlatformTest::with(ctx())
+        .given(given)
+        .when(conclude)
+        .then_expect_events(vec![
+            PlatformEvent::ReviewConcluded {
+                review_id: "tri-2028".into(),
+                outcome: ReviewOutcome::Failed,
+                reasons: vec!["服务能力不足".into()],
+            },
+            PlatformEvent::PlatformDelisted {
+                delisted_on: date("2028-11-20"),
+                reason: DelistReason::ReviewFailed,
+                area: None,
+                cause: Some(event_id(id, 0)),
+                details: Some("review tri-2028 failed".into()),
+            },
+        ]);
+}
+
+#[test]
+fn several_reviews_open_at_once_and_listed_again_when_all_pass() {
+    let mut given = listed_history();
+    given.push(PlatformEvent::IncidentReported {
+        incident_id: "leak-1".into(),
+        kind: crate::incident::IncidentKind::StrainLeak,
+        occurred_on: date("2026-04-01"),
+        description: "菌种泄露".into(),
+        direct_loss_cny: None,
+        severity: None,
+    });
+    given.push(PlatformEvent::ReviewOpened {
+        review_id: "inc-leak-1".into(),
+        trigger: ReviewTrigger::Incident("leak-1".into()),
+        due_on: date("2026-07-01"),
+    });
+    given.push(PlatformEvent::ReviewOpened {
+        review_id: "adhoc-1".into(),
+        trigger: ReviewTrigger::AdHoc,
+        due_on: date("2026-08-01"),
+    });
+    let pass = |id: &str| PlatformEvent::ReviewConcluded {
+        review_id: id.into(),
+        outcome: ReviewOutcome::Passed,
+        reasons: vec![],
+    };
+    let mut p = Platform::from_events(given.clone());
+    assert_eq!(p.status, Status::UnderReview);
+    assert!(p.status.is_listed());
+    p.apply(pass("inc-leak-1"));
+    assert_eq!(p.status, Status::UnderReview);
+    p.apply(pass("adhoc-1"));
+    assert_eq!(p.status, Status::Listed);
+    // D-4 guard: a second re-review for the same incident is refused.
+    let again = PlatformCommand::OpenReview(OpenReview {
+        review_id: "inc-leak-1-b".into(),
+        trigger: ReviewTrigger::Incident("leak-1".into()),
+        due_on: date("2026-09-01"),
+    });
+    assert_eq!(
+        err(PlatformTest::with(ctx())
+            .given(given)
+            .when(cmd(ministry(), "2026-05-01", again)))
+        .code,
+        "duplicate"
+    );
+}
+
+#[test]
+fn services_recorded_and_retracted_once() {
+    let sid = uuid::Uuid::from_u128(7);
+    let rec = PlatformCommand::RecordService(RecordService {
+        service_id: Some(sid),
+        dated: date("2026-01-10"),
+        record: ServiceRecord::EnterpriseServed {
+            enterprise_uscc: "91110000802100433B".parse_uscc(),
+            enterprise_name: "某企业".into(),
+            contract_cny: crate::values::Cny(300_000),
+        },
+    });
+    let mut given = listed_history();
+    given.extend(
+        PlatformTest::with(ctx())
+            .given(given.clone())
+            .when(cmd(applicant(), "2026-01-11", rec.clone()))
+            .inspect_result()
+            .unwrap(),
+    );
+    assert_eq!(
+        err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+            applicant(),
+            "2026-01-11",
+            rec
+        )))
+        .code,
+        "duplicate"
+    );
+    let future = PlatformCommand::RecordService(RecordService {
+        service_id: None,
+        dated: date("2026-02-01"),
+        record: ServiceRecord::ProjectIndustrialized {
+            project: "x".into(),
+            revenue_cny: crate::values::Cny(1),
+        },
+    });
+    assert_eq!(
+        err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+            applicant(),
+            "2026-01-11",
+            future
+        )))
+        .code,
+        "impossible_date"
+    );
+    let retract = PlatformCommand::RetractService(RetractService {
+        service_id: sid,
+        reason: "重复申报".into(),
+    });
+    given.extend(
+        PlatformTest::with(ctx())
+            .given(given.clone())
+            .when(cmd(ministry(), "2026-03-01", retract.clone()))
+            .inspect_result()
+            .unwrap(),
+    );
+    assert!(Platform::from_events(given.clone()).services[&sid].retracted);
+    assert_eq!(
+        err(PlatformTest::with(ctx())
+            .given(given)
+            .when(cmd(ministry(), "2026-03-02", retract)))
+        .code,
+        "duplicate"
+    );
+}
+
+trait ParseUscc {
+    fn parse_uscc(&self) -> crate::values::Uscc;
+}
+impl ParseUscc for &str {
+    fn parse_uscc(&self) -> crate::values::Uscc {
+        crate::values::Uscc::parse(self).unwrap()
+    }
+}
+
+#[test]
+fn d5_incident_class_follows_the_assessed_loss() {
+    let mut given = listed_history();
+    given.push(PlatformEvent::IncidentReported {
+        incident_id: "leak-2".into(),
+        kind: crate::incident::IncidentKind::StrainLeak,
+        occurred_on: date("2029-03-01"),
+        description: "菌种泄露".into(),
+        direct_loss_cny: None,
+        severity: None,
+    });
+    let assess_cmd = |loss: u64| {
+        PlatformCommand::AssessIncident(AssessIncident {
+            incident_id: "leak-2".into(),
+            direct_loss_cny: crate::values::Cny(loss),
+            deaths: 0,
+            serious_injuries: 0,
+            conclusion: "评估完成".into(),
+        })
+    };
+    for (loss, class) in [
+        (9_999_999, crate::incident::IncidentClass::General),
+        (10_000_000, crate::incident::IncidentClass::Larger),
+    ] {
+        let mut g = given.clone();
+        g.extend(
+            PlatformTest::with(ctx())
+                .given(given.clone())
+                .when(cmd(ministry(), "2029-04-01", assess_cmd(loss)))
+                .inspect_result()
+                .unwrap(),
+        );
+        assert_eq!(Platform::from_events(g).incidents["leak-2"].class(), class);
+    }
+}
+
+#[test]
+fn d8_star_rating_is_one_to_five() {
+    let rate = |stars: u8| {
+        PlatformCommand::RecordAnnualEvaluation(RecordAnnualEvaluation {
+            year: 2026,
+            stars,
+            findings: None,
+        })
+    };
+    for bad in [0, 6] {
+        assert_eq!(
+            err(PlatformTest::with(ctx()).given(listed_history()).when(cmd(
+                ministry(),
+                "2026-12-20",
+                rate(bad)
+            )))
+            .field
+            .as_deref(),
+            Some("stars")
+        );
+    }
+    PlatformTest::with(ctx())
+        .given(listed_history())
+        .when(cmd(ministry(), "2026-12-20", rate(4)))
+        .then_expect_events(vec![PlatformEvent::AnnualEvaluationRecorded {
+            year: 2026,
+            stars: 4,
+            findings: None,
+        }]);
+}
+
+#[test]
+fn d9_serious_violation_names_its_area() {
+    let delist = |reason, area| {
+        PlatformCommand::DelistPlatform(DelistPlatform {
+            reason,
+            area,
+            cause: None,
+            details: None,
+        })
+    };
+    assert_eq!(
+        err(PlatformTest::with(ctx()).given(listed_history()).when(cmd(
+            ministry(),
+            "2026-06-01",
+            delist(DelistReason::SeriousViolation, None)
+        )))
+        .field
+        .as_deref(),
+        Some("area")
+    );
+    assert_eq!(
+        err(PlatformTest::with(ctx()).given(listed_history()).when(cmd(
+            ministry(),
+            "2026-06-01",
+            delist(DelistReason::Voluntary, Some(ViolationArea::Ip))
+        )))
+        .field
+        .as_deref(),
+        Some("area")
+    );
+    let ok = PlatformTest::with(ctx())
+        .given(listed_history())
+        .when(cmd(
+            ministry(),
+            "2026-06-01",
+            delist(DelistReason::SeriousViolation, Some(ViolationArea::Safety)),
+        ))
+        .inspect_result()
+        .unwrap();
+    assert!(matches!(
+        ok[0],
+        PlatformEvent::PlatformDelisted {
+            reason: DelistReason::SeriousViolation,
+            area: Some(ViolationArea::Safety),
+            ..
+        }
+    ));
+}

@@ -1,0 +1,570 @@
+//! The command service: the one path every command takes, whether it comes from HTTP, the CLI
+//! import, the demo or a policy (ENGINEERING.md, the event path, steps 1-3).
+//!
+//! authorise role -> load the stream(s) -> authorise jurisdiction -> the aggregate decides ->
+//! one atomic commit (events of every stream touched + command id + audit line). A refusal
+//! appends nothing and leaves an audit line. A repeated command id returns the first result.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::access;
+use crate::actor::Actor;
+use crate::commands::{CommandMeta, Envelope, OpenRound, PlatformCommand, RoundCommand};
+use crate::error::{code, Refusal};
+use crate::events::{self, PlatformEvent, RoundEvent};
+use crate::platform::{event_id, Platform, PlatformContext};
+use crate::round::Round;
+use crate::store::{
+    AppendOutcome, AuditEntry, CommandRecord, Commit, EventMetadata, EventStore, ExpectedVersion,
+    NewEvent, StoreError, StoredEvent, StreamAppend,
+};
+
+/// Injected time: the only source of "now" (recorded time), so tests control it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// What a command addresses.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Target {
+    Platform {
+        platform_id: String,
+        command: PlatformCommand,
+    },
+    OpenRound {
+        open_round: OpenRound,
+    },
+}
+
+impl Target {
+    pub fn command_name(&self) -> &'static str {
+        match self {
+            Target::Platform { command, .. } => command.name(),
+            Target::OpenRound { .. } => "OpenRound",
+        }
+    }
+
+    pub fn stream_id(&self) -> String {
+        match self {
+            Target::Platform { platform_id, .. } => Platform::stream_id(platform_id),
+            Target::OpenRound { open_round } => Round::stream_id(&open_round.round_id),
+        }
+    }
+}
+
+/// A command as the service receives it (the actor comes from authentication, not the body).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandRequest {
+    pub command_id: Uuid,
+    pub business_date: NaiveDate,
+    /// Optimistic concurrency from the client: refuse if the target stream moved on.
+    pub expected_version: Option<u64>,
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+    pub target: Target,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventRef {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub stream_id: String,
+    pub version: u64,
+}
+
+/// The result of an accepted command; the same is returned for a repeated command id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CommandOutcome {
+    pub command_id: Uuid,
+    pub stream_id: String,
+    /// The target stream's version after the command.
+    pub version: u64,
+    pub events: Vec<EventRef>,
+    /// Accepted with warnings (e.g. R-2).
+    pub warnings: Vec<String>,
+    /// True when this is the recorded result of an earlier identical command.
+    #[serde(default)]
+    pub duplicate: bool,
+}
+
+pub fn valid_platform_id(id: &str) -> bool {
+    (3..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && id.as_bytes()[0].is_ascii_alphanumeric()
+}
+
+fn store_refusal(e: StoreError) -> Refusal {
+    match e {
+        StoreError::VersionConflict { stream_id, expected, actual } => Refusal::new(
+            code::VERSION_CONFLICT,
+            format!("{stream_id} is at version {actual}, the command expected {expected}; reload and retry"),
+        ),
+        StoreError::CommandIdReused(id) => Refusal::new(
+            code::COMMAND_ID_REUSED,
+            format!("command id {id} was already used for a different command; use a new command id"),
+        )
+        .at("command_id"),
+        StoreError::Unavailable(m) => Refusal::new(code::UNAVAILABLE, format!("the event store is unavailable: {m}")),
+        StoreError::Other(m) => Refusal::new(code::INTERNAL, format!("event store error: {m}")),
+    }
+}
+
+const MAX_ATTEMPTS: usize = 8;
+
+pub struct CommandService {
+    store: Arc<dyn EventStore>,
+    clock: Arc<dyn Clock>,
+}
+
+pub struct Loaded<A> {
+    pub state: A,
+    pub version: u64,
+    pub events: Vec<StoredEvent>,
+}
+
+impl CommandService {
+    pub fn new(store: Arc<dyn EventStore>, clock: Arc<dyn Clock>) -> Self {
+        CommandService { store, clock }
+    }
+
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub async fn load_platform(&self, platform_id: &str) -> Result<Loaded<Platform>, Refusal> {
+        let events = self
+            .store
+            .load_stream(&Platform::stream_id(platform_id), 0)
+            .await
+            .map_err(store_refusal)?;
+        let mut state = Platform::default();
+        for e in &events {
+            let decoded = events::decode_platform(&e.event_type, e.schema_version, &e.payload)
+                .map_err(|err| Refusal::new(code::INTERNAL, err.to_string()))?;
+            state.apply(decoded);
+        }
+        let version = events.last().map_or(0, |e| e.version);
+        Ok(Loaded {
+            state,
+            version,
+            events,
+        })
+    }
+
+    pub async fn load_round(&self, round_id: &str) -> Result<Loaded<Round>, Refusal> {
+        let events = self
+            .store
+            .load_stream(&Round::stream_id(round_id), 0)
+            .await
+            .map_err(store_refusal)?;
+        let mut state = Round::default();
+        for e in &events {
+            let decoded = events::decode_round(&e.event_type, e.schema_version, &e.payload)
+                .map_err(|err| Refusal::new(code::INTERNAL, err.to_string()))?;
+            state.apply(decoded);
+        }
+        let version = events.last().map_or(0, |e| e.version);
+        Ok(Loaded {
+            state,
+            version,
+            events,
+        })
+    }
+
+    /// Executes one command. Refusals are audited; nothing else is written for them.
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        req: CommandRequest,
+    ) -> Result<CommandOutcome, Refusal> {
+        let result = self.execute_inner(actor, &req).await;
+        if let Err(refusal) = &result {
+            // Known duplicates and store outages are not attempts worth auditing twice.
+            if refusal.code != code::UNAVAILABLE {
+                let entry = AuditEntry {
+                    recorded_at: self.clock.now(),
+                    actor: actor.clone(),
+                    command_id: Some(req.command_id),
+                    command_type: req.target.command_name().to_string(),
+                    target: Some(req.target.stream_id()),
+                    outcome: "refused".into(),
+                    error_code: Some(refusal.code.clone()),
+                    detail: Some(refusal.message.clone()),
+                };
+                if let Err(e) = self.store.record_refusal(entry).await {
+                    tracing::warn!(error = %e, "could not record a refused command in the audit log");
+                }
+            }
+        }
+        result
+    }
+
+    fn fingerprint(actor: &Actor, req: &CommandRequest) -> String {
+        let canonical = serde_json::json!({
+            "actor": actor,
+            "business_date": req.business_date,
+            "expected_version": req.expected_version,
+            "target": req.target,
+        });
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+
+    async fn execute_inner(
+        &self,
+        actor: &Actor,
+        req: &CommandRequest,
+    ) -> Result<CommandOutcome, Refusal> {
+        let name = req.target.command_name();
+        if let Target::Platform { platform_id, .. } = &req.target {
+            if !valid_platform_id(platform_id) {
+                return Err(Refusal::invalid(
+                    "platform_id",
+                    "a platform id has 3-64 lower-case letters, digits, '-' or '_' and starts with a letter or digit",
+                ));
+            }
+        }
+        let fingerprint = Self::fingerprint(actor, req);
+        if let Some(first) = self
+            .store
+            .find_command(req.command_id)
+            .await
+            .map_err(store_refusal)?
+        {
+            return Self::replay(first, &fingerprint);
+        }
+        access::check_role(actor, name)?;
+        for _attempt in 0..MAX_ATTEMPTS {
+            let (commit, mut outcome) = match &req.target {
+                Target::OpenRound { open_round } => {
+                    self.decide_round(actor, req, open_round).await?
+                }
+                Target::Platform {
+                    platform_id,
+                    command,
+                } => {
+                    self.decide_platform(actor, req, platform_id, command)
+                        .await?
+                }
+            };
+            let commit = Commit {
+                command: CommandRecord {
+                    command_id: req.command_id,
+                    fingerprint: fingerprint.clone(),
+                    result: serde_json::to_value(&outcome).expect("outcome serializes"),
+                    recorded_at: self.clock.now(),
+                },
+                ..commit
+            };
+            match self.store.append(commit).await {
+                Ok(AppendOutcome::Appended { .. }) => return Ok(outcome),
+                Ok(AppendOutcome::Duplicate(first)) => {
+                    outcome = Self::replay(first, &fingerprint)?;
+                    return Ok(outcome);
+                }
+                Err(StoreError::VersionConflict { .. }) if req.expected_version.is_none() => {
+                    continue
+                }
+                Err(e) => return Err(store_refusal(e)),
+            }
+        }
+        Err(Refusal::new(
+            code::VERSION_CONFLICT,
+            "the platform changed concurrently too often; retry the command",
+        ))
+    }
+
+    fn replay(first: CommandRecord, fingerprint: &str) -> Result<CommandOutcome, Refusal> {
+        if first.fingerprint != fingerprint {
+            return Err(store_refusal(StoreError::CommandIdReused(first.command_id)));
+        }
+        let mut outcome: CommandOutcome = serde_json::from_value(first.result).map_err(|e| {
+            Refusal::new(
+                code::INTERNAL,
+                format!("stored command result unreadable: {e}"),
+            )
+        })?;
+        outcome.duplicate = true;
+        Ok(outcome)
+    }
+
+    fn meta(&self, actor: &Actor, req: &CommandRequest) -> CommandMeta {
+        CommandMeta {
+            command_id: req.command_id,
+            actor: actor.clone(),
+            business_date: req.business_date,
+        }
+    }
+
+    fn new_events<E: Serialize + DomainEvent>(
+        &self,
+        actor: &Actor,
+        req: &CommandRequest,
+        first_index: usize,
+        events: &[E],
+    ) -> Vec<NewEvent> {
+        let recorded_at = self.clock.now();
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let (event_type, schema_version, payload) = events::encode(e);
+                NewEvent {
+                    event_id: event_id(req.command_id, first_index + i),
+                    event_type,
+                    schema_version,
+                    payload,
+                    metadata: EventMetadata {
+                        actor: actor.clone(),
+                        command_id: req.command_id,
+                        correlation_id: req.correlation_id.unwrap_or(req.command_id),
+                        causation_id: req.causation_id,
+                        recorded_at,
+                        business_date: req.business_date,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    fn check_expected(req: &CommandRequest, stream_id: &str, actual: u64) -> Result<(), Refusal> {
+        match req.expected_version {
+            Some(expected) if expected != actual => {
+                Err(store_refusal(StoreError::VersionConflict {
+                    stream_id: stream_id.to_string(),
+                    expected,
+                    actual,
+                }))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn audit(&self, actor: &Actor, req: &CommandRequest) -> AuditEntry {
+        AuditEntry {
+            recorded_at: self.clock.now(),
+            actor: actor.clone(),
+            command_id: Some(req.command_id),
+            command_type: req.target.command_name().to_string(),
+            target: Some(req.target.stream_id()),
+            outcome: "accepted".into(),
+            error_code: None,
+            detail: None,
+        }
+    }
+
+    async fn decide_round(
+        &self,
+        actor: &Actor,
+        req: &CommandRequest,
+        open: &OpenRound,
+    ) -> Result<(Commit, CommandOutcome), Refusal> {
+        if !crate::round::valid_round_id(&open.round_id) {
+            return Err(Refusal::invalid(
+                "round_id",
+                "a round id has 1-32 letters, digits, '-' or '_' (e.g. 2025)",
+            ));
+        }
+        let loaded = self.load_round(&open.round_id).await?;
+        let stream_id = Round::stream_id(&open.round_id);
+        Self::check_expected(req, &stream_id, loaded.version)?;
+        let mut round = loaded.state;
+        let sink = EventSink::default();
+        round
+            .handle(
+                Envelope {
+                    meta: self.meta(actor, req),
+                    command: RoundCommand::OpenRound(open.clone()),
+                },
+                &(),
+                &sink,
+            )
+            .await?;
+        let events: Vec<RoundEvent> = sink.collect().await;
+        let new = self.new_events(actor, req, 0, &events);
+        let outcome = Self::outcome(req, &stream_id, loaded.version, &new, vec![]);
+        let commit = Commit {
+            command: placeholder_record(),
+            streams: vec![StreamAppend {
+                stream_id,
+                expected_version: ExpectedVersion::from_current(loaded.version),
+                events: new,
+            }],
+            audit: self.audit(actor, req),
+        };
+        Ok((commit, outcome))
+    }
+
+    async fn decide_platform(
+        &self,
+        actor: &Actor,
+        req: &CommandRequest,
+        platform_id: &str,
+        command: &PlatformCommand,
+    ) -> Result<(Commit, CommandOutcome), Refusal> {
+        let loaded = self.load_platform(platform_id).await?;
+        let stream_id = Platform::stream_id(platform_id);
+        Self::check_expected(req, &stream_id, loaded.version)?;
+        access::check_scope(actor, &loaded.state, command)?;
+        let round_id = match command {
+            PlatformCommand::SubmitApplication(s) => Some(s.round_id.clone()),
+            _ => loaded.state.round_id.clone(),
+        };
+        let round = match &round_id {
+            Some(id) if crate::round::valid_round_id(id) => Some(self.load_round(id).await?),
+            Some(_) => {
+                return Err(Refusal::invalid(
+                    "round_id",
+                    "a round id has 1-32 letters, digits, '-' or '_'",
+                ))
+            }
+            None => None,
+        };
+        let ctx = PlatformContext {
+            platform_id: platform_id.to_string(),
+            round: round.as_ref().map(|r| r.state.clone()),
+        };
+        let mut platform = loaded.state;
+        let sink = EventSink::default();
+        platform
+            .handle(
+                Envelope {
+                    meta: self.meta(actor, req),
+                    command: command.clone(),
+                },
+                &ctx,
+                &sink,
+            )
+            .await?;
+        let events: Vec<PlatformEvent> = sink.collect().await;
+        let new = self.new_events(actor, req, 0, &events);
+        let warnings: Vec<String> = events
+            .iter()
+            .flat_map(|e| match e {
+                PlatformEvent::ProvinceRecommended { warnings, .. } => warnings.clone(),
+                PlatformEvent::EligibilityAssessed { assessment } => assessment
+                    .hard_failures()
+                    .into_iter()
+                    .map(|r| format!("{r}: hard rule failed (the province decides)"))
+                    .chain(assessment.warnings.iter().cloned())
+                    .collect(),
+                _ => vec![],
+            })
+            .collect();
+        let mut outcome = Self::outcome(req, &stream_id, loaded.version, &new, warnings);
+        let mut streams = vec![StreamAppend {
+            stream_id,
+            expected_version: ExpectedVersion::from_current(loaded.version),
+            events: new,
+        }];
+
+        // the recommendation takes a slot of the province's quota on the round's stream,
+        // in the same transaction.
+        if let Some(PlatformEvent::ProvinceRecommended { province, .. }) = events.first() {
+            let round = round.expect("recommendation implies a round");
+            let mut round_state = round.state;
+            let round_sink = EventSink::default();
+            let domains = platform
+                .form
+                .as_ref()
+                .map(|f| f.domains.clone())
+                .unwrap_or_default();
+            round_state
+                .handle(
+                    Envelope {
+                        meta: self.meta(actor, req),
+                        command: RoundCommand::RegisterRecommendation {
+                            platform_id: platform_id.to_string(),
+                            province: *province,
+                            domains,
+                        },
+                    },
+                    &(),
+                    &round_sink,
+                )
+                .await?;
+            let round_events: Vec<RoundEvent> = round_sink.collect().await;
+            let round_stream = Round::stream_id(round_id.as_deref().unwrap_or_default());
+            let new_round = self.new_events(actor, req, outcome.events.len(), &round_events);
+            for (i, e) in new_round.iter().enumerate() {
+                outcome.events.push(EventRef {
+                    event_id: e.event_id,
+                    event_type: e.event_type.clone(),
+                    stream_id: round_stream.clone(),
+                    version: round.version + 1 + i as u64,
+                });
+            }
+            streams.push(StreamAppend {
+                stream_id: round_stream,
+                expected_version: ExpectedVersion::from_current(round.version),
+                events: new_round,
+            });
+        }
+        Ok((
+            Commit {
+                command: placeholder_record(),
+                streams,
+                audit: self.audit(actor, req),
+            },
+            outcome,
+        ))
+    }
+
+    fn outcome(
+        req: &CommandRequest,
+        stream_id: &str,
+        version: u64,
+        new: &[NewEvent],
+        warnings: Vec<String>,
+    ) -> CommandOutcome {
+        CommandOutcome {
+            command_id: req.command_id,
+            stream_id: stream_id.to_string(),
+            version: version + new.len() as u64,
+            events: new
+                .iter()
+                .enumerate()
+                .map(|(i, e)| EventRef {
+                    event_id: e.event_id,
+                    event_type: e.event_type.clone(),
+                    stream_id: stream_id.to_string(),
+                    version: version + 1 + i as u64,
+                })
+                .collect(),
+            warnings,
+            duplicate: false,
+        }
+    }
+}
+
+fn placeholder_record() -> CommandRecord {
+    CommandRecord {
+        command_id: Uuid::nil(),
+        fingerprint: String::new(),
+        result: serde_json::Value::Null,
+        recorded_at: DateTime::<Utc>::MIN_UTC,
+    }
+}
