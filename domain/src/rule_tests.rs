@@ -1253,3 +1253,17 @@ fn d9_serious_violation_names_its_area() {
         }
     ));
 }
+
+#[test]
+fn commands_refuse_unknown_fields_and_name_the_path() {
+    let ok: PlatformCommand =
+        serde_json::from_value(json!({"type": "WithdrawApplication", "reason": "x"})).unwrap();
+    assert_eq!(ok.name(), "WithdrawApplication");
+    let unknown = serde_json::from_value::<PlatformCommand>(
+        json!({"type": "WithdrawApplication", "reason": "x", "foo": 1}),
+    )
+    .unwrap_err();
+    assert!(unknown.to_string().contains("foo"), "{unknown}");
+    let nested = serde_json::from_value::<PlatformCommand>(json!({"type": "RecordService", "dated": "2026-01-01", "record": {"kind": "project_industrialized", "project": "p", "revenue_cny": 1, "extra": true}})).unwrap_err();
+    assert!(nested.to_string().contains("extra"), "{nested}");
+}

@@ -1,1 +1,9 @@
-//! Read models as pure folds over the event log.
+//! Read models as pure folds over the stored event log. Each model applies `StoredEvent`s in
+//! global order and remembers the checkpoint of the last one it applied, so an event delivered
+//! twice (replay, redelivery, a catch-up racing another) is ignored: never applied twice.
+//!
+//! Storage and transport live in adapters; a model here is plain data, testable without I/O.
+
+pub mod catalog;
+
+pub use catalog::{Catalog, PlatformSummary, RoundSummary};
