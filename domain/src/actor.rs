@@ -58,6 +58,15 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The actor of a request that presented no valid token (for the audit log only).
+    pub fn anonymous() -> Actor {
+        Actor {
+            id: "anonymous".into(),
+            role: Role::Analyst,
+            jurisdiction: None,
+        }
+    }
+
     pub fn system(policy: &str) -> Actor {
         Actor {
             id: format!("system:{policy}"),

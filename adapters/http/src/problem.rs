@@ -1,0 +1,131 @@
+//! RFC 9457 problem details: every refusal leaves the API as `application/problem+json` with its
+//! stable code, the rule id where one applies, and the field path.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use roster_domain::error::{code, Refusal};
+use serde_json::json;
+
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub refusal: Refusal,
+}
+
+pub const MALFORMED_JSON: &str = "malformed_json";
+pub const UNAUTHENTICATED: &str = "unauthenticated";
+pub const BODY_TOO_LARGE: &str = "body_too_large";
+
+/// `G-4`, `R-1`, `D-5`, `K-2`, `C-3`…
+pub fn is_rule_id(code: &str) -> bool {
+    let mut parts = code.splitn(2, '-');
+    matches!(parts.next(), Some("G" | "R" | "D" | "K" | "C"))
+        && parts
+            .next()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+pub fn status_for(code_: &str) -> StatusCode {
+    match code_ {
+        code::INVALID_INPUT | code::IMPOSSIBLE_DATE | MALFORMED_JSON => StatusCode::BAD_REQUEST,
+        UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
+        code::FORBIDDEN => StatusCode::FORBIDDEN,
+        code::NOT_FOUND => StatusCode::NOT_FOUND,
+        code::STATE_CONFLICT
+        | code::VERSION_CONFLICT
+        | code::DUPLICATE
+        | code::COMMAND_ID_REUSED => StatusCode::CONFLICT,
+        BODY_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+        code::UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
+        c if is_rule_id(c) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<Refusal> for Problem {
+    fn from(refusal: Refusal) -> Self {
+        Problem {
+            status: status_for(&refusal.code),
+            refusal,
+        }
+    }
+}
+
+impl Problem {
+    pub fn new(code_: &str, message: impl Into<String>) -> Problem {
+        Refusal::new(code_, message).into()
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let r = &self.refusal;
+        let body = json!({
+            "type": format!("urn:roster:problem:{}", r.code),
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": r.message,
+            "code": r.code,
+            "rule": is_rule_id(&r.code).then(|| r.code.clone()),
+            "field": r.field,
+        });
+        let mut resp = (self.status, body.to_string()).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+/// Turns a serde error with its path into a refusal naming the field.
+pub fn from_path_error(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -> Refusal {
+    let path = e.path().to_string();
+    let field = match (prefix.is_empty(), path.as_str()) {
+        (_, ".") => prefix.to_string(),
+        (true, p) => p.to_string(),
+        (false, p) => format!("{prefix}.{p}"),
+    };
+    let inner = e.into_inner().to_string();
+    // Rule-bearing messages (e.g. "G-1: invalid USCC …") keep their rule id as the code.
+    let code_ = inner
+        .split(':')
+        .next()
+        .filter(|c| is_rule_id(c))
+        .unwrap_or(code::INVALID_INPUT)
+        .to_string();
+    let field_opt = if field.is_empty() {
+        None
+    } else {
+        Some(field.clone())
+    };
+    let at = field_opt
+        .as_deref()
+        .map(|f| format!(" at {f}"))
+        .unwrap_or_default();
+    Refusal {
+        code: code_,
+        message: format!("invalid input{at}: {inner}"),
+        field: field_opt,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_recognised() {
+        for c in ["G-4", "R-1", "D-5", "K-2", "C-3", "G-12"] {
+            assert!(is_rule_id(c), "{c}");
+            assert_eq!(status_for(c), StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        for c in ["state_conflict", "G-", "X-1", "G-1a"] {
+            assert!(!is_rule_id(c), "{c}");
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Reads. Every read needs a token (SPEC §10: nothing is readable without one except health
+//! checks); applicants, cities and provinces see only their own jurisdiction.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use roster_domain::access::can_read;
+use roster_domain::actor::{Actor, Role};
+use roster_domain::error::{code, Refusal};
+use roster_domain::platform::Platform;
+use roster_domain::values::{CityCode, Domain, Province};
+use roster_projections::PlatformSummary;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::Authenticated;
+use crate::problem::Problem;
+use crate::AppState;
+
+pub async fn health() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+pub async fn ready(State(state): State<AppState>) -> Response {
+    match state.store().read_all_after(Default::default(), 1).await {
+        Ok(_) => Json(json!({"status": "ready"})).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "detail": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+async fn refreshed(state: &AppState) -> Result<(), Problem> {
+    state.catch_up().await.map(|_| ()).map_err(Problem::from)
+}
+
+pub async fn rounds(
+    State(state): State<AppState>,
+    Authenticated(_): Authenticated,
+) -> Result<Response, Problem> {
+    refreshed(&state).await?;
+    let c = state.catalog().await;
+    Ok(Json(c.rounds.values().collect::<Vec<_>>()).into_response())
+}
+
+pub async fn round(
+    State(state): State<AppState>,
+    Path(round_id): Path<String>,
+    Authenticated(_): Authenticated,
+) -> Result<Response, Problem> {
+    refreshed(&state).await?;
+    let c = state.catalog().await;
+    match c.rounds.get(&round_id) {
+        Some(r) => {
+            let applications: Vec<&PlatformSummary> = c
+                .platforms
+                .values()
+                .filter(|p| p.round_id.as_deref() == Some(round_id.as_str()))
+                .collect();
+            Ok(Json(json!({"round": r, "platforms": applications})).into_response())
+        }
+        None => Err(Refusal::not_found(format!("no round {round_id}")).into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformFilter {
+    status: Option<String>,
+    province: Option<String>,
+    city: Option<String>,
+    round: Option<String>,
+    domain: Option<String>,
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+fn sees(actor: &Actor, p: &PlatformSummary) -> bool {
+    match actor.role {
+        Role::Ministry | Role::Analyst | Role::System => true,
+        Role::Applicant => actor.jurisdiction.as_deref() == Some(p.uscc.as_str()),
+        Role::City => actor.jurisdiction.as_deref() == Some(p.city.as_str()),
+        Role::Province => {
+            actor
+                .jurisdiction
+                .as_deref()
+                .and_then(Province::parse)
+                .map(|x| x.to_string())
+                == Some(p.province.clone())
+        }
+    }
+}
+
+pub async fn platforms(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    filter: Result<Query<PlatformFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(f) = filter.map_err(|e| Problem::from(Refusal::invalid("query", e.body_text())))?;
+    let province = match &f.province {
+        Some(p) => Some(
+            Province::parse(p)
+                .ok_or_else(|| {
+                    Refusal::invalid("province", format!("unknown province code '{p}'"))
+                })?
+                .to_string(),
+        ),
+        None => None,
+    };
+    if let Some(c) = &f.city {
+        CityCode::parse(c)
+            .ok_or_else(|| Refusal::invalid("city", format!("unknown city code '{c}'")))?;
+    }
+    let domain = match &f.domain {
+        Some(d) => Some(
+            Domain::parse(d)
+                .ok_or_else(|| Refusal::invalid("domain", format!("unknown domain '{d}'")))?,
+        ),
+        None => None,
+    };
+    let status = f
+        .status
+        .as_ref()
+        .map(|s| s.to_ascii_lowercase().replace('_', ""));
+    let limit = f.limit.unwrap_or(500).min(5000);
+    refreshed(&state).await?;
+    let c = state.catalog().await;
+    let rows: Vec<&PlatformSummary> = c
+        .platforms
+        .values()
+        .filter(|p| sees(&actor, p))
+        .filter(|p| {
+            status
+                .as_ref()
+                .is_none_or(|s| p.status.as_str().to_ascii_lowercase() == *s)
+        })
+        .filter(|p| province.as_ref().is_none_or(|x| &p.province == x))
+        .filter(|p| f.city.as_ref().is_none_or(|x| &p.city == x))
+        .filter(|p| {
+            f.round
+                .as_ref()
+                .is_none_or(|x| p.round_id.as_ref() == Some(x))
+        })
+        .filter(|p| domain.is_none_or(|d| p.domains.contains(&d)))
+        .collect();
+    let total = rows.len();
+    let page: Vec<&PlatformSummary> = rows.into_iter().skip(f.offset).take(limit).collect();
+    Ok(Json(json!({"total": total, "offset": f.offset, "platforms": page})).into_response())
+}
+
+async fn load_readable(
+    state: &AppState,
+    actor: &Actor,
+    platform_id: &str,
+) -> Result<(Platform, u64, Vec<roster_domain::store::StoredEvent>), Problem> {
+    let loaded = state.service().load_platform(platform_id).await?;
+    if loaded.version == 0 {
+        return Err(Refusal::not_found(format!("no platform {platform_id}")).into());
+    }
+    if !can_read(actor, &loaded.state) {
+        state
+            .audit_refusal(
+                actor.clone(),
+                &format!("GET /api/v1/platforms/{platform_id}"),
+                code::FORBIDDEN,
+                "outside the actor's jurisdiction",
+            )
+            .await;
+        return Err(Refusal::forbidden(format!(
+            "platform {platform_id} is outside your jurisdiction"
+        ))
+        .into());
+    }
+    Ok((loaded.state, loaded.version, loaded.events))
+}
+
+pub async fn platform(
+    State(state): State<AppState>,
+    Path(platform_id): Path<String>,
+    Authenticated(actor): Authenticated,
+) -> Result<Response, Problem> {
+    let (p, version, events) = load_readable(&state, &actor, &platform_id).await?;
+    Ok(Json(json!({
+        "platform_id": platform_id,
+        "version": version,
+        "status": p.status,
+        "on_roster": p.status.is_listed(),
+        "allowed_commands": p.status.allowed_commands(),
+        "state": p,
+        "history": events,
+    }))
+    .into_response())
+}
+
+pub async fn platform_events(
+    State(state): State<AppState>,
+    Path(platform_id): Path<String>,
+    Authenticated(actor): Authenticated,
+) -> Result<Response, Problem> {
+    let (_, _, events) = load_readable(&state, &actor, &platform_id).await?;
+    Ok(Json(events).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    limit: Option<usize>,
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Problem> {
+    if actor.role != Role::Ministry {
+        state
+            .audit_refusal(
+                actor.clone(),
+                "GET /api/v1/audit",
+                code::FORBIDDEN,
+                "audit log is for the ministry",
+            )
+            .await;
+        return Err(Refusal::forbidden("the audit log is readable by the ministry only").into());
+    }
+    let Query(q) = q.map_err(|e| Problem::from(Refusal::invalid("query", e.body_text())))?;
+    let entries = state
+        .store()
+        .audit_log(q.limit.unwrap_or(200).min(10_000))
+        .await
+        .map_err(|e| Problem::from(Refusal::new("unavailable", e.to_string())))?;
+    Ok(Json(entries).into_response())
+}
