@@ -16,10 +16,9 @@ pub mod platform;
 pub mod round;
 #[cfg(test)]
 mod rule_tests;
+pub mod samples;
 pub mod service;
 pub mod store;
-#[cfg(any(test, feature = "testkit"))]
-pub mod testkit;
 pub mod values;
 
 pub use actor::{Actor, Role};

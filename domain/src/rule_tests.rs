@@ -12,7 +12,7 @@ use crate::events::{PlatformEvent, RoundEvent};
 use crate::form::ApplicationForm;
 use crate::platform::{event_id, Platform, PlatformContext, Status};
 use crate::round::Round;
-use crate::testkit::*;
+use crate::samples::*;
 use crate::values::{Domain, Province};
 
 type PlatformTest = TestFramework<Platform>;

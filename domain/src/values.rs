@@ -69,6 +69,24 @@ impl Uscc {
         Ok(Uscc(s))
     }
 
+    /// Completes 17 characters with their check character (for generating codes, e.g. the
+    /// illustrative demo's fictional units).
+    pub fn with_check_character(prefix17: &str) -> Result<Uscc, UsccError> {
+        if prefix17.len() != 17 {
+            return Err(UsccError::WrongLength(prefix17.len() + 1));
+        }
+        let mut sum = 0u32;
+        for (i, b) in prefix17.bytes().enumerate() {
+            let v = uscc_value(b).ok_or(UsccError::InvalidCharacter {
+                position: i + 1,
+                found: b as char,
+            })?;
+            sum += v * USCC_WEIGHTS[i];
+        }
+        let check = USCC_ALPHABET[((31 - sum % 31) % 31) as usize] as char;
+        Uscc::parse(&format!("{prefix17}{check}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -226,8 +226,8 @@ fn set_form(s: &mut PlatformSummary, form: &roster_domain::form::ApplicationForm
 mod tests {
     use super::*;
     use roster_domain::actor::Actor;
+    use roster_domain::samples::{date, gd_form, round_2025};
     use roster_domain::store::EventMetadata;
-    use roster_domain::testkit::{date, gd_form, round_2025};
 
     fn stored(pos: i64, stream: &str, version: u64, e: &impl cqrs_like::Encode) -> StoredEvent {
         let (event_type, schema_version, payload) = e.encode();

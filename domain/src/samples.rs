@@ -1,5 +1,5 @@
-//! Fixtures shared by the domain's rule tests (and, behind the `testkit` feature, by the
-//! end-to-end tests): a complete Guangdong application that passes every hard rule, and the
+//! Illustrative sample data, used by the rule tests, the end-to-end tests and `roster demo`:
+//! a complete (fictional) Guangdong application that passes every hard rule, and the
 //! 2025 round as the Guangdong forwarding notice (粤工信消费函〔2025〕58号) set it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,16 +17,9 @@ pub fn date(s: &str) -> NaiveDate {
 
 /// Completes a 17-character USCC prefix with its check character.
 pub fn uscc_with_check(prefix17: &str) -> String {
-    const A: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const W: [usize; 17] = [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ];
-    let sum: usize = prefix17
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| A.iter().position(|&a| a == b).expect("USCC character") * W[i])
-        .sum();
-    format!("{prefix17}{}", A[(31 - sum % 31) % 31] as char)
+    crate::values::Uscc::with_check_character(prefix17)
+        .expect("valid USCC prefix")
+        .to_string()
 }
 
 /// The 2025 round: national province deadline 2025-07-11, Guangdong applicants by 07-04 and
