@@ -23,34 +23,30 @@ pub(crate) fn is_version_race(err: &tokio_postgres::Error) -> bool {
 pub(crate) fn from_pg(err: tokio_postgres::Error) -> StoreError {
     if let Some(db) = err.as_db_error() {
         let code = db.code();
-        if unavailable_state(code) {
-            return StoreError::Unavailable(format!(
-                "PostgreSQL refused the connection: {} (SQLSTATE {})",
-                db.message(),
-                code.code()
-            ));
-        }
-        return StoreError::Other(format!(
-            "PostgreSQL refused the operation: {} (SQLSTATE {})",
-            db.message(),
-            code.code()
-        ));
+        let what = format!("{} (SQLSTATE {})", db.message(), code.code());
+        return match unavailable_reason(code) {
+            Some(reason) => StoreError::Unavailable(format!("{reason}: {what}")),
+            None => StoreError::Other(format!("PostgreSQL refused the operation: {what}")),
+        };
     }
-    if err.is_closed() || has_io_source(&err) {
-        // Whether an in-flight commit went through is unknown; the command id makes a retry safe.
-        return StoreError::Unavailable(format!(
-            "lost the connection to PostgreSQL ({err}); retry with the same command id"
-        ));
-    }
-    // tokio-postgres does not expose its error kind; connect failures and timeouts without an
-    // io::Error underneath (DNS, TLS, auth handshake) are only recognisable by their text.
+    // tokio-postgres does not expose its error kind; failures to connect (refused, DNS, TLS,
+    // handshake timeout) are only recognisable by their text.
     let text = err.to_string();
     if text.starts_with("error connecting to server")
         || text.starts_with("timeout waiting for server")
         || text.starts_with("error performing TLS handshake")
         || text.starts_with("authentication error")
     {
-        return StoreError::Unavailable(format!("cannot reach PostgreSQL: {text}"));
+        return StoreError::Unavailable(format!(
+            "cannot reach PostgreSQL ({text}); check that it runs and that the database URL \
+             points at it"
+        ));
+    }
+    if err.is_closed() || has_io_source(&err) {
+        // Whether an in-flight commit went through is unknown; the command id makes a retry safe.
+        return StoreError::Unavailable(format!(
+            "lost the connection to PostgreSQL ({text}); retry with the same command id"
+        ));
     }
     StoreError::Other(format!("PostgreSQL driver error: {text}"))
 }
@@ -83,17 +79,26 @@ pub(crate) fn from_json(what: &str, err: serde_json::Error) -> StoreError {
 }
 
 /// Server-side states that mean "the server is not there for us right now" rather than
-/// "this statement is wrong".
-fn unavailable_state(code: &SqlState) -> bool {
+/// "this statement is wrong", with what an operator should read first.
+fn unavailable_reason(code: &SqlState) -> Option<&'static str> {
     let c = code.code();
-    c.starts_with("08") // connection exception
-        || c.starts_with("28") // invalid authorization (wrong user/password in DATABASE_URL)
-        || c == SqlState::ADMIN_SHUTDOWN.code() // terminated by an administrator or a restart
-        || c == SqlState::CRASH_SHUTDOWN.code()
-        || c == SqlState::CANNOT_CONNECT_NOW.code() // starting up or in recovery
-        || c == SqlState::TOO_MANY_CONNECTIONS.code()
-        || c == SqlState::INVALID_CATALOG_NAME.code() // the database does not exist (yet)
-        || c == SqlState::READ_ONLY_SQL_TRANSACTION.code() // a standby after failover
+    Some(if c.starts_with("08") {
+        "lost the connection to PostgreSQL; retry with the same command id"
+    } else if c.starts_with("28") {
+        "PostgreSQL refused the login; check the user and password in the database URL"
+    } else if *code == SqlState::ADMIN_SHUTDOWN || *code == SqlState::CRASH_SHUTDOWN {
+        "PostgreSQL ended the connection (restart or shutdown); retry with the same command id"
+    } else if *code == SqlState::CANNOT_CONNECT_NOW {
+        "PostgreSQL is starting up or recovering; try again shortly"
+    } else if *code == SqlState::TOO_MANY_CONNECTIONS {
+        "PostgreSQL has no connection slots left; try again shortly"
+    } else if *code == SqlState::INVALID_CATALOG_NAME {
+        "the database named in the database URL does not exist; create it, then migrate"
+    } else if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+        "PostgreSQL is read-only (a standby after failover?); point the URL at the primary"
+    } else {
+        return None;
+    })
 }
 
 fn has_io_source(err: &tokio_postgres::Error) -> bool {

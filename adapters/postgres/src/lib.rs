@@ -95,6 +95,16 @@ impl PgStore {
     }
 }
 
+/// Hands a connection back to the pool, unless it failed as `Unavailable`: such a connection
+/// is dead or dying, and the pool's cheap health check might not notice before handing it out
+/// once more, failing a second command for nothing.
+fn release<T>(client: Object, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    if matches!(result, Err(StoreError::Unavailable(_))) {
+        drop(Object::take(client));
+    }
+    result
+}
+
 /// One row of the multi-row event insert.
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
@@ -320,109 +330,120 @@ fn plan<'a>(
     Ok((versions, rows))
 }
 
+/// One commit in one transaction: claim the command id, check every stream's version, insert
+/// all events in one statement, write the audit line.
+async fn append_on(client: &mut Object, commit: &Commit) -> Result<AppendOutcome, StoreError> {
+    let tx = client.transaction().await.map_err(from_pg)?;
+    let command = &commit.command;
+
+    let claim = tx
+        .prepare_cached(
+            "INSERT INTO commands (command_id, fingerprint, result, recorded_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (command_id) DO NOTHING RETURNING command_id",
+        )
+        .await
+        .map_err(from_pg)?;
+    let claimed = tx
+        .query_opt(
+            &claim,
+            &[
+                &command.command_id,
+                &command.fingerprint,
+                &command.result,
+                &command.recorded_at,
+            ],
+        )
+        .await
+        .map_err(from_pg)?;
+    if claimed.is_none() {
+        // ON CONFLICT waited for the other writer of this id to commit, so it is visible now.
+        let row = tx
+            .query_one(
+                "SELECT fingerprint, result, recorded_at FROM commands WHERE command_id = $1",
+                &[&command.command_id],
+            )
+            .await
+            .map_err(from_pg)?;
+        let first = command_from_row(command.command_id, &row)?;
+        tx.rollback().await.map_err(from_pg)?;
+        return if first.fingerprint == command.fingerprint {
+            Ok(AppendOutcome::Duplicate(first))
+        } else {
+            Err(StoreError::CommandIdReused(command.command_id))
+        };
+    }
+
+    let current = current_versions(&*tx, &commit.streams).await?;
+    let (versions, mut rows) = match plan(&commit.streams, current) {
+        Ok(planned) => planned,
+        Err(conflict) => {
+            tx.rollback().await.map_err(from_pg)?;
+            return Err(conflict);
+        }
+    };
+    // Two commits touching the same streams insert their keys in the same order, so a race
+    // between them ends in a unique violation for one of them, never in a deadlock.
+    rows.sort_by(|a, b| (a.stream_id, a.version).cmp(&(b.stream_id, b.version)));
+
+    let mut last_position = 0;
+    if !rows.is_empty() {
+        let insert = tx.prepare_cached(INSERT_EVENTS).await.map_err(from_pg)?;
+        match insert_events_with(&*tx, &insert, &rows).await {
+            Ok(positions) => last_position = positions.into_iter().max().unwrap_or(0),
+            Err(e) if is_version_race(&e) => {
+                // Another writer committed the same versions after our read; report what
+                // it left, read outside the aborted transaction.
+                tx.rollback().await.map_err(from_pg)?;
+                let current = current_versions(&***client, &commit.streams).await?;
+                return Err(match plan(&commit.streams, current) {
+                    Err(conflict) => conflict,
+                    Ok(_) => {
+                        let first = &commit.streams[0];
+                        StoreError::VersionConflict {
+                            stream_id: first.stream_id.clone(),
+                            expected: first.expected_version.as_u64(),
+                            actual: first.expected_version.as_u64() + 1,
+                        }
+                    }
+                });
+            }
+            Err(e) => return Err(from_pg(e)),
+        }
+    }
+
+    insert_audit(&*tx, &commit.audit).await.map_err(from_pg)?;
+    tx.commit().await.map_err(from_pg)?;
+    Ok(AppendOutcome::Appended {
+        versions,
+        last_position,
+    })
+}
+
 #[async_trait]
 impl EventStore for PgStore {
     async fn append(&self, commit: Commit) -> Result<AppendOutcome, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(from_pg)?;
-        let command = &commit.command;
-
-        let claim = tx
-            .prepare_cached(
-                "INSERT INTO commands (command_id, fingerprint, result, recorded_at)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (command_id) DO NOTHING RETURNING command_id",
-            )
-            .await
-            .map_err(from_pg)?;
-        let claimed = tx
-            .query_opt(
-                &claim,
-                &[
-                    &command.command_id,
-                    &command.fingerprint,
-                    &command.result,
-                    &command.recorded_at,
-                ],
-            )
-            .await
-            .map_err(from_pg)?;
-        if claimed.is_none() {
-            // ON CONFLICT waited for the other writer of this id to commit, so it is visible now.
-            let row = tx
-                .query_one(
-                    "SELECT fingerprint, result, recorded_at FROM commands WHERE command_id = $1",
-                    &[&command.command_id],
-                )
-                .await
-                .map_err(from_pg)?;
-            let first = command_from_row(command.command_id, &row)?;
-            tx.rollback().await.map_err(from_pg)?;
-            return if first.fingerprint == command.fingerprint {
-                Ok(AppendOutcome::Duplicate(first))
-            } else {
-                Err(StoreError::CommandIdReused(command.command_id))
-            };
-        }
-
-        let current = current_versions(&*tx, &commit.streams).await?;
-        let (versions, mut rows) = match plan(&commit.streams, current) {
-            Ok(planned) => planned,
-            Err(conflict) => {
-                tx.rollback().await.map_err(from_pg)?;
-                return Err(conflict);
-            }
-        };
-        // Two commits touching the same streams insert their keys in the same order, so a race
-        // between them ends in a unique violation for one of them, never in a deadlock.
-        rows.sort_by(|a, b| (a.stream_id, a.version).cmp(&(b.stream_id, b.version)));
-
-        let mut last_position = 0;
-        if !rows.is_empty() {
-            let insert = tx.prepare_cached(INSERT_EVENTS).await.map_err(from_pg)?;
-            match insert_events_with(&*tx, &insert, &rows).await {
-                Ok(positions) => last_position = positions.into_iter().max().unwrap_or(0),
-                Err(e) if is_version_race(&e) => {
-                    // Another writer committed the same versions after our read; report what
-                    // it left, read outside the aborted transaction.
-                    tx.rollback().await.map_err(from_pg)?;
-                    let current = current_versions(&**client, &commit.streams).await?;
-                    return Err(match plan(&commit.streams, current) {
-                        Err(conflict) => conflict,
-                        Ok(_) => {
-                            let first = &commit.streams[0];
-                            StoreError::VersionConflict {
-                                stream_id: first.stream_id.clone(),
-                                expected: first.expected_version.as_u64(),
-                                actual: first.expected_version.as_u64() + 1,
-                            }
-                        }
-                    });
-                }
-                Err(e) => return Err(from_pg(e)),
-            }
-        }
-
-        insert_audit(&*tx, &commit.audit).await.map_err(from_pg)?;
-        tx.commit().await.map_err(from_pg)?;
-        Ok(AppendOutcome::Appended {
-            versions,
-            last_position,
-        })
+        let result = append_on(&mut client, &commit).await;
+        release(client, result)
     }
 
     async fn find_command(&self, command_id: Uuid) -> Result<Option<CommandRecord>, StoreError> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT fingerprint, result, recorded_at FROM commands WHERE command_id = $1",
-            )
-            .await
-            .map_err(from_pg)?;
-        let row = client
-            .query_opt(&stmt, &[&command_id])
-            .await
-            .map_err(from_pg)?;
-        row.map(|r| command_from_row(command_id, &r)).transpose()
+        let result: Result<_, StoreError> = async {
+            let stmt = client
+                .prepare_cached(
+                    "SELECT fingerprint, result, recorded_at FROM commands WHERE command_id = $1",
+                )
+                .await
+                .map_err(from_pg)?;
+            let row = client
+                .query_opt(&stmt, &[&command_id])
+                .await
+                .map_err(from_pg)?;
+            row.map(|r| command_from_row(command_id, &r)).transpose()
+        }
+        .await;
+        release(client, result)
     }
 
     async fn load_stream(
@@ -431,18 +452,22 @@ impl EventStore for PgStore {
         after_version: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events
-                 WHERE stream_id = $1 AND version > $2 ORDER BY version"
-            ))
-            .await
-            .map_err(from_pg)?;
-        let rows = client
-            .query(&stmt, &[&stream_id, &to_i64(after_version)])
-            .await
-            .map_err(from_pg)?;
-        rows.iter().map(event_from_row).collect()
+        let result: Result<_, StoreError> = async {
+            let stmt = client
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM events
+                     WHERE stream_id = $1 AND version > $2 ORDER BY version"
+                ))
+                .await
+                .map_err(from_pg)?;
+            let rows = client
+                .query(&stmt, &[&stream_id, &to_i64(after_version)])
+                .await
+                .map_err(from_pg)?;
+            rows.iter().map(event_from_row).collect()
+        }
+        .await;
+        release(client, result)
     }
 
     async fn read_all_after(
@@ -451,67 +476,81 @@ impl EventStore for PgStore {
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let client = self.client().await?;
-        // Rows of transactions at or above the snapshot's xmin may still be joined by rows of an
-        // older, uncommitted transaction that will sort before them: hold them back until every
-        // transaction below them has finished. xid8 has no Rust type; it travels as text.
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events
-                 WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-                   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                 ORDER BY transaction_id, global_position
-                 LIMIT $3"
-            ))
-            .await
-            .map_err(from_pg)?;
-        let rows = client
-            .query(
-                &stmt,
-                &[
-                    &after.transaction_id.to_string(),
-                    &after.global_position,
-                    &to_i64(limit as u64),
-                ],
-            )
-            .await
-            .map_err(from_pg)?;
-        rows.iter().map(event_from_row).collect()
+        let result: Result<_, StoreError> = async {
+            // Rows of transactions at or above the snapshot's xmin may still be joined by rows of an
+            // older, uncommitted transaction that will sort before them: hold them back until every
+            // transaction below them has finished. xid8 has no Rust type; it travels as text.
+            let stmt = client
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM events
+                     WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
+                       AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                     ORDER BY transaction_id, global_position
+                     LIMIT $3"
+                ))
+                .await
+                .map_err(from_pg)?;
+            let rows = client
+                .query(
+                    &stmt,
+                    &[
+                        &after.transaction_id.to_string(),
+                        &after.global_position,
+                        &to_i64(limit as u64),
+                    ],
+                )
+                .await
+                .map_err(from_pg)?;
+            rows.iter().map(event_from_row).collect()
+        }
+        .await;
+        release(client, result)
     }
 
     async fn stream_ids(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let client = self.client().await?;
-        // Byte order (COLLATE "C"), as in SQLite and Rust, whatever the database's locale.
-        let stmt = client
-            .prepare_cached(
-                "SELECT DISTINCT stream_id COLLATE \"C\" AS stream_id FROM events
-                 WHERE starts_with(stream_id, $1) ORDER BY 1",
-            )
-            .await
-            .map_err(from_pg)?;
-        let rows = client.query(&stmt, &[&prefix]).await.map_err(from_pg)?;
-        rows.iter().map(|r| r.try_get(0).map_err(from_pg)).collect()
+        let result: Result<_, StoreError> = async {
+            // Byte order (COLLATE "C"), as in SQLite and Rust, whatever the database's locale.
+            let stmt = client
+                .prepare_cached(
+                    "SELECT DISTINCT stream_id COLLATE \"C\" AS stream_id FROM events
+                     WHERE starts_with(stream_id, $1) ORDER BY 1",
+                )
+                .await
+                .map_err(from_pg)?;
+            let rows = client.query(&stmt, &[&prefix]).await.map_err(from_pg)?;
+            rows.iter().map(|r| r.try_get(0).map_err(from_pg)).collect()
+        }
+        .await;
+        release(client, result)
     }
 
     async fn record_refusal(&self, entry: AuditEntry) -> Result<(), StoreError> {
         let client = self.client().await?;
-        insert_audit(&**client, &entry).await.map_err(from_pg)
+        let result: Result<_, StoreError> =
+            async { insert_audit(&**client, &entry).await.map_err(from_pg) }.await;
+        release(client, result)
     }
 
     async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT recorded_at, actor, command_id, command_type, target, outcome,
-                        error_code, detail
-                 FROM audit_log ORDER BY id DESC LIMIT $1",
-            )
-            .await
-            .map_err(from_pg)?;
-        let rows = client
-            .query(&stmt, &[&to_i64(limit as u64)])
-            .await
-            .map_err(from_pg)?;
-        rows.iter().map(audit_from_row).collect()
+        let result: Result<_, StoreError> = async {
+            let stmt = client
+                .prepare_cached(
+                    "SELECT recorded_at, actor, command_id, command_type, target, outcome,
+                            error_code, detail
+                     FROM audit_log ORDER BY id DESC LIMIT $1",
+                )
+                .await
+                .map_err(from_pg)?;
+            let rows = client
+                .query(&stmt, &[&to_i64(limit as u64)])
+                .await
+                .map_err(from_pg)?;
+            rows.iter().map(audit_from_row).collect()
+        }
+        .await;
+        release(client, result)
     }
 }
 
@@ -519,57 +558,69 @@ impl EventStore for PgStore {
 impl TokenStore for PgStore {
     async fn insert_token(&self, token: TokenRecord) -> Result<(), StoreError> {
         let client = self.client().await?;
-        let inserted = client
-            .execute(
-                "INSERT INTO tokens (token_hash, actor_id, role, jurisdiction, label, created_at,
-                                     revoked_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (token_hash) DO NOTHING",
-                &[
-                    &token.token_hash,
-                    &token.actor_id,
-                    &token.role.as_str(),
-                    &token.jurisdiction,
-                    &token.label,
-                    &token.created_at,
-                    &token.revoked_at,
-                ],
-            )
-            .await
-            .map_err(from_pg)?;
-        if inserted == 0 {
-            return Err(StoreError::Other(
-                "a token with the same secret already exists; issue a new one".to_string(),
-            ));
+        let result: Result<_, StoreError> = async {
+            let inserted = client
+                .execute(
+                    "INSERT INTO tokens (token_hash, actor_id, role, jurisdiction, label, created_at,
+                                         revoked_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (token_hash) DO NOTHING",
+                    &[
+                        &token.token_hash,
+                        &token.actor_id,
+                        &token.role.as_str(),
+                        &token.jurisdiction,
+                        &token.label,
+                        &token.created_at,
+                        &token.revoked_at,
+                    ],
+                )
+                .await
+                .map_err(from_pg)?;
+            if inserted == 0 {
+                return Err(StoreError::Other(
+                    "a token with the same secret already exists; issue a new one".to_string(),
+                ));
+            }
+            Ok(())
         }
-        Ok(())
+        .await;
+        release(client, result)
     }
 
     async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT token_hash, actor_id, role, jurisdiction, label, created_at, revoked_at
-                 FROM tokens WHERE token_hash = $1",
-            )
-            .await
-            .map_err(from_pg)?;
-        let row = client
-            .query_opt(&stmt, &[&token_hash])
-            .await
-            .map_err(from_pg)?;
-        row.as_ref().map(token_from_row).transpose()
+        let result: Result<_, StoreError> = async {
+            let stmt = client
+                .prepare_cached(
+                    "SELECT token_hash, actor_id, role, jurisdiction, label, created_at, revoked_at
+                     FROM tokens WHERE token_hash = $1",
+                )
+                .await
+                .map_err(from_pg)?;
+            let row = client
+                .query_opt(&stmt, &[&token_hash])
+                .await
+                .map_err(from_pg)?;
+            row.as_ref().map(token_from_row).transpose()
+        }
+        .await;
+        release(client, result)
     }
 
     async fn revoke_token(&self, token_hash: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
         let client = self.client().await?;
-        // A second revocation keeps the first date: that is when the token stopped working.
-        let updated = client
-            .execute(
-                "UPDATE tokens SET revoked_at = coalesce(revoked_at, $2) WHERE token_hash = $1",
-                &[&token_hash, &at],
-            )
-            .await
-            .map_err(from_pg)?;
-        Ok(updated > 0)
+        let result: Result<_, StoreError> = async {
+            // A second revocation keeps the first date: that is when the token stopped working.
+            let updated = client
+                .execute(
+                    "UPDATE tokens SET revoked_at = coalesce(revoked_at, $2) WHERE token_hash = $1",
+                    &[&token_hash, &at],
+                )
+                .await
+                .map_err(from_pg)?;
+            Ok(updated > 0)
+        }
+        .await;
+        release(client, result)
     }
 }
