@@ -9,7 +9,7 @@ use roster_tests::contract::{new_event, read_all_until, single};
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use crate::support::{create_pg_database, fresh_pg, raw_client, PgDatabase};
+use crate::support::{admin_config, create_pg_database, fresh_pg, raw_client, PgDatabase};
 
 contract_cases!(crate::support::fresh_pg());
 
@@ -41,15 +41,50 @@ async fn two_processes_can_migrate_at_once() {
 async fn unreachable_server_is_unavailable() {
     // Port 1 is never PostgreSQL: the connection is refused.
     match PgStore::connect("postgres://postgres@127.0.0.1:1/test").await {
-        Err(StoreError::Unavailable(msg)) => assert!(msg.contains("PostgreSQL"), "{msg}"),
+        Err(StoreError::Unavailable(msg)) => assert!(msg.contains("cannot reach"), "{msg}"),
         other => panic!("expected Unavailable, got {other:?}"),
     }
-    let db = create_pg_database().await;
-    let mut missing = db.config.clone();
+    let mut missing = admin_config();
     missing.dbname(format!("roster_t_missing_{}", Uuid::new_v4().simple()));
     match PgStore::with_config(missing).await {
         Err(StoreError::Unavailable(msg)) => assert!(msg.contains("does not exist"), "{msg}"),
         other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminated_connections_are_unavailable_then_recover() {
+    let (store, db) = fresh_pg().await;
+    store
+        .append(single("platform-a", ExpectedVersion::NoStream, 1))
+        .await
+        .unwrap();
+    let admin = raw_client(&db).await;
+    for _ in 0..5 {
+        // What a server restart or an operator's pg_terminate_backend does to the pool.
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap();
+        // The pool may notice the dead connection and open a new one, or hand it out once;
+        // never twice.
+        match store.load_stream("platform-a", 0).await {
+            Ok(events) => assert_eq!(events.len(), 1),
+            Err(StoreError::Unavailable(msg)) => {
+                assert!(msg.contains("PostgreSQL"), "{msg}");
+                let retry = store.load_stream("platform-a", 0).await;
+                assert_eq!(
+                    retry.map(|e| e.len()),
+                    Ok(1),
+                    "the retry got the dead connection"
+                );
+            }
+            Err(other) => panic!("a terminated connection must read as Unavailable: {other:?}"),
+        }
     }
 }
 

@@ -20,7 +20,8 @@ pub struct PgDatabase {
     admin: Config,
 }
 
-fn admin_config() -> Config {
+/// Where test databases are created: `TEST_DATABASE_URL`, or the local default.
+pub fn admin_config() -> Config {
     let url = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_string());
     url.parse()
