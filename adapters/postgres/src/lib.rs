@@ -5,9 +5,11 @@
 //! `(transaction_id, global_position)` keyset so that a transaction committing late is never
 //! skipped (ENGINEERING.md, event path step 4).
 //!
-//! Migrations use a small embedded runner (`migrate.rs`), not refinery: refinery 0.10 needs Rust
-//! 1.92 (the workspace promises 1.85) and runs each migration in its own transaction on a
-//! `Client`, so it cannot hold the `pg_advisory_xact_lock` that lets two processes migrate at once.
+//! Migrations use a small embedded runner (`migrate.rs`, SQL files in `migrations/`), not
+//! refinery. refinery 0.10 accepts our tokio-postgres 0.7 and rusqlite 0.32, but it needs Rust
+//! 1.92 (the workspace promises 1.85) and applies each migration in its own transaction on a bare
+//! `Client`, so it cannot run under the one `pg_advisory_xact_lock` that lets two processes
+//! migrate at once.
 
 mod error;
 mod migrate;
