@@ -1,1 +1,7 @@
 //! End-to-end and contract tests against real stores.
+//!
+//! `contract` holds the store contract as plain async functions over the ports, so every adapter
+//! (SQLite, PostgreSQL, and any later one) runs the very same assertions; the test binary in
+//! `tests/suite` instantiates them once per store.
+
+pub mod contract;

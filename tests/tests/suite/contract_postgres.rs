@@ -1,0 +1,240 @@
+//! The contract on the PostgreSQL adapter, plus the late-commit tests that only a store with
+//! concurrent writers needs.
+
+use roster_domain::store::{
+    Checkpoint, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
+};
+use roster_postgres::{insert_events, EventRow, PgStore};
+use roster_tests::contract::{new_event, read_all_until, single};
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+use crate::support::{admin_config, create_pg_database, fresh_pg, raw_client, PgDatabase};
+
+contract_cases!(crate::support::fresh_pg());
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_can_migrate_at_once() {
+    let db = create_pg_database().await;
+    let first = PgStore::with_config(db.config.clone()).await.unwrap();
+    let second = PgStore::with_config(db.config.clone()).await.unwrap();
+    let (a, b) = tokio::join!(first.migrate(), second.migrate());
+    a.unwrap();
+    b.unwrap();
+    first.migrate().await.unwrap();
+
+    let applied = raw_client(&db)
+        .await
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(applied, 1);
+    first
+        .append(single("platform-a", ExpectedVersion::NoStream, 1))
+        .await
+        .unwrap();
+    drop((first, second));
+}
+
+#[tokio::test]
+async fn unreachable_server_is_unavailable() {
+    // Port 1 is never PostgreSQL: the connection is refused.
+    match PgStore::connect("postgres://postgres@127.0.0.1:1/test").await {
+        Err(StoreError::Unavailable(msg)) => assert!(msg.contains("cannot reach"), "{msg}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    let mut missing = admin_config();
+    missing.dbname(format!("roster_t_missing_{}", Uuid::new_v4().simple()));
+    match PgStore::with_config(missing).await {
+        Err(StoreError::Unavailable(msg)) => assert!(msg.contains("does not exist"), "{msg}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminated_connections_are_unavailable_then_recover() {
+    let (store, db) = fresh_pg().await;
+    store
+        .append(single("platform-a", ExpectedVersion::NoStream, 1))
+        .await
+        .unwrap();
+    let admin = raw_client(&db).await;
+    for _ in 0..5 {
+        // What a server restart or an operator's pg_terminate_backend does to the pool.
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap();
+        // The pool may notice the dead connection and open a new one, or hand it out once;
+        // never twice.
+        match store.load_stream("platform-a", 0).await {
+            Ok(events) => assert_eq!(events.len(), 1),
+            Err(StoreError::Unavailable(msg)) => {
+                assert!(msg.contains("PostgreSQL"), "{msg}");
+                let retry = store.load_stream("platform-a", 0).await;
+                assert_eq!(
+                    retry.map(|e| e.len()),
+                    Ok(1),
+                    "the retry got the dead connection"
+                );
+            }
+            Err(other) => panic!("a terminated connection must read as Unavailable: {other:?}"),
+        }
+    }
+}
+
+/// Transaction A inserts first (lower position) and stays open; B inserts after it and commits.
+struct LateCommit {
+    a: Client,
+    a_event: NewEvent,
+    b_event: NewEvent,
+    a_position: i64,
+    b_position: i64,
+}
+
+async fn open_a_then_commit_b(db: &PgDatabase) -> LateCommit {
+    let a = raw_client(db).await;
+    let b = raw_client(db).await;
+    let a_event = new_event("platform-late-a", 1);
+    let b_event = new_event("platform-late-b", 1);
+
+    a.batch_execute("BEGIN").await.unwrap();
+    let a_position = insert_events(
+        &a,
+        &[EventRow {
+            stream_id: "platform-late-a",
+            version: 1,
+            event: &a_event,
+        }],
+    )
+    .await
+    .unwrap()[0];
+
+    b.batch_execute("BEGIN").await.unwrap();
+    let b_position = insert_events(
+        &b,
+        &[EventRow {
+            stream_id: "platform-late-b",
+            version: 1,
+            event: &b_event,
+        }],
+    )
+    .await
+    .unwrap()[0];
+    b.batch_execute("COMMIT").await.unwrap();
+
+    assert!(
+        a_position < b_position,
+        "the interleaving needs A below B: {a_position} vs {b_position}"
+    );
+    LateCommit {
+        a,
+        a_event,
+        b_event,
+        a_position,
+        b_position,
+    }
+}
+
+fn ids(events: &[StoredEvent]) -> Vec<Uuid> {
+    events.iter().map(|e| e.event_id).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyset_reader_never_skips_a_late_commit() {
+    let (store, db) = fresh_pg().await;
+    let early = single("platform-early", ExpectedVersion::NoStream, 1);
+    let early_id = early.streams[0].events[0].event_id;
+    store.append(early).await.unwrap();
+    let mut seen = read_all_until(&store, Checkpoint::START, 1, 10).await;
+    let mut checkpoint = seen[0].checkpoint();
+
+    let late = open_a_then_commit_b(&db).await;
+    // B is committed, but A (below it) may still commit: handing out B now would move the
+    // reader's checkpoint past A for good.
+    for _ in 0..3 {
+        let during = store.read_all_after(checkpoint, 100).await.unwrap();
+        assert!(
+            !ids(&during).contains(&late.b_event.event_id),
+            "read_all_after returned B (position {}) while A (position {}) was still open",
+            late.b_position,
+            late.a_position
+        );
+        if let Some(last) = during.last() {
+            checkpoint = last.checkpoint();
+        }
+        seen.extend(during);
+    }
+
+    late.a.batch_execute("COMMIT").await.unwrap();
+    let rest = read_all_until(&store, checkpoint, 2, 10).await;
+    checkpoint = rest.last().unwrap().checkpoint();
+    seen.extend(rest);
+    assert_eq!(
+        ids(&seen),
+        vec![early_id, late.a_event.event_id, late.b_event.event_id],
+        "every event exactly once, A before B"
+    );
+    assert!(store
+        .read_all_after(checkpoint, 100)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_position_cursor_would_skip_the_late_commit() {
+    // The same interleaving read with `global_position > $last`: proves the test above can fail.
+    let (store, db) = fresh_pg().await;
+    store
+        .append(single("platform-early", ExpectedVersion::NoStream, 1))
+        .await
+        .unwrap();
+    let reader = raw_client(&db).await;
+    let read_after = |last: i64| {
+        let reader = &reader;
+        async move {
+            reader
+                .query(
+                    "SELECT global_position, event_id FROM events
+                     WHERE global_position > $1 ORDER BY global_position",
+                    &[&last],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get::<_, i64>(0), r.get::<_, Uuid>(1)))
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut last = read_after(0).await[0].0;
+    let mut seen = Vec::new();
+
+    let late = open_a_then_commit_b(&db).await;
+    for (position, id) in read_after(last).await {
+        last = position;
+        seen.push(id);
+    }
+    late.a.batch_execute("COMMIT").await.unwrap();
+    for (position, id) in read_after(last).await {
+        last = position;
+        seen.push(id);
+    }
+
+    assert_eq!(
+        seen,
+        vec![late.b_event.event_id],
+        "the bare cursor read B only"
+    );
+    assert_eq!(last, late.b_position);
+    let everything: Vec<Uuid> = read_after(0).await.into_iter().map(|(_, id)| id).collect();
+    assert!(
+        everything.contains(&late.a_event.event_id),
+        "A is committed, yet the bare cursor, past B, will never return it"
+    );
+}
