@@ -1,1 +1,249 @@
-fn main() {}
+//! `roster`: serve the API, run migrations, create tokens, import command files, load the
+//! illustrative demo. The embedded SQLite file is the default store; `--database-url` (or
+//! `DATABASE_URL`) selects PostgreSQL.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use roster::{demo, import, stores};
+use roster_domain::access::validate_jurisdiction;
+use roster_domain::actor::Role;
+use roster_domain::service::SystemClock;
+use roster_domain::store::{TokenRecord, TokenStore};
+
+#[derive(Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "National roster of biomanufacturing pilot-scale platforms"
+)]
+struct Cli {
+    /// PostgreSQL connection URL; without it the embedded SQLite file is used.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// The embedded store's file.
+    #[arg(
+        long,
+        env = "ROSTER_DATA",
+        default_value = "roster-data/roster.sqlite",
+        global = true
+    )]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve {
+        #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Load the illustrative demo first and print sign-in tokens for its roles.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or upgrade the store's schema.
+    Migrate,
+    /// Bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Apply a JSONL file of command envelopes (one per line, with the `actor` they act as).
+    Import { file: PathBuf },
+    /// Load the illustrative national scenario (fictional units) through the command path.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token; it is printed once and only its hash is stored.
+    Create {
+        /// applicant, city, province, ministry, analyst
+        #[arg(long)]
+        role: String,
+        /// USCC (applicant), 6-digit city code (city), province code 11..65 or XPCC (province).
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        /// Who holds it (shown in the audit log as the actor id).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke a token.
+    Revoke { token: String },
+}
+
+async fn create_token(
+    tokens: &dyn TokenStore,
+    role: Role,
+    jurisdiction: Option<&str>,
+    label: &str,
+) -> anyhow::Result<String> {
+    let jurisdiction = validate_jurisdiction(role, jurisdiction).map_err(anyhow::Error::msg)?;
+    let token = roster_http::generate_token();
+    let label = if label.is_empty() {
+        format!(
+            "{role}{}",
+            jurisdiction
+                .as_deref()
+                .map(|j| format!("-{j}"))
+                .unwrap_or_default()
+        )
+    } else {
+        label.to_string()
+    };
+    tokens
+        .insert_token(TokenRecord {
+            token_hash: roster_http::hash_token(&token),
+            actor_id: label.clone(),
+            role,
+            jurisdiction,
+            label,
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+        })
+        .await?;
+    Ok(token)
+}
+
+async fn load_demo(stores: &stores::Stores) -> anyhow::Result<()> {
+    println!(
+        "Loading the ILLUSTRATIVE demo (fictional units) into {} …",
+        stores.description
+    );
+    let report = demo::load(stores.events.clone()).await?;
+    println!(
+        "  {} commands accepted, {} already loaded",
+        report.accepted, report.already_loaded
+    );
+    for (label, why) in &report.refused_as_meant {
+        println!("  refused as the scenario intends: {label}: {why}");
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG")
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let stores = stores::open(cli.database_url.as_deref(), &cli.data).await?;
+    match cli.command {
+        Command::Migrate => println!("schema up to date: {}", stores.description),
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    role,
+                    jurisdiction,
+                    label,
+                },
+        } => {
+            let role = Role::parse(&role)
+                .filter(|r| *r != Role::System)
+                .with_context(|| {
+                    format!("unknown role '{role}' (applicant, city, province, ministry, analyst)")
+                })?;
+            println!(
+                "{}",
+                create_token(
+                    stores.tokens.as_ref(),
+                    role,
+                    jurisdiction.as_deref(),
+                    &label
+                )
+                .await?
+            );
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { token },
+        } => {
+            if !stores
+                .tokens
+                .revoke_token(&roster_http::hash_token(&token), chrono::Utc::now())
+                .await?
+            {
+                bail!("no such token");
+            }
+            println!("revoked");
+        }
+        Command::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let report = import::import(stores.events.clone(), &text, true).await;
+            for (line, r) in &report.refused {
+                let field = r
+                    .field
+                    .as_deref()
+                    .map(|f| format!(" [{f}]"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "{}:{line}: refused {}{field}: {}",
+                    file.display(),
+                    r.code,
+                    r.message
+                );
+            }
+            if report.aborted {
+                bail!(
+                    "{} malformed line(s) of {}: nothing was applied",
+                    report.refused.len(),
+                    report.lines
+                );
+            }
+            println!(
+                "{} lines: {} accepted, {} already applied, {} refused",
+                report.lines,
+                report.accepted,
+                report.duplicates,
+                report.refused.len()
+            );
+            if !report.refused.is_empty() {
+                std::process::exit(2);
+            }
+        }
+        Command::Demo => load_demo(&stores).await?,
+        Command::Serve { listen, demo } => {
+            if demo {
+                load_demo(&stores).await?;
+                println!("Sign-in tokens for the demo (shown once):");
+                for (role, j) in [
+                    (Role::Ministry, None),
+                    (Role::Analyst, None),
+                    (Role::Province, Some("44")),
+                    (Role::City, Some("440300")),
+                    (Role::Province, Some("32")),
+                ] {
+                    let t = create_token(stores.tokens.as_ref(), role, j, "").await?;
+                    println!("  {:<9} {:<7} {t}", role.as_str(), j.unwrap_or(""));
+                }
+            }
+            let state = roster_http::AppState::new(
+                stores.events.clone(),
+                stores.tokens.clone(),
+                Arc::new(SystemClock),
+            );
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            println!(
+                "Serving on http://{} ({}); OpenAPI at /api/v1/openapi.json; Ctrl-C stops.",
+                listener.local_addr()?,
+                stores.description
+            );
+            roster_http::run(listener, state, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! The catalog: every platform's current summary and every round, for the listings of the API
 //! (applications by round, province, status, domain).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use roster_domain::commands::OpenRound;
@@ -54,6 +54,9 @@ pub struct Catalog {
     pub rounds: BTreeMap<String, RoundSummary>,
     pub checkpoint: Checkpoint,
     pub applied: u64,
+    /// The last version applied of every stream, so a writer can wait until its own events
+    /// are visible (read-your-writes).
+    pub stream_versions: HashMap<String, u64>,
 }
 
 impl Catalog {
@@ -72,7 +75,13 @@ impl Catalog {
         }
         self.checkpoint = e.checkpoint();
         self.applied += 1;
+        self.stream_versions.insert(e.stream_id.clone(), e.version);
         Ok(true)
+    }
+
+    /// The last version of `stream_id` this catalog has applied (0: none).
+    pub fn seen(&self, stream_id: &str) -> u64 {
+        self.stream_versions.get(stream_id).copied().unwrap_or(0)
     }
 
     fn apply_round(&mut self, round_id: &str, event: RoundEvent) {
@@ -291,5 +300,7 @@ mod tests {
         assert_eq!(s.status, Status::Submitted);
         assert_eq!(s.province, "44");
         assert_eq!(c.applied, 2);
+        assert_eq!(c.seen("platform-gd-1"), 1);
+        assert_eq!(c.seen("platform-other"), 0);
     }
 }

@@ -90,6 +90,42 @@ fn typed<T: serde::de::DeserializeOwned>(prefix: &str, v: Value) -> Result<T, Re
     serde_path_to_error::deserialize(v).map_err(|e| from_path_error(prefix, e))
 }
 
+/// Parses a platform command's fields into its own struct (not through the tagged enum, which
+/// would buffer the content and lose the path of a bad field).
+fn platform_command(kind: &str, prefix: &str, fields: Value) -> Result<PlatformCommand, Refusal> {
+    macro_rules! by_name {
+        ($($name:ident),* $(,)?) => {
+            match kind {
+                $(stringify!($name) => Ok(PlatformCommand::$name(typed(prefix, fields)?)),)*
+                other => Err(Refusal::invalid(
+                    "type",
+                    format!("unknown command type '{other}'; one of OpenRound, {}", PlatformCommand::NAMES.join(", ")),
+                )),
+            }
+        };
+    }
+    by_name!(
+        SubmitApplication,
+        AmendApplication,
+        WithdrawApplication,
+        EndorseByCity,
+        RecommendByProvince,
+        RejectByProvince,
+        RecordExpertEvaluation,
+        StartPublicNotice,
+        RecordNoticeObjection,
+        ListPlatform,
+        RecordService,
+        RetractService,
+        ReportIncident,
+        AssessIncident,
+        OpenReview,
+        ConcludeReview,
+        RecordAnnualEvaluation,
+        DelistPlatform,
+    )
+}
+
 fn split_envelope(obj: &mut Map<String, Value>) -> Result<EnvelopeFields, Refusal> {
     let mut env = Map::new();
     for k in ENVELOPE_KEYS {
@@ -156,9 +192,10 @@ pub fn parse_envelope(mut obj: Map<String, Value>) -> Result<CommandRequest, Ref
                 ))
             }
         };
+        cmd.remove("type");
         Target::Platform {
             platform_id,
-            command: typed("command", Value::Object(cmd))?,
+            command: platform_command(&kind, "command", Value::Object(cmd))?,
         }
     };
     Ok(request(env, target))
@@ -167,9 +204,13 @@ pub fn parse_envelope(mut obj: Map<String, Value>) -> Result<CommandRequest, Ref
 async fn execute(state: &AppState, actor: &roster_domain::Actor, req: CommandRequest) -> Response {
     match state.service().execute(actor, req).await {
         Ok(outcome) => {
-            if let Err(e) = state.catch_up().await {
-                tracing::warn!(error = %e, "catalog catch-up after a command failed");
-            }
+            state
+                .wait_until_seen(
+                    &outcome.stream_id,
+                    outcome.version,
+                    std::time::Duration::from_secs(2),
+                )
+                .await;
             let status = if outcome.duplicate {
                 StatusCode::OK
             } else {
@@ -248,8 +289,7 @@ pub async fn platform_action(
                 "unknown field `type` (the endpoint names the command)",
             ));
         }
-        obj.insert("type".into(), Value::String((*kind).to_string()));
-        let command: PlatformCommand = typed("", Value::Object(obj))?;
+        let command = platform_command(kind, "", Value::Object(obj))?;
         Ok(request(
             env,
             Target::Platform {

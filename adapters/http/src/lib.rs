@@ -114,6 +114,31 @@ impl AppState {
         }
     }
 
+    /// Waits (bounded) until the catalog has applied `stream_id` up to `version`, so the
+    /// client that just wrote sees its write in the listings. The store's reader only shows a
+    /// commit once every transaction that started before it has ended, which under concurrent
+    /// writers takes a few milliseconds.
+    pub async fn wait_until_seen(&self, stream_id: &str, version: u64, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Err(e) = self.catch_up().await {
+                tracing::warn!(error = %e, "catalog catch-up failed");
+            }
+            if self.inner.catalog.read().await.seen(stream_id) >= version {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    stream_id,
+                    version,
+                    "catalog did not see a committed write in time"
+                );
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     pub async fn catalog(&self) -> tokio::sync::RwLockReadGuard<'_, Catalog> {
         self.inner.catalog.read().await
     }

@@ -129,3 +129,24 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod path_tests {
+    use roster_domain::commands::SubmitApplication;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_nested_field_keeps_its_path() {
+        let mut form = roster_domain::samples::form_json(
+            roster_domain::samples::GD_USCC,
+            "44",
+            "440300",
+            &["enzymes"],
+        );
+        form["site"]["roof_colour"] = json!("red");
+        let v = json!({"round_id": "2025", "form": form});
+        let e = serde_path_to_error::deserialize::<_, SubmitApplication>(v).unwrap_err();
+        let r = super::from_path_error("", e);
+        assert_eq!(r.field.as_deref(), Some("form.site.roof_colour"), "{r:?}");
+    }
+}

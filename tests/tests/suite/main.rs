@@ -35,6 +35,8 @@ macro_rules! contract_cases {
     };
 }
 
+mod api;
+mod app;
 mod contract_postgres;
 mod contract_sqlite;
 mod support;

@@ -1,0 +1,611 @@
+//! `roster demo`: an ILLUSTRATIVE national scenario with FICTIONAL units (示例/illustrative in
+//! every name), loaded through the same command service as the API: the 2025 round, applications
+//! from seven provincial authorities (Guangdong through its cities, XPCC among them), a sixth
+//! Guangdong recommendation refused, a rejection for G-4, a single-domain warning,
+//! expert evaluation, public notice, listing on 2025-12-01, services through 2026, a retraction,
+//! a minor strain leak with its re-review, and 2026 star ratings.
+//!
+//! Command ids are derived from step labels, so loading the demo twice appends nothing new.
+
+use std::sync::Arc;
+
+use anyhow::bail;
+use chrono::{Days, NaiveDate};
+use roster_domain::actor::{Actor, Role};
+use roster_domain::commands::*;
+use roster_domain::form::ApplicationForm;
+use roster_domain::incident::IncidentKind;
+use roster_domain::samples::{date, form_json, round_2025};
+use roster_domain::service::{CommandRequest, CommandService, SystemClock, Target};
+use roster_domain::store::EventStore;
+use roster_domain::values::{Cny, Domain, Uscc};
+use uuid::Uuid;
+
+const NAMESPACE: Uuid = Uuid::from_u128(0x5f1c_0d3e_2025_4a11_9c5e_6d65_6d6f_2025);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fate {
+    Listed,
+    /// Site below 1500 m²: the province rejects (G-4).
+    RejectedG4,
+    /// The sixth Guangdong recommendation: refused.
+    OverQuota,
+    EvaluationFailed,
+    Withdrawn,
+}
+
+struct Unit {
+    platform_id: &'static str,
+    city: &'static str,
+    org: &'static str,
+    name: &'static str,
+    kind: &'static str,
+    domains: &'static [&'static str],
+    fate: Fate,
+}
+
+const UNITS: &[Unit] = &[
+    Unit {
+        platform_id: "gd-gz-biopharma",
+        city: "440100",
+        org: "MA0000011",
+        name: "广州示例生物医药中试有限公司",
+        kind: "private",
+        domains: &["biopharma"],
+        fate: Fate::Listed,
+    },
+    Unit {
+        platform_id: "gd-sz-synbio",
+        city: "440300",
+        org: "MA0000022",
+        name: "深圳示例合成生物研究院",
+        kind: "research_institute",
+        domains: &["chemicals", "cosmetics"],
+        fate: Fate::Listed,
+    },
+    Unit {
+        platform_id: "gd-fs-food",
+        city: "440600",
+        org: "MA0000033",
+        name: "佛山示例食品配料中试基地",
+        kind: "private",
+        domains: &["food_additives"],
+        fate: Fate::Listed,
+    },
+    Unit {
+        platform_id: "gd-dg-enzyme",
+        city: "441900",
+        org: "MA0000044",
+        name: "东莞示例酶工程有限公司",
+        kind: "private",
+        domains: &["enzymes"],
+        fate: Fate::Listed,
+    },
+    Unit {
+        platform_id: "gd-zh-marine",
+        city: "440400",
+        org: "MA0000055",
+        name: "珠海示例海洋生物制造中心",
+        kind: "state_owned",
+        domains: &["food_additives", "biopharma"],
+        fate: Fate::EvaluationFailed,
+    },
+    Unit {
+        platform_id: "gd-jm-c1",
+        city: "440700",
+        org: "MA0000066",
+        name: "江门示例一碳生物科技有限公司",
+        kind: "private",
+        domains: &["c1_feedstock"],
+        fate: Fate::OverQuota,
+    },
+    Unit {
+        platform_id: "gd-hz-energy",
+        city: "441300",
+        org: "MA0000077",
+        name: "惠州示例生物能源有限公司",
+        kind: "state_owned",
+        domains: &["energy"],
+        fate: Fate::Withdrawn,
+    },
+    Unit {
+        platform_id: "js-nj-chem",
+        city: "320100",
+        org: "MA0000088",
+        name: "南京示例生物化工中试平台有限公司",
+        kind: "state_owned",
+        domains: &["chemicals"],
+        fate: Fate::Listed,
+    },
+    Unit {
+        platform_id: "js-sz-pharma",
+        city: "320500",
+        org: "MA0000099",
+        name: "苏州示例生物药中试有限公司",
+        kind: "private",
+        domains: &["biopharma"],
+        fate: Fate::Listed,
+    },
+    Unit {
+        platform_id: "js-zj-small",
+        city: "321100",
+        org: "MA00000A1",
+        name: "镇江示例小型发酵有限公司",
+        kind: "private",
+        domains: &["food_additives"],
+        fate: Fate::RejectedG4,
+    },
+    Unit {
+        platform_id: "sd-jn-enzyme",
+        city: "370100",
+        org: "MA00000B2",
+        name: "济南示例酶制剂有限公司",
+        kind: "private",
+        domains: &["enzymes"],
+        fate: Fate::Listed,
+    },
+    Unit {
+        platform_id: "sd-qd-enzyme",
+        city: "370200",
+        org: "MA00000C3",
+        name: "青岛示例海洋酶技术有限公司",
+        kind: "private",
+        domains: &["enzymes"],
+        fate: Fate::Listed,
+    },
+    Unit {
+        platform_id: "hb-wh-ligno",
+        city: "420100",
+        org: "MA00000D4",
+        name: "武汉示例木质纤维素研究院",
+        kind: "research_institute",
+        domains: &["lignocellulose"],
+        fate: Fate::Listed,
+    },
+    Unit {
+        platform_id: "bj-hd-plant",
+        city: "110108",
+        org: "MA00000E5",
+        name: "北京示例植物细胞工厂有限公司",
+        kind: "university",
+        domains: &["plant_chassis", "cosmetics"],
+        fate: Fate::Listed,
+    },
+    Unit {
+        platform_id: "sh-pd-pharma",
+        city: "310115",
+        org: "MA00000F6",
+        name: "上海示例生物制药中试有限公司",
+        kind: "private",
+        domains: &["biopharma"],
+        fate: Fate::Listed,
+    },
+    Unit {
+        platform_id: "xpcc-shz-c1",
+        city: "659001",
+        org: "MA00000G7",
+        name: "石河子示例生物制造有限公司",
+        kind: "state_owned",
+        domains: &["c1_feedstock", "energy"],
+        fate: Fate::Listed,
+    },
+];
+
+pub struct Step {
+    pub label: String,
+    pub actor: Actor,
+    pub request: CommandRequest,
+    /// The refusal code this step is meant to show, if it is meant to be refused.
+    pub expect_refusal: Option<&'static str>,
+}
+
+fn uscc(unit: &Unit) -> Uscc {
+    Uscc::with_check_character(&format!("91{}{}", unit.city, unit.org)).expect("demo USCC")
+}
+
+fn province_of(city: &str) -> String {
+    roster_domain::values::CityCode::parse(city)
+        .expect("demo city")
+        .province()
+        .to_string()
+}
+
+fn actor(role: Role, jurisdiction: Option<String>) -> Actor {
+    let id = match &jurisdiction {
+        Some(j) => format!("demo-{role}-{j}"),
+        None => format!("demo-{role}"),
+    };
+    Actor {
+        id,
+        role,
+        jurisdiction,
+    }
+}
+
+fn ministry() -> Actor {
+    actor(Role::Ministry, None)
+}
+
+struct Builder {
+    steps: Vec<Step>,
+}
+
+impl Builder {
+    fn push(
+        &mut self,
+        label: String,
+        who: Actor,
+        on: NaiveDate,
+        target: Target,
+        expect_refusal: Option<&'static str>,
+    ) {
+        let request = CommandRequest {
+            command_id: Uuid::new_v5(&NAMESPACE, label.as_bytes()),
+            business_date: on,
+            expected_version: None,
+            correlation_id: None,
+            causation_id: None,
+            target,
+        };
+        self.steps.push(Step {
+            label,
+            actor: who,
+            request,
+            expect_refusal,
+        });
+    }
+
+    fn platform(
+        &mut self,
+        label: &str,
+        unit: &Unit,
+        who: Actor,
+        on: NaiveDate,
+        command: PlatformCommand,
+    ) {
+        self.push(
+            format!("{}/{label}", unit.platform_id),
+            who,
+            on,
+            Target::Platform {
+                platform_id: unit.platform_id.into(),
+                command,
+            },
+            None,
+        );
+    }
+}
+
+fn form(unit: &Unit) -> ApplicationForm {
+    let mut v = form_json(
+        uscc(unit).as_str(),
+        &province_of(unit.city),
+        unit.city,
+        unit.domains,
+    );
+    v["applicant"]["name"] = unit.name.into();
+    v["applicant"]["kind"] = unit.kind.into();
+    v["platform"]["name"] = format!(
+        "{}中试平台（示例 illustrative）",
+        unit.name.trim_end_matches("有限公司")
+    )
+    .into();
+    if unit.fate == Fate::RejectedG4 {
+        v["site"]["area_m2"] = 1200.into();
+    }
+    serde_json::from_value(v).expect("demo form")
+}
+
+/// Fictional served enterprises: a pool shared across platforms, so K-2 deduplicates.
+fn enterprise(n: usize) -> (Uscc, String) {
+    let city = ["440300", "320500", "370200", "110108", "310115"][n % 5];
+    let u =
+        Uscc::with_check_character(&format!("91{city}MA{:07}", 5000 + n)).expect("enterprise USCC");
+    (u, format!("示例服务企业{n:02}有限公司"))
+}
+
+pub fn scenario() -> Vec<Step> {
+    let mut b = Builder { steps: vec![] };
+    b.push(
+        "round/2025".into(),
+        ministry(),
+        date("2025-06-16"),
+        Target::OpenRound {
+            open_round: round_2025(),
+        },
+        None,
+    );
+
+    for (i, u) in UNITS.iter().enumerate() {
+        let on = date("2025-06-20") + Days::new(i as u64);
+        let who = actor(Role::Applicant, Some(uscc(u).to_string()));
+        b.platform(
+            "submit",
+            u,
+            who,
+            on,
+            PlatformCommand::SubmitApplication(SubmitApplication {
+                round_id: "2025".into(),
+                form: form(u),
+            }),
+        );
+    }
+    for u in UNITS.iter().filter(|u| u.fate == Fate::Withdrawn) {
+        let who = actor(Role::Applicant, Some(uscc(u).to_string()));
+        b.platform(
+            "withdraw",
+            u,
+            who,
+            date("2025-07-03"),
+            PlatformCommand::WithdrawApplication(WithdrawApplication {
+                reason: "扩建未完成，下一轮再申报".into(),
+            }),
+        );
+    }
+    for u in UNITS
+        .iter()
+        .filter(|u| u.city.starts_with("44") && u.fate != Fate::Withdrawn)
+    {
+        let who = actor(Role::City, Some(u.city.to_string()));
+        b.platform(
+            "endorse",
+            u,
+            who,
+            date("2025-07-07"),
+            PlatformCommand::EndorseByCity(EndorseByCity {
+                opinion: "材料真实完整，同意推荐".into(),
+            }),
+        );
+    }
+    let mut rank = std::collections::BTreeMap::<String, u32>::new();
+    for u in UNITS.iter().filter(|u| u.fate != Fate::Withdrawn) {
+        let p = province_of(u.city);
+        let who = actor(Role::Province, Some(p.clone()));
+        let on = if p == "44" {
+            date("2025-07-09")
+        } else {
+            date("2025-07-10")
+        };
+        if u.fate == Fate::RejectedG4 {
+            b.platform(
+                "reject",
+                u,
+                who,
+                on,
+                PlatformCommand::RejectByProvince(RejectByProvince {
+                    reasons: vec!["G-4: 用房面积1200平方米，不足1500平方米".into()],
+                }),
+            );
+            continue;
+        }
+        let r = rank.entry(p).or_default();
+        *r += 1;
+        let label = format!("{}/recommend", u.platform_id);
+        let command = PlatformCommand::RecommendByProvince(RecommendByProvince {
+            opinion: "同意推荐".into(),
+            rank: Some(*r),
+            override_reason: None,
+        });
+        let expect = (u.fate == Fate::OverQuota).then_some("R-1");
+        b.push(
+            label,
+            who,
+            on,
+            Target::Platform {
+                platform_id: u.platform_id.into(),
+                command,
+            },
+            expect,
+        );
+    }
+    let evaluated: Vec<&Unit> = UNITS
+        .iter()
+        .filter(|u| matches!(u.fate, Fate::Listed | Fate::EvaluationFailed))
+        .collect();
+    for (i, u) in evaluated.iter().enumerate() {
+        let passed = u.fate == Fate::Listed;
+        let command = PlatformCommand::RecordExpertEvaluation(RecordExpertEvaluation {
+            score: if passed { 78 + (i as u32 * 3) % 20 } else { 58 },
+            passed,
+            panel: vec!["示例专家组（illustrative panel）".into()],
+            comments: (!passed).then(|| "中试服务案例不足".into()),
+        });
+        b.platform("evaluate", u, ministry(), date("2025-09-20"), command);
+    }
+    let listed: Vec<&Unit> = UNITS.iter().filter(|u| u.fate == Fate::Listed).collect();
+    for u in &listed {
+        b.platform(
+            "notice",
+            u,
+            ministry(),
+            date("2025-11-20"),
+            PlatformCommand::StartPublicNotice(StartPublicNotice {
+                from: date("2025-11-20"),
+                until: date("2025-11-26"),
+            }),
+        );
+    }
+    b.platform(
+        "objection",
+        listed[2],
+        ministry(),
+        date("2025-11-22"),
+        PlatformCommand::RecordNoticeObjection(RecordNoticeObjection {
+            upheld: false,
+            summary: "匿名反映场地面积不实，经核查不成立".into(),
+        }),
+    );
+    for u in &listed {
+        b.platform(
+            "list",
+            u,
+            ministry(),
+            date("2025-12-01"),
+            PlatformCommand::ListPlatform(ListPlatform {}),
+        );
+    }
+
+    // Services through 2026: enterprises from a shared pool, products per platform.
+    let mut retract: Option<(usize, Uuid)> = None;
+    for (i, u) in listed.iter().enumerate() {
+        let who = actor(Role::Applicant, Some(uscc(u).to_string()));
+        for j in 0..(4 + i % 5) {
+            let dated = date("2026-01-05") + Days::new(((i * 37 + j * 29) % 300) as u64);
+            let (e_uscc, e_name) = enterprise((i * 3 + j * 7) % 40);
+            let service_id = Uuid::new_v5(
+                &NAMESPACE,
+                format!("{}/service/{j}", u.platform_id).as_bytes(),
+            );
+            if i == 1 && j == 0 {
+                retract = Some((i, service_id));
+            }
+            let record = ServiceRecord::EnterpriseServed {
+                enterprise_uscc: e_uscc,
+                enterprise_name: e_name,
+                contract_cny: Cny(200_000 + 50_000 * j as u64),
+            };
+            b.platform(
+                &format!("service/{j}"),
+                u,
+                who.clone(),
+                dated + Days::new(3),
+                PlatformCommand::RecordService(RecordService {
+                    service_id: Some(service_id),
+                    dated,
+                    record,
+                }),
+            );
+        }
+        for k in 0..(2 + i % 3) {
+            let dated = date("2026-02-10") + Days::new(((i * 23 + k * 41) % 260) as u64);
+            let (owner, _) = enterprise((i + k * 11) % 40);
+            let domain = Domain::parse(u.domains[0]).expect("demo domain");
+            let record = ServiceRecord::ProductIncubated {
+                product_name: format!("示例产品{i:02}-{k}"),
+                owner_uscc: owner,
+                domain,
+            };
+            b.platform(
+                &format!("product/{k}"),
+                u,
+                who.clone(),
+                dated + Days::new(2),
+                PlatformCommand::RecordService(RecordService {
+                    service_id: None,
+                    dated,
+                    record,
+                }),
+            );
+        }
+    }
+    if let Some((i, service_id)) = retract {
+        b.platform(
+            "retract",
+            listed[i],
+            ministry(),
+            date("2026-09-01"),
+            PlatformCommand::RetractService(RetractService {
+                service_id,
+                reason: "合同核查不符，撤销该服务记录".into(),
+            }),
+        );
+    }
+
+    // A minor strain leak and its re-review (opened by hand here; policy D-4 automates it).
+    let leak = listed[3];
+    let leak_applicant = actor(Role::Applicant, Some(uscc(leak).to_string()));
+    b.platform(
+        "incident",
+        leak,
+        leak_applicant,
+        date("2026-05-11"),
+        PlatformCommand::ReportIncident(ReportIncident {
+            incident_id: "2026-leak-01".into(),
+            kind: IncidentKind::StrainLeak,
+            occurred_on: date("2026-05-10"),
+            description: "发酵取样口菌液少量外泄，已封控处置（示例）".into(),
+            direct_loss_cny: Some(Cny(800_000)),
+            severity: None,
+        }),
+    );
+    b.platform(
+        "incident-review",
+        leak,
+        ministry(),
+        date("2026-05-12"),
+        PlatformCommand::OpenReview(OpenReview {
+            review_id: "2026-leak-01-review".into(),
+            trigger: ReviewTrigger::Incident("2026-leak-01".into()),
+            due_on: date("2026-08-12"),
+        }),
+    );
+    b.platform(
+        "incident-assessment",
+        leak,
+        ministry(),
+        date("2026-06-01"),
+        PlatformCommand::AssessIncident(AssessIncident {
+            incident_id: "2026-leak-01".into(),
+            direct_loss_cny: Cny(850_000),
+            deaths: 0,
+            serious_injuries: 0,
+            conclusion: "一般事故，整改到位".into(),
+        }),
+    );
+    b.platform(
+        "incident-review-conclusion",
+        leak,
+        ministry(),
+        date("2026-07-20"),
+        PlatformCommand::ConcludeReview(ConcludeReview {
+            review_id: "2026-leak-01-review".into(),
+            outcome: ReviewOutcome::Passed,
+            reasons: vec!["整改完成".into()],
+        }),
+    );
+    for (i, u) in listed.iter().enumerate() {
+        let stars = [5, 4, 3, 4, 5, 3, 4, 2, 4, 5, 3][i % 11];
+        b.platform(
+            "annual-2026",
+            u,
+            ministry(),
+            date("2026-11-15"),
+            PlatformCommand::RecordAnnualEvaluation(RecordAnnualEvaluation {
+                year: 2026,
+                stars,
+                findings: None,
+            }),
+        );
+    }
+    b.steps
+}
+
+#[derive(Debug, Default)]
+pub struct DemoReport {
+    pub accepted: usize,
+    pub already_loaded: usize,
+    pub refused_as_meant: Vec<(String, String)>,
+}
+
+pub async fn load(store: Arc<dyn EventStore>) -> anyhow::Result<DemoReport> {
+    let service = CommandService::new(store, Arc::new(SystemClock));
+    let mut report = DemoReport::default();
+    for step in scenario() {
+        match (
+            service.execute(&step.actor, step.request).await,
+            step.expect_refusal,
+        ) {
+            (Ok(o), None) if o.duplicate => report.already_loaded += 1,
+            (Ok(_), None) => report.accepted += 1,
+            (Err(r), Some(code)) if r.code == code => report
+                .refused_as_meant
+                .push((step.label, format!("{}: {}", r.code, r.message))),
+            (Ok(_), Some(code)) => bail!(
+                "demo step {} should have been refused with {code}",
+                step.label
+            ),
+            (Err(r), _) => bail!("demo step {} was refused: {r}", step.label),
+        }
+    }
+    Ok(report)
+}

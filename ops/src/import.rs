@@ -1,0 +1,84 @@
+//! `roster import FILE.jsonl`: one command envelope per line, the JSON of `POST /api/v1/commands`
+//! plus the `actor` it acts as. All lines are parsed first: if any line is malformed, nothing is
+//! applied. Then each command goes through the same command service as the API, atomically; a
+//! refused line appends nothing and is reported with its line number. Re-running a file is
+//! safe: command ids already applied return their first result.
+
+use std::sync::Arc;
+
+use roster_domain::actor::Actor;
+use roster_domain::service::{CommandRequest, CommandService, SystemClock};
+use roster_domain::store::EventStore;
+use roster_domain::Refusal;
+use serde_json::Value;
+
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub lines: usize,
+    pub accepted: usize,
+    pub duplicates: usize,
+    /// (line number, refusal) for every refused or malformed line.
+    pub refused: Vec<(usize, Refusal)>,
+    /// True when a malformed line stopped the import before anything was applied.
+    pub aborted: bool,
+}
+
+pub fn parse_line(line: &str) -> Result<(Actor, CommandRequest), Refusal> {
+    let value: Value = serde_json::from_str(line)
+        .map_err(|e| Refusal::new("malformed_json", format!("malformed JSON: {e}")))?;
+    let Value::Object(mut obj) = value else {
+        return Err(Refusal::new(
+            "malformed_json",
+            "each line must be a JSON object",
+        ));
+    };
+    let actor = obj.remove("actor").ok_or_else(|| {
+        Refusal::invalid("actor", "missing field `actor` (who the command acts as)")
+    })?;
+    let actor: Actor = serde_json::from_value(actor)
+        .map_err(|e| Refusal::invalid("actor", format!("invalid actor: {e}")))?;
+    let request = roster_http::parse_envelope(obj)?;
+    Ok((actor, request))
+}
+
+pub async fn import(store: Arc<dyn EventStore>, text: &str, progress: bool) -> ImportReport {
+    let mut report = ImportReport::default();
+    let mut parsed = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        report.lines += 1;
+        match parse_line(trimmed) {
+            Ok(p) => parsed.push((i + 1, p)),
+            Err(r) => report.refused.push((i + 1, r)),
+        }
+    }
+    if !report.refused.is_empty() {
+        report.aborted = true;
+        return report;
+    }
+    let service = CommandService::new(store, Arc::new(SystemClock));
+    let bar = if progress {
+        indicatif::ProgressBar::new(parsed.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} commands ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    for (line_no, (actor, request)) in parsed {
+        match service.execute(&actor, request).await {
+            Ok(o) if o.duplicate => report.duplicates += 1,
+            Ok(_) => report.accepted += 1,
+            Err(r) => report.refused.push((line_no, r)),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    report
+}

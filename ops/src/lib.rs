@@ -1,0 +1,6 @@
+//! The operations side of the roster: opening the configured store, the CLI commands (import,
+//! demo, tokens) as library functions so tests can drive them, and the thin `roster` binary.
+
+pub mod demo;
+pub mod import;
+pub mod stores;

@@ -1,0 +1,175 @@
+//! `spawn_app`: a fresh store (SQLite file or PostgreSQL database), the real server on an
+//! ephemeral port, and tokens for every role. Dropping the app stops the server and removes
+//! the store.
+
+use std::sync::Arc;
+
+use roster_domain::actor::Role;
+use roster_domain::service::SystemClock;
+use roster_domain::store::{EventStore, TokenRecord, TokenStore};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::support::{fresh_pg, fresh_sqlite, PgDatabase, SqliteFile};
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+#[allow(dead_code)]
+enum Guard {
+    Sqlite(SqliteFile),
+    Postgres(Box<PgDatabase>),
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub store: Arc<dyn EventStore>,
+    pub tokens: Arc<dyn TokenStore>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _guard: Guard,
+}
+
+pub struct Response {
+    pub status: u16,
+    pub body: Value,
+    pub content_type: String,
+}
+
+pub async fn spawn_app(kind: Kind) -> TestApp {
+    let (store, tokens, guard): (Arc<dyn EventStore>, Arc<dyn TokenStore>, Guard) = match kind {
+        Kind::Sqlite => {
+            let (s, g) = fresh_sqlite().await;
+            let s = Arc::new(s);
+            (s.clone(), s, Guard::Sqlite(g))
+        }
+        Kind::Postgres => {
+            let (s, g) = fresh_pg().await;
+            let s = Arc::new(s);
+            (s.clone(), s, Guard::Postgres(Box::new(g)))
+        }
+    };
+    let state = roster_http::AppState::new(store.clone(), tokens.clone(), Arc::new(SystemClock));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        roster_http::run(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server");
+    });
+    TestApp {
+        base,
+        http: reqwest::Client::new(),
+        store,
+        tokens,
+        shutdown: Some(tx),
+        server: Some(server),
+        _guard: guard,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.abort();
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn token(&self, role: Role, jurisdiction: Option<&str>) -> String {
+        let token = roster_http::generate_token();
+        self.tokens
+            .insert_token(TokenRecord {
+                token_hash: roster_http::hash_token(&token),
+                actor_id: format!("test-{role}-{}", jurisdiction.unwrap_or("")),
+                role,
+                jurisdiction: jurisdiction.map(String::from),
+                label: "test".into(),
+                created_at: chrono::Utc::now(),
+                revoked_at: None,
+            })
+            .await
+            .unwrap();
+        token
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Response {
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Response {
+            status,
+            body,
+            content_type,
+        }
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
+    }
+
+    pub async fn post_raw(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn get(&self, token: Option<&str>, path: &str) -> Response {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    /// Every stored event, in commit order.
+    pub async fn all_events(&self) -> Vec<roster_domain::store::StoredEvent> {
+        let mut out = Vec::new();
+        let mut from = roster_domain::store::Checkpoint::START;
+        loop {
+            let batch = self.store.read_all_after(from, 500).await.unwrap();
+            match batch.last() {
+                Some(last) => from = last.checkpoint(),
+                None => return out,
+            }
+            out.extend(batch);
+        }
+    }
+}
