@@ -6,7 +6,7 @@ use roster_domain::samples::{form_json, uscc_with_check, GD_USCC};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::app::{spawn_app, Kind, TestApp};
+use crate::app::TestApp;
 
 fn cmd(on: &str, mut fields: Value) -> Value {
     let obj = fields.as_object_mut().expect("object");
@@ -477,13 +477,14 @@ pub async fn openapi_lists_every_command(app: TestApp) {
 }
 
 /// Instantiates each case on SQLite and on PostgreSQL.
+#[macro_export]
 macro_rules! on_every_store {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    super::$case(super::spawn_app(super::Kind::Sqlite).await).await;
+                    super::$case(crate::app::spawn_app(crate::app::Kind::Sqlite).await).await;
                 }
             )*
         }
@@ -491,7 +492,7 @@ macro_rules! on_every_store {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    super::$case(super::spawn_app(super::Kind::Postgres).await).await;
+                    super::$case(crate::app::spawn_app(crate::app::Kind::Postgres).await).await;
                 }
             )*
         }

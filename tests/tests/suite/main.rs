@@ -35,8 +35,10 @@ macro_rules! contract_cases {
     };
 }
 
+#[macro_use]
 mod api;
 mod app;
+mod cli;
 mod contract_postgres;
 mod contract_sqlite;
 mod support;

@@ -1,0 +1,148 @@
+//! The CLI's import and demo, on SQLite and PostgreSQL: line-numbered refusals, nothing applied
+//! from a file with a malformed line, idempotent re-runs.
+
+use roster_domain::samples::{form_json, GD_USCC};
+use serde_json::json;
+
+use crate::app::TestApp;
+
+fn line(
+    command_id: u128,
+    on: &str,
+    actor: serde_json::Value,
+    platform_id: Option<&str>,
+    command: serde_json::Value,
+) -> String {
+    let mut v = json!({"command_id": uuid::Uuid::from_u128(command_id), "business_date": on, "actor": actor, "command": command});
+    if let Some(p) = platform_id {
+        v["platform_id"] = json!(p);
+    }
+    v.to_string()
+}
+
+fn file() -> String {
+    let mut round = serde_json::to_value(roster_domain::samples::round_2025()).unwrap();
+    round["type"] = json!("OpenRound");
+    let mut submit = json!({"type": "SubmitApplication", "round_id": "2025", "form": form_json(GD_USCC, "44", "440300", &["enzymes"])});
+    submit["form"]["site"]["area_m2"] = json!(1500);
+    [
+        "# an import file: one command envelope per line".to_string(),
+        line(
+            1,
+            "2025-06-16",
+            json!({"id": "clerk-m", "role": "ministry"}),
+            None,
+            round,
+        ),
+        line(
+            2,
+            "2025-07-01",
+            json!({"id": "unit", "role": "applicant", "jurisdiction": GD_USCC}),
+            Some("gd-imp"),
+            submit,
+        ),
+        line(
+            3,
+            "2025-07-08",
+            json!({"id": "js", "role": "province", "jurisdiction": "32"}),
+            Some("gd-imp"),
+            json!({"type": "RecommendByProvince", "opinion": "推荐"}),
+        ),
+        String::new(),
+        line(
+            4,
+            "2025-07-08",
+            json!({"id": "sz", "role": "city", "jurisdiction": "440300"}),
+            Some("gd-imp"),
+            json!({"type": "EndorseByCity", "opinion": "同意"}),
+        ),
+    ]
+    .join("\n")
+}
+
+pub async fn import_reports_refused_lines_and_reruns_safely(app: TestApp) {
+    let report = roster::import::import(app.store.clone(), &file(), false).await;
+    assert!(!report.aborted);
+    assert_eq!(
+        (report.lines, report.accepted, report.duplicates),
+        (4, 3, 0)
+    );
+    assert_eq!(report.refused.len(), 1);
+    assert_eq!(
+        report.refused[0].0, 4,
+        "line numbers count every line of the file"
+    );
+    assert_eq!(report.refused[0].1.code, "forbidden");
+    let events = app.all_events().await.len();
+    let again = roster::import::import(app.store.clone(), &file(), false).await;
+    assert_eq!(
+        (again.accepted, again.duplicates, again.refused.len()),
+        (0, 3, 1)
+    );
+    assert_eq!(
+        app.all_events().await.len(),
+        events,
+        "a re-run appends nothing"
+    );
+}
+
+pub async fn import_with_a_malformed_line_applies_nothing(app: TestApp) {
+    let text = format!("{}\n{{\"command_id\": \"not-a-uuid\"\n{}", file(), "[1,2]");
+    let report = roster::import::import(app.store.clone(), &text, false).await;
+    assert!(report.aborted);
+    let lines: Vec<usize> = report.refused.iter().map(|r| r.0).collect();
+    assert_eq!(lines, vec![7, 8]);
+    assert_eq!(app.all_events().await.len(), 0);
+    let bad_actor = line(
+        9,
+        "2025-06-16",
+        json!({"id": "x", "role": "emperor"}),
+        None,
+        json!({"type": "OpenRound"}),
+    );
+    let report = roster::import::import(app.store.clone(), &bad_actor, false).await;
+    assert_eq!(report.refused[0].1.field.as_deref(), Some("actor"));
+}
+
+pub async fn demo_loads_through_the_command_path_once(app: TestApp) {
+    let first = roster::demo::load(app.store.clone())
+        .await
+        .expect("demo loads");
+    assert!(first.accepted > 150, "{}", first.accepted);
+    assert_eq!(first.refused_as_meant.len(), 1);
+    assert!(first.refused_as_meant[0].1.starts_with("R-1"));
+    let events = app.all_events().await.len();
+    let second = roster::demo::load(app.store.clone())
+        .await
+        .expect("demo reloads");
+    assert_eq!(
+        (second.accepted, second.already_loaded),
+        (0, first.accepted)
+    );
+    assert_eq!(app.all_events().await.len(), events);
+    let ministry = app.token(roster_domain::actor::Role::Ministry, None).await;
+    let listed = app
+        .get(Some(&ministry), "/api/v1/platforms?status=listed")
+        .await;
+    assert_eq!(listed.body["total"], 12, "{:?}", listed.body["total"]);
+    let warned = app
+        .get(Some(&ministry), "/api/v1/platforms/sd-qd-enzyme")
+        .await;
+    let recommended = warned.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "ProvinceRecommended")
+        .unwrap()
+        .clone();
+    assert!(recommended["payload"]["warnings"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("R-2"));
+}
+
+crate::on_every_store!(
+    import_reports_refused_lines_and_reruns_safely,
+    import_with_a_malformed_line_applies_nothing,
+    demo_loads_through_the_command_path_once,
+);
