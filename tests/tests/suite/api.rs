@@ -477,7 +477,6 @@ pub async fn openapi_lists_every_command(app: TestApp) {
 }
 
 /// Instantiates each case on SQLite and on PostgreSQL.
-#[macro_export]
 macro_rules! on_every_store {
     ($($case:ident),* $(,)?) => {
         mod sqlite {

@@ -141,7 +141,7 @@ pub async fn demo_loads_through_the_command_path_once(app: TestApp) {
         .starts_with("R-2"));
 }
 
-crate::on_every_store!(
+on_every_store!(
     import_reports_refused_lines_and_reruns_safely,
     import_with_a_malformed_line_applies_nothing,
     demo_loads_through_the_command_path_once,
