@@ -552,6 +552,44 @@ pub async fn old_schema_version_reads_back_untouched(store: &dyn EventStore) {
     assert_eq!(global, loaded);
 }
 
+/// A `ReviewOpened` written at schema v1 (trigger as an object) is stored as written and
+/// upcast by the domain on the way out, through the same load path the command service uses.
+pub async fn old_schema_version_is_upcast_on_load(store: &dyn EventStore) {
+    let mut v1 = new_event("platform-u", 1);
+    v1.event_type = "ReviewOpened".into();
+    v1.schema_version = 1;
+    v1.payload = json!({"review_id": "r-1", "trigger": {"kind": "incident", "incident_id": "leak-9"}, "due_on": "2026-03-01"});
+    must_append(
+        store,
+        commit(vec![to_stream(
+            "platform-u",
+            ExpectedVersion::NoStream,
+            vec![v1.clone()],
+        )]),
+    )
+    .await;
+    let loaded = store.load_stream("platform-u", 0).await.unwrap();
+    assert_eq!(
+        (loaded[0].schema_version, &loaded[0].payload),
+        (1, &v1.payload),
+        "stored untouched"
+    );
+    let event = roster_domain::events::decode_platform(
+        &loaded[0].event_type,
+        loaded[0].schema_version,
+        &loaded[0].payload,
+    )
+    .unwrap();
+    assert_eq!(
+        event,
+        roster_domain::events::PlatformEvent::ReviewOpened {
+            review_id: "r-1".into(),
+            trigger: roster_domain::commands::ReviewTrigger::Incident("leak-9".into()),
+            due_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        }
+    );
+}
+
 pub async fn large_payload_round_trips(store: &dyn EventStore) {
     let paragraph =
         "生物制造中试平台面向合成生物学、酶工程与发酵工艺放大，提供从实验室到产业化的验证服务。";

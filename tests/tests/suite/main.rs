@@ -28,6 +28,7 @@ macro_rules! contract_cases {
             stream_ids_by_prefix,
             refusals_and_audit_log_newest_first,
             old_schema_version_reads_back_untouched,
+            old_schema_version_is_upcast_on_load,
             large_payload_round_trips,
             racing_appenders_never_gap,
             tokens_insert_find_revoke,
