@@ -5,5 +5,10 @@
 //! Storage and transport live in adapters; a model here is plain data, testable without I/O.
 
 pub mod catalog;
+pub mod memory;
+pub mod runner;
+pub mod store;
 
 pub use catalog::{Catalog, PlatformSummary, RoundSummary};
+pub use runner::{apply_batch, catch_up, Progress, Projection, RunError};
+pub use store::{CommitOutcome, DeadLetter, DocChange, ProjectionState, ReadModelStore};
