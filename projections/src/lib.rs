@@ -6,6 +6,10 @@
 
 pub mod catalog;
 pub mod memory;
+#[cfg(test)]
+mod model_tests;
+pub mod models;
+pub mod queries;
 pub mod runner;
 pub mod store;
 

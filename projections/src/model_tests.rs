@@ -1,0 +1,484 @@
+//! The read models folded from a small history, queried at the edges: the listing day, the
+//! delisting day (D-7), review windows (D-1, D-2), star ratings as of a date (D-8), the funnel.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use roster_domain::actor::Actor;
+use roster_domain::commands::{DelistReason, ReviewOutcome, ReviewTrigger};
+use roster_domain::events::{encode, PlatformEvent};
+use roster_domain::incident::IncidentKind;
+use roster_domain::platform::Status;
+use roster_domain::samples::{date, form_json, gd_form, uscc_with_check};
+use roster_domain::store::{EventMetadata, StoredEvent};
+use roster_domain::values::{Cny, Province};
+
+use crate::memory::MemoryReadModels;
+use crate::models::{
+    self, funnel::FunnelDoc, incidents::IncidentsDoc, reviews::ReviewsDoc, roster::RosterDoc,
+};
+use crate::queries::{self, ReviewState, RosterQuery};
+use crate::runner::apply_batch;
+use crate::store::ReadModelStore;
+
+#[derive(Default)]
+struct Log {
+    events: Vec<StoredEvent>,
+}
+
+impl Log {
+    fn push(&mut self, platform: &str, on: &str, event: PlatformEvent) {
+        let (event_type, schema_version, payload) = encode(&event);
+        let pos = self.events.len() as i64 + 1;
+        let version = self
+            .events
+            .iter()
+            .filter(|e| e.stream_id == format!("platform-{platform}"))
+            .count() as u64
+            + 1;
+        self.events.push(StoredEvent {
+            global_position: pos,
+            transaction_id: 0,
+            stream_id: format!("platform-{platform}"),
+            version,
+            event_id: uuid::Uuid::from_u128(pos as u128),
+            event_type,
+            schema_version,
+            payload,
+            metadata: EventMetadata {
+                actor: Actor::system("test"),
+                command_id: uuid::Uuid::from_u128(1000 + pos as u128),
+                correlation_id: uuid::Uuid::nil(),
+                causation_id: None,
+                recorded_at: DateTime::<Utc>::from_timestamp(1_750_000_000 + pos * 60, 0).unwrap(),
+                business_date: date(on),
+            },
+        });
+    }
+}
+
+fn history() -> Log {
+    use PlatformEvent as E;
+    let mut log = Log::default();
+    let submit = |form| E::ApplicationSubmitted {
+        round_id: "2025".into(),
+        cycle: 1,
+        submitted_on: date("2025-07-01"),
+        form,
+    };
+    log.push("a", "2025-07-01", submit(gd_form()));
+    let js = uscc_with_check("91320100134789562");
+    log.push(
+        "b",
+        "2025-07-02",
+        submit(serde_json::from_value(form_json(&js, "32", "320100", &["chemicals"])).unwrap()),
+    );
+    log.push(
+        "a",
+        "2025-07-08",
+        E::CityEndorsed {
+            city: roster_domain::values::CityCode::parse("440300").unwrap(),
+            opinion: "同意".into(),
+        },
+    );
+    log.push(
+        "b",
+        "2025-07-10",
+        E::ProvinceRejected {
+            province: Province::parse("32").unwrap(),
+            reasons: vec!["G-4".into()],
+        },
+    );
+    log.push(
+        "a",
+        "2025-07-09",
+        E::ProvinceRecommended {
+            province: Province::parse("44").unwrap(),
+            opinion: "推荐".into(),
+            rank: Some(1),
+            overridden_rules: vec![],
+            override_reason: None,
+            warnings: vec![],
+        },
+    );
+    log.push(
+        "a",
+        "2025-09-20",
+        E::ExpertEvaluationRecorded {
+            score: 90,
+            passed: true,
+            panel: vec![],
+            comments: None,
+        },
+    );
+    log.push(
+        "a",
+        "2025-11-20",
+        E::PublicNoticeStarted {
+            from: date("2025-11-20"),
+            until: date("2025-11-26"),
+        },
+    );
+    log.push(
+        "a",
+        "2025-12-01",
+        E::PlatformListed {
+            listed_on: date("2025-12-01"),
+        },
+    );
+    log.push(
+        "a",
+        "2026-12-20",
+        E::AnnualEvaluationRecorded {
+            year: 2026,
+            stars: 4,
+            findings: None,
+        },
+    );
+    log.push(
+        "a",
+        "2027-03-01",
+        E::IncidentReported {
+            incident_id: "leak-1".into(),
+            kind: IncidentKind::StrainLeak,
+            occurred_on: date("2027-02-28"),
+            description: "泄露".into(),
+            direct_loss_cny: None,
+            severity: None,
+        },
+    );
+    log.push(
+        "a",
+        "2027-03-02",
+        E::ReviewOpened {
+            review_id: "inc-leak-1".into(),
+            trigger: ReviewTrigger::Incident("leak-1".into()),
+            due_on: date("2027-06-01"),
+        },
+    );
+    log.push(
+        "a",
+        "2027-04-15",
+        E::IncidentAssessed {
+            incident_id: "leak-1".into(),
+            direct_loss_cny: Cny(300_000),
+            deaths: 0,
+            serious_injuries: 0,
+            class: roster_domain::incident::IncidentClass::General,
+            conclusion: "一般".into(),
+        },
+    );
+    log.push(
+        "a",
+        "2027-05-20",
+        E::ReviewConcluded {
+            review_id: "inc-leak-1".into(),
+            outcome: ReviewOutcome::Passed,
+            reasons: vec![],
+        },
+    );
+    log.push(
+        "a",
+        "2027-12-20",
+        E::AnnualEvaluationRecorded {
+            year: 2027,
+            stars: 3,
+            findings: None,
+        },
+    );
+    log.push(
+        "a",
+        "2028-09-02",
+        E::ReviewOpened {
+            review_id: "tri-1".into(),
+            trigger: ReviewTrigger::Triennial,
+            due_on: date("2028-12-01"),
+        },
+    );
+    log.push(
+        "a",
+        "2029-05-10",
+        E::PlatformDelisted {
+            delisted_on: date("2029-05-10"),
+            reason: DelistReason::SeriousViolation,
+            area: Some(roster_domain::commands::ViolationArea::Safety),
+            cause: None,
+            details: None,
+        },
+    );
+    log
+}
+
+async fn fold<D: serde::de::DeserializeOwned>(name: &str) -> Vec<D> {
+    let store = MemoryReadModels::default();
+    let p = models::by_name(name).unwrap();
+    let log = history();
+    // Two batches, to cross a commit boundary.
+    let (first, second) = log.events.split_at(7);
+    apply_batch(
+        &store,
+        p.as_ref(),
+        name,
+        Default::default(),
+        first,
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let cp = store.state(name).await.unwrap().checkpoint;
+    apply_batch(&store, p.as_ref(), name, cp, second, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .scan(name, "")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, v)| serde_json::from_value(v).unwrap())
+        .collect()
+}
+
+fn ids(rows: &[queries::RosterRow]) -> Vec<&str> {
+    rows.iter().map(|r| r.platform_id.as_str()).collect()
+}
+
+#[tokio::test]
+async fn d7_roster_as_of_the_listing_and_delisting_days() {
+    let docs: Vec<RosterDoc> = fold("roster").await;
+    let at = |d: &str| {
+        queries::roster(
+            &docs,
+            &RosterQuery {
+                as_of: Some(date(d)),
+                ..Default::default()
+            },
+            date("2030-01-01"),
+        )
+    };
+    assert!(at("2025-11-30").is_empty());
+    assert_eq!(ids(&at("2025-12-01")), ["a"]);
+    assert_eq!(
+        ids(&at("2029-05-09")),
+        ["a"],
+        "still listed the day before the delisting"
+    );
+    assert!(
+        at("2029-05-10").is_empty(),
+        "gone on the delisting's business date"
+    );
+    let under_review = at("2028-10-01");
+    assert_eq!(under_review[0].status, Status::UnderReview);
+    assert!(
+        under_review[0].on_roster,
+        "UnderReview still counts on the roster"
+    );
+    let rejected = queries::roster(
+        &docs,
+        &RosterQuery {
+            as_of: Some(date("2025-07-10")),
+            status: Some(Status::Rejected),
+            ..Default::default()
+        },
+        date("2030-01-01"),
+    );
+    assert_eq!(ids(&rejected), ["b"]);
+    let before = queries::roster(
+        &docs,
+        &RosterQuery {
+            as_of: Some(date("2025-07-09")),
+            status: Some(Status::Submitted),
+            ..Default::default()
+        },
+        date("2030-01-01"),
+    );
+    assert_eq!(
+        ids(&before),
+        ["b"],
+        "b's rejection of 07-10 is not yet in force on 07-09"
+    );
+}
+
+#[tokio::test]
+async fn d1_next_review_due_and_d8_stars_as_of() {
+    let docs: Vec<RosterDoc> = fold("roster").await;
+    let row = |d: &str| {
+        queries::roster(
+            &docs,
+            &RosterQuery {
+                as_of: Some(date(d)),
+                ..Default::default()
+            },
+            date("2030-01-01"),
+        )
+        .remove(0)
+    };
+    assert_eq!(
+        row("2026-01-01").next_review_due,
+        Some(date("2028-12-01")),
+        "3rd anniversary of the listing"
+    );
+    assert_eq!(
+        row("2027-03-05").next_review_due,
+        Some(date("2027-06-01")),
+        "an open incident review comes first"
+    );
+    assert_eq!(row("2026-12-19").stars, None);
+    assert_eq!(
+        (row("2026-12-20").stars, row("2026-12-20").stars_year),
+        (Some(4), Some(2026))
+    );
+    assert_eq!(row("2028-01-01").stars, Some(3));
+    let filtered = queries::roster(
+        &docs,
+        &RosterQuery {
+            as_of: Some(date("2027-01-01")),
+            stars: Some(4),
+            province: Province::parse("44"),
+            ..Default::default()
+        },
+        date("2030-01-01"),
+    );
+    assert_eq!(ids(&filtered), ["a"]);
+    let other = queries::roster(
+        &docs,
+        &RosterQuery {
+            as_of: Some(date("2027-01-01")),
+            province: Province::parse("32"),
+            ..Default::default()
+        },
+        date("2030-01-01"),
+    );
+    assert!(other.is_empty());
+}
+
+#[tokio::test]
+async fn d2_reviews_board_scheduled_opening_soon_open_overdue_lapsed() {
+    let docs: Vec<ReviewsDoc> = fold("reviews").await;
+    let triennial = |d: &str| {
+        queries::reviews(&docs, date(d), 90)
+            .into_iter()
+            .find(|r| r.trigger == "triennial")
+            .map(|r| r.state)
+    };
+    // Due 2028-12-01, opens 90 days before: 2028-09-02.
+    assert_eq!(
+        triennial("2028-08-02"),
+        Some(ReviewState::Scheduled),
+        "31 days before opening"
+    );
+    assert_eq!(
+        triennial("2028-08-03"),
+        Some(ReviewState::OpeningSoon),
+        "30 days before opening"
+    );
+    assert_eq!(triennial("2028-09-02"), Some(ReviewState::Open));
+    assert_eq!(
+        triennial("2028-12-01"),
+        Some(ReviewState::Open),
+        "due day: not yet overdue"
+    );
+    assert_eq!(triennial("2028-12-02"), Some(ReviewState::Overdue));
+    assert_eq!(triennial("2029-05-10"), Some(ReviewState::Lapsed));
+    let incident = queries::reviews(&docs, date("2027-06-02"), 90)
+        .into_iter()
+        .find(|r| r.review_id.as_deref() == Some("inc-leak-1"))
+        .unwrap();
+    assert_eq!(
+        (incident.state, incident.outcome),
+        (ReviewState::Concluded, Some(ReviewOutcome::Passed))
+    );
+}
+
+#[tokio::test]
+async fn funnel_counts_stages_reached_by_the_date() {
+    let docs: Vec<FunnelDoc> = fold("funnel").await;
+    let rows = queries::funnel(&docs, Some("2025"), date("2025-07-09"));
+    let gd = rows.iter().find(|r| r.province == "44").unwrap();
+    assert_eq!(
+        (gd.submitted, gd.endorsed, gd.recommended, gd.listed),
+        (1, 1, 1, 0)
+    );
+    let js = rows.iter().find(|r| r.province == "32").unwrap();
+    assert_eq!(
+        (js.submitted, js.rejected),
+        (1, 0),
+        "rejected only on 07-10"
+    );
+    let total = rows.last().unwrap();
+    assert_eq!((total.province.as_str(), total.submitted), ("total", 2));
+    let later = queries::funnel(&docs, None, date("2025-12-31"));
+    assert_eq!(later.last().unwrap().listed, 1);
+    assert_eq!(
+        later.iter().find(|r| r.province == "32").unwrap().rejected,
+        1
+    );
+}
+
+#[tokio::test]
+async fn incident_register_shows_only_what_was_known_by_the_date() {
+    let docs: Vec<IncidentsDoc> = fold("incidents").await;
+    let before = queries::incidents(&docs, date("2027-04-14"));
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].incident.assessed_loss_cny, None);
+    assert_eq!(before[0].incident.review_id.as_deref(), Some("inc-leak-1"));
+    let after = queries::incidents(&docs, date("2027-04-15"));
+    assert_eq!(after[0].incident.assessed_loss_cny, Some(Cny(300_000)));
+    assert!(
+        queries::incidents(&docs, date("2027-02-28")).is_empty(),
+        "reported on 03-01"
+    );
+}
+
+#[tokio::test]
+async fn timeline_keeps_every_event_with_actor_and_summary() {
+    let docs: Vec<models::timeline::TimelineDoc> = fold("timeline").await;
+    let a = docs.iter().find(|d| d.platform_id == "a").unwrap();
+    assert_eq!(a.entries.len(), 14);
+    assert!(a
+        .entries
+        .iter()
+        .any(|e| e.summary.contains("listed on 2025-12-01")));
+    assert!(a
+        .entries
+        .last()
+        .unwrap()
+        .summary
+        .starts_with("delisted: serious_violation"));
+    assert!(a.entries.windows(2).all(|w| w[0].position < w[1].position));
+}
+
+#[tokio::test]
+async fn an_undecodable_event_is_dead_lettered_and_later_ones_apply() {
+    let store = MemoryReadModels::default();
+    let mut log = history();
+    log.events[2].payload = serde_json::json!({"nonsense": true});
+    let p = models::by_name("roster").unwrap();
+    let progress = apply_batch(
+        &store,
+        p.as_ref(),
+        "roster",
+        Default::default(),
+        &log.events,
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(progress.dead_lettered, 1);
+    assert_eq!(
+        store.dead_letters(Some("roster")).await.unwrap()[0].global_position,
+        3
+    );
+    let docs: Vec<RosterDoc> = store
+        .scan("roster", "")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, v)| serde_json::from_value(v).unwrap())
+        .collect();
+    assert!(
+        docs.iter()
+            .any(|d| d.platform_id == "a"
+                && d.listed_at(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()))
+    );
+}

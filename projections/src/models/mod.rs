@@ -1,0 +1,76 @@
+//! The read models of the roster. Every model keeps one JSON document per platform, so an
+//! event's keys follow from its stream alone and any report is a scan of at most a few thousand
+//! documents. Queries over the documents (as of a date, filters) live in `crate::queries`.
+
+pub mod funnel;
+pub mod incidents;
+pub mod reviews;
+pub mod roster;
+pub mod timeline;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use roster_domain::events::{self, PlatformEvent};
+use roster_domain::store::StoredEvent;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::runner::Projection;
+
+/// The platform id of a platform stream's event.
+pub fn platform_id(e: &StoredEvent) -> Option<&str> {
+    e.stream_id.strip_prefix("platform-")
+}
+
+/// The keys of a per-platform model: the platform id for platform events, nothing else.
+pub fn platform_keys(e: &StoredEvent) -> Vec<String> {
+    platform_id(e)
+        .map(|p| vec![p.to_string()])
+        .unwrap_or_default()
+}
+
+pub fn decode(e: &StoredEvent) -> Result<PlatformEvent, String> {
+    events::decode_platform(&e.event_type, e.schema_version, &e.payload)
+        .map_err(|err| err.to_string())
+}
+
+/// Folds into one typed per-platform document.
+pub fn fold_doc<D: Serialize + DeserializeOwned + Default>(
+    e: &StoredEvent,
+    docs: &mut BTreeMap<String, Option<Value>>,
+    f: impl FnOnce(&mut D, &PlatformEvent, &StoredEvent),
+) -> Result<(), String> {
+    let Some(pid) = platform_id(e) else {
+        return Ok(());
+    };
+    let event = decode(e)?;
+    let slot = docs.entry(pid.to_string()).or_insert(None);
+    let mut doc: D = match slot.take() {
+        Some(v) => {
+            serde_json::from_value(v).map_err(|err| format!("stored document unreadable: {err}"))?
+        }
+        None => D::default(),
+    };
+    f(&mut doc, &event, e);
+    *slot = Some(serde_json::to_value(&doc).map_err(|err| err.to_string())?);
+    Ok(())
+}
+
+/// Every read model, in the order `roster status` shows them.
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(roster::RosterModel),
+        Arc::new(timeline::TimelineModel),
+        Arc::new(funnel::FunnelModel),
+        Arc::new(reviews::ReviewsModel),
+        Arc::new(incidents::IncidentsModel),
+    ]
+}
+
+pub fn by_name(name: &str) -> Option<Arc<dyn Projection>> {
+    all().into_iter().find(|p| p.name() == name)
+}
+
+pub const NAMES: [&str; 5] = ["roster", "timeline", "funnel", "reviews", "incidents"];
