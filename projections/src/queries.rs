@@ -125,7 +125,7 @@ pub fn funnel(docs: &[FunnelDoc], round: Option<&str>, as_of: NaiveDate) -> Vec<
     let reached = |d: Option<NaiveDate>| u32::from(d.is_some_and(|d| d <= as_of));
     for cycle in docs.iter().flat_map(|d| &d.cycles) {
         if round.is_some_and(|r| r != cycle.round_id)
-            || !cycle.stages.submitted.is_some_and(|d| d <= as_of)
+            || cycle.stages.submitted.is_none_or(|d| d > as_of)
         {
             continue;
         }
