@@ -3,7 +3,8 @@
 //! `PgStore` implements the domain's `EventStore` and `TokenStore` ports over a deadpool pool of
 //! tokio-postgres connections. The events table doubles as the outbox: readers tail it with the
 //! `(transaction_id, global_position)` keyset so that a transaction committing late is never
-//! skipped (ENGINEERING.md, event path step 4).
+//! skipped (ENGINEERING.md, event path step 4). It also implements the projections'
+//! `ReadModelStore` (`read_models.rs`), so read models live next to the events they fold.
 //!
 //! Migrations use a small embedded runner (`migrate.rs`, SQL files in `migrations/`), not
 //! refinery. refinery 0.10 accepts our tokio-postgres 0.7 and rusqlite 0.32, but it needs Rust
@@ -13,6 +14,7 @@
 
 mod error;
 mod migrate;
+mod read_models;
 
 use std::collections::HashMap;
 use std::str::FromStr;

@@ -3,13 +3,15 @@
 //! `SqliteStore` keeps events, command ids, the audit log and tokens in one SQLite file (WAL
 //! mode) so the roster runs without a server. SQLite admits one writer at a time and every write
 //! here takes the write lock up front (`BEGIN IMMEDIATE`), so transactions commit in position
-//! order: `transaction_id` is always 0 and the position alone is a gap-free cursor.
+//! order: `transaction_id` is always 0 and the position alone is a gap-free cursor. The same file
+//! holds the read models (`ReadModelStore`, `read_models.rs`).
 //!
 //! rusqlite is blocking; every call runs on tokio's blocking pool behind one connection mutex.
 //! Migrations use the same tiny embedded runner as the PostgreSQL adapter (see its crate docs).
 
 mod error;
 mod migrate;
+mod read_models;
 
 use std::collections::HashMap;
 use std::path::Path;

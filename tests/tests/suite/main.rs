@@ -42,4 +42,5 @@ mod app;
 mod cli;
 mod contract_postgres;
 mod contract_sqlite;
+mod read_models;
 mod support;
