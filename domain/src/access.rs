@@ -141,6 +141,16 @@ pub fn can_read(actor: &Actor, platform: &Platform) -> bool {
     }
 }
 
+/// May this actor see a row about the unit `uscc` of `city` in `province` (listings, reports)?
+pub fn sees(actor: &Actor, uscc: &str, city: &str, province: &str) -> bool {
+    match actor.role {
+        Role::Ministry | Role::Analyst | Role::System => true,
+        Role::Applicant => actor.jurisdiction.as_deref() == Some(uscc),
+        Role::City => actor.jurisdiction.as_deref() == Some(city),
+        Role::Province => actor_province(actor).is_some_and(|p| p.code() == province),
+    }
+}
+
 /// Validates an actor's jurisdiction for its role (used when tokens are created).
 pub fn validate_jurisdiction(
     role: Role,

@@ -199,6 +199,21 @@ pub trait EventStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// How many events lie after `after` (a reader's lag). Adapters answer with one query;
+    /// this default pages through the log.
+    async fn count_after(&self, after: Checkpoint) -> Result<u64, StoreError> {
+        let mut from = after;
+        let mut n = 0u64;
+        loop {
+            let batch = self.read_all_after(from, 10_000).await?;
+            match batch.last() {
+                Some(last) => from = last.checkpoint(),
+                None => return Ok(n),
+            }
+            n += batch.len() as u64;
+        }
+    }
+
     /// Ids of streams starting with `prefix`, sorted.
     async fn stream_ids(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 

@@ -229,7 +229,9 @@ async fn main() -> anyhow::Result<()> {
             let state = roster_http::AppState::new(
                 stores.events.clone(),
                 stores.tokens.clone(),
+                stores.models.clone(),
                 Arc::new(SystemClock),
+                true,
             );
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use roster_domain::store::{EventStore, TokenStore};
+use roster_projections::ReadModelStore;
 
 pub struct Stores {
     pub events: Arc<dyn EventStore>,
     pub tokens: Arc<dyn TokenStore>,
+    pub models: Arc<dyn ReadModelStore>,
     pub description: String,
 }
 
@@ -23,7 +25,8 @@ pub async fn open(database_url: Option<&str>, data_file: &Path) -> anyhow::Resul
             let pg = Arc::new(pg);
             Ok(Stores {
                 events: pg.clone(),
-                tokens: pg,
+                tokens: pg.clone(),
+                models: pg,
                 description: format!("PostgreSQL {}", redact(url)),
             })
         }
@@ -37,7 +40,8 @@ pub async fn open(database_url: Option<&str>, data_file: &Path) -> anyhow::Resul
             )?);
             Ok(Stores {
                 events: sqlite.clone(),
-                tokens: sqlite,
+                tokens: sqlite.clone(),
+                models: sqlite,
                 description: format!("SQLite {}", data_file.display()),
             })
         }

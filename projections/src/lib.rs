@@ -5,6 +5,7 @@
 //! Storage and transport live in adapters; a model here is plain data, testable without I/O.
 
 pub mod catalog;
+pub mod local;
 pub mod memory;
 #[cfg(test)]
 mod model_tests;

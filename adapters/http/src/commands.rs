@@ -202,7 +202,22 @@ pub fn parse_envelope(mut obj: Map<String, Value>) -> Result<CommandRequest, Ref
 }
 
 async fn execute(state: &AppState, actor: &roster_domain::Actor, req: CommandRequest) -> Response {
-    match state.service().execute(actor, req).await {
+    use std::sync::atomic::Ordering;
+    let started = std::time::Instant::now();
+    let result = state.service().execute(actor, req).await;
+    state.metrics().observe_command(started.elapsed());
+    let m = state.metrics();
+    match &result {
+        Ok(o) if o.duplicate => m.commands_duplicate.fetch_add(1, Ordering::Relaxed),
+        Ok(o) => {
+            m.events_appended
+                .fetch_add(o.events.len() as u64, Ordering::Relaxed);
+            state.wake_projections();
+            m.commands_accepted.fetch_add(1, Ordering::Relaxed)
+        }
+        Err(_) => m.commands_refused.fetch_add(1, Ordering::Relaxed),
+    };
+    match result {
         Ok(outcome) => {
             state
                 .wait_until_seen(

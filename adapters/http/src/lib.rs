@@ -5,9 +5,11 @@
 
 mod auth;
 mod commands;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 mod queries;
+mod reads;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,8 +19,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use roster_domain::service::{Clock, CommandService};
+use roster_domain::store::Checkpoint;
 use roster_domain::store::{EventStore, TokenStore};
-use roster_projections::Catalog;
+use roster_projections::local::LocalProjections;
+use roster_projections::{Catalog, ReadModelStore};
+use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, RwLock};
 
@@ -38,23 +43,64 @@ struct Inner {
     service: CommandService,
     store: Arc<dyn EventStore>,
     tokens: Arc<dyn TokenStore>,
+    models: Arc<dyn ReadModelStore>,
+    /// Projections run in this process (embedded default); `None` when broker consumers run them.
+    local: Option<Arc<LocalProjections>>,
+    metrics: metrics::Metrics,
     clock: Arc<dyn Clock>,
     catalog: RwLock<Catalog>,
     catch_up: Mutex<()>,
     body_limit: usize,
 }
 
+/// Where a projection stands against the log.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectionStatus {
+    pub projection: String,
+    pub checkpoint: Checkpoint,
+    pub applied: u64,
+    pub lag: u64,
+    pub dead_letters: u64,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// Events in the store.
+    pub events: u64,
+    pub projections: Vec<ProjectionStatus>,
+    /// Set when a relay has published: its checkpoint and how many events it has yet to publish.
+    pub relay_checkpoint: Option<Checkpoint>,
+    pub relay_lag: Option<u64>,
+    /// `local` (in-process) or `broker`.
+    pub transport: &'static str,
+}
+
 impl AppState {
+    /// `local_projections`: run the read models in this process (the embedded default, or
+    /// PostgreSQL without a broker); false when RabbitMQ consumers run them.
     pub fn new(
         store: Arc<dyn EventStore>,
         tokens: Arc<dyn TokenStore>,
+        models: Arc<dyn ReadModelStore>,
         clock: Arc<dyn Clock>,
+        local_projections: bool,
     ) -> AppState {
+        let local = local_projections.then(|| {
+            LocalProjections::new(
+                store.clone(),
+                models.clone(),
+                roster_projections::models::all(),
+            )
+        });
         AppState {
             inner: Arc::new(Inner {
                 service: CommandService::new(store.clone(), clock.clone()),
                 store,
                 tokens,
+                models,
+                local,
+                metrics: metrics::Metrics::default(),
                 clock,
                 catalog: RwLock::new(Catalog::default()),
                 catch_up: Mutex::new(()),
@@ -69,6 +115,93 @@ impl AppState {
 
     pub fn store(&self) -> &Arc<dyn EventStore> {
         &self.inner.store
+    }
+
+    pub fn models(&self) -> &Arc<dyn ReadModelStore> {
+        &self.inner.models
+    }
+
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// In local mode, brings the read models up to the head of the log before a report, so a
+    /// report reflects every accepted command. With broker consumers, reports show what the
+    /// consumers have applied (their lag is in `status`).
+    pub async fn refresh_projections(&self) {
+        if let Some(local) = &self.inner.local {
+            if let Err(e) = local.catch_up_all().await {
+                tracing::warn!(error = %e, "projections could not catch up");
+            }
+        }
+    }
+
+    pub fn wake_projections(&self) {
+        if let Some(local) = &self.inner.local {
+            local.wake();
+        }
+    }
+
+    pub async fn status(&self) -> Result<Status, roster_domain::Refusal> {
+        let unavailable = |e: roster_domain::store::StoreError| {
+            roster_domain::Refusal::new("unavailable", e.to_string())
+        };
+        let events = self
+            .inner
+            .store
+            .count_after(Checkpoint::START)
+            .await
+            .map_err(unavailable)?;
+        let states = self.inner.models.states().await.map_err(unavailable)?;
+        let dead = self
+            .inner
+            .models
+            .dead_letters(None)
+            .await
+            .map_err(unavailable)?;
+        let mut projections = Vec::new();
+        for name in roster_projections::models::NAMES {
+            let st = states.iter().find(|s| s.projection == name);
+            let checkpoint = st.map(|s| s.checkpoint).unwrap_or_default();
+            projections.push(ProjectionStatus {
+                projection: name.to_string(),
+                checkpoint,
+                applied: st.map_or(0, |s| s.applied),
+                lag: self
+                    .inner
+                    .store
+                    .count_after(checkpoint)
+                    .await
+                    .map_err(unavailable)?,
+                dead_letters: dead
+                    .iter()
+                    .filter(|d| d.projection == name && d.replayed_at.is_none())
+                    .count() as u64,
+                updated_at: st.and_then(|s| s.updated_at),
+            });
+        }
+        let relay = states.iter().find(|s| s.projection == "relay");
+        let relay_lag = match relay {
+            Some(r) => Some(
+                self.inner
+                    .store
+                    .count_after(r.checkpoint)
+                    .await
+                    .map_err(unavailable)?,
+            ),
+            None => None,
+        };
+        Ok(Status {
+            events,
+            projections,
+            relay_checkpoint: relay.map(|r| r.checkpoint),
+            relay_lag,
+            transport: if self.inner.local.is_some() {
+                "local"
+            } else {
+                "broker"
+            },
+        })
     }
 
     pub fn tokens(&self) -> &Arc<dyn TokenStore> {
@@ -166,6 +299,16 @@ pub fn router(state: AppState) -> Router {
             post(commands::platform_action),
         )
         .route("/api/v1/audit", get(queries::audit))
+        .route("/api/v1/roster", get(reads::roster))
+        .route(
+            "/api/v1/platforms/{platform_id}/timeline",
+            get(reads::timeline),
+        )
+        .route("/api/v1/funnel", get(reads::funnel))
+        .route("/api/v1/reviews", get(reads::reviews))
+        .route("/api/v1/incidents", get(reads::incidents))
+        .route("/api/v1/status", get(reads::status))
+        .route("/metrics", get(reads::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(state.body_limit()))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -80,19 +80,7 @@ pub struct PlatformFilter {
 }
 
 fn sees(actor: &Actor, p: &PlatformSummary) -> bool {
-    match actor.role {
-        Role::Ministry | Role::Analyst | Role::System => true,
-        Role::Applicant => actor.jurisdiction.as_deref() == Some(p.uscc.as_str()),
-        Role::City => actor.jurisdiction.as_deref() == Some(p.city.as_str()),
-        Role::Province => {
-            actor
-                .jurisdiction
-                .as_deref()
-                .and_then(Province::parse)
-                .map(|x| x.to_string())
-                == Some(p.province.clone())
-        }
-    }
+    roster_domain::access::sees(actor, &p.uscc, &p.city, &p.province)
 }
 
 pub async fn platforms(

@@ -511,6 +511,31 @@ impl EventStore for PgStore {
         release(client, result)
     }
 
+    async fn count_after(&self, after: Checkpoint) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let result: Result<_, StoreError> = async {
+            // The same visibility as read_all_after: what a reader at `after` has yet to read.
+            let stmt = client
+                .prepare_cached(
+                    "SELECT count(*) FROM events
+                     WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
+                       AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
+                )
+                .await
+                .map_err(from_pg)?;
+            let row = client
+                .query_one(
+                    &stmt,
+                    &[&after.transaction_id.to_string(), &after.global_position],
+                )
+                .await
+                .map_err(from_pg)?;
+            Ok(row.get::<_, i64>(0).max(0) as u64)
+        }
+        .await;
+        release(client, result)
+    }
+
     async fn stream_ids(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let client = self.client().await?;
         let result: Result<_, StoreError> = async {

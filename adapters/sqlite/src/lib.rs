@@ -450,6 +450,18 @@ impl EventStore for SqliteStore {
         .await
     }
 
+    async fn count_after(&self, after: Checkpoint) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            let n: i64 = conn
+                .prepare_cached("SELECT count(*) FROM events WHERE (transaction_id, global_position) > (?1, ?2)")
+                .map_err(from_sqlite)?
+                .query_row(params![to_i64(after.transaction_id), after.global_position], |r| r.get(0))
+                .map_err(from_sqlite)?;
+            Ok(n.max(0) as u64)
+        })
+        .await
+    }
+
     async fn stream_ids(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let prefix = prefix.to_owned();
         self.run(move |conn| {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use roster_domain::actor::Role;
 use roster_domain::service::SystemClock;
 use roster_domain::store::{EventStore, TokenRecord, TokenStore};
+use roster_projections::ReadModelStore;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -29,6 +30,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub store: Arc<dyn EventStore>,
     pub tokens: Arc<dyn TokenStore>,
+    #[allow(dead_code)]
+    pub models: Arc<dyn ReadModelStore>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _guard: Guard,
@@ -41,19 +44,31 @@ pub struct Response {
 }
 
 pub async fn spawn_app(kind: Kind) -> TestApp {
-    let (store, tokens, guard): (Arc<dyn EventStore>, Arc<dyn TokenStore>, Guard) = match kind {
+    type Stores = (
+        Arc<dyn EventStore>,
+        Arc<dyn TokenStore>,
+        Arc<dyn ReadModelStore>,
+        Guard,
+    );
+    let (store, tokens, models, guard): Stores = match kind {
         Kind::Sqlite => {
             let (s, g) = fresh_sqlite().await;
             let s = Arc::new(s);
-            (s.clone(), s, Guard::Sqlite(g))
+            (s.clone(), s.clone(), s, Guard::Sqlite(g))
         }
         Kind::Postgres => {
             let (s, g) = fresh_pg().await;
             let s = Arc::new(s);
-            (s.clone(), s, Guard::Postgres(Box::new(g)))
+            (s.clone(), s.clone(), s, Guard::Postgres(Box::new(g)))
         }
     };
-    let state = roster_http::AppState::new(store.clone(), tokens.clone(), Arc::new(SystemClock));
+    let state = roster_http::AppState::new(
+        store.clone(),
+        tokens.clone(),
+        models.clone(),
+        Arc::new(SystemClock),
+        true,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -71,6 +86,7 @@ pub async fn spawn_app(kind: Kind) -> TestApp {
         http: reqwest::Client::new(),
         store,
         tokens,
+        models,
         shutdown: Some(tx),
         server: Some(server),
         _guard: guard,
@@ -159,17 +175,15 @@ impl TestApp {
         self.send(req).await
     }
 
-    /// Every stored event, in commit order.
+    /// Every stored event, by global position. Read stream by stream: the gap-safe global
+    /// cursor may briefly hold back committed events while any transaction of the cluster
+    /// (other tests' databases included) is in flight, which would make counts flaky.
     pub async fn all_events(&self) -> Vec<roster_domain::store::StoredEvent> {
         let mut out = Vec::new();
-        let mut from = roster_domain::store::Checkpoint::START;
-        loop {
-            let batch = self.store.read_all_after(from, 500).await.unwrap();
-            match batch.last() {
-                Some(last) => from = last.checkpoint(),
-                None => return out,
-            }
-            out.extend(batch);
+        for stream in self.store.stream_ids("").await.unwrap() {
+            out.extend(self.store.load_stream(&stream, 0).await.unwrap());
         }
+        out.sort_by_key(|e| e.global_position);
+        out
     }
 }

@@ -1,0 +1,348 @@
+//! Reports from the read models: the roster as of any date (JSON or CSV), a platform's
+//! timeline, the funnel, the reviews board, the incident register; operations status and
+//! Prometheus metrics. Rows outside the caller's jurisdiction are left out.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::NaiveDate;
+use roster_domain::access::{can_read, sees};
+use roster_domain::actor::{Actor, Role};
+use roster_domain::error::{code, Refusal};
+use roster_domain::platform::Status;
+use roster_domain::values::{Domain, Province};
+use roster_projections::queries::{self, RosterQuery};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth::Authenticated;
+use crate::metrics::Gauge;
+use crate::problem::Problem;
+use crate::AppState;
+
+type Params = Query<HashMap<String, String>>;
+
+fn known(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), Refusal> {
+    match params.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(Refusal::invalid(
+            k,
+            format!(
+                "unknown query parameter `{k}`; one of {}",
+                allowed.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn date_param(params: &HashMap<String, String>, name: &str) -> Result<Option<NaiveDate>, Refusal> {
+    params
+        .get(name)
+        .map(|s| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                Refusal::new(
+                    code::IMPOSSIBLE_DATE,
+                    format!("{name} '{s}' is not a date (YYYY-MM-DD)"),
+                )
+                .at(name)
+            })
+        })
+        .transpose()
+}
+
+fn csv_wanted(params: &HashMap<String, String>) -> Result<bool, Refusal> {
+    match params.get("format").map(String::as_str) {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(other) => Err(Refusal::invalid(
+            "format",
+            format!("format '{other}' is not json or csv"),
+        )),
+    }
+}
+
+fn csv_response<T: Serialize>(rows: &[T], name: &str) -> Result<Response, Problem> {
+    let body = queries::to_csv(rows).map_err(|e| Problem::new(code::INTERNAL, e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn docs<D: DeserializeOwned>(state: &AppState, projection: &str) -> Result<Vec<D>, Problem> {
+    state.refresh_projections().await;
+    let rows = state
+        .models()
+        .scan(projection, "")
+        .await
+        .map_err(|e| Problem::new(code::UNAVAILABLE, e.to_string()))?;
+    rows.into_iter()
+        .map(|(k, v)| {
+            serde_json::from_value(v).map_err(|e| {
+                Problem::new(
+                    code::INTERNAL,
+                    format!("{projection} document {k} unreadable: {e}"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn today(state: &AppState) -> NaiveDate {
+    // Business dates are Asia/Shanghai calendar days (UTC+8, no daylight saving).
+    (state.now() + chrono::Duration::hours(8)).date_naive()
+}
+
+fn reader(actor: &Actor) -> Result<(), Refusal> {
+    match actor.role {
+        Role::Ministry | Role::Analyst | Role::Province | Role::City | Role::Applicant => Ok(()),
+        Role::System => Err(Refusal::forbidden("the system role does not read reports")),
+    }
+}
+
+pub async fn roster(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Query(params): Params,
+) -> Result<Response, Problem> {
+    reader(&actor)?;
+    known(
+        &params,
+        &[
+            "as_of", "province", "city", "domain", "status", "stars", "format",
+        ],
+    )?;
+    let q = RosterQuery {
+        as_of: date_param(&params, "as_of")?,
+        province: params
+            .get("province")
+            .map(|p| {
+                Province::parse(p).ok_or_else(|| {
+                    Refusal::invalid("province", format!("unknown province code '{p}'"))
+                })
+            })
+            .transpose()?,
+        city: params.get("city").cloned(),
+        domain: params
+            .get("domain")
+            .map(|d| {
+                Domain::parse(d)
+                    .ok_or_else(|| Refusal::invalid("domain", format!("unknown domain '{d}'")))
+            })
+            .transpose()?,
+        status: params
+            .get("status")
+            .map(|s| {
+                serde_json::from_value::<Status>(json!(s)).map_err(|_| {
+                    Refusal::invalid(
+                        "status",
+                        format!(
+                            "unknown status '{s}' (e.g. listed, under_review, delisted, rejected)"
+                        ),
+                    )
+                })
+            })
+            .transpose()?,
+        stars: params
+            .get("stars")
+            .map(|s| {
+                s.parse::<u8>()
+                    .ok()
+                    .filter(|n| (1..=5).contains(n))
+                    .ok_or_else(|| Refusal::invalid("stars", "stars is 1-5"))
+            })
+            .transpose()?,
+    };
+    let csv = csv_wanted(&params)?;
+    let all = docs(&state, "roster").await?;
+    let rows: Vec<_> = queries::roster(&all, &q, today(&state))
+        .into_iter()
+        .filter(|r| sees(&actor, &r.uscc, &r.city, &r.province))
+        .collect();
+    if csv {
+        return csv_response(&rows, "roster");
+    }
+    Ok(Json(json!({"as_of": q.as_of.unwrap_or_else(|| today(&state)), "total": rows.len(), "platforms": rows})).into_response())
+}
+
+pub async fn timeline(
+    State(state): State<AppState>,
+    Path(platform_id): Path<String>,
+    Authenticated(actor): Authenticated,
+) -> Result<Response, Problem> {
+    let loaded = state.service().load_platform(&platform_id).await?;
+    if loaded.version == 0 {
+        return Err(Refusal::not_found(format!("no platform {platform_id}")).into());
+    }
+    if !can_read(&actor, &loaded.state) {
+        state
+            .audit_refusal(
+                actor.clone(),
+                &format!("GET /api/v1/platforms/{platform_id}/timeline"),
+                code::FORBIDDEN,
+                "outside the actor's jurisdiction",
+            )
+            .await;
+        return Err(Refusal::forbidden(format!(
+            "platform {platform_id} is outside your jurisdiction"
+        ))
+        .into());
+    }
+    state.refresh_projections().await;
+    let doc = state
+        .models()
+        .load("timeline", std::slice::from_ref(&platform_id))
+        .await
+        .map_err(|e| Problem::new(code::UNAVAILABLE, e.to_string()))?;
+    Ok(Json(
+        doc.get(&platform_id)
+            .cloned()
+            .unwrap_or_else(|| json!({"platform_id": platform_id, "entries": []})),
+    )
+    .into_response())
+}
+
+pub async fn funnel(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Query(params): Params,
+) -> Result<Response, Problem> {
+    reader(&actor)?;
+    known(&params, &["round", "as_of", "format"])?;
+    let as_of = date_param(&params, "as_of")?.unwrap_or_else(|| today(&state));
+    let csv = csv_wanted(&params)?;
+    let all = docs(&state, "funnel").await?;
+    let rows: Vec<_> = queries::funnel(&all, params.get("round").map(String::as_str), as_of)
+        .into_iter()
+        .filter(|r| {
+            matches!(actor.role, Role::Ministry | Role::Analyst)
+                || (r.province != "total" && sees(&actor, "", "", &r.province))
+        })
+        .collect();
+    if csv {
+        return csv_response(&rows, "funnel");
+    }
+    Ok(Json(json!({"as_of": as_of, "rows": rows})).into_response())
+}
+
+pub async fn reviews(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Query(params): Params,
+) -> Result<Response, Problem> {
+    reader(&actor)?;
+    known(&params, &["as_of", "window_days", "format"])?;
+    let as_of = date_param(&params, "as_of")?.unwrap_or_else(|| today(&state));
+    let window = params
+        .get("window_days")
+        .map(|w| {
+            w.parse::<u32>()
+                .map_err(|_| Refusal::invalid("window_days", "window_days is a number of days"))
+        })
+        .transpose()?
+        .unwrap_or(90);
+    let csv = csv_wanted(&params)?;
+    let all = docs(&state, "reviews").await?;
+    let rows: Vec<_> = queries::reviews(&all, as_of, window)
+        .into_iter()
+        .filter(|r| {
+            matches!(actor.role, Role::Ministry | Role::Analyst)
+                || sees(&actor, "", "", &r.province)
+        })
+        .collect();
+    if csv {
+        return csv_response(&rows, "reviews");
+    }
+    Ok(Json(json!({"as_of": as_of, "window_days": window, "reviews": rows})).into_response())
+}
+
+pub async fn incidents(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Query(params): Params,
+) -> Result<Response, Problem> {
+    reader(&actor)?;
+    known(&params, &["as_of"])?;
+    let as_of = date_param(&params, "as_of")?.unwrap_or_else(|| today(&state));
+    let all = docs(&state, "incidents").await?;
+    let rows: Vec<_> = queries::incidents(&all, as_of)
+        .into_iter()
+        .filter(|r| {
+            matches!(actor.role, Role::Ministry | Role::Analyst)
+                || sees(&actor, "", "", &r.province)
+        })
+        .collect();
+    Ok(Json(json!({"as_of": as_of, "incidents": rows})).into_response())
+}
+
+fn operator(actor: &Actor) -> Result<(), Refusal> {
+    if matches!(actor.role, Role::Ministry | Role::Analyst) {
+        Ok(())
+    } else {
+        Err(Refusal::forbidden(
+            "operations status is for the ministry and analysts",
+        ))
+    }
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<Response, Problem> {
+    operator(&actor)?;
+    Ok(Json(state.status().await?).into_response())
+}
+
+pub async fn metrics(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<Response, Problem> {
+    operator(&actor)?;
+    let status = state.status().await?;
+    let mut gauges = vec![Gauge {
+        name: "roster_events_stored",
+        help: "Events in the store.",
+        labels: vec![],
+        value: status.events as f64,
+    }];
+    for p in &status.projections {
+        gauges.push(Gauge {
+            name: "roster_projection_lag_events",
+            help: "Events not yet applied by a projection.",
+            labels: vec![("projection", p.projection.clone())],
+            value: p.lag as f64,
+        });
+    }
+    for p in &status.projections {
+        gauges.push(Gauge {
+            name: "roster_projection_dead_letters",
+            help: "Events a projection could not apply.",
+            labels: vec![("projection", p.projection.clone())],
+            value: p.dead_letters as f64,
+        });
+    }
+    if let Some(lag) = status.relay_lag {
+        gauges.push(Gauge {
+            name: "roster_relay_lag_events",
+            help: "Events not yet confirmed by the broker.",
+            labels: vec![],
+            value: lag as f64,
+        });
+    }
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics().render(&gauges),
+    )
+        .into_response())
+}
