@@ -1,6 +1,7 @@
 //! The operations side of the roster: opening the configured store, the CLI commands (import,
 //! demo, tokens) as library functions so tests can drive them, and the thin `roster` binary.
 
+pub mod admin;
 pub mod demo;
 pub mod import;
 pub mod stores;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use roster::admin::{self, Format};
 use roster::{demo, import, stores};
 use roster_domain::access::validate_jurisdiction;
 use roster_domain::actor::Role;
@@ -57,6 +58,70 @@ enum Command {
     Import { file: PathBuf },
     /// Load the illustrative national scenario (fictional units) through the command path.
     Demo,
+    /// Event count, each read model's checkpoint, lag and dead letters.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild read models from the event store (all, or one) into fresh tables swapped in
+    /// atomically.
+    Rebuild { projection: Option<String> },
+    /// Events a read model could not apply.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+    /// Reports from the read models.
+    Query {
+        #[command(subcommand)]
+        report: Report,
+        #[arg(long, value_enum, default_value = "table", global = true)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// List dead-lettered events (of one read model, or all).
+    List { projection: Option<String> },
+    /// Retry them after the cause is fixed: the read model is rebuilt in log order.
+    Replay { projection: String },
+}
+
+#[derive(Subcommand)]
+enum Report {
+    /// The roster as of a date (default: platforms on the roster; --status for any status).
+    Roster {
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        province: Option<String>,
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Applications per round and province, by stage reached.
+    Funnel {
+        #[arg(long)]
+        round: Option<String>,
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
+    /// Reviews due, opening soon, open, overdue.
+    Reviews {
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        #[arg(long, default_value_t = 90)]
+        window_days: u32,
+    },
+    /// The incident register.
+    Incidents {
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
+    /// A platform's timeline.
+    Timeline { platform_id: String },
 }
 
 #[derive(Subcommand)]
@@ -211,6 +276,72 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Demo => load_demo(&stores).await?,
+        Command::Status { json } => {
+            let v = admin::status(&stores).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                admin::print_status(&v);
+            }
+        }
+        Command::Rebuild { projection } => {
+            admin::rebuild_all(&stores, projection.as_deref(), true).await?;
+        }
+        Command::Dlq {
+            command: DlqCommand::List { projection },
+        } => {
+            let dead = stores.models.dead_letters(projection.as_deref()).await?;
+            for d in &dead {
+                println!(
+                    "{:<10} position {:<8} {} {:<26} {}{}",
+                    d.projection,
+                    d.global_position,
+                    d.event_id,
+                    d.event_type,
+                    d.reason,
+                    d.replayed_at
+                        .map(|t| format!(" (replayed {t})"))
+                        .unwrap_or_default()
+                );
+            }
+            println!("{} dead letter(s)", dead.len());
+        }
+        Command::Dlq {
+            command: DlqCommand::Replay { projection },
+        } => {
+            let (replayed, still) = admin::dlq_replay(&stores, &projection).await?;
+            println!("{projection}: {replayed} event(s) now applied, {still} still dead-lettered");
+        }
+        Command::Query { report, format } => match report {
+            Report::Roster {
+                as_of,
+                province,
+                domain,
+                status,
+            } => {
+                admin::query_roster(
+                    &stores,
+                    admin::RosterArgs {
+                        as_of,
+                        province,
+                        domain,
+                        status,
+                    },
+                    format,
+                )
+                .await?
+            }
+            Report::Funnel { round, as_of } => {
+                admin::query_funnel(&stores, round, as_of, format).await?
+            }
+            Report::Reviews { as_of, window_days } => {
+                admin::query_reviews(&stores, as_of, window_days, format).await?
+            }
+            Report::Incidents { as_of } => admin::query_incidents(&stores, as_of, format).await?,
+            Report::Timeline { platform_id } => {
+                admin::query_timeline(&stores, &platform_id).await?
+            }
+        },
         Command::Serve { listen, demo } => {
             if demo {
                 load_demo(&stores).await?;

@@ -30,7 +30,6 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub store: Arc<dyn EventStore>,
     pub tokens: Arc<dyn TokenStore>,
-    #[allow(dead_code)]
     pub models: Arc<dyn ReadModelStore>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,

@@ -43,4 +43,5 @@ mod cli;
 mod contract_postgres;
 mod contract_sqlite;
 mod read_models;
+mod reports;
 mod support;

@@ -1,0 +1,350 @@
+//! `roster status`, `roster rebuild`, `roster dlq`, `roster query`: operations and reports from
+//! the command line, on the same stores and read models as the server.
+
+use anyhow::{bail, Context};
+use chrono::NaiveDate;
+use roster_domain::platform::Status;
+use roster_domain::store::Checkpoint;
+use roster_domain::values::{Domain, Province};
+use roster_projections::local::{rebuild, LocalProjections};
+use roster_projections::models;
+use roster_projections::queries::{self, RosterQuery};
+use serde::Serialize;
+
+use crate::stores::Stores;
+
+pub async fn status(stores: &Stores) -> anyhow::Result<serde_json::Value> {
+    let events = stores.events.count_after(Checkpoint::START).await?;
+    let states = stores.models.states().await?;
+    let dead = stores.models.dead_letters(None).await?;
+    let mut projections = Vec::new();
+    for name in models::NAMES.iter().copied().chain(["relay"]) {
+        let Some(st) = states.iter().find(|s| s.projection == name) else {
+            if name != "relay" {
+                projections.push(serde_json::json!({"projection": name, "applied": 0, "lag": events, "dead_letters": 0, "note": "never run"}));
+            }
+            continue;
+        };
+        projections.push(serde_json::json!({
+            "projection": name,
+            "checkpoint": st.checkpoint,
+            "applied": st.applied,
+            "lag": stores.events.count_after(st.checkpoint).await?,
+            "dead_letters": dead.iter().filter(|d| d.projection == name && d.replayed_at.is_none()).count(),
+            "updated_at": st.updated_at,
+        }));
+    }
+    Ok(
+        serde_json::json!({"store": stores.description, "events": events, "projections": projections}),
+    )
+}
+
+pub fn print_status(v: &serde_json::Value) {
+    println!(
+        "{}: {} events",
+        v["store"].as_str().unwrap_or(""),
+        v["events"]
+    );
+    println!(
+        "{:<10} {:>10} {:>8} {:>12} {:>24}",
+        "reader", "applied", "lag", "dead letters", "updated"
+    );
+    for p in v["projections"].as_array().into_iter().flatten() {
+        println!(
+            "{:<10} {:>10} {:>8} {:>12} {:>24}",
+            p["projection"].as_str().unwrap_or(""),
+            p["applied"].to_string(),
+            p["lag"].to_string(),
+            p["dead_letters"].to_string(),
+            p["updated_at"]
+                .as_str()
+                .unwrap_or(p["note"].as_str().unwrap_or("-"))
+        );
+    }
+}
+
+pub async fn rebuild_all(
+    stores: &Stores,
+    only: Option<&str>,
+    progress: bool,
+) -> anyhow::Result<Vec<(String, u64, u64)>> {
+    let targets: Vec<_> = match only {
+        Some(name) => vec![models::by_name(name).with_context(|| {
+            format!(
+                "no projection '{name}' (one of {})",
+                models::NAMES.join(", ")
+            )
+        })?],
+        None => models::all(),
+    };
+    let total = stores.events.count_after(Checkpoint::START).await?;
+    let mut out = Vec::new();
+    for p in targets {
+        let bar = if progress {
+            indicatif::ProgressBar::new(total)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(&format!(
+                "{:<10} {{bar:40}} {{pos}}/{{len}} events ({{per_sec}})",
+                p.name()
+            ))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let started = std::time::Instant::now();
+        let done = rebuild(
+            stores.events.as_ref(),
+            stores.models.as_ref(),
+            p.as_ref(),
+            2000,
+            |n| bar.set_position(n),
+        )
+        .await?;
+        bar.finish_and_clear();
+        let secs = started.elapsed().as_secs_f64();
+        if progress {
+            println!(
+                "{:<10} rebuilt: {} events applied, {} dead-lettered, {:.1} s ({:.0} events/s)",
+                p.name(),
+                done.applied,
+                done.dead_lettered,
+                secs,
+                (done.applied + done.dead_lettered) as f64 / secs.max(1e-9)
+            );
+        }
+        out.push((p.name().to_string(), done.applied, done.dead_lettered));
+    }
+    Ok(out)
+}
+
+/// Dead-lettered events are retried by rebuilding their projection in log order (after the
+/// cause was fixed); those that now apply are marked replayed.
+pub async fn dlq_replay(stores: &Stores, projection: &str) -> anyhow::Result<(usize, usize)> {
+    let before = stores.models.dead_letters(Some(projection)).await?;
+    let pending: Vec<_> = before
+        .into_iter()
+        .filter(|d| d.replayed_at.is_none())
+        .collect();
+    rebuild_all(stores, Some(projection), false).await?;
+    let still: Vec<_> = stores.models.dead_letters(Some(projection)).await?;
+    let mut replayed = 0;
+    for d in &pending {
+        if !still.iter().any(|s| s.event_id == d.event_id) {
+            replayed += 1;
+        }
+    }
+    Ok((replayed, still.len()))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+fn emit<T: Serialize>(rows: &[T], format: Format, table: impl Fn(&[T])) -> anyhow::Result<()> {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(rows)?),
+        Format::Csv => print!("{}", queries::to_csv(rows)?),
+        Format::Table => table(rows),
+    }
+    Ok(())
+}
+
+async fn docs<D: serde::de::DeserializeOwned>(
+    stores: &Stores,
+    projection: &str,
+) -> anyhow::Result<Vec<D>> {
+    let local = LocalProjections::new(stores.events.clone(), stores.models.clone(), models::all());
+    local.catch_up_all().await?;
+    stores
+        .models
+        .scan(projection, "")
+        .await?
+        .into_iter()
+        .map(|(_, v)| serde_json::from_value(v).map_err(anyhow::Error::from))
+        .collect()
+}
+
+pub struct RosterArgs {
+    pub as_of: Option<NaiveDate>,
+    pub province: Option<String>,
+    pub domain: Option<String>,
+    pub status: Option<String>,
+}
+
+pub async fn query_roster(stores: &Stores, a: RosterArgs, format: Format) -> anyhow::Result<()> {
+    let q = RosterQuery {
+        as_of: a.as_of,
+        province: match a.province.as_deref() {
+            Some(p) => {
+                Some(Province::parse(p).with_context(|| format!("unknown province code '{p}'"))?)
+            }
+            None => None,
+        },
+        domain: match a.domain.as_deref() {
+            Some(d) => Some(Domain::parse(d).with_context(|| format!("unknown domain '{d}'"))?),
+            None => None,
+        },
+        status: match a.status.as_deref() {
+            Some(s) => Some(
+                serde_json::from_value::<Status>(serde_json::json!(s))
+                    .with_context(|| format!("unknown status '{s}'"))?,
+            ),
+            None => None,
+        },
+        ..RosterQuery::default()
+    };
+    let all = docs(stores, "roster").await?;
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let rows = queries::roster(&all, &q, today);
+    emit(&rows, format, |rows| {
+        println!(
+            "{:<18} {:<6} {:<13} {:<11} {:<11} {:>5}  {}",
+            "platform", "prov.", "status", "listed on", "review due", "stars", "name"
+        );
+        for r in rows {
+            println!(
+                "{:<18} {:<6} {:<13} {:<11} {:<11} {:>5}  {}",
+                r.platform_id,
+                r.province,
+                r.status.as_str(),
+                r.listed_on.map(|d| d.to_string()).unwrap_or_default(),
+                r.next_review_due.map(|d| d.to_string()).unwrap_or_default(),
+                r.stars.map(|s| "★".repeat(s as usize)).unwrap_or_default(),
+                r.platform_name
+            );
+        }
+        println!(
+            "{} platform(s) as of {}",
+            rows.len(),
+            q.as_of.unwrap_or(today)
+        );
+    })
+}
+
+pub async fn query_funnel(
+    stores: &Stores,
+    round: Option<String>,
+    as_of: Option<NaiveDate>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let all = docs(stores, "funnel").await?;
+    let as_of =
+        as_of.unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive());
+    let rows = queries::funnel(&all, round.as_deref(), as_of);
+    emit(&rows, format, |rows| {
+        println!(
+            "{:<6} {:<6} {:>9} {:>8} {:>11} {:>9} {:>9} {:>6} {:>8} {:>12} {:>9}",
+            "round",
+            "prov.",
+            "submitted",
+            "endorsed",
+            "recommended",
+            "eval.pass",
+            "on notice",
+            "listed",
+            "rejected",
+            "not selected",
+            "withdrawn"
+        );
+        for r in rows {
+            println!(
+                "{:<6} {:<6} {:>9} {:>8} {:>11} {:>9} {:>9} {:>6} {:>8} {:>12} {:>9}",
+                r.round_id,
+                r.province,
+                r.submitted,
+                r.endorsed,
+                r.recommended,
+                r.evaluated_pass,
+                r.on_notice,
+                r.listed,
+                r.rejected,
+                r.not_selected,
+                r.withdrawn
+            );
+        }
+    })
+}
+
+pub async fn query_reviews(
+    stores: &Stores,
+    as_of: Option<NaiveDate>,
+    window_days: u32,
+    format: Format,
+) -> anyhow::Result<()> {
+    let all = docs(stores, "reviews").await?;
+    let as_of =
+        as_of.unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive());
+    let rows = queries::reviews(&all, as_of, window_days);
+    emit(&rows, format, |rows| {
+        for r in rows {
+            println!(
+                "{:<18} {:<6} {:<24} {:<14} due {}  {:?}",
+                r.platform_id,
+                r.province,
+                r.review_id.as_deref().unwrap_or("(not yet opened)"),
+                r.trigger,
+                r.due_on,
+                r.state
+            );
+        }
+    })
+}
+
+pub async fn query_incidents(
+    stores: &Stores,
+    as_of: Option<NaiveDate>,
+    format: Format,
+) -> anyhow::Result<()> {
+    if format == Format::Csv {
+        bail!("the incident register is available as table or json");
+    }
+    let all = docs(stores, "incidents").await?;
+    let as_of =
+        as_of.unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive());
+    let rows = queries::incidents(&all, as_of);
+    emit(&rows, format, |rows| {
+        for r in rows {
+            println!(
+                "{:<18} {:<6} {:<16} {:?} occurred {} loss {} review {}",
+                r.platform_id,
+                r.province,
+                r.incident.incident_id,
+                r.incident.kind,
+                r.incident.occurred_on,
+                r.incident
+                    .assessed_loss_cny
+                    .or(r.incident.reported_loss_cny)
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "unknown".into()),
+                r.incident.review_id.as_deref().unwrap_or("-")
+            );
+        }
+    })
+}
+
+pub async fn query_timeline(stores: &Stores, platform_id: &str) -> anyhow::Result<()> {
+    docs::<serde_json::Value>(stores, "timeline").await?;
+    let doc = stores
+        .models
+        .load("timeline", &[platform_id.to_string()])
+        .await?;
+    let Some(doc) = doc.get(platform_id) else {
+        bail!("no platform {platform_id}")
+    };
+    let doc: models::timeline::TimelineDoc = serde_json::from_value(doc.clone())?;
+    for e in doc.entries {
+        println!(
+            "{}  v{:<3} {:<10} {:<28} {}",
+            e.business_date,
+            e.version,
+            e.actor.role.as_str(),
+            e.actor.id,
+            e.summary
+        );
+    }
+    Ok(())
+}
