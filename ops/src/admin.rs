@@ -201,9 +201,18 @@ pub async fn query_roster(stores: &Stores, a: RosterArgs, format: Format) -> any
     let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
     let rows = queries::roster(&all, &q, today);
     emit(&rows, format, |rows| {
+        let header = [
+            "platform",
+            "prov.",
+            "status",
+            "listed on",
+            "review due",
+            "stars",
+            "name",
+        ];
         println!(
             "{:<18} {:<6} {:<13} {:<11} {:<11} {:>5}  {}",
-            "platform", "prov.", "status", "listed on", "review due", "stars", "name"
+            header[0], header[1], header[2], header[3], header[4], header[5], header[6]
         );
         for r in rows {
             println!(
