@@ -5,7 +5,8 @@
 //! one atomic commit (events of every stream touched + command id + audit line). A refusal
 //! appends nothing and leaves an audit line. A repeated command id returns the first result.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::event_sink::EventSink;
@@ -131,9 +132,61 @@ fn store_refusal(e: StoreError) -> Refusal {
 
 const MAX_ATTEMPTS: usize = 8;
 
+/// Aggregates kept after a decision, so the next command on the same stream needs no read. A
+/// stale entry (another process wrote) is caught by the append's optimistic concurrency, and a
+/// refusal is always re-checked against a fresh load, so the cache never changes an outcome.
+struct AggregateCache<A> {
+    entries: Mutex<HashMap<String, (u64, A)>>,
+}
+
+const CACHE_LIMIT: usize = 20_000;
+
+impl<A: Clone> AggregateCache<A> {
+    fn new() -> Self {
+        AggregateCache {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, stream_id: &str) -> Option<(u64, A)> {
+        self.entries
+            .lock()
+            .expect("cache lock")
+            .get(stream_id)
+            .cloned()
+    }
+
+    fn put(&self, stream_id: &str, version: u64, state: A) {
+        let mut entries = self.entries.lock().expect("cache lock");
+        if entries.len() >= CACHE_LIMIT && !entries.contains_key(stream_id) {
+            // Crude but bounded: forget everything; the next commands reload what they need.
+            entries.clear();
+        }
+        entries.insert(stream_id.to_string(), (version, state));
+    }
+
+    fn forget(&self, stream_id: &str) {
+        self.entries.lock().expect("cache lock").remove(stream_id);
+    }
+}
+
 pub struct CommandService {
     store: Arc<dyn EventStore>,
     clock: Arc<dyn Clock>,
+    platforms: AggregateCache<Platform>,
+    rounds: AggregateCache<Round>,
+}
+
+/// A decision ready to commit, with the aggregates as they will be after it.
+struct Decision {
+    commit: Commit,
+    outcome: CommandOutcome,
+    after: Vec<After>,
+}
+
+enum After {
+    Platform(String, u64, Platform),
+    Round(String, u64, Round),
 }
 
 pub struct Loaded<A> {
@@ -144,7 +197,57 @@ pub struct Loaded<A> {
 
 impl CommandService {
     pub fn new(store: Arc<dyn EventStore>, clock: Arc<dyn Clock>) -> Self {
-        CommandService { store, clock }
+        CommandService {
+            store,
+            clock,
+            platforms: AggregateCache::new(),
+            rounds: AggregateCache::new(),
+        }
+    }
+
+    async fn platform_for_decision(
+        &self,
+        platform_id: &str,
+        fresh: bool,
+    ) -> Result<(u64, Platform), Refusal> {
+        let stream = Platform::stream_id(platform_id);
+        if !fresh {
+            if let Some(hit) = self.platforms.get(&stream) {
+                return Ok(hit);
+            }
+        }
+        let loaded = self.load_platform(platform_id).await?;
+        self.platforms
+            .put(&stream, loaded.version, loaded.state.clone());
+        Ok((loaded.version, loaded.state))
+    }
+
+    async fn round_for_decision(
+        &self,
+        round_id: &str,
+        fresh: bool,
+    ) -> Result<(u64, Round), Refusal> {
+        let stream = Round::stream_id(round_id);
+        if !fresh {
+            if let Some(hit) = self.rounds.get(&stream) {
+                return Ok(hit);
+            }
+        }
+        let loaded = self.load_round(round_id).await?;
+        self.rounds
+            .put(&stream, loaded.version, loaded.state.clone());
+        Ok((loaded.version, loaded.state))
+    }
+
+    fn forget(&self, req: &CommandRequest) {
+        match &req.target {
+            Target::Platform { platform_id, .. } => {
+                self.platforms.forget(&Platform::stream_id(platform_id))
+            }
+            Target::OpenRound { open_round } => {
+                self.rounds.forget(&Round::stream_id(&open_round.round_id))
+            }
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn EventStore> {
@@ -248,26 +351,46 @@ impl CommandService {
             }
         }
         let fingerprint = Self::fingerprint(actor, req);
-        if let Some(first) = self
-            .store
-            .find_command(req.command_id)
-            .await
-            .map_err(store_refusal)?
-        {
-            return Self::replay(first, &fingerprint);
-        }
-        access::check_role(actor, name)?;
+        // A repeated command id is answered by the append (it finds the id) or, when the
+        // decision is now a refusal, by the look-up below: either way with the first result.
+        let mut fresh = false;
         for _attempt in 0..MAX_ATTEMPTS {
-            let (commit, mut outcome) = match &req.target {
-                Target::OpenRound { open_round } => {
-                    self.decide_round(actor, req, open_round).await?
-                }
-                Target::Platform {
-                    platform_id,
-                    command,
-                } => {
-                    self.decide_platform(actor, req, platform_id, command)
-                        .await?
+            let decided = match access::check_role(actor, name) {
+                Err(r) => Err(r),
+                Ok(()) => match &req.target {
+                    Target::OpenRound { open_round } => {
+                        self.decide_round(actor, req, open_round, fresh).await
+                    }
+                    Target::Platform {
+                        platform_id,
+                        command,
+                    } => {
+                        self.decide_platform(actor, req, platform_id, command, fresh)
+                            .await
+                    }
+                },
+            };
+            let Decision {
+                commit,
+                mut outcome,
+                after,
+            } = match decided {
+                Ok(d) => d,
+                Err(refusal) => {
+                    if let Some(first) = self
+                        .store
+                        .find_command(req.command_id)
+                        .await
+                        .map_err(store_refusal)?
+                    {
+                        return Self::replay(first, &fingerprint);
+                    }
+                    if !fresh && refusal.code != code::UNAVAILABLE {
+                        // The cache may be behind another writer: decide again on a fresh load.
+                        fresh = true;
+                        continue;
+                    }
+                    return Err(refusal);
                 }
             };
             let commit = Commit {
@@ -280,15 +403,40 @@ impl CommandService {
                 ..commit
             };
             match self.store.append(commit).await {
-                Ok(AppendOutcome::Appended { .. }) => return Ok(outcome),
+                Ok(AppendOutcome::Appended { .. }) => {
+                    for a in after {
+                        match a {
+                            After::Platform(stream, v, state) => {
+                                self.platforms.put(&stream, v, state)
+                            }
+                            After::Round(stream, v, state) => self.rounds.put(&stream, v, state),
+                        }
+                    }
+                    return Ok(outcome);
+                }
                 Ok(AppendOutcome::Duplicate(first)) => {
                     outcome = Self::replay(first, &fingerprint)?;
                     return Ok(outcome);
                 }
-                Err(StoreError::VersionConflict { .. }) if req.expected_version.is_none() => {
-                    continue
+                Err(StoreError::VersionConflict { .. }) => {
+                    self.forget(req);
+                    if let Target::Platform { .. } = &req.target {
+                        for a in &after {
+                            if let After::Round(stream, ..) = a {
+                                self.rounds.forget(stream);
+                            }
+                        }
+                    }
+                    if req.expected_version.is_some() && fresh {
+                        return Err(Refusal::new(code::VERSION_CONFLICT, "the stream moved on since the version the command expected; reload and retry"));
+                    }
+                    fresh = true;
+                    continue;
                 }
-                Err(e) => return Err(store_refusal(e)),
+                Err(e) => {
+                    self.forget(req);
+                    return Err(store_refusal(e));
+                }
             }
         }
         Err(Refusal::new(
@@ -381,17 +529,17 @@ impl CommandService {
         actor: &Actor,
         req: &CommandRequest,
         open: &OpenRound,
-    ) -> Result<(Commit, CommandOutcome), Refusal> {
+        fresh: bool,
+    ) -> Result<Decision, Refusal> {
         if !crate::round::valid_round_id(&open.round_id) {
             return Err(Refusal::invalid(
                 "round_id",
                 "a round id has 1-32 letters, digits, '-' or '_' (e.g. 2025)",
             ));
         }
-        let loaded = self.load_round(&open.round_id).await?;
+        let (version, mut round) = self.round_for_decision(&open.round_id, fresh).await?;
         let stream_id = Round::stream_id(&open.round_id);
-        Self::check_expected(req, &stream_id, loaded.version)?;
-        let mut round = loaded.state;
+        Self::check_expected(req, &stream_id, version)?;
         let sink = EventSink::default();
         round
             .handle(
@@ -405,17 +553,26 @@ impl CommandService {
             .await?;
         let events: Vec<RoundEvent> = sink.collect().await;
         let new = self.new_events(actor, req, 0, &events);
-        let outcome = Self::outcome(req, &stream_id, loaded.version, &new, vec![]);
+        let outcome = Self::outcome(req, &stream_id, version, &new, vec![]);
+        let after = vec![After::Round(
+            stream_id.clone(),
+            version + new.len() as u64,
+            round,
+        )];
         let commit = Commit {
             command: placeholder_record(),
             streams: vec![StreamAppend {
                 stream_id,
-                expected_version: ExpectedVersion::from_current(loaded.version),
+                expected_version: ExpectedVersion::from_current(version),
                 events: new,
             }],
             audit: self.audit(actor, req),
         };
-        Ok((commit, outcome))
+        Ok(Decision {
+            commit,
+            outcome,
+            after,
+        })
     }
 
     async fn decide_platform(
@@ -424,17 +581,20 @@ impl CommandService {
         req: &CommandRequest,
         platform_id: &str,
         command: &PlatformCommand,
-    ) -> Result<(Commit, CommandOutcome), Refusal> {
-        let loaded = self.load_platform(platform_id).await?;
+        fresh: bool,
+    ) -> Result<Decision, Refusal> {
+        let (version, mut platform) = self.platform_for_decision(platform_id, fresh).await?;
         let stream_id = Platform::stream_id(platform_id);
-        Self::check_expected(req, &stream_id, loaded.version)?;
-        access::check_scope(actor, &loaded.state, command)?;
+        Self::check_expected(req, &stream_id, version)?;
+        access::check_scope(actor, &platform, command)?;
         let round_id = match command {
             PlatformCommand::SubmitApplication(s) => Some(s.round_id.clone()),
-            _ => loaded.state.round_id.clone(),
+            _ => platform.round_id.clone(),
         };
         let round = match &round_id {
-            Some(id) if crate::round::valid_round_id(id) => Some(self.load_round(id).await?),
+            Some(id) if crate::round::valid_round_id(id) => {
+                Some(self.round_for_decision(id, fresh).await?)
+            }
             Some(_) => {
                 return Err(Refusal::invalid(
                     "round_id",
@@ -445,9 +605,8 @@ impl CommandService {
         };
         let ctx = PlatformContext {
             platform_id: platform_id.to_string(),
-            round: round.as_ref().map(|r| r.state.clone()),
+            round: round.as_ref().map(|r| r.1.clone()),
         };
-        let mut platform = loaded.state;
         let sink = EventSink::default();
         platform
             .handle(
@@ -474,18 +633,19 @@ impl CommandService {
                 _ => vec![],
             })
             .collect();
-        let mut outcome = Self::outcome(req, &stream_id, loaded.version, &new, warnings);
+        let mut outcome = Self::outcome(req, &stream_id, version, &new, warnings);
+        let new_version = version + new.len() as u64;
         let mut streams = vec![StreamAppend {
-            stream_id,
-            expected_version: ExpectedVersion::from_current(loaded.version),
+            stream_id: stream_id.clone(),
+            expected_version: ExpectedVersion::from_current(version),
             events: new,
         }];
+        let mut after = Vec::new();
 
         // the recommendation takes a slot of the province's quota on the round's stream,
         // in the same transaction.
         if let Some(PlatformEvent::ProvinceRecommended { province, .. }) = events.first() {
-            let round = round.expect("recommendation implies a round");
-            let mut round_state = round.state;
+            let (round_version, mut round_state) = round.expect("recommendation implies a round");
             let round_sink = EventSink::default();
             let domains = platform
                 .form
@@ -514,23 +674,30 @@ impl CommandService {
                     event_id: e.event_id,
                     event_type: e.event_type.clone(),
                     stream_id: round_stream.clone(),
-                    version: round.version + 1 + i as u64,
+                    version: round_version + 1 + i as u64,
                 });
             }
+            after.push(After::Round(
+                round_stream.clone(),
+                round_version + new_round.len() as u64,
+                round_state,
+            ));
             streams.push(StreamAppend {
                 stream_id: round_stream,
-                expected_version: ExpectedVersion::from_current(round.version),
+                expected_version: ExpectedVersion::from_current(round_version),
                 events: new_round,
             });
         }
-        Ok((
-            Commit {
+        after.push(After::Platform(stream_id, new_version, platform));
+        Ok(Decision {
+            commit: Commit {
                 command: placeholder_record(),
                 streams,
                 audit: self.audit(actor, req),
             },
             outcome,
-        ))
+            after,
+        })
     }
 
     fn outcome(

@@ -2,6 +2,7 @@
 //! demo, tokens) as library functions so tests can drive them, and the thin `roster` binary.
 
 pub mod admin;
+pub mod bench;
 pub mod demo;
 pub mod import;
 pub mod stores;

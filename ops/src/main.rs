@@ -71,6 +71,12 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// Throughput benchmarks against a fresh PostgreSQL database (needs --database-url), each
+    /// figure printed beside a ceiling measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        bench: Bench,
+    },
     /// Reports from the read models.
     Query {
         #[command(subcommand)]
@@ -86,6 +92,17 @@ enum DlqCommand {
     List { projection: Option<String> },
     /// Retry them after the cause is fixed: the read model is rebuilt in log order.
     Replay { projection: String },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Commands/s through the full command path vs raw single-row INSERTs.
+    Commands {
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        #[arg(long, default_value_t = 20_000)]
+        commands: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -191,6 +208,26 @@ async fn load_demo(stores: &stores::Stores) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn run_bench(database_url: Option<&str>, bench: &Bench) -> anyhow::Result<()> {
+    let url = database_url.context(
+        "roster bench needs --database-url (a PostgreSQL server where it may create a database)",
+    )?;
+    match *bench {
+        Bench::Commands { clients, commands } => {
+            let f = roster::bench::commands(url, clients, commands).await?;
+            let rate = f.commands as f64 / f.secs;
+            println!(
+                "commands: {} through the full command path, {clients} clients, fresh aggregates every 10 commands: {:.0} commands/s; ceiling raw single-row INSERT of the same ~1 KB payload: {:.0}/s; ratio {:.2}",
+                f.commands, rate, f.raw_inserts_per_sec, rate / f.raw_inserts_per_sec
+            );
+        }
+    }
+    if let Some(rss) = roster::bench::peak_rss_mib() {
+        println!("peak RSS: {rss:.0} MiB");
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -201,6 +238,10 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // Benchmarks make their own database; they must not migrate the one the URL names.
+    if let Command::Bench { bench } = &cli.command {
+        return run_bench(cli.database_url.as_deref(), bench).await;
+    }
     let stores = stores::open(cli.database_url.as_deref(), &cli.data).await?;
     match cli.command {
         Command::Migrate => println!("schema up to date: {}", stores.description),
@@ -312,6 +353,7 @@ async fn main() -> anyhow::Result<()> {
             let (replayed, still) = admin::dlq_replay(&stores, &projection).await?;
             println!("{projection}: {replayed} event(s) now applied, {still} still dead-lettered");
         }
+        Command::Bench { .. } => unreachable!("handled before the stores are opened"),
         Command::Query { report, format } => match report {
             Report::Roster {
                 as_of,
