@@ -185,7 +185,7 @@ struct Decision {
 }
 
 enum After {
-    Platform(String, u64, Platform),
+    Platform(String, u64, Box<Platform>),
     Round(String, u64, Round),
 }
 
@@ -407,7 +407,7 @@ impl CommandService {
                     for a in after {
                         match a {
                             After::Platform(stream, v, state) => {
-                                self.platforms.put(&stream, v, state)
+                                self.platforms.put(&stream, v, *state)
                             }
                             After::Round(stream, v, state) => self.rounds.put(&stream, v, state),
                         }
@@ -688,7 +688,7 @@ impl CommandService {
                 events: new_round,
             });
         }
-        after.push(After::Platform(stream_id, new_version, platform));
+        after.push(After::Platform(stream_id, new_version, Box::new(platform)));
         Ok(Decision {
             commit: Commit {
                 command: placeholder_record(),
