@@ -336,68 +336,111 @@ fn plan<'a>(
 
 /// One commit in one transaction: claim the command id, check every stream's version, insert
 /// all events in one statement, write the audit line.
-async fn append_on(client: &mut Object, commit: &Commit) -> Result<AppendOutcome, StoreError> {
-    let tx = client.transaction().await.map_err(from_pg)?;
-    let command = &commit.command;
+/// The version conflict `roster_append` raised (SQLSTATE RS409, detail `expected|actual|stream`).
+fn raised_conflict(err: &tokio_postgres::Error) -> Option<StoreError> {
+    let db = err.as_db_error()?;
+    if db.code().code() != "RS409" {
+        return None;
+    }
+    let mut parts = db.detail()?.splitn(3, '|');
+    let expected = parts.next()?.parse().ok()?;
+    let actual = parts.next()?.parse().ok()?;
+    let stream_id = parts.next()?.to_string();
+    Some(StoreError::VersionConflict {
+        stream_id,
+        expected,
+        actual,
+    })
+}
 
-    let claim = tx
+/// One round trip: `roster_append` (migration 0003) claims the command id, checks every stream's
+/// version, inserts the events and the audit line, all in the one statement's transaction.
+async fn append_on(client: &mut Object, commit: &Commit) -> Result<AppendOutcome, StoreError> {
+    let command = &commit.command;
+    // Expectations per distinct stream (a stream named twice continues from the first).
+    let mut first_expected: HashMap<String, u64> = HashMap::new();
+    let mut streams = Vec::new();
+    let mut expected = Vec::new();
+    for s in &commit.streams {
+        if !first_expected.contains_key(&s.stream_id) {
+            first_expected.insert(s.stream_id.clone(), s.expected_version.as_u64());
+            streams.push(s.stream_id.as_str());
+            expected.push(to_i64(s.expected_version.as_u64()));
+        }
+    }
+    let (versions, mut rows) = plan(&commit.streams, first_expected)?;
+    // Two commits touching the same streams insert their keys in the same order, so a race
+    // between them ends in a unique violation for one of them, never in a deadlock.
+    rows.sort_by(|a, b| (a.stream_id, a.version).cmp(&(b.stream_id, b.version)));
+    let n = rows.len();
+    let mut stream_ids = Vec::with_capacity(n);
+    let mut row_versions = Vec::with_capacity(n);
+    let mut event_ids = Vec::with_capacity(n);
+    let mut event_types = Vec::with_capacity(n);
+    let mut schema_versions = Vec::with_capacity(n);
+    let mut payloads = Vec::with_capacity(n);
+    let mut metadata = Vec::with_capacity(n);
+    let mut recorded_at = Vec::with_capacity(n);
+    let mut business_dates = Vec::with_capacity(n);
+    for row in &rows {
+        let e = row.event;
+        stream_ids.push(row.stream_id);
+        row_versions.push(to_i64(row.version));
+        event_ids.push(e.event_id);
+        event_types.push(e.event_type.as_str());
+        schema_versions.push(e.schema_version as i32);
+        payloads.push(Json(&e.payload));
+        metadata.push(Json(&e.metadata));
+        recorded_at.push(e.metadata.recorded_at);
+        business_dates.push(e.metadata.business_date);
+    }
+    let stmt = client
         .prepare_cached(
-            "INSERT INTO commands (command_id, fingerprint, result, recorded_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (command_id) DO NOTHING RETURNING command_id",
+            "SELECT outcome, first_fingerprint, first_result, first_recorded_at, last_position
+             FROM roster_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                                $16, $17, $18, $19, $20, $21, $22)",
         )
         .await
         .map_err(from_pg)?;
-    let claimed = tx
-        .query_opt(
-            &claim,
+    let audit = &commit.audit;
+    let result = client
+        .query_one(
+            &stmt,
             &[
                 &command.command_id,
                 &command.fingerprint,
                 &command.result,
                 &command.recorded_at,
+                &streams,
+                &expected,
+                &stream_ids,
+                &row_versions,
+                &event_ids,
+                &event_types,
+                &schema_versions,
+                &payloads,
+                &metadata,
+                &recorded_at,
+                &business_dates,
+                &audit.recorded_at,
+                &Json(&audit.actor),
+                &audit.command_type,
+                &audit.target,
+                &audit.outcome,
+                &audit.error_code,
+                &audit.detail,
             ],
         )
-        .await
-        .map_err(from_pg)?;
-    if claimed.is_none() {
-        // ON CONFLICT waited for the other writer of this id to commit, so it is visible now.
-        let row = tx
-            .query_one(
-                "SELECT fingerprint, result, recorded_at FROM commands WHERE command_id = $1",
-                &[&command.command_id],
-            )
-            .await
-            .map_err(from_pg)?;
-        let first = command_from_row(command.command_id, &row)?;
-        tx.rollback().await.map_err(from_pg)?;
-        return if first.fingerprint == command.fingerprint {
-            Ok(AppendOutcome::Duplicate(first))
-        } else {
-            Err(StoreError::CommandIdReused(command.command_id))
-        };
-    }
-
-    let current = current_versions(&*tx, &commit.streams).await?;
-    let (versions, mut rows) = match plan(&commit.streams, current) {
-        Ok(planned) => planned,
-        Err(conflict) => {
-            tx.rollback().await.map_err(from_pg)?;
-            return Err(conflict);
-        }
-    };
-    // Two commits touching the same streams insert their keys in the same order, so a race
-    // between them ends in a unique violation for one of them, never in a deadlock.
-    rows.sort_by(|a, b| (a.stream_id, a.version).cmp(&(b.stream_id, b.version)));
-
-    let mut last_position = 0;
-    if !rows.is_empty() {
-        let insert = tx.prepare_cached(INSERT_EVENTS).await.map_err(from_pg)?;
-        match insert_events_with(&*tx, &insert, &rows).await {
-            Ok(positions) => last_position = positions.into_iter().max().unwrap_or(0),
-            Err(e) if is_version_race(&e) => {
-                // Another writer committed the same versions after our read; report what
-                // it left, read outside the aborted transaction.
-                tx.rollback().await.map_err(from_pg)?;
+        .await;
+    let row = match result {
+        Ok(row) => row,
+        Err(e) => {
+            if let Some(conflict) = raised_conflict(&e) {
+                return Err(conflict);
+            }
+            if is_version_race(&e) {
+                // Another writer committed the same versions after our check: report what it
+                // left (the statement, and so its transaction, is already rolled back).
                 let current = current_versions(&***client, &commit.streams).await?;
                 return Err(match plan(&commit.streams, current) {
                     Err(conflict) => conflict,
@@ -411,15 +454,26 @@ async fn append_on(client: &mut Object, commit: &Commit) -> Result<AppendOutcome
                     }
                 });
             }
-            Err(e) => return Err(from_pg(e)),
+            return Err(from_pg(e));
         }
+    };
+    let outcome: String = row.try_get(0).map_err(from_pg)?;
+    if outcome == "duplicate" {
+        let first = CommandRecord {
+            command_id: command.command_id,
+            fingerprint: row.try_get(1).map_err(from_pg)?,
+            result: row.try_get(2).map_err(from_pg)?,
+            recorded_at: row.try_get(3).map_err(from_pg)?,
+        };
+        return if first.fingerprint == command.fingerprint {
+            Ok(AppendOutcome::Duplicate(first))
+        } else {
+            Err(StoreError::CommandIdReused(command.command_id))
+        };
     }
-
-    insert_audit(&*tx, &commit.audit).await.map_err(from_pg)?;
-    tx.commit().await.map_err(from_pg)?;
     Ok(AppendOutcome::Appended {
         versions,
-        last_position,
+        last_position: row.try_get(4).map_err(from_pg)?,
     })
 }
 

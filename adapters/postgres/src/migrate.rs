@@ -24,6 +24,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "read_models",
         sql: include_str!("../migrations/0002_read_models.sql"),
     },
+    Migration {
+        version: 3,
+        name: "append_function",
+        sql: include_str!("../migrations/0003_append_function.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key for `pg_advisory_xact_lock`; only needs to differ from the other

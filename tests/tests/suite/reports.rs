@@ -9,7 +9,31 @@ use crate::app::TestApp;
 
 async fn demo(app: &TestApp) -> String {
     roster::demo::load(app.store.clone()).await.expect("demo");
-    app.token(Role::Analyst, None).await
+    let t = app.token(Role::Analyst, None).await;
+    settle(app, &t).await;
+    t
+}
+
+/// Waits (bounded) until the local projections have applied every stored event. The store's
+/// reader shows a commit once every older transaction of the cluster has ended (other tests'
+/// databases included), so right after a burst of writes the models may briefly lag.
+async fn settle(app: &TestApp, token: &str) -> serde_json::Value {
+    let stored = app.all_events().await.len() as u64;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        app.get(Some(token), "/api/v1/roster").await;
+        let status = app.get(Some(token), "/api/v1/status").await;
+        let settled = status.body["events"] == stored
+            && status.body["projections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["lag"] == 0);
+        if settled || std::time::Instant::now() > deadline {
+            return status.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 pub async fn roster_as_of_dates_and_csv(app: TestApp) {
@@ -157,23 +181,11 @@ pub async fn status_and_metrics_show_no_lag(app: TestApp) {
         403
     );
     assert_eq!(app.get(None, "/metrics").await.status, 401);
-    // The store's reader shows a commit once every older transaction of the cluster has ended
-    // (other tests' databases included): wait, bounded, until status has settled.
     let stored = app.all_events().await.len() as u64;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let status = loop {
-        app.get(Some(&t), "/api/v1/roster").await;
-        let status = app.get(Some(&t), "/api/v1/status").await;
-        let settled = status.body["events"] == stored
-            && status.body["projections"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|p| p["lag"] == 0);
-        if settled || std::time::Instant::now() > deadline {
-            break status;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let status = crate::app::Response {
+        status: 200,
+        body: settle(&app, &t).await,
+        content_type: String::new(),
     };
     assert_eq!(status.body["transport"], "local");
     let events = status.body["events"].as_u64().unwrap();
