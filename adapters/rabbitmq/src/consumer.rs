@@ -30,6 +30,9 @@ use crate::{BrokerConfig, BrokerError};
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often an idle consumer checks that its connection is still alive or recovering.
+const WATCHDOG: Duration = Duration::from_secs(1);
+
 /// How long a batch may wait for the store to show the events it announces (PostgreSQL holds
 /// back rows while an older transaction is open) or to come back after a failure. Past it the
 /// batch is given up unacked, so the broker redelivers it.
@@ -85,7 +88,7 @@ impl ProjectionConsumer {
             broker.up();
             backoff.reset();
             loop {
-                let e = self.consume(&mut deliveries).await;
+                let e = self.consume(&connection, &mut deliveries).await;
                 if e.is_permanent() {
                     return e;
                 }
@@ -100,7 +103,8 @@ impl ProjectionConsumer {
                         back
                     }
                     other => {
-                        tracing::warn!(projection = self.name(), error = %other, "consumer: batch not applied; the broker will redeliver it");
+                        tracing::warn!(projection = self.name(), error = %other, "consumer: rebuilding; unacked deliveries come back");
+                        broker.down(&other);
                         false
                     }
                 };
@@ -145,10 +149,38 @@ impl ProjectionConsumer {
     }
 
     /// Applies batch after batch; returns only with the error that stopped it.
-    async fn consume(&self, deliveries: &mut Consumer) -> BrokerError {
+    async fn consume(&self, connection: &Connection, deliveries: &mut Consumer) -> BrokerError {
         let limit = usize::from(self.cfg.prefetch.max(1));
+        let mut unhealthy_since: Option<Instant> = None;
         loop {
-            let first = match deliveries.next().await {
+            let next = tokio::select! {
+                next = deliveries.next() => next,
+                // lapin does not always tell its consumers that the connection is gone (a
+                // broker-initiated close can leave it closing for good, with no error on the
+                // stream): look at the connection, and rebuild when it stays down.
+                () = tokio::time::sleep(WATCHDOG) => {
+                    let status = connection.status();
+                    if status.connected() {
+                        unhealthy_since = None;
+                        continue;
+                    }
+                    let since = *unhealthy_since.get_or_insert_with(Instant::now);
+                    let grace = if status.reconnecting() {
+                        recovery_limit(&self.cfg)
+                    } else {
+                        WATCHDOG * 2
+                    };
+                    if status.errored() || status.closed() || since.elapsed() >= grace {
+                        return BrokerError::Cancelled(format!(
+                            "the connection of the {} consumer is down and lapin is not \
+                             bringing it back",
+                            self.name()
+                        ));
+                    }
+                    continue;
+                }
+            };
+            let first = match next {
                 Some(Ok(d)) => d,
                 Some(Err(e)) => return e.into(),
                 None => {

@@ -292,9 +292,13 @@ impl Relay {
                     }
                     other => {
                         // Nacked, returned (no queue bound yet?) or unconfirmed: republish from
-                        // the checkpoint after a pause.
+                        // the checkpoint after a pause, on a new connection if this one is down.
                         tracing::warn!(error = %other, "relay: window not confirmed; republishing from the checkpoint");
-                        channel.status().connected()
+                        let alive = connection.status().connected() && channel.status().connected();
+                        if !alive {
+                            broker.down(&other);
+                        }
+                        alive
                     }
                 };
                 tokio::select! {

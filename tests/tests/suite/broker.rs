@@ -968,7 +968,9 @@ async fn broker_app_restart_during_flow() {
         let restart = StartAppGuard;
         rabbitmqctl(&["stop_app"]);
         striking.during_flow();
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Longer than lapin's own recovery attempts with the test's back-off (about 2.5 s):
+        // the supervisors must rebuild the connections themselves.
+        tokio::time::sleep(Duration::from_secs(4)).await;
         drop(restart);
         db
     })
