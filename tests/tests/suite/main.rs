@@ -1,5 +1,6 @@
 //! The one integration-test binary: the store contract run on every adapter, plus tests that
-//! only make sense for one of them (late commits in PostgreSQL, reopening a SQLite file).
+//! only make sense for one of them (late commits in PostgreSQL, reopening a SQLite file), the
+//! read-model contract, and the RabbitMQ transport against the real broker (`broker`).
 
 /// Instantiates every contract case as its own `#[tokio::test]`, each on a fresh store from
 /// `$open`: an async expression yielding `(store, guard)`, the guard cleaning up on drop.
@@ -39,6 +40,7 @@ macro_rules! contract_cases {
 #[macro_use]
 mod api;
 mod app;
+mod broker;
 mod cli;
 mod contract_postgres;
 mod contract_sqlite;

@@ -1,0 +1,284 @@
+//! A projection's consumer: turns deliveries on `<prefix>.<projection>` into `catch_up` calls.
+//!
+//! A delivery is a notice that the log reached its checkpoint (see `roster_projections::runner`):
+//! the consumer takes every delivery already buffered (up to the prefetch) as one batch, applies
+//! the store's events up to the highest checkpoint announced (documents and checkpoint in one
+//! transaction per `catch_up` batch), then acks the whole batch with one `multiple` ack. A
+//! duplicate announces a checkpoint already passed and is acked for nothing; a lost message is
+//! covered by the next one, since events come from the store.
+//!
+//! A message whose headers or body cannot be decoded is poison: it is rejected with requeue, and
+//! the quorum queue's delivery limit moves it to the dead-letter queue while later messages keep
+//! flowing.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{FutureExt, StreamExt};
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
+use lapin::types::FieldTable;
+use lapin::{Channel, Connection, Consumer};
+use roster_domain::store::{Checkpoint, EventStore};
+use roster_projections::{catch_up, Projection, ReadModelStore};
+use tokio::time::Instant;
+
+use crate::link::{connect, recovered, recovery_limit, within, Backoff, Transitions};
+use crate::message::notice;
+use crate::{BrokerConfig, BrokerError};
+
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often an idle consumer checks that its connection is still alive or recovering.
+const WATCHDOG: Duration = Duration::from_secs(1);
+
+/// How long a batch may wait for the store to show the events it announces (PostgreSQL holds
+/// back rows while an older transaction is open) or to come back after a failure. Past it the
+/// batch is given up unacked, so the broker redelivers it.
+const APPLY_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Consumes the projection's queue until `shutdown` resolves, applying what the deliveries
+/// announce. Broker and store faults are retried with back-off (lapin's recovery first, then a
+/// rebuilt connection); it returns an error only for what no retry can fix.
+pub async fn run_projection_consumer(
+    events: Arc<dyn EventStore>,
+    models: Arc<dyn ReadModelStore>,
+    projection: Arc<dyn Projection>,
+    cfg: BrokerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), BrokerError> {
+    let consumer = ProjectionConsumer {
+        events,
+        models,
+        projection,
+        cfg,
+    };
+    tokio::select! {
+        () = shutdown => Ok(()),
+        e = consumer.supervise() => Err(e),
+    }
+}
+
+struct ProjectionConsumer {
+    events: Arc<dyn EventStore>,
+    models: Arc<dyn ReadModelStore>,
+    projection: Arc<dyn Projection>,
+    cfg: BrokerConfig,
+}
+
+impl ProjectionConsumer {
+    fn name(&self) -> &'static str {
+        self.projection.name()
+    }
+
+    async fn supervise(&self) -> BrokerError {
+        let mut backoff = Backoff::new(&self.cfg);
+        let mut broker = Transitions::new(format!("consumer {} → RabbitMQ", self.name()));
+        loop {
+            let (connection, channel, mut deliveries) = match self.open().await {
+                Ok(opened) => opened,
+                Err(e) if e.is_permanent() => return e,
+                Err(e) => {
+                    broker.down(&e);
+                    backoff.wait().await;
+                    continue;
+                }
+            };
+            broker.up();
+            backoff.reset();
+            loop {
+                let e = self.consume(&connection, &mut deliveries).await;
+                if e.is_permanent() {
+                    return e;
+                }
+                let keep_channel = match e {
+                    BrokerError::Amqp(_) => {
+                        broker.down(&e);
+                        let back =
+                            recovered(&connection, &channel, e, recovery_limit(&self.cfg)).await;
+                        if back {
+                            broker.up();
+                        }
+                        back
+                    }
+                    other => {
+                        tracing::warn!(projection = self.name(), error = %other, "consumer: rebuilding; unacked deliveries come back");
+                        broker.down(&other);
+                        false
+                    }
+                };
+                if !keep_channel {
+                    break;
+                }
+            }
+            tracing::info!(
+                projection = self.name(),
+                "consumer: rebuilding the broker connection"
+            );
+            let _ = tokio::time::timeout(
+                Duration::from_secs(1),
+                connection.close(200, "rebuilding".into()),
+            )
+            .await;
+            backoff.wait().await;
+        }
+    }
+
+    async fn open(&self) -> Result<(Connection, Channel, Consumer), BrokerError> {
+        let name = self.name();
+        let connection = connect(&self.cfg, &format!("roster-consumer-{name}")).await?;
+        let channel = within(CALL_TIMEOUT, connection.create_channel()).await?;
+        within(
+            CALL_TIMEOUT,
+            channel.basic_qos(self.cfg.prefetch, BasicQosOptions::default()),
+        )
+        .await?;
+        let tag = format!("roster-{name}-{}", uuid::Uuid::new_v4().simple());
+        let deliveries = within(
+            CALL_TIMEOUT,
+            channel.basic_consume(
+                self.cfg.queue(name).as_str().into(),
+                tag.as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            ),
+        )
+        .await?;
+        Ok((connection, channel, deliveries))
+    }
+
+    /// Applies batch after batch; returns only with the error that stopped it.
+    async fn consume(&self, connection: &Connection, deliveries: &mut Consumer) -> BrokerError {
+        let limit = usize::from(self.cfg.prefetch.max(1));
+        let mut unhealthy_since: Option<Instant> = None;
+        loop {
+            let next = tokio::select! {
+                next = deliveries.next() => next,
+                // lapin does not always tell its consumers that the connection is gone (a
+                // broker-initiated close can leave it closing for good, with no error on the
+                // stream): look at the connection, and rebuild when it stays down.
+                () = tokio::time::sleep(WATCHDOG) => {
+                    let status = connection.status();
+                    if status.connected() {
+                        unhealthy_since = None;
+                        continue;
+                    }
+                    let since = *unhealthy_since.get_or_insert_with(Instant::now);
+                    let grace = if status.reconnecting() {
+                        recovery_limit(&self.cfg)
+                    } else {
+                        WATCHDOG * 2
+                    };
+                    if status.errored() || status.closed() || since.elapsed() >= grace {
+                        return BrokerError::Cancelled(format!(
+                            "the connection of the {} consumer is down and lapin is not \
+                             bringing it back",
+                            self.name()
+                        ));
+                    }
+                    continue;
+                }
+            };
+            let first = match next {
+                Some(Ok(d)) => d,
+                Some(Err(e)) => return e.into(),
+                None => {
+                    return BrokerError::Cancelled(format!(
+                        "the broker cancelled the consumer of {}",
+                        self.cfg.queue(self.name())
+                    ))
+                }
+            };
+            let mut batch = vec![first];
+            let mut pending = None;
+            while batch.len() < limit {
+                match deliveries.next().now_or_never() {
+                    Some(Some(Ok(d))) => batch.push(d),
+                    Some(Some(Err(e))) => {
+                        pending = Some(BrokerError::from(e));
+                        break;
+                    }
+                    Some(None) | None => break,
+                }
+            }
+            if let Err(e) = self.handle(&batch).await {
+                return e;
+            }
+            if let Some(e) = pending {
+                return e;
+            }
+        }
+    }
+
+    async fn handle(&self, batch: &[Delivery]) -> Result<(), BrokerError> {
+        let mut target: Option<Checkpoint> = None;
+        let mut last_good: Option<&Delivery> = None;
+        for d in batch {
+            match notice(&d.properties, &d.data) {
+                Ok(checkpoint) => {
+                    target = target.max(Some(checkpoint));
+                    if last_good.is_none_or(|l| d.delivery_tag > l.delivery_tag) {
+                        last_good = Some(d);
+                    }
+                }
+                Err(reason) => {
+                    tracing::warn!(
+                        projection = self.name(),
+                        message_id = ?d.properties.message_id(),
+                        redelivered = d.redelivered,
+                        %reason,
+                        "consumer: poison message rejected; the delivery limit will dead-letter it"
+                    );
+                    // Before the batch's `multiple` ack, which would otherwise cover it.
+                    d.acker.reject(BasicRejectOptions { requeue: true }).await?;
+                }
+            }
+        }
+        let (Some(target), Some(last)) = (target, last_good) else {
+            return Ok(());
+        };
+        self.apply_until(target).await?;
+        if !last.acker.ack(BasicAckOptions { multiple: true }).await? {
+            // The channel died since the delivery: the broker redelivers the batch, which is
+            // then acked as duplicates.
+            tracing::debug!(
+                projection = self.name(),
+                "consumer: ack lost with its channel"
+            );
+        }
+        Ok(())
+    }
+
+    async fn apply_until(&self, target: Checkpoint) -> Result<(), BrokerError> {
+        let started = Instant::now();
+        let mut backoff = Backoff::new(&self.cfg);
+        let mut store = Transitions::quiet(format!("consumer {} → stores", self.name()));
+        loop {
+            match catch_up(
+                &*self.events,
+                &*self.models,
+                &*self.projection,
+                self.name(),
+                Some(target),
+                usize::from(self.cfg.prefetch.max(1)),
+            )
+            .await
+            {
+                Ok(progress) if progress.checkpoint >= target => {
+                    store.up();
+                    return Ok(());
+                }
+                // The store does not show the announced events yet.
+                Ok(_) => tokio::time::sleep(self.cfg.idle_poll).await,
+                Err(e) => {
+                    store.down(&e);
+                    backoff.wait().await;
+                }
+            }
+            if started.elapsed() > APPLY_PATIENCE {
+                return Err(BrokerError::Timeout(APPLY_PATIENCE));
+            }
+        }
+    }
+}

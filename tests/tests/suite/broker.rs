@@ -1,0 +1,978 @@
+//! The RabbitMQ transport against the real broker and PostgreSQL: relay → exchange → quorum queue
+//! → consumer → read model, with duplicates, poison messages, a standby relay, and faults of the
+//! broker and the database during the flow.
+//!
+//! Each test has its own exchange and queue prefix (and its own database) and deletes them at the
+//! end. Tests that disrupt the whole broker (closing every connection, stopping the app) take the
+//! broker lock exclusively; the others share it, so they never run during a disruption.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use roster_domain::store::{Checkpoint, EventStore, ExpectedVersion, StoreError, StoredEvent};
+use roster_postgres::PgStore;
+use roster_projections::{Projection, ReadModelStore};
+use roster_rabbitmq::lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions,
+    QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
+use roster_rabbitmq::lapin::types::{AMQPValue, FieldTable};
+use roster_rabbitmq::lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use roster_rabbitmq::{
+    declare_topology, dlq_list, dlq_replay, event_message, queue_status, run_projection_consumer,
+    BrokerConfig, Relay, RelayStats, DEFAULT_AMQP_URL,
+};
+use roster_tests::contract::{commit, events, read_all_until, to_stream};
+use roster_tests::read_models::{catch_up_to, expected_counts, CountPerStream};
+use serde_json::Value;
+use tokio::sync::{oneshot, RwLock};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::support::{fresh_pg, raw_client, PgDatabase};
+
+/// Shared by every broker test; taken exclusively by those that disrupt the whole broker.
+static BROKER: LazyLock<RwLock<()>> = LazyLock::new(|| RwLock::new(()));
+
+/// Every wait in these tests gives up after this long.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+const PROJECTION: &str = "count_per_stream";
+
+/// The relay's and consumers' transitions, shown with a failing test's output
+/// (`RUST_LOG` overrides the filter).
+fn logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "roster_rabbitmq=info,roster_projections=warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+fn amqp_url() -> String {
+    std::env::var("TEST_AMQP_URL").unwrap_or_else(|_| DEFAULT_AMQP_URL.to_string())
+}
+
+/// A broker configuration whose every name is unique to one test, with short back-offs.
+fn test_config() -> BrokerConfig {
+    logs();
+    let prefix = format!("t{}", Uuid::new_v4().simple());
+    BrokerConfig {
+        exchange: format!("{prefix}.events"),
+        queue_prefix: prefix,
+        confirm_timeout: Duration::from_secs(5),
+        reconnect_min: Duration::from_millis(50),
+        reconnect_max: Duration::from_secs(1),
+        lock_poll: Duration::from_millis(100),
+        ..BrokerConfig::new(amqp_url())
+    }
+}
+
+async fn amqp(cfg: &BrokerConfig) -> Connection {
+    match Connection::connect(&cfg.amqp_url, ConnectionProperties::default()).await {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "RabbitMQ is unreachable at {:?} ({e}). These tests never skip: start RabbitMQ or \
+             point TEST_AMQP_URL at one.",
+            cfg
+        ),
+    }
+}
+
+/// The test's exchanges and queues, deleted on drop (even when the test failed).
+struct Namespace {
+    cfg: BrokerConfig,
+    queues: Vec<String>,
+}
+
+impl Namespace {
+    /// Declares the topology for `projections` plus an `audit` queue that keeps a copy of
+    /// everything published, so a test can check that every event reached the broker.
+    async fn declare(cfg: &BrokerConfig, projections: &[&str]) -> Namespace {
+        let connection = amqp(cfg).await;
+        let channel = connection.create_channel().await.unwrap();
+        declare_topology(&channel, cfg, projections).await.unwrap();
+        let audit = audit_queue(cfg);
+        channel
+            .queue_declare(
+                audit.as_str().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        channel
+            .queue_bind(
+                audit.as_str().into(),
+                cfg.exchange.as_str().into(),
+                "#".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let _ = connection.close(200, "declared".into()).await;
+        let mut queues = vec![audit];
+        for p in projections {
+            queues.push(cfg.queue(p));
+            queues.push(cfg.dead_letter_queue(p));
+        }
+        Namespace {
+            cfg: cfg.clone(),
+            queues,
+        }
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let cfg = self.cfg.clone();
+        let queues = self.queues.clone();
+        // Drop may run inside the test's runtime, which cannot be blocked on.
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(async move {
+                let connection =
+                    Connection::connect(&cfg.amqp_url, ConnectionProperties::default())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                let channel = connection
+                    .create_channel()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for q in queues {
+                    channel
+                        .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                for x in [cfg.exchange.clone(), cfg.dead_letter_exchange()] {
+                    channel
+                        .exchange_delete(x.as_str().into(), ExchangeDeleteOptions::default())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                let _ = connection.close(200, "cleaned up".into()).await;
+                Ok::<(), String>(())
+            })
+        })
+        .join();
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!(
+                "could not delete broker objects of {}: {e}",
+                self.cfg.queue_prefix
+            ),
+            Err(_) => eprintln!(
+                "could not delete broker objects of {}: cleanup panicked",
+                self.cfg.queue_prefix
+            ),
+        }
+    }
+}
+
+fn audit_queue(cfg: &BrokerConfig) -> String {
+    format!("{}.audit", cfg.queue_prefix)
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let out = Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run rabbitmqctl {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn rabbitmqctl_json(args: &[&str]) -> Value {
+    let out = Command::new("rabbitmqctl")
+        .args(args)
+        .args(["--formatter", "json"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run rabbitmqctl {args:?}: {e}"));
+    assert!(out.status.success(), "rabbitmqctl {args:?} failed");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "rabbitmqctl {args:?} did not print JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// Restarts the broker app on drop, so a test that stopped it never leaves it stopped.
+struct StartAppGuard;
+
+impl Drop for StartAppGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("rabbitmqctl").arg("start_app").status();
+        let _ = Command::new("rabbitmqctl")
+            .args(["await_startup", "--timeout", "60"])
+            .status();
+    }
+}
+
+/// A background task and the sender that stops it.
+struct Running<T> {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<T>,
+}
+
+impl<T> Running<T> {
+    fn spawn<F>(body: impl FnOnce(Box<dyn Future<Output = ()> + Send + Unpin>) -> F) -> Running<T>
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (stop, rx) = oneshot::channel::<()>();
+        let shutdown = Box::new(Box::pin(async move {
+            let _ = rx.await;
+        }));
+        Running {
+            stop: Some(stop),
+            task: tokio::spawn(body(shutdown)),
+        }
+    }
+
+    async fn stop(mut self) -> T {
+        let _ = self.stop.take().expect("stopped once").send(());
+        tokio::time::timeout(PATIENCE, &mut self.task)
+            .await
+            .expect("the task stops on shutdown")
+            .expect("the task did not panic")
+    }
+
+    /// What killing the process does: the task is gone, its connections dropped.
+    fn kill(self) {
+        self.task.abort();
+    }
+}
+
+fn relay(store: &PgStore, db: &PgDatabase, cfg: &BrokerConfig) -> (Running<()>, RelayStats) {
+    let relay = Relay::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        db.config.clone(),
+        cfg.clone(),
+    );
+    let stats = relay.stats();
+    let running = Running::spawn(move |shutdown| async move {
+        relay
+            .run(shutdown)
+            .await
+            .expect("the relay runs until shut down");
+    });
+    (running, stats)
+}
+
+fn consumer(store: &PgStore, cfg: &BrokerConfig) -> Running<()> {
+    let events: Arc<dyn EventStore> = Arc::new(store.clone());
+    let models: Arc<dyn ReadModelStore> = Arc::new(store.clone());
+    let projection: Arc<dyn Projection> = Arc::new(CountPerStream);
+    let cfg = cfg.clone();
+    Running::spawn(move |shutdown| async move {
+        run_projection_consumer(events, models, projection, cfg, shutdown)
+            .await
+            .expect("the consumer runs until shut down");
+    })
+}
+
+/// Appends, retrying while the store is unavailable (the command id makes a retry safe).
+async fn append_retrying(store: &PgStore, stream: &str, version: u64, n: usize) {
+    let c = commit(vec![to_stream(
+        stream,
+        ExpectedVersion::from_current(version),
+        events(stream, n),
+    )]);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match store.append(c.clone()).await {
+            Ok(_) => return,
+            Err(StoreError::Unavailable(e)) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("append to {stream} failed: {e}"),
+        }
+    }
+}
+
+/// `rounds` commits of `per_commit` events to each of `streams` streams, interleaved, `pause`
+/// apart; counts committed events in `done`.
+async fn flow(
+    store: PgStore,
+    prefix: &str,
+    streams: usize,
+    rounds: usize,
+    per_commit: usize,
+    pause: Duration,
+    done: Arc<AtomicUsize>,
+) {
+    for round in 0..rounds {
+        for s in 0..streams {
+            let version = (round * per_commit) as u64;
+            append_retrying(&store, &format!("{prefix}-{s}"), version, per_commit).await;
+            done.fetch_add(per_commit, Ordering::SeqCst);
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+async fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the consumer's projection stands at `target`.
+async fn wait_applied(models: &dyn ReadModelStore, target: Checkpoint) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let state = models.state(PROJECTION).await;
+        if let Ok(s) = &state {
+            if s.checkpoint >= target {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the projection did not reach {target:?} in {PATIENCE:?}: {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The projection applied every event exactly once: same documents as a rebuild from the log
+/// into a fresh namespace, an applied count equal to the number of events, no dead letters
+/// (`CountPerStream` dead-letters an event it would count twice).
+async fn assert_applied_once(store: &PgStore, stored: &[StoredEvent]) {
+    let target = stored.last().unwrap().checkpoint();
+    let state = store.state(PROJECTION).await.unwrap();
+    assert_eq!(state.checkpoint, target);
+    assert_eq!(state.applied, stored.len() as u64, "applied once each");
+    assert!(ReadModelStore::dead_letters(store, Some(PROJECTION))
+        .await
+        .unwrap()
+        .is_empty());
+    catch_up_to(store, store, &CountPerStream, "rebuild", target, 500).await;
+    let consumed = store.scan(PROJECTION, "").await.unwrap();
+    assert_eq!(consumed, store.scan("rebuild", "").await.unwrap());
+    assert_eq!(consumed, expected_counts(stored));
+}
+
+/// Reads the audit queue until every event id of `stored` was seen there at least once.
+async fn assert_all_published(cfg: &BrokerConfig, stored: &[StoredEvent]) {
+    use futures_util::StreamExt;
+    let mut missing: HashSet<String> = stored.iter().map(|e| e.event_id.to_string()).collect();
+    let connection = amqp(cfg).await;
+    let channel = connection.create_channel().await.unwrap();
+    let mut deliveries = channel
+        .basic_consume(
+            audit_queue(cfg).as_str().into(),
+            "audit".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..BasicConsumeOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    while !missing.is_empty() {
+        let next = tokio::time::timeout_at(deadline, deliveries.next())
+            .await
+            .unwrap_or_else(|_| panic!("{} events never reached the broker", missing.len()));
+        let d = next.expect("audit consumer open").expect("audit delivery");
+        if let Some(id) = d.properties.message_id() {
+            missing.remove(id.as_str());
+        }
+    }
+    let _ = connection.close(200, "audited".into()).await;
+}
+
+async fn publisher(cfg: &BrokerConfig) -> (Connection, Channel) {
+    let connection = amqp(cfg).await;
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    (connection, channel)
+}
+
+/// Publishes by hand (outside the relay) and waits for the broker's confirm.
+async fn publish_raw(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    body: &[u8],
+    properties: BasicProperties,
+) {
+    let confirmation = channel
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..BasicPublishOptions::default()
+            },
+            body,
+            properties,
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(confirmation.is_ack());
+    assert!(confirmation.take_message().is_none(), "routed");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The definitions file for operators and what `declare_topology` declares are the same
+/// topology (names, types, durability, every queue argument, bindings).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topology_matches_the_definitions_file() {
+    let _shared = BROKER.read().await;
+    let file: Value = serde_json::from_str(include_str!("../../../ops/rabbitmq/definitions.json"))
+        .expect("definitions.json is JSON");
+    let projections: Vec<String> = file["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["source"] == "roster.events")
+        .map(|b| {
+            b["destination"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("roster.")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        projections,
+        vec!["roster", "timeline", "funnel", "reviews", "incidents"]
+    );
+
+    let cfg = test_config();
+    let names: Vec<&str> = projections.iter().map(String::as_str).collect();
+    let ns = Namespace::declare(&cfg, &names).await;
+    // The file, renamed into this test's namespace (the default prefix is "roster").
+    let prefix = format!("{}.", cfg.queue_prefix);
+    let rename = |v: &Value| -> Value {
+        serde_json::from_str(&v.to_string().replace("\"roster.", &format!("\"{prefix}"))).unwrap()
+    };
+    assert_eq!(cfg.exchange, format!("{prefix}events"));
+
+    let declared_queues: Vec<Value> = rabbitmqctl_json(&[
+        "list_queues",
+        "name",
+        "durable",
+        "arguments",
+    ])
+    .as_array()
+    .unwrap()
+    .iter()
+    .filter(|q| q["name"].as_str().unwrap().starts_with(&prefix))
+    .filter(|q| q["name"].as_str().unwrap() != audit_queue(&cfg))
+    .map(|q| {
+        // rabbitmqctl lists arguments as [name, AMQP type, value]; the file as an object.
+        let arguments: serde_json::Map<String, Value> = q["arguments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a[0].as_str().unwrap().to_string(), a[2].clone()))
+            .collect();
+        serde_json::json!({ "name": q["name"], "durable": q["durable"], "arguments": arguments })
+    })
+    .collect();
+    let mut expected_queues: Vec<Value> = file["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            let q = rename(q);
+            serde_json::json!({ "name": q["name"], "durable": q["durable"], "arguments": q["arguments"] })
+        })
+        .collect();
+    let mut declared_queues = declared_queues;
+    let by_name = |a: &Value, b: &Value| a["name"].as_str().cmp(&b["name"].as_str());
+    declared_queues.sort_by(by_name);
+    expected_queues.sort_by(by_name);
+    assert_eq!(declared_queues, expected_queues);
+
+    let declared_exchanges: Vec<Value> =
+        rabbitmqctl_json(&["list_exchanges", "name", "type", "durable"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["name"].as_str().unwrap().starts_with(&prefix))
+            .cloned()
+            .collect();
+    let mut expected_exchanges: Vec<Value> = file["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            let x = rename(x);
+            serde_json::json!({ "name": x["name"], "type": x["type"], "durable": x["durable"] })
+        })
+        .collect();
+    let mut declared_exchanges = declared_exchanges;
+    declared_exchanges.sort_by(by_name);
+    expected_exchanges.sort_by(by_name);
+    assert_eq!(declared_exchanges, expected_exchanges);
+
+    let mut declared_bindings: Vec<(String, String, String)> = rabbitmqctl_json(&[
+        "list_bindings",
+        "source_name",
+        "destination_name",
+        "routing_key",
+    ])
+    .as_array()
+    .unwrap()
+    .iter()
+    .filter(|b| b["source_name"].as_str().unwrap().starts_with(&prefix))
+    .filter(|b| b["destination_name"].as_str().unwrap() != audit_queue(&cfg))
+    .map(|b| {
+        (
+            b["source_name"].as_str().unwrap().to_string(),
+            b["destination_name"].as_str().unwrap().to_string(),
+            b["routing_key"].as_str().unwrap().to_string(),
+        )
+    })
+    .collect();
+    let mut expected_bindings: Vec<(String, String, String)> = file["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let b = rename(b);
+            (
+                b["source"].as_str().unwrap().to_string(),
+                b["destination"].as_str().unwrap().to_string(),
+                b["routing_key"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    declared_bindings.sort();
+    expected_bindings.sort();
+    assert_eq!(declared_bindings, expected_bindings);
+
+    // The broker itself agrees: re-declaring with the file's arguments is accepted as
+    // equivalent (a difference would close the channel with PRECONDITION_FAILED).
+    let connection = amqp(&cfg).await;
+    let channel = connection.create_channel().await.unwrap();
+    for q in file["queues"].as_array().unwrap() {
+        let q = rename(q);
+        let mut args = FieldTable::default();
+        for (k, v) in q["arguments"].as_object().unwrap() {
+            let value = match v {
+                Value::String(s) => AMQPValue::LongString(s.as_str().into()),
+                Value::Bool(b) => AMQPValue::Boolean(*b),
+                Value::Number(n) => AMQPValue::LongLongInt(n.as_i64().unwrap()),
+                other => panic!("unexpected argument {k}: {other}"),
+            };
+            args.insert(k.as_str().into(), value);
+        }
+        channel
+            .queue_declare(
+                q["name"].as_str().unwrap().into(),
+                QueueDeclareOptions::durable(),
+                args,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{} differs from the file: {e}", q["name"]));
+    }
+    let _ = connection.close(200, "compared".into()).await;
+    drop(ns);
+}
+
+/// Events appended to the store reach the projection through relay, exchange, queue and
+/// consumer, and the result equals a direct rebuild from the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_a_projection_through_relay_and_broker() {
+    let _shared = BROKER.read().await;
+    let (store, db) = fresh_pg().await;
+    let cfg = test_config();
+    let _ns = Namespace::declare(&cfg, &[PROJECTION]).await;
+    let (relay, stats) = relay(&store, &db, &cfg);
+    let consumer = consumer(&store, &cfg);
+
+    let done = Arc::new(AtomicUsize::new(0));
+    flow(store.clone(), "platform", 5, 6, 10, Duration::ZERO, done).await;
+    let stored = read_all_until(&store, Checkpoint::START, 300, 500).await;
+    wait_applied(&store, stored.last().unwrap().checkpoint()).await;
+    assert_applied_once(&store, &stored).await;
+    assert_all_published(&cfg, &stored).await;
+    assert!(stats.is_leader());
+    assert_eq!(
+        store
+            .state(roster_rabbitmq::RELAY_CHECKPOINT)
+            .await
+            .unwrap()
+            .checkpoint,
+        stored.last().unwrap().checkpoint(),
+        "the relay checkpointed everything"
+    );
+
+    consumer.stop().await;
+    relay.stop().await;
+}
+
+/// Messages republished by hand (the same events again, out of order) are acked and ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn republished_duplicates_change_nothing() {
+    let _shared = BROKER.read().await;
+    let (store, db) = fresh_pg().await;
+    let cfg = test_config();
+    let _ns = Namespace::declare(&cfg, &[PROJECTION]).await;
+    let (relay, _) = relay(&store, &db, &cfg);
+    let consumer = consumer(&store, &cfg);
+
+    flow(
+        store.clone(),
+        "platform",
+        3,
+        4,
+        5,
+        Duration::ZERO,
+        Arc::new(AtomicUsize::new(0)),
+    )
+    .await;
+    let stored = read_all_until(&store, Checkpoint::START, 60, 500).await;
+    let target = stored.last().unwrap().checkpoint();
+    wait_applied(&store, target).await;
+    let before = store.scan(PROJECTION, "").await.unwrap();
+    let state_before = store.state(PROJECTION).await.unwrap();
+
+    let (connection, channel) = publisher(&cfg).await;
+    for event in stored.iter().rev().chain(stored.iter()) {
+        let (body, properties) = event_message(event).unwrap();
+        publish_raw(
+            &channel,
+            &cfg.exchange,
+            &event.event_type,
+            &body,
+            properties,
+        )
+        .await;
+    }
+    // Wait until the queue is drained (every duplicate acked), then compare.
+    let status_conn = amqp(&cfg).await;
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let status = queue_status(&status_conn, &cfg, &[PROJECTION])
+            .await
+            .unwrap();
+        if status[0].messages == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "duplicates never drained: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(store.scan(PROJECTION, "").await.unwrap(), before);
+    let state_after = store.state(PROJECTION).await.unwrap();
+    assert_eq!(
+        (state_after.checkpoint, state_after.applied),
+        (state_before.checkpoint, state_before.applied)
+    );
+    assert_applied_once(&store, &stored).await;
+
+    let _ = connection.close(200, "done".into()).await;
+    let _ = status_conn.close(200, "done".into()).await;
+    consumer.stop().await;
+    relay.stop().await;
+}
+
+/// A message that cannot be decoded, put straight onto the projection's queue by another
+/// connection, is rejected until the delivery limit dead-letters it, while events published
+/// after it are applied. `dlq_list` shows it, `dlq_replay` leaves it but moves a decodable
+/// dead-lettered message back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_message_is_dead_lettered_and_later_events_apply() {
+    let _shared = BROKER.read().await;
+    let (store, db) = fresh_pg().await;
+    let cfg = test_config();
+    let _ns = Namespace::declare(&cfg, &[PROJECTION]).await;
+    let (relay, _) = relay(&store, &db, &cfg);
+    let consumer = consumer(&store, &cfg);
+
+    let (connection, channel) = publisher(&cfg).await;
+    let queue = cfg.queue(PROJECTION);
+    let mut headers = FieldTable::default();
+    headers.insert("global_position".into(), AMQPValue::LongString("x".into()));
+    publish_raw(
+        &channel,
+        "",
+        &queue,
+        b"{not json",
+        BasicProperties::default()
+            .with_message_id("poison-1".into())
+            .with_headers(headers),
+    )
+    .await;
+
+    flow(
+        store.clone(),
+        "platform",
+        2,
+        3,
+        5,
+        Duration::ZERO,
+        Arc::new(AtomicUsize::new(0)),
+    )
+    .await;
+    let stored = read_all_until(&store, Checkpoint::START, 30, 500).await;
+    wait_applied(&store, stored.last().unwrap().checkpoint()).await;
+
+    let status_conn = amqp(&cfg).await;
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let status = queue_status(&status_conn, &cfg, &[PROJECTION])
+            .await
+            .unwrap();
+        if status[0].dead_letters == 1 {
+            assert_eq!(status[0].queue, queue);
+            assert_eq!(status[0].consumers, 1);
+            break;
+        }
+        assert!(Instant::now() < deadline, "never dead-lettered: {status:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_applied_once(&store, &stored).await;
+
+    let listed = dlq_list(&status_conn, &cfg, PROJECTION).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].message_id.as_deref(), Some("poison-1"));
+    assert!(listed[0].problem.is_some());
+    assert!(listed[0].checkpoint.is_none());
+
+    // A decodable message in the DLQ (as a delivery-limit hit during an outage would leave):
+    // replay moves it back, the consumer acks it as the duplicate it is.
+    let (body, properties) = event_message(&stored[3]).unwrap();
+    publish_raw(
+        &channel,
+        "",
+        &cfg.dead_letter_queue(PROJECTION),
+        &body,
+        properties,
+    )
+    .await;
+    let replay = dlq_replay(&status_conn, &cfg, PROJECTION).await.unwrap();
+    assert_eq!(replay.replayed.len(), 1, "{replay:?}");
+    assert_eq!(replay.replayed[0].checkpoint, Some(stored[3].checkpoint()));
+    assert_eq!(replay.left.len(), 1);
+    assert_eq!(replay.left[0].message_id.as_deref(), Some("poison-1"));
+    let left = dlq_list(&status_conn, &cfg, PROJECTION).await.unwrap();
+    assert_eq!(left.len(), 1, "the poison message stays: {left:?}");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let status = queue_status(&status_conn, &cfg, &[PROJECTION])
+            .await
+            .unwrap();
+        if status[0].messages == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "replayed copy never consumed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_applied_once(&store, &stored).await;
+
+    let _ = connection.close(200, "done".into()).await;
+    let _ = status_conn.close(200, "done".into()).await;
+    consumer.stop().await;
+    relay.stop().await;
+}
+
+/// Two relays on one store: only the lock holder publishes; killing it lets the standby take
+/// over, and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_one_relay_publishes_and_a_standby_takes_over() {
+    let _shared = BROKER.read().await;
+    let (store, db) = fresh_pg().await;
+    let cfg = test_config();
+    let _ns = Namespace::declare(&cfg, &[PROJECTION]).await;
+    let (first, first_stats) = relay(&store, &db, &cfg);
+    wait_until("the first relay leads", || first_stats.is_leader()).await;
+    let (second, second_stats) = relay(&store, &db, &cfg);
+    let consumer = consumer(&store, &cfg);
+
+    flow(
+        store.clone(),
+        "platform",
+        4,
+        5,
+        10,
+        Duration::ZERO,
+        Arc::new(AtomicUsize::new(0)),
+    )
+    .await;
+    let stored = read_all_until(&store, Checkpoint::START, 200, 500).await;
+    wait_applied(&store, stored.last().unwrap().checkpoint()).await;
+    assert!(first_stats.published() >= 200);
+    assert_eq!(second_stats.published(), 0, "the standby published nothing");
+    assert!(!second_stats.is_leader());
+
+    first.kill();
+    flow(
+        store.clone(),
+        "later",
+        4,
+        5,
+        10,
+        Duration::ZERO,
+        Arc::new(AtomicUsize::new(0)),
+    )
+    .await;
+    let stored = read_all_until(&store, Checkpoint::START, 400, 500).await;
+    wait_applied(&store, stored.last().unwrap().checkpoint()).await;
+    assert!(second_stats.is_leader());
+    assert!(second_stats.published() >= 200, "the standby took over");
+    assert_applied_once(&store, &stored).await;
+    assert_all_published(&cfg, &stored).await;
+
+    consumer.stop().await;
+    second.stop().await;
+}
+
+const FLOW_EVENTS: usize = 2000;
+
+/// Handed to a fault so it can check that it struck while events were still being appended.
+struct Striking(Arc<AtomicUsize>);
+
+impl Striking {
+    fn during_flow(&self) {
+        let by_then = self.0.load(Ordering::SeqCst);
+        assert!(
+            by_then < FLOW_EVENTS,
+            "the fault must strike during the flow, yet all {by_then} events were appended"
+        );
+    }
+}
+
+/// Runs 2,000 events through relay and consumer (paced over a few seconds) while `fault`
+/// strikes, soon after the first 200 are in the store; everything arrives and nothing is
+/// applied twice.
+async fn flow_through_fault<F, Fut>(fault: F)
+where
+    F: FnOnce(PgDatabase, Striking) -> Fut,
+    Fut: Future<Output = PgDatabase>,
+{
+    let started = Instant::now();
+    let (store, db) = fresh_pg().await;
+    let cfg = test_config();
+    let _ns = Namespace::declare(&cfg, &[PROJECTION]).await;
+    let (relay, stats) = relay(&store, &db, &cfg);
+    let consumer = consumer(&store, &cfg);
+
+    let done = Arc::new(AtomicUsize::new(0));
+    let appender = tokio::spawn(flow(
+        store.clone(),
+        "platform",
+        20,
+        FLOW_EVENTS / 200,
+        10,
+        Duration::from_millis(10),
+        done.clone(),
+    ));
+    wait_until("200 events are appended", || {
+        done.load(Ordering::SeqCst) >= 200
+    })
+    .await;
+    let db = fault(db, Striking(done.clone())).await;
+    tokio::time::timeout(PATIENCE, appender)
+        .await
+        .expect("the appender finishes")
+        .expect("the appender did not panic");
+    let stored = read_all_until(&store, Checkpoint::START, FLOW_EVENTS, 500).await;
+    wait_applied(&store, stored.last().unwrap().checkpoint()).await;
+    assert_applied_once(&store, &stored).await;
+    assert_all_published(&cfg, &stored).await;
+    eprintln!(
+        "{FLOW_EVENTS} events through the fault in {:?}: {} published, {} relay windows interrupted",
+        started.elapsed(),
+        stats.published(),
+        stats.interruptions()
+    );
+
+    consumer.stop().await;
+    relay.stop().await;
+    drop(store);
+    drop(db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_connections_closed_during_flow() {
+    let _exclusive = BROKER.write().await;
+    flow_through_fault(|db, striking| async move {
+        rabbitmqctl(&["close_all_connections", "roster test: connection fault"]);
+        striking.during_flow();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        rabbitmqctl(&[
+            "close_all_connections",
+            "roster test: second connection fault",
+        ]);
+        db
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_connections_terminated_during_flow() {
+    let _shared = BROKER.read().await;
+    flow_through_fault(|db, striking| async move {
+        let admin = raw_client(&db).await;
+        for _ in 0..3 {
+            // The pool's connections, the relay's lock connection: everything but this one.
+            let killed = admin
+                .query_one(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get::<_, i64>(0);
+            assert!(killed > 0);
+            striking.during_flow();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        db
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_app_restart_during_flow() {
+    let _exclusive = BROKER.write().await;
+    flow_through_fault(|db, striking| async move {
+        let restart = StartAppGuard;
+        rabbitmqctl(&["stop_app"]);
+        striking.during_flow();
+        // Longer than lapin's own recovery attempts with the test's back-off (about 2.5 s):
+        // the supervisors must rebuild the connections themselves.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        drop(restart);
+        db
+    })
+    .await;
+}
