@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod bench;
+pub mod broker;
 pub mod demo;
 pub mod import;
 pub mod stores;

@@ -25,6 +25,18 @@ struct Cli {
     /// PostgreSQL connection URL; without it the embedded SQLite file is used.
     #[arg(long, env = "DATABASE_URL", global = true)]
     database_url: Option<String>,
+    /// RabbitMQ URL: relay events from PostgreSQL through the broker to the read models' consumers
+    /// (needs --database-url). Without it, read models run in-process.
+    #[arg(long, env = "AMQP_URL", global = true)]
+    amqp_url: Option<String>,
+    /// Prefix of the exchange (`PREFIX.events`) and queues (`PREFIX.<read model>`).
+    #[arg(
+        long,
+        env = "ROSTER_AMQP_PREFIX",
+        default_value = "roster",
+        global = true
+    )]
+    amqp_prefix: String,
     /// The embedded store's file.
     #[arg(
         long,
@@ -88,10 +100,20 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DlqCommand {
-    /// List dead-lettered events (of one read model, or all).
-    List { projection: Option<String> },
-    /// Retry them after the cause is fixed: the read model is rebuilt in log order.
-    Replay { projection: String },
+    /// List dead-lettered events (of one read model, or all); with --broker, the messages in the
+    /// broker's dead-letter queues.
+    List {
+        projection: Option<String>,
+        #[arg(long)]
+        broker: bool,
+    },
+    /// Retry them after the cause is fixed: the read model is rebuilt in log order; with
+    /// --broker, decodable messages move from the dead-letter queue back to the read model's queue.
+    Replay {
+        projection: String,
+        #[arg(long)]
+        broker: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -233,7 +255,7 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG")
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+                .unwrap_or_else(|_| "info,tower_http=warn,tokio_postgres=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -318,18 +340,96 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Demo => load_demo(&stores).await?,
         Command::Status { json } => {
-            let v = admin::status(&stores).await?;
+            let mut v = admin::status(&stores).await?;
+            if let Some(url) = cli.amqp_url.as_deref() {
+                let queues =
+                    roster::broker::status(&roster::broker::config(url, &cli.amqp_prefix)).await?;
+                v["broker"] = serde_json::json!(queues
+                    .iter()
+                    .map(|q| serde_json::json!({"queue": q.queue, "ready": q.messages, "consumers": q.consumers, "dead_letter_queue": q.dead_letter_queue, "dead_letters": q.dead_letters}))
+                    .collect::<Vec<_>>());
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 admin::print_status(&v);
+                for q in v["broker"].as_array().into_iter().flatten() {
+                    println!(
+                        "queue {:<24} ready {:>6}  consumers {}  dead letters {}",
+                        q["queue"].as_str().unwrap_or(""),
+                        q["ready"].to_string(),
+                        q["consumers"],
+                        q["dead_letters"]
+                    );
+                }
             }
         }
         Command::Rebuild { projection } => {
             admin::rebuild_all(&stores, projection.as_deref(), true).await?;
         }
         Command::Dlq {
-            command: DlqCommand::List { projection },
+            command:
+                DlqCommand::List {
+                    projection,
+                    broker: true,
+                },
+        } => {
+            let cfg = roster::broker::config(
+                cli.amqp_url
+                    .as_deref()
+                    .context("--broker needs --amqp-url")?,
+                &cli.amqp_prefix,
+            );
+            let conn = roster_rabbitmq::connect(&cfg, "roster-dlq").await?;
+            let names: Vec<String> = match projection {
+                Some(p) => vec![p],
+                None => roster_projections::models::NAMES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            };
+            for p in names {
+                for m in roster_rabbitmq::dlq_list(&conn, &cfg, &p).await? {
+                    println!(
+                        "{:<10} {} {} {}{}",
+                        p,
+                        m.message_id.as_deref().unwrap_or("(no id)"),
+                        m.event_type.as_deref().unwrap_or("?"),
+                        m.death_reason.as_deref().unwrap_or(""),
+                        m.problem
+                            .map(|p| format!(" poison: {p}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        Command::Dlq {
+            command:
+                DlqCommand::Replay {
+                    projection,
+                    broker: true,
+                },
+        } => {
+            let cfg = roster::broker::config(
+                cli.amqp_url
+                    .as_deref()
+                    .context("--broker needs --amqp-url")?,
+                &cli.amqp_prefix,
+            );
+            let conn = roster_rabbitmq::connect(&cfg, "roster-dlq").await?;
+            let r = roster_rabbitmq::dlq_replay(&conn, &cfg, &projection).await?;
+            println!(
+                "{projection}: {} message(s) moved back to the queue, {} left (undecodable)",
+                r.replayed.len(),
+                r.left.len()
+            );
+        }
+        Command::Dlq {
+            command:
+                DlqCommand::List {
+                    projection,
+                    broker: false,
+                },
         } => {
             let dead = stores.models.dead_letters(projection.as_deref()).await?;
             for d in &dead {
@@ -348,7 +448,11 @@ async fn main() -> anyhow::Result<()> {
             println!("{} dead letter(s)", dead.len());
         }
         Command::Dlq {
-            command: DlqCommand::Replay { projection },
+            command:
+                DlqCommand::Replay {
+                    projection,
+                    broker: false,
+                },
         } => {
             let (replayed, still) = admin::dlq_replay(&stores, &projection).await?;
             println!("{projection}: {replayed} event(s) now applied, {still} still dead-lettered");
@@ -399,13 +503,27 @@ async fn main() -> anyhow::Result<()> {
                     println!("  {:<9} {:<7} {t}", role.as_str(), j.unwrap_or(""));
                 }
             }
+            let transport = match cli.amqp_url.as_deref() {
+                Some(url) => Some(
+                    roster::broker::start(
+                        &stores,
+                        cli.database_url.as_deref(),
+                        roster::broker::config(url, &cli.amqp_prefix),
+                    )
+                    .await?,
+                ),
+                None => None,
+            };
             let state = roster_http::AppState::new(
                 stores.events.clone(),
                 stores.tokens.clone(),
                 stores.models.clone(),
                 Arc::new(SystemClock),
-                true,
+                transport.is_none(),
             );
+            if let Some(t) = &transport {
+                state.wake_after_commit(t.wake_relay.clone());
+            }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
@@ -418,6 +536,9 @@ async fn main() -> anyhow::Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await?;
+            if let Some(t) = transport {
+                t.stop().await;
+            }
         }
     }
     Ok(())

@@ -47,6 +47,8 @@ struct Inner {
     /// Projections run in this process (embedded default); `None` when broker consumers run them.
     local: Option<Arc<LocalProjections>>,
     metrics: metrics::Metrics,
+    /// Woken after each accepted command (the broker relay, when one runs in this process).
+    after_commit: std::sync::OnceLock<Arc<tokio::sync::Notify>>,
     clock: Arc<dyn Clock>,
     catalog: RwLock<Catalog>,
     catch_up: Mutex<()>,
@@ -101,6 +103,7 @@ impl AppState {
                 models,
                 local,
                 metrics: metrics::Metrics::default(),
+                after_commit: std::sync::OnceLock::new(),
                 clock,
                 catalog: RwLock::new(Catalog::default()),
                 catch_up: Mutex::new(()),
@@ -140,6 +143,14 @@ impl AppState {
         if let Some(local) = &self.inner.local {
             local.wake();
         }
+        if let Some(n) = self.inner.after_commit.get() {
+            n.notify_one();
+        }
+    }
+
+    /// Registers what to wake after each accepted command (e.g. the relay); set once.
+    pub fn wake_after_commit(&self, notify: Arc<tokio::sync::Notify>) {
+        let _ = self.inner.after_commit.set(notify);
     }
 
     pub async fn status(&self) -> Result<Status, roster_domain::Refusal> {

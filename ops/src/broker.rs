@@ -1,0 +1,117 @@
+//! The broker transport of `roster serve --amqp-url`: declares the topology, runs the relay (one
+//! active across instances, by PostgreSQL advisory lock) and one consumer per read model, all
+//! stopped by the same shutdown signal.
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use roster_projections::models;
+use roster_rabbitmq::{BrokerConfig, Relay};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::stores::Stores;
+
+pub fn config(amqp_url: &str, prefix: &str) -> BrokerConfig {
+    let mut cfg = BrokerConfig::new(amqp_url);
+    cfg.exchange = format!("{prefix}.events");
+    cfg.queue_prefix = prefix.to_string();
+    cfg
+}
+
+pub struct Transport {
+    pub wake_relay: Arc<Notify>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+pub async fn start(
+    stores: &Stores,
+    database_url: Option<&str>,
+    cfg: BrokerConfig,
+) -> anyhow::Result<Transport> {
+    let Some(database_url) = database_url else {
+        bail!(
+            "the RabbitMQ transport relays events committed in PostgreSQL: give --database-url too"
+        );
+    };
+    let lock: tokio_postgres::Config = database_url.parse().context("database URL")?;
+    let conn = roster_rabbitmq::connect(&cfg, "roster-topology")
+        .await
+        .context("cannot reach RabbitMQ")?;
+    let channel = conn.create_channel().await.context("RabbitMQ channel")?;
+    roster_rabbitmq::declare_topology(&channel, &cfg, &models::NAMES)
+        .await
+        .context("declaring the RabbitMQ topology")?;
+    let _ = conn.close(200, "topology declared".into()).await;
+
+    let (stop, rx) = watch::channel(false);
+    let wake_relay = Arc::new(Notify::new());
+    let mut tasks = Vec::new();
+    let relay = Relay::new(
+        stores.events.clone(),
+        stores.models.clone(),
+        lock,
+        cfg.clone(),
+    )
+    .wake_on(wake_relay.clone());
+    let shutdown = stopped(rx.clone());
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = relay.run(shutdown).await {
+            tracing::error!(error = %e, "the relay stopped");
+        }
+    }));
+    for projection in models::all() {
+        let (events, read_models, cfg, shutdown) = (
+            stores.events.clone(),
+            stores.models.clone(),
+            cfg.clone(),
+            stopped(rx.clone()),
+        );
+        tasks.push(tokio::spawn(async move {
+            let name = projection.name();
+            if let Err(e) = roster_rabbitmq::run_projection_consumer(
+                events,
+                read_models,
+                projection,
+                cfg,
+                shutdown,
+            )
+            .await
+            {
+                tracing::error!(projection = name, error = %e, "a projection consumer stopped");
+            }
+        }));
+    }
+    Ok(Transport {
+        wake_relay,
+        stop,
+        tasks,
+    })
+}
+
+impl Transport {
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+pub async fn status(cfg: &BrokerConfig) -> anyhow::Result<Vec<roster_rabbitmq::QueueStatus>> {
+    let conn = roster_rabbitmq::connect(cfg, "roster-status")
+        .await
+        .context("cannot reach RabbitMQ")?;
+    let rows = roster_rabbitmq::queue_status(&conn, cfg, &models::NAMES).await?;
+    let _ = conn.close(200, "status read".into()).await;
+    Ok(rows)
+}
