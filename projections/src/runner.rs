@@ -24,12 +24,38 @@ pub trait Projection: Send + Sync {
     fn keys(&self, event: &StoredEvent) -> Vec<String>;
 
     /// Folds `event` into `docs` (every key of `keys`, `None` where no document exists yet).
-    /// An `Err` dead-letters the event.
+    /// An `Err` dead-letters the event, and it must then leave `docs` unchanged.
     fn apply(
         &self,
         event: &StoredEvent,
         docs: &mut BTreeMap<String, Option<Value>>,
     ) -> Result<(), String>;
+
+    /// Folds a batch of events (in log order) into `docs`, returning the index and reason of
+    /// every event that could not be applied (dead letters; they change nothing). Models
+    /// override it to convert each document once per batch instead of once per event.
+    fn apply_all(
+        &self,
+        events: &[StoredEvent],
+        docs: &mut BTreeMap<String, Option<Value>>,
+    ) -> Vec<(usize, String)> {
+        let mut dead = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            let keys = self.keys(e);
+            if keys.is_empty() {
+                continue;
+            }
+            let mut scratch: BTreeMap<String, Option<Value>> = keys
+                .iter()
+                .map(|k| (k.clone(), docs.get(k).cloned().flatten()))
+                .collect();
+            match self.apply(e, &mut scratch) {
+                Ok(()) => docs.extend(scratch),
+                Err(reason) => dead.push((i, reason)),
+            }
+        }
+        dead
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,37 +100,30 @@ pub async fn apply_batch(
         checkpoint: last.checkpoint(),
         ..Progress::default()
     };
-    let mut dead = Vec::new();
-    for e in events {
-        let keys = projection.keys(e);
-        if keys.is_empty() {
-            continue;
-        }
-        let mut scratch: BTreeMap<String, Option<Value>> = keys
-            .iter()
-            .map(|k| (k.clone(), docs.get(k).cloned().flatten()))
-            .collect();
-        match projection.apply(e, &mut scratch) {
-            Ok(()) => {
-                docs.extend(scratch);
-                progress.applied += 1;
+    let relevant = events
+        .iter()
+        .filter(|e| !projection.keys(e).is_empty())
+        .count() as u64;
+    let failed = projection.apply_all(events, &mut docs);
+    progress.dead_lettered = failed.len() as u64;
+    progress.applied = relevant - progress.dead_lettered;
+    let dead: Vec<DeadLetter> = failed
+        .into_iter()
+        .map(|(i, reason)| {
+            let e = &events[i];
+            tracing::error!(projection = projection.name(), position = e.global_position, event_type = %e.event_type, %reason, "event dead-lettered");
+            DeadLetter {
+                projection: stored_as.to_string(),
+                global_position: e.global_position,
+                transaction_id: e.transaction_id,
+                event_id: e.event_id,
+                event_type: e.event_type.clone(),
+                reason,
+                recorded_at: now,
+                replayed_at: None,
             }
-            Err(reason) => {
-                tracing::error!(projection = projection.name(), position = e.global_position, event_type = %e.event_type, %reason, "event dead-lettered");
-                progress.dead_lettered += 1;
-                dead.push(DeadLetter {
-                    projection: stored_as.to_string(),
-                    global_position: e.global_position,
-                    transaction_id: e.transaction_id,
-                    event_id: e.event_id,
-                    event_type: e.event_type.clone(),
-                    reason,
-                    recorded_at: now,
-                    replayed_at: None,
-                });
-            }
-        }
-    }
+        })
+        .collect();
     let changes: Vec<DocChange> = docs
         .into_iter()
         .filter(|(k, v)| original.get(k) != Some(v))

@@ -54,38 +54,48 @@ impl Projection for FunnelModel {
         e: &StoredEvent,
         docs: &mut BTreeMap<String, Option<Value>>,
     ) -> Result<(), String> {
-        fold_doc::<FunnelDoc>(e, docs, |doc, event, e| {
-            let on = Some(e.metadata.business_date);
-            use PlatformEvent as E;
-            if let E::ApplicationSubmitted { round_id, form, .. } = event {
-                doc.platform_id = platform_id(e).unwrap_or_default().to_string();
-                doc.cycles.push(Cycle {
-                    round_id: round_id.clone(),
-                    province: form.applicant.province.to_string(),
-                    stages: Stages {
-                        submitted: on,
-                        ..Stages::default()
-                    },
-                });
-                return;
-            }
-            let Some(stages) = doc.cycles.last_mut().map(|c| &mut c.stages) else {
-                return;
-            };
-            match event {
-                E::CityEndorsed { .. } => stages.endorsed = on,
-                E::ProvinceRecommended { .. } => stages.recommended = on,
-                E::ProvinceRejected { .. } => stages.rejected = on,
-                E::ExpertEvaluationRecorded { passed: true, .. } => stages.evaluated_pass = on,
-                E::ExpertEvaluationRecorded { passed: false, .. }
-                | E::NoticeObjectionRecorded { upheld: true, .. } => stages.not_selected = on,
-                E::PublicNoticeStarted { .. } => stages.on_notice = on,
-                E::PlatformListed { listed_on } if stages.listed.is_none() => {
-                    stages.listed = Some(*listed_on)
-                }
-                E::ApplicationWithdrawn { .. } => stages.withdrawn = on,
-                _ => {}
-            }
-        })
+        fold_doc::<FunnelDoc>(e, docs, fold)
+    }
+
+    fn apply_all(
+        &self,
+        events: &[StoredEvent],
+        docs: &mut BTreeMap<String, Option<Value>>,
+    ) -> Vec<(usize, String)> {
+        super::fold_batch::<FunnelDoc>(events, docs, fold)
+    }
+}
+
+fn fold(doc: &mut FunnelDoc, event: &PlatformEvent, e: &StoredEvent) {
+    let on = Some(e.metadata.business_date);
+    use PlatformEvent as E;
+    if let E::ApplicationSubmitted { round_id, form, .. } = event {
+        doc.platform_id = platform_id(e).unwrap_or_default().to_string();
+        doc.cycles.push(Cycle {
+            round_id: round_id.clone(),
+            province: form.applicant.province.to_string(),
+            stages: Stages {
+                submitted: on,
+                ..Stages::default()
+            },
+        });
+        return;
+    }
+    let Some(stages) = doc.cycles.last_mut().map(|c| &mut c.stages) else {
+        return;
+    };
+    match event {
+        E::CityEndorsed { .. } => stages.endorsed = on,
+        E::ProvinceRecommended { .. } => stages.recommended = on,
+        E::ProvinceRejected { .. } => stages.rejected = on,
+        E::ExpertEvaluationRecorded { passed: true, .. } => stages.evaluated_pass = on,
+        E::ExpertEvaluationRecorded { passed: false, .. }
+        | E::NoticeObjectionRecorded { upheld: true, .. } => stages.not_selected = on,
+        E::PublicNoticeStarted { .. } => stages.on_notice = on,
+        E::PlatformListed { listed_on } if stages.listed.is_none() => {
+            stages.listed = Some(*listed_on)
+        }
+        E::ApplicationWithdrawn { .. } => stages.withdrawn = on,
+        _ => {}
     }
 }

@@ -58,86 +58,96 @@ impl Projection for IncidentsModel {
         e: &StoredEvent,
         docs: &mut BTreeMap<String, Option<Value>>,
     ) -> Result<(), String> {
-        fold_doc::<IncidentsDoc>(e, docs, |doc, event, e| {
-            let on = e.metadata.business_date;
-            use PlatformEvent as E;
-            match event {
-                E::ApplicationSubmitted { form, .. } | E::ApplicationAmended { form, .. } => {
-                    doc.platform_id = platform_id(e).unwrap_or_default().to_string();
-                    doc.platform_name = form.platform.name.clone();
-                    doc.province = form.applicant.province.to_string();
-                }
-                E::IncidentReported {
-                    incident_id,
-                    kind,
-                    occurred_on,
-                    description,
-                    direct_loss_cny,
-                    severity,
-                } => doc.incidents.push(IncidentEntry {
-                    incident_id: incident_id.clone(),
-                    kind: *kind,
-                    occurred_on: *occurred_on,
-                    reported_on: on,
-                    description: description.clone(),
-                    reported_loss_cny: *direct_loss_cny,
-                    stated_severity: *severity,
-                    assessed_on: None,
-                    assessed_loss_cny: None,
-                    deaths: None,
-                    serious_injuries: None,
-                    assessed_class: None,
-                    conclusion: None,
-                    review_id: None,
-                    review_outcome: None,
-                }),
-                E::IncidentAssessed {
-                    incident_id,
-                    direct_loss_cny,
-                    deaths,
-                    serious_injuries,
-                    class,
-                    conclusion,
-                } => {
-                    if let Some(i) = doc
-                        .incidents
-                        .iter_mut()
-                        .find(|i| &i.incident_id == incident_id)
-                    {
-                        i.assessed_on = Some(on);
-                        i.assessed_loss_cny = Some(*direct_loss_cny);
-                        i.deaths = Some(*deaths);
-                        i.serious_injuries = Some(*serious_injuries);
-                        i.assessed_class = Some(*class);
-                        i.conclusion = Some(conclusion.clone());
-                    }
-                }
-                E::ReviewOpened {
-                    review_id,
-                    trigger: ReviewTrigger::Incident(incident_id),
-                    ..
-                } => {
-                    if let Some(i) = doc
-                        .incidents
-                        .iter_mut()
-                        .find(|i| &i.incident_id == incident_id)
-                    {
-                        i.review_id = Some(review_id.clone());
-                    }
-                }
-                E::ReviewConcluded {
-                    review_id, outcome, ..
-                } => {
-                    if let Some(i) = doc
-                        .incidents
-                        .iter_mut()
-                        .find(|i| i.review_id.as_ref() == Some(review_id))
-                    {
-                        i.review_outcome = Some(*outcome);
-                    }
-                }
-                _ => {}
+        fold_doc::<IncidentsDoc>(e, docs, fold)
+    }
+
+    fn apply_all(
+        &self,
+        events: &[StoredEvent],
+        docs: &mut BTreeMap<String, Option<Value>>,
+    ) -> Vec<(usize, String)> {
+        super::fold_batch::<IncidentsDoc>(events, docs, fold)
+    }
+}
+
+fn fold(doc: &mut IncidentsDoc, event: &PlatformEvent, e: &StoredEvent) {
+    let on = e.metadata.business_date;
+    use PlatformEvent as E;
+    match event {
+        E::ApplicationSubmitted { form, .. } | E::ApplicationAmended { form, .. } => {
+            doc.platform_id = platform_id(e).unwrap_or_default().to_string();
+            doc.platform_name = form.platform.name.clone();
+            doc.province = form.applicant.province.to_string();
+        }
+        E::IncidentReported {
+            incident_id,
+            kind,
+            occurred_on,
+            description,
+            direct_loss_cny,
+            severity,
+        } => doc.incidents.push(IncidentEntry {
+            incident_id: incident_id.clone(),
+            kind: *kind,
+            occurred_on: *occurred_on,
+            reported_on: on,
+            description: description.clone(),
+            reported_loss_cny: *direct_loss_cny,
+            stated_severity: *severity,
+            assessed_on: None,
+            assessed_loss_cny: None,
+            deaths: None,
+            serious_injuries: None,
+            assessed_class: None,
+            conclusion: None,
+            review_id: None,
+            review_outcome: None,
+        }),
+        E::IncidentAssessed {
+            incident_id,
+            direct_loss_cny,
+            deaths,
+            serious_injuries,
+            class,
+            conclusion,
+        } => {
+            if let Some(i) = doc
+                .incidents
+                .iter_mut()
+                .find(|i| &i.incident_id == incident_id)
+            {
+                i.assessed_on = Some(on);
+                i.assessed_loss_cny = Some(*direct_loss_cny);
+                i.deaths = Some(*deaths);
+                i.serious_injuries = Some(*serious_injuries);
+                i.assessed_class = Some(*class);
+                i.conclusion = Some(conclusion.clone());
             }
-        })
+        }
+        E::ReviewOpened {
+            review_id,
+            trigger: ReviewTrigger::Incident(incident_id),
+            ..
+        } => {
+            if let Some(i) = doc
+                .incidents
+                .iter_mut()
+                .find(|i| &i.incident_id == incident_id)
+            {
+                i.review_id = Some(review_id.clone());
+            }
+        }
+        E::ReviewConcluded {
+            review_id, outcome, ..
+        } => {
+            if let Some(i) = doc
+                .incidents
+                .iter_mut()
+                .find(|i| i.review_id.as_ref() == Some(review_id))
+            {
+                i.review_outcome = Some(*outcome);
+            }
+        }
+        _ => {}
     }
 }

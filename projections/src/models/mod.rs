@@ -58,6 +58,53 @@ pub fn fold_doc<D: Serialize + DeserializeOwned + Default>(
     Ok(())
 }
 
+/// Folds a batch into typed per-platform documents: each document is read from JSON once and
+/// written back once, whatever the number of its events in the batch. An event that does not
+/// decode (or whose stored document does not) is reported and changes nothing.
+pub fn fold_batch<D: Serialize + DeserializeOwned + Default>(
+    events: &[StoredEvent],
+    docs: &mut BTreeMap<String, Option<Value>>,
+    f: impl Fn(&mut D, &PlatformEvent, &StoredEvent),
+) -> Vec<(usize, String)> {
+    let mut typed: BTreeMap<String, D> = BTreeMap::new();
+    let mut dead = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let Some(pid) = platform_id(e) else { continue };
+        let event = match decode(e) {
+            Ok(ev) => ev,
+            Err(reason) => {
+                dead.push((i, reason));
+                continue;
+            }
+        };
+        if !typed.contains_key(pid) {
+            let doc = match docs.get(pid).cloned().flatten() {
+                Some(v) => match serde_json::from_value(v) {
+                    Ok(d) => d,
+                    Err(err) => {
+                        dead.push((i, format!("stored document unreadable: {err}")));
+                        continue;
+                    }
+                },
+                None => D::default(),
+            };
+            typed.insert(pid.to_string(), doc);
+        }
+        f(typed.get_mut(pid).expect("inserted above"), &event, e);
+    }
+    for (k, d) in typed {
+        match serde_json::to_value(&d) {
+            Ok(v) => {
+                docs.insert(k, Some(v));
+            }
+            Err(err) => {
+                tracing::error!(key = %k, error = %err, "document could not be serialized; left unchanged")
+            }
+        }
+    }
+    dead
+}
+
 /// Every read model, in the order `roster status` shows them.
 pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![

@@ -139,118 +139,15 @@ impl Projection for RosterModel {
         e: &StoredEvent,
         docs: &mut BTreeMap<String, Option<Value>>,
     ) -> Result<(), String> {
-        fold_doc::<RosterDoc>(e, docs, |doc, event, e| {
-            let on = e.metadata.business_date;
-            let set = |doc: &mut RosterDoc, status: Status| {
-                doc.statuses.push(StatusChange {
-                    on,
-                    status,
-                    position: e.global_position,
-                });
-            };
-            use PlatformEvent as E;
-            match event {
-                E::ApplicationSubmitted { round_id, form, .. } => {
-                    doc.platform_id = platform_id(e).unwrap_or_default().to_string();
-                    doc.round_id = Some(round_id.clone());
-                    set_identity(doc, form);
-                    set(doc, Status::Submitted);
-                }
-                E::ApplicationAmended { form, .. } => set_identity(doc, form),
-                E::ApplicationWithdrawn { .. } => set(doc, Status::Withdrawn),
-                E::CityEndorsed { .. } => set(doc, Status::CityEndorsed),
-                E::ProvinceRecommended { .. } => set(doc, Status::Recommended),
-                E::ProvinceRejected { .. } => set(doc, Status::Rejected),
-                E::ExpertEvaluationRecorded { passed, .. } => set(
-                    doc,
-                    if *passed {
-                        Status::Evaluated
-                    } else {
-                        Status::NotSelected
-                    },
-                ),
-                E::PublicNoticeStarted { .. } => set(doc, Status::OnNotice),
-                E::NoticeObjectionRecorded { upheld: true, .. } => set(doc, Status::NotSelected),
-                E::PlatformListed { listed_on } => {
-                    doc.listed_periods.push(ListedPeriod {
-                        from: *listed_on,
-                        to: None,
-                        delist_reason: None,
-                    });
-                    doc.statuses.push(StatusChange {
-                        on: *listed_on,
-                        status: Status::Listed,
-                        position: e.global_position,
-                    });
-                }
-                E::ReviewOpened {
-                    review_id,
-                    trigger,
-                    due_on,
-                } => {
-                    doc.reviews.push(ReviewEntry {
-                        review_id: review_id.clone(),
-                        trigger: trigger.to_string(),
-                        opened_on: on,
-                        due_on: *due_on,
-                        concluded_on: None,
-                        outcome: None,
-                        lapsed_on: None,
-                    });
-                    set(doc, Status::UnderReview);
-                }
-                E::ReviewConcluded {
-                    review_id, outcome, ..
-                } => {
-                    if let Some(r) = doc.reviews.iter_mut().find(|r| &r.review_id == review_id) {
-                        r.concluded_on = Some(on);
-                        r.outcome = Some(*outcome);
-                    }
-                    let still_open = doc
-                        .reviews
-                        .iter()
-                        .any(|r| r.concluded_on.is_none() && r.lapsed_on.is_none());
-                    if !still_open && *outcome == ReviewOutcome::Passed {
-                        set(doc, Status::Listed);
-                    }
-                }
-                E::AnnualEvaluationRecorded { year, stars, .. } => {
-                    doc.star_ratings.push(StarRating {
-                        year: *year,
-                        stars: *stars,
-                        on,
-                    })
-                }
-                E::PlatformDelisted {
-                    delisted_on,
-                    reason,
-                    ..
-                } => {
-                    if let Some(p) = doc.listed_periods.iter_mut().rev().find(|p| p.to.is_none()) {
-                        p.to = Some(*delisted_on);
-                        p.delist_reason = Some(*reason);
-                    }
-                    for r in doc
-                        .reviews
-                        .iter_mut()
-                        .filter(|r| r.concluded_on.is_none() && r.lapsed_on.is_none())
-                    {
-                        r.lapsed_on = Some(*delisted_on);
-                    }
-                    doc.statuses.push(StatusChange {
-                        on: *delisted_on,
-                        status: Status::Delisted,
-                        position: e.global_position,
-                    });
-                }
-                E::EligibilityAssessed { .. }
-                | E::NoticeObjectionRecorded { upheld: false, .. }
-                | E::ServiceRecorded { .. }
-                | E::ServiceRetracted { .. }
-                | E::IncidentReported { .. }
-                | E::IncidentAssessed { .. } => {}
-            }
-        })
+        fold_doc::<RosterDoc>(e, docs, fold)
+    }
+
+    fn apply_all(
+        &self,
+        events: &[StoredEvent],
+        docs: &mut BTreeMap<String, Option<Value>>,
+    ) -> Vec<(usize, String)> {
+        super::fold_batch::<RosterDoc>(events, docs, fold)
     }
 }
 
@@ -262,4 +159,115 @@ fn set_identity(doc: &mut RosterDoc, form: &roster_domain::form::ApplicationForm
     doc.province = form.applicant.province.to_string();
     doc.city = form.applicant.city.to_string();
     doc.domains = form.domains.iter().copied().collect();
+}
+
+fn fold(doc: &mut RosterDoc, event: &PlatformEvent, e: &StoredEvent) {
+    let on = e.metadata.business_date;
+    let set = |doc: &mut RosterDoc, status: Status| {
+        doc.statuses.push(StatusChange {
+            on,
+            status,
+            position: e.global_position,
+        });
+    };
+    use PlatformEvent as E;
+    match event {
+        E::ApplicationSubmitted { round_id, form, .. } => {
+            doc.platform_id = platform_id(e).unwrap_or_default().to_string();
+            doc.round_id = Some(round_id.clone());
+            set_identity(doc, form);
+            set(doc, Status::Submitted);
+        }
+        E::ApplicationAmended { form, .. } => set_identity(doc, form),
+        E::ApplicationWithdrawn { .. } => set(doc, Status::Withdrawn),
+        E::CityEndorsed { .. } => set(doc, Status::CityEndorsed),
+        E::ProvinceRecommended { .. } => set(doc, Status::Recommended),
+        E::ProvinceRejected { .. } => set(doc, Status::Rejected),
+        E::ExpertEvaluationRecorded { passed, .. } => set(
+            doc,
+            if *passed {
+                Status::Evaluated
+            } else {
+                Status::NotSelected
+            },
+        ),
+        E::PublicNoticeStarted { .. } => set(doc, Status::OnNotice),
+        E::NoticeObjectionRecorded { upheld: true, .. } => set(doc, Status::NotSelected),
+        E::PlatformListed { listed_on } => {
+            doc.listed_periods.push(ListedPeriod {
+                from: *listed_on,
+                to: None,
+                delist_reason: None,
+            });
+            doc.statuses.push(StatusChange {
+                on: *listed_on,
+                status: Status::Listed,
+                position: e.global_position,
+            });
+        }
+        E::ReviewOpened {
+            review_id,
+            trigger,
+            due_on,
+        } => {
+            doc.reviews.push(ReviewEntry {
+                review_id: review_id.clone(),
+                trigger: trigger.to_string(),
+                opened_on: on,
+                due_on: *due_on,
+                concluded_on: None,
+                outcome: None,
+                lapsed_on: None,
+            });
+            set(doc, Status::UnderReview);
+        }
+        E::ReviewConcluded {
+            review_id, outcome, ..
+        } => {
+            if let Some(r) = doc.reviews.iter_mut().find(|r| &r.review_id == review_id) {
+                r.concluded_on = Some(on);
+                r.outcome = Some(*outcome);
+            }
+            let still_open = doc
+                .reviews
+                .iter()
+                .any(|r| r.concluded_on.is_none() && r.lapsed_on.is_none());
+            if !still_open && *outcome == ReviewOutcome::Passed {
+                set(doc, Status::Listed);
+            }
+        }
+        E::AnnualEvaluationRecorded { year, stars, .. } => doc.star_ratings.push(StarRating {
+            year: *year,
+            stars: *stars,
+            on,
+        }),
+        E::PlatformDelisted {
+            delisted_on,
+            reason,
+            ..
+        } => {
+            if let Some(p) = doc.listed_periods.iter_mut().rev().find(|p| p.to.is_none()) {
+                p.to = Some(*delisted_on);
+                p.delist_reason = Some(*reason);
+            }
+            for r in doc
+                .reviews
+                .iter_mut()
+                .filter(|r| r.concluded_on.is_none() && r.lapsed_on.is_none())
+            {
+                r.lapsed_on = Some(*delisted_on);
+            }
+            doc.statuses.push(StatusChange {
+                on: *delisted_on,
+                status: Status::Delisted,
+                position: e.global_position,
+            });
+        }
+        E::EligibilityAssessed { .. }
+        | E::NoticeObjectionRecorded { upheld: false, .. }
+        | E::ServiceRecorded { .. }
+        | E::ServiceRetracted { .. }
+        | E::IncidentReported { .. }
+        | E::IncidentAssessed { .. } => {}
+    }
 }

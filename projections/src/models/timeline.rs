@@ -177,31 +177,41 @@ impl Projection for TimelineModel {
         e: &StoredEvent,
         docs: &mut BTreeMap<String, Option<Value>>,
     ) -> Result<(), String> {
-        fold_doc::<TimelineDoc>(e, docs, |doc, event, e| {
-            doc.platform_id = platform_id(e).unwrap_or_default().to_string();
-            let mut summary = summary(event);
-            if e.metadata.actor.role == roster_domain::actor::Role::System {
-                summary = format!(
-                    "{summary} (automatically, {}{})",
-                    e.metadata.actor.id,
-                    e.metadata
-                        .causation_id
-                        .map(|c| format!(", after event {c}"))
-                        .unwrap_or_default()
-                );
-            }
-            doc.entries.push(TimelineEntry {
-                position: e.global_position,
-                version: e.version,
-                event_id: e.event_id,
-                event_type: e.event_type.clone(),
-                business_date: e.metadata.business_date,
-                recorded_at: e.metadata.recorded_at,
-                actor: e.metadata.actor.clone(),
-                command_id: e.metadata.command_id,
-                causation_id: e.metadata.causation_id,
-                summary,
-            });
-        })
+        fold_doc::<TimelineDoc>(e, docs, fold)
     }
+
+    fn apply_all(
+        &self,
+        events: &[StoredEvent],
+        docs: &mut BTreeMap<String, Option<Value>>,
+    ) -> Vec<(usize, String)> {
+        super::fold_batch::<TimelineDoc>(events, docs, fold)
+    }
+}
+
+fn fold(doc: &mut TimelineDoc, event: &PlatformEvent, e: &StoredEvent) {
+    doc.platform_id = platform_id(e).unwrap_or_default().to_string();
+    let mut summary = summary(event);
+    if e.metadata.actor.role == roster_domain::actor::Role::System {
+        summary = format!(
+            "{summary} (automatically, {}{})",
+            e.metadata.actor.id,
+            e.metadata
+                .causation_id
+                .map(|c| format!(", after event {c}"))
+                .unwrap_or_default()
+        );
+    }
+    doc.entries.push(TimelineEntry {
+        position: e.global_position,
+        version: e.version,
+        event_id: e.event_id,
+        event_type: e.event_type.clone(),
+        business_date: e.metadata.business_date,
+        recorded_at: e.metadata.recorded_at,
+        actor: e.metadata.actor.clone(),
+        command_id: e.metadata.command_id,
+        causation_id: e.metadata.causation_id,
+        summary,
+    });
 }
