@@ -12,6 +12,7 @@ use roster_domain::commands::{PlatformCommand, ReportIncident, SubmitApplication
 use roster_domain::incident::IncidentKind;
 use roster_domain::samples::{date, form_json, round_2025};
 use roster_domain::service::{CommandRequest, CommandService, SystemClock, Target};
+use roster_domain::store::EventStore;
 use roster_domain::values::Uscc;
 use roster_postgres::PgStore;
 use tokio_postgres::NoTls;
@@ -230,4 +231,177 @@ pub fn peak_rss_mib() -> Option<f64> {
 
 pub fn per_sec(n: u64, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
+}
+
+/// Appends `platforms` × `per_platform` realistic events straight into the store (not through
+/// the command path), in commits of about 1,000 events: per platform an application, then
+/// served enterprises, incubated products and incident reports.
+pub async fn fill(
+    store: &dyn roster_domain::store::EventStore,
+    first_platform: u64,
+    platforms: u64,
+    per_platform: u64,
+) -> anyhow::Result<()> {
+    use roster_domain::commands::ServiceRecord;
+    use roster_domain::events::{encode, PlatformEvent};
+    use roster_domain::store::{
+        AuditEntry, CommandRecord, Commit, EventMetadata, ExpectedVersion, NewEvent, StreamAppend,
+    };
+    let actor = Actor {
+        id: "bench-fill".into(),
+        role: Role::Ministry,
+        jurisdiction: None,
+    };
+    let per_commit = (1000 / per_platform.max(1)).max(1);
+    let mut p = first_platform;
+    while p < first_platform + platforms {
+        let command_id = Uuid::new_v4();
+        let now = chrono::Utc::now();
+        let mut streams = Vec::new();
+        for q in p..(p + per_commit).min(first_platform + platforms) {
+            let uscc = applicant_uscc(q);
+            let form: roster_domain::form::ApplicationForm =
+                serde_json::from_value(form_json(uscc.as_str(), "44", "440300", &["enzymes"]))?;
+            let mut events = Vec::with_capacity(per_platform as usize);
+            for i in 0..per_platform {
+                let e = match i {
+                    0 => PlatformEvent::ApplicationSubmitted {
+                        round_id: "2025".into(),
+                        cycle: 1,
+                        submitted_on: date("2025-07-01"),
+                        form: form.clone(),
+                    },
+                    i if i % 5 == 0 => PlatformEvent::IncidentReported {
+                        incident_id: format!("i{i}"),
+                        kind: IncidentKind::Other,
+                        occurred_on: date("2026-01-01"),
+                        description: "压力测试事件：取样口少量外溢，已处置".into(),
+                        direct_loss_cny: Some(roster_domain::values::Cny(10_000)),
+                        severity: None,
+                    },
+                    i if i % 2 == 0 => PlatformEvent::ServiceRecorded {
+                        service_id: Uuid::new_v4(),
+                        dated: date("2026-02-01"),
+                        record: ServiceRecord::ProductIncubated {
+                            product_name: format!("压测产品{q}-{i}"),
+                            owner_uscc: applicant_uscc(q + i),
+                            domain: roster_domain::values::Domain::Enzymes,
+                        },
+                    },
+                    i => PlatformEvent::ServiceRecorded {
+                        service_id: Uuid::new_v4(),
+                        dated: date("2026-02-01"),
+                        record: ServiceRecord::EnterpriseServed {
+                            enterprise_uscc: applicant_uscc(q * 7 + i),
+                            enterprise_name: format!("压测企业{i}"),
+                            contract_cny: roster_domain::values::Cny(250_000),
+                        },
+                    },
+                };
+                let (event_type, schema_version, payload) = encode(&e);
+                events.push(NewEvent {
+                    event_id: Uuid::new_v4(),
+                    event_type,
+                    schema_version,
+                    payload,
+                    metadata: EventMetadata {
+                        actor: actor.clone(),
+                        command_id,
+                        correlation_id: command_id,
+                        causation_id: None,
+                        recorded_at: now,
+                        business_date: date("2026-02-01"),
+                    },
+                });
+            }
+            streams.push(StreamAppend {
+                stream_id: format!("platform-bench-{q}"),
+                expected_version: ExpectedVersion::NoStream,
+                events,
+            });
+        }
+        let commit = Commit {
+            command: CommandRecord {
+                command_id,
+                fingerprint: "bench-fill".into(),
+                result: serde_json::Value::Null,
+                recorded_at: now,
+            },
+            streams,
+            audit: AuditEntry {
+                recorded_at: now,
+                actor: actor.clone(),
+                command_id: Some(command_id),
+                command_type: "BenchFill".into(),
+                target: None,
+                outcome: "accepted".into(),
+                error_code: None,
+                detail: None,
+            },
+        };
+        store.append(commit).await?;
+        p += per_commit;
+    }
+    Ok(())
+}
+
+pub struct RebuildFigures {
+    pub events: u64,
+    pub fill_secs: f64,
+    pub read_events_per_sec: f64,
+    /// (read model, events per second)
+    pub rebuilds: Vec<(String, f64)>,
+}
+
+/// Rebuild speed at `events` stored events: each read model rebuilt from the store, against
+/// the ceiling of reading and decoding the same log without folding it.
+pub async fn rebuild(admin_url: &str, events: u64) -> anyhow::Result<RebuildFigures> {
+    let db = BenchDb::create(admin_url).await?;
+    let result = async {
+        let store = Arc::new(PgStore::with_config(db.config.clone()).await?);
+        store.migrate().await?;
+        let per_platform = 50;
+        let started = Instant::now();
+        fill(store.as_ref(), 0, events / per_platform, per_platform).await?;
+        let fill_secs = started.elapsed().as_secs_f64();
+        let total = store
+            .count_after(roster_domain::store::Checkpoint::START)
+            .await?;
+        // Ceiling: read and decode the whole log, in the rebuild's batch size.
+        let started = Instant::now();
+        let mut from = roster_domain::store::Checkpoint::START;
+        let mut read = 0u64;
+        loop {
+            let batch = store.read_all_after(from, 2000).await?;
+            let Some(last) = batch.last() else { break };
+            from = last.checkpoint();
+            read += batch.len() as u64;
+        }
+        let read_events_per_sec = read as f64 / started.elapsed().as_secs_f64();
+        let mut rebuilds = Vec::new();
+        for p in roster_projections::models::all() {
+            let started = Instant::now();
+            roster_projections::local::rebuild(
+                store.as_ref(),
+                store.as_ref(),
+                p.as_ref(),
+                2000,
+                |_| {},
+            )
+            .await?;
+            rebuilds.push((
+                p.name().to_string(),
+                total as f64 / started.elapsed().as_secs_f64(),
+            ));
+        }
+        Ok::<_, anyhow::Error>(RebuildFigures {
+            events: total,
+            fill_secs,
+            read_events_per_sec,
+            rebuilds,
+        })
+    }
+    .await;
+    db.drop_now().await?;
+    result
 }

@@ -118,6 +118,11 @@ enum DlqCommand {
 
 #[derive(Subcommand)]
 enum Bench {
+    /// Rebuild speed of each read model at N stored events vs reading the same log.
+    Rebuild {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+    },
     /// Commands/s through the full command path vs raw single-row INSERTs.
     Commands {
         #[arg(long, default_value_t = 32)]
@@ -235,6 +240,13 @@ async fn run_bench(database_url: Option<&str>, bench: &Bench) -> anyhow::Result<
         "roster bench needs --database-url (a PostgreSQL server where it may create a database)",
     )?;
     match *bench {
+        Bench::Rebuild { events } => {
+            let f = roster::bench::rebuild(url, events).await?;
+            println!("filled {} events in {:.0} s; reading and decoding the log: {:.0} events/s (ceiling)", f.events, f.fill_secs, f.read_events_per_sec);
+            for (name, rate) in &f.rebuilds {
+                println!("rebuild {name:<10} {rate:>8.0} events/s; ratio to reading {:.2}; target >= 50000 events/s: {}", rate / f.read_events_per_sec, if *rate >= 50_000.0 { "met" } else { "not met" });
+            }
+        }
         Bench::Commands { clients, commands } => {
             let f = roster::bench::commands(url, clients, commands).await?;
             let rate = f.commands as f64 / f.secs;

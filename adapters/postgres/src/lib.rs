@@ -194,7 +194,11 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-const EVENT_COLUMNS: &str = "global_position, transaction_id::text, stream_id, version, event_id, \
+// The text form of the xid gets its own name: left as `transaction_id`, an `ORDER BY
+// transaction_id` would bind to it and sort transaction ids as text ("1000" < "999"), which
+// makes keyset pages skip events and defeats the index.
+const EVENT_COLUMNS: &str =
+    "global_position, transaction_id::text AS transaction_id_text, stream_id, version, event_id, \
      event_type, schema_version, payload, metadata";
 
 fn event_from_row(row: &Row) -> Result<StoredEvent, StoreError> {
@@ -543,7 +547,7 @@ impl EventStore for PgStore {
                     "SELECT {EVENT_COLUMNS} FROM events
                      WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
                        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                     ORDER BY transaction_id, global_position
+                     ORDER BY events.transaction_id, events.global_position
                      LIMIT $3"
                 ))
                 .await

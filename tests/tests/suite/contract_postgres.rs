@@ -240,3 +240,41 @@ async fn bare_position_cursor_would_skip_the_late_commit() {
         "A is committed, yet the bare cursor, past B, will never return it"
     );
 }
+
+/// Transaction ids compare as numbers, not text: with ids 999 and 1000 ("1000" < "999" as
+/// text) a page of one event at a time must still return both, 999 first. Sorting the cursor
+/// by the text form would return 1000 first and then skip 999.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyset_pages_order_transaction_ids_as_numbers() {
+    let (store, db) = fresh_pg().await;
+    let client = raw_client(&db).await;
+    for (xid, id) in [(999u64, 1u128), (1000, 2)] {
+        let e = new_event("platform-xid", id as usize);
+        client
+            .execute(
+                "INSERT INTO events (transaction_id, stream_id, version, event_id, event_type, schema_version, payload, metadata, recorded_at, business_date)
+                 VALUES ($1::text::xid8, 'platform-xid', $2, $3, $4, 1, $5, $6, $7, $8)",
+                &[
+                    &xid.to_string(),
+                    &(id as i64),
+                    &Uuid::from_u128(id),
+                    &e.event_type,
+                    &e.payload,
+                    &serde_json::to_value(&e.metadata).unwrap(),
+                    &e.metadata.recorded_at,
+                    &e.metadata.business_date,
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut from = Checkpoint::START;
+    loop {
+        let page = store.read_all_after(from, 1).await.unwrap();
+        let Some(e) = page.first() else { break };
+        seen.push(e.transaction_id);
+        from = e.checkpoint();
+    }
+    assert_eq!(seen, vec![999, 1000]);
+}
