@@ -91,96 +91,172 @@ pub async fn commands(
     let result = async {
         let store = Arc::new(PgStore::with_config(db.config.clone()).await?);
         store.migrate().await?;
-        let service = Arc::new(CommandService::new(store.clone(), Arc::new(SystemClock)));
-        let ministry = Actor {
-            id: "bench-ministry".into(),
-            role: Role::Ministry,
-            jurisdiction: None,
-        };
-        let mut round = round_2025();
-        round.applicant_deadlines.clear();
-        round.city_deadlines.clear();
-        round.province_deadline = date("2099-12-31");
-        service
-            .execute(
-                &ministry,
-                CommandRequest {
-                    command_id: Uuid::new_v4(),
-                    business_date: date("2025-06-16"),
-                    expected_version: None,
-                    correlation_id: None,
-                    causation_id: None,
-                    target: Target::OpenRound { open_round: round },
-                },
-            )
-            .await
-            .map_err(|r| anyhow::anyhow!("{r}"))?;
-        let next = Arc::new(AtomicU64::new(0));
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..clients {
-            let (service, next) = (service.clone(), next.clone());
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let n = next.fetch_add(10, Ordering::Relaxed);
-                    if n >= total {
-                        return Ok::<(), anyhow::Error>(());
-                    }
-                    let uscc = applicant_uscc(n / 10);
-                    let actor = Actor {
-                        id: format!("bench-{uscc}"),
-                        role: Role::Applicant,
-                        jurisdiction: Some(uscc.to_string()),
-                    };
-                    let platform_id = format!("bench-{}", n / 10);
-                    let form: roster_domain::form::ApplicationForm = serde_json::from_value(
-                        form_json(uscc.as_str(), "44", "440300", &["enzymes"]),
-                    )?;
-                    for i in 0..10u64.min(total - n) {
-                        let command = if i == 0 {
-                            PlatformCommand::SubmitApplication(SubmitApplication {
-                                round_id: "2025".into(),
-                                form: form.clone(),
-                            })
-                        } else {
-                            PlatformCommand::ReportIncident(ReportIncident {
-                                incident_id: format!("i{i}"),
-                                kind: IncidentKind::Other,
-                                occurred_on: date("2025-07-01"),
-                                description: description(n + i),
-                                direct_loss_cny: None,
-                                severity: None,
-                            })
-                        };
-                        let req = CommandRequest {
-                            command_id: Uuid::new_v4(),
-                            business_date: date("2025-07-02"),
-                            expected_version: None,
-                            correlation_id: None,
-                            causation_id: None,
-                            target: Target::Platform {
-                                platform_id: platform_id.clone(),
-                                command,
-                            },
-                        };
-                        service
-                            .execute(&actor, req)
-                            .await
-                            .map_err(|r| anyhow::anyhow!("bench command refused: {r}"))?;
-                    }
-                }
-            }));
-        }
-        for t in tasks {
-            t.await??;
-        }
-        let secs = started.elapsed().as_secs_f64();
+        open_bench_round(store.clone()).await?;
+        let secs = drive_commands(store.clone(), clients, 0, total).await?;
         let raw = raw_inserts(&db.config, clients, total.min(50_000)).await?;
         Ok::<_, anyhow::Error>(CommandsFigures {
             commands: total,
             secs,
             raw_inserts_per_sec: raw,
         })
+    }
+    .await;
+    db.drop_now().await?;
+    result
+}
+
+async fn open_bench_round(store: Arc<PgStore>) -> anyhow::Result<()> {
+    let service = CommandService::new(store, Arc::new(SystemClock));
+    let ministry = Actor {
+        id: "bench-ministry".into(),
+        role: Role::Ministry,
+        jurisdiction: None,
+    };
+    let mut round = round_2025();
+    round.applicant_deadlines.clear();
+    round.city_deadlines.clear();
+    round.province_deadline = date("2099-12-31");
+    let req = CommandRequest {
+        command_id: Uuid::new_v4(),
+        business_date: date("2025-06-16"),
+        expected_version: None,
+        correlation_id: None,
+        causation_id: None,
+        target: Target::OpenRound { open_round: round },
+    };
+    service
+        .execute(&ministry, req)
+        .await
+        .map_err(|r| anyhow::anyhow!("{r}"))?;
+    Ok(())
+}
+
+/// Runs `total` commands from `clients` concurrent clients through a fresh command service
+/// (cold cache), fresh aggregates every 10 commands (platform numbers from `first`); seconds.
+async fn drive_commands(
+    store: Arc<PgStore>,
+    clients: usize,
+    first: u64,
+    total: u64,
+) -> anyhow::Result<f64> {
+    let service = Arc::new(CommandService::new(store, Arc::new(SystemClock)));
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (service, next) = (service.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(10, Ordering::Relaxed);
+                if n >= total {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                let k = first + n / 10;
+                let uscc = applicant_uscc(k);
+                let actor = Actor {
+                    id: format!("bench-{uscc}"),
+                    role: Role::Applicant,
+                    jurisdiction: Some(uscc.to_string()),
+                };
+                let platform_id = format!("bench-c{k}");
+                let form: roster_domain::form::ApplicationForm =
+                    serde_json::from_value(form_json(uscc.as_str(), "44", "440300", &["enzymes"]))?;
+                for i in 0..10u64.min(total - n) {
+                    let command = if i == 0 {
+                        PlatformCommand::SubmitApplication(SubmitApplication {
+                            round_id: "2025".into(),
+                            form: form.clone(),
+                        })
+                    } else {
+                        PlatformCommand::ReportIncident(ReportIncident {
+                            incident_id: format!("i{i}"),
+                            kind: IncidentKind::Other,
+                            occurred_on: date("2025-07-01"),
+                            description: description(n + i),
+                            direct_loss_cny: None,
+                            severity: None,
+                        })
+                    };
+                    let req = CommandRequest {
+                        command_id: Uuid::new_v4(),
+                        business_date: date("2025-07-02"),
+                        expected_version: None,
+                        correlation_id: None,
+                        causation_id: None,
+                        target: Target::Platform {
+                            platform_id: platform_id.clone(),
+                            command,
+                        },
+                    };
+                    service
+                        .execute(&actor, req)
+                        .await
+                        .map_err(|r| anyhow::anyhow!("bench command refused: {r}"))?;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+pub struct ScaleFigures {
+    pub small_events: u64,
+    pub small_rate: f64,
+    pub large_events: u64,
+    pub large_rate: f64,
+    pub fill_secs: f64,
+}
+
+/// Append throughput through the full command path with about 10k stored events, then again
+/// after the same database was bulk-filled to `events` stored events.
+pub async fn append_scale(
+    admin_url: &str,
+    clients: usize,
+    commands: u64,
+    events: u64,
+) -> anyhow::Result<ScaleFigures> {
+    let db = BenchDb::create(admin_url).await?;
+    let result = async {
+        let store = Arc::new(PgStore::with_config(db.config.clone()).await?);
+        store.migrate().await?;
+        open_bench_round(store.clone()).await?;
+        fill(store.as_ref(), 10_000_000, 200, 50).await?;
+        let small_events = store.count_after(roster_domain::store::Checkpoint::START).await?;
+        let small_rate = commands as f64 / drive_commands(store.clone(), clients, 0, commands).await?;
+        // Bulk fill on the server: realistic row sizes, distinct streams and ids, one
+        // transaction per million rows, then statistics as a running system would have them.
+        let started = Instant::now();
+        let (client, conn) = db.config.connect(NoTls).await?;
+        tokio::spawn(conn);
+        let have = store.count_after(roster_domain::store::Checkpoint::START).await?;
+        let mut at = 0u64;
+        while have + at < events {
+            let n = (events - have - at).min(1_000_000);
+            client
+                .execute(
+                    "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, payload, metadata, recorded_at, business_date)
+                     SELECT 'platform-fill-' || (($1::bigint + g) / 50), (($1::bigint + g) % 50) + 1, gen_random_uuid(), 'ServiceRecorded', 1,
+                            jsonb_build_object('service_id', gen_random_uuid(), 'dated', '2026-02-01',
+                                               'record', jsonb_build_object('kind', 'enterprise_served', 'enterprise_uscc', '91440300MA5F00000X',
+                                                                            'enterprise_name', '压测企业' || g, 'contract_cny', 250000)),
+                            jsonb_build_object('actor', jsonb_build_object('id', 'bench-fill', 'role', 'ministry'),
+                                               'command_id', gen_random_uuid(), 'correlation_id', gen_random_uuid(),
+                                               'recorded_at', now(), 'business_date', '2026-02-01'),
+                            now(), '2026-02-01'
+                     FROM generate_series(0, $2::bigint - 1) g",
+                    &[&(at as i64), &(n as i64)],
+                )
+                .await?;
+            at += n;
+        }
+        client.batch_execute("VACUUM ANALYZE events").await?;
+        let fill_secs = started.elapsed().as_secs_f64();
+        let large_events = store.count_after(roster_domain::store::Checkpoint::START).await?;
+        let large_rate = commands as f64 / drive_commands(store.clone(), clients, 1_000_000, commands).await?;
+        Ok::<_, anyhow::Error>(ScaleFigures { small_events, small_rate, large_events, large_rate, fill_secs })
     }
     .await;
     db.drop_now().await?;

@@ -118,6 +118,15 @@ enum DlqCommand {
 
 #[derive(Subcommand)]
 enum Bench {
+    /// Append throughput at ~10k stored events and again at N (default 10M) stored events.
+    AppendScale {
+        #[arg(long, default_value_t = 10_000_000)]
+        events: u64,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        #[arg(long, default_value_t = 20_000)]
+        commands: u64,
+    },
     /// Rebuild speed of each read model at N stored events vs reading the same log.
     Rebuild {
         #[arg(long, default_value_t = 1_000_000)]
@@ -240,6 +249,17 @@ async fn run_bench(database_url: Option<&str>, bench: &Bench) -> anyhow::Result<
         "roster bench needs --database-url (a PostgreSQL server where it may create a database)",
     )?;
     match *bench {
+        Bench::AppendScale {
+            events,
+            clients,
+            commands,
+        } => {
+            let f = roster::bench::append_scale(url, clients, commands, events).await?;
+            println!(
+                "append at {} stored events: {:.0} commands/s; at {} stored events (filled in {:.0} s): {:.0} commands/s; ratio {:.2} (target: within 20 %, i.e. >= 0.80)",
+                f.small_events, f.small_rate, f.large_events, f.fill_secs, f.large_rate, f.large_rate / f.small_rate
+            );
+        }
         Bench::Rebuild { events } => {
             let f = roster::bench::rebuild(url, events).await?;
             println!("filled {} events in {:.0} s; reading and decoding the log: {:.0} events/s (ceiling)", f.events, f.fill_secs, f.read_events_per_sec);
