@@ -148,6 +148,13 @@ impl<A: Clone> AggregateCache<A> {
         }
     }
 
+    /// Takes the entry out (no copy of the aggregate); the decision puts the new state back
+    /// after its commit. A concurrent command on the same stream meanwhile loads from the store.
+    fn take(&self, stream_id: &str) -> Option<(u64, A)> {
+        self.entries.lock().expect("cache lock").remove(stream_id)
+    }
+
+    /// A copy of the entry, for aggregates read by many commands (rounds).
     fn get(&self, stream_id: &str) -> Option<(u64, A)> {
         self.entries
             .lock()
@@ -212,13 +219,11 @@ impl CommandService {
     ) -> Result<(u64, Platform), Refusal> {
         let stream = Platform::stream_id(platform_id);
         if !fresh {
-            if let Some(hit) = self.platforms.get(&stream) {
+            if let Some(hit) = self.platforms.take(&stream) {
                 return Ok(hit);
             }
         }
         let loaded = self.load_platform(platform_id).await?;
-        self.platforms
-            .put(&stream, loaded.version, loaded.state.clone());
         Ok((loaded.version, loaded.state))
     }
 
