@@ -44,6 +44,17 @@ pub async fn start(
         );
     };
     let lock: tokio_postgres::Config = database_url.parse().context("database URL")?;
+    start_with_lock(stores, lock, cfg).await
+}
+
+/// [`start`], with the relay's leader lock taken on the database `lock` names (normally the event
+/// store's own): for callers that hold a connection configuration rather than a URL (`roster
+/// bench pipeline`, whose database is made for the run).
+pub async fn start_with_lock(
+    stores: &Stores,
+    lock: tokio_postgres::Config,
+    cfg: BrokerConfig,
+) -> anyhow::Result<Transport> {
     let conn = roster_rabbitmq::connect(&cfg, "roster-topology")
         .await
         .context("cannot reach RabbitMQ")?;

@@ -139,6 +139,18 @@ enum Bench {
         #[arg(long, default_value_t = 20_000)]
         commands: u64,
     },
+    /// Events/s through the RabbitMQ relay and the 5 read-model consumers vs raw lapin
+    /// publish+consume of the same messages; then commit-to-read-model lag at a fixed rate
+    /// (needs --amqp-url).
+    Pipeline {
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+        /// Offered load of the lag test, events/s.
+        #[arg(long, default_value_t = 2_000)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        lag_seconds: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -244,7 +256,11 @@ async fn load_demo(stores: &stores::Stores) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_bench(database_url: Option<&str>, bench: &Bench) -> anyhow::Result<()> {
+async fn run_bench(
+    database_url: Option<&str>,
+    amqp_url: Option<&str>,
+    bench: &Bench,
+) -> anyhow::Result<()> {
     let url = database_url.context(
         "roster bench needs --database-url (a PostgreSQL server where it may create a database)",
     )?;
@@ -275,6 +291,21 @@ async fn run_bench(database_url: Option<&str>, bench: &Bench) -> anyhow::Result<
                 f.commands, rate, f.raw_inserts_per_sec, rate / f.raw_inserts_per_sec
             );
         }
+        Bench::Pipeline {
+            events,
+            rate,
+            lag_seconds,
+        } => {
+            let amqp_url = amqp_url
+                .context("roster bench pipeline needs --amqp-url (or AMQP_URL): a RabbitMQ where it may declare and delete queues")?;
+            let opts = roster::bench_pipeline::PipelineOptions {
+                events,
+                rate,
+                lag_seconds,
+            };
+            let f = roster::bench_pipeline::run(url, amqp_url, opts).await?;
+            roster::bench_pipeline::print(&f, opts);
+        }
     }
     if let Some(rss) = roster::bench::peak_rss_mib() {
         println!("peak RSS: {rss:.0} MiB");
@@ -294,7 +325,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Benchmarks make their own database; they must not migrate the one the URL names.
     if let Command::Bench { bench } = &cli.command {
-        return run_bench(cli.database_url.as_deref(), bench).await;
+        return run_bench(cli.database_url.as_deref(), cli.amqp_url.as_deref(), bench).await;
     }
     let stores = stores::open(cli.database_url.as_deref(), &cli.data).await?;
     match cli.command {
