@@ -86,28 +86,39 @@ pub async fn rebuild(
 ) -> Result<Progress, RunError> {
     let shadow = format!("{}__rebuild", projection.name());
     models.reset(&shadow).await?;
+    // Only this rebuild writes the shadow, so its checkpoint is tracked here; reading the next
+    // batch (database-bound) overlaps with folding the current one (CPU-bound).
     let mut total = Progress::default();
-    loop {
-        let from = models.state(&shadow).await?.checkpoint;
-        let batch = events.read_all_after(from, batch_size.max(1)).await?;
-        if batch.is_empty() {
-            break;
-        }
-        if let Some(p) = apply_batch(
-            models,
-            projection,
-            &shadow,
-            from,
-            &batch,
-            chrono::Utc::now(),
-        )
-        .await?
-        {
-            total.applied += p.applied;
-            total.dead_lettered += p.dead_lettered;
-            total.checkpoint = p.checkpoint;
+    let mut from = models.state(&shadow).await?.checkpoint;
+    let mut batch = events.read_all_after(from, batch_size.max(1)).await?;
+    while let Some(last) = batch.last() {
+        let next_from = last.checkpoint();
+        let (next, applied) = tokio::join!(
+            events.read_all_after(next_from, batch_size.max(1)),
+            apply_batch(
+                models,
+                projection,
+                &shadow,
+                from,
+                &batch,
+                chrono::Utc::now()
+            )
+        );
+        match applied? {
+            Some(p) => {
+                total.applied += p.applied;
+                total.dead_lettered += p.dead_lettered;
+                total.checkpoint = p.checkpoint;
+                from = p.checkpoint;
+            }
+            None => {
+                return Err(RunError::Store(roster_domain::store::StoreError::Other(
+                    format!("another writer moved the rebuild shadow {shadow}"),
+                )))
+            }
         }
         on_batch(total.applied + total.dead_lettered);
+        batch = next?;
     }
     models.swap(&shadow, projection.name()).await?;
     Ok(total)
