@@ -1,16 +1,12 @@
 //! The application funnel: for every application cycle, the business date each stage was
 //! reached. Counting per round and province happens at query time (`queries::funnel`).
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use roster_domain::events::PlatformEvent;
 use roster_domain::store::StoredEvent;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{fold_doc, platform_id, platform_keys};
-use crate::runner::Projection;
+use super::{platform_id, DocModel};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stages {
@@ -38,31 +34,11 @@ pub struct FunnelDoc {
     pub cycles: Vec<Cycle>,
 }
 
-pub struct FunnelModel;
-
-impl Projection for FunnelModel {
-    fn name(&self) -> &'static str {
-        "funnel"
-    }
-
-    fn keys(&self, event: &StoredEvent) -> Vec<String> {
-        platform_keys(event)
-    }
-
-    fn apply(
-        &self,
-        e: &StoredEvent,
-        docs: &mut BTreeMap<String, Option<Value>>,
-    ) -> Result<(), String> {
-        fold_doc::<FunnelDoc>(e, docs, fold)
-    }
-
-    fn apply_all(
-        &self,
-        events: &[StoredEvent],
-        docs: &mut BTreeMap<String, Option<Value>>,
-    ) -> Vec<(usize, String)> {
-        super::fold_batch::<FunnelDoc>(events, docs, fold)
+/// The funnel read model.
+pub fn model() -> DocModel<FunnelDoc> {
+    DocModel {
+        name: "funnel",
+        fold,
     }
 }
 

@@ -1,8 +1,6 @@
 //! The incident register: every incident with what was reported, what was assessed (class under
 //! Decree 493) and the re-review it triggered, per platform.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use roster_domain::commands::{ReviewOutcome, ReviewTrigger};
 use roster_domain::events::PlatformEvent;
@@ -10,10 +8,8 @@ use roster_domain::incident::{IncidentClass, IncidentKind};
 use roster_domain::store::StoredEvent;
 use roster_domain::values::Cny;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{fold_doc, platform_id, platform_keys};
-use crate::runner::Projection;
+use super::{platform_id, DocModel};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentEntry {
@@ -42,31 +38,11 @@ pub struct IncidentsDoc {
     pub incidents: Vec<IncidentEntry>,
 }
 
-pub struct IncidentsModel;
-
-impl Projection for IncidentsModel {
-    fn name(&self) -> &'static str {
-        "incidents"
-    }
-
-    fn keys(&self, event: &StoredEvent) -> Vec<String> {
-        platform_keys(event)
-    }
-
-    fn apply(
-        &self,
-        e: &StoredEvent,
-        docs: &mut BTreeMap<String, Option<Value>>,
-    ) -> Result<(), String> {
-        fold_doc::<IncidentsDoc>(e, docs, fold)
-    }
-
-    fn apply_all(
-        &self,
-        events: &[StoredEvent],
-        docs: &mut BTreeMap<String, Option<Value>>,
-    ) -> Vec<(usize, String)> {
-        super::fold_batch::<IncidentsDoc>(events, docs, fold)
+/// The incidents read model.
+pub fn model() -> DocModel<IncidentsDoc> {
+    DocModel {
+        name: "incidents",
+        fold,
     }
 }
 

@@ -105,14 +105,46 @@ pub fn fold_batch<D: Serialize + DeserializeOwned + Default>(
     dead
 }
 
+/// A read model kept as one typed document per platform, defined by its fold.
+pub struct DocModel<D> {
+    pub name: &'static str,
+    pub fold: fn(&mut D, &PlatformEvent, &StoredEvent),
+}
+
+impl<D: Serialize + DeserializeOwned + Default + Send + Sync> Projection for DocModel<D> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn keys(&self, event: &StoredEvent) -> Vec<String> {
+        platform_keys(event)
+    }
+
+    fn apply(
+        &self,
+        e: &StoredEvent,
+        docs: &mut BTreeMap<String, Option<Value>>,
+    ) -> Result<(), String> {
+        fold_doc::<D>(e, docs, self.fold)
+    }
+
+    fn apply_all(
+        &self,
+        events: &[StoredEvent],
+        docs: &mut BTreeMap<String, Option<Value>>,
+    ) -> Vec<(usize, String)> {
+        fold_batch::<D>(events, docs, self.fold)
+    }
+}
+
 /// Every read model, in the order `roster status` shows them.
 pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
-        Arc::new(roster::RosterModel),
-        Arc::new(timeline::TimelineModel),
-        Arc::new(funnel::FunnelModel),
-        Arc::new(reviews::ReviewsModel),
-        Arc::new(incidents::IncidentsModel),
+        Arc::new(roster::model()),
+        Arc::new(timeline::model()),
+        Arc::new(funnel::model()),
+        Arc::new(reviews::model()),
+        Arc::new(incidents::model()),
     ]
 }
 

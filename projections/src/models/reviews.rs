@@ -1,16 +1,12 @@
 //! Reviews per platform with the listed periods they are scheduled from (D-1, D-2): due,
 //! opening soon, open, overdue, concluded.
 
-use std::collections::BTreeMap;
-
 use roster_domain::events::PlatformEvent;
 use roster_domain::store::StoredEvent;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::roster::{ListedPeriod, ReviewEntry};
-use super::{fold_doc, platform_id, platform_keys};
-use crate::runner::Projection;
+use super::{platform_id, DocModel};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReviewsDoc {
@@ -21,31 +17,11 @@ pub struct ReviewsDoc {
     pub reviews: Vec<ReviewEntry>,
 }
 
-pub struct ReviewsModel;
-
-impl Projection for ReviewsModel {
-    fn name(&self) -> &'static str {
-        "reviews"
-    }
-
-    fn keys(&self, event: &StoredEvent) -> Vec<String> {
-        platform_keys(event)
-    }
-
-    fn apply(
-        &self,
-        e: &StoredEvent,
-        docs: &mut BTreeMap<String, Option<Value>>,
-    ) -> Result<(), String> {
-        fold_doc::<ReviewsDoc>(e, docs, fold)
-    }
-
-    fn apply_all(
-        &self,
-        events: &[StoredEvent],
-        docs: &mut BTreeMap<String, Option<Value>>,
-    ) -> Vec<(usize, String)> {
-        super::fold_batch::<ReviewsDoc>(events, docs, fold)
+/// The reviews read model.
+pub fn model() -> DocModel<ReviewsDoc> {
+    DocModel {
+        name: "reviews",
+        fold,
     }
 }
 

@@ -2,8 +2,6 @@
 //! listed periods (D-7: a delisting takes effect on its business date), reviews with their due
 //! dates (D-1/D-2) and the star-rating history (D-8).
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use roster_domain::commands::{DelistReason, ReviewOutcome};
 use roster_domain::events::PlatformEvent;
@@ -11,10 +9,8 @@ use roster_domain::platform::Status;
 use roster_domain::store::StoredEvent;
 use roster_domain::values::{ApplicantKind, Domain};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{fold_doc, platform_id, platform_keys};
-use crate::runner::Projection;
+use super::{platform_id, DocModel};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatusChange {
@@ -123,42 +119,12 @@ pub fn triennial_due_dates(listed_on: NaiveDate) -> impl Iterator<Item = NaiveDa
     (1u32..).map_while(move |k| listed_on.checked_add_months(chrono::Months::new(36 * k)))
 }
 
-pub struct RosterModel;
-
-impl Projection for RosterModel {
-    fn name(&self) -> &'static str {
-        "roster"
+/// The roster read model.
+pub fn model() -> DocModel<RosterDoc> {
+    DocModel {
+        name: "roster",
+        fold,
     }
-
-    fn keys(&self, event: &StoredEvent) -> Vec<String> {
-        platform_keys(event)
-    }
-
-    fn apply(
-        &self,
-        e: &StoredEvent,
-        docs: &mut BTreeMap<String, Option<Value>>,
-    ) -> Result<(), String> {
-        fold_doc::<RosterDoc>(e, docs, fold)
-    }
-
-    fn apply_all(
-        &self,
-        events: &[StoredEvent],
-        docs: &mut BTreeMap<String, Option<Value>>,
-    ) -> Vec<(usize, String)> {
-        super::fold_batch::<RosterDoc>(events, docs, fold)
-    }
-}
-
-fn set_identity(doc: &mut RosterDoc, form: &roster_domain::form::ApplicationForm) {
-    doc.platform_name = form.platform.name.clone();
-    doc.applicant_name = form.applicant.name.clone();
-    doc.uscc = form.applicant.uscc.to_string();
-    doc.applicant_kind = Some(form.applicant.kind);
-    doc.province = form.applicant.province.to_string();
-    doc.city = form.applicant.city.to_string();
-    doc.domains = form.domains.iter().copied().collect();
 }
 
 fn fold(doc: &mut RosterDoc, event: &PlatformEvent, e: &StoredEvent) {
@@ -270,4 +236,14 @@ fn fold(doc: &mut RosterDoc, event: &PlatformEvent, e: &StoredEvent) {
         | E::IncidentReported { .. }
         | E::IncidentAssessed { .. } => {}
     }
+}
+
+fn set_identity(doc: &mut RosterDoc, form: &roster_domain::form::ApplicationForm) {
+    doc.platform_name = form.platform.name.clone();
+    doc.applicant_name = form.applicant.name.clone();
+    doc.uscc = form.applicant.uscc.to_string();
+    doc.applicant_kind = Some(form.applicant.kind);
+    doc.province = form.applicant.province.to_string();
+    doc.city = form.applicant.city.to_string();
+    doc.domains = form.domains.iter().copied().collect();
 }

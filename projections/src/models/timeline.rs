@@ -1,18 +1,14 @@
 //! A platform's timeline: every event with its actor, business date, recorded time, causation
 //! and a one-line summary a clerk can read.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use roster_domain::actor::Actor;
 use roster_domain::events::PlatformEvent;
 use roster_domain::store::StoredEvent;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 
-use super::{fold_doc, platform_id, platform_keys};
-use crate::runner::Projection;
+use super::{platform_id, DocModel};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
@@ -161,31 +157,11 @@ pub fn summary(event: &PlatformEvent) -> String {
     }
 }
 
-pub struct TimelineModel;
-
-impl Projection for TimelineModel {
-    fn name(&self) -> &'static str {
-        "timeline"
-    }
-
-    fn keys(&self, event: &StoredEvent) -> Vec<String> {
-        platform_keys(event)
-    }
-
-    fn apply(
-        &self,
-        e: &StoredEvent,
-        docs: &mut BTreeMap<String, Option<Value>>,
-    ) -> Result<(), String> {
-        fold_doc::<TimelineDoc>(e, docs, fold)
-    }
-
-    fn apply_all(
-        &self,
-        events: &[StoredEvent],
-        docs: &mut BTreeMap<String, Option<Value>>,
-    ) -> Vec<(usize, String)> {
-        super::fold_batch::<TimelineDoc>(events, docs, fold)
+/// The timeline read model.
+pub fn model() -> DocModel<TimelineDoc> {
+    DocModel {
+        name: "timeline",
+        fold,
     }
 }
 
