@@ -357,3 +357,25 @@ pub async fn query_timeline(stores: &Stores, platform_id: &str) -> anyhow::Resul
     }
     Ok(())
 }
+
+pub async fn print_audit(stores: &Stores, limit: usize, format: Format) -> anyhow::Result<()> {
+    let entries = stores.events.audit_log(limit).await?;
+    if format != Format::Table {
+        return emit(&entries, Format::Json, |_| {});
+    }
+    for a in entries {
+        println!(
+            "{} {:<8} {:<9} {:<34} {:<24} {:<30} {}",
+            a.recorded_at.format("%Y-%m-%d %H:%M:%S"),
+            a.outcome,
+            a.actor.role.as_str(),
+            a.actor.id,
+            a.command_type,
+            a.target.as_deref().unwrap_or("-"),
+            a.error_code
+                .map(|c| format!("{c}: {}", a.detail.unwrap_or_default()))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -187,6 +187,11 @@ enum Report {
     },
     /// A platform's timeline.
     Timeline { platform_id: String },
+    /// The audit log: commands accepted and refused, newest first.
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -550,6 +555,7 @@ async fn main() -> anyhow::Result<()> {
             Report::Timeline { platform_id } => {
                 admin::query_timeline(&stores, &platform_id).await?
             }
+            Report::Audit { limit } => admin::print_audit(&stores, limit, format).await?,
         },
         Command::Serve { listen, demo } => {
             if demo {
