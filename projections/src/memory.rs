@@ -106,7 +106,12 @@ impl ReadModelStore for MemoryReadModels {
                 None => model.docs.remove(&c.key),
             };
         }
-        model.dead.extend(dead_letters);
+        // Like the databases: the first dead letter per event is kept.
+        for d in dead_letters {
+            if !model.dead.iter().any(|x| x.event_id == d.event_id) {
+                model.dead.push(d);
+            }
+        }
         model.state = Some(ProjectionState {
             projection: projection.to_string(),
             checkpoint: to,

@@ -94,6 +94,7 @@ mod memory {
     use super::{memory, MemoryReadModels, NoCleanup, SqliteStore};
 
     shared_cases!(memory());
+    read_model_cases!(memory(); duplicate_dead_letters_are_ignored);
     // The event store is SQLite in memory: the runner needs a real log to read.
     runner_cases!(
         async {
