@@ -341,6 +341,10 @@ pub struct DelistPlatform {
     /// The event that caused the delisting, if any.
     #[serde(default)]
     pub cause: Option<Uuid>,
+    /// With `strain_leak_major_loss`: the incident, whose open re-review then closes as failed
+    /// with this reason (D-5).
+    #[serde(default)]
+    pub incident_id: Option<String>,
     #[serde(default)]
     pub details: Option<String>,
 }

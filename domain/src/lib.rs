@@ -13,6 +13,9 @@ pub mod events;
 pub mod form;
 pub mod incident;
 pub mod platform;
+pub mod policies;
+#[cfg(test)]
+mod policy_tests;
 pub mod round;
 #[cfg(test)]
 mod rule_tests;

@@ -800,13 +800,38 @@ impl Platform {
                     }
                     _ => {}
                 }
-                vec![E::PlatformDelisted {
+                let mut events = Vec::new();
+                if let Some(incident_id) = &c.incident_id {
+                    if c.reason != DelistReason::StrainLeakMajorLoss {
+                        return Err(Refusal::invalid(
+                            "incident_id",
+                            "an incident is named only with reason strain_leak_major_loss",
+                        ));
+                    }
+                    if !self.incidents.contains_key(incident_id) {
+                        return Err(Refusal::not_found(format!(
+                            "no incident {incident_id} on this platform"
+                        ))
+                        .at("incident_id"));
+                    }
+                    // D-5: the incident's re-review closes as failed with this reason.
+                    let trigger = ReviewTrigger::Incident(incident_id.clone());
+                    for r in self.open_reviews().filter(|r| r.trigger == trigger) {
+                        events.push(E::ReviewConcluded {
+                            review_id: r.review_id.clone(),
+                            outcome: ReviewOutcome::Failed,
+                            reasons: vec![format!("D-5: strain leak {incident_id} with major economic loss (发生菌种泄露事故并造成较大经济损失)")],
+                        });
+                    }
+                }
+                events.push(E::PlatformDelisted {
                     delisted_on: on,
                     reason: c.reason,
                     area: c.area,
                     cause: c.cause,
                     details: c.details.clone(),
-                }]
+                });
+                events
             }
         })
     }

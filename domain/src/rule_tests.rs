@@ -1212,6 +1212,7 @@ fn d9_serious_violation_names_its_area() {
             reason,
             area,
             cause: None,
+            incident_id: None,
             details: None,
         })
     };
