@@ -597,9 +597,10 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             println!(
-                "Serving on http://{} ({}); OpenAPI at /api/v1/openapi.json; Ctrl-C stops.",
+                "Serving on http://{} ({}, read models {}); OpenAPI at /api/v1/openapi.json; Ctrl-C stops.",
                 listener.local_addr()?,
-                stores.description
+                stores.description,
+                if transport.is_some() { "fed through RabbitMQ" } else { "in-process" }
             );
             roster_http::run(listener, state, async {
                 let _ = tokio::signal::ctrl_c().await;
