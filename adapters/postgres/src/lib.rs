@@ -151,41 +151,63 @@ where
     C: GenericClient + Sync,
     S: ToStatement + ?Sized + Sync + Send,
 {
-    let n = rows.len();
-    let mut stream_ids = Vec::with_capacity(n);
-    let mut versions = Vec::with_capacity(n);
-    let mut event_ids = Vec::with_capacity(n);
-    let mut event_types = Vec::with_capacity(n);
-    let mut schema_versions = Vec::with_capacity(n);
-    let mut payloads = Vec::with_capacity(n);
-    let mut metadata = Vec::with_capacity(n);
-    let mut recorded_at = Vec::with_capacity(n);
-    let mut business_dates = Vec::with_capacity(n);
-    for row in rows {
-        let e = row.event;
-        stream_ids.push(row.stream_id);
-        versions.push(to_i64(row.version));
-        event_ids.push(e.event_id);
-        event_types.push(e.event_type.as_str());
-        schema_versions.push(e.schema_version as i32);
-        payloads.push(&e.payload);
-        metadata.push(Json(&e.metadata));
-        recorded_at.push(e.metadata.recorded_at);
-        business_dates.push(e.metadata.business_date);
-    }
+    let c = EventColumns::of(rows);
     let params: [&(dyn ToSql + Sync); 9] = [
-        &stream_ids,
-        &versions,
-        &event_ids,
-        &event_types,
-        &schema_versions,
-        &payloads,
-        &metadata,
-        &recorded_at,
-        &business_dates,
+        &c.stream_ids,
+        &c.versions,
+        &c.event_ids,
+        &c.event_types,
+        &c.schema_versions,
+        &c.payloads,
+        &c.metadata,
+        &c.recorded_at,
+        &c.business_dates,
     ];
     let positions = client.query(statement, &params).await?;
     positions.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// Rows of events as one array per column, the shape `UNNEST` (and `roster_append`) takes.
+struct EventColumns<'a> {
+    stream_ids: Vec<&'a str>,
+    versions: Vec<i64>,
+    event_ids: Vec<Uuid>,
+    event_types: Vec<&'a str>,
+    schema_versions: Vec<i32>,
+    payloads: Vec<&'a Value>,
+    metadata: Vec<Json<&'a EventMetadata>>,
+    recorded_at: Vec<chrono::DateTime<chrono::Utc>>,
+    business_dates: Vec<chrono::NaiveDate>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn of(rows: &[EventRow<'a>]) -> Self {
+        let n = rows.len();
+        let mut c = EventColumns {
+            stream_ids: Vec::with_capacity(n),
+            versions: Vec::with_capacity(n),
+            event_ids: Vec::with_capacity(n),
+            event_types: Vec::with_capacity(n),
+            schema_versions: Vec::with_capacity(n),
+            payloads: Vec::with_capacity(n),
+            metadata: Vec::with_capacity(n),
+            recorded_at: Vec::with_capacity(n),
+            business_dates: Vec::with_capacity(n),
+        };
+        for row in rows {
+            let e = row.event;
+            c.stream_ids.push(row.stream_id);
+            c.versions.push(to_i64(row.version));
+            c.event_ids.push(e.event_id);
+            c.event_types.push(e.event_type.as_str());
+            c.schema_versions.push(e.schema_version as i32);
+            c.payloads.push(&e.payload);
+            c.metadata.push(Json(&e.metadata));
+            c.recorded_at.push(e.metadata.recorded_at);
+            c.business_dates.push(e.metadata.business_date);
+        }
+        c
+    }
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -376,28 +398,7 @@ async fn append_on(client: &mut Object, commit: &Commit) -> Result<AppendOutcome
     // Two commits touching the same streams insert their keys in the same order, so a race
     // between them ends in a unique violation for one of them, never in a deadlock.
     rows.sort_by(|a, b| (a.stream_id, a.version).cmp(&(b.stream_id, b.version)));
-    let n = rows.len();
-    let mut stream_ids = Vec::with_capacity(n);
-    let mut row_versions = Vec::with_capacity(n);
-    let mut event_ids = Vec::with_capacity(n);
-    let mut event_types = Vec::with_capacity(n);
-    let mut schema_versions = Vec::with_capacity(n);
-    let mut payloads = Vec::with_capacity(n);
-    let mut metadata = Vec::with_capacity(n);
-    let mut recorded_at = Vec::with_capacity(n);
-    let mut business_dates = Vec::with_capacity(n);
-    for row in &rows {
-        let e = row.event;
-        stream_ids.push(row.stream_id);
-        row_versions.push(to_i64(row.version));
-        event_ids.push(e.event_id);
-        event_types.push(e.event_type.as_str());
-        schema_versions.push(e.schema_version as i32);
-        payloads.push(Json(&e.payload));
-        metadata.push(Json(&e.metadata));
-        recorded_at.push(e.metadata.recorded_at);
-        business_dates.push(e.metadata.business_date);
-    }
+    let c = EventColumns::of(&rows);
     let stmt = client
         .prepare_cached(
             "SELECT outcome, first_fingerprint, first_result, first_recorded_at, last_position
@@ -417,15 +418,15 @@ async fn append_on(client: &mut Object, commit: &Commit) -> Result<AppendOutcome
                 &command.recorded_at,
                 &streams,
                 &expected,
-                &stream_ids,
-                &row_versions,
-                &event_ids,
-                &event_types,
-                &schema_versions,
-                &payloads,
-                &metadata,
-                &recorded_at,
-                &business_dates,
+                &c.stream_ids,
+                &c.versions,
+                &c.event_ids,
+                &c.event_types,
+                &c.schema_versions,
+                &c.payloads,
+                &c.metadata,
+                &c.recorded_at,
+                &c.business_dates,
                 &audit.recorded_at,
                 &Json(&audit.actor),
                 &audit.command_type,
