@@ -322,6 +322,20 @@ pub enum DelistReason {
     Other,
 }
 
+impl DelistReason {
+    /// The D-9 reason code as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DelistReason::ReviewFailed => "review_failed",
+            DelistReason::StrainLeakMajorLoss => "strain_leak_major_loss",
+            DelistReason::InsufficientService => "insufficient_service",
+            DelistReason::SeriousViolation => "serious_violation",
+            DelistReason::Voluntary => "voluntary",
+            DelistReason::Other => "other",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ViolationArea {

@@ -713,6 +713,24 @@ impl Platform {
                     )
                     .at("review_id"));
                 }
+                if c.trigger == ReviewTrigger::Triennial {
+                    // D-2: one triennial review per due date, whether the ministry or the
+                    // scheduler opens it first.
+                    if let Some(r) = self
+                        .reviews
+                        .values()
+                        .find(|r| r.trigger == ReviewTrigger::Triennial && r.due_on == c.due_on)
+                    {
+                        return Err(Refusal::new(
+                            code::DUPLICATE,
+                            format!(
+                                "the triennial review due {} is already open as {} (D-2: once per due date)",
+                                c.due_on, r.review_id
+                            ),
+                        )
+                        .at("due_on"));
+                    }
+                }
                 if let ReviewTrigger::Incident(id) = &c.trigger {
                     if !self.incidents.contains_key(id) {
                         return Err(Refusal::not_found(format!(

@@ -5,7 +5,8 @@
 //! answers a repeated id with its first result. Wiring (consumers, the deadline scheduler)
 //! lives outside the domain.
 
-use chrono::{Days, NaiveDate};
+use chrono::{Days, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::commands::{DelistPlatform, DelistReason, OpenReview, PlatformCommand, ReviewTrigger};
@@ -20,6 +21,8 @@ pub struct PolicyConfig {
     pub major_loss_threshold: Cny,
     /// Days from an incident re-review's opening to its due date.
     pub incident_review_days: u64,
+    /// D-2: a triennial review opens this many days before it is due.
+    pub review_window_days: u64,
 }
 
 impl Default for PolicyConfig {
@@ -27,6 +30,7 @@ impl Default for PolicyConfig {
         PolicyConfig {
             major_loss_threshold: MAJOR_LOSS_THRESHOLD,
             incident_review_days: 90,
+            review_window_days: 90,
         }
     }
 }
@@ -142,3 +146,162 @@ pub fn react(
     }
     out
 }
+
+/// D-1: the triennial review due dates of a listing: the 3rd, 6th, 9th… anniversary of
+/// `listed_on`, each counted from the listing itself so they never drift (a listing on 29
+/// February is due on 28 February in common years).
+pub fn triennial_due_dates(listed_on: NaiveDate) -> impl Iterator<Item = NaiveDate> {
+    (1u32..).map_while(move |k| listed_on.checked_add_months(Months::new(36 * k)))
+}
+
+/// A timer the scheduler fires: today only the opening of a triennial review (D-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadline {
+    /// `<platform>/triennial/<due date>`: one per platform and due date.
+    pub deadline_id: String,
+    pub platform_id: String,
+    pub kind: DeadlineKind,
+    /// The listing the deadline belongs to (a delisting cancels only its own listing's).
+    pub listed_on: NaiveDate,
+    /// When the review is due (D-1).
+    pub due_on: NaiveDate,
+    /// When the scheduler opens it: `review_window_days` before `due_on` (D-2).
+    pub fire_on: NaiveDate,
+    /// The event that scheduled it (the listing, or the opening of the previous review).
+    pub scheduled_by: Uuid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineKind {
+    TriennialReview,
+}
+
+impl DeadlineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineKind::TriennialReview => "triennial_review",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeadlineKind> {
+        match s {
+            "triennial_review" => Some(DeadlineKind::TriennialReview),
+            _ => None,
+        }
+    }
+}
+
+/// What an event does to the deadline table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeadlineChange {
+    /// Insert if absent (scheduling is idempotent: a replayed event inserts nothing new).
+    Schedule(Deadline),
+    /// Every pending deadline of the platform is cancelled (D-7: a delisted platform is not
+    /// reviewed).
+    CancelPending {
+        platform_id: String,
+        listed_on: NaiveDate,
+        on: NaiveDate,
+        reason: String,
+    },
+}
+
+/// The deadline of the review due on `due_on` for a listing.
+pub fn triennial_deadline(
+    cfg: &PolicyConfig,
+    platform_id: &str,
+    listed_on: NaiveDate,
+    due_on: NaiveDate,
+    scheduled_by: Uuid,
+) -> Deadline {
+    Deadline {
+        deadline_id: format!("{platform_id}/triennial/{due_on}"),
+        platform_id: platform_id.to_string(),
+        kind: DeadlineKind::TriennialReview,
+        listed_on,
+        due_on,
+        fire_on: due_on
+            .checked_sub_days(Days::new(cfg.review_window_days))
+            .unwrap_or(due_on),
+        scheduled_by,
+    }
+}
+
+/// D-1 / D-2 scheduling: a listing schedules its first triennial review; the opening of a
+/// triennial review schedules the next anniversary; a delisting cancels what is pending.
+pub fn plan_deadlines(
+    cfg: &PolicyConfig,
+    platform_id: &str,
+    event_id: Uuid,
+    on: NaiveDate,
+    event: &PlatformEvent,
+    after: &Platform,
+) -> Vec<DeadlineChange> {
+    let schedule = |listed_on: NaiveDate, due: NaiveDate| {
+        DeadlineChange::Schedule(triennial_deadline(
+            cfg,
+            platform_id,
+            listed_on,
+            due,
+            event_id,
+        ))
+    };
+    match event {
+        PlatformEvent::PlatformListed { listed_on } => triennial_due_dates(*listed_on)
+            .next()
+            .map(|due| schedule(*listed_on, due))
+            .into_iter()
+            .collect(),
+        PlatformEvent::ReviewOpened {
+            trigger: ReviewTrigger::Triennial,
+            due_on,
+            ..
+        } if after.status.is_listed() => after
+            .listed_on
+            .and_then(|listed_on| {
+                triennial_due_dates(listed_on)
+                    .find(|d| d > due_on)
+                    .map(|due| schedule(listed_on, due))
+            })
+            .into_iter()
+            .collect(),
+        PlatformEvent::PlatformDelisted { reason, .. } => after
+            .listed_periods
+            .last()
+            .map(|(listed_on, _)| DeadlineChange::CancelPending {
+                platform_id: platform_id.to_string(),
+                listed_on: *listed_on,
+                on,
+                reason: format!("platform delisted ({})", reason.as_str()),
+            })
+            .into_iter()
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// The command a due deadline issues (D-2). Its id comes from the deadline, and its business
+/// date is the scheduled opening day whenever the scheduler gets to it, so two schedulers, a
+/// retry after a crash or a late start all issue the identical command: it acts once.
+pub fn fire(deadline: &Deadline) -> Issued {
+    let review_id = format!("triennial-{}", deadline.due_on);
+    Issued {
+        policy: "D-2",
+        command_id: Uuid::new_v5(
+            &DEADLINE_NAMESPACE,
+            format!("D-2 {}", deadline.deadline_id).as_bytes(),
+        ),
+        platform_id: deadline.platform_id.clone(),
+        business_date: deadline.fire_on,
+        causation_id: deadline.scheduled_by,
+        command: PlatformCommand::OpenReview(OpenReview {
+            review_id,
+            trigger: ReviewTrigger::Triennial,
+            due_on: deadline.due_on,
+        }),
+    }
+}
+
+/// Namespace of deadline command ids (a fixed random UUID).
+pub const DEADLINE_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a9e_4b7d_4e21_9c55_0d3b_8a7e_41f2);

@@ -14,7 +14,10 @@ use crate::commands::{
 use crate::events::PlatformEvent;
 use crate::incident::{IncidentClass, IncidentKind};
 use crate::platform::{Platform, PlatformContext, Status};
-use crate::policies::{command_id, react, PolicyConfig};
+use crate::policies::{
+    command_id, fire, plan_deadlines, react, triennial_deadline, triennial_due_dates,
+    DeadlineChange, PolicyConfig,
+};
 use crate::samples::{date, gd_form};
 use crate::values::{CityCode, Cny, Province};
 
@@ -270,5 +273,201 @@ fn d6_a_later_assessment_to_major_opens_the_review() {
     assert_eq!(
         policies_of(&react(&cfg, "p-1", Uuid::nil(), date("2026-06-01"), &e, &p)),
         ["D-6"]
+    );
+}
+
+fn listed_on(on: &str) -> (Platform, PlatformEvent) {
+    let mut p = listed();
+    p.listed_on = Some(date(on));
+    p.listed_periods = vec![(date(on), None)];
+    (
+        p,
+        PlatformEvent::PlatformListed {
+            listed_on: date(on),
+        },
+    )
+}
+
+fn scheduled(changes: &[DeadlineChange]) -> Vec<(NaiveDate, NaiveDate)> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            DeadlineChange::Schedule(d) => Some((d.due_on, d.fire_on)),
+            DeadlineChange::CancelPending { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn d1_reviews_fall_on_anniversaries_without_drift() {
+    let due: Vec<NaiveDate> = triennial_due_dates(date("2025-12-01")).take(3).collect();
+    assert_eq!(
+        due,
+        [date("2028-12-01"), date("2031-12-01"), date("2034-12-01")]
+    );
+    // A leap-day listing is due on 28 February in common years, and back on the 29th when the
+    // anniversary is a leap year: each date counts from the listing, never from the last one.
+    let leap: Vec<NaiveDate> = triennial_due_dates(date("2024-02-29")).take(4).collect();
+    assert_eq!(
+        leap,
+        [
+            date("2027-02-28"),
+            date("2030-02-28"),
+            date("2033-02-28"),
+            date("2036-02-29")
+        ]
+    );
+}
+
+#[test]
+fn d1_a_listing_schedules_its_first_review_and_each_opening_the_next() {
+    let cfg = PolicyConfig::default();
+    let (p, listing) = listed_on("2025-12-01");
+    let plan = plan_deadlines(
+        &cfg,
+        "p-1",
+        Uuid::from_u128(5),
+        date("2025-12-01"),
+        &listing,
+        &p,
+    );
+    assert_eq!(scheduled(&plan), [(date("2028-12-01"), date("2028-09-02"))]);
+    let DeadlineChange::Schedule(d) = &plan[0] else {
+        panic!()
+    };
+    assert_eq!(d.deadline_id, "p-1/triennial/2028-12-01");
+    assert_eq!(d.scheduled_by, Uuid::from_u128(5));
+    // The 2028 review opens (even late, or early by hand): the next is the 2031 anniversary.
+    let opened = PlatformEvent::ReviewOpened {
+        review_id: "triennial-2028-12-01".into(),
+        trigger: ReviewTrigger::Triennial,
+        due_on: date("2028-12-20"),
+    };
+    let plan = plan_deadlines(&cfg, "p-1", Uuid::nil(), date("2028-10-01"), &opened, &p);
+    assert_eq!(scheduled(&plan), [(date("2031-12-01"), date("2031-09-02"))]);
+    // Incident reviews schedule nothing.
+    let incident = PlatformEvent::ReviewOpened {
+        review_id: "incident-x1".into(),
+        trigger: ReviewTrigger::Incident("x1".into()),
+        due_on: date("2026-08-09"),
+    };
+    assert!(plan_deadlines(&cfg, "p-1", Uuid::nil(), date("2026-05-11"), &incident, &p).is_empty());
+}
+
+#[test]
+fn d2_the_review_opens_window_days_before_it_is_due_configurably() {
+    let (_, listing) = listed_on("2025-12-01");
+    let (p, _) = listed_on("2025-12-01");
+    for (window, fire_on) in [(90, "2028-09-02"), (89, "2028-09-03"), (0, "2028-12-01")] {
+        let cfg = PolicyConfig {
+            review_window_days: window,
+            ..PolicyConfig::default()
+        };
+        let plan = plan_deadlines(&cfg, "p-1", Uuid::nil(), date("2025-12-01"), &listing, &p);
+        assert_eq!(scheduled(&plan), [(date("2028-12-01"), date(fire_on))]);
+    }
+}
+
+#[test]
+fn d2_firing_is_one_command_whoever_fires_it_and_whenever() {
+    let cfg = PolicyConfig::default();
+    let d = triennial_deadline(
+        &cfg,
+        "p-1",
+        date("2025-12-01"),
+        date("2028-12-01"),
+        Uuid::from_u128(9),
+    );
+    let (a, b) = (fire(&d), fire(&d.clone()));
+    assert_eq!(a, b, "same deadline, same command, same id");
+    assert_eq!(
+        a.business_date,
+        date("2028-09-02"),
+        "opened on its scheduled day"
+    );
+    assert_eq!(a.causation_id, Uuid::from_u128(9));
+    let PlatformCommand::OpenReview(open) = &a.command else {
+        panic!()
+    };
+    assert_eq!(open.trigger, ReviewTrigger::Triennial);
+    assert_eq!(open.due_on, date("2028-12-01"));
+    let other = triennial_deadline(
+        &cfg,
+        "p-1",
+        date("2025-12-01"),
+        date("2031-12-01"),
+        Uuid::from_u128(9),
+    );
+    assert_ne!(fire(&other).command_id, a.command_id);
+}
+
+#[test]
+fn d2_a_second_triennial_review_for_one_due_date_is_refused() {
+    let (mut p, _) = listed_on("2025-12-01");
+    let d = triennial_deadline(
+        &PolicyConfig::default(),
+        "p-1",
+        date("2025-12-01"),
+        date("2028-12-01"),
+        Uuid::nil(),
+    );
+    // The ministry opened it by hand first, under another id.
+    run(
+        &mut p,
+        date("2028-08-01"),
+        PlatformCommand::OpenReview(crate::commands::OpenReview {
+            review_id: "r-2028".into(),
+            trigger: ReviewTrigger::Triennial,
+            due_on: date("2028-12-01"),
+        }),
+    );
+    let sink = cqrs_es::event_sink::EventSink::default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let refused = rt
+        .block_on(p.handle(
+            Envelope {
+                meta: CommandMeta {
+                    command_id: Uuid::new_v4(),
+                    actor: Actor::system("D-2"),
+                    business_date: d.fire_on,
+                },
+                command: fire(&d).command,
+            },
+            &PlatformContext::default(),
+            &sink,
+        ))
+        .unwrap_err();
+    assert_eq!(refused.code, crate::error::code::DUPLICATE);
+}
+
+#[test]
+fn d7_a_delisting_cancels_pending_deadlines() {
+    let (mut p, _) = listed_on("2025-12-01");
+    p.listed_periods = vec![(date("2025-12-01"), Some(date("2027-03-01")))];
+    let e = PlatformEvent::PlatformDelisted {
+        delisted_on: date("2027-03-01"),
+        reason: DelistReason::InsufficientService,
+        area: None,
+        cause: None,
+        details: None,
+    };
+    let plan = plan_deadlines(
+        &PolicyConfig::default(),
+        "p-1",
+        Uuid::nil(),
+        date("2027-03-01"),
+        &e,
+        &p,
+    );
+    assert_eq!(
+        plan,
+        [DeadlineChange::CancelPending {
+            platform_id: "p-1".into(),
+            listed_on: date("2025-12-01"),
+            on: date("2027-03-01"),
+            reason: "platform delisted (insufficient_service)".into()
+        }]
     );
 }

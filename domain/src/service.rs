@@ -31,6 +31,16 @@ use crate::store::{
 /// Injected time: the only source of "now" (recorded time), so tests control it.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
+
+    /// Today's business date: the Asia/Shanghai calendar day (UTC+8, no daylight saving).
+    fn today(&self) -> NaiveDate {
+        business_day(self.now())
+    }
+}
+
+/// The Asia/Shanghai calendar day of an instant.
+pub fn business_day(at: DateTime<Utc>) -> NaiveDate {
+    (at + chrono::Duration::hours(8)).date_naive()
 }
 
 pub struct SystemClock;

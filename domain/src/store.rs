@@ -253,3 +253,100 @@ impl TokenRecord {
         }
     }
 }
+
+/// Where a deadline stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineState {
+    /// Waiting for its day.
+    Pending,
+    /// Its command was accepted (or had been, under the same id).
+    Fired,
+    /// Its command was refused (e.g. the review had been opened by hand): it will not fire.
+    Refused,
+    /// The listing it belonged to ended before it fired.
+    Cancelled,
+}
+
+impl DeadlineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineState::Pending => "pending",
+            DeadlineState::Fired => "fired",
+            DeadlineState::Refused => "refused",
+            DeadlineState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeadlineState> {
+        [
+            DeadlineState::Pending,
+            DeadlineState::Fired,
+            DeadlineState::Refused,
+            DeadlineState::Cancelled,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+/// A deadline with its bookkeeping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadlineRecord {
+    #[serde(flatten)]
+    pub deadline: crate::policies::Deadline,
+    pub state: DeadlineState,
+    pub scheduled_at: DateTime<Utc>,
+    /// When it fired, was refused or cancelled.
+    pub settled_at: Option<DateTime<Utc>>,
+    /// The command it issued.
+    pub command_id: Option<Uuid>,
+    /// Why it was refused or cancelled.
+    pub note: Option<String>,
+}
+
+/// The deadline table (D-1, D-2): written by the policy consumer, fired by the scheduler. Every
+/// operation is idempotent, so replaying the events that scheduled deadlines, or two schedulers
+/// settling one deadline, changes nothing more.
+#[async_trait]
+pub trait DeadlineStore: Send + Sync {
+    /// Inserts the deadlines whose id is not known yet; returns how many were new.
+    async fn schedule(
+        &self,
+        deadlines: &[crate::policies::Deadline],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
+    /// Cancels the pending deadlines of one listing of a platform; returns how many.
+    async fn cancel_pending(
+        &self,
+        platform_id: &str,
+        listed_on: NaiveDate,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
+    /// Pending deadlines to fire by `today`, oldest first.
+    async fn due(
+        &self,
+        today: NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<crate::policies::Deadline>, StoreError>;
+
+    /// Settles a pending deadline as fired or refused; false when it was no longer pending.
+    async fn settle(
+        &self,
+        deadline_id: &str,
+        state: DeadlineState,
+        command_id: Uuid,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Deadlines by fire date: only pending ones, or all; at most `limit`.
+    async fn deadlines(
+        &self,
+        pending_only: bool,
+        limit: usize,
+    ) -> Result<Vec<DeadlineRecord>, StoreError>;
+}

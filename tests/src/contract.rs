@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use futures_util::future::join_all;
 use roster_domain::actor::{Actor, Role};
+use roster_domain::policies::{triennial_deadline, Deadline, PolicyConfig};
 use roster_domain::store::{
-    AppendOutcome, AuditEntry, Checkpoint, CommandRecord, Commit, EventMetadata, EventStore,
-    ExpectedVersion, NewEvent, StoreError, StoredEvent, StreamAppend, TokenRecord, TokenStore,
+    AppendOutcome, AuditEntry, Checkpoint, CommandRecord, Commit, DeadlineState, DeadlineStore,
+    EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, StreamAppend,
+    TokenRecord, TokenStore,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -763,4 +765,144 @@ pub async fn tokens_insert_find_revoke(store: &dyn TokenStore) {
         store.find_token(&ministry.token_hash).await.unwrap(),
         Some(ministry)
     );
+}
+
+fn deadline(platform: &str, listed_on: &str, due_on: &str) -> Deadline {
+    let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    triennial_deadline(
+        &PolicyConfig::default(),
+        platform,
+        date(listed_on),
+        date(due_on),
+        Uuid::new_v4(),
+    )
+}
+
+/// D-1/D-2 storage: scheduling is insert-if-absent, `due` honours the fire date to the day,
+/// settling happens once, and a delisting cancels only its own listing's pending deadlines.
+pub async fn deadlines_schedule_fire_and_cancel(store: &dyn DeadlineStore) {
+    let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let a = deadline("p-a", "2025-12-01", "2028-12-01");
+    let b = deadline("p-b", "2025-12-15", "2028-12-15");
+    assert_eq!(
+        store
+            .schedule(&[a.clone(), b.clone()], now())
+            .await
+            .unwrap(),
+        2
+    );
+    // A replay of the scheduling event adds nothing and keeps the first row.
+    let mut replayed = a.clone();
+    replayed.scheduled_by = Uuid::new_v4();
+    assert_eq!(store.schedule(&[replayed], now()).await.unwrap(), 0);
+    assert_eq!(store.schedule(&[], now()).await.unwrap(), 0);
+
+    // a fires on 2028-09-02: not the day before, from that day on.
+    assert!(store.due(date("2028-09-01"), 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.due(date("2028-09-02"), 10).await.unwrap(),
+        vec![a.clone()]
+    );
+    assert_eq!(
+        store.due(date("2030-01-01"), 10).await.unwrap(),
+        vec![a.clone(), b.clone()],
+        "oldest first"
+    );
+    assert_eq!(
+        store.due(date("2030-01-01"), 1).await.unwrap(),
+        vec![a.clone()]
+    );
+
+    let command = Uuid::new_v4();
+    assert!(store
+        .settle(&a.deadline_id, DeadlineState::Fired, command, None, now())
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .settle(
+                &a.deadline_id,
+                DeadlineState::Refused,
+                command,
+                Some("late"),
+                now()
+            )
+            .await
+            .unwrap(),
+        "settled once"
+    );
+    assert_eq!(
+        store.due(date("2030-01-01"), 10).await.unwrap(),
+        vec![b.clone()]
+    );
+
+    // b's platform is delisted, then listed again: the old listing's deadline is cancelled, the
+    // new one's stays pending, whatever order a replay applies them in.
+    let b2 = deadline("p-b", "2029-06-01", "2032-06-01");
+    store
+        .schedule(std::slice::from_ref(&b2), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .cancel_pending(
+                "p-b",
+                date("2025-12-15"),
+                "platform delisted (other)",
+                now()
+            )
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .cancel_pending("p-b", date("2025-12-15"), "again", now())
+            .await
+            .unwrap(),
+        0
+    );
+    let pending = store.deadlines(true, 10).await.unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|r| r.deadline.clone())
+            .collect::<Vec<_>>(),
+        vec![b2.clone()]
+    );
+    let all = store.deadlines(false, 10).await.unwrap();
+    let states: Vec<(&str, DeadlineState, Option<&str>)> = all
+        .iter()
+        .map(|r| (r.deadline.deadline_id.as_str(), r.state, r.note.as_deref()))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("p-a/triennial/2028-12-01", DeadlineState::Fired, None),
+            (
+                "p-b/triennial/2028-12-15",
+                DeadlineState::Cancelled,
+                Some("platform delisted (other)")
+            ),
+            ("p-b/triennial/2032-06-01", DeadlineState::Pending, None),
+        ]
+    );
+    assert_eq!(all[0].command_id, Some(command));
+    assert!(all[0].settled_at.is_some() && all[2].settled_at.is_none());
+    assert_eq!(all[0].deadline, a, "read back as scheduled");
+}
+
+/// Two schedulers settling the same deadline at once: exactly one wins.
+pub async fn racing_settlements_settle_once(store: &dyn DeadlineStore) {
+    let d = deadline("p-race", "2025-12-01", "2028-12-01");
+    store
+        .schedule(std::slice::from_ref(&d), now())
+        .await
+        .unwrap();
+    let command = Uuid::new_v4();
+    let wins = join_all(
+        (0..8).map(|_| store.settle(&d.deadline_id, DeadlineState::Fired, command, None, now())),
+    )
+    .await;
+    assert_eq!(wins.into_iter().filter(|w| *w.as_ref().unwrap()).count(), 1);
 }

@@ -12,6 +12,7 @@
 //! `Client`, so it cannot run under the one `pg_advisory_xact_lock` that lets two processes
 //! migrate at once.
 
+mod deadlines;
 mod error;
 mod migrate;
 mod read_models;

@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "append_function",
         sql: include_str!("../migrations/0003_append_function.sql"),
     },
+    Migration {
+        version: 4,
+        name: "deadlines",
+        sql: include_str!("../migrations/0004_deadlines.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key for `pg_advisory_xact_lock`; only needs to differ from the other

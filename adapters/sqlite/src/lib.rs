@@ -9,6 +9,7 @@
 //! rusqlite is blocking; every call runs on tokio's blocking pool behind one connection mutex.
 //! Migrations use the same tiny embedded runner as the PostgreSQL adapter (see its crate docs).
 
+mod deadlines;
 mod error;
 mod migrate;
 mod read_models;

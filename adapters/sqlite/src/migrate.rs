@@ -24,6 +24,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "read_models",
         sql: include_str!("../migrations/0002_read_models.sql"),
     },
+    Migration {
+        version: 3,
+        name: "deadlines",
+        sql: include_str!("../migrations/0003_deadlines.sql"),
+    },
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -115,9 +115,7 @@ impl RosterDoc {
 }
 
 /// D-1: the 3rd, 6th, 9th … anniversaries of the listing (no drift: each from the listing date).
-pub fn triennial_due_dates(listed_on: NaiveDate) -> impl Iterator<Item = NaiveDate> {
-    (1u32..).map_while(move |k| listed_on.checked_add_months(chrono::Months::new(36 * k)))
-}
+pub use roster_domain::policies::triennial_due_dates;
 
 /// The roster read model.
 pub fn model() -> DocModel<RosterDoc> {

@@ -33,6 +33,8 @@ macro_rules! contract_cases {
             large_payload_round_trips,
             racing_appenders_never_gap,
             tokens_insert_find_revoke,
+            deadlines_schedule_fire_and_cancel,
+            racing_settlements_settle_once,
         );
     };
 }
