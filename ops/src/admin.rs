@@ -18,7 +18,11 @@ pub async fn status(stores: &Stores) -> anyhow::Result<serde_json::Value> {
     let states = stores.models.states().await?;
     let dead = stores.models.dead_letters(None).await?;
     let mut projections = Vec::new();
-    for name in models::NAMES.iter().copied().chain(["relay"]) {
+    for name in models::NAMES
+        .iter()
+        .copied()
+        .chain([roster_projections::POLICIES, "relay"])
+    {
         let Some(st) = states.iter().find(|s| s.projection == name) else {
             if name != "relay" {
                 projections.push(serde_json::json!({"projection": name, "applied": 0, "lag": events, "dead_letters": 0, "note": "never run"}));
@@ -34,9 +38,18 @@ pub async fn status(stores: &Stores) -> anyhow::Result<serde_json::Value> {
             "updated_at": st.updated_at,
         }));
     }
-    Ok(
-        serde_json::json!({"store": stores.description, "events": events, "projections": projections}),
-    )
+    let today = roster_domain::service::business_day(chrono::Utc::now());
+    let pending = stores.deadlines.deadlines(true, usize::MAX >> 1).await?;
+    let late = pending
+        .iter()
+        .filter(|d| d.deadline.fire_on < today)
+        .count();
+    Ok(serde_json::json!({
+        "store": stores.description,
+        "events": events,
+        "projections": projections,
+        "deadlines": {"pending": pending.len(), "late": late, "today": today, "list": pending},
+    }))
 }
 
 pub fn print_status(v: &serde_json::Value) {
@@ -59,6 +72,30 @@ pub fn print_status(v: &serde_json::Value) {
             p["updated_at"]
                 .as_str()
                 .unwrap_or(p["note"].as_str().unwrap_or("-"))
+        );
+    }
+    let d = &v["deadlines"];
+    println!(
+        "\nPending deadlines: {} ({} late as of {})",
+        d["pending"],
+        d["late"],
+        d["today"].as_str().unwrap_or("")
+    );
+    let list = d["list"].as_array().cloned().unwrap_or_default();
+    if !list.is_empty() {
+        println!(
+            "{:<12} {:<12} {:<18} {:<24} deadline",
+            "fires on", "due on", "kind", "platform"
+        );
+    }
+    for r in &list {
+        println!(
+            "{:<12} {:<12} {:<18} {:<24} {}",
+            r["fire_on"].as_str().unwrap_or(""),
+            r["due_on"].as_str().unwrap_or(""),
+            r["kind"].as_str().unwrap_or(""),
+            r["platform_id"].as_str().unwrap_or(""),
+            r["deadline_id"].as_str().unwrap_or("")
         );
     }
 }

@@ -31,7 +31,7 @@ use roster_domain::store::{
 };
 use roster_domain::values::{Cny, Uscc};
 use roster_postgres::PgStore;
-use roster_projections::{models, ReadModelStore};
+use roster_projections::ReadModelStore;
 use roster_rabbitmq::lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
     ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
@@ -146,7 +146,7 @@ impl Drop for Cleanup {
                     Ok(conn) => {
                         if let Ok(ch) = conn.create_channel().await {
                             let mut queues = vec![ceiling.clone()];
-                            for p in models::NAMES {
+                            for p in crate::broker::QUEUES {
                                 queues.push(cfg.queue(p));
                                 queues.push(cfg.dead_letter_queue(p));
                             }
@@ -379,8 +379,19 @@ async fn phases(
         events: store.clone(),
         tokens: store.clone(),
         models: store.clone(),
+        deadlines: store.clone(),
         description: format!("PostgreSQL database {}", db.name),
     };
+    // The policy consumer rides the pipeline too, as in `roster serve --amqp-url`.
+    let policies = Arc::new(roster_projections::PolicyConsumer::new(
+        Arc::new(roster_domain::service::CommandService::new(
+            store.clone(),
+            Arc::new(roster_domain::service::SystemClock),
+        )),
+        store.clone(),
+        store.clone(),
+        roster_domain::policies::PolicyConfig::default(),
+    ));
 
     // 1. The load, then the pipeline from a standing start.
     let mut generator = Generator::new();
@@ -403,17 +414,18 @@ async fn phases(
     eprintln!(
         "bench pipeline: {} events appended in {load_secs:.1} s; starting the relay and {} consumers (prefix {prefix})",
         opts.events,
-        models::NAMES.len()
+        crate::broker::QUEUES.len()
     );
 
     let started = Instant::now();
-    let transport = crate::broker::start_with_lock(&stores, db.config.clone(), cfg.clone())
-        .await
-        .context("starting the relay and consumers")?;
+    let transport =
+        crate::broker::start_with_lock(&stores, db.config.clone(), cfg.clone(), Some(policies))
+            .await
+            .context("starting the relay and consumers")?;
     let phases = async {
         let relay_secs = drained(&store, head_position, started).await?;
         let pipeline_secs = started.elapsed().as_secs_f64();
-        for name in std::iter::once(RELAY_CHECKPOINT).chain(models::NAMES) {
+        for name in std::iter::once(RELAY_CHECKPOINT).chain(crate::broker::QUEUES) {
             let at = store.state(name).await?.checkpoint;
             let behind = store.count_after(at).await?;
             if behind != 0 {
@@ -443,7 +455,7 @@ async fn phases(
     drop(store);
     Ok(PipelineFigures {
         events: opts.events,
-        projections: models::NAMES.len(),
+        projections: crate::broker::QUEUES.len(),
         load_secs,
         pipeline_secs,
         relay_secs,
@@ -470,13 +482,13 @@ async fn drained(store: &PgStore, head: i64, started: Instant) -> anyhow::Result
             relay_at = Some(started.elapsed().as_secs_f64());
         }
         if let Some(relay) = relay_at {
-            if models::NAMES.iter().all(|n| at(n) >= head) {
+            if crate::broker::QUEUES.iter().all(|n| at(n) >= head) {
                 return Ok(relay);
             }
         }
         if started.elapsed() > DRAIN_LIMIT {
             let behind: Vec<String> = std::iter::once(RELAY_CHECKPOINT)
-                .chain(models::NAMES)
+                .chain(crate::broker::QUEUES)
                 .map(|n| format!("{n} at {}", at(n)))
                 .collect();
             bail!(

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use roster_projections::models;
+use roster_projections::{models, Follower, PolicyConsumer, ProjectionFollower, POLICIES};
 use roster_rabbitmq::{BrokerConfig, Relay};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -18,6 +18,16 @@ pub fn config(amqp_url: &str, prefix: &str) -> BrokerConfig {
     cfg.queue_prefix = prefix.to_string();
     cfg
 }
+
+/// One queue per read model, and one for the policy consumer.
+pub const QUEUES: [&str; 6] = [
+    models::NAMES[0],
+    models::NAMES[1],
+    models::NAMES[2],
+    models::NAMES[3],
+    models::NAMES[4],
+    POLICIES,
+];
 
 pub struct Transport {
     pub wake_relay: Arc<Notify>,
@@ -37,6 +47,7 @@ pub async fn start(
     stores: &Stores,
     database_url: Option<&str>,
     cfg: BrokerConfig,
+    policies: Option<Arc<PolicyConsumer>>,
 ) -> anyhow::Result<Transport> {
     let Some(database_url) = database_url else {
         bail!(
@@ -44,7 +55,7 @@ pub async fn start(
         );
     };
     let lock: tokio_postgres::Config = database_url.parse().context("database URL")?;
-    start_with_lock(stores, lock, cfg).await
+    start_with_lock(stores, lock, cfg, policies).await
 }
 
 /// [`start`], with the relay's leader lock taken on the database `lock` names (normally the event
@@ -54,12 +65,13 @@ pub async fn start_with_lock(
     stores: &Stores,
     lock: tokio_postgres::Config,
     cfg: BrokerConfig,
+    policies: Option<Arc<PolicyConsumer>>,
 ) -> anyhow::Result<Transport> {
     let conn = roster_rabbitmq::connect(&cfg, "roster-topology")
         .await
         .context("cannot reach RabbitMQ")?;
     let channel = conn.create_channel().await.context("RabbitMQ channel")?;
-    roster_rabbitmq::declare_topology(&channel, &cfg, &models::NAMES)
+    roster_rabbitmq::declare_topology(&channel, &cfg, &QUEUES)
         .await
         .context("declaring the RabbitMQ topology")?;
     let _ = conn.close(200, "topology declared".into()).await;
@@ -80,25 +92,25 @@ pub async fn start_with_lock(
             tracing::error!(error = %e, "the relay stopped");
         }
     }));
-    for projection in models::all() {
-        let (events, read_models, cfg, shutdown) = (
-            stores.events.clone(),
-            stores.models.clone(),
-            cfg.clone(),
-            stopped(rx.clone()),
-        );
-        tasks.push(tokio::spawn(async move {
-            let name = projection.name();
-            if let Err(e) = roster_rabbitmq::run_projection_consumer(
-                events,
-                read_models,
+    let mut followers: Vec<Arc<dyn Follower>> = models::all()
+        .into_iter()
+        .map(|projection| {
+            Arc::new(ProjectionFollower {
+                events: stores.events.clone(),
+                models: stores.models.clone(),
                 projection,
-                cfg,
-                shutdown,
-            )
-            .await
-            {
-                tracing::error!(projection = name, error = %e, "a projection consumer stopped");
+            }) as Arc<dyn Follower>
+        })
+        .collect();
+    if let Some(p) = policies {
+        followers.push(p);
+    }
+    for follower in followers {
+        let (cfg, shutdown) = (cfg.clone(), stopped(rx.clone()));
+        tasks.push(tokio::spawn(async move {
+            let name = follower.name();
+            if let Err(e) = roster_rabbitmq::run_consumer(follower, cfg, shutdown).await {
+                tracing::error!(consumer = name, error = %e, "a consumer stopped");
             }
         }));
     }
@@ -122,7 +134,7 @@ pub async fn status(cfg: &BrokerConfig) -> anyhow::Result<Vec<roster_rabbitmq::Q
     let conn = roster_rabbitmq::connect(cfg, "roster-status")
         .await
         .context("cannot reach RabbitMQ")?;
-    let rows = roster_rabbitmq::queue_status(&conn, cfg, &models::NAMES).await?;
+    let rows = roster_rabbitmq::queue_status(&conn, cfg, &QUEUES).await?;
     let _ = conn.close(200, "status read".into()).await;
     Ok(rows)
 }

@@ -49,6 +49,34 @@ struct Cli {
     command: Command,
 }
 
+/// The configurable parameters of dynamic management (SPEC §7).
+#[derive(clap::Args, Debug, Clone)]
+struct PolicyArgs {
+    /// D-2: a triennial review opens this many days before it is due.
+    #[arg(long, env = "ROSTER_REVIEW_WINDOW_DAYS", default_value_t = 90)]
+    review_window_days: u64,
+    /// D-5: a strain leak with at least this direct loss (CNY) delists (较大, Decree 493).
+    #[arg(
+        long,
+        env = "ROSTER_MAJOR_LOSS_THRESHOLD",
+        default_value_t = 10_000_000
+    )]
+    major_loss_threshold: u64,
+    /// D-4/D-6: an incident re-review is due this many days after it opens.
+    #[arg(long, env = "ROSTER_INCIDENT_REVIEW_DAYS", default_value_t = 90)]
+    incident_review_days: u64,
+}
+
+impl PolicyArgs {
+    fn config(&self) -> roster_domain::policies::PolicyConfig {
+        roster_domain::policies::PolicyConfig {
+            major_loss_threshold: roster_domain::values::Cny(self.major_loss_threshold),
+            incident_review_days: self.incident_review_days,
+            review_window_days: self.review_window_days,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API.
@@ -58,6 +86,8 @@ enum Command {
         /// Load the illustrative demo first and print sign-in tokens for its roles.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// Create or upgrade the store's schema.
     Migrate,
@@ -557,7 +587,12 @@ async fn main() -> anyhow::Result<()> {
             }
             Report::Audit { limit } => admin::print_audit(&stores, limit, format).await?,
         },
-        Command::Serve { listen, demo } => {
+        Command::Serve {
+            listen,
+            demo,
+            policy,
+        } => {
+            let policy = policy.config();
             if demo {
                 load_demo(&stores).await?;
                 println!("Sign-in tokens for the demo (shown once):");
@@ -572,24 +607,24 @@ async fn main() -> anyhow::Result<()> {
                     println!("  {:<9} {:<7} {t}", role.as_str(), j.unwrap_or(""));
                 }
             }
+            let state = roster_http::AppState::new(
+                stores.backends(),
+                Arc::new(SystemClock),
+                cli.amqp_url.is_none(),
+                policy.clone(),
+            );
             let transport = match cli.amqp_url.as_deref() {
                 Some(url) => Some(
                     roster::broker::start(
                         &stores,
                         cli.database_url.as_deref(),
                         roster::broker::config(url, &cli.amqp_prefix),
+                        Some(state.policy_consumer()),
                     )
                     .await?,
                 ),
                 None => None,
             };
-            let state = roster_http::AppState::new(
-                stores.events.clone(),
-                stores.tokens.clone(),
-                stores.models.clone(),
-                Arc::new(SystemClock),
-                transport.is_none(),
-            );
             if let Some(t) = &transport {
                 state.wake_after_commit(t.wake_relay.clone());
             }

@@ -5,14 +5,26 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use roster_domain::store::{EventStore, TokenStore};
+use roster_domain::store::{DeadlineStore, EventStore, TokenStore};
 use roster_projections::ReadModelStore;
 
 pub struct Stores {
     pub events: Arc<dyn EventStore>,
     pub tokens: Arc<dyn TokenStore>,
     pub models: Arc<dyn ReadModelStore>,
+    pub deadlines: Arc<dyn DeadlineStore>,
     pub description: String,
+}
+
+impl Stores {
+    pub fn backends(&self) -> roster_http::Backends {
+        roster_http::Backends {
+            events: self.events.clone(),
+            tokens: self.tokens.clone(),
+            models: self.models.clone(),
+            deadlines: self.deadlines.clone(),
+        }
+    }
 }
 
 pub async fn open(database_url: Option<&str>, data_file: &Path) -> anyhow::Result<Stores> {
@@ -26,7 +38,8 @@ pub async fn open(database_url: Option<&str>, data_file: &Path) -> anyhow::Resul
             Ok(Stores {
                 events: pg.clone(),
                 tokens: pg.clone(),
-                models: pg,
+                models: pg.clone(),
+                deadlines: pg,
                 description: format!("PostgreSQL {}", redact(url)),
             })
         }
@@ -41,7 +54,8 @@ pub async fn open(database_url: Option<&str>, data_file: &Path) -> anyhow::Resul
             Ok(Stores {
                 events: sqlite.clone(),
                 tokens: sqlite.clone(),
-                models: sqlite,
+                models: sqlite.clone(),
+                deadlines: sqlite,
                 description: format!("SQLite {}", data_file.display()),
             })
         }

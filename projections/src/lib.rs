@@ -4,6 +4,7 @@
 //!
 //! Storage and transport live in adapters; a model here is plain data, testable without I/O.
 
+pub mod automation;
 pub mod catalog;
 pub mod local;
 pub mod memory;
@@ -14,6 +15,7 @@ pub mod queries;
 pub mod runner;
 pub mod store;
 
+pub use automation::{Follower, PolicyConsumer, ProjectionFollower, Scheduler, POLICIES};
 pub use catalog::{Catalog, PlatformSummary, RoundSummary};
 pub use runner::{apply_batch, catch_up, Progress, Projection, RunError};
 pub use store::{CommitOutcome, DeadLetter, DocChange, ProjectionState, ReadModelStore};

@@ -1,36 +1,49 @@
-//! The embedded default's transport: every projection runs in-process, tailing the event store
-//! through the same runner the broker consumers use. Woken after each accepted command, and
-//! every 250 ms for events other processes append.
+//! The embedded default's transport: every follower (read models, the policy consumer) runs
+//! in-process over the event store, through the same runner the broker consumers use. The
+//! server's automation loop drives it after each accepted command and every 250 ms.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use roster_domain::store::EventStore;
 use tokio::sync::Notify;
 
-use crate::runner::{apply_batch, catch_up, Progress, Projection, RunError};
+use crate::automation::{Follower, ProjectionFollower};
+use crate::runner::{apply_batch, Progress, Projection, RunError};
 use crate::store::ReadModelStore;
 
 pub const BATCH: usize = 500;
 
 pub struct LocalProjections {
-    events: Arc<dyn EventStore>,
-    models: Arc<dyn ReadModelStore>,
-    projections: Vec<Arc<dyn Projection>>,
+    followers: Vec<Arc<dyn Follower>>,
     wake: Arc<Notify>,
 }
 
 impl LocalProjections {
+    /// The read models `projections`, in-process.
     pub fn new(
         events: Arc<dyn EventStore>,
         models: Arc<dyn ReadModelStore>,
         projections: Vec<Arc<dyn Projection>>,
     ) -> Arc<Self> {
+        Self::with_followers(
+            projections
+                .into_iter()
+                .map(|projection| {
+                    Arc::new(ProjectionFollower {
+                        events: events.clone(),
+                        models: models.clone(),
+                        projection,
+                    }) as Arc<dyn Follower>
+                })
+                .collect(),
+        )
+    }
+
+    /// Any followers (read models, the policy consumer), run in the order given.
+    pub fn with_followers(followers: Vec<Arc<dyn Follower>>) -> Arc<Self> {
         Arc::new(LocalProjections {
-            events,
-            models,
-            projections,
+            followers,
             wake: Arc::new(Notify::new()),
         })
     }
@@ -39,39 +52,18 @@ impl LocalProjections {
         self.wake.notify_one();
     }
 
-    /// Brings every projection up to the head of the log.
-    pub async fn catch_up_all(&self) -> Result<Vec<(&'static str, Progress)>, RunError> {
-        let mut out = Vec::with_capacity(self.projections.len());
-        for p in &self.projections {
-            out.push((
-                p.name(),
-                catch_up(
-                    self.events.as_ref(),
-                    self.models.as_ref(),
-                    p.as_ref(),
-                    p.name(),
-                    None,
-                    BATCH,
-                )
-                .await?,
-            ));
-        }
-        Ok(out)
+    /// Waits for a wake-up or `at_most`, whichever comes first.
+    pub async fn wait(&self, at_most: Duration) {
+        let _ = tokio::time::timeout(at_most, self.wake.notified()).await;
     }
 
-    /// Runs until `shutdown` resolves; store errors are logged and retried.
-    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            if let Err(e) = self.catch_up_all().await {
-                tracing::warn!(error = %e, "projections could not catch up; retrying");
-            }
-            tokio::select! {
-                _ = &mut shutdown => return,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-            }
+    /// Brings every follower up to the head of the log.
+    pub async fn catch_up_all(&self) -> Result<Vec<(&'static str, Progress)>, RunError> {
+        let mut out = Vec::with_capacity(self.followers.len());
+        for f in &self.followers {
+            out.push((f.name(), f.follow(None, BATCH).await?));
         }
+        Ok(out)
     }
 }
 

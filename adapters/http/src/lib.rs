@@ -18,11 +18,15 @@ use std::time::Duration;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
+use roster_domain::policies::PolicyConfig;
 use roster_domain::service::{Clock, CommandService};
 use roster_domain::store::Checkpoint;
-use roster_domain::store::{EventStore, TokenStore};
+use roster_domain::store::{DeadlineStore, EventStore, TokenStore};
+use roster_projections::automation::Fired;
 use roster_projections::local::LocalProjections;
-use roster_projections::{Catalog, ReadModelStore};
+use roster_projections::{
+    Catalog, Follower, PolicyConsumer, ProjectionFollower, ReadModelStore, RunError, Scheduler,
+};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, RwLock};
@@ -39,9 +43,22 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
+/// The stores the application runs on (one database holds them all in practice).
+#[derive(Clone)]
+pub struct Backends {
+    pub events: Arc<dyn EventStore>,
+    pub tokens: Arc<dyn TokenStore>,
+    pub models: Arc<dyn ReadModelStore>,
+    pub deadlines: Arc<dyn DeadlineStore>,
+}
+
 struct Inner {
-    service: CommandService,
+    service: Arc<CommandService>,
     store: Arc<dyn EventStore>,
+    deadlines: Arc<dyn DeadlineStore>,
+    policies: Arc<PolicyConsumer>,
+    scheduler: Scheduler,
+    policy: PolicyConfig,
     tokens: Arc<dyn TokenStore>,
     models: Arc<dyn ReadModelStore>,
     /// Projections run in this process (embedded default); `None` when broker consumers run them.
@@ -76,28 +93,65 @@ pub struct Status {
     pub relay_lag: Option<u64>,
     /// `local` (in-process) or `broker`.
     pub transport: &'static str,
+    /// Deadlines waiting to fire (D-1, D-2).
+    pub deadlines: DeadlineStatus,
+    /// Reviews open past their due date as of today (D-2).
+    pub reviews_overdue: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineStatus {
+    pub pending: u64,
+    /// Pending although their day has passed: the scheduler is behind or stopped.
+    pub late: u64,
+    /// The next pending deadlines, soonest first (at most 50).
+    pub next: Vec<roster_domain::store::DeadlineRecord>,
 }
 
 impl AppState {
-    /// `local_projections`: run the read models in this process (the embedded default, or
-    /// PostgreSQL without a broker); false when RabbitMQ consumers run them.
+    /// `local_projections`: run the read models and the policy consumer in this process (the
+    /// embedded default, or PostgreSQL without a broker); false when RabbitMQ consumers run
+    /// them. The deadline scheduler runs in every serving process (`run`); two are harmless.
     pub fn new(
-        store: Arc<dyn EventStore>,
-        tokens: Arc<dyn TokenStore>,
-        models: Arc<dyn ReadModelStore>,
+        backends: Backends,
         clock: Arc<dyn Clock>,
         local_projections: bool,
+        policy: PolicyConfig,
     ) -> AppState {
+        let Backends {
+            events: store,
+            tokens,
+            models,
+            deadlines,
+        } = backends;
+        let service = Arc::new(CommandService::new(store.clone(), clock.clone()));
+        let policies = Arc::new(PolicyConsumer::new(
+            service.clone(),
+            models.clone(),
+            deadlines.clone(),
+            policy.clone(),
+        ));
         let local = local_projections.then(|| {
-            LocalProjections::new(
-                store.clone(),
-                models.clone(),
-                roster_projections::models::all(),
-            )
+            let mut followers: Vec<Arc<dyn Follower>> = roster_projections::models::all()
+                .into_iter()
+                .map(|projection| {
+                    Arc::new(ProjectionFollower {
+                        events: store.clone(),
+                        models: models.clone(),
+                        projection,
+                    }) as Arc<dyn Follower>
+                })
+                .collect();
+            followers.push(policies.clone());
+            LocalProjections::with_followers(followers)
         });
         AppState {
             inner: Arc::new(Inner {
-                service: CommandService::new(store.clone(), clock.clone()),
+                scheduler: Scheduler::new(service.clone(), deadlines.clone(), clock.clone()),
+                policy,
+                service,
+                deadlines,
+                policies,
                 store,
                 tokens,
                 models,
@@ -114,6 +168,33 @@ impl AppState {
 
     pub fn service(&self) -> &CommandService {
         &self.inner.service
+    }
+
+    pub fn deadlines(&self) -> &Arc<dyn DeadlineStore> {
+        &self.inner.deadlines
+    }
+
+    /// The policy consumer, for a broker transport to drive (`local_projections` false).
+    pub fn policy_consumer(&self) -> Arc<PolicyConsumer> {
+        self.inner.policies.clone()
+    }
+
+    /// Runs dynamic management to a standstill: (in local mode) the read models and the policy
+    /// consumer catch up, then the scheduler fires what is due, and again while anything
+    /// fired (an opened review schedules the next one, which may be due too when the clock has
+    /// jumped). Returns the deadlines fired. With broker consumers only the scheduler runs here.
+    pub async fn automate(&self) -> Result<Vec<Fired>, RunError> {
+        let mut all = Vec::new();
+        loop {
+            if let Some(local) = &self.inner.local {
+                local.catch_up_all().await?;
+            }
+            let fired = self.inner.scheduler.tick().await?;
+            if fired.is_empty() {
+                return Ok(all);
+            }
+            all.extend(fired);
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn EventStore> {
@@ -171,7 +252,10 @@ impl AppState {
             .await
             .map_err(unavailable)?;
         let mut projections = Vec::new();
-        for name in roster_projections::models::NAMES {
+        for name in roster_projections::models::NAMES
+            .into_iter()
+            .chain([roster_projections::POLICIES])
+        {
             let st = states.iter().find(|s| s.projection == name);
             let checkpoint = st.map(|s| s.checkpoint).unwrap_or_default();
             projections.push(ProjectionStatus {
@@ -202,7 +286,38 @@ impl AppState {
             ),
             None => None,
         };
+        let today = self.inner.clock.today();
+        let pending = self
+            .inner
+            .deadlines
+            .deadlines(true, usize::MAX >> 1)
+            .await
+            .map_err(unavailable)?;
+        let deadlines = DeadlineStatus {
+            pending: pending.len() as u64,
+            late: pending
+                .iter()
+                .filter(|d| d.deadline.fire_on < today)
+                .count() as u64,
+            next: pending.into_iter().take(50).collect(),
+        };
+        let reviews: Vec<roster_projections::models::reviews::ReviewsDoc> = self
+            .inner
+            .models
+            .scan("reviews", "")
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .filter_map(|(_, v)| serde_json::from_value(v).ok())
+            .collect();
+        let window = u32::try_from(self.inner.policy.review_window_days).unwrap_or(u32::MAX);
+        let reviews_overdue = roster_projections::queries::reviews(&reviews, today, window)
+            .iter()
+            .filter(|r| r.state == roster_projections::queries::ReviewState::Overdue)
+            .count() as u64;
         Ok(Status {
+            deadlines,
+            reviews_overdue,
             events,
             projections,
             relay_checkpoint: relay.map(|r| r.checkpoint),
@@ -346,9 +461,44 @@ pub async fn run(
             }
         })
     };
+    let automation = tokio::spawn(automation_loop(state.clone()));
     let result = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     poller.abort();
+    automation.abort();
     result
+}
+
+/// How often the scheduler looks for due deadlines when nothing wakes it.
+const SCHEDULER_PERIOD: Duration = Duration::from_secs(5);
+
+/// The in-process followers (local mode) after every accepted command and every 250 ms; the
+/// scheduler every few seconds and whenever the followers applied something.
+async fn automation_loop(state: AppState) {
+    let mut last_tick: Option<tokio::time::Instant> = None;
+    loop {
+        let mut moved = false;
+        if let Some(local) = &state.inner.local {
+            match local.catch_up_all().await {
+                Ok(progress) => moved = progress.iter().any(|(_, p)| p.applied > 0),
+                Err(e) => {
+                    tracing::warn!(error = %e, "in-process followers could not catch up; retrying")
+                }
+            }
+        }
+        if moved || last_tick.is_none_or(|t| t.elapsed() >= SCHEDULER_PERIOD) {
+            last_tick = Some(tokio::time::Instant::now());
+            match state.inner.scheduler.tick().await {
+                // Fired reviews schedule their successors: go round again at once.
+                Ok(fired) if !fired.is_empty() => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "the deadline scheduler failed; retrying"),
+            }
+        }
+        match &state.inner.local {
+            Some(local) => local.wait(Duration::from_millis(250)).await,
+            None => tokio::time::sleep(SCHEDULER_PERIOD).await,
+        }
+    }
 }

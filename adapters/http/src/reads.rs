@@ -332,6 +332,24 @@ pub async fn metrics(
             value: p.dead_letters as f64,
         });
     }
+    gauges.push(Gauge {
+        name: "roster_reviews_overdue",
+        help: "Reviews open past their due date, as of today (D-2).",
+        labels: vec![],
+        value: status.reviews_overdue as f64,
+    });
+    gauges.push(Gauge {
+        name: "roster_deadlines_pending",
+        help: "Scheduled deadlines not yet fired (D-1, D-2).",
+        labels: vec![],
+        value: status.deadlines.pending as f64,
+    });
+    gauges.push(Gauge {
+        name: "roster_deadlines_late",
+        help: "Pending deadlines whose day has passed (the scheduler is behind).",
+        labels: vec![],
+        value: status.deadlines.late as f64,
+    });
     if let Some(lag) = status.relay_lag {
         gauges.push(Gauge {
             name: "roster_relay_lag_events",

@@ -21,7 +21,7 @@ use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, Basi
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, Consumer};
 use roster_domain::store::{Checkpoint, EventStore};
-use roster_projections::{catch_up, Projection, ReadModelStore};
+use roster_projections::{Follower, Projection, ProjectionFollower, ReadModelStore};
 use tokio::time::Instant;
 
 use crate::link::{connect, recovered, recovery_limit, within, Backoff, Transitions};
@@ -48,12 +48,21 @@ pub async fn run_projection_consumer(
     cfg: BrokerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
-    let consumer = ProjectionConsumer {
+    let follower = Arc::new(ProjectionFollower {
         events,
         models,
         projection,
-        cfg,
-    };
+    });
+    run_consumer(follower, cfg, shutdown).await
+}
+
+/// Consumes the queue of any follower (a read model, the policy consumer) the same way.
+pub async fn run_consumer(
+    follower: Arc<dyn Follower>,
+    cfg: BrokerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), BrokerError> {
+    let consumer = ProjectionConsumer { follower, cfg };
     tokio::select! {
         () = shutdown => Ok(()),
         e = consumer.supervise() => Err(e),
@@ -61,15 +70,13 @@ pub async fn run_projection_consumer(
 }
 
 struct ProjectionConsumer {
-    events: Arc<dyn EventStore>,
-    models: Arc<dyn ReadModelStore>,
-    projection: Arc<dyn Projection>,
+    follower: Arc<dyn Follower>,
     cfg: BrokerConfig,
 }
 
 impl ProjectionConsumer {
     fn name(&self) -> &'static str {
-        self.projection.name()
+        self.follower.name()
     }
 
     async fn supervise(&self) -> BrokerError {
@@ -255,15 +262,10 @@ impl ProjectionConsumer {
         let mut backoff = Backoff::new(&self.cfg);
         let mut store = Transitions::quiet(format!("consumer {} → stores", self.name()));
         loop {
-            match catch_up(
-                &*self.events,
-                &*self.models,
-                &*self.projection,
-                self.name(),
-                Some(target),
-                usize::from(self.cfg.prefetch.max(1)),
-            )
-            .await
+            match self
+                .follower
+                .follow(Some(target), usize::from(self.cfg.prefetch.max(1)))
+                .await
             {
                 Ok(progress) if progress.checkpoint >= target => {
                     store.up();

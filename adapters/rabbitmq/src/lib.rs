@@ -18,7 +18,7 @@ mod status;
 mod topology;
 
 pub use config::{BrokerConfig, DEFAULT_AMQP_URL};
-pub use consumer::run_projection_consumer;
+pub use consumer::{run_consumer, run_projection_consumer};
 pub use error::BrokerError;
 pub use link::connect;
 pub use message::{event_message, notice};

@@ -169,14 +169,30 @@ fn fold(doc: &mut TimelineDoc, event: &PlatformEvent, e: &StoredEvent) {
     doc.platform_id = platform_id(e).unwrap_or_default().to_string();
     let mut summary = summary(event);
     if e.metadata.actor.role == roster_domain::actor::Role::System {
-        summary = format!(
-            "{summary} (automatically, {}{})",
-            e.metadata.actor.id,
-            e.metadata
-                .causation_id
-                .map(|c| format!(", after event {c}"))
-                .unwrap_or_default()
-        );
+        // "policy D-4" from the system actor "system:policy D-4".
+        let id = &e.metadata.actor.id;
+        let who = id.strip_prefix("system:").unwrap_or(id);
+        // What caused it, in the words of the causing event's own entry.
+        let after = e.metadata.causation_id.map(|c| {
+            match doc.entries.iter().find(|entry| entry.event_id == c) {
+                Some(cause) => format!(" after {} (event {c})", cause.summary),
+                None => format!(" after event {c}"),
+            }
+        });
+        summary = match event {
+            PlatformEvent::ReviewOpened {
+                review_id,
+                trigger,
+                due_on,
+            } => format!(
+                "review {review_id} ({trigger}) opened automatically by {who}{}, due {due_on}",
+                after.unwrap_or_default()
+            ),
+            _ => format!(
+                "{summary}: automatically by {who}{}",
+                after.unwrap_or_default()
+            ),
+        };
     }
     doc.entries.push(TimelineEntry {
         position: e.global_position,

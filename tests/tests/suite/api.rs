@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::app::TestApp;
 
-fn cmd(on: &str, mut fields: Value) -> Value {
+pub(crate) fn cmd(on: &str, mut fields: Value) -> Value {
     let obj = fields.as_object_mut().expect("object");
     obj.insert("command_id".into(), json!(Uuid::new_v4()));
     obj.insert("business_date".into(), json!(on));
@@ -22,15 +22,15 @@ fn round_body() -> Value {
     v
 }
 
-struct Actors {
-    ministry: String,
-    analyst: String,
-    gd: String,
-    js: String,
-    shenzhen: String,
+pub(crate) struct Actors {
+    pub ministry: String,
+    pub analyst: String,
+    pub gd: String,
+    pub js: String,
+    pub shenzhen: String,
 }
 
-async fn actors(app: &TestApp) -> Actors {
+pub(crate) async fn actors(app: &TestApp) -> Actors {
     Actors {
         ministry: app.token(Role::Ministry, None).await,
         analyst: app.token(Role::Analyst, None).await,
@@ -41,7 +41,7 @@ async fn actors(app: &TestApp) -> Actors {
 }
 
 /// Opens the 2025 round and submits + endorses a Guangdong application `n` (Shenzhen).
-async fn gd_application(app: &TestApp, a: &Actors, n: usize) -> (String, String) {
+pub(crate) async fn gd_application(app: &TestApp, a: &Actors, n: usize) -> (String, String) {
     let uscc = if n == 0 {
         GD_USCC.to_string()
     } else {
@@ -74,7 +74,7 @@ async fn gd_application(app: &TestApp, a: &Actors, n: usize) -> (String, String)
     (id, applicant)
 }
 
-async fn open_round(app: &TestApp, a: &Actors) {
+pub(crate) async fn open_round(app: &TestApp, a: &Actors) {
     let r = app.post(&a.ministry, "/api/v1/rounds", &round_body()).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
 }

@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use roster_domain::actor::Role;
-use roster_domain::service::SystemClock;
-use roster_domain::store::{EventStore, TokenRecord, TokenStore};
+use roster_domain::policies::PolicyConfig;
+use roster_domain::service::{Clock, SystemClock};
+use roster_domain::store::{DeadlineStore, EventStore, TokenRecord, TokenStore};
 use roster_projections::ReadModelStore;
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -31,6 +33,9 @@ pub struct TestApp {
     pub store: Arc<dyn EventStore>,
     pub tokens: Arc<dyn TokenStore>,
     pub models: Arc<dyn ReadModelStore>,
+    pub deadlines: Arc<dyn DeadlineStore>,
+    /// The server's state, to run the automation to a standstill (`state.automate()`).
+    pub state: roster_http::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _guard: Guard,
@@ -43,31 +48,70 @@ pub struct Response {
 }
 
 pub async fn spawn_app(kind: Kind) -> TestApp {
+    spawn_app_with(kind, Arc::new(SystemClock), PolicyConfig::default()).await
+}
+
+/// A clock tests move: the automation fires by it, commands are recorded at it.
+pub struct SimClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl SimClock {
+    /// Noon in Beijing on `date`.
+    pub fn at(date: &str) -> Arc<SimClock> {
+        let clock = Arc::new(SimClock(std::sync::Mutex::new(Utc::now())));
+        clock.set(date);
+        clock
+    }
+
+    pub fn set(&self, date: &str) {
+        let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("date");
+        *self.0.lock().unwrap() = day.and_hms_opt(4, 0, 0).unwrap().and_utc();
+    }
+}
+
+impl Clock for SimClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+pub async fn spawn_app_with(kind: Kind, clock: Arc<dyn Clock>, policy: PolicyConfig) -> TestApp {
     type Stores = (
         Arc<dyn EventStore>,
         Arc<dyn TokenStore>,
         Arc<dyn ReadModelStore>,
+        Arc<dyn DeadlineStore>,
         Guard,
     );
-    let (store, tokens, models, guard): Stores = match kind {
+    let (store, tokens, models, deadlines, guard): Stores = match kind {
         Kind::Sqlite => {
             let (s, g) = fresh_sqlite().await;
             let s = Arc::new(s);
-            (s.clone(), s.clone(), s, Guard::Sqlite(g))
+            (s.clone(), s.clone(), s.clone(), s, Guard::Sqlite(g))
         }
         Kind::Postgres => {
             let (s, g) = fresh_pg().await;
             let s = Arc::new(s);
-            (s.clone(), s.clone(), s, Guard::Postgres(Box::new(g)))
+            (
+                s.clone(),
+                s.clone(),
+                s.clone(),
+                s,
+                Guard::Postgres(Box::new(g)),
+            )
         }
     };
     let state = roster_http::AppState::new(
-        store.clone(),
-        tokens.clone(),
-        models.clone(),
-        Arc::new(SystemClock),
+        roster_http::Backends {
+            events: store.clone(),
+            tokens: tokens.clone(),
+            models: models.clone(),
+            deadlines: deadlines.clone(),
+        },
+        clock,
         true,
+        policy,
     );
+    let app_state = state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -86,6 +130,8 @@ pub async fn spawn_app(kind: Kind) -> TestApp {
         store,
         tokens,
         models,
+        deadlines,
+        state: app_state,
         shutdown: Some(tx),
         server: Some(server),
         _guard: guard,

@@ -29,9 +29,9 @@ async fn two_processes_can_migrate_at_once() {
         .await
         .unwrap()
         .get::<_, i64>(0);
-    // 0001 event store, 0002 read models, 0003 append function: each applied once, not once
-    // per process.
-    assert_eq!(applied, 3);
+    // 0001 event store, 0002 read models, 0003 append function, 0004 deadlines: each applied
+    // once, not once per process.
+    assert_eq!(applied, 4);
     first
         .append(single("platform-a", ExpectedVersion::NoStream, 1))
         .await

@@ -46,6 +46,7 @@ mod broker;
 mod cli;
 mod contract_postgres;
 mod contract_sqlite;
+mod dynamic;
 mod read_models;
 mod reports;
 mod support;

@@ -1,0 +1,386 @@
+//! Dynamic management in the event path (SPEC §7): the policy consumer and the deadline
+//! scheduler, the two process managers of the system.
+//!
+//! The **policy consumer** follows the log like a read model, with its own checkpoint
+//! (`policies`). For each platform event it loads the platform as it stood right after that
+//! event, asks the pure policies of the domain what follows (`react`: D-4, D-5, D-6;
+//! `plan_deadlines`: D-1, D-2, D-7), writes the deadline changes (idempotent) and executes the
+//! commands through the command service as the system actor. A command's id is derived from
+//! the triggering event and the policy, so a redelivery, a replay from the start, a crash after
+//! the command and before the checkpoint, or two consumers at once all meet the first result
+//! instead of acting again. Only then does the checkpoint move.
+//!
+//! The **scheduler** fires pending deadlines whose day has come by the injected clock. The
+//! command comes from the deadline alone (id and business date), so two schedulers, or one
+//! retrying after a crash, issue one identical command and the event store keeps one result.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use roster_domain::actor::Actor;
+use roster_domain::error::code;
+use roster_domain::events::{self, PlatformEvent};
+use roster_domain::platform::Platform;
+use roster_domain::policies::{self, DeadlineChange, Issued, PolicyConfig};
+use roster_domain::service::{Clock, CommandOutcome, CommandRequest, CommandService, Target};
+use roster_domain::store::{
+    Checkpoint, DeadlineState, DeadlineStore, EventStore, StoreError, StoredEvent,
+};
+use roster_domain::Refusal;
+
+use crate::runner::{catch_up, Progress, Projection, RunError};
+use crate::store::{CommitOutcome, DeadLetter, ReadModelStore};
+
+/// The policy consumer's checkpoint name (and its queue's on the broker).
+pub const POLICIES: &str = "policies";
+
+/// Anything that follows the event log up to a checkpoint: read models and the policy consumer.
+/// The in-process tailer and the broker consumers drive followers; they do not care which.
+#[async_trait]
+pub trait Follower: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// Processes the log after the follower's checkpoint, up to `until` (or the head).
+    async fn follow(
+        &self,
+        until: Option<Checkpoint>,
+        batch_size: usize,
+    ) -> Result<Progress, RunError>;
+}
+
+/// A read model as a follower.
+pub struct ProjectionFollower {
+    pub events: Arc<dyn EventStore>,
+    pub models: Arc<dyn ReadModelStore>,
+    pub projection: Arc<dyn Projection>,
+}
+
+#[async_trait]
+impl Follower for ProjectionFollower {
+    fn name(&self) -> &'static str {
+        self.projection.name()
+    }
+
+    async fn follow(
+        &self,
+        until: Option<Checkpoint>,
+        batch_size: usize,
+    ) -> Result<Progress, RunError> {
+        catch_up(
+            self.events.as_ref(),
+            self.models.as_ref(),
+            self.projection.as_ref(),
+            self.projection.name(),
+            until,
+            batch_size,
+        )
+        .await
+    }
+}
+
+/// A refusal the next attempt may not meet (store down, lost races): the event is retried.
+fn transient(r: &Refusal) -> bool {
+    [code::UNAVAILABLE, code::VERSION_CONFLICT, code::INTERNAL].contains(&r.code.as_str())
+}
+
+fn refusal_error(r: Refusal) -> RunError {
+    RunError::Store(if r.code == code::UNAVAILABLE {
+        StoreError::Unavailable(r.message)
+    } else {
+        StoreError::Other(format!("{}: {}", r.code, r.message))
+    })
+}
+
+/// Runs a command a policy or deadline issued, as the system actor of that rule. `Ok(Err(_))`
+/// is a final refusal (audited by the service; e.g. the platform left the roster meanwhile).
+async fn issue(
+    service: &CommandService,
+    issued: &Issued,
+    correlation_id: Option<uuid::Uuid>,
+) -> Result<Result<CommandOutcome, Refusal>, RunError> {
+    let request = CommandRequest {
+        command_id: issued.command_id,
+        business_date: issued.business_date,
+        expected_version: None,
+        correlation_id,
+        causation_id: Some(issued.causation_id),
+        target: Target::Platform {
+            platform_id: issued.platform_id.clone(),
+            command: issued.command.clone(),
+        },
+    };
+    match service
+        .execute(
+            &Actor::system(&format!("policy {}", issued.policy)),
+            request,
+        )
+        .await
+    {
+        Ok(outcome) => {
+            tracing::info!(policy = issued.policy, platform = %issued.platform_id, command = issued.command.name(), command_id = %issued.command_id, duplicate = outcome.duplicate, "policy command accepted");
+            Ok(Ok(outcome))
+        }
+        Err(r) if transient(&r) => Err(refusal_error(r)),
+        Err(r) => {
+            tracing::warn!(policy = issued.policy, platform = %issued.platform_id, command = issued.command.name(), code = %r.code, reason = %r.message, "policy command refused");
+            Ok(Err(r))
+        }
+    }
+}
+
+/// The policy consumer.
+pub struct PolicyConsumer {
+    service: Arc<CommandService>,
+    models: Arc<dyn ReadModelStore>,
+    deadlines: Arc<dyn DeadlineStore>,
+    cfg: PolicyConfig,
+}
+
+/// What handling one event did.
+enum Handled {
+    Ignored,
+    Done,
+    Dead(String),
+}
+
+impl PolicyConsumer {
+    pub fn new(
+        service: Arc<CommandService>,
+        models: Arc<dyn ReadModelStore>,
+        deadlines: Arc<dyn DeadlineStore>,
+        cfg: PolicyConfig,
+    ) -> Self {
+        PolicyConsumer {
+            service,
+            models,
+            deadlines,
+            cfg,
+        }
+    }
+
+    fn events(&self) -> &Arc<dyn EventStore> {
+        self.service.store()
+    }
+
+    async fn handle(&self, e: &StoredEvent) -> Result<Handled, RunError> {
+        let Some(platform_id) = e.stream_id.strip_prefix("platform-") else {
+            return Ok(Handled::Ignored);
+        };
+        let event = match events::decode_platform(&e.event_type, e.schema_version, &e.payload) {
+            Ok(event) => event,
+            Err(err) => return Ok(Handled::Dead(err.to_string())),
+        };
+        use PlatformEvent as E;
+        if !matches!(
+            event,
+            E::PlatformListed { .. }
+                | E::ReviewOpened { .. }
+                | E::PlatformDelisted { .. }
+                | E::IncidentReported { .. }
+                | E::IncidentAssessed { .. }
+        ) {
+            return Ok(Handled::Ignored);
+        }
+        // The platform as it stood right after this event, whatever happened since.
+        let mut history = Vec::new();
+        for s in self
+            .events()
+            .load_stream(&e.stream_id, 0)
+            .await?
+            .iter()
+            .take_while(|s| s.version <= e.version)
+        {
+            match events::decode_platform(&s.event_type, s.schema_version, &s.payload) {
+                Ok(decoded) => history.push(decoded),
+                Err(err) => {
+                    return Ok(Handled::Dead(format!(
+                        "the platform's event {} cannot be decoded: {err}",
+                        s.event_id
+                    )))
+                }
+            }
+        }
+        let after = Platform::from_events(history);
+        let on = e.metadata.business_date;
+        let now = self.service.now();
+        for change in
+            policies::plan_deadlines(&self.cfg, platform_id, e.event_id, on, &event, &after)
+        {
+            match change {
+                DeadlineChange::Schedule(d) => {
+                    if self
+                        .deadlines
+                        .schedule(std::slice::from_ref(&d), now)
+                        .await?
+                        > 0
+                    {
+                        tracing::info!(platform = platform_id, deadline = %d.deadline_id, fire_on = %d.fire_on, "deadline scheduled (D-1)");
+                    }
+                }
+                DeadlineChange::CancelPending {
+                    platform_id,
+                    listed_on,
+                    reason,
+                    ..
+                } => {
+                    self.deadlines
+                        .cancel_pending(&platform_id, listed_on, &reason, now)
+                        .await?;
+                }
+            }
+        }
+        for issued in policies::react(&self.cfg, platform_id, e.event_id, on, &event, &after) {
+            // A final refusal is audited by the service and logged by `issue`: the event is done.
+            let _accepted_or_refused =
+                issue(&self.service, &issued, Some(e.metadata.correlation_id)).await?;
+        }
+        Ok(Handled::Done)
+    }
+}
+
+#[async_trait]
+impl Follower for PolicyConsumer {
+    fn name(&self) -> &'static str {
+        POLICIES
+    }
+
+    async fn follow(
+        &self,
+        until: Option<Checkpoint>,
+        batch_size: usize,
+    ) -> Result<Progress, RunError> {
+        let mut total = Progress::default();
+        loop {
+            let from = self.models.state(POLICIES).await?.checkpoint;
+            total.checkpoint = from;
+            if until.is_some_and(|u| from >= u) {
+                return Ok(total);
+            }
+            let batch = self
+                .events()
+                .read_all_after(from, batch_size.max(1))
+                .await?;
+            if batch.is_empty() {
+                return Ok(total);
+            }
+            // Event by event; the checkpoint covers what was handled, up to a failure.
+            let (mut to, mut applied, mut dead, mut failure) = (from, 0u64, Vec::new(), None);
+            for e in &batch {
+                match self.handle(e).await {
+                    Ok(Handled::Ignored) => {}
+                    Ok(Handled::Done) => applied += 1,
+                    Ok(Handled::Dead(reason)) => {
+                        tracing::error!(consumer = POLICIES, position = e.global_position, event_type = %e.event_type, %reason, "event dead-lettered");
+                        dead.push(DeadLetter {
+                            projection: POLICIES.to_string(),
+                            global_position: e.global_position,
+                            transaction_id: e.transaction_id,
+                            event_id: e.event_id,
+                            event_type: e.event_type.clone(),
+                            reason,
+                            recorded_at: self.service.now(),
+                            replayed_at: None,
+                        })
+                    }
+                    Err(err) => {
+                        failure = Some(err);
+                        break;
+                    }
+                }
+                to = e.checkpoint();
+            }
+            if to > from {
+                let dead_count = dead.len() as u64;
+                match self
+                    .models
+                    .commit(POLICIES, from, to, applied, vec![], dead)
+                    .await?
+                {
+                    CommitOutcome::Committed => {
+                        total.applied += applied;
+                        total.dead_lettered += dead_count;
+                        total.checkpoint = to;
+                    }
+                    // Another consumer got there first; its commands were the same ones.
+                    CommitOutcome::Moved => {}
+                }
+            }
+            if let Some(err) = failure {
+                return Err(err);
+            }
+        }
+    }
+}
+
+/// What the scheduler did with one deadline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fired {
+    pub deadline_id: String,
+    pub command_id: uuid::Uuid,
+    /// `Fired` or `Refused`.
+    pub state: DeadlineState,
+    /// False when another scheduler settled it first.
+    pub settled_here: bool,
+}
+
+/// The deadline scheduler.
+pub struct Scheduler {
+    service: Arc<CommandService>,
+    deadlines: Arc<dyn DeadlineStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Scheduler {
+    pub fn new(
+        service: Arc<CommandService>,
+        deadlines: Arc<dyn DeadlineStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Scheduler {
+            service,
+            deadlines,
+            clock,
+        }
+    }
+
+    /// Fires every deadline due by today (the injected clock's Asia/Shanghai date).
+    pub async fn tick(&self) -> Result<Vec<Fired>, RunError> {
+        let today = self.clock.today();
+        let mut out = Vec::new();
+        loop {
+            let due = self.deadlines.due(today, 100).await?;
+            if due.is_empty() {
+                return Ok(out);
+            }
+            for d in due {
+                let issued = policies::fire(&d);
+                let (state, note) = match issue(&self.service, &issued, None).await? {
+                    Ok(outcome) => {
+                        tracing::info!(deadline = %d.deadline_id, due_on = %d.due_on, today = %today, duplicate = outcome.duplicate, "triennial review opened (D-2)");
+                        (DeadlineState::Fired, None)
+                    }
+                    Err(r) => (
+                        DeadlineState::Refused,
+                        Some(format!("{}: {}", r.code, r.message)),
+                    ),
+                };
+                let settled_here = self
+                    .deadlines
+                    .settle(
+                        &d.deadline_id,
+                        state,
+                        issued.command_id,
+                        note.as_deref(),
+                        self.clock.now(),
+                    )
+                    .await?;
+                out.push(Fired {
+                    deadline_id: d.deadline_id,
+                    command_id: issued.command_id,
+                    state,
+                    settled_here,
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! Dynamic management (SPEC §7, D-1..D-9) in the real event path: commands through the HTTP
+//! API, the policy consumer and the deadline scheduler running as they do in `roster serve`,
+//! time moved by a simulated clock. On the embedded default (SQLite) and on PostgreSQL here;
+//! through RabbitMQ in `dynamic_broker`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use roster_domain::policies::PolicyConfig;
+use roster_domain::store::{Checkpoint, DeadlineState, StoredEvent};
+use roster_projections::POLICIES;
+use serde_json::{json, Value};
+
+use crate::api::{actors, cmd, gd_application, open_round, Actors};
+use crate::app::{spawn_app_with, Kind, SimClock, TestApp};
+
+/// Every event of the platform's stream, decoded type by type.
+pub(crate) async fn stream(app: &TestApp, id: &str) -> Vec<StoredEvent> {
+    app.store
+        .load_stream(&format!("platform-{id}"), 0)
+        .await
+        .unwrap()
+}
+
+pub(crate) fn types(events: &[StoredEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.event_type.as_str()).collect()
+}
+
+pub(crate) fn count(events: &[StoredEvent], event_type: &str) -> usize {
+    events.iter().filter(|e| e.event_type == event_type).count()
+}
+
+/// The newest checkpoint of the log, read through the streams (the global reader may hold
+/// back a commit for a moment while another transaction of the cluster is open).
+async fn head(app: &TestApp) -> Checkpoint {
+    app.all_events()
+        .await
+        .iter()
+        .map(StoredEvent::checkpoint)
+        .max()
+        .unwrap_or_default()
+}
+
+/// Runs the automation until nothing moves: every follower (read models and the policy
+/// consumer) at the head of the log, and nothing due by the simulated clock. `broker`: the
+/// followers run as RabbitMQ consumers, so this only waits for them and runs the scheduler.
+pub(crate) async fn settle(app: &TestApp) {
+    let give_up = Instant::now() + Duration::from_secs(60);
+    loop {
+        let fired = app.state.automate().await.expect("automation");
+        let head = head(app).await;
+        let states = app.models.states().await.unwrap();
+        let behind: Vec<&str> = roster_projections::models::NAMES
+            .into_iter()
+            .chain([POLICIES])
+            .filter(|name| {
+                states
+                    .iter()
+                    .find(|s| s.projection == *name)
+                    .is_none_or(|s| s.checkpoint < head)
+            })
+            .collect();
+        if fired.is_empty() && behind.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < give_up,
+            "automation did not settle: {behind:?} behind the head {head:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn post(app: &TestApp, token: &str, id: &str, action: &str, on: &str, body: Value) -> Value {
+    let r = app
+        .post(
+            token,
+            &format!("/api/v1/platforms/{id}/{action}"),
+            &cmd(on, body),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{action} on {on}: {:?}", r.body);
+    r.body
+}
+
+/// A Guangdong platform listed on `listed_on` (the 2025 round's steps before it).
+pub(crate) async fn listed_platform(
+    app: &TestApp,
+    a: &Actors,
+    n: usize,
+    listed_on: &str,
+) -> String {
+    if n == 0 {
+        open_round(app, a).await;
+    }
+    let (id, _) = gd_application(app, a, n).await;
+    let m = &a.ministry;
+    post(
+        app,
+        &a.gd,
+        &id,
+        "province-recommendation",
+        "2025-07-09",
+        json!({"opinion": "推荐"}),
+    )
+    .await;
+    post(
+        app,
+        m,
+        &id,
+        "expert-evaluation",
+        "2025-09-20",
+        json!({"score": 88, "passed": true}),
+    )
+    .await;
+    post(
+        app,
+        m,
+        &id,
+        "public-notice",
+        "2025-11-20",
+        json!({"from": "2025-11-20", "until": "2025-11-26"}),
+    )
+    .await;
+    post(app, m, &id, "listing", listed_on, json!({})).await;
+    id
+}
+
+async fn report_leak(
+    app: &TestApp,
+    a: &Actors,
+    id: &str,
+    incident: &str,
+    on: &str,
+    loss: Option<u64>,
+) {
+    post(
+        app,
+        &a.gd,
+        id,
+        "incident",
+        on,
+        json!({
+            "incident_id": incident,
+            "kind": "strain_leak",
+            "occurred_on": on,
+            "description": "菌种泄露",
+            "direct_loss_cny": loss,
+        }),
+    )
+    .await;
+}
+
+async fn assess(app: &TestApp, a: &Actors, id: &str, incident: &str, on: &str, loss: u64) {
+    post(
+        app,
+        &a.ministry,
+        id,
+        "incident-assessment",
+        on,
+        json!({"incident_id": incident, "direct_loss_cny": loss, "deaths": 0,
+               "serious_injuries": 0, "conclusion": "评估结论"}),
+    )
+    .await;
+}
+
+async fn roster_on(app: &TestApp, token: &str, as_of: &str) -> Vec<Value> {
+    let r = app
+        .get(Some(token), &format!("/api/v1/roster?as_of={as_of}"))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["platforms"].as_array().cloned().expect("platforms")
+}
+
+async fn reviews_on(app: &TestApp, token: &str, as_of: &str) -> Vec<Value> {
+    let r = app
+        .get(Some(token), &format!("/api/v1/reviews?as_of={as_of}"))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["reviews"].as_array().cloned().expect("reviews")
+}
+
+fn timeline_text(timeline: &Value) -> Vec<String> {
+    timeline["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["summary"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The scenario of the issue over a simulated 2025-2031: listing in December 2025, services, a
+/// minor strain leak in 2026 (re-review opened automatically, passed), an annual evaluation
+/// each year, the first triennial review opening 90 days before December 2028, a 2029 strain
+/// leak reported with unknown loss and assessed at 12,000,000 CNY (automatic delisting on the
+/// assessment date), and the roster at each year end.
+pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) {
+    let a = actors(&app).await;
+    clock.set("2025-12-01");
+    let id = listed_platform(&app, &a, 0, "2025-12-01").await;
+    settle(&app).await;
+
+    // D-1: listing schedules the first triennial review on the 3rd anniversary, opening 90
+    // days before (D-2).
+    let pending = app.deadlines.deadlines(true, 10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].deadline.due_on.to_string(), "2028-12-01");
+    assert_eq!(pending[0].deadline.fire_on.to_string(), "2028-09-02");
+    let listing_event = stream(&app, &id).await.last().unwrap().event_id;
+    assert_eq!(pending[0].deadline.scheduled_by, listing_event);
+
+    // D-8: an evaluation each year (the 2025 one in December 2025).
+    post(
+        &app,
+        &a.ministry,
+        &id,
+        "annual-evaluation",
+        "2025-12-20",
+        json!({"year": 2025, "stars": 3}),
+    )
+    .await;
+
+    // Services in 2026.
+    clock.set("2026-03-01");
+    post(
+        &app,
+        &a.ministry,
+        &id,
+        "service",
+        "2026-03-01",
+        json!({"dated": "2026-03-01", "record": {"kind": "enterprise_served",
+               "enterprise_uscc": roster_domain::samples::uscc_with_check("91440300MA5999999"),
+               "enterprise_name": "示例企业", "contract_cny": 500000}}),
+    )
+    .await;
+
+    // D-4: a minor strain leak opens the incident re-review automatically, once.
+    clock.set("2026-05-11");
+    report_leak(&app, &a, &id, "leak-2026", "2026-05-11", Some(300_000)).await;
+    settle(&app).await;
+    let events = stream(&app, &id).await;
+    let reported = events
+        .iter()
+        .find(|e| e.event_type == "IncidentReported")
+        .unwrap()
+        .clone();
+    let opened = events.last().unwrap();
+    assert_eq!(opened.event_type, "ReviewOpened");
+    assert_eq!(opened.payload["review_id"], "incident-leak-2026");
+    assert_eq!(opened.payload["due_on"], "2026-08-09");
+    assert_eq!(opened.metadata.actor.id, "system:policy D-4");
+    assert_eq!(opened.metadata.causation_id, Some(reported.event_id));
+    assert_eq!(opened.metadata.business_date.to_string(), "2026-05-11");
+    let timeline = app
+        .get(
+            Some(&a.ministry),
+            &format!("/api/v1/platforms/{id}/timeline"),
+        )
+        .await;
+    let text = timeline_text(&timeline.body);
+    let line = text
+        .iter()
+        .find(|l| l.contains("incident-leak-2026"))
+        .unwrap();
+    assert!(
+        line.contains("opened automatically by policy D-4 after incident leak-2026")
+            && line.contains(&reported.event_id.to_string()),
+        "{line}"
+    );
+    // The re-review passes; the platform stays on the roster.
+    post(
+        &app,
+        &a.ministry,
+        &id,
+        "review-conclusion",
+        "2026-07-20",
+        json!({"review_id": "incident-leak-2026", "outcome": "passed", "reasons": ["整改到位"]}),
+    )
+    .await;
+    for (year, on, stars) in [
+        (2026, "2026-12-15", 4),
+        (2027, "2027-12-15", 4),
+        (2028, "2028-12-15", 5),
+    ] {
+        post(
+            &app,
+            &a.ministry,
+            &id,
+            "annual-evaluation",
+            on,
+            json!({"year": year, "stars": stars}),
+        )
+        .await;
+    }
+
+    // D-2: the clock reaches the day before the opening: nothing; the opening day: opened.
+    clock.set("2028-09-01");
+    settle(&app).await;
+    assert_eq!(count(&stream(&app, &id).await, "ReviewOpened"), 1);
+    clock.set("2028-09-02");
+    settle(&app).await;
+    let events = stream(&app, &id).await;
+    assert_eq!(count(&events, "ReviewOpened"), 2);
+    let triennial = events
+        .iter()
+        .find(|e| e.payload["trigger"] == "triennial")
+        .unwrap();
+    assert_eq!(triennial.payload["due_on"], "2028-12-01");
+    assert_eq!(triennial.metadata.business_date.to_string(), "2028-09-02");
+    assert_eq!(triennial.metadata.actor.id, "system:policy D-2");
+    assert_eq!(triennial.metadata.causation_id, Some(listing_event));
+    // …and the next one is scheduled on the 2031 anniversary (no drift).
+    let pending = app.deadlines.deadlines(true, 10).await.unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|d| d.deadline.due_on.to_string())
+            .collect::<Vec<_>>(),
+        ["2031-12-01"]
+    );
+    // Not concluded by its due date: overdue on the board and in the metrics.
+    clock.set("2028-12-02");
+    settle(&app).await;
+    let board = reviews_on(&app, &a.analyst, "2028-12-02").await;
+    let row = board
+        .iter()
+        .find(|r| r["review_id"] == "triennial-2028-12-01")
+        .unwrap();
+    assert_eq!(row["state"], "overdue", "{row}");
+    let on_due_day = reviews_on(&app, &a.analyst, "2028-12-01").await;
+    assert_eq!(
+        on_due_day
+            .iter()
+            .find(|r| r["review_id"] == "triennial-2028-12-01")
+            .unwrap()["state"],
+        "open",
+        "due today is not overdue yet"
+    );
+    let metrics = app.get(Some(&a.ministry), "/metrics").await;
+    let metrics = metrics.body.as_str().unwrap_or_default().to_string();
+    assert!(metrics.contains("roster_reviews_overdue 1"), "{metrics}");
+    assert!(metrics.contains("roster_deadlines_pending 1"), "{metrics}");
+    post(
+        &app,
+        &a.ministry,
+        &id,
+        "review-conclusion",
+        "2028-12-10",
+        json!({"review_id": "triennial-2028-12-01", "outcome": "passed", "reasons": []}),
+    )
+    .await;
+
+    // D-5: a 2029 strain leak, loss unknown at report: the re-review opens (D-4) but the
+    // platform stays listed; the assessment at 12,000,000 CNY delists it on that date.
+    clock.set("2029-03-10");
+    report_leak(&app, &a, &id, "leak-2029", "2029-03-10", None).await;
+    settle(&app).await;
+    assert_eq!(count(&stream(&app, &id).await, "PlatformDelisted"), 0);
+    clock.set("2029-06-30");
+    assess(&app, &a, &id, "leak-2029", "2029-06-30", 12_000_000).await;
+    settle(&app).await;
+    let events = stream(&app, &id).await;
+    let assessed = events
+        .iter()
+        .rev()
+        .find(|e| e.event_type == "IncidentAssessed")
+        .unwrap();
+    let tail = &events[events.len() - 2..];
+    assert_eq!(types(tail), ["ReviewConcluded", "PlatformDelisted"]);
+    assert_eq!(tail[0].payload["review_id"], "incident-leak-2029");
+    assert_eq!(tail[0].payload["outcome"], "failed");
+    assert!(tail[0].payload["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("D-5"));
+    assert_eq!(tail[1].payload["reason"], "strain_leak_major_loss");
+    assert_eq!(tail[1].payload["delisted_on"], "2029-06-30");
+    assert_eq!(tail[1].payload["cause"], json!(assessed.event_id));
+    assert_eq!(tail[1].metadata.actor.id, "system:policy D-5");
+    assert_eq!(tail[1].metadata.causation_id, Some(assessed.event_id));
+    // D-7: the pending 2031 review is cancelled with the listing.
+    assert!(app.deadlines.deadlines(true, 10).await.unwrap().is_empty());
+    let all = app.deadlines.deadlines(false, 10).await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|d| (d.deadline.due_on.to_string(), d.state))
+            .collect::<Vec<_>>(),
+        [
+            ("2028-12-01".to_string(), DeadlineState::Fired),
+            ("2031-12-01".to_string(), DeadlineState::Cancelled)
+        ]
+    );
+
+    // Years later nothing else happens: no review of a delisted platform.
+    clock.set("2031-12-31");
+    settle(&app).await;
+    assert_eq!(stream(&app, &id).await.len(), events.len());
+
+    // The roster at each year end, with the star rating as of that date (D-8).
+    let mut seen = Vec::new();
+    for year in 2025..=2031 {
+        let rows = roster_on(&app, &a.analyst, &format!("{year}-12-31")).await;
+        let row = rows.iter().find(|r| r["platform_id"] == id.as_str());
+        seen.push((year, row.map(|r| r["stars"].clone())));
+    }
+    assert_eq!(
+        seen,
+        [
+            (2025, Some(json!(3))),
+            (2026, Some(json!(4))),
+            (2027, Some(json!(4))),
+            (2028, Some(json!(5))),
+            (2029, None),
+            (2030, None),
+            (2031, None),
+        ]
+    );
+    // Listed the day before the assessment, not on it (D-7).
+    let listed = |rows: &[Value]| rows.iter().any(|r| r["platform_id"] == id.as_str());
+    assert!(listed(&roster_on(&app, &a.analyst, "2029-06-29").await));
+    assert!(!listed(&roster_on(&app, &a.analyst, "2029-06-30").await));
+}
+
+pub async fn scenario_on(kind: Kind) {
+    let clock = SimClock::at("2025-06-16");
+    let app = spawn_app_with(kind, clock.clone(), PolicyConfig::default()).await;
+    d1_to_d9_scenario_2025_to_2031(app, clock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn d1_to_d9_scenario_2025_to_2031_sqlite() {
+    scenario_on(Kind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn d1_to_d9_scenario_2025_to_2031_postgres() {
+    scenario_on(Kind::Postgres).await;
+}
