@@ -75,6 +75,17 @@ impl Clock for SimClock {
 }
 
 pub async fn spawn_app_with(kind: Kind, clock: Arc<dyn Clock>, policy: PolicyConfig) -> TestApp {
+    spawn_app_on(kind, clock, policy, true).await
+}
+
+/// `local`: read models and policy consumer in-process; false when a broker transport (started
+/// by the test, see `pg_config`) runs them.
+pub async fn spawn_app_on(
+    kind: Kind,
+    clock: Arc<dyn Clock>,
+    policy: PolicyConfig,
+    local: bool,
+) -> TestApp {
     type Stores = (
         Arc<dyn EventStore>,
         Arc<dyn TokenStore>,
@@ -108,7 +119,7 @@ pub async fn spawn_app_with(kind: Kind, clock: Arc<dyn Clock>, policy: PolicyCon
             deadlines: deadlines.clone(),
         },
         clock,
-        true,
+        local,
         policy,
     );
     let app_state = state.clone();
@@ -150,6 +161,25 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// The PostgreSQL database's connection settings (`None` on SQLite).
+    pub fn pg_config(&self) -> Option<tokio_postgres::Config> {
+        match &self._guard {
+            Guard::Postgres(db) => Some(db.config.clone()),
+            Guard::Sqlite(_) => None,
+        }
+    }
+
+    /// The stores as the `roster` binary holds them.
+    pub fn stores(&self) -> roster::stores::Stores {
+        roster::stores::Stores {
+            events: self.store.clone(),
+            tokens: self.tokens.clone(),
+            models: self.models.clone(),
+            deadlines: self.deadlines.clone(),
+            description: "test".into(),
+        }
+    }
+
     pub async fn token(&self, role: Role, jurisdiction: Option<&str>) -> String {
         let token = roster_http::generate_token();
         self.tokens

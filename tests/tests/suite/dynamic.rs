@@ -12,7 +12,14 @@ use roster_projections::POLICIES;
 use serde_json::{json, Value};
 
 use crate::api::{actors, cmd, gd_application, open_round, Actors};
-use crate::app::{spawn_app_with, Kind, SimClock, TestApp};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use roster_domain::policies::Deadline;
+use roster_domain::store::{DeadlineRecord, DeadlineStore, StoreError};
+use roster_projections::{CommitOutcome, DeadLetter, DocChange, ProjectionState, ReadModelStore};
+
+use crate::app::{spawn_app_on, spawn_app_with, Kind, SimClock, TestApp};
 
 /// Every event of the platform's stream, decoded type by type.
 pub(crate) async fn stream(app: &TestApp, id: &str) -> Vec<StoredEvent> {
@@ -194,11 +201,12 @@ fn timeline_text(timeline: &Value) -> Vec<String> {
 /// each year, the first triennial review opening 90 days before December 2028, a 2029 strain
 /// leak reported with unknown loss and assessed at 12,000,000 CNY (automatic delisting on the
 /// assessment date), and the roster at each year end.
-pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) {
-    let a = actors(&app).await;
+pub async fn d1_to_d9_scenario_2025_to_2031(env: &Env) {
+    let (app, clock) = (&env.app, &env.clock);
+    let a = actors(app).await;
     clock.set("2025-12-01");
-    let id = listed_platform(&app, &a, 0, "2025-12-01").await;
-    settle(&app).await;
+    let id = listed_platform(app, &a, 0, "2025-12-01").await;
+    settle(app).await;
 
     // D-1: listing schedules the first triennial review on the 3rd anniversary, opening 90
     // days before (D-2).
@@ -206,12 +214,12 @@ pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) 
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].deadline.due_on.to_string(), "2028-12-01");
     assert_eq!(pending[0].deadline.fire_on.to_string(), "2028-09-02");
-    let listing_event = stream(&app, &id).await.last().unwrap().event_id;
+    let listing_event = stream(app, &id).await.last().unwrap().event_id;
     assert_eq!(pending[0].deadline.scheduled_by, listing_event);
 
     // D-8: an evaluation each year (the 2025 one in December 2025).
     post(
-        &app,
+        app,
         &a.ministry,
         &id,
         "annual-evaluation",
@@ -223,7 +231,7 @@ pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) 
     // Services in 2026.
     clock.set("2026-03-01");
     post(
-        &app,
+        app,
         &a.ministry,
         &id,
         "service",
@@ -236,9 +244,9 @@ pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) 
 
     // D-4: a minor strain leak opens the incident re-review automatically, once.
     clock.set("2026-05-11");
-    report_leak(&app, &a, &id, "leak-2026", "2026-05-11", Some(300_000)).await;
-    settle(&app).await;
-    let events = stream(&app, &id).await;
+    report_leak(app, &a, &id, "leak-2026", "2026-05-11", Some(300_000)).await;
+    settle(app).await;
+    let events = stream(app, &id).await;
     let reported = events
         .iter()
         .find(|e| e.event_type == "IncidentReported")
@@ -269,7 +277,7 @@ pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) 
     );
     // The re-review passes; the platform stays on the roster.
     post(
-        &app,
+        app,
         &a.ministry,
         &id,
         "review-conclusion",
@@ -283,7 +291,7 @@ pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) 
         (2028, "2028-12-15", 5),
     ] {
         post(
-            &app,
+            app,
             &a.ministry,
             &id,
             "annual-evaluation",
@@ -295,11 +303,11 @@ pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) 
 
     // D-2: the clock reaches the day before the opening: nothing; the opening day: opened.
     clock.set("2028-09-01");
-    settle(&app).await;
-    assert_eq!(count(&stream(&app, &id).await, "ReviewOpened"), 1);
+    settle(app).await;
+    assert_eq!(count(&stream(app, &id).await, "ReviewOpened"), 1);
     clock.set("2028-09-02");
-    settle(&app).await;
-    let events = stream(&app, &id).await;
+    settle(app).await;
+    let events = stream(app, &id).await;
     assert_eq!(count(&events, "ReviewOpened"), 2);
     let triennial = events
         .iter()
@@ -320,14 +328,14 @@ pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) 
     );
     // Not concluded by its due date: overdue on the board and in the metrics.
     clock.set("2028-12-02");
-    settle(&app).await;
-    let board = reviews_on(&app, &a.analyst, "2028-12-02").await;
+    settle(app).await;
+    let board = reviews_on(app, &a.analyst, "2028-12-02").await;
     let row = board
         .iter()
         .find(|r| r["review_id"] == "triennial-2028-12-01")
         .unwrap();
     assert_eq!(row["state"], "overdue", "{row}");
-    let on_due_day = reviews_on(&app, &a.analyst, "2028-12-01").await;
+    let on_due_day = reviews_on(app, &a.analyst, "2028-12-01").await;
     assert_eq!(
         on_due_day
             .iter()
@@ -341,7 +349,7 @@ pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) 
     assert!(metrics.contains("roster_reviews_overdue 1"), "{metrics}");
     assert!(metrics.contains("roster_deadlines_pending 1"), "{metrics}");
     post(
-        &app,
+        app,
         &a.ministry,
         &id,
         "review-conclusion",
@@ -353,13 +361,13 @@ pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) 
     // D-5: a 2029 strain leak, loss unknown at report: the re-review opens (D-4) but the
     // platform stays listed; the assessment at 12,000,000 CNY delists it on that date.
     clock.set("2029-03-10");
-    report_leak(&app, &a, &id, "leak-2029", "2029-03-10", None).await;
-    settle(&app).await;
-    assert_eq!(count(&stream(&app, &id).await, "PlatformDelisted"), 0);
+    report_leak(app, &a, &id, "leak-2029", "2029-03-10", None).await;
+    settle(app).await;
+    assert_eq!(count(&stream(app, &id).await, "PlatformDelisted"), 0);
     clock.set("2029-06-30");
-    assess(&app, &a, &id, "leak-2029", "2029-06-30", 12_000_000).await;
-    settle(&app).await;
-    let events = stream(&app, &id).await;
+    assess(app, &a, &id, "leak-2029", "2029-06-30", 12_000_000).await;
+    settle(app).await;
+    let events = stream(app, &id).await;
     let assessed = events
         .iter()
         .rev()
@@ -393,13 +401,13 @@ pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) 
 
     // Years later nothing else happens: no review of a delisted platform.
     clock.set("2031-12-31");
-    settle(&app).await;
-    assert_eq!(stream(&app, &id).await.len(), events.len());
+    settle(app).await;
+    assert_eq!(stream(app, &id).await.len(), events.len());
 
     // The roster at each year end, with the star rating as of that date (D-8).
     let mut seen = Vec::new();
     for year in 2025..=2031 {
-        let rows = roster_on(&app, &a.analyst, &format!("{year}-12-31")).await;
+        let rows = roster_on(app, &a.analyst, &format!("{year}-12-31")).await;
         let row = rows.iter().find(|r| r["platform_id"] == id.as_str());
         seen.push((year, row.map(|r| r["stars"].clone())));
     }
@@ -417,22 +425,482 @@ pub async fn d1_to_d9_scenario_2025_to_2031(app: TestApp, clock: Arc<SimClock>) 
     );
     // Listed the day before the assessment, not on it (D-7).
     let listed = |rows: &[Value]| rows.iter().any(|r| r["platform_id"] == id.as_str());
-    assert!(listed(&roster_on(&app, &a.analyst, "2029-06-29").await));
-    assert!(!listed(&roster_on(&app, &a.analyst, "2029-06-30").await));
+    assert!(listed(&roster_on(app, &a.analyst, "2029-06-29").await));
+    assert!(!listed(&roster_on(app, &a.analyst, "2029-06-30").await));
 }
 
-pub async fn scenario_on(kind: Kind) {
-    let clock = SimClock::at("2025-06-16");
-    let app = spawn_app_with(kind, clock.clone(), PolicyConfig::default()).await;
-    d1_to_d9_scenario_2025_to_2031(app, clock).await;
+/// D-3, D-6 and the reason codes of D-9: a major safety accident opens a review without
+/// delisting, its failure delists with `review_failed`; a serious violation names its area.
+pub async fn d3_d6_d9_reviews_and_reason_codes(env: &Env) {
+    let (app, clock) = (&env.app, &env.clock);
+    let a = actors(app).await;
+    clock.set("2026-01-10");
+    let one = listed_platform(app, &a, 0, "2025-12-01").await;
+    let two = listed_platform(app, &a, 1, "2025-12-01").await;
+    let three = listed_platform(app, &a, 2, "2025-12-01").await;
+    // D-6: 较大 (49,999,999) opens nothing; 重大 (50,000,000) opens a review, no delisting.
+    for (incident, loss) in [("fire-1", 49_999_999u64), ("fire-2", 50_000_000)] {
+        post(
+            app,
+            &a.gd,
+            &one,
+            "incident",
+            "2026-01-10",
+            json!({"incident_id": incident,
+            "kind": "safety", "occurred_on": "2026-01-09", "description": "安全事故",
+            "direct_loss_cny": loss}),
+        )
+        .await;
+    }
+    settle(app).await;
+    let events = stream(app, &one).await;
+    assert_eq!(count(&events, "ReviewOpened"), 1);
+    let opened = events.last().unwrap();
+    assert_eq!(opened.payload["review_id"], "incident-fire-2");
+    assert_eq!(opened.metadata.actor.id, "system:policy D-6");
+    assert_eq!(count(&events, "PlatformDelisted"), 0);
+    // D-3: the review fails: delisted on the conclusion date with review_failed.
+    post(
+        app,
+        &a.ministry,
+        &one,
+        "review-conclusion",
+        "2026-03-01",
+        json!({"review_id": "incident-fire-2", "outcome": "failed", "reasons": ["整改不到位"]}),
+    )
+    .await;
+    let events = stream(app, &one).await;
+    let delisted = events.last().unwrap();
+    assert_eq!(delisted.event_type, "PlatformDelisted");
+    assert_eq!(delisted.payload["reason"], "review_failed");
+    assert_eq!(delisted.payload["delisted_on"], "2026-03-01");
+    // D-9: a serious violation must name its area; with it, the platform is removed.
+    let bad = app
+        .post(
+            &a.ministry,
+            &format!("/api/v1/platforms/{two}/delisting"),
+            &cmd("2026-04-01", json!({"reason": "serious_violation"})),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.body["field"].as_str()),
+        (400, Some("area")),
+        "{:?}",
+        bad.body
+    );
+    assert_eq!(
+        count(&stream(app, &two).await, "PlatformDelisted"),
+        0,
+        "changes nothing"
+    );
+    post(
+        app,
+        &a.ministry,
+        &two,
+        "delisting",
+        "2026-04-01",
+        json!({"reason": "serious_violation", "area": "ip"}),
+    )
+    .await;
+    post(
+        app,
+        &a.ministry,
+        &three,
+        "delisting",
+        "2026-04-02",
+        json!({"reason": "insufficient_service"}),
+    )
+    .await;
+    settle(app).await;
+    let last = |events: Vec<StoredEvent>| events.last().unwrap().payload.clone();
+    assert_eq!(last(stream(app, &two).await)["area"], "ip");
+    assert_eq!(
+        last(stream(app, &three).await)["reason"],
+        "insufficient_service"
+    );
+    // The delistings cancelled the platforms' pending reviews (D-7).
+    assert!(app.deadlines.deadlines(true, 10).await.unwrap().is_empty());
+    let rows = roster_on(app, &a.analyst, "2026-04-02").await;
+    assert!(rows.is_empty(), "{rows:?}");
+    let rows = roster_on(app, &a.analyst, "2026-03-31").await;
+    assert_eq!(rows.len(), 2, "two and three still listed the day before");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn d1_to_d9_scenario_2025_to_2031_sqlite() {
-    scenario_on(Kind::Sqlite).await;
+/// D-2 with a clock that jumps years ahead at once: each anniversary's review opens exactly
+/// once, on its own scheduled day, and the chain continues.
+pub async fn d2_clock_jumping_years_opens_each_review_once(env: &Env) {
+    let (app, clock) = (&env.app, &env.clock);
+    let a = actors(app).await;
+    clock.set("2025-12-01");
+    let id = listed_platform(app, &a, 0, "2025-12-01").await;
+    settle(app).await;
+    clock.set("2035-01-01");
+    settle(app).await;
+    settle(app).await;
+    let events = stream(app, &id).await;
+    let opened: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e.event_type == "ReviewOpened")
+        .map(|e| {
+            (
+                e.payload["due_on"].as_str().unwrap().to_string(),
+                e.metadata.business_date.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        opened,
+        [
+            ("2028-12-01".to_string(), "2028-09-02".to_string()),
+            ("2031-12-01".to_string(), "2031-09-02".to_string()),
+            ("2034-12-01".to_string(), "2034-09-02".to_string()),
+        ]
+    );
+    let pending = app.deadlines.deadlines(true, 10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].deadline.due_on.to_string(), "2037-12-01");
+    // All three are open past their due dates as of the clock: overdue.
+    let board = reviews_on(app, &a.analyst, "2035-01-01").await;
+    assert_eq!(board.iter().filter(|r| r["state"] == "overdue").count(), 3);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn d1_to_d9_scenario_2025_to_2031_postgres() {
-    scenario_on(Kind::Postgres).await;
+/// D-4/D-5 exactly once: the policy consumer replays the log from the start (a rebuild of its
+/// state, or every notice redelivered), and crashes after its commands and before its
+/// checkpoint; the platform still has one re-review and one delisting.
+pub async fn d4_d5_exactly_once_under_replay_redelivery_and_crash(env: &Env) {
+    let (app, clock) = (&env.app, &env.clock);
+    let a = actors(app).await;
+    clock.set("2026-05-11");
+    let id = listed_platform(app, &a, 0, "2025-12-01").await;
+    report_leak(app, &a, &id, "leak-big", "2026-05-11", Some(15_000_000)).await;
+    settle(app).await;
+    let once = stream(app, &id).await;
+    assert_eq!(
+        types(&once[once.len() - 4..]),
+        [
+            "IncidentReported",
+            "ReviewOpened",
+            "ReviewConcluded",
+            "PlatformDelisted"
+        ]
+    );
+    let audit_before = app.store.audit_log(1000).await.unwrap().len();
+
+    // Replay: the consumer's checkpoint is gone (a rebuild); with the broker, every event is
+    // also published again, so each notice arrives twice.
+    app.models.reset(POLICIES).await.unwrap();
+    env.redeliver(&once).await;
+    settle(app).await;
+    assert_eq!(stream(app, &id).await, once, "replay acted again");
+    // …and not even tried: each replayed command met its first result by id, so no refusal
+    // was audited.
+    assert_eq!(
+        app.store.audit_log(1000).await.unwrap().len(),
+        audit_before,
+        "the replayed policy commands were decided again instead of answered by their ids"
+    );
+
+    // A second platform; its leak's commands run, then the checkpoint commit fails (a crash
+    // between decision and acknowledgement).
+    let two = listed_platform(app, &a, 1, "2025-12-01").await;
+    settle(app).await;
+    report_leak(app, &a, &two, "leak-two", "2026-05-12", None).await;
+    let faulty = Arc::new(FailingCheckpoint {
+        inner: app.models.clone(),
+        fail: std::sync::atomic::AtomicBool::new(true),
+    });
+    let crashing = roster_projections::PolicyConsumer::new(
+        Arc::new(roster_domain::service::CommandService::new(
+            app.store.clone(),
+            Arc::new(roster_domain::service::SystemClock),
+        )),
+        faulty.clone(),
+        app.deadlines.clone(),
+        PolicyConfig::default(),
+    );
+    use roster_projections::Follower;
+    // The in-process consumer (embedded) or the broker's may get there first: either way the
+    // crashing one runs the same commands.
+    let _ = crashing.follow(None, 100).await;
+    faulty
+        .fail
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    crashing.follow(None, 100).await.expect("after the crash");
+    settle(app).await;
+    let events = stream(app, &two).await;
+    assert_eq!(count(&events, "ReviewOpened"), 1, "{:?}", types(&events));
+    assert_eq!(count(&events, "PlatformDelisted"), 0);
 }
+
+/// D-2: two scheduler instances (two processes, each with its own command service) see the
+/// same due deadline at the same moment and both fire it: one review opens, both get the one
+/// result of the one command id, the deadline is settled once.
+pub async fn d2_two_schedulers_open_one_review(env: &Env) {
+    let (app, clock) = (&env.app, &env.clock);
+    let a = actors(app).await;
+    clock.set("2025-12-01");
+    let id = listed_platform(app, &a, 0, "2025-12-01").await;
+    settle(app).await;
+    // Both schedulers read the due list before either fires.
+    let together = Arc::new(SeeDueTogether {
+        inner: app.deadlines.clone(),
+        barrier: tokio::sync::Barrier::new(2),
+    });
+    let scheduler = || {
+        roster_projections::Scheduler::new(
+            Arc::new(roster_domain::service::CommandService::new(
+                app.store.clone(),
+                clock.clone(),
+            )),
+            together.clone(),
+            clock.clone(),
+        )
+    };
+    let (first, second) = (scheduler(), scheduler());
+    clock.set("2028-09-02");
+    let (x, y) = tokio::join!(first.tick(), second.tick());
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!((x.len(), y.len()), (1, 1), "both fired: {x:?} {y:?}");
+    assert_eq!(x[0].command_id, y[0].command_id);
+    assert!(
+        x[0].state == DeadlineState::Fired && y[0].state == DeadlineState::Fired,
+        "both met the accepted command, neither a refusal: {x:?} {y:?}"
+    );
+    assert_eq!(
+        u8::from(x[0].settled_here) + u8::from(y[0].settled_here),
+        1,
+        "settled once"
+    );
+    settle(app).await;
+    let events = stream(app, &id).await;
+    assert_eq!(count(&events, "ReviewOpened"), 1, "{:?}", types(&events));
+    let all = app.deadlines.deadlines(false, 10).await.unwrap();
+    assert_eq!(all[0].state, DeadlineState::Fired);
+    assert_eq!(all[0].command_id, Some(x[0].command_id));
+}
+
+/// Holds the first `due` reads of two schedulers until both have read.
+struct SeeDueTogether {
+    inner: Arc<dyn DeadlineStore>,
+    barrier: tokio::sync::Barrier,
+}
+
+#[async_trait::async_trait]
+impl DeadlineStore for SeeDueTogether {
+    async fn schedule(&self, d: &[Deadline], at: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.schedule(d, at).await
+    }
+    async fn cancel_pending(
+        &self,
+        platform_id: &str,
+        listed_on: NaiveDate,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.inner
+            .cancel_pending(platform_id, listed_on, note, at)
+            .await
+    }
+    async fn due(&self, today: NaiveDate, limit: usize) -> Result<Vec<Deadline>, StoreError> {
+        let due = self.inner.due(today, limit).await?;
+        if !due.is_empty() {
+            self.barrier.wait().await;
+        }
+        Ok(due)
+    }
+    async fn settle(
+        &self,
+        deadline_id: &str,
+        state: DeadlineState,
+        command_id: uuid::Uuid,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .settle(deadline_id, state, command_id, note, at)
+            .await
+    }
+    async fn deadlines(
+        &self,
+        pending_only: bool,
+        limit: usize,
+    ) -> Result<Vec<DeadlineRecord>, StoreError> {
+        self.inner.deadlines(pending_only, limit).await
+    }
+}
+
+/// Fails the policy consumer's checkpoint commits while `fail` is set.
+struct FailingCheckpoint {
+    inner: Arc<dyn ReadModelStore>,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl ReadModelStore for FailingCheckpoint {
+    async fn state(&self, p: &str) -> Result<ProjectionState, StoreError> {
+        self.inner.state(p).await
+    }
+    async fn states(&self) -> Result<Vec<ProjectionState>, StoreError> {
+        self.inner.states().await
+    }
+    async fn load(&self, p: &str, keys: &[String]) -> Result<BTreeMap<String, Value>, StoreError> {
+        self.inner.load(p, keys).await
+    }
+    async fn scan(&self, p: &str, prefix: &str) -> Result<Vec<(String, Value)>, StoreError> {
+        self.inner.scan(p, prefix).await
+    }
+    async fn commit(
+        &self,
+        p: &str,
+        from: Checkpoint,
+        to: Checkpoint,
+        applied: u64,
+        changes: Vec<DocChange>,
+        dead: Vec<DeadLetter>,
+    ) -> Result<CommitOutcome, StoreError> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "simulated crash before the checkpoint".into(),
+            ));
+        }
+        self.inner.commit(p, from, to, applied, changes, dead).await
+    }
+    async fn reset(&self, p: &str) -> Result<(), StoreError> {
+        self.inner.reset(p).await
+    }
+    async fn swap(&self, shadow: &str, target: &str) -> Result<(), StoreError> {
+        self.inner.swap(shadow, target).await
+    }
+    async fn dead_letters(&self, p: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
+        self.inner.dead_letters(p).await
+    }
+    async fn mark_replayed(
+        &self,
+        p: &str,
+        id: uuid::Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.mark_replayed(p, id, at).await
+    }
+}
+
+/// A test's world: the app, its clock and, with the broker, the transport and its namespace.
+pub struct Env {
+    pub app: TestApp,
+    pub clock: Arc<SimClock>,
+    broker: Option<Broker>,
+}
+
+struct Broker {
+    transport: roster::broker::Transport,
+    cfg: roster_rabbitmq::BrokerConfig,
+    _namespace: crate::broker::Namespace,
+    _shared: tokio::sync::RwLockReadGuard<'static, ()>,
+}
+
+impl Env {
+    pub async fn embedded(kind: Kind) -> Env {
+        let clock = SimClock::at("2025-06-16");
+        let app = spawn_app_with(kind, clock.clone(), PolicyConfig::default()).await;
+        Env {
+            app,
+            clock,
+            broker: None,
+        }
+    }
+
+    /// PostgreSQL with the RabbitMQ transport: relay, read-model consumers and the policy
+    /// consumer on their queues, as `roster serve --amqp-url` runs them.
+    pub async fn broker() -> Env {
+        let shared = crate::broker::BROKER.read().await;
+        let clock = SimClock::at("2025-06-16");
+        let app = spawn_app_on(
+            Kind::Postgres,
+            clock.clone(),
+            PolicyConfig::default(),
+            false,
+        )
+        .await;
+        let cfg = crate::broker::test_config();
+        let namespace = crate::broker::Namespace::declare(&cfg, &roster::broker::QUEUES).await;
+        let transport = roster::broker::start_with_lock(
+            &app.stores(),
+            app.pg_config().unwrap(),
+            cfg.clone(),
+            Some(app.state.policy_consumer()),
+        )
+        .await
+        .expect("broker transport");
+        app.state.wake_after_commit(transport.wake_relay.clone());
+        Env {
+            app,
+            clock,
+            broker: Some(Broker {
+                transport,
+                cfg,
+                _namespace: namespace,
+                _shared: shared,
+            }),
+        }
+    }
+
+    /// With the broker, publishes `events` again (duplicate notices on every queue).
+    async fn redeliver(&self, events: &[StoredEvent]) {
+        let Some(b) = &self.broker else { return };
+        let (connection, channel) = crate::broker::publisher(&b.cfg).await;
+        for e in events {
+            let (body, props) = roster_rabbitmq::event_message(e).unwrap();
+            crate::broker::publish_raw(&channel, &b.cfg.exchange, &e.stream_id, &body, props).await;
+        }
+        let _ = connection.close(200, "redelivered".into()).await;
+    }
+
+    pub async fn finish(self) {
+        if let Some(b) = self.broker {
+            b.transport.stop().await;
+        }
+    }
+}
+
+macro_rules! on_every_transport {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let env = super::Env::embedded(crate::app::Kind::Sqlite).await;
+                    super::$case(&env).await;
+                    env.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let env = super::Env::embedded(crate::app::Kind::Postgres).await;
+                    super::$case(&env).await;
+                    env.finish().await;
+                }
+            )*
+        }
+        mod rabbitmq {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let env = super::Env::broker().await;
+                    super::$case(&env).await;
+                    env.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_transport!(
+    d1_to_d9_scenario_2025_to_2031,
+    d3_d6_d9_reviews_and_reason_codes,
+    d2_clock_jumping_years_opens_each_review_once,
+    d2_two_schedulers_open_one_review,
+    d4_d5_exactly_once_under_replay_redelivery_and_crash,
+);
