@@ -511,7 +511,8 @@ pub fn scenario() -> Vec<Step> {
         );
     }
 
-    // A minor strain leak and its re-review (opened by hand here; policy D-4 automates it).
+    // A minor strain leak: policy D-4 opens its re-review (`incident-2026-leak-01`) as the
+    // loader runs; the ministry concludes it.
     let leak = listed[3];
     let leak_applicant = actor(Role::Applicant, Some(uscc(leak).to_string()));
     b.platform(
@@ -526,17 +527,6 @@ pub fn scenario() -> Vec<Step> {
             description: "发酵取样口菌液少量外泄，已封控处置（示例）".into(),
             direct_loss_cny: Some(Cny(800_000)),
             severity: None,
-        }),
-    );
-    b.platform(
-        "incident-review",
-        leak,
-        ministry(),
-        date("2026-05-12"),
-        PlatformCommand::OpenReview(OpenReview {
-            review_id: "2026-leak-01-review".into(),
-            trigger: ReviewTrigger::Incident("2026-leak-01".into()),
-            due_on: date("2026-08-12"),
         }),
     );
     b.platform(
@@ -558,7 +548,7 @@ pub fn scenario() -> Vec<Step> {
         ministry(),
         date("2026-07-20"),
         PlatformCommand::ConcludeReview(ConcludeReview {
-            review_id: "2026-leak-01-review".into(),
+            review_id: roster_domain::policies::incident_review_id("2026-leak-01"),
             outcome: ReviewOutcome::Passed,
             reasons: vec!["整改完成".into()],
         }),
@@ -587,10 +577,16 @@ pub struct DemoReport {
     pub refused_as_meant: Vec<(String, String)>,
 }
 
-pub async fn load(store: Arc<dyn EventStore>) -> anyhow::Result<DemoReport> {
+/// Loads the scenario; `policies` (the policy consumer of the stores) runs after each step, as
+/// the server would, so automatic decisions (D-4) land where the scenario expects them.
+pub async fn load(
+    store: Arc<dyn EventStore>,
+    policies: &dyn roster_projections::Follower,
+) -> anyhow::Result<DemoReport> {
     let service = CommandService::new(store, Arc::new(SystemClock));
     let mut report = DemoReport::default();
     for step in scenario() {
+        policies.follow(None, 500).await?;
         match (
             service.execute(&step.actor, step.request).await,
             step.expect_refusal,

@@ -280,7 +280,16 @@ async fn load_demo(stores: &stores::Stores) -> anyhow::Result<()> {
         "Loading the ILLUSTRATIVE demo (fictional units) into {} …",
         stores.description
     );
-    let report = demo::load(stores.events.clone()).await?;
+    let policies = roster_projections::PolicyConsumer::new(
+        Arc::new(roster_domain::service::CommandService::new(
+            stores.events.clone(),
+            Arc::new(SystemClock),
+        )),
+        stores.models.clone(),
+        stores.deadlines.clone(),
+        roster_domain::policies::PolicyConfig::default(),
+    );
+    let report = demo::load(stores.events.clone(), &policies).await?;
     println!(
         "  {} commands accepted, {} already loaded",
         report.accepted, report.already_loaded

@@ -105,14 +105,14 @@ pub async fn import_with_a_malformed_line_applies_nothing(app: TestApp) {
 }
 
 pub async fn demo_loads_through_the_command_path_once(app: TestApp) {
-    let first = roster::demo::load(app.store.clone())
+    let first = roster::demo::load(app.store.clone(), &*app.state.policy_consumer())
         .await
         .expect("demo loads");
     assert!(first.accepted > 150, "{}", first.accepted);
     assert_eq!(first.refused_as_meant.len(), 1);
     assert!(first.refused_as_meant[0].1.starts_with("R-1"));
     let events = app.all_events().await.len();
-    let second = roster::demo::load(app.store.clone())
+    let second = roster::demo::load(app.store.clone(), &*app.state.policy_consumer())
         .await
         .expect("demo reloads");
     assert_eq!(

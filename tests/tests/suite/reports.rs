@@ -8,7 +8,9 @@ use roster_projections::models;
 use crate::app::TestApp;
 
 async fn demo(app: &TestApp) -> String {
-    roster::demo::load(app.store.clone()).await.expect("demo");
+    roster::demo::load(app.store.clone(), &*app.state.policy_consumer())
+        .await
+        .expect("demo");
     let t = app.token(Role::Analyst, None).await;
     settle(app, &t).await;
     t
@@ -161,7 +163,7 @@ pub async fn funnel_reviews_incidents_timeline(app: TestApp) {
     assert!(entries.iter().any(|e| e["summary"]
         .as_str()
         .unwrap()
-        .contains("review 2026-leak-01-review opened")));
+        .contains("review incident-2026-leak-01 (incident:2026-leak-01) opened automatically by policy D-4 after incident 2026-leak-01")));
     let stranger = app.token(Role::Province, Some("32")).await;
     assert_eq!(
         app.get(Some(&stranger), "/api/v1/platforms/gd-dg-enzyme/timeline")
