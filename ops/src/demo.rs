@@ -583,14 +583,16 @@ pub async fn load(
     store: Arc<dyn EventStore>,
     policies: &dyn roster_projections::Follower,
 ) -> anyhow::Result<DemoReport> {
-    let service = CommandService::new(store, Arc::new(SystemClock));
+    let service = CommandService::new(store.clone(), Arc::new(SystemClock));
     let mut report = DemoReport::default();
     for step in scenario() {
-        policies.follow(None, 500).await?;
-        match (
-            service.execute(&step.actor, step.request).await,
-            step.expect_refusal,
-        ) {
+        let outcome = service.execute(&step.actor, step.request).await;
+        if let Ok(o) = &outcome {
+            if let Some(last) = o.events.last() {
+                policies_reach(store.as_ref(), policies, &last.stream_id, last.version).await?;
+            }
+        }
+        match (outcome, step.expect_refusal) {
             (Ok(o), None) if o.duplicate => report.already_loaded += 1,
             (Ok(_), None) => report.accepted += 1,
             (Err(r), Some(code)) if r.code == code => report
@@ -604,4 +606,34 @@ pub async fn load(
         }
     }
     Ok(report)
+}
+
+/// Runs the policy consumer until it has handled event `version` of `stream_id`. PostgreSQL's
+/// reader shows a commit only once older transactions of the cluster have ended, so one pass
+/// may not see it yet.
+async fn policies_reach(
+    store: &dyn EventStore,
+    policies: &dyn roster_projections::Follower,
+    stream_id: &str,
+    version: u64,
+) -> anyhow::Result<()> {
+    let Some(event) = store
+        .load_stream(stream_id, version.saturating_sub(1))
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    let target = event.checkpoint();
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if policies.follow(Some(target), 500).await?.checkpoint >= target {
+            return Ok(());
+        }
+        if std::time::Instant::now() > give_up {
+            bail!("the policy consumer did not reach event {version} of {stream_id} in 30 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
