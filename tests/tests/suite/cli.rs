@@ -120,6 +120,18 @@ pub async fn demo_loads_through_the_command_path_once(app: TestApp) {
         (0, first.accepted)
     );
     assert_eq!(app.all_events().await.len(), events);
+    // `roster status` lists the triennial reviews the 12 listings scheduled (D-1, D-2).
+    let status = roster::admin::status(&app.stores()).await.expect("status");
+    assert_eq!(
+        status["deadlines"]["pending"], 12,
+        "{}",
+        status["deadlines"]
+    );
+    assert!(status["deadlines"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["fire_on"] == "2028-09-02" && d["due_on"] == "2028-12-01"));
     let ministry = app.token(roster_domain::actor::Role::Ministry, None).await;
     let listed = app
         .get(Some(&ministry), "/api/v1/platforms?status=listed")
