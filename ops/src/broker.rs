@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use roster_projections::{models, Follower, PolicyConsumer, ProjectionFollower, POLICIES};
+use roster_projections::{models, PolicyConsumer, ProjectionFollower, POLICIES};
 use roster_rabbitmq::{BrokerConfig, Relay};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -92,16 +92,7 @@ pub async fn start_with_lock(
             tracing::error!(error = %e, "the relay stopped");
         }
     }));
-    let mut followers: Vec<Arc<dyn Follower>> = models::all()
-        .into_iter()
-        .map(|projection| {
-            Arc::new(ProjectionFollower {
-                events: stores.events.clone(),
-                models: stores.models.clone(),
-                projection,
-            }) as Arc<dyn Follower>
-        })
-        .collect();
+    let mut followers = ProjectionFollower::all(&stores.events, &stores.models);
     if let Some(p) = policies {
         followers.push(p);
     }

@@ -55,6 +55,34 @@ pub struct ProjectionFollower {
     pub projection: Arc<dyn Projection>,
 }
 
+impl ProjectionFollower {
+    /// Every read model of `models::all()` as a follower over these stores.
+    pub fn all(
+        events: &Arc<dyn EventStore>,
+        models: &Arc<dyn ReadModelStore>,
+    ) -> Vec<Arc<dyn Follower>> {
+        Self::each(events, models, crate::models::all())
+    }
+
+    /// `projections` as followers over these stores.
+    pub fn each(
+        events: &Arc<dyn EventStore>,
+        models: &Arc<dyn ReadModelStore>,
+        projections: Vec<Arc<dyn Projection>>,
+    ) -> Vec<Arc<dyn Follower>> {
+        projections
+            .into_iter()
+            .map(|projection| {
+                Arc::new(ProjectionFollower {
+                    events: events.clone(),
+                    models: models.clone(),
+                    projection,
+                }) as Arc<dyn Follower>
+            })
+            .collect()
+    }
+}
+
 #[async_trait]
 impl Follower for ProjectionFollower {
     fn name(&self) -> &'static str {

@@ -26,18 +26,7 @@ impl LocalProjections {
         models: Arc<dyn ReadModelStore>,
         projections: Vec<Arc<dyn Projection>>,
     ) -> Arc<Self> {
-        Self::with_followers(
-            projections
-                .into_iter()
-                .map(|projection| {
-                    Arc::new(ProjectionFollower {
-                        events: events.clone(),
-                        models: models.clone(),
-                        projection,
-                    }) as Arc<dyn Follower>
-                })
-                .collect(),
-        )
+        Self::with_followers(ProjectionFollower::each(&events, &models, projections))
     }
 
     /// Any followers (read models, the policy consumer), run in the order given.

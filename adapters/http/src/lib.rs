@@ -25,7 +25,7 @@ use roster_domain::store::{DeadlineStore, EventStore, TokenStore};
 use roster_projections::automation::Fired;
 use roster_projections::local::LocalProjections;
 use roster_projections::{
-    Catalog, Follower, PolicyConsumer, ProjectionFollower, ReadModelStore, RunError, Scheduler,
+    Catalog, PolicyConsumer, ProjectionFollower, ReadModelStore, RunError, Scheduler,
 };
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -132,16 +132,7 @@ impl AppState {
             policy.clone(),
         ));
         let local = local_projections.then(|| {
-            let mut followers: Vec<Arc<dyn Follower>> = roster_projections::models::all()
-                .into_iter()
-                .map(|projection| {
-                    Arc::new(ProjectionFollower {
-                        events: store.clone(),
-                        models: models.clone(),
-                        projection,
-                    }) as Arc<dyn Follower>
-                })
-                .collect();
+            let mut followers = ProjectionFollower::all(&store, &models);
             followers.push(policies.clone());
             LocalProjections::with_followers(followers)
         });
