@@ -25,6 +25,9 @@ pub fn roles_for(command: &str) -> &'static [Role] {
         "ReportIncident" => &[Applicant, Province, Ministry],
         "AssessIncident" => &[Ministry, Province],
         "OpenReview" | "ConcludeReview" | "DelistPlatform" => &[Ministry, System],
+        // SPEC §8: target sets are data analysts maintain (and provinces, for their own plan;
+        // the set's scope is checked in `TargetSet::check_scope`).
+        "DefineTargetSet" | "RetireTargetSet" => &[Ministry, Analyst, Province],
         _ => &[],
     }
 }

@@ -265,6 +265,14 @@ pub fn decode_platform(
     decode(event_type, schema_version, payload)
 }
 
+pub fn decode_target_set(
+    event_type: &str,
+    schema_version: u32,
+    payload: &Value,
+) -> Result<crate::targets::TargetSetEvent, DecodeError> {
+    decode(event_type, schema_version, payload)
+}
+
 pub fn decode_round(
     event_type: &str,
     schema_version: u32,

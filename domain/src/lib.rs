@@ -22,6 +22,7 @@ mod rule_tests;
 pub mod samples;
 pub mod service;
 pub mod store;
+pub mod targets;
 pub mod values;
 
 pub use actor::{Actor, Role};

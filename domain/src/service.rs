@@ -27,6 +27,7 @@ use crate::store::{
     AppendOutcome, AuditEntry, CommandRecord, Commit, EventMetadata, EventStore, ExpectedVersion,
     NewEvent, StoreError, StoredEvent, StreamAppend,
 };
+use crate::targets::{TargetSet, TargetSetCommand, TargetSetEvent};
 
 /// Injected time: the only source of "now" (recorded time), so tests control it.
 pub trait Clock: Send + Sync {
@@ -63,6 +64,9 @@ pub enum Target {
     OpenRound {
         open_round: OpenRound,
     },
+    TargetSet {
+        command: TargetSetCommand,
+    },
 }
 
 impl Target {
@@ -70,6 +74,7 @@ impl Target {
         match self {
             Target::Platform { command, .. } => command.name(),
             Target::OpenRound { .. } => "OpenRound",
+            Target::TargetSet { command } => command.name(),
         }
     }
 
@@ -77,6 +82,7 @@ impl Target {
         match self {
             Target::Platform { platform_id, .. } => Platform::stream_id(platform_id),
             Target::OpenRound { open_round } => Round::stream_id(&open_round.round_id),
+            Target::TargetSet { command } => TargetSet::stream_id(command.target_set_id()),
         }
     }
 }
@@ -262,6 +268,7 @@ impl CommandService {
             Target::OpenRound { open_round } => {
                 self.rounds.forget(&Round::stream_id(&open_round.round_id))
             }
+            Target::TargetSet { .. } => {}
         }
     }
 
@@ -375,6 +382,9 @@ impl CommandService {
                 Ok(()) => match &req.target {
                     Target::OpenRound { open_round } => {
                         self.decide_round(actor, req, open_round, fresh).await
+                    }
+                    Target::TargetSet { command } => {
+                        self.decide_target_set(actor, req, command).await
                     }
                     Target::Platform {
                         platform_id,
@@ -587,6 +597,63 @@ impl CommandService {
             commit,
             outcome,
             after,
+        })
+    }
+
+    /// Target sets are rare and small: always decided on a fresh load (no cache).
+    async fn decide_target_set(
+        &self,
+        actor: &Actor,
+        req: &CommandRequest,
+        command: &TargetSetCommand,
+    ) -> Result<Decision, Refusal> {
+        let id = command.target_set_id();
+        if !crate::targets::valid_target_set_id(id) {
+            return Err(Refusal::invalid(
+                "target_set_id",
+                "a target set id has 1-48 lower-case letters, digits, '-' or '_' (e.g. jiangxi-2027)",
+            ));
+        }
+        let stream_id = TargetSet::stream_id(id);
+        let stored = self
+            .store
+            .load_stream(&stream_id, 0)
+            .await
+            .map_err(store_refusal)?;
+        let mut set = TargetSet::default();
+        for e in &stored {
+            let decoded = events::decode_target_set(&e.event_type, e.schema_version, &e.payload)
+                .map_err(|err| Refusal::new(code::INTERNAL, err.to_string()))?;
+            set.apply(decoded);
+        }
+        let version = stored.last().map_or(0, |e| e.version);
+        Self::check_expected(req, &stream_id, version)?;
+        let sink = EventSink::default();
+        set.handle(
+            Envelope {
+                meta: self.meta(actor, req),
+                command: command.clone(),
+            },
+            &(),
+            &sink,
+        )
+        .await?;
+        let events: Vec<TargetSetEvent> = sink.collect().await;
+        let new = self.new_events(actor, req, 0, &events);
+        let outcome = Self::outcome(req, &stream_id, version, &new, vec![]);
+        let commit = Commit {
+            command: placeholder_record(),
+            streams: vec![StreamAppend {
+                stream_id,
+                expected_version: ExpectedVersion::from_current(version),
+                events: new,
+            }],
+            audit: self.audit(actor, req),
+        };
+        Ok(Decision {
+            commit,
+            outcome,
+            after: vec![],
         })
     }
 

@@ -417,6 +417,26 @@ impl ApplicantKind {
             ApplicantKind::Private => "private",
         }
     }
+
+    pub const ALL: [ApplicantKind; 4] = [
+        ApplicantKind::University,
+        ApplicantKind::ResearchInstitute,
+        ApplicantKind::StateOwned,
+        ApplicantKind::Private,
+    ];
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ApplicantKind::University => "高校",
+            ApplicantKind::ResearchInstitute => "科研机构",
+            ApplicantKind::StateOwned => "国有企业",
+            ApplicantKind::Private => "民营企业",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<ApplicantKind> {
+        ApplicantKind::ALL.into_iter().find(|k| k.code() == code)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

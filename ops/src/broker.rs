@@ -20,12 +20,13 @@ pub fn config(amqp_url: &str, prefix: &str) -> BrokerConfig {
 }
 
 /// One queue per read model, and one for the policy consumer.
-pub const QUEUES: [&str; 6] = [
+pub const QUEUES: [&str; 7] = [
     models::NAMES[0],
     models::NAMES[1],
     models::NAMES[2],
     models::NAMES[3],
     models::NAMES[4],
+    models::NAMES[5],
     POLICIES,
 ];
 

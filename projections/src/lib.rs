@@ -6,6 +6,9 @@
 
 pub mod automation;
 pub mod catalog;
+pub mod kpi;
+#[cfg(test)]
+mod kpi_tests;
 pub mod local;
 pub mod memory;
 #[cfg(test)]

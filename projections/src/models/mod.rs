@@ -4,6 +4,7 @@
 
 pub mod funnel;
 pub mod incidents;
+pub mod kpi;
 pub mod reviews;
 pub mod roster;
 pub mod timeline;
@@ -145,6 +146,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(funnel::model()),
         Arc::new(reviews::model()),
         Arc::new(incidents::model()),
+        Arc::new(kpi::model()),
     ]
 }
 
@@ -152,4 +154,11 @@ pub fn by_name(name: &str) -> Option<Arc<dyn Projection>> {
     all().into_iter().find(|p| p.name() == name)
 }
 
-pub const NAMES: [&str; 5] = ["roster", "timeline", "funnel", "reviews", "incidents"];
+pub const NAMES: [&str; 6] = [
+    "roster",
+    "timeline",
+    "funnel",
+    "reviews",
+    "incidents",
+    kpi::NAME,
+];

@@ -1,0 +1,624 @@
+//! KPIs K-1..K-4 and the progress report against target sets (SPEC §8), computed from the `kpi`
+//! read model's documents on two time axes: as of a business date D, as known at a recorded
+//! time T (everything recorded after T ignored, so a published figure can be reproduced).
+//!
+//! A record counts for K-2..K-4 when it is recorded by T, not retracted by T (a retraction
+//! repairs history: the record never counts, at any D), dated ≤ D, and dated within a listed
+//! period of its platform as known at T (from the listing day, up to but excluding the
+//! delisting day, D-7). The period it falls in gives the platform's province, domains and
+//! applicant kind for breakdowns and filtered targets.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use roster_domain::targets::{national_2027, Metric, Target, TargetFilter, TargetSetView};
+use roster_domain::values::{ApplicantKind, Domain, Province};
+use serde::Serialize;
+
+use crate::models::kpi::{Cycle, KpiDoc, ServiceKind, Stage, TargetSetDoc};
+use crate::queries::FunnelRow;
+
+/// The two time axes of every report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Axes {
+    pub as_of: NaiveDate,
+    pub known_at: Option<DateTime<Utc>>,
+}
+
+impl Axes {
+    pub fn new(as_of: NaiveDate, known_at: Option<DateTime<Utc>>) -> Axes {
+        Axes { as_of, known_at }
+    }
+
+    /// Whether a fact recorded at `at` (µs) was known at T.
+    pub fn knows(&self, at: i64) -> bool {
+        self.known_at.is_none_or(|t| at <= t.timestamp_micros())
+    }
+}
+
+/// A listed period as known at T: `[from, to)`.
+#[derive(Debug, Clone, Copy)]
+struct Period<'a> {
+    from: NaiveDate,
+    to: Option<NaiveDate>,
+    cycle: &'a Cycle,
+}
+
+impl Period<'_> {
+    fn contains(&self, d: NaiveDate) -> bool {
+        self.from <= d && self.to.is_none_or(|to| d < to)
+    }
+}
+
+fn periods<'a>(doc: &'a KpiDoc, axes: &Axes) -> Vec<Period<'a>> {
+    doc.cycles
+        .iter()
+        .filter_map(|c| {
+            let l = c.listing.as_ref()?;
+            if !axes.knows(l.from.at) {
+                return None;
+            }
+            Some(Period {
+                from: l.from.on,
+                to: l.to.filter(|t| axes.knows(t.at)).map(|t| t.on),
+                cycle: c,
+            })
+        })
+        .collect()
+}
+
+pub fn matches(filter: &TargetFilter, c: &Cycle) -> bool {
+    filter
+        .province
+        .is_none_or(|p| p.code() == c.province.as_str())
+        && filter.domain.is_none_or(|d| c.domains.contains(&d))
+        && filter
+            .applicant_kind
+            .is_none_or(|k| c.applicant_kind == Some(k))
+}
+
+/// The facts behind K-1..K-4 for one set of platforms, as known at T, for every as-of date at
+/// once: listed periods, and for each distinct enterprise or product the first date it counts
+/// from (so the value at any D is a count of dates ≤ D).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    listings: Vec<(NaiveDate, Option<NaiveDate>)>,
+    /// Sorted: K-2 first dates, K-3 first dates, K-4 industrialized dates, K-4 spun-off dates.
+    dates: [Vec<NaiveDate>; 4],
+}
+
+fn slot(m: Metric) -> Option<usize> {
+    match m {
+        Metric::ListedPlatforms => None,
+        Metric::ServedEnterprises => Some(0),
+        Metric::IncubatedProducts => Some(1),
+        Metric::IndustrializedResults => Some(2),
+        Metric::SpunOffEnterprises => Some(3),
+    }
+}
+
+impl Facts {
+    /// The KPI's value as of `d`.
+    pub fn value(&self, m: Metric, d: NaiveDate) -> u64 {
+        match slot(m) {
+            None => self
+                .listings
+                .iter()
+                .filter(|(from, to)| *from <= d && to.is_none_or(|to| d < to))
+                .count() as u64,
+            Some(i) => self.dates[i].partition_point(|x| *x <= d) as u64,
+        }
+    }
+
+    pub fn first_listing(&self) -> Option<NaiveDate> {
+        self.listings.iter().map(|(f, _)| *f).min()
+    }
+}
+
+#[derive(Default)]
+struct FactsBuilder<'a> {
+    listings: Vec<(NaiveDate, Option<NaiveDate>)>,
+    distinct: [HashMap<&'a str, NaiveDate>; 2],
+    records: [Vec<NaiveDate>; 2],
+}
+
+impl<'a> FactsBuilder<'a> {
+    fn record(&mut self, kind: ServiceKind, key: &'a str, dated: NaiveDate) {
+        let mut first = |i: usize| {
+            self.distinct[i]
+                .entry(key)
+                .and_modify(|d| *d = (*d).min(dated))
+                .or_insert(dated);
+        };
+        match kind {
+            ServiceKind::EnterpriseServed => first(0),
+            ServiceKind::ProductIncubated => first(1),
+            ServiceKind::ProjectIndustrialized => self.records[0].push(dated),
+            ServiceKind::EnterpriseSpunOff => self.records[1].push(dated),
+        }
+    }
+
+    fn build(self) -> Facts {
+        let [a, b] = self.distinct;
+        let [c, d] = self.records;
+        let mut dates = [
+            a.into_values().collect::<Vec<_>>(),
+            b.into_values().collect(),
+            c,
+            d,
+        ];
+        for v in &mut dates {
+            v.sort_unstable();
+        }
+        Facts {
+            listings: self.listings,
+            dates,
+        }
+    }
+}
+
+/// Facts per group in one pass over the documents: `groups` names the groups a listed cycle
+/// belongs to (a multi-domain platform is in each of its domains).
+pub fn grouped_facts<'a>(
+    docs: &'a [KpiDoc],
+    axes: &Axes,
+    groups: impl Fn(&Cycle) -> Vec<String>,
+) -> BTreeMap<String, Facts> {
+    let mut builders: BTreeMap<String, FactsBuilder<'a>> = BTreeMap::new();
+    for doc in docs {
+        let periods = periods(doc, axes);
+        if periods.is_empty() {
+            continue;
+        }
+        let period_groups: Vec<Vec<String>> = periods.iter().map(|p| groups(p.cycle)).collect();
+        for (p, gs) in periods.iter().zip(&period_groups) {
+            for g in gs {
+                builders
+                    .entry(g.clone())
+                    .or_default()
+                    .listings
+                    .push((p.from, p.to));
+            }
+        }
+        for s in &doc.services {
+            if !axes.knows(s.at) || s.retracted_at.is_some_and(|r| axes.knows(r)) {
+                continue;
+            }
+            let Some(i) = periods.iter().position(|p| p.contains(s.dated)) else {
+                continue;
+            };
+            for g in &period_groups[i] {
+                builders
+                    .entry(g.clone())
+                    .or_default()
+                    .record(s.kind, &s.key, s.dated);
+            }
+        }
+    }
+    builders.into_iter().map(|(k, b)| (k, b.build())).collect()
+}
+
+/// Facts of the platforms a filter selects.
+pub fn facts(docs: &[KpiDoc], axes: &Axes, filter: &TargetFilter) -> Facts {
+    grouped_facts(docs, axes, |c| {
+        if matches(filter, c) {
+            vec![String::new()]
+        } else {
+            vec![]
+        }
+    })
+    .remove("")
+    .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiValue {
+    pub metric: Metric,
+    pub rule: &'static str,
+    pub name_zh: &'static str,
+    pub name_en: &'static str,
+    pub value: u64,
+}
+
+/// Progress towards one target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetProgress {
+    pub target_set_id: String,
+    pub target_set_name: String,
+    pub metric: Metric,
+    pub rule: &'static str,
+    pub name_zh: &'static str,
+    pub name_en: &'static str,
+    /// `national`, or e.g. `province=36 domain=enzymes`.
+    pub scope: String,
+    pub comparator: &'static str,
+    pub threshold: u64,
+    pub deadline: NaiveDate,
+    pub value: u64,
+    pub met: bool,
+    /// How many more are needed (0 when met): for `>` the threshold plus one, minus the value.
+    pub gap: u64,
+    /// Start of the run-rate window: 12 months before D, or the first listing if later.
+    pub rate_window_from: Option<NaiveDate>,
+    /// Growth per month over that window.
+    pub rate_per_month: f64,
+    /// Value at the deadline if the run rate holds.
+    pub forecast_at_deadline: f64,
+    pub forecast_met: bool,
+    /// Growth per month needed from D to meet the target by the deadline (0 when met; `None`
+    /// when the deadline has passed unmet).
+    pub required_per_month: Option<f64>,
+    /// `met`, `on_track`, `behind`, or `missed` (deadline passed unmet).
+    pub status: &'static str,
+}
+
+/// One row of a breakdown: a province, a domain or an applicant kind, or the deduplicated
+/// total.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BreakdownRow {
+    /// `province`, `domain`, `applicant_kind`.
+    pub dimension: &'static str,
+    /// The code (`44`, `enzymes`, `private`), or `total`.
+    pub key: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub listed_platforms: u64,
+    pub served_enterprises: u64,
+    pub incubated_products: u64,
+    pub industrialized_results: u64,
+    pub spun_off_enterprises: u64,
+}
+
+/// The KPIs at one month's end (or at D for D's month).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthRow {
+    /// `2026-05`.
+    pub month: String,
+    pub as_of: NaiveDate,
+    pub listed_platforms: u64,
+    pub served_enterprises: u64,
+    pub incubated_products: u64,
+    pub industrialized_results: u64,
+    pub spun_off_enterprises: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiReport {
+    pub as_of: NaiveDate,
+    pub known_at: Option<DateTime<Utc>>,
+    pub values: Vec<KpiValue>,
+    pub target_sets: Vec<TargetSetView>,
+    pub targets: Vec<TargetProgress>,
+    pub by_province: Vec<BreakdownRow>,
+    pub by_domain: Vec<BreakdownRow>,
+    pub by_applicant_kind: Vec<BreakdownRow>,
+    pub monthly: Vec<MonthRow>,
+    pub funnel: Vec<FunnelRow>,
+}
+
+/// Average days per month, for rates per month.
+const DAYS_PER_MONTH: f64 = 365.2425 / 12.0;
+
+fn months_between(from: NaiveDate, to: NaiveDate) -> f64 {
+    (to - from).num_days() as f64 / DAYS_PER_MONTH
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// Progress towards `target` as of D from the facts of its platforms: value, met, gap, and a
+/// run-rate forecast from the trailing 12 months (or since the first listing, if shorter).
+pub fn progress(
+    set: &TargetSetView,
+    target: &Target,
+    facts: &Facts,
+    d: NaiveDate,
+) -> TargetProgress {
+    let m = target.metric;
+    let value = facts.value(m, d);
+    let met = target.comparator.met(value, target.threshold);
+    let gap = target.comparator.gap(value, target.threshold);
+    let year_before = d.checked_sub_months(Months::new(12)).unwrap_or(d);
+    // The window is (start, D]: growth is value(D) - value(start).
+    let window = facts.first_listing().filter(|f| *f <= d).map(|first| {
+        let since_listing = first.pred_opt().unwrap_or(first);
+        year_before.max(since_listing)
+    });
+    let rate = match window {
+        Some(start) if start < d => {
+            let growth = value as f64 - facts.value(m, start) as f64;
+            growth / months_between(start, d)
+        }
+        _ => 0.0,
+    };
+    let remaining = if target.deadline > d {
+        months_between(d, target.deadline)
+    } else {
+        0.0
+    };
+    let forecast = value as f64 + rate * remaining;
+    let forecast_met = target
+        .comparator
+        .met(forecast.floor().max(0.0) as u64, target.threshold);
+    let required = if gap == 0 {
+        Some(0.0)
+    } else if remaining > 0.0 {
+        Some(round1(gap as f64 / remaining))
+    } else {
+        None
+    };
+    let status = if met {
+        "met"
+    } else if target.deadline <= d {
+        "missed"
+    } else if forecast_met {
+        "on_track"
+    } else {
+        "behind"
+    };
+    TargetProgress {
+        target_set_id: set.target_set_id.clone(),
+        target_set_name: set.name.clone(),
+        metric: m,
+        rule: m.rule(),
+        name_zh: m.name_zh(),
+        name_en: m.name_en(),
+        scope: target.filter().describe(),
+        comparator: target.comparator.symbol(),
+        threshold: target.threshold,
+        deadline: target.deadline,
+        value,
+        met,
+        gap,
+        rate_window_from: window.map(|w| w.succ_opt().unwrap_or(w)),
+        rate_per_month: round1(rate),
+        forecast_at_deadline: round1(forecast),
+        forecast_met,
+        required_per_month: required,
+        status,
+    }
+}
+
+/// The target sets in force at T: the built-in national set, then each defined set's latest
+/// revision recorded by T, unless retired by T.
+pub fn target_sets(docs: &[TargetSetDoc], axes: &Axes) -> Vec<TargetSetView> {
+    let mut sets = vec![national_2027()];
+    for doc in docs {
+        if doc.retired.as_ref().is_some_and(|(s, _)| axes.knows(s.at)) {
+            continue;
+        }
+        if let Some(r) = doc
+            .revisions
+            .iter()
+            .filter(|r| axes.knows(r.recorded.at))
+            .max_by_key(|r| r.revision)
+        {
+            sets.push(TargetSetView {
+                target_set_id: doc.target_set_id.clone(),
+                name: r.name.clone(),
+                description: r.description.clone(),
+                targets: r.targets.clone(),
+                revision: r.revision,
+                built_in: false,
+            });
+        }
+    }
+    sets
+}
+
+fn breakdown(
+    dimension: &'static str,
+    groups: BTreeMap<String, Facts>,
+    total: &Facts,
+    d: NaiveDate,
+    names: impl Fn(&str) -> (String, String),
+) -> Vec<BreakdownRow> {
+    let row = |key: String, zh: String, en: String, f: &Facts| BreakdownRow {
+        dimension,
+        key,
+        name_zh: zh,
+        name_en: en,
+        listed_platforms: f.value(Metric::ListedPlatforms, d),
+        served_enterprises: f.value(Metric::ServedEnterprises, d),
+        incubated_products: f.value(Metric::IncubatedProducts, d),
+        industrialized_results: f.value(Metric::IndustrializedResults, d),
+        spun_off_enterprises: f.value(Metric::SpunOffEnterprises, d),
+    };
+    let mut rows: Vec<BreakdownRow> = groups
+        .iter()
+        .map(|(k, f)| {
+            let (zh, en) = names(k);
+            row(k.clone(), zh, en, f)
+        })
+        // Only groups with a platform listed by D.
+        .filter(|r| {
+            groups[&r.key]
+                .first_listing()
+                .is_some_and(|first| first <= d)
+        })
+        .collect();
+    rows.push(row("total".into(), "合计".into(), "total".into(), total));
+    rows
+}
+
+fn month_end(d: NaiveDate) -> NaiveDate {
+    let first_next = if d.month() == 12 {
+        NaiveDate::from_ymd_opt(d.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1)
+    };
+    first_next
+        .and_then(|f| f.pred_opt())
+        .expect("a month has an end")
+}
+
+/// The KPIs at the end of every month from the first listing's month to D's (the last row at D).
+pub fn monthly(facts: &Facts, d: NaiveDate) -> Vec<MonthRow> {
+    let Some(first) = facts.first_listing().filter(|f| *f <= d) else {
+        return vec![];
+    };
+    let mut rows = Vec::new();
+    let mut month = NaiveDate::from_ymd_opt(first.year(), first.month(), 1).expect("valid");
+    while month <= d {
+        let at = month_end(month).min(d);
+        rows.push(MonthRow {
+            month: format!("{:04}-{:02}", month.year(), month.month()),
+            as_of: at,
+            listed_platforms: facts.value(Metric::ListedPlatforms, at),
+            served_enterprises: facts.value(Metric::ServedEnterprises, at),
+            incubated_products: facts.value(Metric::IncubatedProducts, at),
+            industrialized_results: facts.value(Metric::IndustrializedResults, at),
+            spun_off_enterprises: facts.value(Metric::SpunOffEnterprises, at),
+        });
+        month = month
+            .checked_add_months(Months::new(1))
+            .expect("a month follows");
+    }
+    rows
+}
+
+/// The application funnel per round and province on both axes (a stage counts when it was
+/// reached by D and recorded by T), with a total row per round.
+pub fn funnel(docs: &[KpiDoc], axes: &Axes, round: Option<&str>) -> Vec<FunnelRow> {
+    let mut by: BTreeMap<(String, String), FunnelRow> = BTreeMap::new();
+    for c in docs.iter().flat_map(|d| &d.cycles) {
+        let reached = |s: Stage| {
+            u32::from(
+                c.stages
+                    .get(&s)
+                    .is_some_and(|st| st.on <= axes.as_of && axes.knows(st.at)),
+            )
+        };
+        if round.is_some_and(|r| r != c.round_id) || reached(Stage::Submitted) == 0 {
+            continue;
+        }
+        for province in [c.province.clone(), "total".to_string()] {
+            let row = by
+                .entry((c.round_id.clone(), province.clone()))
+                .or_insert_with(|| FunnelRow {
+                    round_id: c.round_id.clone(),
+                    province,
+                    ..FunnelRow::default()
+                });
+            row.submitted += 1;
+            row.endorsed += reached(Stage::Endorsed);
+            row.recommended += reached(Stage::Recommended);
+            row.evaluated_pass += reached(Stage::EvaluatedPass);
+            row.on_notice += reached(Stage::OnNotice);
+            row.listed += reached(Stage::Listed);
+            row.rejected += reached(Stage::Rejected);
+            row.not_selected += reached(Stage::NotSelected);
+            row.withdrawn += reached(Stage::Withdrawn);
+        }
+    }
+    let mut rows: Vec<FunnelRow> = by.into_values().collect();
+    rows.sort_by(|a, b| {
+        (&a.round_id, a.province == "total", &a.province).cmp(&(
+            &b.round_id,
+            b.province == "total",
+            &b.province,
+        ))
+    });
+    rows
+}
+
+/// What a report covers besides its axes.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// Only this target set (default: every set in force at T).
+    pub target_set: Option<String>,
+    /// Only this round in the funnel.
+    pub round: Option<String>,
+}
+
+/// The whole KPI report as of D, as known at T.
+pub fn report(
+    docs: &[KpiDoc],
+    sets: &[TargetSetDoc],
+    axes: Axes,
+    opts: &ReportOptions,
+) -> KpiReport {
+    let d = axes.as_of;
+    let national = facts(docs, &axes, &TargetFilter::default());
+    let values = Metric::ALL
+        .into_iter()
+        .map(|m| KpiValue {
+            metric: m,
+            rule: m.rule(),
+            name_zh: m.name_zh(),
+            name_en: m.name_en(),
+            value: national.value(m, d),
+        })
+        .collect();
+    let target_sets: Vec<TargetSetView> = target_sets(sets, &axes)
+        .into_iter()
+        .filter(|s| {
+            opts.target_set
+                .as_ref()
+                .is_none_or(|id| id == &s.target_set_id)
+        })
+        .collect();
+    let mut by_filter: HashMap<TargetFilter, Facts> = HashMap::new();
+    by_filter.insert(TargetFilter::default(), national.clone());
+    let mut targets = Vec::new();
+    for set in &target_sets {
+        for t in &set.targets {
+            let f = by_filter
+                .entry(t.filter())
+                .or_insert_with(|| facts(docs, &axes, &t.filter()));
+            targets.push(progress(set, t, f, d));
+        }
+    }
+    let by_province = breakdown(
+        "province",
+        grouped_facts(docs, &axes, |c| vec![c.province.clone()]),
+        &national,
+        d,
+        |k| match Province::parse(k) {
+            Some(p) => (p.name_zh().to_string(), p.name_en().to_string()),
+            None => (k.to_string(), k.to_string()),
+        },
+    );
+    let by_domain = breakdown(
+        "domain",
+        grouped_facts(docs, &axes, |c| {
+            c.domains.iter().map(|d| d.code().to_string()).collect()
+        }),
+        &national,
+        d,
+        |k| match Domain::parse(k) {
+            Some(dm) => (dm.name_zh().to_string(), dm.code().to_string()),
+            None => (k.to_string(), k.to_string()),
+        },
+    );
+    let by_applicant_kind = breakdown(
+        "applicant_kind",
+        grouped_facts(docs, &axes, |c| {
+            vec![c
+                .applicant_kind
+                .map_or_else(|| "unknown".to_string(), |k| k.code().to_string())]
+        }),
+        &national,
+        d,
+        |k| match ApplicantKind::parse(k) {
+            Some(kind) => (kind.name_zh().to_string(), kind.code().to_string()),
+            None => (k.to_string(), k.to_string()),
+        },
+    );
+    KpiReport {
+        as_of: d,
+        known_at: axes.known_at,
+        values,
+        target_sets,
+        targets,
+        by_province,
+        by_domain,
+        by_applicant_kind,
+        monthly: monthly(&national, d),
+        funnel: funnel(docs, &axes, opts.round.as_deref()),
+    }
+}
