@@ -179,6 +179,8 @@ pub enum Format {
     Table,
     Json,
     Csv,
+    /// A workbook, one sheet per view (`report kpi` with --output).
+    Xlsx,
 }
 
 fn emit<T: Serialize>(rows: &[T], format: Format, table: impl Fn(&[T])) -> anyhow::Result<()> {
@@ -186,6 +188,7 @@ fn emit<T: Serialize>(rows: &[T], format: Format, table: impl Fn(&[T])) -> anyho
         Format::Json => println!("{}", serde_json::to_string_pretty(rows)?),
         Format::Csv => print!("{}", queries::to_csv(rows)?),
         Format::Table => table(rows),
+        Format::Xlsx => bail!("XLSX is offered by `roster report kpi`; use csv or json here"),
     }
     Ok(())
 }

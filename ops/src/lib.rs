@@ -7,4 +7,5 @@ pub mod bench_pipeline;
 pub mod broker;
 pub mod demo;
 pub mod import;
+pub mod kpi;
 pub mod stores;

@@ -119,8 +119,14 @@ enum Command {
         #[command(subcommand)]
         bench: Bench,
     },
-    /// Reports from the read models.
-    Query {
+    /// KPI target sets (SPEC §8): define, retire, list.
+    Targets {
+        #[command(subcommand)]
+        command: TargetsCommand,
+    },
+    /// Reports from the read models (also as `roster query`).
+    #[command(visible_alias = "query")]
+    Report {
         #[command(subcommand)]
         report: Report,
         #[arg(long, value_enum, default_value = "table", global = true)]
@@ -184,7 +190,72 @@ enum Bench {
 }
 
 #[derive(Subcommand)]
+enum TargetsCommand {
+    /// Define a target set, or revise it, from a JSON file: {"target_set_id", "name",
+    /// "description", "targets": [{"metric", "province"?, "domain"?, "applicant_kind"?,
+    /// "comparator": ">" | ">=", "threshold", "deadline"}]}.
+    Define {
+        file: PathBuf,
+        #[command(flatten)]
+        who: Operator,
+    },
+    /// Retire a target set (it stays in reports as known before).
+    Retire {
+        target_set_id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        who: Operator,
+    },
+    /// The target sets in force (as known at a recorded time).
+    List {
+        #[arg(long)]
+        known_at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Who a target-set command acts as.
+#[derive(clap::Args, Debug, Clone)]
+struct Operator {
+    /// analyst, ministry, or province (with --jurisdiction, for its own province's plan).
+    #[arg(long, default_value = "analyst")]
+    role: String,
+    #[arg(long)]
+    jurisdiction: Option<String>,
+    /// Shown in the audit log as the actor (`cli:<label>`).
+    #[arg(long, default_value = "")]
+    label: String,
+}
+
+#[derive(Subcommand)]
 enum Report {
+    /// KPI progress against the 2027 targets and every target set, as of a business date (and as
+    /// known at a recorded time): targets, KPIs, breakdowns by province, domain and applicant
+    /// kind, monthly series, funnel.
+    Kpi {
+        /// Business date (default: today, Beijing time).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Ignore everything recorded after this time: RFC 3339, `YYYY-MM-DD HH:MM[:SS]`
+        /// (Beijing) or a date (its end).
+        #[arg(long)]
+        known_at: Option<String>,
+        /// Only this target set (default: all in force).
+        #[arg(long)]
+        target_set: Option<String>,
+        /// Only this round in the funnel.
+        #[arg(long)]
+        round: Option<String>,
+        /// One view: about, targets, kpis, province, domain, applicant_kind, monthly, funnel
+        /// (CSV: default targets).
+        #[arg(long)]
+        view: Option<String>,
+        /// Write to this file instead of standard output (required for xlsx).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// The roster as of a date (default: platforms on the roster; --status for any status).
     Roster {
         #[arg(long)]
@@ -565,7 +636,48 @@ async fn main() -> anyhow::Result<()> {
             println!("{projection}: {replayed} event(s) now applied, {still} still dead-lettered");
         }
         Command::Bench { .. } => unreachable!("handled before the stores are opened"),
-        Command::Query { report, format } => match report {
+        Command::Targets { command } => match command {
+            TargetsCommand::Define { file, who } => {
+                let actor =
+                    roster::kpi::operator(&who.role, who.jurisdiction.as_deref(), &who.label)?;
+                roster::kpi::define(&stores, &actor, &file).await?
+            }
+            TargetsCommand::Retire {
+                target_set_id,
+                reason,
+                who,
+            } => {
+                let actor =
+                    roster::kpi::operator(&who.role, who.jurisdiction.as_deref(), &who.label)?;
+                roster::kpi::retire(&stores, &actor, &target_set_id, &reason).await?
+            }
+            TargetsCommand::List { known_at, json } => {
+                roster::kpi::list(&stores, known_at.as_deref(), json).await?
+            }
+        },
+        Command::Report { report, format } => match report {
+            Report::Kpi {
+                as_of,
+                known_at,
+                target_set,
+                round,
+                view,
+                output,
+            } => {
+                roster::kpi::report(
+                    &stores,
+                    roster::kpi::KpiArgs {
+                        as_of,
+                        known_at,
+                        target_set,
+                        round,
+                        view,
+                        output,
+                    },
+                    format,
+                )
+                .await?
+            }
             Report::Roster {
                 as_of,
                 province,

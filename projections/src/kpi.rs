@@ -622,3 +622,61 @@ pub fn report(
         funnel: funnel(docs, &axes, opts.round.as_deref()),
     }
 }
+
+/// The `kpi` read model's documents: platforms and target sets.
+pub async fn load(
+    models: &dyn crate::store::ReadModelStore,
+) -> Result<(Vec<KpiDoc>, Vec<TargetSetDoc>), roster_domain::store::StoreError> {
+    use crate::models::kpi::{NAME, PLATFORMS, TARGET_SETS};
+    let unreadable = |e: serde_json::Error| {
+        roster_domain::store::StoreError::Other(format!("kpi document unreadable: {e}"))
+    };
+    let platforms = models
+        .scan(NAME, PLATFORMS)
+        .await?
+        .into_iter()
+        .map(|(_, v)| serde_json::from_value(v).map_err(unreadable))
+        .collect::<Result<Vec<KpiDoc>, _>>()?;
+    let sets = models
+        .scan(NAME, TARGET_SETS)
+        .await?
+        .into_iter()
+        .map(|(_, v)| serde_json::from_value(v).map_err(unreadable))
+        .collect::<Result<Vec<TargetSetDoc>, _>>()?;
+    Ok((platforms, sets))
+}
+
+/// Parses an "as known at" recorded time: RFC 3339 (`2026-03-01T12:00:00+08:00`), or a local
+/// Beijing time `2026-03-01 12:00[:00]`, or a date `2026-03-01` (its end, 23:59:59.999999
+/// Beijing time: everything recorded that day).
+pub fn parse_known_at(s: &str) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
+        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            if let Some(t) = naive.and_local_timezone(beijing).single() {
+                return Ok(t.with_timezone(&Utc));
+            }
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let end = d
+            .and_hms_micro_opt(23, 59, 59, 999_999)
+            .expect("valid time")
+            .and_local_timezone(beijing)
+            .single()
+            .expect("fixed offset");
+        return Ok(end.with_timezone(&Utc));
+    }
+    Err(format!(
+        "'{s}' is not a recorded time: give RFC 3339 (2026-03-01T12:00:00+08:00), Beijing time (2026-03-01 12:00:00) or a date (2026-03-01, its end)"
+    ))
+}

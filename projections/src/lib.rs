@@ -6,6 +6,7 @@
 
 pub mod automation;
 pub mod catalog;
+pub mod export;
 pub mod kpi;
 #[cfg(test)]
 mod kpi_tests;

@@ -1,0 +1,207 @@
+//! `roster report kpi` and `roster targets`: the analyst's progress report against the 2027
+//! targets (and any defined target set) as of a date, as known at a recorded time, as a table,
+//! JSON, CSV or an XLSX workbook; and the commands that define and retire target sets.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use chrono::NaiveDate;
+use roster_domain::actor::{Actor, Role};
+use roster_domain::service::{business_day, CommandRequest, CommandService, SystemClock, Target};
+use roster_domain::targets::{DefineTargetSet, RetireTargetSet, TargetSetCommand};
+use roster_projections::export;
+use roster_projections::kpi::{self, Axes, ReportOptions};
+use roster_projections::local::LocalProjections;
+use roster_projections::models;
+use uuid::Uuid;
+
+use crate::admin::Format;
+use crate::stores::Stores;
+
+pub struct KpiArgs {
+    pub as_of: Option<NaiveDate>,
+    pub known_at: Option<String>,
+    pub target_set: Option<String>,
+    pub round: Option<String>,
+    /// For CSV: the view (default `targets`); for the table: only this view.
+    pub view: Option<String>,
+    pub output: Option<PathBuf>,
+}
+
+/// Brings the read models up to the log (a no-op where a server or broker keeps them current).
+async fn catch_up(stores: &Stores) -> anyhow::Result<()> {
+    LocalProjections::new(stores.events.clone(), stores.models.clone(), models::all())
+        .catch_up_all()
+        .await?;
+    Ok(())
+}
+
+pub async fn report(stores: &Stores, a: KpiArgs, format: Format) -> anyhow::Result<()> {
+    let known_at = a
+        .known_at
+        .as_deref()
+        .map(kpi::parse_known_at)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let as_of = a.as_of.unwrap_or_else(|| business_day(chrono::Utc::now()));
+    if let Some(view) = &a.view {
+        if !export::VIEWS.contains(&view.as_str()) {
+            bail!("no view '{view}'; one of {}", export::VIEWS.join(", "));
+        }
+    }
+    catch_up(stores).await?;
+    let (docs, sets) = kpi::load(stores.models.as_ref()).await?;
+    let opts = ReportOptions {
+        target_set: a.target_set.clone(),
+        round: a.round.clone(),
+    };
+    let axes = Axes::new(as_of, known_at);
+    if let Some(id) = &opts.target_set {
+        if !kpi::target_sets(&sets, &axes)
+            .iter()
+            .any(|s| &s.target_set_id == id)
+        {
+            bail!(
+                "no target set '{id}' in force as known at that time (see `roster targets list`)"
+            );
+        }
+    }
+    let report = kpi::report(&docs, &sets, axes, &opts);
+    let bytes: Vec<u8> = match format {
+        Format::Json => serde_json::to_vec_pretty(&report)?,
+        Format::Csv => {
+            let view = a.view.as_deref().unwrap_or("targets");
+            export::to_csv(&export::sheet(&report, view).map_err(anyhow::Error::msg)?)?.into_bytes()
+        }
+        Format::Xlsx => {
+            if a.output.is_none() {
+                bail!("an XLSX workbook is binary: give --output FILE.xlsx");
+            }
+            export::to_xlsx(&export::sheets(&report))?
+        }
+        Format::Table => {
+            let sheets: Vec<export::Sheet> = export::sheets(&report)
+                .into_iter()
+                .filter(|s| a.view.as_deref().is_none_or(|v| v == s.name))
+                .collect();
+            export::to_table(&sheets).into_bytes()
+        }
+    };
+    match &a.output {
+        Some(path) => {
+            std::fs::write(path, &bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote {} ({} bytes)", path.display(), bytes.len());
+        }
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)?;
+            if format == Format::Json {
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Who a `roster targets` command acts as: a local operator with the given role.
+pub fn operator(role: &str, jurisdiction: Option<&str>, label: &str) -> anyhow::Result<Actor> {
+    let role: Role = serde_json::from_value(serde_json::json!(role))
+        .with_context(|| format!("unknown role '{role}' (analyst, ministry, province)"))?;
+    let jurisdiction = roster_domain::access::validate_jurisdiction(role, jurisdiction)
+        .map_err(anyhow::Error::msg)?;
+    Ok(Actor {
+        id: if label.is_empty() {
+            format!("cli:{role}")
+        } else {
+            format!("cli:{label}")
+        },
+        role,
+        jurisdiction,
+    })
+}
+
+async fn execute(stores: &Stores, actor: &Actor, command: TargetSetCommand) -> anyhow::Result<()> {
+    let service = CommandService::new(stores.events.clone(), Arc::new(SystemClock));
+    let req = CommandRequest {
+        command_id: Uuid::new_v4(),
+        business_date: business_day(chrono::Utc::now()),
+        expected_version: None,
+        correlation_id: None,
+        causation_id: None,
+        target: Target::TargetSet { command },
+    };
+    match service.execute(actor, req).await {
+        Ok(o) => {
+            println!("{} at version {}", o.stream_id, o.version);
+            catch_up(stores).await
+        }
+        Err(r) => bail!(
+            "refused {}{}: {}",
+            r.code,
+            r.field.map(|f| format!(" [{f}]")).unwrap_or_default(),
+            r.message
+        ),
+    }
+}
+
+/// Defines (or revises) a target set from a JSON file with `target_set_id`, `name`,
+/// `description` and `targets`.
+pub async fn define(stores: &Stores, actor: &Actor, file: &PathBuf) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    let define: DefineTargetSet = serde_path_to_error::deserialize(de)
+        .map_err(|e| anyhow::anyhow!("{}: {} at `{}`", file.display(), e.inner(), e.path()))?;
+    execute(stores, actor, TargetSetCommand::DefineTargetSet(define)).await
+}
+
+pub async fn retire(stores: &Stores, actor: &Actor, id: &str, reason: &str) -> anyhow::Result<()> {
+    execute(
+        stores,
+        actor,
+        TargetSetCommand::RetireTargetSet(RetireTargetSet {
+            target_set_id: id.to_string(),
+            reason: reason.to_string(),
+        }),
+    )
+    .await
+}
+
+pub async fn list(stores: &Stores, known_at: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let known_at = known_at
+        .map(kpi::parse_known_at)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    catch_up(stores).await?;
+    let (_, sets) = kpi::load(stores.models.as_ref()).await?;
+    let axes = Axes::new(business_day(chrono::Utc::now()), known_at);
+    let views = kpi::target_sets(&sets, &axes);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&views)?);
+        return Ok(());
+    }
+    for s in views {
+        println!(
+            "{} (revision {}{}): {}",
+            s.target_set_id,
+            s.revision,
+            if s.built_in { ", built in" } else { "" },
+            s.name
+        );
+        for t in &s.targets {
+            println!(
+                "  {} {:<22} {:<28} {} {:<5} by {}",
+                t.metric.rule(),
+                t.metric.code(),
+                t.filter().describe(),
+                t.comparator.symbol(),
+                t.threshold,
+                t.deadline
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,534 @@
+//! The KPI report as files: one sheet per view (targets, KPIs, breakdowns, monthly series,
+//! funnel), each with Chinese and English headers; rendered as a text table, CSV (one view) or
+//! an XLSX workbook (every view, one sheet each). The CLI and the HTTP API both render from here,
+//! so the file an analyst downloads is the one the command prints.
+
+use chrono::NaiveDate;
+use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
+
+use crate::kpi::{BreakdownRow, KpiReport};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Int(u64),
+    Num(f64),
+    Date(NaiveDate),
+    Bool(bool),
+    Empty,
+}
+
+impl Cell {
+    fn text(&self) -> String {
+        match self {
+            Cell::Text(s) => s.clone(),
+            Cell::Int(n) => n.to_string(),
+            Cell::Num(x) => format!("{x:.1}"),
+            Cell::Date(d) => d.to_string(),
+            Cell::Bool(true) => "yes".into(),
+            Cell::Bool(false) => "no".into(),
+            Cell::Empty => String::new(),
+        }
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Cell {
+        Cell::Text(s.to_string())
+    }
+}
+impl From<String> for Cell {
+    fn from(s: String) -> Cell {
+        Cell::Text(s)
+    }
+}
+impl From<u64> for Cell {
+    fn from(n: u64) -> Cell {
+        Cell::Int(n)
+    }
+}
+impl From<u32> for Cell {
+    fn from(n: u32) -> Cell {
+        Cell::Int(u64::from(n))
+    }
+}
+impl From<f64> for Cell {
+    fn from(x: f64) -> Cell {
+        Cell::Num(x)
+    }
+}
+impl From<NaiveDate> for Cell {
+    fn from(d: NaiveDate) -> Cell {
+        Cell::Date(d)
+    }
+}
+impl From<bool> for Cell {
+    fn from(b: bool) -> Cell {
+        Cell::Bool(b)
+    }
+}
+impl<T: Into<Cell>> From<Option<T>> for Cell {
+    fn from(o: Option<T>) -> Cell {
+        o.map_or(Cell::Empty, Into::into)
+    }
+}
+
+/// A column: machine key (CSV header), Chinese and English headers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Column {
+    pub key: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+}
+
+const fn col(key: &'static str, zh: &'static str, en: &'static str) -> Column {
+    Column { key, zh, en }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sheet {
+    /// The view's name: `targets`, `kpis`, `province`, … (also the XLSX sheet's name).
+    pub name: &'static str,
+    pub title_zh: &'static str,
+    pub title_en: &'static str,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// The views a report has, in workbook order.
+pub const VIEWS: [&str; 8] = [
+    "about",
+    "targets",
+    "kpis",
+    "province",
+    "domain",
+    "applicant_kind",
+    "monthly",
+    "funnel",
+];
+
+const KPI_COLUMNS: [Column; 5] = [
+    col("listed_platforms", "平台数(K-1)", "listed platforms (K-1)"),
+    col(
+        "served_enterprises",
+        "服务企业(K-2)",
+        "served enterprises (K-2)",
+    ),
+    col(
+        "incubated_products",
+        "孵化产品(K-3)",
+        "incubated products (K-3)",
+    ),
+    col(
+        "industrialized_results",
+        "成果产业化(K-4)",
+        "industrialized results (K-4)",
+    ),
+    col(
+        "spun_off_enterprises",
+        "衍生孵化企业(K-4)",
+        "spun-off enterprises (K-4)",
+    ),
+];
+
+fn breakdown_sheet(
+    name: &'static str,
+    title_zh: &'static str,
+    title_en: &'static str,
+    rows: &[BreakdownRow],
+) -> Sheet {
+    let mut columns = vec![
+        col("key", "代码", "code"),
+        col("name_zh", "名称", "name (zh)"),
+        col("name_en", "名称(英文)", "name (en)"),
+    ];
+    columns.extend(KPI_COLUMNS);
+    Sheet {
+        name,
+        title_zh,
+        title_en,
+        columns,
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.key.clone().into(),
+                    r.name_zh.clone().into(),
+                    r.name_en.clone().into(),
+                    r.listed_platforms.into(),
+                    r.served_enterprises.into(),
+                    r.incubated_products.into(),
+                    r.industrialized_results.into(),
+                    r.spun_off_enterprises.into(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Every view of the report as a sheet.
+pub fn sheets(r: &KpiReport) -> Vec<Sheet> {
+    let about = Sheet {
+        name: "about",
+        title_zh: "报告说明",
+        title_en: "About this report",
+        columns: vec![
+            col("field", "项目", "field"),
+            col("value", "内容", "value"),
+        ],
+        rows: vec![
+            vec!["as_of 统计截止日(业务日期)".into(), r.as_of.into()],
+            vec![
+                "known_at 数据知悉时点(记录时间)".into(),
+                r.known_at
+                    .map_or_else(|| "latest 最新".to_string(), |t| t.to_rfc3339())
+                    .into(),
+            ],
+            vec![
+                "target_sets 目标集".into(),
+                r.target_sets
+                    .iter()
+                    .map(|s| format!("{} r{} ({})", s.target_set_id, s.revision, s.name))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+                    .into(),
+            ],
+            vec![
+                "rules 口径".into(),
+                "K-2/K-3/K-4: records dated within a listed period, dated <= as_of, not retracted; K-2 distinct USCC; K-3 owner USCC + normalised name".into(),
+            ],
+        ],
+    };
+    let targets = Sheet {
+        name: "targets",
+        title_zh: "目标进展",
+        title_en: "Progress against targets",
+        columns: vec![
+            col("target_set_id", "目标集", "target set"),
+            col("rule", "规则", "rule"),
+            col("metric", "指标", "metric"),
+            col("name_zh", "指标名称", "name"),
+            col("scope", "范围", "scope"),
+            col("comparator", "比较", "comparator"),
+            col("threshold", "目标值", "threshold"),
+            col("deadline", "期限", "deadline"),
+            col("value", "当前值", "value"),
+            col("met", "是否达成", "met"),
+            col("gap", "差距", "gap"),
+            col("rate_window_from", "测算起点", "rate window from"),
+            col("rate_per_month", "月均增量", "rate per month"),
+            col("forecast_at_deadline", "期限预测值", "forecast at deadline"),
+            col("forecast_met", "预计达成", "forecast met"),
+            col("required_per_month", "所需月均增量", "required per month"),
+            col("status", "状态", "status"),
+        ],
+        rows: r
+            .targets
+            .iter()
+            .map(|t| {
+                vec![
+                    t.target_set_id.clone().into(),
+                    t.rule.into(),
+                    t.metric.code().into(),
+                    t.name_zh.into(),
+                    t.scope.clone().into(),
+                    t.comparator.into(),
+                    t.threshold.into(),
+                    t.deadline.into(),
+                    t.value.into(),
+                    t.met.into(),
+                    t.gap.into(),
+                    t.rate_window_from.into(),
+                    t.rate_per_month.into(),
+                    t.forecast_at_deadline.into(),
+                    t.forecast_met.into(),
+                    t.required_per_month.into(),
+                    t.status.into(),
+                ]
+            })
+            .collect(),
+    };
+    let kpis = Sheet {
+        name: "kpis",
+        title_zh: "指标值",
+        title_en: "KPI values",
+        columns: vec![
+            col("rule", "规则", "rule"),
+            col("metric", "指标", "metric"),
+            col("name_zh", "名称", "name (zh)"),
+            col("name_en", "名称(英文)", "name (en)"),
+            col("value", "数值", "value"),
+        ],
+        rows: r
+            .values
+            .iter()
+            .map(|v| {
+                vec![
+                    v.rule.into(),
+                    v.metric.code().into(),
+                    v.name_zh.into(),
+                    v.name_en.into(),
+                    v.value.into(),
+                ]
+            })
+            .collect(),
+    };
+    let mut monthly_columns = vec![
+        col("month", "月份", "month"),
+        col("as_of", "截止日", "as of"),
+    ];
+    monthly_columns.extend(KPI_COLUMNS);
+    let monthly = Sheet {
+        name: "monthly",
+        title_zh: "月度序列",
+        title_en: "Monthly series",
+        columns: monthly_columns,
+        rows: r
+            .monthly
+            .iter()
+            .map(|m| {
+                vec![
+                    m.month.clone().into(),
+                    m.as_of.into(),
+                    m.listed_platforms.into(),
+                    m.served_enterprises.into(),
+                    m.incubated_products.into(),
+                    m.industrialized_results.into(),
+                    m.spun_off_enterprises.into(),
+                ]
+            })
+            .collect(),
+    };
+    let funnel = Sheet {
+        name: "funnel",
+        title_zh: "申报漏斗",
+        title_en: "Application funnel",
+        columns: vec![
+            col("round_id", "批次", "round"),
+            col("province", "省份", "province"),
+            col("submitted", "申报", "submitted"),
+            col("endorsed", "市级推荐", "city endorsed"),
+            col("recommended", "省级推荐", "recommended"),
+            col("evaluated_pass", "评审通过", "evaluation passed"),
+            col("on_notice", "公示", "on notice"),
+            col("listed", "入库", "listed"),
+            col("rejected", "退回", "rejected"),
+            col("not_selected", "未入选", "not selected"),
+            col("withdrawn", "撤回", "withdrawn"),
+        ],
+        rows: r
+            .funnel
+            .iter()
+            .map(|f| {
+                vec![
+                    f.round_id.clone().into(),
+                    f.province.clone().into(),
+                    f.submitted.into(),
+                    f.endorsed.into(),
+                    f.recommended.into(),
+                    f.evaluated_pass.into(),
+                    f.on_notice.into(),
+                    f.listed.into(),
+                    f.rejected.into(),
+                    f.not_selected.into(),
+                    f.withdrawn.into(),
+                ]
+            })
+            .collect(),
+    };
+    vec![
+        about,
+        targets,
+        kpis,
+        breakdown_sheet("province", "分省", "By province", &r.by_province),
+        breakdown_sheet("domain", "分领域", "By domain", &r.by_domain),
+        breakdown_sheet(
+            "applicant_kind",
+            "分单位类型",
+            "By applicant kind",
+            &r.by_applicant_kind,
+        ),
+        monthly,
+        funnel,
+    ]
+}
+
+/// One view by name, or an error listing the views.
+pub fn sheet(r: &KpiReport, view: &str) -> Result<Sheet, String> {
+    sheets(r)
+        .into_iter()
+        .find(|s| s.name == view)
+        .ok_or_else(|| format!("no view '{view}'; one of {}", VIEWS.join(", ")))
+}
+
+/// Terminal columns a string takes (CJK and full-width forms take two).
+fn width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c as u32 {
+            0x1100..=0x115F
+            | 0x2E80..=0x303E
+            | 0x3041..=0x33FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+fn pad(s: &str, w: usize, right: bool) -> String {
+    let fill = " ".repeat(w.saturating_sub(width(s)));
+    if right {
+        format!("{fill}{s}")
+    } else {
+        format!("{s}{fill}")
+    }
+}
+
+/// Every sheet as an aligned text table under its bilingual title.
+pub fn to_table(sheets: &[Sheet]) -> String {
+    let mut out = String::new();
+    for s in sheets {
+        out.push_str(&format!("== {} / {} ==\n", s.title_zh, s.title_en));
+        let cells: Vec<Vec<String>> = s
+            .rows
+            .iter()
+            .map(|r| r.iter().map(Cell::text).collect())
+            .collect();
+        let numeric: Vec<bool> = (0..s.columns.len())
+            .map(|i| {
+                s.rows
+                    .iter()
+                    .all(|r| matches!(r.get(i), Some(Cell::Int(_) | Cell::Num(_) | Cell::Empty)))
+                    && !s.rows.is_empty()
+            })
+            .collect();
+        let widths: Vec<usize> = s
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                cells
+                    .iter()
+                    .map(|r| width(&r[i]))
+                    .chain([width(c.zh), width(c.key)])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        for header in [
+            s.columns.iter().map(|c| c.zh).collect::<Vec<_>>(),
+            s.columns.iter().map(|c| c.key).collect(),
+        ] {
+            let line: Vec<String> = header
+                .iter()
+                .enumerate()
+                .map(|(i, h)| pad(h, widths[i], numeric[i]))
+                .collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+        }
+        for r in &cells {
+            let line: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(i, v)| pad(v, widths[i], numeric[i]))
+                .collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+        }
+        if cells.is_empty() {
+            out.push_str("(none)\n");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// One sheet as CSV: UTF-8 with a BOM (spreadsheet programs then show Chinese), the header the
+/// machine keys.
+pub fn to_csv(sheet: &Sheet) -> Result<String, csv::Error> {
+    let mut w = csv::WriterBuilder::new().from_writer(vec![0xEF, 0xBB, 0xBF]);
+    w.write_record(sheet.columns.iter().map(|c| c.key))?;
+    for r in &sheet.rows {
+        w.write_record(r.iter().map(Cell::text))?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8(bytes).expect("csv writes UTF-8"))
+}
+
+/// Every sheet in one workbook: per sheet a Chinese and an English header row, then the data
+/// (numbers as numbers, dates as dates).
+pub fn to_xlsx(sheets: &[Sheet]) -> Result<Vec<u8>, XlsxError> {
+    let mut book = Workbook::new();
+    let header = Format::new().set_bold().set_align(FormatAlign::Center);
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let decimal = Format::new().set_num_format("0.0");
+    for s in sheets {
+        let ws = book.add_worksheet();
+        ws.set_name(s.name)?;
+        for (c, column) in s.columns.iter().enumerate() {
+            let c = c as u16;
+            ws.write_string_with_format(0, c, column.zh, &header)?;
+            ws.write_string_with_format(1, c, column.en, &header)?;
+            let w = s
+                .rows
+                .iter()
+                .map(|r| width(&r[c as usize].text()))
+                .chain([width(column.zh), width(column.en)])
+                .max()
+                .unwrap_or(8)
+                .clamp(8, 60);
+            ws.set_column_width(c, w as f64 + 2.0)?;
+        }
+        ws.set_freeze_panes(2, 0)?;
+        for (i, r) in s.rows.iter().enumerate() {
+            let row = i as u32 + 2;
+            for (c, cell) in r.iter().enumerate() {
+                let c = c as u16;
+                match cell {
+                    Cell::Text(t) => {
+                        ws.write_string(row, c, t)?;
+                    }
+                    Cell::Int(n) => {
+                        ws.write_number(row, c, *n as f64)?;
+                    }
+                    Cell::Num(x) => {
+                        ws.write_number_with_format(row, c, *x, &decimal)?;
+                    }
+                    Cell::Date(d) => {
+                        let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(
+                            d.year_ce().1 as u16,
+                            d.month0() as u8 + 1,
+                            d.day0() as u8 + 1,
+                        )?;
+                        ws.write_datetime_with_format(row, c, &dt, &date)?;
+                    }
+                    Cell::Bool(b) => {
+                        ws.write_boolean(row, c, *b)?;
+                    }
+                    Cell::Empty => {}
+                }
+            }
+        }
+    }
+    book.save_to_buffer()
+}
+
+use chrono::Datelike;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_count_chinese_as_two_columns() {
+        assert_eq!(width("服务企业"), 8);
+        assert_eq!(width("K-2"), 3);
+        assert_eq!(pad("企业", 6, false), "企业  ");
+    }
+}
