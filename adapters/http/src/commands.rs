@@ -53,7 +53,7 @@ const ENVELOPE_KEYS: [&str; 5] = [
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EnvelopeFields {
+pub(crate) struct EnvelopeFields {
     command_id: Uuid,
     business_date: NaiveDate,
     #[serde(default)]
@@ -64,7 +64,9 @@ struct EnvelopeFields {
     causation_id: Option<Uuid>,
 }
 
-fn parse_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, Refusal> {
+pub(crate) fn parse_object(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Map<String, Value>, Refusal> {
     let bytes = body.map_err(|rej| {
         if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Refusal::new(BODY_TOO_LARGE, "the request body is larger than the limit")
@@ -86,7 +88,7 @@ fn parse_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value
     }
 }
 
-fn typed<T: serde::de::DeserializeOwned>(prefix: &str, v: Value) -> Result<T, Refusal> {
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(prefix: &str, v: Value) -> Result<T, Refusal> {
     serde_path_to_error::deserialize(v).map_err(|e| from_path_error(prefix, e))
 }
 
@@ -126,7 +128,7 @@ fn platform_command(kind: &str, prefix: &str, fields: Value) -> Result<PlatformC
     )
 }
 
-fn split_envelope(obj: &mut Map<String, Value>) -> Result<EnvelopeFields, Refusal> {
+pub(crate) fn split_envelope(obj: &mut Map<String, Value>) -> Result<EnvelopeFields, Refusal> {
     let mut env = Map::new();
     for k in ENVELOPE_KEYS {
         if let Some(v) = obj.remove(k) {
@@ -136,7 +138,7 @@ fn split_envelope(obj: &mut Map<String, Value>) -> Result<EnvelopeFields, Refusa
     typed("", Value::Object(env))
 }
 
-fn request(env: EnvelopeFields, target: Target) -> CommandRequest {
+pub(crate) fn request(env: EnvelopeFields, target: Target) -> CommandRequest {
     CommandRequest {
         command_id: env.command_id,
         business_date: env.business_date,
@@ -173,12 +175,16 @@ pub fn parse_envelope(mut obj: Map<String, Value>) -> Result<CommandRequest, Ref
         Target::OpenRound {
             open_round: typed("command", Value::Object(cmd))?,
         }
+    } else if kind == "DefineTargetSet" || kind == "RetireTargetSet" {
+        Target::TargetSet {
+            command: typed("command", Value::Object(cmd))?,
+        }
     } else {
         if !PlatformCommand::NAMES.contains(&kind.as_str()) {
             return Err(Refusal::invalid(
                 "command.type",
                 format!(
-                    "unknown command type '{kind}'; one of OpenRound, {}",
+                    "unknown command type '{kind}'; one of OpenRound, DefineTargetSet, RetireTargetSet, {}",
                     PlatformCommand::NAMES.join(", ")
                 ),
             ));
@@ -201,7 +207,11 @@ pub fn parse_envelope(mut obj: Map<String, Value>) -> Result<CommandRequest, Ref
     Ok(request(env, target))
 }
 
-async fn execute(state: &AppState, actor: &roster_domain::Actor, req: CommandRequest) -> Response {
+pub(crate) async fn execute(
+    state: &AppState,
+    actor: &roster_domain::Actor,
+    req: CommandRequest,
+) -> Response {
     use std::sync::atomic::Ordering;
     let started = std::time::Instant::now();
     let result = state.service().execute(actor, req).await;
@@ -237,7 +247,7 @@ async fn execute(state: &AppState, actor: &roster_domain::Actor, req: CommandReq
     }
 }
 
-async fn audited(
+pub(crate) async fn audited(
     state: &AppState,
     actor: &roster_domain::Actor,
     what: &str,

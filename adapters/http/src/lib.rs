@@ -5,6 +5,7 @@
 
 mod auth;
 mod commands;
+mod kpi;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
@@ -425,6 +426,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reviews", get(reads::reviews))
         .route("/api/v1/incidents", get(reads::incidents))
         .route("/api/v1/status", get(reads::status))
+        .route("/api/v1/reports/kpi", get(kpi::report))
+        .route("/api/v1/targets", get(kpi::list).post(kpi::define))
+        .route(
+            "/api/v1/targets/{target_set_id}/retirement",
+            post(kpi::retire),
+        )
         .route("/metrics", get(reads::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(state.body_limit()))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -250,6 +250,17 @@ impl TestApp {
         self.send(req).await
     }
 
+    /// A GET whose body is binary (a workbook); asserts 200.
+    pub async fn get_bytes(&self, token: Option<&str>, path: &str) -> Vec<u8> {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        resp.bytes().await.expect("body").to_vec()
+    }
+
     /// Every stored event, by global position. Read stream by stream: the gap-safe global
     /// cursor may briefly hold back committed events while any transaction of the cluster
     /// (other tests' databases included) is in flight, which would make counts flaky.

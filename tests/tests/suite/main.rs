@@ -47,6 +47,7 @@ mod cli;
 mod contract_postgres;
 mod contract_sqlite;
 mod dynamic;
+mod kpi;
 mod read_models;
 mod reports;
 mod support;
