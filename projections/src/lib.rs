@@ -9,6 +9,8 @@ pub mod catalog;
 pub mod export;
 pub mod kpi;
 #[cfg(test)]
+mod kpi_props;
+#[cfg(test)]
 mod kpi_tests;
 pub mod local;
 pub mod memory;
