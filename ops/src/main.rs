@@ -168,6 +168,18 @@ enum Bench {
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
     },
+    /// A KPI report as of a date over N stored events (read from the kpi read model) vs
+    /// recomputing it from the raw log.
+    Kpi {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Events per platform (services, retractions, listing …).
+        #[arg(long, default_value_t = 500)]
+        per_platform: u64,
+        /// Reports per case (median and slowest printed).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Commands/s through the full command path vs raw single-row INSERTs.
     Commands {
         #[arg(long, default_value_t = 32)]
@@ -397,6 +409,29 @@ async fn run_bench(
             for (name, rate) in &f.rebuilds {
                 println!("rebuild {name:<10} {rate:>8.0} events/s; ratio to reading {:.2}; target >= 50000 events/s: {}", rate / f.read_events_per_sec, if *rate >= 50_000.0 { "met" } else { "not met" });
             }
+        }
+        Bench::Kpi {
+            events,
+            per_platform,
+            runs,
+        } => {
+            let f = roster::bench_kpi::run(url, events, per_platform, runs).await?;
+            println!(
+                "filled {} events ({} platforms) in {:.0} s; kpi read model rebuilt in {:.1} s",
+                f.events, f.platforms, f.fill_secs, f.rebuild_secs
+            );
+            for (label, median, slowest) in &f.reports {
+                println!(
+                    "kpi report {label:<56} median {median:>7.1} ms, slowest {slowest:>7.1} ms; vs recomputing from the raw log {:.1} s: ratio {:.3}; target < 1000 ms: {}",
+                    f.from_log_secs,
+                    median / 1000.0 / f.from_log_secs,
+                    if *slowest < 1000.0 { "met" } else { "not met" }
+                );
+            }
+            println!(
+                "the report from the read model and the one from the raw log agree: {}",
+                f.agree
+            );
         }
         Bench::Commands { clients, commands } => {
             let f = roster::bench::commands(url, clients, commands).await?;

@@ -9,6 +9,7 @@
 //! applicant kind for breakdowns and filtered targets.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use roster_domain::targets::{national_2027, Metric, Target, TargetFilter, TargetSetView};
@@ -44,12 +45,6 @@ struct Period<'a> {
     cycle: &'a Cycle,
 }
 
-impl Period<'_> {
-    fn contains(&self, d: NaiveDate) -> bool {
-        self.from <= d && self.to.is_none_or(|to| d < to)
-    }
-}
-
 fn periods<'a>(doc: &'a KpiDoc, axes: &Axes) -> Vec<Period<'a>> {
     doc.cycles
         .iter()
@@ -83,8 +78,9 @@ pub fn matches(filter: &TargetFilter, c: &Cycle) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     listings: Vec<(NaiveDate, Option<NaiveDate>)>,
-    /// Sorted: K-2 first dates, K-3 first dates, K-4 industrialized dates, K-4 spun-off dates.
-    dates: [Vec<NaiveDate>; 4],
+    /// Sorted days (from the common era): K-2 first dates, K-3 first dates, K-4 industrialized
+    /// dates, K-4 spun-off dates.
+    dates: [Vec<i32>; 4],
 }
 
 fn slot(m: Metric) -> Option<usize> {
@@ -106,7 +102,10 @@ impl Facts {
                 .iter()
                 .filter(|(from, to)| *from <= d && to.is_none_or(|to| d < to))
                 .count() as u64,
-            Some(i) => self.dates[i].partition_point(|x| *x <= d) as u64,
+            Some(i) => {
+                let d = d.num_days_from_ce();
+                self.dates[i].partition_point(|x| *x <= d) as u64
+            }
         }
     }
 
@@ -115,87 +114,118 @@ impl Facts {
     }
 }
 
-#[derive(Default)]
-struct FactsBuilder<'a> {
-    listings: Vec<(NaiveDate, Option<NaiveDate>)>,
-    distinct: [HashMap<&'a str, NaiveDate>; 2],
-    records: [Vec<NaiveDate>; 2],
-}
-
-impl<'a> FactsBuilder<'a> {
-    fn record(&mut self, kind: ServiceKind, key: &'a str, dated: NaiveDate) {
-        let mut first = |i: usize| {
-            self.distinct[i]
-                .entry(key)
-                .and_modify(|d| *d = (*d).min(dated))
-                .or_insert(dated);
-        };
-        match kind {
-            ServiceKind::EnterpriseServed => first(0),
-            ServiceKind::ProductIncubated => first(1),
-            ServiceKind::ProjectIndustrialized => self.records[0].push(dated),
-            ServiceKind::EnterpriseSpunOff => self.records[1].push(dated),
-        }
-    }
-
-    fn build(self) -> Facts {
-        let [a, b] = self.distinct;
-        let [c, d] = self.records;
-        let mut dates = [
-            a.into_values().collect::<Vec<_>>(),
-            b.into_values().collect(),
-            c,
-            d,
-        ];
-        for v in &mut dates {
-            v.sort_unstable();
-        }
-        Facts {
-            listings: self.listings,
-            dates,
-        }
-    }
-}
+/// "Not counted in this group."
+const NONE: i32 = i32::MAX;
 
 /// Facts per group in one pass over the documents: `groups` names the groups a listed cycle
-/// belongs to (a multi-domain platform is in each of its domains).
-pub fn grouped_facts<'a>(
-    docs: &'a [KpiDoc],
+/// belongs to (a multi-domain platform is in each of its domains). Distinct enterprises and
+/// products are interned once; each group keeps, per entity, the first date it counts from.
+pub fn grouped_facts(
+    docs: &[KpiDoc],
     axes: &Axes,
     groups: impl Fn(&Cycle) -> Vec<String>,
 ) -> BTreeMap<String, Facts> {
-    let mut builders: BTreeMap<String, FactsBuilder<'a>> = BTreeMap::new();
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut listings: Vec<Vec<(NaiveDate, Option<NaiveDate>)>> = Vec::new();
+    let mut interned: [HashMap<&str, u32>; 2] = [HashMap::new(), HashMap::new()];
+    // [metric][group] → first day per entity id (NONE where not counted).
+    let mut first: [Vec<Vec<i32>>; 2] = [Vec::new(), Vec::new()];
+    // [metric][group] → the day of every record.
+    let mut records: [Vec<Vec<i32>>; 2] = [Vec::new(), Vec::new()];
     for doc in docs {
         let periods = periods(doc, axes);
         if periods.is_empty() {
             continue;
         }
-        let period_groups: Vec<Vec<String>> = periods.iter().map(|p| groups(p.cycle)).collect();
+        let period_groups: Vec<Vec<usize>> = periods
+            .iter()
+            .map(|p| {
+                groups(p.cycle)
+                    .into_iter()
+                    .map(|name| {
+                        let next = ids.len();
+                        let id = *ids.entry(name).or_insert(next);
+                        if id == listings.len() {
+                            listings.push(Vec::new());
+                            for m in 0..2 {
+                                first[m].push(Vec::new());
+                                records[m].push(Vec::new());
+                            }
+                        }
+                        id
+                    })
+                    .collect()
+            })
+            .collect();
+        let bounds: Vec<(i32, i32)> = periods
+            .iter()
+            .map(|p| {
+                (
+                    p.from.num_days_from_ce(),
+                    p.to.map_or(NONE, |t| t.num_days_from_ce()),
+                )
+            })
+            .collect();
         for (p, gs) in periods.iter().zip(&period_groups) {
             for g in gs {
-                builders
-                    .entry(g.clone())
-                    .or_default()
-                    .listings
-                    .push((p.from, p.to));
+                listings[*g].push((p.from, p.to));
             }
         }
-        for s in &doc.services {
+        for s in doc.services() {
             if !axes.knows(s.at) || s.retracted_at.is_some_and(|r| axes.knows(r)) {
                 continue;
             }
-            let Some(i) = periods.iter().position(|p| p.contains(s.dated)) else {
+            let Some(i) = bounds
+                .iter()
+                .position(|(from, to)| *from <= s.dated && s.dated < *to)
+            else {
                 continue;
             };
-            for g in &period_groups[i] {
-                builders
-                    .entry(g.clone())
-                    .or_default()
-                    .record(s.kind, &s.key, s.dated);
+            let gs = &period_groups[i];
+            match s.kind {
+                ServiceKind::EnterpriseServed | ServiceKind::ProductIncubated => {
+                    let m = usize::from(s.kind == ServiceKind::ProductIncubated);
+                    let next = interned[m].len() as u32;
+                    let e = *interned[m].entry(s.key).or_insert(next) as usize;
+                    for g in gs {
+                        let v = &mut first[m][*g];
+                        if v.len() <= e {
+                            v.resize(e + 1, NONE);
+                        }
+                        v[e] = v[e].min(s.dated);
+                    }
+                }
+                ServiceKind::ProjectIndustrialized | ServiceKind::EnterpriseSpunOff => {
+                    let m = usize::from(s.kind == ServiceKind::EnterpriseSpunOff);
+                    for g in gs {
+                        records[m][*g].push(s.dated);
+                    }
+                }
             }
         }
     }
-    builders.into_iter().map(|(k, b)| (k, b.build())).collect()
+    let [first_e, first_p] = first;
+    let [rec_i, rec_s] = records;
+    let sorted = |mut v: Vec<i32>| {
+        v.retain(|d| *d != NONE);
+        v.sort_unstable();
+        v
+    };
+    let mut named: Vec<(String, usize)> = ids.into_iter().collect();
+    named.sort_by_key(|(_, id)| *id);
+    named
+        .into_iter()
+        .zip(listings)
+        .zip(first_e.into_iter().zip(first_p))
+        .zip(rec_i.into_iter().zip(rec_s))
+        .map(|((((name, _), listings), (e, p)), (i, s))| {
+            let facts = Facts {
+                listings,
+                dates: [sorted(e), sorted(p), sorted(i), sorted(s)],
+            };
+            (name, facts)
+        })
+        .collect()
 }
 
 /// Facts of the platforms a filter selects.
@@ -543,7 +573,53 @@ pub fn report(
     opts: &ReportOptions,
 ) -> KpiReport {
     let d = axes.as_of;
-    let national = facts(docs, &axes, &TargetFilter::default());
+    let target_sets: Vec<TargetSetView> = target_sets(sets, &axes)
+        .into_iter()
+        .filter(|s| {
+            opts.target_set
+                .as_ref()
+                .is_none_or(|id| id == &s.target_set_id)
+        })
+        .collect();
+    let mut filters: Vec<TargetFilter> = Vec::new();
+    for t in target_sets.iter().flat_map(|s| &s.targets) {
+        if !t.filter().is_national() && !filters.contains(&t.filter()) {
+            filters.push(t.filter());
+        }
+    }
+    // One pass over every record: the nation, each province, domain, applicant kind and
+    // target filter is a group.
+    let mut groups = grouped_facts(docs, &axes, |c| {
+        let mut g = vec![
+            "n:".to_string(),
+            format!("p:{}", c.province),
+            format!("k:{}", c.applicant_kind.map_or("unknown", |k| k.code())),
+        ];
+        g.extend(c.domains.iter().map(|d| format!("d:{}", d.code())));
+        g.extend(
+            filters
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| matches(f, c))
+                .map(|(i, _)| format!("f:{i}")),
+        );
+        g
+    });
+    let mut take = |prefix: &str| -> BTreeMap<String, Facts> {
+        let keys: Vec<String> = groups
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        keys.into_iter()
+            .map(|k| {
+                let f = groups.remove(&k).expect("listed");
+                (k[prefix.len()..].to_string(), f)
+            })
+            .collect()
+    };
+    let national = take("n:").remove("").unwrap_or_default();
+    let by_filter = take("f:");
     let values = Metric::ALL
         .into_iter()
         .map(|m| KpiValue {
@@ -554,28 +630,25 @@ pub fn report(
             value: national.value(m, d),
         })
         .collect();
-    let target_sets: Vec<TargetSetView> = target_sets(sets, &axes)
-        .into_iter()
-        .filter(|s| {
-            opts.target_set
-                .as_ref()
-                .is_none_or(|id| id == &s.target_set_id)
-        })
-        .collect();
-    let mut by_filter: HashMap<TargetFilter, Facts> = HashMap::new();
-    by_filter.insert(TargetFilter::default(), national.clone());
+    let empty = Facts::default();
     let mut targets = Vec::new();
     for set in &target_sets {
         for t in &set.targets {
-            let f = by_filter
-                .entry(t.filter())
-                .or_insert_with(|| facts(docs, &axes, &t.filter()));
+            let f = if t.filter().is_national() {
+                &national
+            } else {
+                filters
+                    .iter()
+                    .position(|f| f == &t.filter())
+                    .and_then(|i| by_filter.get(&i.to_string()))
+                    .unwrap_or(&empty)
+            };
             targets.push(progress(set, t, f, d));
         }
     }
     let by_province = breakdown(
         "province",
-        grouped_facts(docs, &axes, |c| vec![c.province.clone()]),
+        take("p:"),
         &national,
         d,
         |k| match Province::parse(k) {
@@ -585,9 +658,7 @@ pub fn report(
     );
     let by_domain = breakdown(
         "domain",
-        grouped_facts(docs, &axes, |c| {
-            c.domains.iter().map(|d| d.code().to_string()).collect()
-        }),
+        take("d:"),
         &national,
         d,
         |k| match Domain::parse(k) {
@@ -595,20 +666,17 @@ pub fn report(
             None => (k.to_string(), k.to_string()),
         },
     );
-    let by_applicant_kind = breakdown(
-        "applicant_kind",
-        grouped_facts(docs, &axes, |c| {
-            vec![c
-                .applicant_kind
-                .map_or_else(|| "unknown".to_string(), |k| k.code().to_string())]
-        }),
-        &national,
-        d,
-        |k| match ApplicantKind::parse(k) {
-            Some(kind) => (kind.name_zh().to_string(), kind.code().to_string()),
-            None => (k.to_string(), k.to_string()),
-        },
-    );
+    let by_applicant_kind =
+        breakdown(
+            "applicant_kind",
+            take("k:"),
+            &national,
+            d,
+            |k| match ApplicantKind::parse(k) {
+                Some(kind) => (kind.name_zh().to_string(), kind.code().to_string()),
+                None => (k.to_string(), k.to_string()),
+            },
+        );
     KpiReport {
         as_of: d,
         known_at: axes.known_at,
@@ -679,4 +747,46 @@ pub fn parse_known_at(s: &str) -> Result<DateTime<Utc>, String> {
     Err(format!(
         "'{s}' is not a recorded time: give RFC 3339 (2026-03-01T12:00:00+08:00), Beijing time (2026-03-01 12:00:00) or a date (2026-03-01, its end)"
     ))
+}
+
+/// The `kpi` documents as last loaded, kept while the read model has not moved: a server
+/// answering report after report (another as-of date, another view) reads them once. Keyed by
+/// the model's checkpoint, applied count and last commit time, read before the documents (a
+/// scan is one consistent snapshot at or after that state, so a state seen again unchanged
+/// means the documents are the same).
+#[derive(Default)]
+pub struct Cache {
+    slot: tokio::sync::Mutex<Option<(CacheKey, Arc<Loaded>)>>,
+}
+
+type CacheKey = (roster_domain::store::Checkpoint, u64, Option<DateTime<Utc>>);
+
+pub struct Loaded {
+    pub platforms: Vec<KpiDoc>,
+    pub target_sets: Vec<TargetSetDoc>,
+}
+
+impl Cache {
+    pub async fn load(
+        &self,
+        models: &dyn crate::store::ReadModelStore,
+    ) -> Result<Arc<Loaded>, roster_domain::store::StoreError> {
+        let state = models.state(crate::models::kpi::NAME).await?;
+        let key = (state.checkpoint, state.applied, state.updated_at);
+        // Held while loading: concurrent first requests wait for one load instead of each
+        // doing their own.
+        let mut slot = self.slot.lock().await;
+        if let Some((k, loaded)) = slot.as_ref() {
+            if *k == key {
+                return Ok(loaded.clone());
+            }
+        }
+        let (platforms, target_sets) = load(models).await?;
+        let loaded = Arc::new(Loaded {
+            platforms,
+            target_sets,
+        });
+        *slot = Some((key, loaded.clone()));
+        Ok(loaded)
+    }
 }

@@ -6,6 +6,7 @@
 //! platforms (its own applicants, SPEC §10). Cities and applicants have no KPI reports.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -19,8 +20,8 @@ use roster_domain::service::Target;
 use roster_domain::targets::{RetireTargetSet, TargetSetCommand};
 use roster_domain::values::Province;
 use roster_projections::export;
-use roster_projections::kpi::{self, Axes, ReportOptions};
-use roster_projections::models::kpi::{KpiDoc, TargetSetDoc};
+use roster_projections::kpi::{self, Axes, Loaded, ReportOptions};
+use roster_projections::models::kpi::KpiDoc;
 use serde_json::{json, Value};
 
 use crate::auth::Authenticated;
@@ -61,19 +62,22 @@ fn scope(actor: &Actor) -> Result<Option<Province>, Refusal> {
 
 /// Keeps only the application cycles of `province` (and so only its listed periods and the
 /// services dated within them).
-fn restrict(docs: Vec<KpiDoc>, province: Option<Province>) -> Vec<KpiDoc> {
-    let Some(p) = province else { return docs };
-    docs.into_iter()
-        .filter_map(|mut d| {
-            d.cycles.retain(|c| c.province == p.code());
-            (!d.cycles.is_empty()).then_some(d)
+fn restrict(docs: &[KpiDoc], province: Province) -> Vec<KpiDoc> {
+    docs.iter()
+        .filter(|d| d.cycles.iter().any(|c| c.province == province.code()))
+        .map(|d| {
+            let mut d = d.clone();
+            d.cycles.retain(|c| c.province == province.code());
+            d
         })
         .collect()
 }
 
-pub(crate) async fn load(state: &AppState) -> Result<(Vec<KpiDoc>, Vec<TargetSetDoc>), Problem> {
+pub(crate) async fn load(state: &AppState) -> Result<Arc<Loaded>, Problem> {
     state.refresh_projections().await;
-    kpi::load(state.models().as_ref())
+    state
+        .kpi_cache()
+        .load(state.models().as_ref())
         .await
         .map_err(|e| Problem::new(code::UNAVAILABLE, e.to_string()))
 }
@@ -128,9 +132,10 @@ pub async fn report(
         target_set: params.get("target_set").cloned(),
         round: params.get("round").cloned(),
     };
-    let (docs, sets) = load(&state).await?;
+    let loaded = load(&state).await?;
+    let sets = &loaded.target_sets;
     if let Some(id) = &opts.target_set {
-        if !kpi::target_sets(&sets, &axes)
+        if !kpi::target_sets(sets, &axes)
             .iter()
             .any(|s| &s.target_set_id == id)
         {
@@ -141,8 +146,15 @@ pub async fn report(
             .into());
         }
     }
-    let docs = restrict(docs, province);
-    let report = kpi::report(&docs, &sets, axes, &opts);
+    let restricted;
+    let docs = match province {
+        Some(p) => {
+            restricted = restrict(&loaded.platforms, p);
+            &restricted
+        }
+        None => &loaded.platforms,
+    };
+    let report = kpi::report(docs, sets, axes, &opts);
     let name = format!("kpi-{}", report.as_of);
     let internal = |e: String| Problem::new(code::INTERNAL, e);
     match format {
@@ -198,8 +210,8 @@ pub async fn list(
     scope(&actor)?;
     known(&params, &["known_at"])?;
     let axes = axes(&state, &params)?;
-    let (_, sets) = load(&state).await?;
-    Ok(Json(json!({"target_sets": kpi::target_sets(&sets, &axes)})).into_response())
+    let loaded = load(&state).await?;
+    Ok(Json(json!({"target_sets": kpi::target_sets(&loaded.target_sets, &axes)})).into_response())
 }
 
 /// `POST /api/v1/targets`: define (or revise) a target set; body = envelope + DefineTargetSet.

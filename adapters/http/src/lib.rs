@@ -71,6 +71,8 @@ struct Inner {
     catalog: RwLock<Catalog>,
     catch_up: Mutex<()>,
     body_limit: usize,
+    /// The KPI documents while the kpi read model has not moved.
+    kpi: roster_projections::kpi::Cache,
 }
 
 /// Where a projection stands against the log.
@@ -154,6 +156,7 @@ impl AppState {
                 catalog: RwLock::new(Catalog::default()),
                 catch_up: Mutex::new(()),
                 body_limit: DEFAULT_BODY_LIMIT,
+                kpi: Default::default(),
             }),
         }
     }
@@ -191,6 +194,10 @@ impl AppState {
 
     pub fn store(&self) -> &Arc<dyn EventStore> {
         &self.inner.store
+    }
+
+    pub fn kpi_cache(&self) -> &roster_projections::kpi::Cache {
+        &self.inner.kpi
     }
 
     pub fn models(&self) -> &Arc<dyn ReadModelStore> {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use roster_domain::commands::ServiceRecord;
 use roster_domain::events::{self, PlatformEvent};
 use roster_domain::store::StoredEvent;
@@ -99,33 +99,117 @@ pub enum ServiceKind {
     EnterpriseSpunOff,
 }
 
-/// One service record, compact (there may be many per platform).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Service {
-    #[serde(rename = "i")]
-    pub service_id: Uuid,
-    #[serde(rename = "k")]
+impl ServiceKind {
+    fn code(self) -> char {
+        match self {
+            ServiceKind::EnterpriseServed => 'e',
+            ServiceKind::ProductIncubated => 'p',
+            ServiceKind::ProjectIndustrialized => 'i',
+            ServiceKind::EnterpriseSpunOff => 's',
+        }
+    }
+
+    fn from_code(c: &str) -> Option<ServiceKind> {
+        match c {
+            "e" => Some(ServiceKind::EnterpriseServed),
+            "p" => Some(ServiceKind::ProductIncubated),
+            "i" => Some(ServiceKind::ProjectIndustrialized),
+            "s" => Some(ServiceKind::EnterpriseSpunOff),
+            _ => None,
+        }
+    }
+}
+
+/// One service record as a report reads it (borrowed from the packed document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Service<'a> {
     pub kind: ServiceKind,
-    /// The date the service was delivered.
-    #[serde(rename = "d")]
-    pub dated: NaiveDate,
+    /// The date the service was delivered, as days from the common era (`NaiveDate`'s).
+    pub dated: i32,
     /// Recorded time (µs).
-    #[serde(rename = "a")]
     pub at: i64,
     /// Recorded time of its retraction (µs): from then on it never counts, at any as-of date.
-    #[serde(rename = "x", default, skip_serializing_if = "Option::is_none")]
     pub retracted_at: Option<i64>,
     /// What makes it distinct: the enterprise's USCC (K-2, spun-off), owner USCC + normalised
     /// product name (K-3); empty for industrialized projects (counted per record).
-    #[serde(rename = "u", default, skip_serializing_if = "String::is_empty")]
-    pub key: String,
+    pub key: &'a str,
 }
 
+impl Service<'_> {
+    pub fn dated(&self) -> NaiveDate {
+        NaiveDate::from_num_days_from_ce_opt(self.dated).unwrap_or_default()
+    }
+}
+
+/// A platform's KPI document. Service records are packed one per line (`kind TAB days TAB
+/// recorded TAB retracted TAB key`): a large history is then a few long strings to load rather
+/// than millions of small JSON objects, which is what keeps a report over a million events well
+/// under a second. Keys never hold a tab or a newline (USCCs; names are whitespace-normalised).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KpiDoc {
     pub platform_id: String,
     pub cycles: Vec<Cycle>,
-    pub services: Vec<Service>,
+    #[serde(default)]
+    pub services: String,
+    #[serde(default)]
+    pub service_count: u32,
+}
+
+impl KpiDoc {
+    /// The service records, in the order recorded.
+    pub fn services(&self) -> impl Iterator<Item = Service<'_>> {
+        self.services.lines().filter_map(|line| {
+            let mut f = line.splitn(5, '\t');
+            let kind = ServiceKind::from_code(f.next()?)?;
+            let dated = f.next()?.parse().ok()?;
+            let at = f.next()?.parse().ok()?;
+            let retracted_at = match f.next()? {
+                "" => None,
+                x => Some(x.parse().ok()?),
+            };
+            Some(Service {
+                kind,
+                dated,
+                at,
+                retracted_at,
+                key: f.next().unwrap_or(""),
+            })
+        })
+    }
+
+    fn push_service(&mut self, kind: ServiceKind, dated: NaiveDate, at: i64, key: &str) -> u32 {
+        use std::fmt::Write;
+        let _ = writeln!(
+            self.services,
+            "{}\t{}\t{at}\t\t{key}",
+            kind.code(),
+            dated.num_days_from_ce()
+        );
+        self.service_count += 1;
+        self.service_count - 1
+    }
+
+    /// Marks line `n` retracted at `at` (the first retraction wins).
+    fn retract(&mut self, n: u32, at: i64) {
+        let mut out = String::with_capacity(self.services.len() + 20);
+        for (i, line) in self.services.lines().enumerate() {
+            let mut f: Vec<&str> = line.splitn(5, '\t').collect();
+            let stamp = at.to_string();
+            if i == n as usize && f.len() == 5 && f[3].is_empty() {
+                f[3] = &stamp;
+            }
+            out.push_str(&f.join("\t"));
+            out.push('\n');
+        }
+        self.services = out;
+    }
+}
+
+/// Which line of a platform's packed services each service id is (`i/<platform id>`), for
+/// retractions; reports never read it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceIndex {
+    pub lines: BTreeMap<Uuid, u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,7 +237,12 @@ fn stamp(e: &StoredEvent) -> Stamp {
     }
 }
 
-pub fn fold_platform(doc: &mut KpiDoc, event: &PlatformEvent, e: &StoredEvent) {
+pub fn fold_platform(
+    doc: &mut KpiDoc,
+    index: &mut ServiceIndex,
+    event: &PlatformEvent,
+    e: &StoredEvent,
+) {
     use PlatformEvent as E;
     let s = stamp(e);
     if let E::ApplicationSubmitted { round_id, form, .. } = event {
@@ -193,23 +282,15 @@ pub fn fold_platform(doc: &mut KpiDoc, event: &PlatformEvent, e: &StoredEvent) {
                     enterprise_uscc, ..
                 } => (ServiceKind::EnterpriseSpunOff, enterprise_uscc.to_string()),
             };
-            doc.services.push(Service {
-                service_id: *service_id,
-                kind,
-                dated: *dated,
-                at: s.at,
-                retracted_at: None,
-                key,
-            });
+            if !index.lines.contains_key(service_id) {
+                let line = doc.push_service(kind, *dated, s.at, &key);
+                index.lines.insert(*service_id, line);
+            }
             return;
         }
         E::ServiceRetracted { service_id, .. } => {
-            if let Some(svc) = doc
-                .services
-                .iter_mut()
-                .find(|x| &x.service_id == service_id)
-            {
-                svc.retracted_at.get_or_insert(s.at);
+            if let Some(line) = index.lines.get(service_id) {
+                doc.retract(*line, s.at);
             }
             return;
         }
@@ -288,18 +369,30 @@ pub fn model() -> KpiModel {
     KpiModel
 }
 
-fn key_of(e: &StoredEvent) -> Option<String> {
+/// Key prefix of the service-id index documents.
+pub const SERVICE_INDEX: &str = "i/";
+
+fn keys_of(e: &StoredEvent) -> Vec<String> {
     if let Some(p) = e.stream_id.strip_prefix("platform-") {
-        Some(format!("{PLATFORMS}{p}"))
+        let mut keys = vec![format!("{PLATFORMS}{p}")];
+        if matches!(
+            e.event_type.as_str(),
+            "ServiceRecorded" | "ServiceRetracted"
+        ) {
+            keys.push(format!("{SERVICE_INDEX}{p}"));
+        }
+        keys
     } else {
         e.stream_id
             .strip_prefix("targetset-")
-            .map(|t| format!("{TARGET_SETS}{t}"))
+            .map(|t| vec![format!("{TARGET_SETS}{t}")])
+            .unwrap_or_default()
     }
 }
 
 enum Typed {
     Platform(KpiDoc),
+    Index(ServiceIndex),
     TargetSet(TargetSetDoc),
 }
 
@@ -318,7 +411,7 @@ impl Projection for KpiModel {
     }
 
     fn keys(&self, event: &StoredEvent) -> Vec<String> {
-        key_of(event).into_iter().collect()
+        keys_of(event)
     }
 
     fn apply(
@@ -333,7 +426,8 @@ impl Projection for KpiModel {
         }
     }
 
-    /// Each document is read from JSON once and written once per batch.
+    /// Each document is read from JSON once and written once per batch. An event that does not
+    /// decode, or whose documents do not, is reported and changes nothing.
     fn apply_all(
         &self,
         batch: &[StoredEvent],
@@ -342,12 +436,20 @@ impl Projection for KpiModel {
         let mut typed: BTreeMap<String, Typed> = BTreeMap::new();
         let mut dead = Vec::new();
         for (i, e) in batch.iter().enumerate() {
-            let Some(key) = key_of(e) else { continue };
-            let is_platform = key.starts_with(PLATFORMS);
-            if !typed.contains_key(&key) {
-                let stored = docs.get(&key).cloned().flatten();
-                let doc = if is_platform {
+            let keys = keys_of(e);
+            if keys.is_empty() {
+                continue;
+            }
+            let mut unreadable = None;
+            for key in &keys {
+                if typed.contains_key(key) {
+                    continue;
+                }
+                let stored = docs.get(key).cloned().flatten();
+                let doc = if key.starts_with(PLATFORMS) {
                     read(stored).map(Typed::Platform)
+                } else if key.starts_with(SERVICE_INDEX) {
+                    read(stored).map(Typed::Index)
                 } else {
                     read(stored).map(Typed::TargetSet)
                 };
@@ -355,21 +457,40 @@ impl Projection for KpiModel {
                     Ok(d) => {
                         typed.insert(key.clone(), d);
                     }
-                    Err(reason) => {
-                        dead.push((i, reason));
-                        continue;
-                    }
+                    Err(reason) => unreadable = Some(reason),
                 }
             }
-            let slot = typed.get_mut(&key).expect("inserted above");
-            let outcome = match slot {
-                Typed::Platform(doc) => {
-                    events::decode_platform(&e.event_type, e.schema_version, &e.payload)
-                        .map(|ev| fold_platform(doc, &ev, e))
+            if let Some(reason) = unreadable {
+                dead.push((i, reason));
+                continue;
+            }
+            let outcome = if e.stream_id.starts_with("platform-") {
+                match events::decode_platform(&e.event_type, e.schema_version, &e.payload) {
+                    Ok(ev) => {
+                        let mut index = match keys.get(1).and_then(|k| typed.remove(k)) {
+                            Some(Typed::Index(ix)) => Some(ix),
+                            _ => None,
+                        };
+                        let mut scratch = ServiceIndex::default();
+                        if let Some(Typed::Platform(doc)) = typed.get_mut(&keys[0]) {
+                            fold_platform(doc, index.as_mut().unwrap_or(&mut scratch), &ev, e);
+                        }
+                        if let (Some(k), Some(ix)) = (keys.get(1), index) {
+                            typed.insert(k.clone(), Typed::Index(ix));
+                        }
+                        Ok(())
+                    }
+                    Err(err) => Err(err),
                 }
-                Typed::TargetSet(doc) => {
-                    events::decode_target_set(&e.event_type, e.schema_version, &e.payload)
-                        .map(|ev| fold_target_set(doc, &ev, e))
+            } else {
+                match events::decode_target_set(&e.event_type, e.schema_version, &e.payload) {
+                    Ok(ev) => {
+                        if let Some(Typed::TargetSet(doc)) = typed.get_mut(&keys[0]) {
+                            fold_target_set(doc, &ev, e);
+                        }
+                        Ok(())
+                    }
+                    Err(err) => Err(err),
                 }
             };
             if let Err(err) = outcome {
@@ -379,6 +500,7 @@ impl Projection for KpiModel {
         for (k, d) in typed {
             let v = match d {
                 Typed::Platform(doc) => serde_json::to_value(&doc),
+                Typed::Index(doc) => serde_json::to_value(&doc),
                 Typed::TargetSet(doc) => serde_json::to_value(&doc),
             };
             match v {
