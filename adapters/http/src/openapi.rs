@@ -7,6 +7,7 @@ use axum::Json;
 use chrono::NaiveDate;
 use roster_domain::commands::*;
 use roster_domain::service::CommandOutcome;
+use roster_domain::targets::{Comparator, DefineTargetSet, Metric, RetireTargetSet, Target};
 use roster_projections::PlatformSummary;
 use serde::Serialize;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
@@ -80,7 +81,12 @@ pub struct ProblemDetails {
         OpenReview,
         ConcludeReview,
         RecordAnnualEvaluation,
-        DelistPlatform
+        DelistPlatform,
+        DefineTargetSet,
+        RetireTargetSet,
+        Target,
+        Metric,
+        Comparator
     ))
 )]
 struct ApiDoc;
@@ -202,7 +208,27 @@ pub fn document() -> utoipa::openapi::OpenApi {
         vec![HttpMethod::Post],
         command_operation("OpenRound", "OpenRound", false),
     );
+    doc.paths.add_path_operation(
+        "/api/v1/targets",
+        vec![HttpMethod::Post],
+        command_operation(
+            "Define or revise a KPI target set",
+            "DefineTargetSet",
+            false,
+        ),
+    );
+    doc.paths.add_path_operation(
+        "/api/v1/targets/{target_set_id}/retirement",
+        vec![HttpMethod::Post],
+        command_operation(
+            "Retire a KPI target set (body: reason)",
+            "RetireTargetSet",
+            false,
+        ),
+    );
     let gets = [
+        ("/api/v1/reports/kpi", "KPI progress against every target set in force (query: as_of, known_at, target_set, round, format=json|csv|xlsx, view)", "getKpiReport", vec![]),
+        ("/api/v1/targets", "KPI target sets in force (query: known_at)", "listTargetSets", vec![]),
         ("/api/v1/rounds", "Rounds with their recommendations per province", "listRounds", vec![]),
         ("/api/v1/rounds/{round_id}", "One round and its applications", "getRound", vec!["round_id"]),
         ("/api/v1/platforms", "Applications and platforms (filters: status, province, city, round, domain, offset, limit)", "listPlatforms", vec![]),

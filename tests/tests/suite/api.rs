@@ -473,7 +473,15 @@ pub async fn openapi_lists_every_command(app: TestApp) {
         );
     }
     assert!(paths.contains_key("/api/v1/rounds"));
+    for p in [
+        "/api/v1/targets",
+        "/api/v1/targets/{target_set_id}/retirement",
+        "/api/v1/reports/kpi",
+    ] {
+        assert!(paths.contains_key(p), "{p}");
+    }
     assert!(doc.body["components"]["schemas"]["SubmitApplication"].is_object());
+    assert!(doc.body["components"]["schemas"]["DefineTargetSet"].is_object());
 }
 
 /// Instantiates each case on SQLite and on PostgreSQL.
