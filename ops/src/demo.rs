@@ -498,6 +498,67 @@ pub fn scenario() -> Vec<Step> {
             );
         }
     }
+    // K-3 counts a product once however many platforms report it: the same owner's product
+    // from two platforms, once in full-width letters.
+    let (shared_owner, _) = enterprise(7);
+    for (n, (u, name)) in [
+        (listed[0], "PHA 可降解材料（示例）"),
+        (listed[4], "ＰＨＡ　可降解材料（示例）"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        b.platform(
+            &format!("shared-product/{n}"),
+            u,
+            ministry(),
+            date("2026-08-20"),
+            PlatformCommand::RecordService(RecordService {
+                service_id: None,
+                dated: date("2026-08-18") + Days::new(n as u64),
+                record: ServiceRecord::ProductIncubated {
+                    product_name: name.into(),
+                    owner_uscc: shared_owner.clone(),
+                    domain: Domain::parse(u.domains[0]).expect("demo domain"),
+                },
+            }),
+        );
+    }
+    // K-4: results industrialized and enterprises spun off (reported, no national target).
+    for (n, u) in listed.iter().take(3).enumerate() {
+        b.platform(
+            "industrialized",
+            u,
+            ministry(),
+            date("2026-10-15"),
+            PlatformCommand::RecordService(RecordService {
+                service_id: None,
+                dated: date("2026-10-08") + Days::new(n as u64),
+                record: ServiceRecord::ProjectIndustrialized {
+                    project: format!("示例中试成果产业化项目{n}"),
+                    revenue_cny: Cny(12_000_000 + 3_000_000 * n as u64),
+                },
+            }),
+        );
+    }
+    for (n, u) in listed.iter().skip(5).take(2).enumerate() {
+        let (spun, name) = enterprise(30 + n);
+        b.platform(
+            "spun-off",
+            u,
+            ministry(),
+            date("2026-10-20"),
+            PlatformCommand::RecordService(RecordService {
+                service_id: None,
+                dated: date("2026-10-16"),
+                record: ServiceRecord::EnterpriseSpunOff {
+                    enterprise_uscc: spun,
+                    enterprise_name: name,
+                    valuation_cny: Cny(25_000_000),
+                },
+            }),
+        );
+    }
     if let Some((i, service_id)) = retract {
         b.platform(
             "retract",

@@ -151,6 +151,19 @@ pub async fn demo_loads_through_the_command_path_once(app: TestApp) {
         .as_str()
         .unwrap()
         .starts_with("R-2"));
+    // The KPIs of the README's walkthrough: the product two platforms report (once in
+    // full-width letters) counts once; the retracted service never counts.
+    let analyst = app.token(roster_domain::actor::Role::Analyst, None).await;
+    let kpi = app
+        .get(Some(&analyst), "/api/v1/reports/kpi?as_of=2026-11-21")
+        .await;
+    let values: Vec<u64> = kpi.body["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["value"].as_u64().unwrap())
+        .collect();
+    assert_eq!(values, [12, 39, 37, 3, 2], "{}", kpi.body["values"]);
 }
 
 on_every_store!(
