@@ -151,16 +151,13 @@ fn breakdown_sheet(
         rows: rows
             .iter()
             .map(|r| {
-                vec![
+                let mut row: Vec<Cell> = vec![
                     r.key.clone().into(),
                     r.name_zh.clone().into(),
                     r.name_en.clone().into(),
-                    r.listed_platforms.into(),
-                    r.served_enterprises.into(),
-                    r.incubated_products.into(),
-                    r.industrialized_results.into(),
-                    r.spun_off_enterprises.into(),
-                ]
+                ];
+                row.extend(r.counts.values().map(Cell::from));
+                row
             })
             .collect(),
     }
@@ -287,15 +284,9 @@ pub fn sheets(r: &KpiReport) -> Vec<Sheet> {
             .monthly
             .iter()
             .map(|m| {
-                vec![
-                    m.month.clone().into(),
-                    m.as_of.into(),
-                    m.listed_platforms.into(),
-                    m.served_enterprises.into(),
-                    m.incubated_products.into(),
-                    m.industrialized_results.into(),
-                    m.spun_off_enterprises.into(),
-                ]
+                let mut row: Vec<Cell> = vec![m.month.clone().into(), m.as_of.into()];
+                row.extend(m.counts.values().map(Cell::from));
+                row
             })
             .collect(),
     };

@@ -295,11 +295,41 @@ pub struct BreakdownRow {
     pub key: String,
     pub name_zh: String,
     pub name_en: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// K-1..K-4 of one group at one date.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
     pub listed_platforms: u64,
     pub served_enterprises: u64,
     pub incubated_products: u64,
     pub industrialized_results: u64,
     pub spun_off_enterprises: u64,
+}
+
+impl Counts {
+    pub fn of(f: &Facts, d: NaiveDate) -> Counts {
+        Counts {
+            listed_platforms: f.value(Metric::ListedPlatforms, d),
+            served_enterprises: f.value(Metric::ServedEnterprises, d),
+            incubated_products: f.value(Metric::IncubatedProducts, d),
+            industrialized_results: f.value(Metric::IndustrializedResults, d),
+            spun_off_enterprises: f.value(Metric::SpunOffEnterprises, d),
+        }
+    }
+
+    /// In the order of `Metric::ALL`.
+    pub fn values(&self) -> [u64; 5] {
+        [
+            self.listed_platforms,
+            self.served_enterprises,
+            self.incubated_products,
+            self.industrialized_results,
+            self.spun_off_enterprises,
+        ]
+    }
 }
 
 /// The KPIs at one month's end (or at D for D's month).
@@ -308,11 +338,8 @@ pub struct MonthRow {
     /// `2026-05`.
     pub month: String,
     pub as_of: NaiveDate,
-    pub listed_platforms: u64,
-    pub served_enterprises: u64,
-    pub incubated_products: u64,
-    pub industrialized_results: u64,
-    pub spun_off_enterprises: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -452,11 +479,7 @@ fn breakdown(
         key,
         name_zh: zh,
         name_en: en,
-        listed_platforms: f.value(Metric::ListedPlatforms, d),
-        served_enterprises: f.value(Metric::ServedEnterprises, d),
-        incubated_products: f.value(Metric::IncubatedProducts, d),
-        industrialized_results: f.value(Metric::IndustrializedResults, d),
-        spun_off_enterprises: f.value(Metric::SpunOffEnterprises, d),
+        counts: Counts::of(f, d),
     };
     let mut rows: Vec<BreakdownRow> = groups
         .iter()
@@ -498,11 +521,7 @@ pub fn monthly(facts: &Facts, d: NaiveDate) -> Vec<MonthRow> {
         rows.push(MonthRow {
             month: format!("{:04}-{:02}", month.year(), month.month()),
             as_of: at,
-            listed_platforms: facts.value(Metric::ListedPlatforms, at),
-            served_enterprises: facts.value(Metric::ServedEnterprises, at),
-            incubated_products: facts.value(Metric::IncubatedProducts, at),
-            industrialized_results: facts.value(Metric::IndustrializedResults, at),
-            spun_off_enterprises: facts.value(Metric::SpunOffEnterprises, at),
+            counts: Counts::of(facts, at),
         });
         month = month
             .checked_add_months(Months::new(1))

@@ -398,16 +398,7 @@ fn from_projection(
     );
     let mut out: BTreeMap<String, [u64; 5]> = BTreeMap::new();
     for row in &r.by_province {
-        out.insert(
-            row.key.clone(),
-            [
-                row.listed_platforms,
-                row.served_enterprises,
-                row.incubated_products,
-                row.industrialized_results,
-                row.spun_off_enterprises,
-            ],
-        );
+        out.insert(row.key.clone(), row.counts.values());
     }
     // The headline values are the deduplicated total.
     let headline: Vec<u64> = Metric::ALL
@@ -421,16 +412,7 @@ fn from_projection(
             &kpi::facts(&platforms, &Axes::new(m.as_of, t), &Default::default()),
             m.as_of,
         );
-        assert_eq!(
-            at,
-            [
-                m.listed_platforms,
-                m.served_enterprises,
-                m.incubated_products,
-                m.industrialized_results,
-                m.spun_off_enterprises
-            ]
-        );
+        assert_eq!(at, m.counts.values());
     }
     out.retain(|_, v| v.iter().any(|n| *n > 0));
     out

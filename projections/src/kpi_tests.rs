@@ -292,7 +292,7 @@ fn k2_the_same_enterprise_served_by_three_platforms_counts_once() {
     let by: BTreeMap<&str, u64> = r
         .by_province
         .iter()
-        .map(|row| (row.key.as_str(), row.served_enterprises))
+        .map(|row| (row.key.as_str(), row.counts.served_enterprises))
         .collect();
     assert_eq!(by["44"], 1);
     assert_eq!(by["32"], 1);
@@ -434,7 +434,7 @@ fn breakdowns_count_a_multi_domain_platform_in_each_domain_and_totals_deduplicat
         .map(|row| {
             (
                 row.key.as_str(),
-                (row.listed_platforms, row.served_enterprises),
+                (row.counts.listed_platforms, row.counts.served_enterprises),
             )
         })
         .collect();
@@ -475,7 +475,7 @@ fn the_forecast_runs_the_trailing_twelve_months_to_the_deadline() {
     assert_eq!(r.monthly.len(), 24);
     let june = r.monthly.iter().find(|m| m.month == "2026-06").unwrap();
     assert_eq!(
-        (june.as_of, june.served_enterprises),
+        (june.as_of, june.counts.served_enterprises),
         (date("2026-06-30"), 40)
     );
 }
