@@ -17,7 +17,7 @@ use roster_domain::values::{ApplicantKind, Domain, Province};
 use serde::Serialize;
 
 use crate::models::kpi::{Cycle, KpiDoc, ServiceKind, Stage, TargetSetDoc};
-use crate::queries::FunnelRow;
+use crate::queries::{FunnelRow, FunnelTally};
 
 /// The two time axes of every report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -533,46 +533,33 @@ pub fn monthly(facts: &Facts, d: NaiveDate) -> Vec<MonthRow> {
 /// The application funnel per round and province on both axes (a stage counts when it was
 /// reached by D and recorded by T), with a total row per round.
 pub fn funnel(docs: &[KpiDoc], axes: &Axes, round: Option<&str>) -> Vec<FunnelRow> {
-    let mut by: BTreeMap<(String, String), FunnelRow> = BTreeMap::new();
+    let mut tally = FunnelTally::default();
     for c in docs.iter().flat_map(|d| &d.cycles) {
         let reached = |s: Stage| {
-            u32::from(
-                c.stages
-                    .get(&s)
-                    .is_some_and(|st| st.on <= axes.as_of && axes.knows(st.at)),
-            )
+            c.stages
+                .get(&s)
+                .is_some_and(|st| st.on <= axes.as_of && axes.knows(st.at))
         };
-        if round.is_some_and(|r| r != c.round_id) || reached(Stage::Submitted) == 0 {
+        if round.is_some_and(|r| r != c.round_id) || !reached(Stage::Submitted) {
             continue;
         }
-        for province in [c.province.clone(), "total".to_string()] {
-            let row = by
-                .entry((c.round_id.clone(), province.clone()))
-                .or_insert_with(|| FunnelRow {
-                    round_id: c.round_id.clone(),
-                    province,
-                    ..FunnelRow::default()
-                });
-            row.submitted += 1;
-            row.endorsed += reached(Stage::Endorsed);
-            row.recommended += reached(Stage::Recommended);
-            row.evaluated_pass += reached(Stage::EvaluatedPass);
-            row.on_notice += reached(Stage::OnNotice);
-            row.listed += reached(Stage::Listed);
-            row.rejected += reached(Stage::Rejected);
-            row.not_selected += reached(Stage::NotSelected);
-            row.withdrawn += reached(Stage::Withdrawn);
-        }
+        tally.add(
+            &c.round_id,
+            &c.province,
+            [
+                Stage::Endorsed,
+                Stage::Recommended,
+                Stage::EvaluatedPass,
+                Stage::OnNotice,
+                Stage::Listed,
+                Stage::Rejected,
+                Stage::NotSelected,
+                Stage::Withdrawn,
+            ]
+            .map(reached),
+        );
     }
-    let mut rows: Vec<FunnelRow> = by.into_values().collect();
-    rows.sort_by(|a, b| {
-        (&a.round_id, a.province == "total", &a.province).cmp(&(
-            &b.round_id,
-            b.province == "total",
-            &b.province,
-        ))
-    });
-    rows
+    tally.rows()
 }
 
 /// What a report covers besides its axes.

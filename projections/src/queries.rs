@@ -117,48 +117,78 @@ pub struct FunnelRow {
     pub withdrawn: u32,
 }
 
+/// Counts application cycles per round and province, with a total row per round.
+#[derive(Default)]
+pub(crate) struct FunnelTally(std::collections::BTreeMap<(String, String), FunnelRow>);
+
+impl FunnelTally {
+    /// One submitted cycle; `reached`: endorsed, recommended, evaluated_pass, on_notice, listed,
+    /// rejected, not_selected, withdrawn.
+    pub(crate) fn add(&mut self, round_id: &str, province: &str, reached: [bool; 8]) {
+        for province in [province, "total"] {
+            let row = self
+                .0
+                .entry((round_id.to_string(), province.to_string()))
+                .or_insert_with(|| FunnelRow {
+                    round_id: round_id.to_string(),
+                    province: province.to_string(),
+                    ..FunnelRow::default()
+                });
+            let n = reached.map(u32::from);
+            row.submitted += 1;
+            row.endorsed += n[0];
+            row.recommended += n[1];
+            row.evaluated_pass += n[2];
+            row.on_notice += n[3];
+            row.listed += n[4];
+            row.rejected += n[5];
+            row.not_selected += n[6];
+            row.withdrawn += n[7];
+        }
+    }
+
+    /// Rows by round, provinces first and the total last within each round.
+    pub(crate) fn rows(self) -> Vec<FunnelRow> {
+        let mut rows: Vec<FunnelRow> = self.0.into_values().collect();
+        rows.sort_by(|a, b| {
+            (&a.round_id, a.province == "total", &a.province).cmp(&(
+                &b.round_id,
+                b.province == "total",
+                &b.province,
+            ))
+        });
+        rows
+    }
+}
+
 /// Per round and province, how many applications reached each stage by `as_of`, with a total
 /// row per round.
 pub fn funnel(docs: &[FunnelDoc], round: Option<&str>, as_of: NaiveDate) -> Vec<FunnelRow> {
-    use std::collections::BTreeMap;
-    let mut by: BTreeMap<(String, String), FunnelRow> = BTreeMap::new();
-    let reached = |d: Option<NaiveDate>| u32::from(d.is_some_and(|d| d <= as_of));
+    let mut tally = FunnelTally::default();
+    let reached = |d: Option<NaiveDate>| d.is_some_and(|d| d <= as_of);
     for cycle in docs.iter().flat_map(|d| &d.cycles) {
         if round.is_some_and(|r| r != cycle.round_id)
             || cycle.stages.submitted.is_none_or(|d| d > as_of)
         {
             continue;
         }
-        for province in [cycle.province.clone(), "total".to_string()] {
-            let row = by
-                .entry((cycle.round_id.clone(), province.clone()))
-                .or_insert_with(|| FunnelRow {
-                    round_id: cycle.round_id.clone(),
-                    province,
-                    ..FunnelRow::default()
-                });
-            let s = &cycle.stages;
-            row.submitted += 1;
-            row.endorsed += reached(s.endorsed);
-            row.recommended += reached(s.recommended);
-            row.evaluated_pass += reached(s.evaluated_pass);
-            row.on_notice += reached(s.on_notice);
-            row.listed += reached(s.listed);
-            row.rejected += reached(s.rejected);
-            row.not_selected += reached(s.not_selected);
-            row.withdrawn += reached(s.withdrawn);
-        }
+        let s = &cycle.stages;
+        tally.add(
+            &cycle.round_id,
+            &cycle.province,
+            [
+                reached(s.endorsed),
+                reached(s.recommended),
+                reached(s.evaluated_pass),
+                reached(s.on_notice),
+                reached(s.listed),
+                reached(s.rejected),
+                reached(s.not_selected),
+                reached(s.withdrawn),
+            ],
+        );
     }
-    let mut rows: Vec<FunnelRow> = by.into_values().collect();
-    // Total last within each round.
-    rows.sort_by(|a, b| {
-        (&a.round_id, a.province == "total", &a.province).cmp(&(
-            &b.round_id,
-            b.province == "total",
-            &b.province,
-        ))
-    });
-    rows
+    tally.rows()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -27,22 +27,8 @@ use serde_json::{json, Value};
 use crate::auth::Authenticated;
 use crate::commands;
 use crate::problem::Problem;
+use crate::reads::{date_param, known, Params};
 use crate::AppState;
-
-type Params = Query<HashMap<String, String>>;
-
-fn known(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), Refusal> {
-    match params.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(Refusal::invalid(
-            k,
-            format!(
-                "unknown query parameter `{k}`; one of {}",
-                allowed.join(", ")
-            ),
-        )),
-        None => Ok(()),
-    }
-}
 
 /// Which platforms the caller's KPI figures cover: `None` all, `Some(p)` one province's.
 fn scope(actor: &Actor) -> Result<Option<Province>, Refusal> {
@@ -83,16 +69,8 @@ pub(crate) async fn load(state: &AppState) -> Result<Arc<Loaded>, Problem> {
 }
 
 pub(crate) fn axes(state: &AppState, params: &HashMap<String, String>) -> Result<Axes, Refusal> {
-    let as_of = match params.get("as_of") {
-        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-            Refusal::new(
-                code::IMPOSSIBLE_DATE,
-                format!("as_of '{s}' is not a date (YYYY-MM-DD)"),
-            )
-            .at("as_of")
-        })?,
-        None => roster_domain::service::business_day(state.now()),
-    };
+    let as_of = date_param(params, "as_of")?
+        .unwrap_or_else(|| roster_domain::service::business_day(state.now()));
     let known_at = params
         .get("known_at")
         .map(|s| kpi::parse_known_at(s).map_err(|m| Refusal::invalid("known_at", m)))

@@ -24,9 +24,9 @@ use crate::metrics::Gauge;
 use crate::problem::Problem;
 use crate::AppState;
 
-type Params = Query<HashMap<String, String>>;
+pub(crate) type Params = Query<HashMap<String, String>>;
 
-fn known(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), Refusal> {
+pub(crate) fn known(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), Refusal> {
     match params.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(k) => Err(Refusal::invalid(
             k,
@@ -39,7 +39,10 @@ fn known(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), Refus
     }
 }
 
-fn date_param(params: &HashMap<String, String>, name: &str) -> Result<Option<NaiveDate>, Refusal> {
+pub(crate) fn date_param(
+    params: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<NaiveDate>, Refusal> {
     params
         .get(name)
         .map(|s| {
