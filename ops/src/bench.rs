@@ -309,6 +309,78 @@ pub fn per_sec(n: u64, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
+/// Appends the events of several platform streams (each new) in one commit straight into the
+/// store, not through the command path: how the benchmarks fill a large history fast.
+pub async fn append_streams(
+    store: &dyn roster_domain::store::EventStore,
+    label: &str,
+    streams: Vec<(
+        String,
+        Vec<(chrono::NaiveDate, roster_domain::events::PlatformEvent)>,
+    )>,
+) -> anyhow::Result<()> {
+    use roster_domain::events::encode;
+    use roster_domain::store::{
+        AuditEntry, CommandRecord, Commit, EventMetadata, ExpectedVersion, NewEvent, StreamAppend,
+    };
+    let actor = Actor {
+        id: label.into(),
+        role: Role::Ministry,
+        jurisdiction: None,
+    };
+    let command_id = Uuid::new_v4();
+    let now = chrono::Utc::now();
+    let streams = streams
+        .into_iter()
+        .map(|(stream_id, events)| StreamAppend {
+            stream_id,
+            expected_version: ExpectedVersion::NoStream,
+            events: events
+                .into_iter()
+                .map(|(on, e)| {
+                    let (event_type, schema_version, payload) = encode(&e);
+                    NewEvent {
+                        event_id: Uuid::new_v4(),
+                        event_type,
+                        schema_version,
+                        payload,
+                        metadata: EventMetadata {
+                            actor: actor.clone(),
+                            command_id,
+                            correlation_id: command_id,
+                            causation_id: None,
+                            recorded_at: now,
+                            business_date: on,
+                        },
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    store
+        .append(Commit {
+            command: CommandRecord {
+                command_id,
+                fingerprint: label.into(),
+                result: serde_json::Value::Null,
+                recorded_at: now,
+            },
+            streams,
+            audit: AuditEntry {
+                recorded_at: now,
+                actor,
+                command_id: Some(command_id),
+                command_type: "BenchFill".into(),
+                target: None,
+                outcome: "accepted".into(),
+                error_code: None,
+                detail: None,
+            },
+        })
+        .await?;
+    Ok(())
+}
+
 /// Appends `platforms` × `per_platform` realistic events straight into the store (not through
 /// the command path), in commits of about 1,000 events: per platform an application, then
 /// served enterprises, incubated products and incident reports.
@@ -319,20 +391,11 @@ pub async fn fill(
     per_platform: u64,
 ) -> anyhow::Result<()> {
     use roster_domain::commands::ServiceRecord;
-    use roster_domain::events::{encode, PlatformEvent};
-    use roster_domain::store::{
-        AuditEntry, CommandRecord, Commit, EventMetadata, ExpectedVersion, NewEvent, StreamAppend,
-    };
-    let actor = Actor {
-        id: "bench-fill".into(),
-        role: Role::Ministry,
-        jurisdiction: None,
-    };
+    use roster_domain::events::PlatformEvent;
     let per_commit = (1000 / per_platform.max(1)).max(1);
+    let on = date("2026-02-01");
     let mut p = first_platform;
     while p < first_platform + platforms {
-        let command_id = Uuid::new_v4();
-        let now = chrono::Utc::now();
         let mut streams = Vec::new();
         for q in p..(p + per_commit).min(first_platform + platforms) {
             let uscc = applicant_uscc(q);
@@ -374,48 +437,11 @@ pub async fn fill(
                         },
                     },
                 };
-                let (event_type, schema_version, payload) = encode(&e);
-                events.push(NewEvent {
-                    event_id: Uuid::new_v4(),
-                    event_type,
-                    schema_version,
-                    payload,
-                    metadata: EventMetadata {
-                        actor: actor.clone(),
-                        command_id,
-                        correlation_id: command_id,
-                        causation_id: None,
-                        recorded_at: now,
-                        business_date: date("2026-02-01"),
-                    },
-                });
+                events.push((on, e));
             }
-            streams.push(StreamAppend {
-                stream_id: format!("platform-bench-{q}"),
-                expected_version: ExpectedVersion::NoStream,
-                events,
-            });
+            streams.push((format!("platform-bench-{q}"), events));
         }
-        let commit = Commit {
-            command: CommandRecord {
-                command_id,
-                fingerprint: "bench-fill".into(),
-                result: serde_json::Value::Null,
-                recorded_at: now,
-            },
-            streams,
-            audit: AuditEntry {
-                recorded_at: now,
-                actor: actor.clone(),
-                command_id: Some(command_id),
-                command_type: "BenchFill".into(),
-                target: None,
-                outcome: "accepted".into(),
-                error_code: None,
-                detail: None,
-            },
-        };
-        store.append(commit).await?;
+        append_streams(store, "bench-fill", streams).await?;
         p += per_commit;
     }
     Ok(())

@@ -11,14 +11,10 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::{Days, NaiveDate};
-use roster_domain::actor::{Actor, Role};
 use roster_domain::commands::{DelistReason, ServiceRecord};
-use roster_domain::events::{encode, PlatformEvent};
+use roster_domain::events::PlatformEvent;
 use roster_domain::samples::{date, form_json, uscc_with_check};
-use roster_domain::store::{
-    AuditEntry, Checkpoint, CommandRecord, Commit, EventMetadata, EventStore, ExpectedVersion,
-    NewEvent, StreamAppend,
-};
+use roster_domain::store::{Checkpoint, EventStore};
 use roster_domain::values::{Cny, Domain, Uscc};
 use roster_postgres::PgStore;
 use roster_projections::kpi::{self, Axes, ReportOptions};
@@ -148,65 +144,18 @@ fn platform_events(q: u64, per_platform: u64) -> Vec<(NaiveDate, PlatformEvent)>
 }
 
 async fn fill(store: &dyn EventStore, platforms: u64, per_platform: u64) -> anyhow::Result<()> {
-    let actor = Actor {
-        id: "bench-kpi".into(),
-        role: Role::Ministry,
-        jurisdiction: None,
-    };
     let per_commit = (2000 / per_platform.max(1)).max(1);
     let mut q = 0;
     while q < platforms {
-        let command_id = Uuid::new_v4();
-        let now = chrono::Utc::now();
-        let mut streams = Vec::new();
-        for p in q..(q + per_commit).min(platforms) {
-            let events = platform_events(p, per_platform)
-                .into_iter()
-                .map(|(on, e)| {
-                    let (event_type, schema_version, payload) = encode(&e);
-                    NewEvent {
-                        event_id: Uuid::new_v4(),
-                        event_type,
-                        schema_version,
-                        payload,
-                        metadata: EventMetadata {
-                            actor: actor.clone(),
-                            command_id,
-                            correlation_id: command_id,
-                            causation_id: None,
-                            recorded_at: now,
-                            business_date: on,
-                        },
-                    }
-                })
-                .collect();
-            streams.push(StreamAppend {
-                stream_id: format!("platform-kpi-{p}"),
-                expected_version: ExpectedVersion::NoStream,
-                events,
-            });
-        }
-        store
-            .append(Commit {
-                command: CommandRecord {
-                    command_id,
-                    fingerprint: "bench-kpi".into(),
-                    result: serde_json::Value::Null,
-                    recorded_at: now,
-                },
-                streams,
-                audit: AuditEntry {
-                    recorded_at: now,
-                    actor: actor.clone(),
-                    command_id: Some(command_id),
-                    command_type: "BenchKpiFill".into(),
-                    target: None,
-                    outcome: "accepted".into(),
-                    error_code: None,
-                    detail: None,
-                },
+        let streams = (q..(q + per_commit).min(platforms))
+            .map(|p| {
+                (
+                    format!("platform-kpi-{p}"),
+                    platform_events(p, per_platform),
+                )
             })
-            .await?;
+            .collect();
+        crate::bench::append_streams(store, "bench-kpi", streams).await?;
         q += per_commit;
     }
     Ok(())
