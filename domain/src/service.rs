@@ -584,20 +584,34 @@ impl CommandService {
             version + new.len() as u64,
             round,
         )];
-        let commit = Commit {
-            command: placeholder_record(),
-            streams: vec![StreamAppend {
-                stream_id,
-                expected_version: ExpectedVersion::from_current(version),
-                events: new,
-            }],
-            audit: self.audit(actor, req),
-        };
-        Ok(Decision {
-            commit,
+        Ok(self.one_stream(actor, req, stream_id, version, new, outcome, after))
+    }
+
+    /// A decision that appends to one stream only (rounds, target sets).
+    #[allow(clippy::too_many_arguments)]
+    fn one_stream(
+        &self,
+        actor: &Actor,
+        req: &CommandRequest,
+        stream_id: String,
+        version: u64,
+        new: Vec<NewEvent>,
+        outcome: CommandOutcome,
+        after: Vec<After>,
+    ) -> Decision {
+        Decision {
+            commit: Commit {
+                command: placeholder_record(),
+                streams: vec![StreamAppend {
+                    stream_id,
+                    expected_version: ExpectedVersion::from_current(version),
+                    events: new,
+                }],
+                audit: self.audit(actor, req),
+            },
             outcome,
             after,
-        })
+        }
     }
 
     /// Target sets are rare and small: always decided on a fresh load (no cache).
@@ -641,20 +655,7 @@ impl CommandService {
         let events: Vec<TargetSetEvent> = sink.collect().await;
         let new = self.new_events(actor, req, 0, &events);
         let outcome = Self::outcome(req, &stream_id, version, &new, vec![]);
-        let commit = Commit {
-            command: placeholder_record(),
-            streams: vec![StreamAppend {
-                stream_id,
-                expected_version: ExpectedVersion::from_current(version),
-                events: new,
-            }],
-            audit: self.audit(actor, req),
-        };
-        Ok(Decision {
-            commit,
-            outcome,
-            after: vec![],
-        })
+        Ok(self.one_stream(actor, req, stream_id, version, new, outcome, vec![]))
     }
 
     async fn decide_platform(

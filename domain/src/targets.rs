@@ -176,6 +176,8 @@ impl TargetFilter {
     }
 }
 
+/// The filter fields are written out here rather than a flattened `TargetFilter`: serde cannot
+/// refuse unknown fields (SPEC §11) on a struct with a flattened part.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
