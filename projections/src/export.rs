@@ -512,6 +512,59 @@ pub fn to_xlsx(sheets: &[Sheet]) -> Result<Vec<u8>, XlsxError> {
 
 use chrono::Datelike;
 
+/// The roster rows (one platform each) as a sheet, for the CSV/XLSX download of the roster.
+pub fn roster_sheet(rows: &[crate::queries::RosterRow]) -> Sheet {
+    Sheet {
+        name: "roster",
+        title_zh: "中试平台名单",
+        title_en: "Pilot platform roster",
+        columns: vec![
+            col("platform_id", "平台编号", "platform id"),
+            col("platform_name", "平台名称", "platform name"),
+            col("applicant_name", "申报单位", "applicant"),
+            col("uscc", "统一社会信用代码", "USCC"),
+            col("applicant_kind", "单位类型", "applicant kind"),
+            col("province", "省份代码", "province code"),
+            col("province_name", "省份", "province"),
+            col("city", "城市代码", "city code"),
+            col("domains", "领域", "domains"),
+            col("status", "状态", "status"),
+            col("on_roster", "在名单内", "on roster"),
+            col("listed_on", "入列日期", "listed on"),
+            col("next_review_due", "下次复核截止", "next review due"),
+            col("stars", "星级", "stars"),
+            col("stars_year", "星级年度", "stars year"),
+        ],
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.platform_id.clone().into(),
+                    r.platform_name.clone().into(),
+                    r.applicant_name.clone().into(),
+                    r.uscc.clone().into(),
+                    r.applicant_kind.map(|k| k.code().to_string()).into(),
+                    r.province.clone().into(),
+                    r.province_name.clone().into(),
+                    r.city.clone().into(),
+                    r.domains.clone().into(),
+                    serde_json::to_value(r.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .into(),
+                    r.on_roster.into(),
+                    r.listed_on.into(),
+                    r.next_review_due.into(),
+                    r.stars.map(u64::from).into(),
+                    r.stars_year
+                        .map(|y| Cell::Int(y.max(0) as u64))
+                        .unwrap_or(Cell::Empty),
+                ]
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -320,6 +320,16 @@ impl Counts {
         }
     }
 
+    pub fn get(&self, m: Metric) -> u64 {
+        match m {
+            Metric::ListedPlatforms => self.listed_platforms,
+            Metric::ServedEnterprises => self.served_enterprises,
+            Metric::IncubatedProducts => self.incubated_products,
+            Metric::IndustrializedResults => self.industrialized_results,
+            Metric::SpunOffEnterprises => self.spun_off_enterprises,
+        }
+    }
+
     /// In the order of `Metric::ALL`.
     pub fn values(&self) -> [u64; 5] {
         [

@@ -94,7 +94,11 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned>(prefix: &str, v: Value) -> R
 
 /// Parses a platform command's fields into its own struct (not through the tagged enum, which
 /// would buffer the content and lose the path of a bad field).
-fn platform_command(kind: &str, prefix: &str, fields: Value) -> Result<PlatformCommand, Refusal> {
+pub(crate) fn platform_command(
+    kind: &str,
+    prefix: &str,
+    fields: Value,
+) -> Result<PlatformCommand, Refusal> {
     macro_rules! by_name {
         ($($name:ident),* $(,)?) => {
             match kind {
@@ -207,11 +211,14 @@ pub fn parse_envelope(mut obj: Map<String, Value>) -> Result<CommandRequest, Ref
     Ok(request(env, target))
 }
 
-pub(crate) async fn execute(
+/// Runs a command through the command service, counting it in the metrics and waking the
+/// projections; once accepted, waits (bounded) until the listings have seen it, so the caller
+/// reads its own write. The API and the dashboard's forms both come this way.
+pub(crate) async fn run(
     state: &AppState,
     actor: &roster_domain::Actor,
     req: CommandRequest,
-) -> Response {
+) -> Result<roster_domain::service::CommandOutcome, Refusal> {
     use std::sync::atomic::Ordering;
     let started = std::time::Instant::now();
     let result = state.service().execute(actor, req).await;
@@ -227,15 +234,25 @@ pub(crate) async fn execute(
         }
         Err(_) => m.commands_refused.fetch_add(1, Ordering::Relaxed),
     };
-    match result {
+    if let Ok(outcome) = &result {
+        state
+            .wait_until_seen(
+                &outcome.stream_id,
+                outcome.version,
+                std::time::Duration::from_secs(2),
+            )
+            .await;
+    }
+    result
+}
+
+pub(crate) async fn execute(
+    state: &AppState,
+    actor: &roster_domain::Actor,
+    req: CommandRequest,
+) -> Response {
+    match run(state, actor, req).await {
         Ok(outcome) => {
-            state
-                .wait_until_seen(
-                    &outcome.stream_id,
-                    outcome.version,
-                    std::time::Duration::from_secs(2),
-                )
-                .await;
             let status = if outcome.duplicate {
                 StatusCode::OK
             } else {

@@ -31,7 +31,7 @@ use crate::reads::{date_param, known, Params};
 use crate::AppState;
 
 /// Which platforms the caller's KPI figures cover: `None` all, `Some(p)` one province's.
-fn scope(actor: &Actor) -> Result<Option<Province>, Refusal> {
+pub(crate) fn scope(actor: &Actor) -> Result<Option<Province>, Refusal> {
     match actor.role {
         Role::Ministry | Role::Analyst => Ok(None),
         Role::Province => actor
@@ -78,39 +78,20 @@ pub(crate) fn axes(state: &AppState, params: &HashMap<String, String>) -> Result
     Ok(Axes::new(as_of, known_at))
 }
 
-/// `GET /api/v1/reports/kpi?as_of=&known_at=&target_set=&round=&format=json|csv|xlsx&view=`
-pub async fn report(
-    State(state): State<AppState>,
-    Authenticated(actor): Authenticated,
-    Query(params): Params,
-) -> Result<Response, Problem> {
-    let province = scope(&actor)?;
-    known(
-        &params,
-        &["as_of", "known_at", "target_set", "round", "format", "view"],
-    )?;
-    let axes = axes(&state, &params)?;
-    let format = params.get("format").map_or("json", String::as_str);
-    if !["json", "csv", "xlsx"].contains(&format) {
-        return Err(Refusal::invalid(
-            "format",
-            format!("format '{format}' is not json, csv or xlsx"),
-        )
-        .into());
-    }
-    let view = params.get("view").map(String::as_str);
-    if let Some(v) = view.filter(|v| !export::VIEWS.contains(v)) {
-        return Err(Refusal::invalid(
-            "view",
-            format!("no view '{v}'; one of {}", export::VIEWS.join(", ")),
-        )
-        .into());
-    }
+/// The KPI report the actor may see (national, or over a province's own platforms) for the
+/// query's `as_of`, `known_at`, `target_set` and `round`; and the province it is restricted to.
+pub(crate) async fn build(
+    state: &AppState,
+    actor: &Actor,
+    params: &HashMap<String, String>,
+) -> Result<(kpi::KpiReport, Option<Province>), Problem> {
+    let province = scope(actor)?;
+    let axes = axes(state, params)?;
     let opts = ReportOptions {
         target_set: params.get("target_set").cloned(),
         round: params.get("round").cloned(),
     };
-    let loaded = load(&state).await?;
+    let loaded = load(state).await?;
     let sets = &loaded.target_sets;
     if let Some(id) = &opts.target_set {
         if !kpi::target_sets(sets, &axes)
@@ -132,7 +113,37 @@ pub async fn report(
         }
         None => &loaded.platforms,
     };
-    let report = kpi::report(docs, sets, axes, &opts);
+    Ok((kpi::report(docs, sets, axes, &opts), province))
+}
+
+/// `GET /api/v1/reports/kpi?as_of=&known_at=&target_set=&round=&format=json|csv|xlsx&view=`
+pub async fn report(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Query(params): Params,
+) -> Result<Response, Problem> {
+    scope(&actor)?;
+    known(
+        &params,
+        &["as_of", "known_at", "target_set", "round", "format", "view"],
+    )?;
+    let format = params.get("format").map_or("json", String::as_str);
+    if !["json", "csv", "xlsx"].contains(&format) {
+        return Err(Refusal::invalid(
+            "format",
+            format!("format '{format}' is not json, csv or xlsx"),
+        )
+        .into());
+    }
+    let view = params.get("view").map(String::as_str);
+    if let Some(v) = view.filter(|v| !export::VIEWS.contains(v)) {
+        return Err(Refusal::invalid(
+            "view",
+            format!("no view '{v}'; one of {}", export::VIEWS.join(", ")),
+        )
+        .into());
+    }
+    let (report, province) = build(&state, &actor, &params).await?;
     let name = format!("kpi-{}", report.as_of);
     let internal = |e: String| Problem::new(code::INTERNAL, e);
     match format {

@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod problem;
 mod queries;
 mod reads;
+mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -73,6 +74,8 @@ struct Inner {
     body_limit: usize,
     /// The KPI documents while the kpi read model has not moved.
     kpi: roster_projections::kpi::Cache,
+    /// Dashboard sign-ins.
+    sessions: web::session::Sessions,
 }
 
 /// Where a projection stands against the log.
@@ -157,6 +160,7 @@ impl AppState {
                 catch_up: Mutex::new(()),
                 body_limit: DEFAULT_BODY_LIMIT,
                 kpi: Default::default(),
+                sessions: Default::default(),
             }),
         }
     }
@@ -198,6 +202,10 @@ impl AppState {
 
     pub fn kpi_cache(&self) -> &roster_projections::kpi::Cache {
         &self.inner.kpi
+    }
+
+    pub(crate) fn sessions(&self) -> &web::session::Sessions {
+        &self.inner.sessions
     }
 
     pub fn models(&self) -> &Arc<dyn ReadModelStore> {
@@ -440,6 +448,7 @@ pub fn router(state: AppState) -> Router {
             post(kpi::retire),
         )
         .route("/metrics", get(reads::metrics))
+        .merge(web::routes())
         .layer(axum::extract::DefaultBodyLimit::max(state.body_limit()))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

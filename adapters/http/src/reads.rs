@@ -83,7 +83,10 @@ fn csv_response<T: Serialize>(rows: &[T], name: &str) -> Result<Response, Proble
         .into_response())
 }
 
-async fn docs<D: DeserializeOwned>(state: &AppState, projection: &str) -> Result<Vec<D>, Problem> {
+pub(crate) async fn docs<D: DeserializeOwned>(
+    state: &AppState,
+    projection: &str,
+) -> Result<Vec<D>, Problem> {
     state.refresh_projections().await;
     let rows = state
         .models()
@@ -102,50 +105,43 @@ async fn docs<D: DeserializeOwned>(state: &AppState, projection: &str) -> Result
         .collect()
 }
 
-fn today(state: &AppState) -> NaiveDate {
+pub(crate) fn today(state: &AppState) -> NaiveDate {
     // Business dates are Asia/Shanghai calendar days (UTC+8, no daylight saving).
     (state.now() + chrono::Duration::hours(8)).date_naive()
 }
 
-fn reader(actor: &Actor) -> Result<(), Refusal> {
+pub(crate) fn reader(actor: &Actor) -> Result<(), Refusal> {
     match actor.role {
         Role::Ministry | Role::Analyst | Role::Province | Role::City | Role::Applicant => Ok(()),
         Role::System => Err(Refusal::forbidden("the system role does not read reports")),
     }
 }
 
-pub async fn roster(
-    State(state): State<AppState>,
-    Authenticated(actor): Authenticated,
-    Query(params): Params,
-) -> Result<Response, Problem> {
-    reader(&actor)?;
-    known(
-        &params,
-        &[
-            "as_of", "province", "city", "domain", "status", "stars", "format",
-        ],
-    )?;
-    let q = RosterQuery {
-        as_of: date_param(&params, "as_of")?,
-        province: params
-            .get("province")
+/// The roster query of `GET /api/v1/roster` and the dashboard's roster page.
+pub(crate) const ROSTER_PARAMS: [&str; 7] = [
+    "as_of", "province", "city", "domain", "status", "stars", "format",
+];
+
+/// Parses the roster filters.
+pub(crate) fn roster_query(params: &HashMap<String, String>) -> Result<RosterQuery, Refusal> {
+    let get = |k: &str| params.get(k);
+    Ok(RosterQuery {
+        as_of: date_param(params, "as_of")?,
+        province: get("province")
             .map(|p| {
                 Province::parse(p).ok_or_else(|| {
                     Refusal::invalid("province", format!("unknown province code '{p}'"))
                 })
             })
             .transpose()?,
-        city: params.get("city").cloned(),
-        domain: params
-            .get("domain")
+        city: get("city").cloned(),
+        domain: get("domain")
             .map(|d| {
                 Domain::parse(d)
                     .ok_or_else(|| Refusal::invalid("domain", format!("unknown domain '{d}'")))
             })
             .transpose()?,
-        status: params
-            .get("status")
+        status: get("status")
             .map(|s| {
                 serde_json::from_value::<Status>(json!(s)).map_err(|_| {
                     Refusal::invalid(
@@ -157,8 +153,7 @@ pub async fn roster(
                 })
             })
             .transpose()?,
-        stars: params
-            .get("stars")
+        stars: get("stars")
             .map(|s| {
                 s.parse::<u8>()
                     .ok()
@@ -166,17 +161,39 @@ pub async fn roster(
                     .ok_or_else(|| Refusal::invalid("stars", "stars is 1-5"))
             })
             .transpose()?,
-    };
-    let csv = csv_wanted(&params)?;
-    let all = docs(&state, "roster").await?;
-    let rows: Vec<_> = queries::roster(&all, &q, today(&state))
+    })
+}
+
+/// The roster rows the actor may see (SPEC §10), and the date they are as of.
+pub(crate) async fn roster_rows(
+    state: &AppState,
+    actor: &Actor,
+    q: &RosterQuery,
+) -> Result<(NaiveDate, Vec<queries::RosterRow>), Problem> {
+    reader(actor)?;
+    let all = docs(state, "roster").await?;
+    let today = today(state);
+    let rows = queries::roster(&all, q, today)
         .into_iter()
-        .filter(|r| sees(&actor, &r.uscc, &r.city, &r.province))
+        .filter(|r| sees(actor, &r.uscc, &r.city, &r.province))
         .collect();
+    Ok((q.as_of.unwrap_or(today), rows))
+}
+
+pub async fn roster(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Query(params): Params,
+) -> Result<Response, Problem> {
+    reader(&actor)?;
+    known(&params, &ROSTER_PARAMS)?;
+    let q = roster_query(&params)?;
+    let csv = csv_wanted(&params)?;
+    let (as_of, rows) = roster_rows(&state, &actor, &q).await?;
     if csv {
         return csv_response(&rows, "roster");
     }
-    Ok(Json(json!({"as_of": q.as_of.unwrap_or_else(|| today(&state)), "total": rows.len(), "platforms": rows})).into_response())
+    Ok(Json(json!({"as_of": as_of, "total": rows.len(), "platforms": rows})).into_response())
 }
 
 pub async fn timeline(
@@ -216,6 +233,56 @@ pub async fn timeline(
     .into_response())
 }
 
+/// National rows for the ministry and analysts; a province's (or its cities' and applicants')
+/// own province's rows for the others.
+fn national_or_own(actor: &Actor, province: &str) -> bool {
+    matches!(actor.role, Role::Ministry | Role::Analyst) || sees(actor, "", "", province)
+}
+
+pub(crate) async fn funnel_rows(
+    state: &AppState,
+    actor: &Actor,
+    round: Option<&str>,
+    as_of: NaiveDate,
+) -> Result<Vec<queries::FunnelRow>, Problem> {
+    reader(actor)?;
+    let all = docs(state, "funnel").await?;
+    Ok(queries::funnel(&all, round, as_of)
+        .into_iter()
+        .filter(|r| {
+            matches!(actor.role, Role::Ministry | Role::Analyst)
+                || (r.province != "total" && national_or_own(actor, &r.province))
+        })
+        .collect())
+}
+
+pub(crate) async fn review_rows(
+    state: &AppState,
+    actor: &Actor,
+    as_of: NaiveDate,
+    window_days: u32,
+) -> Result<Vec<queries::ReviewRow>, Problem> {
+    reader(actor)?;
+    let all = docs(state, "reviews").await?;
+    Ok(queries::reviews(&all, as_of, window_days)
+        .into_iter()
+        .filter(|r| national_or_own(actor, &r.province))
+        .collect())
+}
+
+pub(crate) async fn incident_rows(
+    state: &AppState,
+    actor: &Actor,
+    as_of: NaiveDate,
+) -> Result<Vec<queries::IncidentRow>, Problem> {
+    reader(actor)?;
+    let all = docs(state, "incidents").await?;
+    Ok(queries::incidents(&all, as_of)
+        .into_iter()
+        .filter(|r| national_or_own(actor, &r.province))
+        .collect())
+}
+
 pub async fn funnel(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -225,14 +292,13 @@ pub async fn funnel(
     known(&params, &["round", "as_of", "format"])?;
     let as_of = date_param(&params, "as_of")?.unwrap_or_else(|| today(&state));
     let csv = csv_wanted(&params)?;
-    let all = docs(&state, "funnel").await?;
-    let rows: Vec<_> = queries::funnel(&all, params.get("round").map(String::as_str), as_of)
-        .into_iter()
-        .filter(|r| {
-            matches!(actor.role, Role::Ministry | Role::Analyst)
-                || (r.province != "total" && sees(&actor, "", "", &r.province))
-        })
-        .collect();
+    let rows = funnel_rows(
+        &state,
+        &actor,
+        params.get("round").map(String::as_str),
+        as_of,
+    )
+    .await?;
     if csv {
         return csv_response(&rows, "funnel");
     }
@@ -256,14 +322,7 @@ pub async fn reviews(
         .transpose()?
         .unwrap_or(90);
     let csv = csv_wanted(&params)?;
-    let all = docs(&state, "reviews").await?;
-    let rows: Vec<_> = queries::reviews(&all, as_of, window)
-        .into_iter()
-        .filter(|r| {
-            matches!(actor.role, Role::Ministry | Role::Analyst)
-                || sees(&actor, "", "", &r.province)
-        })
-        .collect();
+    let rows = review_rows(&state, &actor, as_of, window).await?;
     if csv {
         return csv_response(&rows, "reviews");
     }
@@ -278,14 +337,7 @@ pub async fn incidents(
     reader(&actor)?;
     known(&params, &["as_of"])?;
     let as_of = date_param(&params, "as_of")?.unwrap_or_else(|| today(&state));
-    let all = docs(&state, "incidents").await?;
-    let rows: Vec<_> = queries::incidents(&all, as_of)
-        .into_iter()
-        .filter(|r| {
-            matches!(actor.role, Role::Ministry | Role::Analyst)
-                || sees(&actor, "", "", &r.province)
-        })
-        .collect();
+    let rows = incident_rows(&state, &actor, as_of).await?;
     Ok(Json(json!({"as_of": as_of, "incidents": rows})).into_response())
 }
 

@@ -43,6 +43,7 @@ macro_rules! contract_cases {
 mod api;
 mod app;
 mod broker;
+mod browser;
 mod cli;
 mod contract_postgres;
 mod contract_sqlite;

@@ -1,0 +1,568 @@
+//! The dashboard: HTML pages served by the API's own server under `/ui`, for the ministry,
+//! provinces, cities, applicants and analysts. Pages are rendered on the server (maud) with
+//! SVG charts and no script; they read through the same functions as the API (so the same
+//! jurisdiction filters apply) and act through the same command path. Sign-in with a token opens
+//! a cookie session (`session`); every form that changes state carries the session's CSRF token.
+
+mod actions;
+mod charts;
+mod pages;
+pub mod session;
+
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use roster_domain::actor::{Actor, Role};
+use roster_domain::error::Refusal;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+use crate::auth::hash_token;
+use crate::problem::{is_rule_id, Problem};
+use crate::AppState;
+use session::{cookie, same_secret, secret_cookie, Flash, LANG_COOKIE, SESSION_COOKIE};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/ui") }))
+        .route("/ui", get(home))
+        .route("/ui/signin", get(signin_form).post(signin))
+        .route("/ui/signout", post(signout))
+        .route("/ui/lang", get(language))
+        .route("/ui/targets", get(pages::targets))
+        .route("/ui/roster", get(pages::roster))
+        .route("/ui/roster.csv", get(pages::roster_csv))
+        .route("/ui/roster.xlsx", get(pages::roster_xlsx))
+        .route("/ui/kpi.xlsx", get(pages::kpi_xlsx))
+        .route("/ui/kpi.csv", get(pages::kpi_csv))
+        .route("/ui/platforms/{platform_id}", get(pages::platform))
+        .route("/ui/reviews", get(pages::reviews))
+        .route("/ui/funnel", get(pages::funnel))
+        .route("/ui/act", post(actions::act))
+        .layer(axum::middleware::map_response(secure_headers))
+}
+
+/// No script runs on these pages, nothing frames them, and they are not cached by proxies.
+async fn secure_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, private"),
+    );
+    resp
+}
+
+/// The page language: Chinese by default, English on request (a cookie).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    fn of(parts_headers: &axum::http::HeaderMap) -> Lang {
+        match cookie(parts_headers, LANG_COOKIE).as_deref() {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+
+    /// The label in this language.
+    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// The signed-in user of a page request. Without a live session the request is sent to the
+/// sign-in page; a token revoked since sign-in ends the session.
+pub struct Viewer {
+    pub actor: Actor,
+    pub csrf: String,
+    pub session_id: String,
+    pub lang: Lang,
+    pub flash: Option<Flash>,
+    /// The path and query of this page (forms come back to it).
+    pub here: String,
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let lang = Lang::of(&parts.headers);
+        let to_signin = || Redirect::to("/ui/signin").into_response();
+        let Some(sid) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_signin());
+        };
+        let Some(session) = state.sessions().take(&sid, state.now()) else {
+            return Err(to_signin());
+        };
+        let record = state
+            .tokens()
+            .find_token(&session.token_hash)
+            .await
+            .map_err(|e| {
+                page_error(
+                    lang,
+                    None,
+                    Problem::new(roster_domain::error::code::UNAVAILABLE, e.to_string()),
+                )
+            })?;
+        match record {
+            Some(t) if t.revoked_at.is_none() => Ok(Viewer {
+                actor: t.actor(),
+                csrf: session.csrf,
+                session_id: sid,
+                lang,
+                flash: session.flash,
+                here: parts
+                    .uri
+                    .path_and_query()
+                    .map_or_else(|| "/ui".to_string(), |p| p.as_str().to_string()),
+            }),
+            _ => {
+                state.sessions().close(&sid);
+                Err(to_signin())
+            }
+        }
+    }
+}
+
+impl Viewer {
+    pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        self.lang.t(zh, en)
+    }
+
+    /// The ministry and provinces act from the pages; analysts, cities and applicants read.
+    pub fn may_act(&self) -> bool {
+        matches!(self.actor.role, Role::Ministry | Role::Province)
+    }
+}
+
+/// Query parameters of a page, with the empty values of a form's "any" choice dropped.
+pub fn filled(params: HashMap<String, String>) -> HashMap<String, String> {
+    params
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k, v.trim().to_string()))
+        .collect()
+}
+
+/// A page's failure as an HTML page with the refusal's code, rule id and field.
+pub struct PageError {
+    lang: Lang,
+    viewer: Option<(Actor, String)>,
+    problem: Problem,
+}
+
+impl PageError {
+    pub fn new(v: &Viewer, problem: impl Into<Problem>) -> PageError {
+        PageError {
+            lang: v.lang,
+            viewer: Some((v.actor.clone(), v.csrf.clone())),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let viewer = self.viewer.as_ref().map(|(a, c)| (a, c.as_str()));
+        page_error(self.lang, viewer, self.problem)
+    }
+}
+
+fn page_error(lang: Lang, viewer: Option<(&Actor, &str)>, p: Problem) -> Response {
+    let r = &p.refusal;
+    let body = html! {
+        section.refusal role="alert" {
+            h2 { (lang.t("请求未被接受", "Request refused")) " (" (p.status.as_u16()) ")" }
+            p.code { code { (r.code) } @if is_rule_id(&r.code) { " · " (lang.t("规则", "rule")) " " (r.code) } }
+            p.detail { (r.message) }
+            @if let Some(f) = &r.field { p { (lang.t("字段", "field")) ": " code { (f) } } }
+            p { a href="/ui" { (lang.t("返回首页", "Back to the start page")) } }
+        }
+    };
+    let title = lang.t("请求未被接受", "Request refused");
+    (p.status, layout(lang, viewer, title, None, body)).into_response()
+}
+
+const STYLE: &str = r#"
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.5 system-ui,"Noto Sans CJK SC","WenQuanYi Zen Hei","Microsoft YaHei",sans-serif;color:#1b2430;background:#f4f6f9}
+header{background:#123a63;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center}
+header a{color:#fff}
+header .brand{font-weight:600;margin-right:auto}
+nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem}
+nav a{text-decoration:none;padding:.2rem 0;border-bottom:2px solid transparent}
+nav a.on{border-color:#ffd166}
+.who{font-size:.85rem;opacity:.9}
+header form{display:inline}
+header button{background:transparent;color:#fff;border:1px solid #fff6;border-radius:4px;padding:.1rem .5rem;cursor:pointer}
+main{max-width:1280px;margin:0 auto;padding:1rem}
+h1{font-size:1.4rem;margin:.25rem 0 1rem}
+h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
+.flash{padding:.6rem .8rem;border-radius:6px;margin-bottom:1rem}
+.flash.ok{background:#e3f4e8;border:1px solid #8fcf9f}
+.flash.error,.refusal{background:#fdecea;border:1px solid #f1a9a0;padding:.6rem .8rem;border-radius:6px}
+form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end;background:#fff;padding:.75rem;border-radius:6px;margin-bottom:1rem}
+form.filters label{display:flex;flex-direction:column;font-size:.85rem}
+input,select,textarea,button{font:inherit}
+input,select,textarea{padding:.25rem .4rem;border:1px solid #b8c2cc;border-radius:4px;max-width:100%}
+button.primary,a.button{background:#123a63;color:#fff;border:0;border-radius:4px;padding:.35rem .9rem;cursor:pointer;text-decoration:none;display:inline-block}
+button.danger{background:#a4262c;color:#fff;border:0;border-radius:4px;padding:.35rem .9rem;cursor:pointer}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:.75rem}
+.card{background:#fff;border-radius:6px;padding:.75rem;box-shadow:0 1px 2px #0001}
+.card .big{font-size:1.8rem;font-weight:600}
+.muted{color:#5c6773;font-size:.85rem}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1rem}
+.scroll{overflow-x:auto;background:#fff;border-radius:6px}
+table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e7ec;text-align:left;vertical-align:top}
+th{background:#eef2f6;white-space:nowrap}
+td.num,th.num{text-align:right}
+.status{display:inline-block;padding:0 .4rem;border-radius:3px;background:#eef2f6;font-size:.8rem}
+.status.met,.status.on_track,.outcome-pass{background:#e3f4e8}
+.status.behind,.status.missed,.outcome-fail{background:#fdecea}
+svg.chart{width:100%;height:auto;background:#fff;border-radius:6px}
+svg.gauge{width:100%;max-width:420px;height:auto}
+svg .bar{fill:#2f6fad}
+svg .label,svg .value,svg .axis{font-size:12px;fill:#1b2430}
+svg .grid{stroke:#e3e7ec}
+svg .track{fill:#e3e7ec}
+svg .fill{fill:#2f6fad}
+svg .fill.met{fill:#2e8b57}
+svg .gauge-text{font-size:12px;fill:#fff;paint-order:stroke;stroke:#123a63;stroke-width:2px}
+svg .series{fill:none;stroke-width:2.5}
+svg .actual{stroke:#2f6fad}
+svg .forecast{stroke:#e07a1f}
+svg .required{stroke:#2e8b57}
+svg .dashed{stroke-dasharray:8 5}
+svg .dotted{stroke-dasharray:2 4}
+svg .threshold{stroke:#a4262c;stroke-width:1.5;stroke-dasharray:4 3}
+details.act{margin:.25rem 0}
+details.act form{display:flex;flex-wrap:wrap;gap:.4rem;align-items:flex-end;margin:.4rem 0}
+details.act label{display:flex;flex-direction:column;font-size:.8rem}
+.downloads a{margin-right:1rem}
+@media (max-width:640px){
+ main{padding:.5rem}
+ header{padding:.5rem}
+ .grid2{grid-template-columns:1fr}
+ h1{font-size:1.2rem}
+ form.filters label{flex:1 1 45%}
+}
+"#;
+
+/// The pages the role has, in the navigation's order: (path, 中文, English).
+fn nav_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> {
+    let mut v = Vec::new();
+    if matches!(role, Role::Ministry | Role::Analyst | Role::Province) {
+        v.push(("/ui/targets", "目标进度", "Targets"));
+    }
+    v.push(("/ui/roster", "平台名单", "Roster"));
+    v.push(("/ui/reviews", "复核与事故", "Reviews & incidents"));
+    v.push(("/ui/funnel", "申报漏斗", "Funnel"));
+    v
+}
+
+pub fn role_name(lang: Lang, actor: &Actor) -> String {
+    let role = match actor.role {
+        Role::Ministry => lang.t("工业和信息化部", "Ministry"),
+        Role::Analyst => lang.t("分析人员（只读）", "Analyst (read-only)"),
+        Role::Province => lang.t("省级主管部门", "Province"),
+        Role::City => lang.t("市级主管部门", "City"),
+        Role::Applicant => lang.t("申报单位", "Applicant"),
+        Role::System => lang.t("系统", "System"),
+    };
+    match &actor.jurisdiction {
+        Some(j) => {
+            let place = roster_domain::values::Province::parse(j)
+                .filter(|_| actor.role == Role::Province)
+                .map(|p| lang.t(p.name_zh(), p.name_en()).to_string());
+            format!("{role} · {}", place.unwrap_or_else(|| j.clone()))
+        }
+        None => role.to_string(),
+    }
+}
+
+/// The frame of every page: header with navigation, who is signed in, language switch and
+/// sign-out; the one-shot message; the content.
+pub fn layout(
+    lang: Lang,
+    viewer: Option<(&Actor, &str)>,
+    title: &str,
+    flash: Option<&Flash>,
+    content: Markup,
+) -> Markup {
+    let other = match lang {
+        Lang::Zh => ("en", "English"),
+        Lang::En => ("zh", "中文"),
+    };
+    html! {
+        (DOCTYPE)
+        html lang=(lang.t("zh-CN", "en")) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (lang.t("生物制造中试平台名单", "Biomanufacturing pilot platform roster")) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    a.brand href="/ui" { (lang.t("生物制造中试平台名单", "Pilot platform roster")) }
+                    @if let Some((actor, csrf)) = viewer {
+                        nav {
+                            @for (path, zh, en) in nav_for(actor.role) {
+                                a href=(path) class=[title.eq(lang.t(zh, en)).then_some("on")] { (lang.t(zh, en)) }
+                            }
+                        }
+                        span.who { (role_name(lang, actor)) }
+                        form method="post" action="/ui/signout" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" id="signout" { (lang.t("退出", "Sign out")) }
+                        }
+                    }
+                    a href={"/ui/lang?to=" (other.0)} lang=(other.0) { (other.1) }
+                }
+                main {
+                    h1 { (title) }
+                    @if let Some(f) = flash {
+                        div class={"flash " (if f.ok { "ok" } else { "error" })} role="status" id="flash" { (f.text) }
+                    }
+                    (content)
+                }
+            }
+        }
+    }
+}
+
+/// A page of a signed-in user.
+pub fn page(v: &Viewer, title: &str, content: Markup) -> Response {
+    layout(
+        v.lang,
+        Some((&v.actor, &v.csrf)),
+        title,
+        v.flash.as_ref(),
+        content,
+    )
+    .into_response()
+}
+
+async fn home(v: Viewer) -> Redirect {
+    match v.actor.role {
+        Role::Ministry | Role::Analyst | Role::Province => Redirect::to("/ui/targets"),
+        _ => Redirect::to("/ui/roster"),
+    }
+}
+
+async fn signin_form(headers: axum::http::HeaderMap) -> Response {
+    signin_page(Lang::of(&headers), None, StatusCode::OK)
+}
+
+fn signin_page(lang: Lang, error: Option<&str>, status: StatusCode) -> Response {
+    let nonce = session::random_secret();
+    let body = html! {
+        form.filters method="post" action="/ui/signin" id="signin" {
+            input type="hidden" name="csrf" value=(nonce);
+            label {
+                (lang.t("访问令牌", "Access token"))
+                input type="password" name="token" id="token" autocomplete="off" required size="40";
+            }
+            button.primary type="submit" { (lang.t("登录", "Sign in")) }
+        }
+        p.muted { (lang.t(
+            "令牌由部里用 `roster token create` 发放，绑定角色与辖区。",
+            "Tokens are issued with `roster token create` and bound to a role and a jurisdiction."
+        )) }
+    };
+    let flash = error.map(|e| Flash {
+        ok: false,
+        text: e.to_string(),
+    });
+    let mut resp = (
+        status,
+        layout(lang, None, lang.t("登录", "Sign in"), flash.as_ref(), body),
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&secret_cookie(session::SIGNIN_COOKIE, &nonce, 1800))
+            .expect("cookie value"),
+    );
+    resp
+}
+
+#[derive(Deserialize)]
+struct SigninForm {
+    token: String,
+    csrf: String,
+}
+
+async fn signin(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    form: Result<Form<SigninForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let lang = Lang::of(&headers);
+    let Ok(Form(form)) = form else {
+        return signin_page(
+            lang,
+            Some(lang.t("登录表单不完整。", "The sign-in form was incomplete.")),
+            StatusCode::BAD_REQUEST,
+        );
+    };
+    let expected = cookie(&headers, session::SIGNIN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !same_secret(&expected, &form.csrf) {
+        return signin_page(
+            lang,
+            Some(lang.t(
+                "登录页面已过期，请重新输入令牌。",
+                "The sign-in page had expired; enter the token again.",
+            )),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let hash = hash_token(&form.token);
+    let record = match state.tokens().find_token(&hash).await {
+        Ok(r) => r,
+        Err(e) => {
+            return page_error(
+                lang,
+                None,
+                Problem::new(roster_domain::error::code::UNAVAILABLE, e.to_string()),
+            )
+        }
+    };
+    match record {
+        Some(t) if t.revoked_at.is_none() && t.role != Role::System => {
+            let sid = state.sessions().open(hash, state.now());
+            let mut resp = Redirect::to("/ui").into_response();
+            let h = resp.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&secret_cookie(
+                    SESSION_COOKIE,
+                    &sid,
+                    session::SESSION_HOURS * 3600,
+                ))
+                .expect("cookie value"),
+            );
+            h.append(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&secret_cookie(session::SIGNIN_COOKIE, "", 0))
+                    .expect("cookie value"),
+            );
+            resp
+        }
+        Some(t) if t.revoked_at.is_none() => {
+            signin_refused(&state, lang, "the system role has no dashboard").await
+        }
+        Some(_) => signin_refused(&state, lang, "revoked token").await,
+        None => signin_refused(&state, lang, "unknown token").await,
+    }
+}
+
+/// A refused sign-in: audited with why, shown without saying why (no token probing).
+async fn signin_refused(state: &AppState, lang: Lang, why: &str) -> Response {
+    state
+        .audit_refusal(
+            Actor::anonymous(),
+            "POST /ui/signin",
+            crate::problem::UNAUTHENTICATED,
+            why,
+        )
+        .await;
+    signin_page(
+        lang,
+        Some(lang.t(
+            "令牌无效或已撤销。",
+            "The token is unknown or has been revoked.",
+        )),
+        StatusCode::UNAUTHORIZED,
+    )
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn signout(
+    State(state): State<AppState>,
+    v: Viewer,
+    form: Result<Form<CsrfOnly>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    if let Err(r) = check_csrf(&v, form.ok().map(|f| f.0.csrf).as_deref()) {
+        return PageError::new(&v, r).into_response();
+    }
+    state.sessions().close(&v.session_id);
+    let mut resp = Redirect::to("/ui/signin").into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&secret_cookie(SESSION_COOKIE, "", 0)).expect("cookie value"),
+    );
+    resp
+}
+
+/// A state-changing form must carry the session's CSRF token.
+pub fn check_csrf(v: &Viewer, sent: Option<&str>) -> Result<(), Refusal> {
+    match sent {
+        Some(s) if same_secret(s, &v.csrf) => Ok(()),
+        _ => Err(Refusal::forbidden(
+            "the form's CSRF token is missing or does not belong to this session; reload the page and try again",
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    to: String,
+}
+
+async fn language(
+    headers: axum::http::HeaderMap,
+    q: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let to = match q.as_ref().map(|q| q.to.as_str()) {
+        Ok("en") => "en",
+        _ => "zh",
+    };
+    // Back to the page the switch was clicked on (same site only).
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.find("/ui").map(|i| r[i..].to_string()))
+        .filter(|p| !p.starts_with("/ui/lang"))
+        .unwrap_or_else(|| "/ui".into());
+    let mut resp = Redirect::to(&back).into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{LANG_COOKIE}={to}; Path=/; SameSite=Lax; Max-Age=31536000"
+        ))
+        .expect("cookie value"),
+    );
+    resp
+}

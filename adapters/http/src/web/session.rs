@@ -1,0 +1,181 @@
+//! Dashboard sessions. Signing in with a token opens a session: the browser holds only a random
+//! session id in an HttpOnly, SameSite=Strict cookie; the server keeps the token's hash (so a
+//! revoked token ends its sessions at the next request), a CSRF token for the session's forms,
+//! and a one-shot message for the page after a form. Sessions live in the serving process: a
+//! restart signs everyone out, which for a handful of ministry and provincial users is cheaper
+//! than a sessions table (ARCHITECTURE.md).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::http::{header, HeaderMap};
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+
+pub const SESSION_COOKIE: &str = "roster_session";
+/// The sign-in form's own CSRF value (double submit), before any session exists.
+pub const SIGNIN_COOKIE: &str = "roster_signin";
+pub const LANG_COOKIE: &str = "roster_lang";
+
+/// A session ends this long after sign-in, whatever happens in between.
+pub const SESSION_HOURS: i64 = 12;
+
+/// The message shown once on the page a form redirects to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub ok: bool,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token_hash: String,
+    pub csrf: String,
+    pub expires: DateTime<Utc>,
+    pub flash: Option<Flash>,
+}
+
+#[derive(Default)]
+pub struct Sessions {
+    /// By SHA-256 of the session id: a leaked memory dump does not hand out live cookies.
+    by_id: Mutex<HashMap<String, Session>>,
+}
+
+/// 244 random bits from the OS, hex (two v4 UUIDs).
+pub fn random_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+fn key(session_id: &str) -> String {
+    hex::encode(Sha256::digest(session_id.as_bytes()))
+}
+
+impl Sessions {
+    /// Opens a session for a token; returns the session id for the cookie.
+    pub fn open(&self, token_hash: String, now: DateTime<Utc>) -> String {
+        let id = random_secret();
+        let mut map = self.by_id.lock().expect("sessions lock");
+        map.retain(|_, s| s.expires > now);
+        map.insert(
+            key(&id),
+            Session {
+                token_hash,
+                csrf: random_secret(),
+                expires: now + Duration::hours(SESSION_HOURS),
+                flash: None,
+            },
+        );
+        id
+    }
+
+    /// The live session of a cookie value, taking its one-shot message.
+    pub fn take(&self, session_id: &str, now: DateTime<Utc>) -> Option<Session> {
+        let mut map = self.by_id.lock().expect("sessions lock");
+        let k = key(session_id);
+        match map.get_mut(&k) {
+            Some(s) if s.expires > now => {
+                let copy = s.clone();
+                s.flash = None;
+                Some(copy)
+            }
+            Some(_) => {
+                map.remove(&k);
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn flash(&self, session_id: &str, flash: Flash) {
+        if let Some(s) = self
+            .by_id
+            .lock()
+            .expect("sessions lock")
+            .get_mut(&key(session_id))
+        {
+            s.flash = Some(flash);
+        }
+    }
+
+    pub fn close(&self, session_id: &str) {
+        self.by_id
+            .lock()
+            .expect("sessions lock")
+            .remove(&key(session_id));
+    }
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// `Set-Cookie` for a secret: not readable by scripts, never sent on cross-site requests.
+pub fn secret_cookie(name: &str, value: &str, max_age_secs: i64) -> String {
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}")
+}
+
+/// Compares secrets in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_expires_and_its_message_shows_once() {
+        let s = Sessions::default();
+        let now = Utc::now();
+        let id = s.open("h".into(), now);
+        s.flash(
+            &id,
+            Flash {
+                ok: true,
+                text: "done".into(),
+            },
+        );
+        assert_eq!(s.take(&id, now).unwrap().flash.unwrap().text, "done");
+        assert!(s.take(&id, now).unwrap().flash.is_none());
+        assert!(s
+            .take(
+                &id,
+                now + Duration::hours(SESSION_HOURS) - Duration::seconds(1)
+            )
+            .is_some());
+        assert!(s.take(&id, now + Duration::hours(SESSION_HOURS)).is_none());
+        assert!(s.take(&id, now).is_none(), "an expired session is gone");
+    }
+
+    #[test]
+    fn cookies_are_found_among_others_and_secrets_compare_exactly() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            "a=1; roster_session=xyz; b=2".parse().unwrap(),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(cookie(&h, "roster"), None);
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+        let c = secret_cookie(SESSION_COOKIE, "v", 60);
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"));
+    }
+}

@@ -1,0 +1,601 @@
+//! The dashboard in a real browser: headless Chromium driven through ChromeDriver (WebDriver,
+//! fantoccini) against the real server with the demo loaded. Signs in, reads the targets and
+//! changes the as-of date, filters the roster and downloads it, opens a platform, recommends an
+//! application as a province and sees another province refused, checks phone width. Every page
+//! is saved as a PNG under `target/tmp/browser/` (the test's artefacts).
+//!
+//! Chromium and ChromeDriver come from Debian (`ops/install-browser.sh`, run by `ops/test.sh`).
+//! Without them the test fails under `CI=true` and is skipped, loudly, otherwise.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use roster_domain::actor::Role;
+use roster_domain::values::Uscc;
+use serde_json::{json, Value};
+
+use crate::app::{spawn_app, Kind, TestApp};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn artefacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).expect("artefact folder");
+    dir
+}
+
+/// The browser is there, or the test may not run: under CI that is a failure.
+fn browser_available() -> bool {
+    let there = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
+    if !there {
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            panic!("CI=true but {CHROMIUM} or {CHROMEDRIVER} is missing: run ops/install-browser.sh (ops/test.sh does)");
+        }
+        eprintln!("SKIPPED: the browser tests need {CHROMIUM} and {CHROMEDRIVER} (ops/install-browser.sh)");
+    }
+    there
+}
+
+struct Driver {
+    process: tokio::process::Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = tokio::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..100 {
+            if let Ok(r) = http.get(format!("{url}/status")).send().await {
+                if r.status().is_success() {
+                    return Driver { process, url };
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not answer on {url}");
+    }
+}
+
+/// One browser (its own profile and download folder) signed in as one user.
+struct Browser {
+    client: Client,
+    base: String,
+    name: &'static str,
+    downloads: PathBuf,
+}
+
+impl Browser {
+    async fn open(driver: &Driver, base: &str, name: &'static str) -> Browser {
+        let downloads = std::env::temp_dir().join(format!("roster-dl-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&downloads).unwrap();
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,900", "--lang=zh-CN"],
+                "prefs": {
+                    "download.default_directory": downloads.to_str().unwrap(),
+                    "download.prompt_for_download": false,
+                }
+            }
+        });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .expect("a browser session");
+        Browser {
+            client,
+            base: base.to_string(),
+            name,
+            downloads,
+        }
+    }
+
+    async fn go(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    async fn path(&self) -> String {
+        let u = self.client.current_url().await.unwrap();
+        match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        }
+    }
+
+    async fn text(&self, css: &str) -> String {
+        match self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(e) => e.text().await.unwrap(),
+            Err(e) => {
+                self.shot("failed").await;
+                panic!("{}: no {css} on {}: {e}", self.name, self.path().await)
+            }
+        }
+    }
+
+    async fn count(&self, css: &str) -> usize {
+        self.client.find_all(Locator::Css(css)).await.unwrap().len()
+    }
+
+    /// Clicks what loads a new page and waits until the new page has loaded.
+    async fn click(&self, css: &str) {
+        self.client
+            .execute("window.__rosterOldPage = true;", vec![])
+            .await
+            .unwrap();
+        self.click_here(css).await;
+        self.loaded().await;
+    }
+
+    /// Clicks what changes nothing but the current page (opens a `details`).
+    async fn click_here(&self, css: &str) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{}: no {css}: {e}", self.name))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn loaded(&self) {
+        for _ in 0..200 {
+            let fresh = self
+                .client
+                .execute(
+                    "return window.__rosterOldPage === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if fresh {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{}: the next page did not load", self.name);
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let e = self.client.find(Locator::Css(css)).await.unwrap();
+        e.clear().await.unwrap();
+        e.send_keys(value).await.unwrap();
+    }
+
+    /// Sets a date input (typing into it depends on the browser's locale).
+    async fn set_value(&self, css: &str, value: &str) {
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).value = arguments[1];",
+                vec![json!(css), json!(value)],
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn select(&self, css: &str, value: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+
+    async fn shot(&self, page: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        let file = artefacts().join(format!("{}-{page}.png", self.name));
+        std::fs::write(&file, png).unwrap();
+    }
+
+    async fn sign_in(&self, token: &str) {
+        self.go("/ui/signin").await;
+        self.fill("#token", token).await;
+        self.click("#signin button[type=submit]").await;
+        self.text("header .who").await;
+    }
+
+    /// No horizontal scrolling of the page itself (tables scroll inside their boxes).
+    async fn fits_width(&self) -> bool {
+        let v = self
+            .client
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (scroll, inner) = (v[0].as_f64().unwrap(), v[1].as_f64().unwrap());
+        scroll <= inner + 1.0
+    }
+
+    async fn close(self) {
+        self.client.close().await.ok();
+        std::fs::remove_dir_all(&self.downloads).ok();
+    }
+}
+
+async fn api(app: &TestApp, token: &str, path: &str) -> Value {
+    let r = app.get(Some(token), path).await;
+    assert_eq!(r.status, 200, "{path}: {}", r.body);
+    r.body
+}
+
+fn kpi_value(report: &Value, metric: &str) -> u64 {
+    report["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["metric"] == metric)
+        .unwrap()["value"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The demo, plus an open round in which a Jiangsu applicant has just applied.
+async fn demo_with_an_open_round(app: &TestApp) -> String {
+    roster::demo::load(app.store.clone(), &*app.state.policy_consumer())
+        .await
+        .expect("demo loads");
+    let ministry = app.token(Role::Ministry, None).await;
+    let today = roster_domain::service::business_day(chrono::Utc::now());
+    let r = app
+        .post(
+            &ministry,
+            "/api/v1/rounds",
+            &json!({
+                "command_id": uuid::Uuid::new_v4(), "business_date": today - chrono::Days::new(5),
+                "round_id": "browser", "opens_on": today - chrono::Days::new(5),
+                "applicant_deadlines": {}, "city_deadlines": {},
+                "province_deadline": today + chrono::Days::new(30),
+                "city_endorsement_required": [], "quota_per_province": 5, "notice_days": 5
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let uscc = Uscc::with_check_character("91320100MA1234567").unwrap();
+    let applicant = app.token(Role::Applicant, Some(uscc.as_str())).await;
+    let mut form = roster_domain::samples::form_json(uscc.as_str(), "32", "320100", &["enzymes"]);
+    form["platform"]["name"] = json!("南京示例酶制剂中试平台（浏览器测试）");
+    let r = app
+        .post(
+            &applicant,
+            "/api/v1/platforms/js-browser/application",
+            &json!({"command_id": uuid::Uuid::new_v4(), "business_date": today, "round_id": "browser", "form": form}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    "js-browser".into()
+}
+
+pub async fn the_dashboard_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(Kind::Sqlite).await;
+    let platform = demo_with_an_open_round(&app).await;
+    let ministry = app.token(Role::Ministry, None).await;
+    let analyst = app.token(Role::Analyst, None).await;
+    let jiangsu = app.token(Role::Province, Some("32")).await;
+    let guangdong = app.token(Role::Province, Some("44")).await;
+    let driver = Driver::start().await;
+
+    // --- the ministry: sign-in, targets, roster, downloads, platform, reviews, funnel.
+    let b = Browser::open(&driver, &app.base, "ministry").await;
+    b.go("/ui/roster").await;
+    assert_eq!(b.path().await, "/ui/signin", "pages need a session");
+    b.shot("signin").await;
+    b.fill("#token", "rst_not-a-token").await;
+    b.click("#signin button[type=submit]").await;
+    assert!(b.text("#flash").await.contains("令牌无效"));
+    b.sign_in(&ministry).await;
+    assert_eq!(b.path().await, "/ui/targets");
+    let cookies = b
+        .client
+        .execute("return document.cookie;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        !cookies
+            .as_str()
+            .unwrap_or_default()
+            .contains("roster_session"),
+        "the session cookie is HttpOnly: {cookies}"
+    );
+
+    let now = api(&app, &ministry, "/api/v1/reports/kpi").await;
+    let listed_now = kpi_value(&now, "listed_platforms");
+    assert_eq!(
+        b.text("#kpi-listed_platforms").await,
+        listed_now.to_string()
+    );
+    assert_eq!(
+        b.text("#kpi-served_enterprises").await,
+        kpi_value(&now, "served_enterprises").to_string()
+    );
+    assert_eq!(b.count(".target svg.gauge").await, 3, "the 2027 targets");
+    assert!(b.count("svg.chart polyline.forecast").await >= 3);
+    b.shot("targets").await;
+    let before = api(&app, &ministry, "/api/v1/reports/kpi?as_of=2025-12-15").await;
+    b.set_value("#as_of", "2025-12-15").await;
+    b.click("#apply").await;
+    b.text("#as-of-shown").await;
+    assert_eq!(b.text("#as-of-shown").await, "2025-12-15");
+    let listed_then = b.text("#kpi-listed_platforms").await;
+    assert_eq!(
+        listed_then,
+        kpi_value(&before, "listed_platforms").to_string()
+    );
+    assert_eq!(
+        b.text("#kpi-served_enterprises").await,
+        kpi_value(&before, "served_enterprises").to_string()
+    );
+    assert_ne!(
+        b.text("#kpi-served_enterprises").await,
+        kpi_value(&now, "served_enterprises").to_string(),
+        "an earlier as-of date shows other numbers"
+    );
+    b.shot("targets-2025-12-15").await;
+
+    b.go("/ui/roster").await;
+    let all = api(&app, &ministry, "/api/v1/roster").await["total"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(b.text("#roster-count").await, all.to_string());
+    b.select("#province", "44").await;
+    b.click("#apply").await;
+    b.text("#roster-count").await;
+    let gd = api(&app, &ministry, "/api/v1/roster?province=44").await["total"]
+        .as_u64()
+        .unwrap();
+    assert!(gd > 0 && gd < all, "{gd} of {all}");
+    assert_eq!(b.text("#roster-count").await, gd.to_string());
+    assert_eq!(b.count("#roster-table tbody tr").await as u64, gd);
+    for row in b
+        .client
+        .find_all(Locator::Css("#roster-table tbody td:nth-child(3)"))
+        .await
+        .unwrap()
+    {
+        assert_eq!(row.text().await.unwrap(), "广东省");
+    }
+    b.select("#domain", "enzymes").await;
+    b.click("#apply").await;
+    b.text("#roster-count").await;
+    let gd_enzymes = api(&app, &ministry, "/api/v1/roster?province=44&domain=enzymes").await
+        ["total"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(b.text("#roster-count").await, gd_enzymes.to_string());
+    b.shot("roster-guangdong-enzymes").await;
+    b.click_here("#download-roster-xlsx").await;
+    let xlsx = downloaded(&b.downloads, ".xlsx").await;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    use calamine::Reader;
+    let sheet = book.worksheet_range("roster").unwrap();
+    assert_eq!(
+        sheet.height() as u64,
+        2 + gd_enzymes,
+        "two header rows and the filtered platforms"
+    );
+    b.go("/ui/targets").await;
+    b.click_here("#download-kpi-xlsx").await;
+    let kpi = downloaded(&b.downloads, "kpi-").await;
+    let book: calamine::Xlsx<_> = calamine::open_workbook(&kpi).unwrap();
+    assert!(book.sheet_names().contains(&"targets".to_string()));
+
+    b.go("/ui/roster").await;
+    b.click("#roster-table tbody tr a").await;
+    b.text("#timeline").await;
+    assert!(b.path().await.starts_with("/ui/platforms/"));
+    assert_eq!(b.count("#eligibility tr[data-rule]").await, 12, "G-1..G-12");
+    assert!(b.count("#timeline tbody tr").await >= 5);
+    b.shot("platform").await;
+    b.go("/ui/platforms/gd-dg-enzyme").await;
+    b.text("#incidents").await;
+    assert!(b.count("#incidents tbody tr").await >= 1, "the demo's leak");
+    b.shot("platform-with-incident").await;
+    b.go("/ui/reviews").await;
+    b.text("#count-overdue").await;
+    b.shot("reviews").await;
+    b.go("/ui/funnel?round=2025").await;
+    let total = b
+        .text("#funnel tr[data-province=total] td:nth-child(2)")
+        .await;
+    assert_eq!(total, "16", "the demo's 16 applications");
+    b.shot("funnel").await;
+
+    // Phone width: the pages reflow, nothing scrolls sideways but the tables in their boxes.
+    b.client.set_window_size(390, 844).await.unwrap();
+    for (path, name) in [
+        ("/ui/targets", "phone-targets"),
+        ("/ui/roster", "phone-roster"),
+        ("/ui/platforms/gd-dg-enzyme", "phone-platform"),
+        ("/ui/funnel?round=2025", "phone-funnel"),
+    ] {
+        b.go(path).await;
+        b.text("main h1").await;
+        assert!(b.fits_width().await, "{path} is wider than a phone");
+        b.shot(name).await;
+    }
+    b.client.set_window_size(1280, 900).await.unwrap();
+    b.go("/ui/lang?to=en").await;
+    b.go("/ui/targets").await;
+    assert_eq!(b.text("main h1").await, "Targets");
+    b.shot("targets-en").await;
+    b.click("#signout").await;
+    b.text("#signin").await;
+    b.go("/ui/targets").await;
+    assert_eq!(b.path().await, "/ui/signin", "signed out");
+    b.close().await;
+
+    // --- an analyst reads everything and acts on nothing.
+    let a = Browser::open(&driver, &app.base, "analyst").await;
+    a.sign_in(&analyst).await;
+    a.go("/ui/funnel?round=browser").await;
+    a.text("#applications").await;
+    assert_eq!(a.count("#applications tr[data-platform]").await, 1);
+    assert_eq!(a.count("form.recommend").await, 0, "analysts read only");
+    a.shot("funnel-analyst").await;
+    a.close().await;
+
+    // --- Jiangsu recommends its applicant from the funnel page.
+    let js = Browser::open(&driver, &app.base, "jiangsu").await;
+    js.sign_in(&jiangsu).await;
+    js.go("/ui/funnel?round=browser").await;
+    let row = format!("#applications tr[data-platform={platform}]");
+    assert_eq!(
+        js.text(&format!("{row} [data-status]")).await,
+        "已申报",
+        "submitted"
+    );
+    js.click_here(&format!("{row} details.recommend summary"))
+        .await;
+    js.fill(
+        &format!("{row} form.recommend input[name=opinion]"),
+        "同意推荐（浏览器测试）",
+    )
+    .await;
+    js.shot("funnel-recommend").await;
+    js.click(&format!("{row} form.recommend button[type=submit]"))
+        .await;
+    let flash = js.text("#flash").await;
+    assert!(flash.contains("已受理"), "{flash}");
+    assert_eq!(
+        js.client
+            .find(Locator::Css(&format!("{row} [data-status]")))
+            .await
+            .unwrap()
+            .attr("data-status")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("recommended")
+    );
+    js.shot("funnel-recommended").await;
+    let detail = api(&app, &ministry, &format!("/api/v1/platforms/{platform}")).await;
+    assert_eq!(detail["status"], "recommended");
+    js.close().await;
+
+    // --- Guangdong may neither see nor recommend Jiangsu's applicant.
+    let events_before = app.all_events().await.len();
+    let gdb = Browser::open(&driver, &app.base, "guangdong").await;
+    gdb.sign_in(&guangdong).await;
+    gdb.go("/ui/funnel?round=browser").await;
+    gdb.text("#applications").await;
+    assert_eq!(gdb.count("#applications tr[data-platform]").await, 0);
+    gdb.go(&format!("/ui/platforms/{platform}")).await;
+    let refusal = gdb.text(".refusal").await;
+    assert!(
+        refusal.contains("forbidden") && refusal.contains("outside your jurisdiction"),
+        "{refusal}"
+    );
+    gdb.shot("platform-refused").await;
+    // A recommendation forged in Guangdong's own session goes through the command path and is
+    // refused there.
+    gdb.go("/ui/funnel?round=browser").await;
+    gdb.client
+        .execute(
+            r#"window.__rosterOldPage = true;
+               const csrf = document.querySelector('header input[name=csrf]').value;
+               const f = document.createElement('form');
+               f.method = 'post'; f.action = '/ui/act';
+               const add = (n, v) => { const i = document.createElement('input'); i.type = 'hidden'; i.name = n; i.value = v; f.appendChild(i); };
+               add('csrf', csrf); add('command_id', crypto.randomUUID()); add('platform_id', arguments[0]);
+               add('action', 'recommend'); add('opinion', '越权推荐'); add('business_date', arguments[1]);
+               add('back', '/ui/funnel?round=browser');
+               document.body.appendChild(f); f.submit();"#,
+            vec![
+                json!(platform),
+                json!(roster_domain::service::business_day(chrono::Utc::now()).to_string()),
+            ],
+        )
+        .await
+        .unwrap();
+    gdb.loaded().await;
+    let flash = gdb.text("#flash").await;
+    assert!(
+        flash.contains("未受理") && flash.contains("forbidden"),
+        "{flash}"
+    );
+    gdb.shot("recommend-refused").await;
+    gdb.close().await;
+    assert_eq!(
+        app.all_events().await.len(),
+        events_before,
+        "a refusal appends nothing"
+    );
+    let audit = api(&app, &ministry, "/api/v1/audit?limit=20").await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["outcome"] == "refused"
+                && e["actor"]["jurisdiction"] == "44"
+                && e["command_type"] == "RecommendByProvince"),
+        "the refused recommendation is in the audit log: {audit}"
+    );
+    drop(driver.process);
+}
+
+/// Waits for a finished download whose name contains `part` (Chromium writes `.crdownload`
+/// first), returns its path.
+async fn downloaded(dir: &Path, part: &str) -> PathBuf {
+    for _ in 0..100 {
+        if let Some(p) = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| {
+                let n = p.file_name().unwrap().to_string_lossy().to_string();
+                n.contains(part) && !n.ends_with(".crdownload")
+            })
+        {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no download containing {part} in {}", dir.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_in_a_real_browser_on_sqlite() {
+    the_dashboard_in_a_real_browser().await;
+}
