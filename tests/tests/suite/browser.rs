@@ -217,8 +217,31 @@ impl Browser {
             .unwrap();
     }
 
+    /// The whole page (the window grows to the page's height for the picture).
     async fn shot(&self, page: &str) {
+        let (w, h) = self.client.get_window_size().await.unwrap();
+        let full = self
+            .client
+            .execute("return document.documentElement.scrollHeight;", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_u64())
+            .unwrap_or(h);
+        let grow = full > h;
+        if grow {
+            // Window size includes the browser's frame; a little extra keeps the bottom in view.
+            self.client
+                .set_window_size(w as u32, (full + 100).min(8000) as u32)
+                .await
+                .unwrap();
+        }
         let png = self.client.screenshot().await.unwrap();
+        if grow {
+            self.client
+                .set_window_size(w as u32, h as u32)
+                .await
+                .unwrap();
+        }
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
         let file = artefacts().join(format!("{}-{page}.png", self.name));
         std::fs::write(&file, png).unwrap();
@@ -269,7 +292,7 @@ fn kpi_value(report: &Value, metric: &str) -> u64 {
 }
 
 /// The demo, plus an open round in which a Jiangsu applicant has just applied.
-async fn demo_with_an_open_round(app: &TestApp) -> String {
+pub(crate) async fn demo_with_an_open_round(app: &TestApp) -> String {
     roster::demo::load(app.store.clone(), &*app.state.policy_consumer())
         .await
         .expect("demo loads");

@@ -47,6 +47,7 @@ mod browser;
 mod cli;
 mod contract_postgres;
 mod contract_sqlite;
+mod dashboard;
 mod dynamic;
 mod kpi;
 mod read_models;

@@ -90,7 +90,10 @@ pub fn lines(
     let span = (to - from).num_days().max(1) as f64;
     let x = |d: NaiveDate| left + (d - from).num_days() as f64 / span * (w - left - right);
     let y = |v: f64| top + (1.0 - v / ymax) * (h - top - bottom);
-    let ticks: Vec<f64> = (0..=4).map(|i| ymax * f64::from(i) / 4.0).collect();
+    let steps = tick_steps(ymax);
+    let ticks: Vec<f64> = (0..=steps)
+        .map(|i| ymax * f64::from(i) / f64::from(steps))
+        .collect();
     let years: Vec<NaiveDate> = (from.year()..=to.year())
         .filter_map(|yr| NaiveDate::from_ymd_opt(yr, 1, 1))
         .filter(|d| *d >= from && *d <= to)
@@ -158,6 +161,17 @@ fn nice_ceiling(v: f64) -> f64 {
         .unwrap_or(10.0 * mag)
 }
 
+/// How many intervals the y axis has so each tick is a round number: 20 → 4 of 5, 25 → 5 of
+/// 5, 50 → 5 of 10, 100 → 5 of 20.
+fn tick_steps(ymax: f64) -> u32 {
+    let mag = 10f64.powf(ymax.max(1.0).log10().floor());
+    if (ymax / mag - 2.0).abs() < 1e-9 {
+        4
+    } else {
+        5
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +183,16 @@ mod tests {
         assert_eq!(nice_ceiling(201.0), 250.0);
         assert_eq!(nice_ceiling(420.0), 500.0);
         assert_eq!(nice_ceiling(0.3), 1.0);
+        for (max, steps, step) in [
+            (20.0, 4, 5.0),
+            (25.0, 5, 5.0),
+            (250.0, 5, 50.0),
+            (500.0, 5, 100.0),
+            (10.0, 5, 2.0),
+        ] {
+            assert_eq!(tick_steps(max), steps, "{max}");
+            assert_eq!(max / f64::from(steps), step);
+        }
     }
 
     #[test]

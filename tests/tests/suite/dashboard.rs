@@ -1,0 +1,438 @@
+//! The dashboard's security and scoping over plain HTTP (the browser test drives the pages):
+//! session cookie flags, pages without a session, CSRF and cross-site posts refused with nothing
+//! appended, a revoked token ending its session, and what each role's pages offer.
+
+use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::redirect::Policy;
+use roster_domain::actor::Role;
+
+use crate::app::TestApp;
+use crate::browser::demo_with_an_open_round;
+
+/// A user's browser without a browser: keeps the session cookie by hand.
+struct Session {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+struct Page {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn set_cookies(h: &HeaderMap) -> Vec<String> {
+    h.get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+fn hidden(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = body.find(&marker)? + marker.len();
+    Some(body[at..].split('"').next()?.to_string())
+}
+
+async fn page(http: &reqwest::Client, req: reqwest::RequestBuilder) -> Page {
+    let _ = http;
+    let r = req.send().await.unwrap();
+    Page {
+        status: r.status().as_u16(),
+        headers: r.headers().clone(),
+        body: r.text().await.unwrap(),
+    }
+}
+
+/// Signs in through the form; returns the sign-in response and, when it opened one, the session.
+async fn sign_in(app: &TestApp, token: &str) -> (Page, Option<Session>) {
+    let http = client();
+    let form = page(&http, http.get(format!("{}/ui/signin", app.base))).await;
+    assert_eq!(form.status, 200);
+    let nonce_cookie = set_cookies(&form.headers)
+        .into_iter()
+        .find(|c| c.starts_with("roster_signin="))
+        .expect("the sign-in form sets its CSRF cookie");
+    assert!(nonce_cookie.contains("HttpOnly") && nonce_cookie.contains("SameSite=Strict"));
+    let nonce = hidden(&form.body, "csrf").unwrap();
+    let resp = page(
+        &http,
+        http.post(format!("{}/ui/signin", app.base))
+            .header(COOKIE, format!("roster_signin={nonce}"))
+            .form(&[("token", token), ("csrf", &nonce)]),
+    )
+    .await;
+    let Some(session) = set_cookies(&resp.headers)
+        .into_iter()
+        .find(|c| c.starts_with("roster_session=") && !c.starts_with("roster_session=;"))
+    else {
+        return (resp, None);
+    };
+    let cookie = session.split(';').next().unwrap().to_string();
+    let home = page(
+        &http,
+        http.get(format!("{}/ui/roster", app.base))
+            .header(COOKIE, &cookie),
+    )
+    .await;
+    let csrf = hidden(&home.body, "csrf").expect("the sign-out form carries the CSRF token");
+    (
+        resp,
+        Some(Session {
+            http,
+            base: app.base.clone(),
+            cookie,
+            csrf,
+        }),
+    )
+}
+
+impl Session {
+    async fn get(&self, path: &str) -> Page {
+        page(
+            &self.http,
+            self.http
+                .get(format!("{}{path}", self.base))
+                .header(COOKIE, &self.cookie),
+        )
+        .await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)], origin: Option<&str>) -> Page {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .form(form);
+        if let Some(o) = origin {
+            req = req.header(ORIGIN, o);
+        }
+        page(&self.http, req).await
+    }
+}
+
+pub async fn sessions_are_strict_http_only_cookies_and_pages_need_one(app: TestApp) {
+    let ministry = app.token(Role::Ministry, None).await;
+    let http = client();
+    let r = page(&http, http.get(format!("{}/ui/roster", app.base))).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.headers[LOCATION], "/ui/signin");
+    let r = page(&http, http.get(format!("{}/ui/roster.xlsx", app.base))).await;
+    assert_eq!(r.status, 303, "downloads need a session too");
+
+    // The sign-in form's CSRF value must match its cookie.
+    let r = page(
+        &http,
+        http.post(format!("{}/ui/signin", app.base))
+            .header(COOKIE, "roster_signin=aaaa")
+            .form(&[("token", ministry.as_str()), ("csrf", "bbbb")]),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(set_cookies(&r.headers)
+        .iter()
+        .all(|c| !c.starts_with("roster_session=")));
+
+    let (r, s) = sign_in(&app, "rst_unknown").await;
+    assert_eq!(r.status, 401);
+    assert!(s.is_none());
+    let (r, s) = sign_in(&app, &ministry).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.headers[LOCATION], "/ui");
+    let cookie = set_cookies(&r.headers)
+        .into_iter()
+        .find(|c| c.starts_with("roster_session="))
+        .unwrap();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(flag), "{cookie} lacks {flag}");
+    }
+    assert!(
+        !cookie.contains(&ministry),
+        "the cookie holds a session id, not the token"
+    );
+    let s = s.unwrap();
+    let home = s.get("/ui/targets").await;
+    assert_eq!(home.status, 200);
+    assert!(home.headers[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let csp = home.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    // The bearer API does not take the cookie.
+    let api = page(
+        &s.http,
+        s.http
+            .get(format!("{}/api/v1/roster", app.base))
+            .header(COOKIE, &s.cookie),
+    )
+    .await;
+    assert_eq!(api.status, 401);
+
+    // Signing out needs the CSRF token, then ends the session.
+    assert_eq!(
+        s.post("/ui/signout", &[("csrf", "x")], None).await.status,
+        403
+    );
+    assert_eq!(s.get("/ui/targets").await.status, 200);
+    let out = s.post("/ui/signout", &[("csrf", &s.csrf)], None).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(s.get("/ui/targets").await.status, 303);
+
+    // A token revoked while signed in ends its session at the next request.
+    let (_, s) = sign_in(&app, &ministry).await;
+    let s = s.unwrap();
+    assert_eq!(s.get("/ui/roster").await.status, 200);
+    app.tokens
+        .revoke_token(&roster_http::hash_token(&ministry), chrono::Utc::now())
+        .await
+        .unwrap();
+    let r = s.get("/ui/roster").await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.headers[LOCATION], "/ui/signin");
+}
+
+pub async fn forms_without_the_sessions_csrf_token_change_nothing(app: TestApp) {
+    let platform = demo_with_an_open_round(&app).await;
+    let jiangsu = app.token(Role::Province, Some("32")).await;
+    let (_, s) = sign_in(&app, &jiangsu).await;
+    let s = s.unwrap();
+    let funnel = s.get("/ui/funnel?round=browser").await;
+    assert_eq!(funnel.status, 200);
+    let at = funnel
+        .body
+        .find("class=\"recommend\"")
+        .expect("a recommend form");
+    let command_id = hidden(&funnel.body[at..], "command_id").unwrap();
+    let today = roster_domain::service::business_day(chrono::Utc::now()).to_string();
+    let form = |csrf: &'static str| {
+        vec![
+            ("csrf", csrf),
+            ("action", "recommend"),
+            ("opinion", "同意推荐"),
+            ("back", "/ui/funnel?round=browser"),
+        ]
+    };
+    let events = app.all_events().await.len();
+    let mut fields = form("");
+    fields.extend([
+        ("command_id", command_id.as_str()),
+        ("platform_id", platform.as_str()),
+        ("business_date", today.as_str()),
+    ]);
+    let r = s.post("/ui/act", &fields, None).await;
+    assert_eq!(r.status, 403, "no CSRF token");
+    assert!(r.body.contains("CSRF"), "{}", r.body);
+    fields[0].1 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    assert_eq!(
+        s.post("/ui/act", &fields, None).await.status,
+        403,
+        "another token"
+    );
+    fields[0].1 = s.csrf.as_str();
+    let r = s
+        .post("/ui/act", &fields, Some("http://evil.example"))
+        .await;
+    assert_eq!(r.status, 403, "posted from another site");
+    assert_eq!(app.all_events().await.len(), events, "nothing appended");
+
+    // With the session's token (and the browser's own origin) the command goes through, once.
+    let origin = app.base.clone();
+    let r = s.post("/ui/act", &fields, Some(&origin)).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.headers[LOCATION], "/ui/funnel?round=browser");
+    let after = app.all_events().await.len();
+    assert!(after > events);
+    let shown = s.get("/ui/funnel?round=browser").await;
+    assert!(
+        shown.body.contains("id=\"flash\""),
+        "the outcome is shown once"
+    );
+    assert!(shown.body.contains("RecommendByProvince"));
+    assert!(!s
+        .get("/ui/funnel?round=browser")
+        .await
+        .body
+        .contains("id=\"flash\""));
+    s.post("/ui/act", &fields, None).await;
+    assert_eq!(
+        app.all_events().await.len(),
+        after,
+        "a resubmitted form is the same command"
+    );
+    // A bad date is refused with the field named, and appends nothing.
+    let mut bad = fields.clone();
+    bad.retain(|(k, _)| *k != "business_date" && *k != "command_id");
+    let fresh = uuid::Uuid::new_v4().to_string();
+    bad.extend([
+        ("business_date", "2026-02-30"),
+        ("command_id", fresh.as_str()),
+    ]);
+    s.post("/ui/act", &bad, None).await;
+    let shown = s.get("/ui/funnel?round=browser").await.body;
+    assert!(
+        shown.contains("impossible_date") && shown.contains("business_date"),
+        "{shown}"
+    );
+    assert_eq!(app.all_events().await.len(), after);
+    let audit = app
+        .get(
+            Some(&app.token(Role::Ministry, None).await),
+            "/api/v1/audit?limit=50",
+        )
+        .await;
+    let refused_here = audit
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["command_type"] == "POST /ui/act" && e["outcome"] == "refused")
+        .count();
+    assert_eq!(
+        refused_here, 4,
+        "every refused form is audited: {}",
+        audit.body
+    );
+}
+
+pub async fn each_role_sees_its_own_pages_and_analysts_only_read(app: TestApp) {
+    let platform = demo_with_an_open_round(&app).await;
+    let ministry = app.token(Role::Ministry, None).await;
+    let city = app.token(Role::City, Some("440300")).await;
+    let (_, c) = sign_in(&app, &city).await;
+    let c = c.unwrap();
+    let roster = c.get("/ui/roster").await;
+    assert_eq!(roster.status, 200);
+    assert!(
+        !roster.body.contains("href=\"/ui/targets\""),
+        "no targets page for a city"
+    );
+    let targets = c.get("/ui/targets").await;
+    assert_eq!(targets.status, 403);
+    assert!(targets.body.contains("forbidden"));
+    let api = app.get(Some(&city), "/api/v1/roster").await.body["total"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        roster.body.matches("<tr data-platform=").count() as u64,
+        api,
+        "the city's page lists what the API gives the city"
+    );
+    assert!(
+        api < app.get(Some(&ministry), "/api/v1/roster").await.body["total"]
+            .as_u64()
+            .unwrap()
+    );
+
+    let guangdong = app.token(Role::Province, Some("44")).await;
+    let (_, g) = sign_in(&app, &guangdong).await;
+    let g = g.unwrap();
+    let other = g.get(&format!("/ui/platforms/{platform}")).await;
+    assert_eq!(other.status, 403, "Jiangsu's applicant is not Guangdong's");
+    let targets = g.get("/ui/targets").await;
+    assert_eq!(targets.status, 200);
+    assert!(
+        targets.body.contains("本省平台") && !targets.body.contains("全国 ·"),
+        "a province's KPIs are its own"
+    );
+
+    let analyst = app.token(Role::Analyst, None).await;
+    let (_, a) = sign_in(&app, &analyst).await;
+    let a = a.unwrap();
+    for path in [
+        "/ui/targets",
+        "/ui/roster",
+        "/ui/reviews",
+        "/ui/funnel?round=browser",
+        &format!("/ui/platforms/{platform}"),
+    ] {
+        let p = a.get(path).await;
+        assert_eq!(p.status, 200, "{path}");
+        assert!(
+            !p.body.contains("action=\"/ui/act\""),
+            "{path} offers an analyst a form"
+        );
+    }
+    // An analyst's forged form reaches the command service, which refuses it.
+    let events = app.all_events().await.len();
+    let today = roster_domain::service::business_day(chrono::Utc::now()).to_string();
+    let id = uuid::Uuid::new_v4().to_string();
+    let r = a
+        .post(
+            "/ui/act",
+            &[
+                ("csrf", a.csrf.as_str()),
+                ("command_id", &id),
+                ("platform_id", &platform),
+                ("action", "recommend"),
+                ("opinion", "x"),
+                ("business_date", &today),
+                ("back", "/ui/funnel"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let shown = a.get("/ui/funnel").await.body;
+    assert!(shown.contains("forbidden"), "{shown}");
+    assert_eq!(app.all_events().await.len(), events);
+
+    // A ministry page in English.
+    let (_, m) = sign_in(&app, &ministry).await;
+    let m = m.unwrap();
+    let en = page(
+        &m.http,
+        m.http
+            .get(format!("{}/ui/targets", app.base))
+            .header(COOKIE, format!("{}; roster_lang=en", m.cookie)),
+    )
+    .await;
+    assert!(en.body.contains("<html lang=\"en\">") && en.body.contains("Progress against targets"));
+    let zh = m.get("/ui/targets").await;
+    assert!(zh.body.contains("<html lang=\"zh-CN\">") && zh.body.contains("目标进度"));
+}
+
+mod sqlite {
+    use crate::app::{spawn_app, Kind};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sessions_are_strict_http_only_cookies_and_pages_need_one() {
+        super::sessions_are_strict_http_only_cookies_and_pages_need_one(
+            spawn_app(Kind::Sqlite).await,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn forms_without_the_sessions_csrf_token_change_nothing() {
+        super::forms_without_the_sessions_csrf_token_change_nothing(spawn_app(Kind::Sqlite).await)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_role_sees_its_own_pages_and_analysts_only_read() {
+        super::each_role_sees_its_own_pages_and_analysts_only_read(spawn_app(Kind::Sqlite).await)
+            .await;
+    }
+}
+
+mod postgres {
+    use crate::app::{spawn_app, Kind};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn forms_without_the_sessions_csrf_token_change_nothing() {
+        super::forms_without_the_sessions_csrf_token_change_nothing(
+            spawn_app(Kind::Postgres).await,
+        )
+        .await;
+    }
+}
