@@ -787,9 +787,9 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
+            let addr = listener.local_addr()?;
             println!(
-                "Serving on http://{} ({}, read models {}); OpenAPI at /api/v1/openapi.json; Ctrl-C stops.",
-                listener.local_addr()?,
+                "Serving on http://{addr} ({}, read models {}); dashboard at http://{addr}/ui (sign in with a token); OpenAPI at /api/v1/openapi.json; Ctrl-C stops.",
                 stores.description,
                 if transport.is_some() { "fed through RabbitMQ" } else { "in-process" }
             );

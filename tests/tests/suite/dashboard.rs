@@ -401,6 +401,117 @@ pub async fn each_role_sees_its_own_pages_and_analysts_only_read(app: TestApp) {
     assert!(zh.body.contains("<html lang=\"zh-CN\">") && zh.body.contains("目标进度"));
 }
 
+/// The hidden fields of the first form of `class` on a page, as form pairs.
+fn form_fields(body: &str, class: &str) -> Vec<(String, String)> {
+    let at = body
+        .find(&format!("class=\"{class}\""))
+        .unwrap_or_else(|| panic!("no {class} form"));
+    let form = &body[at..at + body[at..].find("</form>").unwrap()];
+    [
+        "csrf",
+        "command_id",
+        "platform_id",
+        "action",
+        "back",
+        "review_id",
+    ]
+    .into_iter()
+    .filter_map(|n| hidden(form, n).map(|v| (n.to_string(), v)))
+    .collect()
+}
+
+pub async fn the_ministry_concludes_a_review_and_a_province_rejects_from_the_pages(app: TestApp) {
+    let platform = demo_with_an_open_round(&app).await;
+    let ministry = app.token(Role::Ministry, None).await;
+    let today = roster_domain::service::business_day(chrono::Utc::now()).to_string();
+    // An ad hoc review opened ten days ago and due yesterday: overdue (D-2).
+    let day = |n: i64| {
+        (roster_domain::service::business_day(chrono::Utc::now()) + chrono::Duration::days(n))
+            .to_string()
+    };
+    let r = app
+        .post(
+            &ministry,
+            "/api/v1/platforms/js-nj-chem/review",
+            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "business_date": day(-10),
+                "review_id": "adhoc-ui", "trigger": "ad_hoc", "due_on": day(-1)}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (_, m) = sign_in(&app, &ministry).await;
+    let m = m.unwrap();
+    let board = m.get("/ui/reviews").await;
+    assert_eq!(board.status, 200);
+    assert!(
+        board.body.contains("id=\"count-overdue\">1<"),
+        "{}",
+        board.body
+    );
+    let mut fields = form_fields(&board.body, "conclude");
+    let reviewed = fields
+        .iter()
+        .find(|f| f.0 == "platform_id")
+        .unwrap()
+        .1
+        .clone();
+    let review_id = fields
+        .iter()
+        .find(|f| f.0 == "review_id")
+        .unwrap()
+        .1
+        .clone();
+    fields.extend([
+        ("business_date".into(), today.clone()),
+        ("outcome".into(), "passed".into()),
+        ("reasons".into(), "整改到位\n复查合格".into()),
+    ]);
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = m.post("/ui/act", &pairs, None).await;
+    assert_eq!(r.status, 303);
+    let back = m.get("/ui/reviews").await.body;
+    assert!(back.contains("ConcludeReview"), "{back}");
+    let detail = app
+        .get(Some(&ministry), &format!("/api/v1/platforms/{reviewed}"))
+        .await
+        .body;
+    assert_eq!(
+        detail["state"]["reviews"][&review_id]["outcome"], "passed",
+        "{detail}"
+    );
+
+    // Jiangsu rejects its applicant: a rejection without a reason is refused, with one it is taken.
+    let jiangsu = app.token(Role::Province, Some("32")).await;
+    let (_, j) = sign_in(&app, &jiangsu).await;
+    let j = j.unwrap();
+    let page = j.get(&format!("/ui/platforms/{platform}")).await.body;
+    assert!(page.contains("id=\"eligibility\""));
+    let mut fields = form_fields(&page, "reject");
+    fields.push(("business_date".into(), today.clone()));
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let events = app.all_events().await.len();
+    j.post("/ui/act", &pairs, None).await;
+    let shown = j.get(&format!("/ui/platforms/{platform}")).await.body;
+    assert!(
+        shown.contains("reasons"),
+        "the refusal names the field: {shown}"
+    );
+    assert_eq!(app.all_events().await.len(), events);
+    let mut with_reason = pairs.clone();
+    with_reason.push(("reasons", "G-4: 用房面积不足"));
+    j.post("/ui/act", &with_reason, None).await;
+    let detail = app
+        .get(Some(&ministry), &format!("/api/v1/platforms/{platform}"))
+        .await
+        .body;
+    assert_eq!(detail["status"], "rejected");
+}
+
 mod sqlite {
     use crate::app::{spawn_app, Kind};
 
@@ -416,6 +527,14 @@ mod sqlite {
     async fn forms_without_the_sessions_csrf_token_change_nothing() {
         super::forms_without_the_sessions_csrf_token_change_nothing(spawn_app(Kind::Sqlite).await)
             .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_ministry_concludes_a_review_and_a_province_rejects_from_the_pages() {
+        super::the_ministry_concludes_a_review_and_a_province_rejects_from_the_pages(
+            spawn_app(Kind::Sqlite).await,
+        )
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

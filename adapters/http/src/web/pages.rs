@@ -156,6 +156,10 @@ pub async fn targets(
     let body = html! {
         form.filters method="get" action="/ui/targets" id="targets-filter" {
             label { (v.t("截至日期", "As of")) input type="date" name="as_of" id="as_of" value=(report.as_of); }
+            label title=(v.t("只计入该日（北京时间）结束前已记录的事实：当时公布的数字", "Only facts recorded by the end of that day (Beijing): the figures as published then")) {
+                (v.t("记录截至（可选）", "As known at (optional)"))
+                input type="date" name="known_at" id="known_at" value=[params.get("known_at")];
+            }
             label { (v.t("目标集", "Target set"))
                 select name="target_set" id="target_set" {
                     option value="" { (v.t("全部生效目标", "All sets in force")) }
