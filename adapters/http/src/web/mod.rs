@@ -243,6 +243,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e7ec;text-align:left;vertical-align:top}
 th{background:#eef2f6;white-space:nowrap}
 td.num,th.num{text-align:right}
+#timeline td:first-child,#timeline td:last-child,td.date{white-space:nowrap}
 .status{display:inline-block;padding:0 .4rem;border-radius:3px;background:#eef2f6;font-size:.8rem}
 .status.met,.status.on_track,.outcome-pass{background:#e3f4e8}
 .status.behind,.status.missed,.outcome-fail{background:#fdecea}

@@ -11,8 +11,10 @@ use chrono::NaiveDate;
 use maud::{html, Markup};
 use roster_domain::access::can_read;
 use roster_domain::actor::Role;
+use roster_domain::commands::ReviewOutcome;
 use roster_domain::eligibility::Outcome;
 use roster_domain::error::{code, Refusal};
+use roster_domain::incident::{IncidentClass, IncidentKind};
 use roster_domain::platform::Status;
 use roster_domain::values::{Domain, Province};
 use roster_projections::export;
@@ -619,16 +621,16 @@ pub async fn platform(
             thead { tr { th { (v.t("复核", "Review")) } th { (v.t("起因", "Trigger")) } th { (v.t("开启", "Opened")) } th { (v.t("截止", "Due")) } th { (v.t("结论", "Outcome")) } } }
             tbody { @for r in &reviews.reviews {
                 tr { td { (r.review_id) } td { (r.trigger) } td { (r.opened_on) } td { (r.due_on) }
-                     td { @if let Some(o) = r.outcome { (format!("{o:?}")) " " @if let Some(c) = r.concluded_on { (c) } } @else if r.lapsed_on.is_some() { (v.t("失效", "lapsed")) } @else { (v.t("进行中", "open")) } } }
+                     td { @if let Some(o) = r.outcome { (review_outcome(lang, o)) " " @if let Some(c) = r.concluded_on { (c) } } @else if r.lapsed_on.is_some() { (v.t("失效", "lapsed")) } @else { (v.t("进行中", "open")) } } }
             } }
         } }
         h2 { (v.t("事故", "Incidents")) }
         div.scroll { table id="incidents" {
             thead { tr { th { (v.t("事故", "Incident")) } th { (v.t("类别", "Kind")) } th { (v.t("发生", "Occurred")) } th { (v.t("报告", "Reported")) } th { (v.t("评定等级", "Assessed class")) } th { (v.t("复核", "Review")) } } }
             tbody { @for i in &incidents.incidents {
-                tr { td { (i.incident_id) } td { (format!("{:?}", i.kind)) } td { (i.occurred_on) } td { (i.reported_on) }
-                     td { @if let Some(c) = i.assessed_class { (format!("{c:?}")) } }
-                     td { @if let Some(r) = &i.review_id { (r) @if let Some(o) = i.review_outcome { " · " (format!("{o:?}")) } } } }
+                tr { td { (i.incident_id) } td { (incident_kind(lang, i.kind)) } td { (i.occurred_on) } td { (i.reported_on) }
+                     td { @if let Some(c) = i.assessed_class { (incident_class(lang, c)) } }
+                     td { @if let Some(r) = &i.review_id { (r) @if let Some(o) = i.review_outcome { " · " (review_outcome(lang, o)) } } } }
             } }
         } }
         h2 { (v.t("时间线", "Timeline")) }
@@ -645,6 +647,32 @@ pub async fn platform(
         } }
     };
     Ok(page(&v, name, body))
+}
+
+fn incident_kind(lang: Lang, k: IncidentKind) -> &'static str {
+    match k {
+        IncidentKind::StrainLeak => lang.t("菌种泄露", "strain leak"),
+        IncidentKind::Safety => lang.t("安全事故", "safety"),
+        IncidentKind::Environmental => lang.t("环境污染事故", "environmental"),
+        IncidentKind::Other => lang.t("其他", "other"),
+    }
+}
+
+/// Decree 493's classes.
+fn incident_class(lang: Lang, c: IncidentClass) -> &'static str {
+    match c {
+        IncidentClass::General => lang.t("一般", "general"),
+        IncidentClass::Larger => lang.t("较大", "larger"),
+        IncidentClass::Major => lang.t("重大", "major"),
+        IncidentClass::EspeciallyMajor => lang.t("特别重大", "especially major"),
+    }
+}
+
+fn review_outcome(lang: Lang, o: ReviewOutcome) -> &'static str {
+    match o {
+        ReviewOutcome::Passed => lang.t("通过", "passed"),
+        ReviewOutcome::Failed => lang.t("不通过", "failed"),
+    }
 }
 
 fn outcome_class(o: Outcome) -> &'static str {
@@ -734,7 +762,7 @@ pub async fn reviews(
             thead { tr { th { (v.t("平台", "Platform")) } th { (v.t("事故", "Incident")) } th { (v.t("发生", "Occurred")) } th { (v.t("评定等级", "Assessed class")) } th { (v.t("复核", "Review")) } } }
             tbody { @for i in &open_incident_reviews {
                 tr { td { a href={"/ui/platforms/" (i.platform_id)} { (i.platform_name) } } td { (i.incident.description) }
-                     td { (i.incident.occurred_on) } td { @if let Some(c) = i.incident.assessed_class { (format!("{c:?}")) } }
+                     td { (i.incident.occurred_on) } td { @if let Some(c) = i.incident.assessed_class { (incident_class(lang, c)) } }
                      td { (i.incident.review_id.clone().unwrap_or_default()) } }
             } }
         } }
@@ -742,9 +770,9 @@ pub async fn reviews(
         div.scroll { table id="incident-register" {
             thead { tr { th { (v.t("平台", "Platform")) } th { (v.t("类别", "Kind")) } th { (v.t("发生", "Occurred")) } th { (v.t("报告", "Reported")) } th { (v.t("评定等级", "Assessed class")) } } }
             tbody { @for i in &incidents {
-                tr { td { a href={"/ui/platforms/" (i.platform_id)} { (i.platform_name) } } td { (format!("{:?}", i.incident.kind)) }
+                tr { td { a href={"/ui/platforms/" (i.platform_id)} { (i.platform_name) } } td { (incident_kind(lang, i.incident.kind)) }
                      td { (i.incident.occurred_on) } td { (i.incident.reported_on) }
-                     td { @if let Some(c) = i.incident.assessed_class { (format!("{c:?}")) } } }
+                     td { @if let Some(c) = i.incident.assessed_class { (incident_class(lang, c)) } } }
             } }
         } }
     };
