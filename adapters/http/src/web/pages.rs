@@ -135,16 +135,25 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 
 const KPI_PARAMS: [&str; 3] = ["as_of", "known_at", "target_set"];
 
+/// The KPI report the viewer may see for the page's as-of, known-at and target set.
+async fn kpi_for(
+    state: &AppState,
+    v: &Viewer,
+    params: &HashMap<String, String>,
+) -> Result<(KpiReport, Option<Province>), PageError> {
+    known(params, &KPI_PARAMS).map_err(|r| refused(v, r))?;
+    crate::kpi::build(state, &v.actor, params)
+        .await
+        .map_err(|p| refused(v, p))
+}
+
 pub async fn targets(
     State(state): State<AppState>,
     v: Viewer,
     Query(params): Params,
 ) -> Result<Response, PageError> {
     let params = filled(params);
-    known(&params, &KPI_PARAMS).map_err(|r| refused(&v, r))?;
-    let (report, province) = crate::kpi::build(&state, &v.actor, &params)
-        .await
-        .map_err(|p| refused(&v, p))?;
+    let (report, province) = kpi_for(&state, &v, &params).await?;
     let lang = v.lang;
     let qs = query_string(&params);
     let scope = match province {
@@ -306,11 +315,7 @@ pub async fn kpi_xlsx(
     v: Viewer,
     Query(params): Params,
 ) -> Result<Response, PageError> {
-    let params = filled(params);
-    known(&params, &KPI_PARAMS).map_err(|r| refused(&v, r))?;
-    let (report, _) = crate::kpi::build(&state, &v.actor, &params)
-        .await
-        .map_err(|p| refused(&v, p))?;
+    let (report, _) = kpi_for(&state, &v, &filled(params)).await?;
     let body = export::to_xlsx(&export::sheets(&report))
         .map_err(|e| refused(&v, Problem::new(code::INTERNAL, e.to_string())))?;
     Ok(file(XLSX, &format!("kpi-{}.xlsx", report.as_of), body))
@@ -323,10 +328,7 @@ pub async fn kpi_csv(
 ) -> Result<Response, PageError> {
     let mut params = filled(params);
     let view = params.remove("view").unwrap_or_else(|| "targets".into());
-    known(&params, &KPI_PARAMS).map_err(|r| refused(&v, r))?;
-    let (report, _) = crate::kpi::build(&state, &v.actor, &params)
-        .await
-        .map_err(|p| refused(&v, p))?;
+    let (report, _) = kpi_for(&state, &v, &params).await?;
     let sheet =
         export::sheet(&report, &view).map_err(|e| refused(&v, Refusal::invalid("view", e)))?;
     let body = export::to_csv(&sheet)
