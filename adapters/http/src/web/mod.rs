@@ -379,10 +379,15 @@ async fn home(v: Viewer) -> Redirect {
 }
 
 async fn signin_form(headers: axum::http::HeaderMap) -> Response {
-    signin_page(Lang::of(&headers), None, StatusCode::OK)
+    signin_page(&headers, None, StatusCode::OK)
 }
 
-fn signin_page(lang: Lang, error: Option<&str>, status: StatusCode) -> Response {
+fn signin_page(
+    headers: &axum::http::HeaderMap,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let lang = Lang::of(headers);
     let nonce = session::random_secret();
     let body = html! {
         form.filters method="post" action="/ui/signin" id="signin" {
@@ -409,8 +414,13 @@ fn signin_page(lang: Lang, error: Option<&str>, status: StatusCode) -> Response 
         .into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&secret_cookie(session::SIGNIN_COOKIE, &nonce, 1800))
-            .expect("cookie value"),
+        HeaderValue::from_str(&secret_cookie(
+            session::SIGNIN_COOKIE,
+            &nonce,
+            1800,
+            session::behind_tls(headers),
+        ))
+        .expect("cookie value"),
     );
     resp
 }
@@ -429,7 +439,7 @@ async fn signin(
     let lang = Lang::of(&headers);
     let Ok(Form(form)) = form else {
         return signin_page(
-            lang,
+            &headers,
             Some(lang.t("登录表单不完整。", "The sign-in form was incomplete.")),
             StatusCode::BAD_REQUEST,
         );
@@ -437,7 +447,7 @@ async fn signin(
     let expected = cookie(&headers, session::SIGNIN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !same_secret(&expected, &form.csrf) {
         return signin_page(
-            lang,
+            &headers,
             Some(lang.t(
                 "登录页面已过期，请重新输入令牌。",
                 "The sign-in page had expired; enter the token again.",
@@ -467,26 +477,33 @@ async fn signin(
                     SESSION_COOKIE,
                     &sid,
                     session::SESSION_HOURS * 3600,
+                    session::behind_tls(&headers),
                 ))
                 .expect("cookie value"),
             );
             h.append(
                 header::SET_COOKIE,
-                HeaderValue::from_str(&secret_cookie(session::SIGNIN_COOKIE, "", 0))
-                    .expect("cookie value"),
+                HeaderValue::from_str(&secret_cookie(
+                    session::SIGNIN_COOKIE,
+                    "",
+                    0,
+                    session::behind_tls(&headers),
+                ))
+                .expect("cookie value"),
             );
             resp
         }
         Some(t) if t.revoked_at.is_none() => {
-            signin_refused(&state, lang, "the system role has no dashboard").await
+            signin_refused(&state, &headers, "the system role has no dashboard").await
         }
-        Some(_) => signin_refused(&state, lang, "revoked token").await,
-        None => signin_refused(&state, lang, "unknown token").await,
+        Some(_) => signin_refused(&state, &headers, "revoked token").await,
+        None => signin_refused(&state, &headers, "unknown token").await,
     }
 }
 
 /// A refused sign-in: audited with why, shown without saying why (no token probing).
-async fn signin_refused(state: &AppState, lang: Lang, why: &str) -> Response {
+async fn signin_refused(state: &AppState, headers: &axum::http::HeaderMap, why: &str) -> Response {
+    let lang = Lang::of(headers);
     state
         .audit_refusal(
             Actor::anonymous(),
@@ -496,7 +513,7 @@ async fn signin_refused(state: &AppState, lang: Lang, why: &str) -> Response {
         )
         .await;
     signin_page(
-        lang,
+        headers,
         Some(lang.t(
             "令牌无效或已撤销。",
             "The token is unknown or has been revoked.",
@@ -512,6 +529,7 @@ struct CsrfOnly {
 
 async fn signout(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     v: Viewer,
     form: Result<Form<CsrfOnly>, axum::extract::rejection::FormRejection>,
 ) -> Response {
@@ -522,7 +540,13 @@ async fn signout(
     let mut resp = Redirect::to("/ui/signin").into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&secret_cookie(SESSION_COOKIE, "", 0)).expect("cookie value"),
+        HeaderValue::from_str(&secret_cookie(
+            SESSION_COOKIE,
+            "",
+            0,
+            session::behind_tls(&headers),
+        ))
+        .expect("cookie value"),
     );
     resp
 }

@@ -121,9 +121,26 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// `Set-Cookie` for a secret: not readable by scripts, never sent on cross-site requests.
-pub fn secret_cookie(name: &str, value: &str, max_age_secs: i64) -> String {
-    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}")
+/// `Set-Cookie` for a secret: not readable by scripts, never sent on cross-site requests, and
+/// only over TLS when the request came through TLS.
+pub fn secret_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
+    format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The server itself speaks plain HTTP; behind a TLS-terminating proxy the proxy says so
+/// (`X-Forwarded-Proto: https` or RFC 7239 `Forwarded: proto=https`), and cookies get `Secure`.
+pub fn behind_tls(headers: &HeaderMap) -> bool {
+    let says = |name: &str, needle: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.to_ascii_lowercase().contains(needle))
+    };
+    says("x-forwarded-proto", "https") || says("forwarded", "proto=https")
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -175,7 +192,15 @@ mod tests {
         assert!(same_secret("abc", "abc"));
         assert!(!same_secret("abc", "abd"));
         assert!(!same_secret("abc", "abcd"));
-        let c = secret_cookie(SESSION_COOKIE, "v", 60);
-        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"));
+        let c = secret_cookie(SESSION_COOKIE, "v", 60, false);
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && !c.contains("Secure"));
+        assert!(secret_cookie(SESSION_COOKIE, "v", 60, true).ends_with("; Secure"));
+        let mut h = HeaderMap::new();
+        assert!(!behind_tls(&h));
+        h.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert!(behind_tls(&h));
+        let mut h = HeaderMap::new();
+        h.insert("forwarded", "for=10.0.0.1;proto=https".parse().unwrap());
+        assert!(behind_tls(&h));
     }
 }
