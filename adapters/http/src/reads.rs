@@ -124,24 +124,26 @@ pub(crate) const ROSTER_PARAMS: [&str; 7] = [
 
 /// Parses the roster filters.
 pub(crate) fn roster_query(params: &HashMap<String, String>) -> Result<RosterQuery, Refusal> {
-    let get = |k: &str| params.get(k);
     Ok(RosterQuery {
         as_of: date_param(params, "as_of")?,
-        province: get("province")
+        province: params
+            .get("province")
             .map(|p| {
                 Province::parse(p).ok_or_else(|| {
                     Refusal::invalid("province", format!("unknown province code '{p}'"))
                 })
             })
             .transpose()?,
-        city: get("city").cloned(),
-        domain: get("domain")
+        city: params.get("city").cloned(),
+        domain: params
+            .get("domain")
             .map(|d| {
                 Domain::parse(d)
                     .ok_or_else(|| Refusal::invalid("domain", format!("unknown domain '{d}'")))
             })
             .transpose()?,
-        status: get("status")
+        status: params
+            .get("status")
             .map(|s| {
                 serde_json::from_value::<Status>(json!(s)).map_err(|_| {
                     Refusal::invalid(
@@ -153,7 +155,8 @@ pub(crate) fn roster_query(params: &HashMap<String, String>) -> Result<RosterQue
                 })
             })
             .transpose()?,
-        stars: get("stars")
+        stars: params
+            .get("stars")
             .map(|s| {
                 s.parse::<u8>()
                     .ok()
