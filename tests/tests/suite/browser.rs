@@ -331,6 +331,9 @@ pub async fn the_dashboard_in_a_real_browser() {
     if !browser_available() {
         return;
     }
+    // Chromium takes most of a core for a few seconds: not while a test restarts the broker
+    // and times the recovery (those take the lock exclusively).
+    let _not_during_broker_faults = crate::broker::BROKER.read().await;
     let app = spawn_app(Kind::Sqlite).await;
     let platform = demo_with_an_open_round(&app).await;
     let ministry = app.token(Role::Ministry, None).await;
