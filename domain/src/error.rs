@@ -11,6 +11,11 @@ pub mod code {
     pub const INVALID_INPUT: &str = "invalid_input";
     pub const NOT_FOUND: &str = "not_found";
     pub const IMPOSSIBLE_DATE: &str = "impossible_date";
+    /// A business date after today (Asia/Shanghai): no act takes effect in the future (SPEC §12).
+    pub const FUTURE_BUSINESS_DATE: &str = "future_business_date";
+    /// An applicant's, city's or province's act stated a business date other than the day it
+    /// is recorded (SPEC §12): those acts happen when they are recorded.
+    pub const BUSINESS_DATE_NOT_TODAY: &str = "business_date_not_today";
     pub const COMMAND_ID_REUSED: &str = "command_id_reused";
     pub const DUPLICATE: &str = "duplicate";
     pub const UNAVAILABLE: &str = "unavailable";

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod form;
 pub mod incident;
+pub mod input;
 pub mod platform;
 pub mod policies;
 #[cfg(test)]

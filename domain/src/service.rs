@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::access;
-use crate::actor::Actor;
+use crate::actor::{Actor, Role};
 use crate::commands::{CommandMeta, Envelope, OpenRound, PlatformCommand, RoundCommand};
 use crate::error::{code, Refusal};
 use crate::events::{self, PlatformEvent, RoundEvent};
@@ -78,6 +78,16 @@ impl Target {
         }
     }
 
+    /// The command's own fields as JSON (for the input bounds of SPEC §11).
+    fn fields(&self) -> serde_json::Value {
+        match self {
+            Target::Platform { command, .. } => serde_json::to_value(command),
+            Target::OpenRound { open_round } => serde_json::to_value(open_round),
+            Target::TargetSet { command } => serde_json::to_value(command),
+        }
+        .unwrap_or_default()
+    }
+
     pub fn stream_id(&self) -> String {
         match self {
             Target::Platform { platform_id, .. } => Platform::stream_id(platform_id),
@@ -91,7 +101,10 @@ impl Target {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandRequest {
     pub command_id: Uuid,
-    pub business_date: NaiveDate,
+    /// When the act takes effect. `None`: today (Asia/Shanghai, by the service's clock). The
+    /// service refuses a date after today, and for applicants, cities and provinces any date but
+    /// today (SPEC §12); only the ministry, the system and a backfill state a past date.
+    pub business_date: Option<NaiveDate>,
     /// Optimistic concurrency from the client: refuse if the target stream moved on.
     pub expected_version: Option<u64>,
     pub correlation_id: Option<Uuid>,
@@ -120,6 +133,57 @@ pub struct CommandOutcome {
     /// True when this is the recorded result of an earlier identical command.
     #[serde(default)]
     pub duplicate: bool,
+}
+
+/// Whose act is on the record as it happened, and whose is history migrated by an operator.
+#[derive(Debug, Clone, PartialEq)]
+enum Entry {
+    /// Recorded as it happens: SPEC §12 dates it.
+    Live,
+    /// History migrated on the server host by this operator (`roster import --backfill`, the
+    /// demo): any past business date, every event marked `backfilled_by`.
+    Backfill(String),
+}
+
+/// One command being decided: the actor, the request, and the business date it takes effect on.
+struct Act<'a> {
+    actor: &'a Actor,
+    req: &'a CommandRequest,
+    on: NaiveDate,
+    entry: &'a Entry,
+}
+
+/// Applicants, cities and provinces act on the day their act is recorded (SPEC §12, R-4, C-5).
+pub fn acts_when_recorded(role: Role) -> bool {
+    matches!(role, Role::Applicant | Role::City | Role::Province)
+}
+
+/// The business date a command takes effect on, by SPEC §12: never after `today`; for an
+/// applicant, city or province exactly `today` (unless the entry is a backfill of history).
+fn effective_date(
+    role: Role,
+    stated: Option<NaiveDate>,
+    today: NaiveDate,
+    entry: &Entry,
+) -> Result<NaiveDate, Refusal> {
+    let Some(on) = stated else {
+        return Ok(today);
+    };
+    if on > today {
+        return Err(Refusal::new(
+            code::FUTURE_BUSINESS_DATE,
+            format!("business_date {on} is after today ({today}, Beijing time): an act cannot take effect in the future"),
+        )
+        .at("business_date"));
+    }
+    if on != today && acts_when_recorded(role) && *entry == Entry::Live {
+        return Err(Refusal::new(
+            code::BUSINESS_DATE_NOT_TODAY,
+            format!("a {role}'s act takes effect on the day it is recorded ({today}, Beijing time), not {on}: omit business_date or send today's date"),
+        )
+        .at("business_date"));
+    }
+    Ok(on)
 }
 
 pub fn valid_platform_id(id: &str) -> bool {
@@ -320,16 +384,51 @@ impl CommandService {
         })
     }
 
-    /// Executes one command. Refusals are audited; nothing else is written for them.
+    /// Executes one command as it happens. Refusals are audited; nothing else is written for
+    /// them.
     pub async fn execute(
         &self,
         actor: &Actor,
         req: CommandRequest,
     ) -> Result<CommandOutcome, Refusal> {
-        let result = self.execute_inner(actor, &req).await;
+        self.run(actor, req, Entry::Live).await
+    }
+
+    /// Migrates one command of history (SPEC §12): an operator on the server host, never a
+    /// network caller, states past business dates for any actor; every event is marked as
+    /// backfilled by `operator` and the audit line names the operator. Future dates are still
+    /// refused, and every rule (deadlines against the stated date) still applies.
+    pub async fn backfill(
+        &self,
+        operator: &str,
+        actor: &Actor,
+        req: CommandRequest,
+    ) -> Result<CommandOutcome, Refusal> {
+        let operator = operator.trim();
+        if operator.is_empty() {
+            return Err(Refusal::invalid(
+                "operator",
+                "a backfill names the operator who runs it",
+            ));
+        }
+        self.run(actor, req, Entry::Backfill(operator.to_string()))
+            .await
+    }
+
+    async fn run(
+        &self,
+        actor: &Actor,
+        req: CommandRequest,
+        entry: Entry,
+    ) -> Result<CommandOutcome, Refusal> {
+        let result = self.execute_inner(actor, &req, &entry).await;
         if let Err(refusal) = &result {
             // Known duplicates and store outages are not attempts worth auditing twice.
             if refusal.code != code::UNAVAILABLE {
+                let mut detail = refusal.message.clone();
+                if let Entry::Backfill(operator) = &entry {
+                    detail.push_str(&format!(" (backfill by operator {operator})"));
+                }
                 let entry = AuditEntry {
                     recorded_at: self.clock.now(),
                     actor: actor.clone(),
@@ -338,7 +437,7 @@ impl CommandService {
                     target: Some(req.target.stream_id()),
                     outcome: "refused".into(),
                     error_code: Some(refusal.code.clone()),
-                    detail: Some(refusal.message.clone()),
+                    detail: Some(detail),
                 };
                 if let Err(e) = self.store.record_refusal(entry).await {
                     tracing::warn!(error = %e, "could not record a refused command in the audit log");
@@ -362,6 +461,7 @@ impl CommandService {
         &self,
         actor: &Actor,
         req: &CommandRequest,
+        entry: &Entry,
     ) -> Result<CommandOutcome, Refusal> {
         let name = req.target.command_name();
         if let Target::Platform { platform_id, .. } = &req.target {
@@ -373,27 +473,39 @@ impl CommandService {
             }
         }
         let fingerprint = Self::fingerprint(actor, req);
+        // SPEC §12: the day the act takes effect, from the clock, checked before anything else is
+        // decided (a refusal here still answers a repeated command id with its first result).
+        let dated = effective_date(actor.role, req.business_date, self.clock.today(), entry)
+            .and_then(|on| crate::input::check(&req.target.fields()).map(|()| on));
         // A repeated command id is answered by the append (it finds the id) or, when the
         // decision is now a refusal, by the look-up below: either way with the first result.
         let mut fresh = false;
         for _attempt in 0..MAX_ATTEMPTS {
-            let decided = match access::check_role(actor, name) {
+            let decided = match access::check_role(actor, name).and_then(|()| dated.clone()) {
                 Err(r) => Err(r),
-                Ok(()) => match &req.target {
-                    Target::OpenRound { open_round } => {
-                        self.decide_round(actor, req, open_round, fresh).await
+                Ok(on) => {
+                    let act = Act {
+                        actor,
+                        req,
+                        on,
+                        entry,
+                    };
+                    match &req.target {
+                        Target::OpenRound { open_round } => {
+                            self.decide_round(&act, open_round, fresh).await
+                        }
+                        Target::TargetSet { command } => {
+                            self.decide_target_set(&act, command).await
+                        }
+                        Target::Platform {
+                            platform_id,
+                            command,
+                        } => {
+                            self.decide_platform(&act, platform_id, command, fresh)
+                                .await
+                        }
                     }
-                    Target::TargetSet { command } => {
-                        self.decide_target_set(actor, req, command).await
-                    }
-                    Target::Platform {
-                        platform_id,
-                        command,
-                    } => {
-                        self.decide_platform(actor, req, platform_id, command, fresh)
-                            .await
-                    }
-                },
+                }
             };
             let Decision {
                 commit,
@@ -402,13 +514,21 @@ impl CommandService {
             } = match decided {
                 Ok(d) => d,
                 Err(refusal) => {
-                    if let Some(first) = self
-                        .store
-                        .find_command(req.command_id)
-                        .await
-                        .map_err(store_refusal)?
-                    {
-                        return Self::replay(first, &fingerprint);
+                    // An actor refused by role or jurisdiction learns nothing about the command
+                    // id it sent (no oracle of other actors' command ids, and the authorisation
+                    // refusal is not hidden behind `command_id_reused`). Otherwise a command sent
+                    // again gets its first result.
+                    let authorisation =
+                        [code::FORBIDDEN, code::NOT_FOUND].contains(&refusal.code.as_str());
+                    if !authorisation {
+                        if let Some(first) = self
+                            .store
+                            .find_command(req.command_id)
+                            .await
+                            .map_err(store_refusal)?
+                        {
+                            return Self::replay(first, &fingerprint);
+                        }
                     }
                     if !fresh && refusal.code != code::UNAVAILABLE {
                         // The cache may be behind another writer: decide again on a fresh load.
@@ -484,18 +604,17 @@ impl CommandService {
         Ok(outcome)
     }
 
-    fn meta(&self, actor: &Actor, req: &CommandRequest) -> CommandMeta {
+    fn meta(&self, act: &Act) -> CommandMeta {
         CommandMeta {
-            command_id: req.command_id,
-            actor: actor.clone(),
-            business_date: req.business_date,
+            command_id: act.req.command_id,
+            actor: act.actor.clone(),
+            business_date: act.on,
         }
     }
 
     fn new_events<E: Serialize + DomainEvent>(
         &self,
-        actor: &Actor,
-        req: &CommandRequest,
+        act: &Act,
         first_index: usize,
         events: &[E],
     ) -> Vec<NewEvent> {
@@ -506,17 +625,21 @@ impl CommandService {
             .map(|(i, e)| {
                 let (event_type, schema_version, payload) = events::encode(e);
                 NewEvent {
-                    event_id: event_id(req.command_id, first_index + i),
+                    event_id: event_id(act.req.command_id, first_index + i),
                     event_type,
                     schema_version,
                     payload,
                     metadata: EventMetadata {
-                        actor: actor.clone(),
-                        command_id: req.command_id,
-                        correlation_id: req.correlation_id.unwrap_or(req.command_id),
-                        causation_id: req.causation_id,
+                        actor: act.actor.clone(),
+                        command_id: act.req.command_id,
+                        correlation_id: act.req.correlation_id.unwrap_or(act.req.command_id),
+                        causation_id: act.req.causation_id,
                         recorded_at,
-                        business_date: req.business_date,
+                        business_date: act.on,
+                        backfilled_by: match act.entry {
+                            Entry::Backfill(operator) => Some(operator.clone()),
+                            Entry::Live => None,
+                        },
                     },
                 }
             })
@@ -536,23 +659,36 @@ impl CommandService {
         }
     }
 
-    fn audit(&self, actor: &Actor, req: &CommandRequest) -> AuditEntry {
+    /// The audit line of an accepted command; a backfill names its operator, and an entry
+    /// recorded more than 30 days after its business date says it is late (SPEC §12).
+    fn audit(&self, act: &Act) -> AuditEntry {
+        let recorded_at = self.clock.now();
+        let mut notes = Vec::new();
+        if let Entry::Backfill(operator) = act.entry {
+            notes.push(format!("backfilled by operator {operator}"));
+        }
+        if crate::store::late_entry(act.on, recorded_at) {
+            notes.push(format!(
+                "late entry: business date {}, recorded {} days later",
+                act.on,
+                (business_day(recorded_at) - act.on).num_days()
+            ));
+        }
         AuditEntry {
-            recorded_at: self.clock.now(),
-            actor: actor.clone(),
-            command_id: Some(req.command_id),
-            command_type: req.target.command_name().to_string(),
-            target: Some(req.target.stream_id()),
+            recorded_at,
+            actor: act.actor.clone(),
+            command_id: Some(act.req.command_id),
+            command_type: act.req.target.command_name().to_string(),
+            target: Some(act.req.target.stream_id()),
             outcome: "accepted".into(),
             error_code: None,
-            detail: None,
+            detail: (!notes.is_empty()).then(|| notes.join("; ")),
         }
     }
 
     async fn decide_round(
         &self,
-        actor: &Actor,
-        req: &CommandRequest,
+        act: &Act<'_>,
         open: &OpenRound,
         fresh: bool,
     ) -> Result<Decision, Refusal> {
@@ -564,12 +700,12 @@ impl CommandService {
         }
         let (version, mut round) = self.round_for_decision(&open.round_id, fresh).await?;
         let stream_id = Round::stream_id(&open.round_id);
-        Self::check_expected(req, &stream_id, version)?;
+        Self::check_expected(act.req, &stream_id, version)?;
         let sink = EventSink::default();
         round
             .handle(
                 Envelope {
-                    meta: self.meta(actor, req),
+                    meta: self.meta(act),
                     command: RoundCommand::OpenRound(open.clone()),
                 },
                 &(),
@@ -577,22 +713,20 @@ impl CommandService {
             )
             .await?;
         let events: Vec<RoundEvent> = sink.collect().await;
-        let new = self.new_events(actor, req, 0, &events);
-        let outcome = Self::outcome(req, &stream_id, version, &new, vec![]);
+        let new = self.new_events(act, 0, &events);
+        let outcome = Self::outcome(act.req, &stream_id, version, &new, vec![]);
         let after = vec![After::Round(
             stream_id.clone(),
             version + new.len() as u64,
             round,
         )];
-        Ok(self.one_stream(actor, req, stream_id, version, new, outcome, after))
+        Ok(self.one_stream(act, stream_id, version, new, outcome, after))
     }
 
     /// A decision that appends to one stream only (rounds, target sets).
-    #[allow(clippy::too_many_arguments)]
     fn one_stream(
         &self,
-        actor: &Actor,
-        req: &CommandRequest,
+        act: &Act,
         stream_id: String,
         version: u64,
         new: Vec<NewEvent>,
@@ -607,7 +741,7 @@ impl CommandService {
                     expected_version: ExpectedVersion::from_current(version),
                     events: new,
                 }],
-                audit: self.audit(actor, req),
+                audit: self.audit(act),
             },
             outcome,
             after,
@@ -617,8 +751,7 @@ impl CommandService {
     /// Target sets are rare and small: always decided on a fresh load (no cache).
     async fn decide_target_set(
         &self,
-        actor: &Actor,
-        req: &CommandRequest,
+        act: &Act<'_>,
         command: &TargetSetCommand,
     ) -> Result<Decision, Refusal> {
         let id = command.target_set_id();
@@ -641,11 +774,16 @@ impl CommandService {
             set.apply(decoded);
         }
         let version = stored.last().map_or(0, |e| e.version);
-        Self::check_expected(req, &stream_id, version)?;
+        // A province's view: another province's set answers as one that does not exist, before
+        // its version or state is looked at (SPEC §10).
+        if version > 0 && !set.visible_to(act.actor) {
+            return Err(Refusal::not_found(format!("no target set {id}")));
+        }
+        Self::check_expected(act.req, &stream_id, version)?;
         let sink = EventSink::default();
         set.handle(
             Envelope {
-                meta: self.meta(actor, req),
+                meta: self.meta(act),
                 command: command.clone(),
             },
             &(),
@@ -653,23 +791,31 @@ impl CommandService {
         )
         .await?;
         let events: Vec<TargetSetEvent> = sink.collect().await;
-        let new = self.new_events(actor, req, 0, &events);
-        let outcome = Self::outcome(req, &stream_id, version, &new, vec![]);
-        Ok(self.one_stream(actor, req, stream_id, version, new, outcome, vec![]))
+        let new = self.new_events(act, 0, &events);
+        let outcome = Self::outcome(act.req, &stream_id, version, &new, vec![]);
+        Ok(self.one_stream(act, stream_id, version, new, outcome, vec![]))
     }
 
     async fn decide_platform(
         &self,
-        actor: &Actor,
-        req: &CommandRequest,
+        act: &Act<'_>,
         platform_id: &str,
         command: &PlatformCommand,
         fresh: bool,
     ) -> Result<Decision, Refusal> {
         let (version, mut platform) = self.platform_for_decision(platform_id, fresh).await?;
         let stream_id = Platform::stream_id(platform_id);
-        Self::check_expected(req, &stream_id, version)?;
-        access::check_scope(actor, &platform, command)?;
+        // SPEC §10: a platform outside the actor's jurisdiction answers exactly as one that does
+        // not exist, and jurisdiction comes before version, state and rule checks, so a refusal
+        // never tells another jurisdiction's versions, states or city codes. A submission names
+        // its own platform id (an id taken by another applicant is refused as such).
+        let submission = matches!(command, PlatformCommand::SubmitApplication(_));
+        if !submission && (version == 0 || !access::can_read(act.actor, &platform)) {
+            self.platforms.put(&stream_id, version, platform);
+            return Err(Refusal::not_found(format!("no platform {platform_id}")));
+        }
+        access::check_scope(act.actor, &platform, command)?;
+        Self::check_expected(act.req, &stream_id, version)?;
         let round_id = match command {
             PlatformCommand::SubmitApplication(s) => Some(s.round_id.clone()),
             _ => platform.round_id.clone(),
@@ -694,7 +840,7 @@ impl CommandService {
         platform
             .handle(
                 Envelope {
-                    meta: self.meta(actor, req),
+                    meta: self.meta(act),
                     command: command.clone(),
                 },
                 &ctx,
@@ -702,7 +848,7 @@ impl CommandService {
             )
             .await?;
         let events: Vec<PlatformEvent> = sink.collect().await;
-        let new = self.new_events(actor, req, 0, &events);
+        let new = self.new_events(act, 0, &events);
         let warnings: Vec<String> = events
             .iter()
             .flat_map(|e| match e {
@@ -716,7 +862,7 @@ impl CommandService {
                 _ => vec![],
             })
             .collect();
-        let mut outcome = Self::outcome(req, &stream_id, version, &new, warnings);
+        let mut outcome = Self::outcome(act.req, &stream_id, version, &new, warnings);
         let new_version = version + new.len() as u64;
         let mut streams = vec![StreamAppend {
             stream_id: stream_id.clone(),
@@ -738,7 +884,7 @@ impl CommandService {
             round_state
                 .handle(
                     Envelope {
-                        meta: self.meta(actor, req),
+                        meta: self.meta(act),
                         command: RoundCommand::RegisterRecommendation {
                             platform_id: platform_id.to_string(),
                             province: *province,
@@ -751,7 +897,7 @@ impl CommandService {
                 .await?;
             let round_events: Vec<RoundEvent> = round_sink.collect().await;
             let round_stream = Round::stream_id(round_id.as_deref().unwrap_or_default());
-            let new_round = self.new_events(actor, req, outcome.events.len(), &round_events);
+            let new_round = self.new_events(act, outcome.events.len(), &round_events);
             for (i, e) in new_round.iter().enumerate() {
                 outcome.events.push(EventRef {
                     event_id: e.event_id,
@@ -776,7 +922,7 @@ impl CommandService {
             commit: Commit {
                 command: placeholder_record(),
                 streams,
-                audit: self.audit(actor, req),
+                audit: self.audit(act),
             },
             outcome,
             after,

@@ -24,6 +24,27 @@ pub struct EventMetadata {
     pub recorded_at: DateTime<Utc>,
     /// Date on which the decision took effect (the "as of" axis), Asia/Shanghai calendar.
     pub business_date: NaiveDate,
+    /// The operator who migrated this event from history (`roster import --backfill`, the demo);
+    /// absent for every act recorded as it happened (SPEC §12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfilled_by: Option<String>,
+}
+
+/// An entry recorded more than this many days after its business date is a late entry (SPEC §12).
+pub const LATE_ENTRY_DAYS: i64 = 30;
+
+impl EventMetadata {
+    /// Recorded more than 30 days after it took effect (a decision entered late, or history
+    /// migrated by a backfill): shown as such on the timeline.
+    pub fn late_entry(&self) -> bool {
+        late_entry(self.business_date, self.recorded_at)
+    }
+}
+
+/// Whether an act of `business_date` recorded at `recorded_at` is a late entry (> 30 days).
+pub fn late_entry(business_date: NaiveDate, recorded_at: DateTime<Utc>) -> bool {
+    let recorded_day = (recorded_at + chrono::Duration::hours(8)).date_naive();
+    (recorded_day - business_date).num_days() > LATE_ENTRY_DAYS
 }
 
 /// An event about to be appended.

@@ -354,6 +354,12 @@ impl TargetSet {
 
     /// Who may define or retire a set: the ministry and analysts any; a province only sets
     /// whose every target is filtered to its own province (a provincial plan).
+    /// Whether `actor` may see this set: everyone the national and unscoped sets, a province
+    /// only sets whose every target is about its own province (SPEC §10; review finding L8).
+    pub fn visible_to(&self, actor: &Actor) -> bool {
+        target_set_visible(actor, &self.targets)
+    }
+
     pub fn check_scope(actor: &Actor, targets: &[Target]) -> Result<(), Refusal> {
         match actor.role {
             Role::Ministry | Role::Analyst => Ok(()),
@@ -371,6 +377,20 @@ impl TargetSet {
                 "a {other} may not define or retire target sets; only ministry, analyst, province"
             ))),
         }
+    }
+}
+
+/// A province sees the sets without a province filter (national) and those about its own
+/// province; other roles that read KPIs see every set.
+pub fn target_set_visible(actor: &Actor, targets: &[Target]) -> bool {
+    match actor.role {
+        Role::Province => {
+            let own = actor.jurisdiction.as_deref().and_then(Province::parse);
+            targets
+                .iter()
+                .all(|t| t.province.is_none() || t.province == own)
+        }
+        _ => true,
     }
 }
 

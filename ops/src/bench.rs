@@ -118,7 +118,7 @@ async fn open_bench_round(store: Arc<PgStore>) -> anyhow::Result<()> {
     round.province_deadline = date("2099-12-31");
     let req = CommandRequest {
         command_id: Uuid::new_v4(),
-        business_date: date("2025-06-16"),
+        business_date: Some(date("2025-06-16")),
         expected_version: None,
         correlation_id: None,
         causation_id: None,
@@ -179,7 +179,9 @@ async fn drive_commands(
                     };
                     let req = CommandRequest {
                         command_id: Uuid::new_v4(),
-                        business_date: date("2025-07-02"),
+                        // Applicants act on the day recorded (SPEC §12); the bench round's
+                        // deadline is 2099.
+                        business_date: None,
                         expected_version: None,
                         correlation_id: None,
                         causation_id: None,
@@ -351,6 +353,7 @@ pub async fn append_streams(
                             causation_id: None,
                             recorded_at: now,
                             business_date: on,
+                            backfilled_by: Some("bench".into()),
                         },
                     }
                 })

@@ -275,6 +275,7 @@ impl Generator {
                 causation_id: None,
                 recorded_at: Utc::now(),
                 business_date: self.business_date,
+                backfilled_by: Some("bench".into()),
             },
         }
     }

@@ -241,7 +241,7 @@ impl Builder {
     ) {
         let request = CommandRequest {
             command_id: Uuid::new_v5(&NAMESPACE, label.as_bytes()),
-            business_date: on,
+            business_date: Some(on),
             expected_version: None,
             correlation_id: None,
             causation_id: None,
@@ -638,16 +638,19 @@ pub struct DemoReport {
     pub refused_as_meant: Vec<(String, String)>,
 }
 
-/// Loads the scenario; `policies` (the policy consumer of the stores) runs after each step, as
-/// the server would, so automatic decisions (D-4) land where the scenario expects them.
+/// Loads the scenario as history, through the operator's backfill path (SPEC §12: its acts
+/// happened on their dates in 2025-2026, not when the loader runs), each event marked as
+/// backfilled by `operator`; `policies` (the policy consumer of the stores) runs after each
+/// step, as the server would, so automatic decisions (D-4) land where the scenario expects them.
 pub async fn load(
     store: Arc<dyn EventStore>,
     policies: &dyn roster_projections::Follower,
+    operator: &str,
 ) -> anyhow::Result<DemoReport> {
     let service = CommandService::new(store.clone(), Arc::new(SystemClock));
     let mut report = DemoReport::default();
     for step in scenario() {
-        let outcome = service.execute(&step.actor, step.request).await;
+        let outcome = service.backfill(operator, &step.actor, step.request).await;
         if let Ok(o) = &outcome {
             if let Some(last) = o.events.last() {
                 policies_reach(store.as_ref(), policies, &last.stream_id, last.version).await?;

@@ -3,6 +3,12 @@
 //! applied. Then each command goes through the same command service as the API, atomically; a
 //! refused line appends nothing and is reported with its line number. Re-running a file is
 //! safe: command ids already applied return their first result.
+//!
+//! Without `--backfill` the lines are acts happening now (SPEC §12: an applicant's, city's or
+//! province's act takes effect today). `--backfill` migrates history (the first list of
+//! December 2025, an older spreadsheet): lines keep their past business dates, every event is
+//! marked as backfilled by the operator, and the audit log names the operator. It exists only
+//! here, on the server host: no HTTP route reaches it.
 
 use std::sync::Arc;
 
@@ -41,7 +47,19 @@ pub fn parse_line(line: &str) -> Result<(Actor, CommandRequest), Refusal> {
     Ok((actor, request))
 }
 
-pub async fn import(store: Arc<dyn EventStore>, text: &str, progress: bool) -> ImportReport {
+/// How the lines are entered: as acts happening now, or as history an operator migrates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Live,
+    Backfill { operator: String },
+}
+
+pub async fn import(
+    store: Arc<dyn EventStore>,
+    text: &str,
+    progress: bool,
+    mode: &Mode,
+) -> ImportReport {
     let mut report = ImportReport::default();
     let mut parsed = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -72,7 +90,11 @@ pub async fn import(store: Arc<dyn EventStore>, text: &str, progress: bool) -> I
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     for (line_no, (actor, request)) in parsed {
-        match service.execute(&actor, request).await {
+        let outcome = match mode {
+            Mode::Live => service.execute(&actor, request).await,
+            Mode::Backfill { operator } => service.backfill(operator, &actor, request).await,
+        };
+        match outcome {
             Ok(o) if o.duplicate => report.duplicates += 1,
             Ok(_) => report.accepted += 1,
             Err(r) => report.refused.push((line_no, r)),

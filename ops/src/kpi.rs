@@ -127,7 +127,7 @@ async fn execute(stores: &Stores, actor: &Actor, command: TargetSetCommand) -> a
     let service = CommandService::new(stores.events.clone(), Arc::new(SystemClock));
     let req = CommandRequest {
         command_id: Uuid::new_v4(),
-        business_date: business_day(chrono::Utc::now()),
+        business_date: None,
         expected_version: None,
         correlation_id: None,
         causation_id: None,

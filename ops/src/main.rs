@@ -97,7 +97,17 @@ enum Command {
         command: TokenCommand,
     },
     /// Apply a JSONL file of command envelopes (one per line, with the `actor` they act as).
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// Migrate history: keep the lines' past business dates (applicants', cities' and
+        /// provinces' acts included) and mark every event as backfilled by the operator.
+        #[arg(long)]
+        backfill: bool,
+        /// Who runs the backfill, named in the audit log and on every event (default: the
+        /// login name).
+        #[arg(long, env = "ROSTER_OPERATOR")]
+        operator: Option<String>,
+    },
     /// Load the illustrative national scenario (fictional units) through the command path.
     Demo,
     /// Event count, each read model's checkpoint, lag and dead letters.
@@ -358,6 +368,21 @@ async fn create_token(
     Ok(token)
 }
 
+/// The operator of a backfill: as given, or the login name of whoever runs the command on the
+/// server host.
+fn operator_name(given: Option<String>) -> anyhow::Result<String> {
+    let name = given
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .context("name the operator of the backfill: --operator NAME (or ROSTER_OPERATOR)")?;
+    if name.chars().count() > 64 || name.chars().any(char::is_control) {
+        bail!("the operator's name has at most 64 characters and no control characters");
+    }
+    Ok(name)
+}
+
 async fn load_demo(stores: &stores::Stores) -> anyhow::Result<()> {
     println!(
         "Loading the ILLUSTRATIVE demo (fictional units) into {} …",
@@ -372,7 +397,10 @@ async fn load_demo(stores: &stores::Stores) -> anyhow::Result<()> {
         stores.deadlines.clone(),
         roster_domain::policies::PolicyConfig::default(),
     );
-    let report = demo::load(stores.events.clone(), &policies).await?;
+    let operator = operator_name(None)
+        .map(|n| format!("{n} (roster demo)"))
+        .unwrap_or_else(|_| "roster demo".into());
+    let report = demo::load(stores.events.clone(), &policies, &operator).await?;
     println!(
         "  {} commands accepted, {} already loaded",
         report.accepted, report.already_loaded
@@ -516,10 +544,24 @@ async fn main() -> anyhow::Result<()> {
             }
             println!("revoked");
         }
-        Command::Import { file } => {
+        Command::Import {
+            file,
+            backfill,
+            operator,
+        } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let report = import::import(stores.events.clone(), &text, true).await;
+            let mode = if backfill {
+                import::Mode::Backfill {
+                    operator: operator_name(operator)?,
+                }
+            } else {
+                if operator.is_some() {
+                    bail!("--operator names who runs a --backfill; this import is not one");
+                }
+                import::Mode::Live
+            };
+            let report = import::import(stores.events.clone(), &text, true, &mode).await;
             for (line, r) in &report.refused {
                 let field = r
                     .field

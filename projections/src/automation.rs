@@ -128,7 +128,7 @@ async fn issue(
 ) -> Result<Result<CommandOutcome, Refusal>, RunError> {
     let request = CommandRequest {
         command_id: issued.command_id,
-        business_date: issued.business_date,
+        business_date: Some(issued.business_date),
         expected_version: None,
         correlation_id,
         causation_id: Some(issued.causation_id),

@@ -256,6 +256,7 @@ mod tests {
                 causation_id: None,
                 recorded_at: DateTime::<Utc>::from_timestamp(1_750_000_000 + pos, 0).unwrap(),
                 business_date: date("2025-07-01"),
+                backfilled_by: None,
             },
         }
     }

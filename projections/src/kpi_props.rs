@@ -132,6 +132,7 @@ fn history(steps: &[Step], gaps: &[u32]) -> Vec<StoredEvent> {
                 causation_id: None,
                 recorded_at: DateTime::<Utc>::from_timestamp(clock, 0).unwrap(),
                 business_date: on,
+                backfilled_by: None,
             },
         });
     };

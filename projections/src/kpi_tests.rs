@@ -53,6 +53,7 @@ impl Log {
                 causation_id: None,
                 recorded_at: instant(self.clock),
                 business_date: date(on),
+                backfilled_by: None,
             },
         });
     }

@@ -50,6 +50,7 @@ impl Log {
                 causation_id: None,
                 recorded_at: DateTime::<Utc>::from_timestamp(1_750_000_000 + pos * 60, 0).unwrap(),
                 business_date: date(on),
+                backfilled_by: None,
             },
         });
     }

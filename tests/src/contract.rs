@@ -52,6 +52,7 @@ pub fn new_event(stream_id: &str, n: usize) -> NewEvent {
             causation_id: None,
             recorded_at: now(),
             business_date: business_date(),
+            backfilled_by: None,
         },
     }
 }

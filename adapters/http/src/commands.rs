@@ -55,7 +55,9 @@ const ENVELOPE_KEYS: [&str; 5] = [
 #[serde(deny_unknown_fields)]
 pub(crate) struct EnvelopeFields {
     command_id: Uuid,
-    business_date: NaiveDate,
+    /// Omitted: today (SPEC §12).
+    #[serde(default)]
+    business_date: Option<NaiveDate>,
     #[serde(default)]
     expected_version: Option<u64>,
     #[serde(default)]

@@ -92,7 +92,8 @@ pub(crate) async fn build(
         round: params.get("round").cloned(),
     };
     let loaded = load(state).await?;
-    let sets = &loaded.target_sets;
+    let visible = visible_sets(actor, &loaded.target_sets);
+    let sets = &visible;
     if let Some(id) = &opts.target_set {
         if !kpi::target_sets(sets, &axes)
             .iter()
@@ -200,7 +201,24 @@ pub async fn list(
     known(&params, &["known_at"])?;
     let axes = axes(&state, &params)?;
     let loaded = load(&state).await?;
-    Ok(Json(json!({"target_sets": kpi::target_sets(&loaded.target_sets, &axes)})).into_response())
+    let visible = visible_sets(&actor, &loaded.target_sets);
+    Ok(Json(json!({"target_sets": kpi::target_sets(&visible, &axes)})).into_response())
+}
+
+/// The target sets the actor may read: a province the national ones and its own, never another
+/// province's plan, in any revision (SPEC §10; review finding L8).
+fn visible_sets(
+    actor: &Actor,
+    docs: &[roster_projections::models::kpi::TargetSetDoc],
+) -> Vec<roster_projections::models::kpi::TargetSetDoc> {
+    docs.iter()
+        .filter(|d| {
+            d.revisions
+                .iter()
+                .all(|r| roster_domain::targets::target_set_visible(actor, &r.targets))
+        })
+        .cloned()
+        .collect()
 }
 
 /// `POST /api/v1/targets`: define (or revise) a target set; body = envelope + DefineTargetSet.

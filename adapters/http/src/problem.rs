@@ -37,6 +37,9 @@ pub fn status_for(code_: &str) -> StatusCode {
         | code::COMMAND_ID_REUSED => StatusCode::CONFLICT,
         BODY_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
         code::UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
+        code::FUTURE_BUSINESS_DATE | code::BUSINESS_DATE_NOT_TODAY => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         c if is_rule_id(c) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -37,19 +37,57 @@ async fn refreshed(state: &AppState) -> Result<(), Problem> {
     state.catch_up().await.map(|_| ()).map_err(Problem::from)
 }
 
+/// A round as `actor` may read it: its dates, deadlines and quota are public; its
+/// recommendations only those of platforms the actor sees (a province its own list, the
+/// ministry and analysts all), as SPEC §10 confines every read (review finding H1).
+fn round_for(
+    actor: &Actor,
+    round: &roster_projections::catalog::RoundSummary,
+    platforms: &std::collections::BTreeMap<String, PlatformSummary>,
+) -> serde_json::Value {
+    let mut v = serde_json::to_value(round).unwrap_or_default();
+    if let Some(recommendations) = v
+        .get_mut("recommendations")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for ids in recommendations.values_mut() {
+            if let Some(list) = ids.as_array_mut() {
+                list.retain(|id| {
+                    id.as_str()
+                        .and_then(|id| platforms.get(id))
+                        .is_some_and(|p| sees(actor, p))
+                });
+            }
+        }
+        recommendations.retain(|_, ids| ids.as_array().is_some_and(|l| !l.is_empty()));
+    }
+    let applications = platforms
+        .values()
+        .filter(|p| p.round_id.as_deref() == Some(round.round.round_id.as_str()))
+        .filter(|p| sees(actor, p))
+        .count();
+    v["applications"] = json!(applications);
+    v
+}
+
 pub async fn rounds(
     State(state): State<AppState>,
-    Authenticated(_): Authenticated,
+    Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {
     refreshed(&state).await?;
     let c = state.catalog().await;
-    Ok(Json(c.rounds.values().collect::<Vec<_>>()).into_response())
+    let rounds: Vec<serde_json::Value> = c
+        .rounds
+        .values()
+        .map(|r| round_for(&actor, r, &c.platforms))
+        .collect();
+    Ok(Json(rounds).into_response())
 }
 
 pub async fn round(
     State(state): State<AppState>,
     Path(round_id): Path<String>,
-    Authenticated(_): Authenticated,
+    Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {
     refreshed(&state).await?;
     let c = state.catalog().await;
@@ -59,8 +97,12 @@ pub async fn round(
                 .platforms
                 .values()
                 .filter(|p| p.round_id.as_deref() == Some(round_id.as_str()))
+                .filter(|p| sees(&actor, p))
                 .collect();
-            Ok(Json(json!({"round": r, "platforms": applications})).into_response())
+            Ok(Json(
+                json!({"round": round_for(&actor, r, &c.platforms), "platforms": applications}),
+            )
+            .into_response())
         }
         None => Err(Refusal::not_found(format!("no round {round_id}")).into()),
     }
@@ -140,28 +182,30 @@ pub async fn platforms(
     Ok(Json(json!({"total": total, "offset": f.offset, "platforms": page})).into_response())
 }
 
-async fn load_readable(
+/// A platform `actor` may read, for the read named `what` (`GET /api/v1/platforms/x` …). One
+/// outside the actor's jurisdiction is audited as what it is and answered exactly as a platform
+/// that does not exist (SPEC §10: no existence oracle; review finding M7).
+pub(crate) async fn load_readable(
     state: &AppState,
     actor: &Actor,
     platform_id: &str,
-) -> Result<(Platform, u64, Vec<roster_domain::store::StoredEvent>), Problem> {
+    what: &str,
+) -> Result<(Platform, u64, Vec<roster_domain::store::StoredEvent>), Refusal> {
     let loaded = state.service().load_platform(platform_id).await?;
+    let missing = || Refusal::not_found(format!("no platform {platform_id}"));
     if loaded.version == 0 {
-        return Err(Refusal::not_found(format!("no platform {platform_id}")).into());
+        return Err(missing());
     }
     if !can_read(actor, &loaded.state) {
         state
             .audit_refusal(
                 actor.clone(),
-                &format!("GET /api/v1/platforms/{platform_id}"),
+                what,
                 code::FORBIDDEN,
                 "outside the actor's jurisdiction",
             )
             .await;
-        return Err(Refusal::forbidden(format!(
-            "platform {platform_id} is outside your jurisdiction"
-        ))
-        .into());
+        return Err(missing());
     }
     Ok((loaded.state, loaded.version, loaded.events))
 }
@@ -171,7 +215,8 @@ pub async fn platform(
     Path(platform_id): Path<String>,
     Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {
-    let (p, version, events) = load_readable(&state, &actor, &platform_id).await?;
+    let what = format!("GET /api/v1/platforms/{platform_id}");
+    let (p, version, events) = load_readable(&state, &actor, &platform_id, &what).await?;
     Ok(Json(json!({
         "platform_id": platform_id,
         "version": version,
@@ -189,7 +234,8 @@ pub async fn platform_events(
     Path(platform_id): Path<String>,
     Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {
-    let (_, _, events) = load_readable(&state, &actor, &platform_id).await?;
+    let what = format!("GET /api/v1/platforms/{platform_id}/events");
+    let (_, _, events) = load_readable(&state, &actor, &platform_id, &what).await?;
     Ok(Json(events).into_response())
 }
 

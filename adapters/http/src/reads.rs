@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
-use roster_domain::access::{can_read, sees};
+use roster_domain::access::sees;
 use roster_domain::actor::{Actor, Role};
 use roster_domain::error::{code, Refusal};
 use roster_domain::platform::Status;
@@ -204,24 +204,8 @@ pub async fn timeline(
     Path(platform_id): Path<String>,
     Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {
-    let loaded = state.service().load_platform(&platform_id).await?;
-    if loaded.version == 0 {
-        return Err(Refusal::not_found(format!("no platform {platform_id}")).into());
-    }
-    if !can_read(&actor, &loaded.state) {
-        state
-            .audit_refusal(
-                actor.clone(),
-                &format!("GET /api/v1/platforms/{platform_id}/timeline"),
-                code::FORBIDDEN,
-                "outside the actor's jurisdiction",
-            )
-            .await;
-        return Err(Refusal::forbidden(format!(
-            "platform {platform_id} is outside your jurisdiction"
-        ))
-        .into());
-    }
+    let what = format!("GET /api/v1/platforms/{platform_id}/timeline");
+    crate::queries::load_readable(&state, &actor, &platform_id, &what).await?;
     state.refresh_projections().await;
     let doc = state
         .models()

@@ -22,6 +22,12 @@ pub struct TimelineEntry {
     pub command_id: Uuid,
     pub causation_id: Option<Uuid>,
     pub summary: String,
+    /// Recorded more than 30 days after its business date (SPEC §12).
+    #[serde(default)]
+    pub late_entry: bool,
+    /// The operator who migrated it from history, if it was backfilled (SPEC §12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfilled_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -205,5 +211,7 @@ fn fold(doc: &mut TimelineDoc, event: &PlatformEvent, e: &StoredEvent) {
         command_id: e.metadata.command_id,
         causation_id: e.metadata.causation_id,
         summary,
+        late_entry: e.metadata.late_entry(),
+        backfilled_by: e.metadata.backfilled_by.clone(),
     });
 }

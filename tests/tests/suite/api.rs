@@ -8,10 +8,20 @@ use uuid::Uuid;
 
 use crate::app::TestApp;
 
+/// A ministry's (or analyst's) command stating the business date `on`, which SPEC §12 allows
+/// them for a decision taken earlier (never after the app's clock). Applicants', cities' and
+/// provinces' acts go through `TestApp::act`, which moves the clock instead.
 pub(crate) fn cmd(on: &str, mut fields: Value) -> Value {
     let obj = fields.as_object_mut().expect("object");
     obj.insert("command_id".into(), json!(Uuid::new_v4()));
     obj.insert("business_date".into(), json!(on));
+    fields
+}
+
+/// A command taking effect on the day it is recorded: the fields and a new command id.
+pub(crate) fn today(mut fields: Value) -> Value {
+    let obj = fields.as_object_mut().expect("object");
+    obj.insert("command_id".into(), json!(Uuid::new_v4()));
     fields
 }
 
@@ -56,25 +66,29 @@ pub(crate) async fn gd_application(app: &TestApp, a: &Actors, n: usize) -> (Stri
         &[["enzymes", "biopharma", "chemicals"][n % 3]],
     );
     let r = app
-        .post(
+        .act(
             &applicant,
             &format!("/api/v1/platforms/{id}/application"),
-            &cmd("2025-07-01", json!({"round_id": "2025", "form": form})),
+            "2025-07-01",
+            json!({"round_id": "2025", "form": form}),
         )
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let r = app
-        .post(
+        .act(
             &a.shenzhen,
             &format!("/api/v1/platforms/{id}/city-endorsement"),
-            &cmd("2025-07-08", json!({"opinion": "同意"})),
+            "2025-07-08",
+            json!({"opinion": "同意"}),
         )
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     (id, applicant)
 }
 
+/// The ministry opens the 2025 round on 2025-06-16 (the clock moves there).
 pub(crate) async fn open_round(app: &TestApp, a: &Actors) {
+    app.clock.set("2025-06-16");
     let r = app.post(&a.ministry, "/api/v1/rounds", &round_body()).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
 }
@@ -106,10 +120,11 @@ pub async fn lifecycle_to_listing_and_history(app: TestApp) {
     ];
     for (token, action, on, fields) in steps {
         let r = app
-            .post(
+            .act(
                 token,
                 &format!("/api/v1/platforms/{id}/{action}"),
-                &cmd(on, fields),
+                on,
+                fields,
             )
             .await;
         assert_eq!(r.status, 201, "{action}: {:?}", r.body);
@@ -159,7 +174,8 @@ pub async fn sixth_recommendation_refused_and_other_province_forbidden(app: Test
     for n in 0..6 {
         ids.push(gd_application(&app, &a, n).await.0);
     }
-    let recommend = |rank: usize| cmd("2025-07-09", json!({"opinion": "推荐", "rank": rank}));
+    app.clock.set("2025-07-09");
+    let recommend = |rank: usize| today(json!({"opinion": "推荐", "rank": rank}));
     let r = app
         .post(
             &a.js,
@@ -167,8 +183,12 @@ pub async fn sixth_recommendation_refused_and_other_province_forbidden(app: Test
             &recommend(1),
         )
         .await;
-    assert_eq!(r.status, 403, "{:?}", r.body);
-    assert_eq!(r.body["code"], "forbidden");
+    assert_eq!(
+        r.status, 404,
+        "another province's applicant is not there for Jiangsu: {:?}",
+        r.body
+    );
+    assert_eq!(r.body["code"], "not_found");
     for (i, id) in ids.iter().take(5).enumerate() {
         let r = app
             .post(
@@ -212,7 +232,7 @@ pub async fn sixth_recommendation_refused_and_other_province_forbidden(app: Test
     );
     assert!(refused
         .iter()
-        .any(|e| e["error_code"] == "forbidden" && e["actor"]["jurisdiction"] == "32"));
+        .any(|e| e["error_code"] == "not_found" && e["actor"]["jurisdiction"] == "32"));
     assert_eq!(app.get(Some(&a.analyst), "/api/v1/audit").await.status, 403);
 }
 
@@ -222,11 +242,9 @@ pub async fn bad_input_is_refused_specifically_and_changes_nothing(app: TestApp)
     let applicant = app.token(Role::Applicant, Some(GD_USCC)).await;
     let before = app.all_events().await.len();
     let path = "/api/v1/platforms/gd-x/application";
+    app.clock.set("2025-07-01");
     let good = || {
-        cmd(
-            "2025-07-01",
-            json!({"round_id": "2025", "form": form_json(GD_USCC, "44", "440300", &["enzymes"])}),
-        )
+        today(json!({"round_id": "2025", "form": form_json(GD_USCC, "44", "440300", &["enzymes"])}))
     };
 
     let r = app
@@ -284,7 +302,7 @@ pub async fn bad_input_is_refused_specifically_and_changes_nothing(app: TestApp)
         r.body
     );
 
-    let huge = json!({"command_id": Uuid::new_v4(), "business_date": "2025-07-01", "reason": "x".repeat(3 * 1024 * 1024)});
+    let huge = json!({"command_id": Uuid::new_v4(), "reason": "x".repeat(3 * 1024 * 1024)});
     let r = app
         .post(&applicant, "/api/v1/platforms/gd-x/withdrawal", &huge)
         .await;
@@ -316,7 +334,7 @@ pub async fn bad_input_is_refused_specifically_and_changes_nothing(app: TestApp)
         .post(
             &applicant,
             "/api/v1/platforms/gd-x/listing",
-            &cmd("2025-07-01", json!({})),
+            &today(json!({})),
         )
         .await;
     assert_eq!(r.status, 403, "applicants do not list");
@@ -354,7 +372,8 @@ pub async fn stale_expected_version_is_a_conflict(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let (id, applicant) = gd_application(&app, &a, 0).await;
-    let mut body = cmd("2025-07-03", json!({"changes": {"goals": "扩大服务"}}));
+    app.clock.set("2025-07-03");
+    let mut body = today(json!({"changes": {"goals": "扩大服务"}}));
     body["expected_version"] = json!(2);
     let r = app
         .post(
@@ -387,11 +406,12 @@ pub async fn racing_provinces_clerks_never_exceed_the_quota(app: TestApp) {
     for n in 0..8 {
         ids.push(gd_application(&app, &a, n).await.0);
     }
+    app.clock.set("2025-07-09");
     let mut handles = vec![];
     for id in &ids {
         let (http, token) = (app.http.clone(), a.gd.clone());
         let url = format!("{}/api/v1/platforms/{id}/province-recommendation", app.base);
-        let body = cmd("2025-07-09", json!({"opinion": "推荐"}));
+        let body = today(json!({"opinion": "推荐"}));
         handles.push(tokio::spawn(async move {
             let r = http
                 .post(url)
@@ -421,6 +441,495 @@ pub async fn racing_provinces_clerks_never_exceed_the_quota(app: TestApp) {
     );
 }
 
+/// SPEC §12 (security review H2): on 2026-11-30 an applicant claimed 2025-07-01 to submit to
+/// round 2025 and a province claimed 2025-07-10 to recommend it; both are refused naming
+/// `business_date`, the same acts dated by the clock meet R-4's deadline, and a date after today
+/// is refused for every role, the ministry's too. Nothing is appended by any of them.
+pub async fn deadlines_compare_the_day_an_act_is_recorded_not_a_claimed_date(app: TestApp) {
+    let a = actors(&app).await;
+    open_round(&app, &a).await;
+    let (endorsed, _) = gd_application(&app, &a, 0).await;
+    app.clock.set("2026-11-30");
+    let before = app.all_events().await.len();
+    let uscc = "91320100MA5FEC003A";
+    let applicant = app.token(Role::Applicant, Some(uscc)).await;
+    let submit = json!({"round_id": "2025", "form": form_json(uscc, "32", "320100", &["enzymes"])});
+    let path = "/api/v1/platforms/js-late-01/application";
+
+    let mut backdated = today(submit.clone());
+    backdated["business_date"] = json!("2025-07-01");
+    let r = app.post(&applicant, path, &backdated).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str(), r.body["field"].as_str()),
+        (422, Some("business_date_not_today"), Some("business_date")),
+        "{:?}",
+        r.body
+    );
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("2026-11-30"),
+        "names the day of recording: {:?}",
+        r.body
+    );
+    let r = app.post(&applicant, path, &today(submit.clone())).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (422, Some("R-4")),
+        "{:?}",
+        r.body
+    );
+
+    let mut backdated = today(json!({"opinion": "backdated", "rank": 3}));
+    backdated["business_date"] = json!("2025-07-10");
+    let recommend = format!("/api/v1/platforms/{endorsed}/province-recommendation");
+    let r = app.post(&a.gd, &recommend, &backdated).await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (422, Some("business_date")),
+        "{:?}",
+        r.body
+    );
+    let r = app
+        .post(
+            &a.gd,
+            &recommend,
+            &today(json!({"opinion": "on time?", "rank": 3})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (422, Some("R-4")),
+        "{:?}",
+        r.body
+    );
+
+    for date in ["2026-12-01", "9999-12-31"] {
+        let mut future = today(submit.clone());
+        future["business_date"] = json!(date);
+        let r = app.post(&applicant, path, &future).await;
+        assert_eq!(
+            (r.status, r.body["code"].as_str(), r.body["field"].as_str()),
+            (422, Some("future_business_date"), Some("business_date")),
+            "{date}: {:?}",
+            r.body
+        );
+        let mut future = round_body();
+        future["round_id"] = json!("2027");
+        future["business_date"] = json!(date);
+        let r = app.post(&a.ministry, "/api/v1/rounds", &future).await;
+        assert_eq!(
+            r.body["code"], "future_business_date",
+            "the ministry may not date a decision after today either: {:?}",
+            r.body
+        );
+    }
+    let mut far = today(submit);
+    far["business_date"] = json!("+10000-01-01");
+    let r = app.post(&applicant, path, &far).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (422, Some("future_business_date")),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(app.all_events().await.len(), before, "nothing appended");
+}
+
+/// SPEC §12: the ministry may record a decision taken earlier (a meeting) with its past date;
+/// both dates are kept, and an entry recorded more than 30 days after its business date is
+/// marked as a late entry on the timeline and in the audit log (30 days is not late, 31 is).
+pub async fn ministry_decisions_entered_late_are_marked_as_late_entries(app: TestApp) {
+    let a = actors(&app).await;
+    open_round(&app, &a).await;
+    let (id, _) = gd_application(&app, &a, 0).await;
+    app.act(
+        &a.gd,
+        &format!("/api/v1/platforms/{id}/province-recommendation"),
+        "2025-07-09",
+        json!({"opinion": "推荐"}),
+    )
+    .await;
+    // Recorded 2025-10-20: the evaluation of 2025-09-20 is 30 days old (not late) …
+    app.clock.set("2025-10-20");
+    let r = app
+        .post(
+            &a.ministry,
+            &format!("/api/v1/platforms/{id}/expert-evaluation"),
+            &cmd("2025-09-20", json!({"score": 88, "passed": true})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    // … the notice of 2025-09-19, entered on 2025-10-21, is 32 days old: late.
+    app.clock.set("2025-10-21");
+    let r = app
+        .post(
+            &a.ministry,
+            &format!("/api/v1/platforms/{id}/public-notice"),
+            &cmd(
+                "2025-09-19",
+                json!({"from": "2025-09-22", "until": "2025-09-28"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    app.state.automate().await.expect("automation");
+    let timeline = app
+        .get(
+            Some(&a.ministry),
+            &format!("/api/v1/platforms/{id}/timeline"),
+        )
+        .await;
+    assert_eq!(timeline.status, 200, "{:?}", timeline.body);
+    let marks: Vec<(String, String, bool)> = timeline.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["event_type"].as_str().unwrap().to_string(),
+                e["business_date"].as_str().unwrap().to_string(),
+                e["late_entry"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        marks.contains(&(
+            "ExpertEvaluationRecorded".into(),
+            "2025-09-20".into(),
+            false
+        )),
+        "{marks:?}"
+    );
+    assert!(
+        marks.contains(&("PublicNoticeStarted".into(), "2025-09-19".into(), true)),
+        "{marks:?}"
+    );
+    let entries = timeline.body["entries"].as_array().unwrap();
+    let notice = entries
+        .iter()
+        .find(|e| e["event_type"] == "PublicNoticeStarted")
+        .unwrap();
+    assert!(
+        notice["recorded_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2025-10-2"),
+        "{notice}"
+    );
+    assert!(
+        entries.iter().all(|e| e.get("backfilled_by").is_none()),
+        "nothing here was backfilled"
+    );
+    let audit = app.get(Some(&a.ministry), "/api/v1/audit?limit=20").await;
+    let late: Vec<&Value> = audit
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("late entry"))
+        })
+        .collect();
+    assert_eq!(late.len(), 1, "{:?}", audit.body);
+    assert_eq!(late[0]["command_type"], "StartPublicNotice");
+}
+
+/// SPEC §10 (review finding H1): the round reads give a province, city or applicant only its
+/// own applications and recommendations; the ministry and analysts see all.
+pub async fn round_reads_stay_inside_the_callers_jurisdiction(app: TestApp) {
+    let a = actors(&app).await;
+    open_round(&app, &a).await;
+    let (gd, gd_owner) = gd_application(&app, &a, 0).await;
+    let (gd_other, _) = gd_application(&app, &a, 1).await;
+    let uscc = "91320100MA5FEC003A";
+    let js_owner = app.token(Role::Applicant, Some(uscc)).await;
+    let r = app
+        .act(
+            &js_owner,
+            "/api/v1/platforms/js-1/application",
+            "2025-07-02",
+            json!({"round_id": "2025", "form": form_json(uscc, "32", "320100", &["enzymes"])}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    for (token, id) in [(&a.gd, &gd), (&a.js, &"js-1".to_string())] {
+        let r = app
+            .act(
+                token,
+                &format!("/api/v1/platforms/{id}/province-recommendation"),
+                "2025-07-09",
+                json!({"opinion": "推荐"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    let nanjing = app.token(Role::City, Some("320100")).await;
+    let ids = |body: &Value| -> Vec<String> {
+        let mut v: Vec<String> = body["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["platform_id"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let cases: [(&str, &String, Vec<&str>, Value); 6] = [
+        (
+            "ministry",
+            &a.ministry,
+            vec![gd.as_str(), gd_other.as_str(), "js-1"],
+            json!({"32": ["js-1"], "44": [gd]}),
+        ),
+        (
+            "analyst",
+            &a.analyst,
+            vec![gd.as_str(), gd_other.as_str(), "js-1"],
+            json!({"32": ["js-1"], "44": [gd]}),
+        ),
+        ("Jiangsu", &a.js, vec!["js-1"], json!({"32": ["js-1"]})),
+        (
+            "Shenzhen",
+            &a.shenzhen,
+            vec![gd.as_str(), gd_other.as_str()],
+            json!({"44": [gd]}),
+        ),
+        ("Nanjing", &nanjing, vec!["js-1"], json!({"32": ["js-1"]})),
+        (
+            "the Guangdong applicant",
+            &gd_owner,
+            vec![gd.as_str()],
+            json!({"44": [gd]}),
+        ),
+    ];
+    for (who, token, expected, recommendations) in cases {
+        let r = app.get(Some(token), "/api/v1/rounds/2025").await;
+        assert_eq!(r.status, 200, "{who}: {:?}", r.body);
+        assert_eq!(ids(&r.body), expected, "{who}");
+        assert_eq!(r.body["round"]["recommendations"], recommendations, "{who}");
+        let all = app.get(Some(token), "/api/v1/rounds").await;
+        assert_eq!(
+            all.body[0]["recommendations"], recommendations,
+            "{who}: /rounds"
+        );
+        assert_eq!(
+            all.body[0]["applications"],
+            expected.len(),
+            "{who}: /rounds"
+        );
+    }
+    let r = app.get(Some(&js_owner), "/api/v1/rounds/2025").await;
+    assert_eq!(ids(&r.body), ["js-1"]);
+    assert_eq!(r.body["round"]["recommendations"], json!({"32": ["js-1"]}));
+    assert_eq!(
+        r.body["round"]["round"]["province_deadline"], "2025-07-11",
+        "the round's dates are not secret"
+    );
+    assert_eq!(
+        r.body["round"]["applications"], 1,
+        "its own applications only"
+    );
+}
+
+/// SPEC §10 (review finding M7): a platform outside the caller's jurisdiction answers exactly as
+/// one that does not exist, for reads and for commands, before any version, state or rule is
+/// looked at; refusals name no other jurisdiction's city, version or state.
+pub async fn platforms_outside_the_jurisdiction_answer_as_if_they_did_not_exist(app: TestApp) {
+    let a = actors(&app).await;
+    open_round(&app, &a).await;
+    let (id, _) = gd_application(&app, &a, 0).await;
+    let nanjing = app.token(Role::City, Some("320100")).await;
+    let guangzhou = app.token(Role::City, Some("440100")).await;
+    let before = app.all_events().await.len();
+    for token in [&nanjing, &guangzhou, &a.js] {
+        let real = app
+            .get(Some(token), &format!("/api/v1/platforms/{id}"))
+            .await;
+        let ghost = app
+            .get(Some(token), "/api/v1/platforms/gd-no-such-one")
+            .await;
+        assert_eq!((real.status, ghost.status), (404, 404));
+        assert_eq!(
+            real.body["detail"].as_str().unwrap().replace(&id, "X"),
+            ghost.body["detail"]
+                .as_str()
+                .unwrap()
+                .replace("gd-no-such-one", "X"),
+        );
+        for suffix in ["/events", "/timeline"] {
+            let r = app
+                .get(Some(token), &format!("/api/v1/platforms/{id}{suffix}"))
+                .await;
+            assert_eq!(r.status, 404, "{suffix}");
+        }
+    }
+    app.clock.set("2025-07-09");
+    for (token, action, fields) in [
+        (&nanjing, "city-endorsement", json!({"opinion": "同意"})),
+        (&guangzhou, "city-endorsement", json!({"opinion": "同意"})),
+        (&a.js, "province-recommendation", json!({"opinion": "推荐"})),
+    ] {
+        for expected_version in [None, Some(0)] {
+            let mut body = today(fields.clone());
+            if let Some(v) = expected_version {
+                body["expected_version"] = json!(v);
+            }
+            let real = app
+                .post(token, &format!("/api/v1/platforms/{id}/{action}"), &body)
+                .await;
+            let mut body = body.clone();
+            body["command_id"] = json!(Uuid::new_v4());
+            let ghost = app
+                .post(
+                    token,
+                    &format!("/api/v1/platforms/gd-no-such-one/{action}"),
+                    &body,
+                )
+                .await;
+            assert_eq!(
+                (real.status, real.body["code"].as_str()),
+                (404, Some("not_found")),
+                "{action}: {:?}",
+                real.body
+            );
+            assert_eq!(
+                real.body["detail"].as_str().unwrap().replace(&id, "X"),
+                ghost.body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .replace("gd-no-such-one", "X"),
+                "{action}"
+            );
+            let detail = real.body["detail"].as_str().unwrap();
+            for secret in ["440300", "version", "Submitted", "CityEndorsed", "allowed"] {
+                assert!(
+                    !detail.contains(secret),
+                    "{action} reveals {secret}: {detail}"
+                );
+            }
+        }
+    }
+    assert_eq!(app.all_events().await.len(), before, "nothing appended");
+    let audit = app.get(Some(&a.ministry), "/api/v1/audit?limit=100").await;
+    assert!(
+        audit
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor"]["jurisdiction"] == "320100" && e["outcome"] == "refused"),
+        "the refusals are audited"
+    );
+}
+
+/// SPEC §10 (review finding L8): a province reads the national target sets and its own, not
+/// another province's, in the list and in the KPI report; retiring another province's set
+/// answers as a set that does not exist (not "already retired").
+pub async fn a_province_reads_only_national_and_its_own_target_sets(app: TestApp) {
+    let a = actors(&app).await;
+    let plan = |id: &str, province: &str| {
+        today(json!({"target_set_id": id, "name": id,
+            "targets": [{"metric": "listed_platforms", "province": province, "comparator": ">=",
+                         "threshold": 3, "deadline": "2027-12-31"}]}))
+    };
+    for (token, id, province) in [(&a.gd, "gd-plan", "44"), (&a.js, "js-plan", "32")] {
+        let r = app
+            .post(token, "/api/v1/targets", &plan(id, province))
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    let r = app
+        .post(
+            &a.gd,
+            "/api/v1/targets/gd-plan/retirement",
+            &today(json!({"reason": "superseded"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let sets = |body: &Value| -> Vec<String> {
+        body["target_sets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["target_set_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = app.get(Some(&a.js), "/api/v1/targets").await;
+    assert_eq!(sets(&r.body), ["national-2027", "js-plan"], "{:?}", r.body);
+    let r = app.get(Some(&a.analyst), "/api/v1/targets").await;
+    assert_eq!(
+        sets(&r.body),
+        ["national-2027", "js-plan"],
+        "retired sets are not in force"
+    );
+    let report = app.get(Some(&a.gd), "/api/v1/reports/kpi").await;
+    let in_report: Vec<&str> = report.body["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target_set_id"].as_str().unwrap())
+        .collect();
+    assert!(!in_report.contains(&"js-plan"), "{in_report:?}");
+    let r = app
+        .get(Some(&a.gd), "/api/v1/reports/kpi?target_set=js-plan")
+        .await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    for (id, expected_version) in [
+        ("gd-plan", None),
+        ("gd-plan", Some(0)),
+        ("no-such-plan", None),
+    ] {
+        let mut body = today(json!({"reason": "probe"}));
+        if let Some(v) = expected_version {
+            body["expected_version"] = json!(v);
+        }
+        let r = app
+            .post(&a.js, &format!("/api/v1/targets/{id}/retirement"), &body)
+            .await;
+        assert_eq!(
+            (r.status, r.body["code"].as_str()),
+            (404, Some("not_found")),
+            "{id}: {:?}",
+            r.body
+        );
+        assert_eq!(
+            r.body["detail"].as_str().unwrap(),
+            format!("no target set {id}")
+        );
+    }
+}
+
+/// Review finding L10: an actor refused by role that reuses another command's id gets its
+/// authorisation refusal, not `command_id_reused` (no oracle of command ids).
+pub async fn a_refused_actor_reusing_a_command_id_learns_nothing_about_it(app: TestApp) {
+    let a = actors(&app).await;
+    let body = round_body();
+    assert_eq!(
+        app.post(&a.ministry, "/api/v1/rounds", &body).await.status,
+        201
+    );
+    let r = app.post(&a.analyst, "/api/v1/rounds", &body).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (403, Some("forbidden")),
+        "{:?}",
+        r.body
+    );
+    let r = app.post(&a.gd, "/api/v1/rounds", &body).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (403, Some("forbidden")),
+        "{:?}",
+        r.body
+    );
+    let again = app.post(&a.ministry, "/api/v1/rounds", &body).await;
+    assert_eq!(
+        (again.status, again.body["duplicate"].as_bool()),
+        (200, Some(true))
+    );
+}
+
 pub async fn reads_need_a_token_and_stay_in_jurisdiction(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
@@ -439,13 +948,13 @@ pub async fn reads_need_a_token_and_stay_in_jurisdiction(app: TestApp) {
         app.get(Some(&stranger), &format!("/api/v1/platforms/{id}"))
             .await
             .status,
-        403
+        404
     );
     assert_eq!(
         app.get(Some(&a.js), &format!("/api/v1/platforms/{id}"))
             .await
             .status,
-        403
+        404
     );
     assert_eq!(
         app.get(Some(&a.js), "/api/v1/platforms").await.body["total"],
@@ -507,6 +1016,12 @@ macro_rules! on_every_store {
 }
 
 on_every_store!(
+    round_reads_stay_inside_the_callers_jurisdiction,
+    platforms_outside_the_jurisdiction_answer_as_if_they_did_not_exist,
+    a_province_reads_only_national_and_its_own_target_sets,
+    a_refused_actor_reusing_a_command_id_learns_nothing_about_it,
+    deadlines_compare_the_day_an_act_is_recorded_not_a_claimed_date,
+    ministry_decisions_entered_late_are_marked_as_late_entries,
     lifecycle_to_listing_and_history,
     sixth_recommendation_refused_and_other_province_forbidden,
     bad_input_is_refused_specifically_and_changes_nothing,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use roster_domain::actor::Role;
 use roster_domain::policies::PolicyConfig;
-use roster_domain::service::{Clock, SystemClock};
+use roster_domain::service::Clock;
 use roster_domain::store::{DeadlineStore, EventStore, TokenRecord, TokenStore};
 use roster_projections::ReadModelStore;
 use serde_json::Value;
@@ -36,6 +36,9 @@ pub struct TestApp {
     pub deadlines: Arc<dyn DeadlineStore>,
     /// The server's state, to run the automation to a standstill (`state.automate()`).
     pub state: roster_http::AppState,
+    /// The server's clock: commands are recorded at it and the automation fires by it. Tests
+    /// move it (`act`), never the business date an act claims (SPEC §12).
+    pub clock: Arc<SimClock>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _guard: Guard,
@@ -47,8 +50,10 @@ pub struct Response {
     pub content_type: String,
 }
 
+/// The app with its clock at the real today (Beijing).
 pub async fn spawn_app(kind: Kind) -> TestApp {
-    spawn_app_with(kind, Arc::new(SystemClock), PolicyConfig::default()).await
+    let today = roster_domain::service::business_day(Utc::now()).to_string();
+    spawn_app_with(kind, SimClock::at(&today), PolicyConfig::default()).await
 }
 
 /// A clock tests move: the automation fires by it, commands are recorded at it.
@@ -74,7 +79,7 @@ impl Clock for SimClock {
     }
 }
 
-pub async fn spawn_app_with(kind: Kind, clock: Arc<dyn Clock>, policy: PolicyConfig) -> TestApp {
+pub async fn spawn_app_with(kind: Kind, clock: Arc<SimClock>, policy: PolicyConfig) -> TestApp {
     spawn_app_on(kind, clock, policy, true).await
 }
 
@@ -82,7 +87,7 @@ pub async fn spawn_app_with(kind: Kind, clock: Arc<dyn Clock>, policy: PolicyCon
 /// by the test, see `pg_config`) runs them.
 pub async fn spawn_app_on(
     kind: Kind,
-    clock: Arc<dyn Clock>,
+    clock: Arc<SimClock>,
     policy: PolicyConfig,
     local: bool,
 ) -> TestApp {
@@ -118,7 +123,7 @@ pub async fn spawn_app_on(
             models: models.clone(),
             deadlines: deadlines.clone(),
         },
-        clock,
+        clock.clone(),
         local,
         policy,
     );
@@ -143,6 +148,7 @@ pub async fn spawn_app_on(
         models,
         deadlines,
         state: app_state,
+        clock,
         shutdown: Some(tx),
         server: Some(server),
         _guard: guard,
@@ -223,6 +229,16 @@ impl TestApp {
                 .json(body),
         )
         .await
+    }
+
+    /// An act on day `on`: the clock moves to noon (Beijing) of `on` and the command (`fields`
+    /// plus a new command id, no business date) is posted, so it takes effect on the day it is
+    /// recorded, as SPEC §12 has it.
+    pub async fn act(&self, token: &str, path: &str, on: &str, mut fields: Value) -> Response {
+        self.clock.set(on);
+        let obj = fields.as_object_mut().expect("a command is a JSON object");
+        obj.insert("command_id".into(), serde_json::json!(uuid::Uuid::new_v4()));
+        self.post(token, path, &fields).await
     }
 
     pub async fn post_raw(

@@ -293,9 +293,13 @@ fn kpi_value(report: &Value, metric: &str) -> u64 {
 
 /// The demo, plus an open round in which a Jiangsu applicant has just applied.
 pub(crate) async fn demo_with_an_open_round(app: &TestApp) -> String {
-    roster::demo::load(app.store.clone(), &*app.state.policy_consumer())
-        .await
-        .expect("demo loads");
+    roster::demo::load(
+        app.store.clone(),
+        &*app.state.policy_consumer(),
+        "test-operator",
+    )
+    .await
+    .expect("demo loads");
     let ministry = app.token(Role::Ministry, None).await;
     let today = roster_domain::service::business_day(chrono::Utc::now());
     let r = app
@@ -549,8 +553,8 @@ pub async fn the_dashboard_in_a_real_browser() {
     gdb.go(&format!("/ui/platforms/{platform}")).await;
     let refusal = gdb.text(".refusal").await;
     assert!(
-        refusal.contains("forbidden") && refusal.contains("outside your jurisdiction"),
-        "{refusal}"
+        refusal.contains("not_found") && refusal.contains(&format!("no platform {platform}")),
+        "another province's platform is shown as one that does not exist: {refusal}"
     );
     gdb.shot("platform-refused").await;
     // A recommendation forged in Guangdong's own session goes through the command path and is
@@ -577,7 +581,7 @@ pub async fn the_dashboard_in_a_real_browser() {
     gdb.loaded().await;
     let flash = gdb.text("#flash").await;
     assert!(
-        flash.contains("未受理") && flash.contains("forbidden"),
+        flash.contains("未受理") && flash.contains("not_found"),
         "{flash}"
     );
     gdb.shot("recommend-refused").await;

@@ -20,6 +20,13 @@ fn line(
     v.to_string()
 }
 
+/// The file's lines are history (2025 dates for applicants and cities): an operator migrates them.
+fn history() -> roster::import::Mode {
+    roster::import::Mode::Backfill {
+        operator: "test-operator".into(),
+    }
+}
+
 fn file() -> String {
     let mut round = serde_json::to_value(roster_domain::samples::round_2025()).unwrap();
     round["type"] = json!("OpenRound");
@@ -61,7 +68,7 @@ fn file() -> String {
 }
 
 pub async fn import_reports_refused_lines_and_reruns_safely(app: TestApp) {
-    let report = roster::import::import(app.store.clone(), &file(), false).await;
+    let report = roster::import::import(app.store.clone(), &file(), false, &history()).await;
     assert!(!report.aborted);
     assert_eq!(
         (report.lines, report.accepted, report.duplicates),
@@ -72,9 +79,12 @@ pub async fn import_reports_refused_lines_and_reruns_safely(app: TestApp) {
         report.refused[0].0, 4,
         "line numbers count every line of the file"
     );
-    assert_eq!(report.refused[0].1.code, "forbidden");
+    assert_eq!(
+        report.refused[0].1.code, "not_found",
+        "Jiangsu does not see Guangdong's applicant"
+    );
     let events = app.all_events().await.len();
-    let again = roster::import::import(app.store.clone(), &file(), false).await;
+    let again = roster::import::import(app.store.clone(), &file(), false, &history()).await;
     assert_eq!(
         (again.accepted, again.duplicates, again.refused.len()),
         (0, 3, 1)
@@ -88,7 +98,7 @@ pub async fn import_reports_refused_lines_and_reruns_safely(app: TestApp) {
 
 pub async fn import_with_a_malformed_line_applies_nothing(app: TestApp) {
     let text = format!("{}\n{{\"command_id\": \"not-a-uuid\"\n{}", file(), "[1,2]");
-    let report = roster::import::import(app.store.clone(), &text, false).await;
+    let report = roster::import::import(app.store.clone(), &text, false, &history()).await;
     assert!(report.aborted);
     let lines: Vec<usize> = report.refused.iter().map(|r| r.0).collect();
     assert_eq!(lines, vec![7, 8]);
@@ -100,21 +110,29 @@ pub async fn import_with_a_malformed_line_applies_nothing(app: TestApp) {
         None,
         json!({"type": "OpenRound"}),
     );
-    let report = roster::import::import(app.store.clone(), &bad_actor, false).await;
+    let report = roster::import::import(app.store.clone(), &bad_actor, false, &history()).await;
     assert_eq!(report.refused[0].1.field.as_deref(), Some("actor"));
 }
 
 pub async fn demo_loads_through_the_command_path_once(app: TestApp) {
-    let first = roster::demo::load(app.store.clone(), &*app.state.policy_consumer())
-        .await
-        .expect("demo loads");
+    let first = roster::demo::load(
+        app.store.clone(),
+        &*app.state.policy_consumer(),
+        "test-operator",
+    )
+    .await
+    .expect("demo loads");
     assert!(first.accepted > 150, "{}", first.accepted);
     assert_eq!(first.refused_as_meant.len(), 1);
     assert!(first.refused_as_meant[0].1.starts_with("R-1"));
     let events = app.all_events().await.len();
-    let second = roster::demo::load(app.store.clone(), &*app.state.policy_consumer())
-        .await
-        .expect("demo reloads");
+    let second = roster::demo::load(
+        app.store.clone(),
+        &*app.state.policy_consumer(),
+        "test-operator",
+    )
+    .await
+    .expect("demo reloads");
     assert_eq!(
         (second.accepted, second.already_loaded),
         (0, first.accepted)
@@ -166,7 +184,65 @@ pub async fn demo_loads_through_the_command_path_once(app: TestApp) {
     assert_eq!(values, [12, 39, 37, 3, 2], "{}", kpi.body["values"]);
 }
 
+/// SPEC §12: an import that is not a backfill records acts as they happen, so the same file's
+/// 2025 applicant and city lines are refused naming `business_date` (a ministry line may state a
+/// past date), and nothing of them is stored; the backfill marks every event and names the
+/// operator in the audit log.
+pub async fn only_a_backfill_import_keeps_past_dates_of_applicants_and_cities(app: TestApp) {
+    let live = roster::import::import(
+        app.store.clone(),
+        &file(),
+        false,
+        &roster::import::Mode::Live,
+    )
+    .await;
+    assert_eq!(
+        (live.accepted, live.refused.len()),
+        (1, 3),
+        "{:?}",
+        live.refused
+    );
+    for (line, r) in &live.refused {
+        assert_eq!(r.code, "business_date_not_today", "line {line}: {r:?}");
+        assert_eq!(r.field.as_deref(), Some("business_date"));
+    }
+    let events = app.all_events().await;
+    assert!(
+        events.iter().all(|e| e.stream_id == "round-2025"),
+        "only the ministry's round was recorded"
+    );
+    assert!(events.iter().all(|e| e.metadata.backfilled_by.is_none()));
+    let report = roster::import::import(app.store.clone(), &file(), false, &history()).await;
+    assert_eq!(report.accepted, 2, "{:?}", report.refused);
+    let platform: Vec<_> = app
+        .all_events()
+        .await
+        .into_iter()
+        .filter(|e| e.stream_id == "platform-gd-imp")
+        .collect();
+    assert!(!platform.is_empty());
+    for e in &platform {
+        assert_eq!(e.metadata.backfilled_by.as_deref(), Some("test-operator"));
+        assert!(e.metadata.late_entry(), "recorded long after 2025");
+    }
+    let audit = app.store.audit_log(100).await.unwrap();
+    let accepted: Vec<_> = audit
+        .iter()
+        .filter(|a| a.outcome == "accepted" && a.target.as_deref() == Some("platform-gd-imp"))
+        .collect();
+    assert_eq!(accepted.len(), 2);
+    for a in accepted {
+        let detail = a.detail.as_deref().unwrap_or_default();
+        assert!(
+            detail.contains("backfilled by operator test-operator")
+                && detail.contains("late entry"),
+            "{detail}"
+        );
+    }
+}
+
 on_every_store!(
+    only_a_backfill_import_keeps_past_dates_of_applicants_and_cities,
     import_reports_refused_lines_and_reruns_safely,
     import_with_a_malformed_line_applies_nothing,
     demo_loads_through_the_command_path_once,

@@ -337,7 +337,10 @@ pub async fn each_role_sees_its_own_pages_and_analysts_only_read(app: TestApp) {
     let (_, g) = sign_in(&app, &guangdong).await;
     let g = g.unwrap();
     let other = g.get(&format!("/ui/platforms/{platform}")).await;
-    assert_eq!(other.status, 403, "Jiangsu's applicant is not Guangdong's");
+    assert_eq!(
+        other.status, 404,
+        "Jiangsu's applicant is not Guangdong's: shown as not existing"
+    );
     let targets = g.get("/ui/targets").await;
     assert_eq!(targets.status, 200);
     assert!(

@@ -11,7 +11,7 @@ use roster_domain::store::{Checkpoint, DeadlineState, StoredEvent};
 use roster_projections::POLICIES;
 use serde_json::{json, Value};
 
-use crate::api::{actors, cmd, gd_application, open_round, Actors};
+use crate::api::{actors, gd_application, open_round, Actors};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -78,13 +78,10 @@ pub(crate) async fn settle(app: &TestApp) {
     }
 }
 
+/// An act on day `on` (the clock moves there: SPEC §12 dates acts by when they are recorded).
 async fn post(app: &TestApp, token: &str, id: &str, action: &str, on: &str, body: Value) -> Value {
     let r = app
-        .post(
-            token,
-            &format!("/api/v1/platforms/{id}/{action}"),
-            &cmd(on, body),
-        )
+        .act(token, &format!("/api/v1/platforms/{id}/{action}"), on, body)
         .await;
     assert_eq!(r.status, 201, "{action} on {on}: {:?}", r.body);
     r.body
@@ -476,10 +473,11 @@ pub async fn d3_d6_d9_reviews_and_reason_codes(env: &Env) {
     assert_eq!(delisted.payload["delisted_on"], "2026-03-01");
     // D-9: a serious violation must name its area; with it, the platform is removed.
     let bad = app
-        .post(
+        .act(
             &a.ministry,
             &format!("/api/v1/platforms/{two}/delisting"),
-            &cmd("2026-04-01", json!({"reason": "serious_violation"})),
+            "2026-04-01",
+            json!({"reason": "serious_violation"}),
         )
         .await;
     assert_eq!(

@@ -71,11 +71,7 @@ async fn jiangsu_platform(app: &TestApp, a: &Actors, listed_on: &str) -> String 
     ];
     for (token, action, on, body) in steps {
         let r = app
-            .post(
-                token,
-                &format!("/api/v1/platforms/{id}/{action}"),
-                &cmd(on, body),
-            )
+            .act(token, &format!("/api/v1/platforms/{id}/{action}"), on, body)
             .await;
         assert_eq!(r.status, 201, "{action}: {:?}", r.body);
     }
@@ -238,6 +234,7 @@ pub async fn kpis_on_both_time_axes_through_http(kind: Kind) {
     let plan = json!({"target_set_id": "jiangsu-2027", "name": "江苏省2027年目标",
         "targets": [{"metric": "served_enterprises", "province": "32", "comparator": ">=",
                      "threshold": 10, "deadline": "2027-12-31"}]});
+    clock.set("2026-09-02");
     let refused = app
         .post(&a.gd, "/api/v1/targets", &cmd("2026-09-02", plan.clone()))
         .await;

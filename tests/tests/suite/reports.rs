@@ -8,9 +8,13 @@ use roster_projections::models;
 use crate::app::TestApp;
 
 async fn demo(app: &TestApp) -> String {
-    roster::demo::load(app.store.clone(), &*app.state.policy_consumer())
-        .await
-        .expect("demo");
+    roster::demo::load(
+        app.store.clone(),
+        &*app.state.policy_consumer(),
+        "test-operator",
+    )
+    .await
+    .expect("demo");
     let t = app.token(Role::Analyst, None).await;
     settle(app, &t).await;
     t
@@ -169,7 +173,7 @@ pub async fn funnel_reviews_incidents_timeline(app: TestApp) {
         app.get(Some(&stranger), "/api/v1/platforms/gd-dg-enzyme/timeline")
             .await
             .status,
-        403
+        404
     );
 }
 

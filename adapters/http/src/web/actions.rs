@@ -24,8 +24,9 @@ use super::{check_csrf, PageError, Viewer};
 use crate::commands;
 use crate::AppState;
 
-/// The hidden fields every action form carries, and its business date (today by default: the
-/// date the decision takes effect, which the rules' deadlines are checked against).
+/// The hidden fields every action form carries, and its business date (SPEC §12): a province's
+/// act takes effect the day it is recorded, so its form shows that day and sends none; the
+/// ministry may date a decision taken earlier (a meeting), never later than today.
 fn envelope(v: &Viewer, platform_id: &str, action: &str, today: NaiveDate) -> Markup {
     html! {
         input type="hidden" name="csrf" value=(v.csrf);
@@ -33,7 +34,11 @@ fn envelope(v: &Viewer, platform_id: &str, action: &str, today: NaiveDate) -> Ma
         input type="hidden" name="platform_id" value=(platform_id);
         input type="hidden" name="action" value=(action);
         input type="hidden" name="back" value=(v.here);
-        label { (v.t("决定日期", "Decision date")) input type="date" name="business_date" value=(today) required; }
+        @if roster_domain::service::acts_when_recorded(v.actor.role) {
+            p.effective { (v.t("生效日期：", "Takes effect: ")) (today) (v.t("（以提交当日为准）", " (the day it is recorded)")) }
+        } @else {
+            label { (v.t("决定日期", "Decision date")) input type="date" name="business_date" value=(today) max=(today) required; }
+        }
     }
 }
 
@@ -187,14 +192,18 @@ fn request(f: &ActForm) -> Result<CommandRequest, Refusal> {
     let command_id = some_text(f.command_id.as_ref())
         .and_then(|c| Uuid::parse_str(c).ok())
         .ok_or_else(|| Refusal::invalid("command_id", "the form's command id is not a UUID"))?;
-    let date = some_text(f.business_date.as_ref()).unwrap_or_default();
-    let business_date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
-        Refusal::new(
-            code::IMPOSSIBLE_DATE,
-            format!("the decision date '{date}' is not a date (YYYY-MM-DD)"),
-        )
-        .at("business_date")
-    })?;
+    // No date: the act takes effect today (SPEC §12); the service checks a stated one.
+    let business_date = some_text(f.business_date.as_ref())
+        .map(|date| {
+            NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
+                Refusal::new(
+                    code::IMPOSSIBLE_DATE,
+                    format!("the decision date '{date}' is not a date (YYYY-MM-DD)"),
+                )
+                .at("business_date")
+            })
+        })
+        .transpose()?;
     let (kind, fields): (&str, Value) = match f.action.as_deref().unwrap_or_default() {
         "recommend" => {
             let rank = some_text(f.rank.as_ref())

@@ -247,6 +247,8 @@ td.num,th.num{text-align:right}
 .status{display:inline-block;padding:0 .4rem;border-radius:3px;background:#eef2f6;font-size:.8rem}
 .status.met,.status.on_track,.outcome-pass{background:#e3f4e8}
 .status.behind,.status.missed,.outcome-fail{background:#fdecea}
+.badge{display:inline-block;padding:0 .35rem;border-radius:3px;font-size:.75rem;white-space:nowrap}
+.badge.late{background:#fff4d6}.badge.backfill{background:#e8eefc}
 svg.chart{width:100%;height:auto;background:#fff;border-radius:6px}
 svg.gauge{width:100%;max-width:420px;height:auto}
 svg .bar{fill:#2f6fad}

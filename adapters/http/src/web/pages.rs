@@ -9,7 +9,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use maud::{html, Markup};
-use roster_domain::access::can_read;
 use roster_domain::actor::Role;
 use roster_domain::commands::ReviewOutcome;
 use roster_domain::eligibility::Outcome;
@@ -522,33 +521,16 @@ pub async fn platform(
     Path(platform_id): Path<String>,
     v: Viewer,
 ) -> Result<Response, PageError> {
-    let loaded = state
-        .service()
-        .load_platform(&platform_id)
-        .await
-        .map_err(|r| refused(&v, r))?;
-    if loaded.version == 0 {
-        return Err(refused(
-            &v,
-            Refusal::not_found(format!("no platform {platform_id}")),
-        ));
-    }
-    if !can_read(&v.actor, &loaded.state) {
-        state
-            .audit_refusal(
-                v.actor.clone(),
-                &format!("GET /ui/platforms/{platform_id}"),
-                code::FORBIDDEN,
-                "outside the actor's jurisdiction",
-            )
-            .await;
-        return Err(refused(
-            &v,
-            Refusal::forbidden(format!(
-                "platform {platform_id} is outside your jurisdiction"
-            )),
-        ));
-    }
+    let what = format!("GET /ui/platforms/{platform_id}");
+    let (state_now, version, events) =
+        crate::queries::load_readable(&state, &v.actor, &platform_id, &what)
+            .await
+            .map_err(|r| refused(&v, r))?;
+    let loaded = roster_domain::service::Loaded {
+        state: state_now,
+        version,
+        events,
+    };
     state.refresh_projections().await;
     let timeline: TimelineDoc = model_doc(&state, "timeline", &platform_id)
         .await
@@ -643,7 +625,11 @@ pub async fn platform(
                     td { (e.business_date) } td { (e.event_type) } td { (e.summary) }
                     td { (super::role_name(lang, &e.actor)) " (" (e.actor.id) ")" }
                     td { @if let Some(c) = e.causation_id { (by_event.get(&c).copied().unwrap_or("command")) " " span.muted { (c.simple().to_string()[..8]) } } }
-                    td.muted { (e.recorded_at.format("%Y-%m-%d %H:%M:%S UTC")) }
+                    td.muted {
+                        (e.recorded_at.format("%Y-%m-%d %H:%M:%S UTC"))
+                        @if e.late_entry { " " span.badge.late title=(v.t("记录时间晚于业务日期30天以上", "recorded more than 30 days after its business date")) { (v.t("补录", "late entry")) } }
+                        @if let Some(op) = &e.backfilled_by { " " span.badge.backfill title=(op) { (v.t("历史迁移", "backfilled")) } }
+                    }
                 }
             } }
         } }
