@@ -176,7 +176,7 @@ pub fn validate_jurisdiction(
                 jurisdiction.ok_or("a city token needs the 6-digit city code as jurisdiction")?;
             CityCode::parse(j)
                 .map(|c| Some(c.to_string()))
-                .ok_or_else(|| format!("unknown city code '{j}'"))
+                .ok_or_else(|| format!("city code '{j}' is not in GB/T 2260"))
         }
         Role::Province => {
             let j = jurisdiction.ok_or(

@@ -14,7 +14,7 @@ use crate::commands::*;
 use crate::eligibility::{self, EligibilityAssessment, PastIncident};
 use crate::error::{code, Refusal};
 use crate::events::PlatformEvent;
-use crate::form::ApplicationForm;
+use crate::form::{Applicant, ApplicationForm};
 use crate::incident::{IncidentClass, IncidentKind};
 use crate::round::Round;
 use crate::values::{CityCode, Cny, Province, Uscc};
@@ -243,6 +243,30 @@ fn valid_id(field: &str, s: &str) -> Result<(), Refusal> {
     }
 }
 
+/// The declared province is the one whose authority registered the applicant's USCC (chars 3-4;
+/// XPCC for 6590xx and 66xxxx), unless the USCC is centrally registered (`100000`): a province
+/// recommends only applicants registered in it, so a mismatch is refused on submission
+/// rather than discovered at recommendation.
+fn applicant_registered_in_province(applicant: &Applicant) -> Result<(), Refusal> {
+    let uscc = &applicant.uscc;
+    if uscc.is_central() || uscc.registering_province() == Some(applicant.province) {
+        return Ok(());
+    }
+    let registered = uscc
+        .registering_province()
+        .map(|p| format!("{p} ({})", p.name_zh()))
+        .unwrap_or_else(|| "no known province".into());
+    Err(Refusal::invalid(
+        "form.applicant.province",
+        format!(
+            "R-3: the declared province {} ({}) is not the registering province of USCC {uscc}: division {} is in {registered}; declare the province that registered the applicant (central registration, 100000, may apply in any province)",
+            applicant.province,
+            applicant.province.name_zh(),
+            uscc.division(),
+        ),
+    ))
+}
+
 fn deadline(rule: &str, what: &str, on: NaiveDate, last_day: NaiveDate) -> Result<(), Refusal> {
     if on > last_day {
         Err(Refusal::new(
@@ -351,6 +375,7 @@ impl Platform {
                 )?;
                 required("form.platform.name", &form.platform.name)?;
                 required("form.platform.leader", &form.platform.leader)?;
+                applicant_registered_in_province(&form.applicant)?;
                 if form.applicant.city.province() != form.applicant.province {
                     return Err(Refusal::invalid(
                         "form.applicant.city",

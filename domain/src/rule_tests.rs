@@ -598,6 +598,82 @@ fn r3_central_registration_is_allowed_in_any_province() {
         .then_expect_events(vec![recommended()]);
 }
 
+fn submit_as(uscc: &str, province: &str, city: &str) -> Result<Vec<PlatformEvent>, Refusal> {
+    let form: ApplicationForm =
+        serde_json::from_value(form_json(uscc, province, city, &["enzymes"])).unwrap();
+    PlatformTest::with(ctx())
+        .given_no_previous_events()
+        .when(cmd(
+            actor(Role::Applicant, Some(uscc)),
+            "2025-07-01",
+            PlatformCommand::SubmitApplication(SubmitApplication {
+                round_id: "2025".into(),
+                form,
+            }),
+        ))
+        .inspect_result()
+}
+
+#[test]
+fn r3_submission_declaring_another_province_than_the_usccs_is_refused() {
+    // A Shenzhen-registered USCC (division 440300) declaring Jiangsu, with a Nanjing city that
+    // does belong to Jiangsu: the province is still not the registering one.
+    let e = submit_as(GD_USCC, "32", "320100").expect_err("refused");
+    assert_eq!(e.code, "invalid_input");
+    assert_eq!(e.field.as_deref(), Some("form.applicant.province"));
+    assert!(e.message.contains("440300"), "{}", e.message);
+    assert!(e.message.contains("32 (江苏省)"), "{}", e.message);
+    assert!(submit_as(GD_USCC, "44", "440300").is_ok());
+}
+
+#[test]
+fn r3_submission_with_a_central_uscc_is_accepted_in_any_province() {
+    let central = uscc_with_check("91100000717800021");
+    for (province, city) in [
+        ("44", "440300"),
+        ("32", "320100"),
+        ("11", "110108"),
+        ("XPCC", "659001"),
+    ] {
+        assert!(
+            submit_as(&central, province, city).is_ok(),
+            "{province} {city}"
+        );
+    }
+}
+
+#[test]
+fn r3_submission_with_a_city_of_another_province_is_refused() {
+    let e = submit_as(GD_USCC, "44", "320100").expect_err("refused");
+    assert_eq!(e.code, "invalid_input");
+    assert_eq!(e.field.as_deref(), Some("form.applicant.city"));
+    assert!(e.message.contains("320100"), "{}", e.message);
+    // Central registration does not excuse a city outside the declared province.
+    let central = uscc_with_check("91100000717800021");
+    let e = submit_as(&central, "32", "440300").expect_err("refused");
+    assert_eq!(e.field.as_deref(), Some("form.applicant.city"));
+}
+
+#[test]
+fn r3_xpcc_applicant_registered_under_6590xx_or_66_is_accepted() {
+    // 659001 石河子市 (a county-level city administered by XPCC) and the XPCC 66 prefix.
+    for prefix in ["91659001MA1000001", "91660100MA1000002"] {
+        let uscc = uscc_with_check(prefix);
+        assert!(
+            submit_as(&uscc, "XPCC", "659001").is_ok(),
+            "{uscc} XPCC 659001"
+        );
+        // An XPCC-registered unit is not one of the Xinjiang Uygur Autonomous Region (65).
+        let e = submit_as(&uscc, "65", "650100").expect_err("refused");
+        assert_eq!(e.field.as_deref(), Some("form.applicant.province"));
+    }
+    // And the other way round: a unit registered in Urumqi (650100) is not an XPCC applicant.
+    let urumqi = uscc_with_check("91650100MA1000003");
+    let e = submit_as(&urumqi, "XPCC", "659001").expect_err("refused");
+    assert_eq!(e.field.as_deref(), Some("form.applicant.province"));
+    assert!(submit_as(&urumqi, "65", "650100").is_ok());
+}
+
 #[test]
 fn r3_city_endorses_only_its_own_city() {
     let e = err(PlatformTest::with(ctx())

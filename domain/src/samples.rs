@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::commands::OpenRound;
 use crate::form::ApplicationForm;
-use crate::values::Province;
+use crate::values::{gbt2260_divisions, Province};
 
 pub fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
@@ -20,6 +20,24 @@ pub fn uscc_with_check(prefix17: &str) -> String {
     crate::values::Uscc::with_check_character(prefix17)
         .expect("valid USCC prefix")
         .to_string()
+}
+
+/// A real GB/T 2260 city code of `province` (`11`..`65` or `XPCC`) for generated test data: its
+/// first prefecture-level city (`440100` for `44`), or, where there is none, its first
+/// county-level division (`110101` for Beijing, `659001` for XPCC).
+pub fn sample_city(province: &str) -> &'static str {
+    let p = Province::parse(province).expect("province code");
+    let codes: Vec<&'static str> = gbt2260_divisions()
+        .iter()
+        .map(|&(code, _)| code)
+        .filter(|code| Province::from_division(code) == Some(p))
+        .collect();
+    codes
+        .iter()
+        .find(|code| code.ends_with("00"))
+        .or(codes.first())
+        .copied()
+        .expect("every province has divisions")
 }
 
 /// The 2025 round: national province deadline 2025-07-11, Guangdong applicants by 07-04 and
@@ -78,4 +96,28 @@ pub const GD_USCC: &str = "91440300708461136T";
 
 pub fn gd_form() -> ApplicationForm {
     serde_json::from_value(form_json(GD_USCC, "44", "440300", &["enzymes"])).expect("fixture form")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::CityCode;
+
+    #[test]
+    fn sample_cities_are_real_and_in_their_province() {
+        for (p, city) in [
+            ("11", "110101"),
+            ("31", "310101"),
+            ("32", "320100"),
+            ("44", "440100"),
+            ("65", "650100"),
+            ("XPCC", "659001"),
+        ] {
+            assert_eq!(sample_city(p), city);
+        }
+        for p in Province::all() {
+            let city = CityCode::parse(sample_city(p.code())).expect("in GB/T 2260");
+            assert_eq!(city.province(), p);
+        }
+    }
 }

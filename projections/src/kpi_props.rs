@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use roster_domain::actor::Actor;
 use roster_domain::commands::{DelistReason, ServiceRecord};
 use roster_domain::events::{self, encode, PlatformEvent};
-use roster_domain::samples::{form_json, uscc_with_check};
+use roster_domain::samples::{form_json, sample_city, uscc_with_check};
 use roster_domain::store::{EventMetadata, StoredEvent};
 use roster_domain::targets::{normalise_product_name, Metric};
 use roster_domain::values::{Cny, Domain, Uscc};
@@ -154,7 +154,7 @@ fn history(steps: &[Step], gaps: &[u32]) -> Vec<StoredEvent> {
                 let form = serde_json::from_value(form_json(
                     &applicant,
                     province,
-                    &format!("{province}0100"),
+                    sample_city(province),
                     &domains,
                 ))
                 .unwrap();
