@@ -78,6 +78,7 @@ pub fn check_scope(
     match actor.role {
         Role::Ministry | Role::System => Ok(()),
         Role::Analyst => Err(Refusal::forbidden("analysts read only")),
+        Role::Anonymous => Err(Refusal::forbidden("sign in first")),
         Role::Applicant => {
             let own = actor
                 .jurisdiction
@@ -127,6 +128,7 @@ pub fn check_scope(
 pub fn can_read(actor: &Actor, platform: &Platform) -> bool {
     match actor.role {
         Role::Ministry | Role::System | Role::Analyst => true,
+        Role::Anonymous => false,
         Role::Applicant => {
             let own = actor
                 .jurisdiction
@@ -148,6 +150,7 @@ pub fn can_read(actor: &Actor, platform: &Platform) -> bool {
 pub fn sees(actor: &Actor, uscc: &str, city: &str, province: &str) -> bool {
     match actor.role {
         Role::Ministry | Role::Analyst | Role::System => true,
+        Role::Anonymous => false,
         Role::Applicant => actor.jurisdiction.as_deref() == Some(uscc),
         Role::City => actor.jurisdiction.as_deref() == Some(city),
         Role::Province => actor_province(actor).is_some_and(|p| p.code() == province),
@@ -160,6 +163,7 @@ pub fn validate_jurisdiction(
     jurisdiction: Option<&str>,
 ) -> Result<Option<String>, String> {
     match role {
+        Role::Anonymous => Err("no token can be anonymous".into()),
         Role::Ministry | Role::Analyst | Role::System => match jurisdiction {
             None | Some("") => Ok(None),
             Some(j) => Err(format!("role {role} has no jurisdiction (got '{j}')")),

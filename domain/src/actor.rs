@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// The roles of SPEC §10. `System` is the role of process managers (policies, scheduler).
+/// The roles of SPEC §10. `System` is the role of process managers (policies, scheduler);
+/// `Anonymous` only names, in the audit log, a request that presented no valid token (no token
+/// has it, and it may do nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -13,6 +15,7 @@ pub enum Role {
     Ministry,
     Analyst,
     System,
+    Anonymous,
 }
 
 impl Role {
@@ -24,6 +27,7 @@ impl Role {
             Role::Ministry => "ministry",
             Role::Analyst => "analyst",
             Role::System => "system",
+            Role::Anonymous => "anonymous",
         }
     }
 
@@ -58,11 +62,12 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The actor of a request that presented no valid token (for the audit log only).
+    /// The actor of a request that presented no valid token (for the audit log only; review
+    /// L1: it was recorded as an analyst, so a filter on analysts returned attackers).
     pub fn anonymous() -> Actor {
         Actor {
             id: "anonymous".into(),
-            role: Role::Analyst,
+            role: Role::Anonymous,
             jurisdiction: None,
         }
     }

@@ -458,6 +458,20 @@ impl Platform {
                         ),
                     ));
                 }
+                // the endorsement is the city's; an application it endorsed cannot move to
+                // another city (security review M4). Before the endorsement it may.
+                if self.status == Status::CityEndorsed
+                    && form.applicant.city != current.applicant.city
+                {
+                    return Err(Refusal::new(
+                        "R-3",
+                        format!(
+                            "city {} has endorsed this application; the city cannot be amended now (withdraw and apply again through the right city)",
+                            current.applicant.city
+                        ),
+                    )
+                    .at("changes.applicant.city"));
+                }
                 let assessment = eligibility::assess(&form, on, &self.past_incidents());
                 vec![
                     E::ApplicationAmended {

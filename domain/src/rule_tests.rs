@@ -975,6 +975,44 @@ fn amendment_only_before_the_province_decides_and_reassesses() {
     );
 }
 
+/// R-3 (security review M4): once the city endorsed, the application cannot move to another
+/// city; before the endorsement it may (within its province).
+#[test]
+fn an_endorsed_application_cannot_change_its_city() {
+    let to_guangzhou = PlatformCommand::AmendApplication(AmendApplication {
+        changes: json!({"applicant": {"city": "440100"}}),
+    });
+    PlatformTest::with(ctx())
+        .given(submitted(gd_form(), "2025-07-01"))
+        .when(cmd(applicant(), "2025-07-02", to_guangzhou.clone()))
+        .inspect_result()
+        .expect("before the endorsement the city may be corrected");
+    let mut given = submitted(gd_form(), "2025-07-01");
+    given.push(endorsed());
+    let e = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        applicant(),
+        "2025-07-05",
+        to_guangzhou,
+    )));
+    assert_eq!(
+        (e.code.as_str(), e.field.as_deref()),
+        ("R-3", Some("changes.applicant.city"))
+    );
+    assert!(e.message.contains("440300"), "{}", e.message);
+    // Other amendments after the endorsement still go through.
+    PlatformTest::with(ctx())
+        .given(given)
+        .when(cmd(
+            applicant(),
+            "2025-07-05",
+            PlatformCommand::AmendApplication(AmendApplication {
+                changes: json!({"goals": "扩大服务"}),
+            }),
+        ))
+        .inspect_result()
+        .expect("a goal may still be amended");
+}
+
 #[test]
 fn withdrawal_before_listing_only() {
     let w = PlatformCommand::WithdrawApplication(WithdrawApplication {

@@ -205,8 +205,16 @@ fn store_refusal(e: StoreError) -> Refusal {
             format!("command id {id} was already used for a different command; use a new command id"),
         )
         .at("command_id"),
-        StoreError::Unavailable(m) => Refusal::new(code::UNAVAILABLE, format!("the event store is unavailable: {m}")),
-        StoreError::Other(m) => Refusal::new(code::INTERNAL, format!("event store error: {m}")),
+        // The driver's words (SQL, hosts, database names) go to the log, never to a caller
+        // (review M2, L4).
+        StoreError::Unavailable(m) => {
+            tracing::warn!(error = %m, "event store unavailable");
+            Refusal::new(code::UNAVAILABLE, "the event store is unavailable; retry shortly (the cause is in the server's log)")
+        }
+        StoreError::Other(m) => {
+            tracing::error!(error = %m, "event store error");
+            Refusal::new(code::INTERNAL, "the event store could not complete the operation (the cause is in the server's log)")
+        }
     }
 }
 
@@ -439,7 +447,7 @@ impl CommandService {
                     error_code: Some(refusal.code.clone()),
                     detail: Some(detail),
                 };
-                if let Err(e) = self.store.record_refusal(entry).await {
+                if let Err(e) = self.store.record_refusal(entry.bounded()).await {
                     tracing::warn!(error = %e, "could not record a refused command in the audit log");
                 }
             }

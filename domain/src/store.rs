@@ -117,6 +117,37 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
+impl AuditEntry {
+    /// The entry as the audit log keeps it: what a caller sent (a path, a detail quoting its
+    /// input) is cut to a bounded length and stripped of control characters, NUL included, so
+    /// that any refusal can be recorded on every store and no caller can write megabytes or
+    /// forge lines into the log (review H3, M2).
+    pub fn bounded(mut self) -> AuditEntry {
+        fn clean(s: &str, max: usize) -> String {
+            let mut out: String = s
+                .chars()
+                .take(max)
+                .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+                .collect();
+            if s.chars().nth(max).is_some() {
+                out.push('…');
+            }
+            out
+        }
+        self.command_type = clean(&self.command_type, AUDIT_WHAT_MAX);
+        self.target = self.target.map(|t| clean(&t, AUDIT_WHAT_MAX));
+        self.error_code = self.error_code.map(|c| clean(&c, 64));
+        self.detail = self.detail.map(|d| clean(&d, AUDIT_DETAIL_MAX));
+        self.actor.id = clean(&self.actor.id, AUDIT_WHAT_MAX);
+        self
+    }
+}
+
+/// The longest request path or command name an audit line keeps (characters).
+pub const AUDIT_WHAT_MAX: usize = 200;
+/// The longest detail an audit line keeps (characters).
+pub const AUDIT_DETAIL_MAX: usize = 1000;
+
 /// Everything one accepted command writes, in one transaction: events for one or more streams
 /// (each with its own expected version), the command record and the audit line.
 #[derive(Debug, Clone, PartialEq)]

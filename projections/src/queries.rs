@@ -331,12 +331,13 @@ pub fn incidents(docs: &[IncidentsDoc], as_of: NaiveDate) -> Vec<IncidentRow> {
     rows
 }
 
-/// Rows as CSV with a header line (UTF-8 with BOM, so spreadsheet programs show Chinese).
+/// Rows as CSV with a header line (UTF-8 with BOM, so spreadsheet programs show Chinese), every
+/// cell safe to open in a spreadsheet (`export::csv_safe`).
 pub fn to_csv<T: Serialize>(rows: &[T]) -> Result<String, csv::Error> {
-    let mut w = csv::WriterBuilder::new().from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     for r in rows {
         w.serialize(r)?;
     }
     let bytes = w.into_inner().map_err(|e| e.into_error())?;
-    Ok(String::from_utf8(bytes).expect("csv writes UTF-8"))
+    crate::export::neutralise_csv(&String::from_utf8(bytes).expect("csv writes UTF-8"))
 }

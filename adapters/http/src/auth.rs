@@ -3,6 +3,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use roster_domain::actor::Actor;
 use roster_domain::store::AuditEntry;
 use sha2::{Digest, Sha256};
@@ -29,9 +30,52 @@ pub fn hash_token(token: &str) -> String {
 pub struct Authenticated(pub Actor);
 
 impl FromRequestParts<AppState> for Authenticated {
-    type Rejection = Problem;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let address = crate::limits::client_address(parts);
+        match authenticate(parts, state).await {
+            Ok((actor, token_hash)) => match state.limits().token(&token_hash) {
+                Ok(()) => Ok(Authenticated(actor)),
+                Err(seconds) => {
+                    state.metrics().rate_limited();
+                    Err(crate::limits::too_many(seconds, "requests with this token"))
+                }
+            },
+            Err(Failure::Unavailable(p)) => Err(p.into_response()),
+            Err(Failure::Refused {
+                actor,
+                why,
+                problem,
+            }) => {
+                // Over the address's budget of failed authentications: 429, and no audit line,
+                // so a flood cannot fill the audit log (review H3).
+                if let Some(Err(seconds)) = address.map(|a| state.limits().failure(a)) {
+                    state.metrics().rate_limited();
+                    return Err(crate::limits::too_many(seconds, "failed authentications"));
+                }
+                let what = format!("{} {}", parts.method, parts.uri.path());
+                state
+                    .audit_refusal(actor, &what, UNAUTHENTICATED, why)
+                    .await;
+                Err(problem.into_response())
+            }
+        }
+    }
+}
+
+enum Failure {
+    Unavailable(Problem),
+    Refused {
+        actor: Actor,
+        why: &'static str,
+        problem: Problem,
+    },
+}
+
+/// The actor and token hash of a request's bearer token.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<(Actor, String), Failure> {
+    {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -40,38 +84,35 @@ impl FromRequestParts<AppState> for Authenticated {
             h.strip_prefix("Bearer ")
                 .or_else(|| h.strip_prefix("bearer "))
         });
-        let refuse = |why: &str| Problem::new(UNAUTHENTICATED, why.to_string());
-        let what = format!("{} {}", parts.method, parts.uri.path());
-        let Some(token) = token else {
-            state
-                .audit_refusal(
-                    Actor::anonymous(),
-                    &what,
-                    UNAUTHENTICATED,
-                    "no bearer token",
-                )
-                .await;
-            return Err(refuse("a bearer token is required (Authorization: Bearer <token>); create one with `roster token create`"));
+        let refuse = |actor: Actor, why: &'static str, detail: &str| Failure::Refused {
+            actor,
+            why,
+            problem: Problem::new(UNAUTHENTICATED, detail.to_string()),
         };
-        let record = state
-            .tokens()
-            .find_token(&hash_token(token))
-            .await
-            .map_err(|e| Problem::new("unavailable", e.to_string()))?;
+        let Some(token) = token else {
+            return Err(refuse(
+                Actor::anonymous(),
+                "no bearer token",
+                "a bearer token is required (Authorization: Bearer <token>); create one with `roster token create`",
+            ));
+        };
+        let token_hash = hash_token(token);
+        let record = state.tokens().find_token(&token_hash).await.map_err(|e| {
+            // The cause is for the log, not for an unauthenticated caller (review L4).
+            tracing::warn!(error = %e, "token look-up failed");
+            Failure::Unavailable(Problem::new(
+                "unavailable",
+                "the service cannot check tokens right now; retry shortly",
+            ))
+        })?;
         match record {
-            Some(t) if t.revoked_at.is_none() => Ok(Authenticated(t.actor())),
-            Some(t) => {
-                state
-                    .audit_refusal(t.actor(), &what, UNAUTHENTICATED, "revoked token")
-                    .await;
-                Err(refuse("this token has been revoked"))
-            }
-            None => {
-                state
-                    .audit_refusal(Actor::anonymous(), &what, UNAUTHENTICATED, "unknown token")
-                    .await;
-                Err(refuse("unknown token"))
-            }
+            Some(t) if t.revoked_at.is_none() => Ok((t.actor(), token_hash)),
+            Some(t) => Err(refuse(
+                t.actor(),
+                "revoked token",
+                "this token has been revoked",
+            )),
+            None => Err(refuse(Actor::anonymous(), "unknown token", "unknown token")),
         }
     }
 }
@@ -88,7 +129,7 @@ impl AppState {
             error_code: Some(code.to_string()),
             detail: Some(detail.to_string()),
         };
-        if let Err(e) = self.store().record_refusal(entry).await {
+        if let Err(e) = self.store().record_refusal(entry.bounded()).await {
             tracing::warn!(error = %e, "could not audit a refused request");
         }
     }

@@ -6,6 +6,7 @@
 mod auth;
 mod commands;
 mod kpi;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
@@ -76,6 +77,8 @@ struct Inner {
     kpi: roster_projections::kpi::Cache,
     /// Dashboard sign-ins.
     sessions: web::session::Sessions,
+    /// Rate limits per address, per token and for failed authentications.
+    limits: limits::Limits,
 }
 
 /// Where a projection stands against the log.
@@ -161,8 +164,21 @@ impl AppState {
                 body_limit: DEFAULT_BODY_LIMIT,
                 kpi: Default::default(),
                 sessions: Default::default(),
+                limits: Default::default(),
             }),
         }
+    }
+
+    /// The same state with other rate limits (before it serves).
+    pub fn with_limits(mut self, config: limits::LimitConfig) -> AppState {
+        Arc::get_mut(&mut self.inner)
+            .expect("limits are set before the state is shared")
+            .limits = limits::Limits::new(config);
+        self
+    }
+
+    pub fn limits(&self) -> &limits::Limits {
+        &self.inner.limits
     }
 
     pub fn service(&self) -> &CommandService {
@@ -449,9 +465,39 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/metrics", get(reads::metrics))
         .merge(web::routes())
+        .layer(axum::middleware::from_fn(api_headers))
         .layer(axum::extract::DefaultBodyLimit::max(state.body_limit()))
+        // A client that starts a body and stops sending is cut off (review L2).
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_READ_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::per_address,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// How long a client may take to send a request's headers (a connection that sends nothing,
+/// or trickles, is closed: review L2) …
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// … and its body.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// API answers are not cached and not sniffed (review L9); the dashboard sets its own headers.
+async fn api_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    h.entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    resp
 }
 
 /// Serves until `shutdown` resolves. A background task keeps the catalog caught up with events
@@ -476,12 +522,76 @@ pub async fn run(
         })
     };
     let automation = tokio::spawn(automation_loop(state.clone()));
-    let result = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let forget = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                state.limits().forget_idle();
+            }
+        })
+    };
+    let result = serve(listener, router(state), shutdown).await;
     poller.abort();
     automation.abort();
+    forget.abort();
     result
+}
+
+/// HTTP/1.1 over `listener` with a header-read timeout (axum's `serve` has none, so half-open
+/// and trickling connections stayed open: review L2), the peer address for the rate limits, and
+/// a graceful shutdown that lets requests in flight finish.
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use tower::ServiceExt;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors and the like: wait a moment instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                app.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    // Requests in flight finish; idle connections close.
+    let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+    Ok(())
 }
 
 /// How often the scheduler looks for due deadlines when nothing wakes it.

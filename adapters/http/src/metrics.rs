@@ -18,12 +18,18 @@ pub struct Metrics {
     pub commands_refused: AtomicU64,
     pub commands_duplicate: AtomicU64,
     pub events_appended: AtomicU64,
+    /// Requests answered 429 (review H3).
+    pub rate_limited: AtomicU64,
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
 }
 
 impl Metrics {
+    pub fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn observe_command(&self, took: Duration) {
         let secs = took.as_secs_f64();
         for (i, b) in BUCKETS.iter().enumerate() {
@@ -62,6 +68,12 @@ impl Metrics {
             "roster_commands_duplicate_total",
             "Repeated command ids answered with their first result.",
             &self.commands_duplicate,
+        );
+        counter(
+            &mut out,
+            "roster_requests_rate_limited_total",
+            "Requests refused with 429 (over a per-address, per-token or failed-authentication budget).",
+            &self.rate_limited,
         );
         counter(
             &mut out,

@@ -36,6 +36,7 @@ pub fn status_for(code_: &str) -> StatusCode {
         | code::DUPLICATE
         | code::COMMAND_ID_REUSED => StatusCode::CONFLICT,
         BODY_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+        crate::limits::TOO_MANY_REQUESTS => StatusCode::TOO_MANY_REQUESTS,
         code::UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
         code::FUTURE_BUSINESS_DATE | code::BUSINESS_DATE_NOT_TODAY => {
             StatusCode::UNPROCESSABLE_ENTITY

@@ -22,14 +22,20 @@ pub async fn health() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
+/// Readiness for load balancers, without a token: it says whether the event store answers and
+/// nothing about it (review L4); the cause goes to the server's log, and to operators through
+/// `/api/v1/status` and `roster status`.
 pub async fn ready(State(state): State<AppState>) -> Response {
     match state.store().read_all_after(Default::default(), 1).await {
         Ok(_) => Json(json!({"status": "ready"})).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "detail": e.to_string()})),
-        )
-            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: the event store does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable"})),
+            )
+                .into_response()
+        }
     }
 }
 
@@ -191,8 +197,12 @@ pub(crate) async fn load_readable(
     platform_id: &str,
     what: &str,
 ) -> Result<(Platform, u64, Vec<roster_domain::store::StoredEvent>), Refusal> {
-    let loaded = state.service().load_platform(platform_id).await?;
     let missing = || Refusal::not_found(format!("no platform {platform_id}"));
+    if !roster_domain::service::valid_platform_id(platform_id) {
+        // Not an id any platform can have (a NUL, a slash, 60 KB …): never sent to the store.
+        return Err(missing());
+    }
+    let loaded = state.service().load_platform(platform_id).await?;
     if loaded.version == 0 {
         return Err(missing());
     }

@@ -13,7 +13,7 @@ use roster_domain::access::sees;
 use roster_domain::actor::{Actor, Role};
 use roster_domain::error::{code, Refusal};
 use roster_domain::platform::Status;
-use roster_domain::values::{Domain, Province};
+use roster_domain::values::{CityCode, Domain, Province};
 use roster_projections::queries::{self, RosterQuery};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -114,6 +114,7 @@ pub(crate) fn reader(actor: &Actor) -> Result<(), Refusal> {
     match actor.role {
         Role::Ministry | Role::Analyst | Role::Province | Role::City | Role::Applicant => Ok(()),
         Role::System => Err(Refusal::forbidden("the system role does not read reports")),
+        Role::Anonymous => Err(Refusal::forbidden("sign in first")),
     }
 }
 
@@ -134,7 +135,17 @@ pub(crate) fn roster_query(params: &HashMap<String, String>) -> Result<RosterQue
                 })
             })
             .transpose()?,
-        city: params.get("city").cloned(),
+        city: params
+            .get("city")
+            .map(|c| {
+                CityCode::parse(c).map(|c| c.to_string()).ok_or_else(|| {
+                    Refusal::invalid(
+                        "city",
+                        format!("unknown city code '{c}' (not in GB/T 2260)"),
+                    )
+                })
+            })
+            .transpose()?,
         domain: params
             .get("domain")
             .map(|d| {

@@ -282,11 +282,9 @@ pub async fn d1_to_d9_scenario_2025_to_2031(env: &Env) {
         json!({"review_id": "incident-leak-2026", "outcome": "passed", "reasons": ["整改到位"]}),
     )
     .await;
-    for (year, on, stars) in [
-        (2026, "2026-12-15", 4),
-        (2027, "2027-12-15", 4),
-        (2028, "2028-12-15", 5),
-    ] {
+    // Each annual evaluation is recorded on its day (the clock moves there); 2028's after the
+    // triennial review below, whose opening needs the clock before its due date.
+    for (year, on, stars) in [(2026, "2026-12-15", 4), (2027, "2027-12-15", 4)] {
         post(
             app,
             &a.ministry,
@@ -352,6 +350,15 @@ pub async fn d1_to_d9_scenario_2025_to_2031(env: &Env) {
         "review-conclusion",
         "2028-12-10",
         json!({"review_id": "triennial-2028-12-01", "outcome": "passed", "reasons": []}),
+    )
+    .await;
+    post(
+        app,
+        &a.ministry,
+        &id,
+        "annual-evaluation",
+        "2028-12-15",
+        json!({"year": 2028, "stars": 5}),
     )
     .await;
 

@@ -49,6 +49,7 @@ mod contract_postgres;
 mod contract_sqlite;
 mod dashboard;
 mod dynamic;
+mod hardening;
 mod kpi;
 mod read_models;
 mod reports;

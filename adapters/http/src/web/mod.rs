@@ -298,6 +298,7 @@ pub fn role_name(lang: Lang, actor: &Actor) -> String {
         Role::City => lang.t("市级主管部门", "City"),
         Role::Applicant => lang.t("申报单位", "Applicant"),
         Role::System => lang.t("系统", "System"),
+        Role::Anonymous => lang.t("未登录", "Anonymous"),
     };
     match &actor.jurisdiction {
         Some(j) => {
@@ -435,10 +436,12 @@ struct SigninForm {
 
 async fn signin(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: axum::http::HeaderMap,
     form: Result<Form<SigninForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let lang = Lang::of(&headers);
+    let address = peer.map(|p| p.0 .0.ip());
     let Ok(Form(form)) = form else {
         return signin_page(
             &headers,
@@ -461,11 +464,15 @@ async fn signin(
     let record = match state.tokens().find_token(&hash).await {
         Ok(r) => r,
         Err(e) => {
+            tracing::warn!(error = %e, "token look-up failed");
             return page_error(
                 lang,
                 None,
-                Problem::new(roster_domain::error::code::UNAVAILABLE, e.to_string()),
-            )
+                Problem::new(
+                    roster_domain::error::code::UNAVAILABLE,
+                    "the service cannot check tokens right now; retry shortly",
+                ),
+            );
         }
     };
     match record {
@@ -496,16 +503,32 @@ async fn signin(
             resp
         }
         Some(t) if t.revoked_at.is_none() => {
-            signin_refused(&state, &headers, "the system role has no dashboard").await
+            signin_refused(
+                &state,
+                &headers,
+                address,
+                "the system role has no dashboard",
+            )
+            .await
         }
-        Some(_) => signin_refused(&state, &headers, "revoked token").await,
-        None => signin_refused(&state, &headers, "unknown token").await,
+        Some(_) => signin_refused(&state, &headers, address, "revoked token").await,
+        None => signin_refused(&state, &headers, address, "unknown token").await,
     }
 }
 
 /// A refused sign-in: audited with why, shown without saying why (no token probing).
-async fn signin_refused(state: &AppState, headers: &axum::http::HeaderMap, why: &str) -> Response {
+async fn signin_refused(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    address: Option<std::net::IpAddr>,
+    why: &str,
+) -> Response {
     let lang = Lang::of(headers);
+    // Over the address's budget of failed authentications: 429, not audited (review H3).
+    if let Some(Err(seconds)) = address.map(|a| state.limits().failure(a)) {
+        state.metrics().rate_limited();
+        return crate::limits::too_many(seconds, "failed sign-ins");
+    }
     state
         .audit_refusal(
             Actor::anonymous(),
