@@ -468,13 +468,19 @@ pub async fn the_ministry_concludes_a_review_and_a_province_rejects_from_the_pag
         ("outcome".into(), "passed".into()),
         ("reasons".into(), "整改到位\n复查合格".into()),
     ]);
+    // Review L10: a `back` a Location header cannot carry (CR/LF) sends the user home instead of
+    // failing with 500 after the command ran.
+    for f in fields.iter_mut().filter(|f| f.0 == "back") {
+        f.1 = "/ui/reviews\r\nSet-Cookie: forged=1".into();
+    }
     let pairs: Vec<(&str, &str)> = fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let r = m.post("/ui/act", &pairs, None).await;
     assert_eq!(r.status, 303);
-    let back = m.get("/ui/reviews").await.body;
+    assert_eq!(r.headers["location"], "/ui");
+    let back = m.get("/ui/targets").await.body;
     assert!(back.contains("ConcludeReview"), "{back}");
     let detail = app
         .get(Some(&ministry), &format!("/api/v1/platforms/{reviewed}"))

@@ -259,11 +259,13 @@ fn request(f: &ActForm) -> Result<CommandRequest, Refusal> {
     })
 }
 
-/// Only back to a page of the dashboard.
+/// Only back to a page of the dashboard, by a path a `Location` header can carry (a CR/LF in it
+/// made the redirect fail with 500 after the command had run: review L10).
 fn back_to(f: &ActForm) -> String {
     f.back
         .as_deref()
         .filter(|b| b.starts_with("/ui") && !b.starts_with("//"))
+        .filter(|b| b.len() <= 512 && b.bytes().all(|c| c.is_ascii_graphic()))
         .unwrap_or("/ui")
         .to_string()
 }

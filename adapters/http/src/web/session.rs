@@ -17,8 +17,11 @@ pub const SESSION_COOKIE: &str = "roster_session";
 pub const SIGNIN_COOKIE: &str = "roster_signin";
 pub const LANG_COOKIE: &str = "roster_lang";
 
-/// A session ends this long after sign-in, whatever happens in between.
+/// A session ends this long after sign-in, whatever happens in between …
 pub const SESSION_HOURS: i64 = 12;
+/// … and earlier when no page was asked for this long (a screen left signed in on a bureau's
+/// shared computer: review L10).
+pub const IDLE_MINUTES: i64 = 30;
 
 /// The message shown once on the page a form redirects to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +35,15 @@ pub struct Session {
     pub token_hash: String,
     pub csrf: String,
     pub expires: DateTime<Utc>,
+    /// The last request of the session (the idle timeout counts from it).
+    pub last_seen: DateTime<Utc>,
     pub flash: Option<Flash>,
+}
+
+impl Session {
+    fn live(&self, now: DateTime<Utc>) -> bool {
+        self.expires > now && now - self.last_seen <= Duration::minutes(IDLE_MINUTES)
+    }
 }
 
 #[derive(Default)]
@@ -59,13 +70,14 @@ impl Sessions {
     pub fn open(&self, token_hash: String, now: DateTime<Utc>) -> String {
         let id = random_secret();
         let mut map = self.by_id.lock().expect("sessions lock");
-        map.retain(|_, s| s.expires > now);
+        map.retain(|_, s| s.live(now));
         map.insert(
             key(&id),
             Session {
                 token_hash,
                 csrf: random_secret(),
                 expires: now + Duration::hours(SESSION_HOURS),
+                last_seen: now,
                 flash: None,
             },
         );
@@ -77,7 +89,8 @@ impl Sessions {
         let mut map = self.by_id.lock().expect("sessions lock");
         let k = key(session_id);
         match map.get_mut(&k) {
-            Some(s) if s.expires > now => {
+            Some(s) if s.live(now) => {
+                s.last_seen = now;
                 let copy = s.clone();
                 s.flash = None;
                 Some(copy)
@@ -170,6 +183,12 @@ mod tests {
         );
         assert_eq!(s.take(&id, now).unwrap().flash.unwrap().text, "done");
         assert!(s.take(&id, now).unwrap().flash.is_none());
+        // In use every 29 minutes, it lasts 12 hours and not a second more.
+        let mut at = now;
+        while at + Duration::minutes(29) < now + Duration::hours(SESSION_HOURS) {
+            at += Duration::minutes(29);
+            assert!(s.take(&id, at).is_some(), "{at}");
+        }
         assert!(s
             .take(
                 &id,
@@ -178,6 +197,27 @@ mod tests {
             .is_some());
         assert!(s.take(&id, now + Duration::hours(SESSION_HOURS)).is_none());
         assert!(s.take(&id, now).is_none(), "an expired session is gone");
+    }
+
+    /// Review L10: a session nobody used for more than 30 minutes is over.
+    #[test]
+    fn an_idle_session_ends_after_30_minutes() {
+        let s = Sessions::default();
+        let now = Utc::now();
+        let id = s.open("h".into(), now);
+        assert!(s.take(&id, now + Duration::minutes(IDLE_MINUTES)).is_some());
+        let later = now + Duration::minutes(2 * IDLE_MINUTES);
+        assert!(
+            s.take(&id, later).is_some(),
+            "30 minutes after the last page"
+        );
+        assert!(s
+            .take(
+                &id,
+                later + Duration::minutes(IDLE_MINUTES) + Duration::seconds(1)
+            )
+            .is_none());
+        assert!(s.take(&id, later).is_none(), "and gone");
     }
 
     #[test]
