@@ -35,6 +35,7 @@ pub struct Envelope<C> {
 #[serde(deny_unknown_fields)]
 pub struct OpenRound {
     /// e.g. `2025`.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,32}$", min_length = 1, max_length = 32)]
     pub round_id: String,
     pub opens_on: NaiveDate,
     /// Applicants submit by this date, per province (Guangdong 2025: 2025-07-04). Where a
@@ -85,6 +86,7 @@ pub enum RoundCommand {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitApplication {
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,32}$", min_length = 1, max_length = 32)]
     pub round_id: String,
     pub form: ApplicationForm,
 }
@@ -100,6 +102,7 @@ pub struct AmendApplication {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawApplication {
+    #[schema(min_length = 1, pattern = r"\S")]
     pub reason: String,
 }
 
@@ -123,7 +126,8 @@ pub struct RecommendByProvince {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectByProvince {
-    /// Rule ids or text.
+    /// Rule ids or text; at least one.
+    #[schema(min_items = 1)]
     pub reasons: Vec<String>,
 }
 
@@ -131,6 +135,7 @@ pub struct RejectByProvince {
 #[serde(deny_unknown_fields)]
 pub struct RecordExpertEvaluation {
     /// 0-100.
+    #[schema(maximum = 100)]
     pub score: u32,
     pub passed: bool,
     #[serde(default)]
@@ -150,6 +155,7 @@ pub struct StartPublicNotice {
 #[serde(deny_unknown_fields)]
 pub struct RecordNoticeObjection {
     pub upheld: bool,
+    #[schema(min_length = 1, pattern = r"\S")]
     pub summary: String,
 }
 
@@ -197,15 +203,18 @@ pub struct RecordService {
 #[serde(deny_unknown_fields)]
 pub struct RetractService {
     pub service_id: Uuid,
+    #[schema(min_length = 1, pattern = r"\S")]
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportIncident {
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$", min_length = 1, max_length = 64)]
     pub incident_id: String,
     pub kind: IncidentKind,
     pub occurred_on: NaiveDate,
+    #[schema(min_length = 1, pattern = r"\S")]
     pub description: String,
     /// Direct economic loss, if known at report time.
     #[serde(default)]
@@ -218,12 +227,14 @@ pub struct ReportIncident {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssessIncident {
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$", min_length = 1, max_length = 64)]
     pub incident_id: String,
     pub direct_loss_cny: Cny,
     #[serde(default)]
     pub deaths: u32,
     #[serde(default)]
     pub serious_injuries: u32,
+    #[schema(min_length = 1, pattern = r"\S")]
     pub conclusion: String,
 }
 
@@ -278,6 +289,7 @@ impl<'de> Deserialize<'de> for ReviewTrigger {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenReview {
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$", min_length = 1, max_length = 64)]
     pub review_id: String,
     #[schema(value_type = String, example = "triennial")]
     pub trigger: ReviewTrigger,
@@ -294,6 +306,7 @@ pub enum ReviewOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConcludeReview {
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$", min_length = 1, max_length = 64)]
     pub review_id: String,
     pub outcome: ReviewOutcome,
     #[serde(default)]
@@ -305,6 +318,7 @@ pub struct ConcludeReview {
 pub struct RecordAnnualEvaluation {
     pub year: i32,
     /// 服务能力星级, 1-5.
+    #[schema(minimum = 1, maximum = 5)]
     pub stars: u8,
     #[serde(default)]
     pub findings: Option<String>,
@@ -358,6 +372,7 @@ pub struct DelistPlatform {
     /// With `strain_leak_major_loss`: the incident, whose open re-review then closes as failed
     /// with this reason (D-5).
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$", min_length = 1, max_length = 64)]
     pub incident_id: Option<String>,
     #[serde(default)]
     pub details: Option<String>,

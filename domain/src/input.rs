@@ -22,8 +22,9 @@ pub const CNY_MAX: u64 = 1_000_000_000_000;
 /// Counts (staff, projects, enterprises, vessels …).
 pub const COUNT_MAX: u64 = 10_000_000;
 
-/// Keys whose value is a name: a single line, 1..=200 characters, not blank.
-const NAME_KEYS: [&str; 13] = [
+/// Keys whose value is a name: a single line, 1..=200 characters, not blank. Public, with
+/// `SHORT_LISTS` and `number_max`, so the OpenAPI document states the same bounds.
+pub const NAME_KEYS: [&str; 13] = [
     "name",
     "legal_representative",
     "leader",
@@ -40,7 +41,7 @@ const NAME_KEYS: [&str; 13] = [
 ];
 
 /// Lists held to `SHORT_LIST_MAX_ENTRIES`.
-const SHORT_LISTS: [&str; 2] = ["reasons", "panel"];
+pub const SHORT_LISTS: [&str; 2] = ["reasons", "panel"];
 
 /// Whether `c` may appear in a text: no C0 or C1 control character (newline and tab only in
 /// long text, a carriage return only before a newline), no DEL, no bidirectional override or
@@ -105,18 +106,27 @@ pub fn check_text(path: &str, s: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// The largest number a field named `key` may hold: `CNY_MAX` for amounts (`*_cny`), none here
+/// for years, litres and square metres (their own rules bound them), `COUNT_MAX` otherwise.
+pub fn number_max(key: &str) -> Option<u64> {
+    if key.ends_with("_cny") {
+        Some(CNY_MAX)
+    } else if key == "year" || key.ends_with("_l") || key.ends_with("_m2") {
+        None
+    } else {
+        Some(COUNT_MAX)
+    }
+}
+
 fn check_number(path: &str, n: &serde_json::Number) -> Result<(), Refusal> {
     let key = key_of(path);
     let Some(v) = n.as_u64() else {
         return Ok(()); // negative or fractional numbers are refused by the typed fields
     };
-    let (max, what) = if key.ends_with("_cny") {
-        (CNY_MAX, "yuan")
-    } else if key == "year" || key.ends_with("_l") || key.ends_with("_m2") {
+    let Some(max) = number_max(key) else {
         return Ok(()); // checked by their own rules
-    } else {
-        (COUNT_MAX, "")
     };
+    let what = if key.ends_with("_cny") { "yuan" } else { "" };
     if v > max {
         return Err(Refusal::invalid(
             path,

@@ -102,7 +102,7 @@ pub struct CommandRecord {
 }
 
 /// One line of the audit log: who tried what, and what came of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub recorded_at: DateTime<Utc>,
     pub actor: Actor,
@@ -158,7 +158,7 @@ pub struct Commit {
 }
 
 /// A stored event as read back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoredEvent {
     pub global_position: i64,
     /// PostgreSQL: the writing transaction's xid8. SQLite (one writer): always 0.
@@ -168,7 +168,9 @@ pub struct StoredEvent {
     pub event_id: Uuid,
     pub event_type: String,
     pub schema_version: u32,
+    #[schema(value_type = Object)]
     pub payload: Value,
+    #[schema(value_type = Object)]
     pub metadata: EventMetadata,
 }
 
@@ -184,7 +186,18 @@ impl StoredEvent {
 /// Keyset cursor over the global log: `(transaction_id, global_position)`. A bare position
 /// cursor skips transactions that commit late; this one does not (ENGINEERING.md step 4).
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 pub struct Checkpoint {
     pub transaction_id: u64,

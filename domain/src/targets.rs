@@ -259,17 +259,31 @@ pub const MAX_TARGETS: usize = 50;
 #[serde(deny_unknown_fields)]
 pub struct DefineTargetSet {
     /// 1-48 lower-case letters, digits, '-' or '_', e.g. `jiangxi-2027`.
+    #[schema(
+        pattern = r"^[a-z0-9][a-z0-9_-]{0,47}$",
+        min_length = 1,
+        max_length = 48
+    )]
     pub target_set_id: String,
+    #[schema(min_length = 1, pattern = r"\S")]
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// 1 to MAX_TARGETS (50) targets.
+    #[schema(min_items = 1, max_items = 50)]
     pub targets: Vec<Target>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetireTargetSet {
+    #[schema(
+        pattern = r"^[a-z0-9][a-z0-9_-]{0,47}$",
+        min_length = 1,
+        max_length = 48
+    )]
     pub target_set_id: String,
+    #[schema(min_length = 1, pattern = r"\S")]
     pub reason: String,
 }
 

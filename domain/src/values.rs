@@ -19,7 +19,11 @@ const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
 /// Unified social credit code: 18 characters, check character verified (G-1).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, ToSchema)]
-#[schema(value_type = String, example = "91440300708461136T")]
+#[schema(
+    value_type = String,
+    example = "91440300708461136T",
+    pattern = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+)]
 pub struct Uscc(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -323,7 +327,7 @@ pub fn gbt2260_name(code: &str) -> Option<&'static str> {
 /// (`xxxx00`) or a county-level one (e.g. `110108` Haidian, `659001` Shihezi of XPCC) that is in
 /// the GB/T 2260 list; never a province code (`xx0000`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, ToSchema)]
-#[schema(value_type = String, example = "440300")]
+#[schema(value_type = String, example = "440300", pattern = r"^[0-9]{6}$")]
 pub struct CityCode(String);
 
 impl CityCode {

@@ -24,7 +24,7 @@ pub struct RosterQuery {
     pub stars: Option<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RosterRow {
     pub platform_id: String,
     pub platform_name: String,
@@ -101,7 +101,7 @@ pub fn roster(docs: &[RosterDoc], q: &RosterQuery, today: NaiveDate) -> Vec<Rost
     rows
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FunnelRow {
     pub round_id: String,
     /// A province code, or `total`.
@@ -191,7 +191,7 @@ pub fn funnel(docs: &[FunnelDoc], round: Option<&str>, as_of: NaiveDate) -> Vec<
     tally.rows()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewState {
     /// A future triennial review, not yet due to open.
@@ -208,7 +208,7 @@ pub enum ReviewState {
     Lapsed,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReviewRow {
     pub platform_id: String,
     pub platform_name: String,
@@ -289,7 +289,7 @@ pub fn reviews(docs: &[ReviewsDoc], as_of: NaiveDate, window_days: u32) -> Vec<R
     rows
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IncidentRow {
     pub platform_id: String,
     pub platform_name: String,

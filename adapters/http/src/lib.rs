@@ -82,7 +82,7 @@ struct Inner {
 }
 
 /// Where a projection stands against the log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectionStatus {
     pub projection: String,
     pub checkpoint: Checkpoint,
@@ -92,7 +92,9 @@ pub struct ProjectionStatus {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Named `OperationsStatus` in the OpenAPI document (`Status` is a platform's status there).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = OperationsStatus)]
 pub struct Status {
     /// Events in the store.
     pub events: u64,
@@ -101,6 +103,7 @@ pub struct Status {
     pub relay_checkpoint: Option<Checkpoint>,
     pub relay_lag: Option<u64>,
     /// `local` (in-process) or `broker`.
+    #[schema(value_type = String)]
     pub transport: &'static str,
     /// Deadlines waiting to fire (D-1, D-2).
     pub deadlines: DeadlineStatus,
@@ -108,12 +111,13 @@ pub struct Status {
     pub reviews_overdue: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeadlineStatus {
     pub pending: u64,
     /// Pending although their day has passed: the scheduler is behind or stopped.
     pub late: u64,
     /// The next pending deadlines, soonest first (at most 50).
+    #[schema(value_type = Vec<Object>)]
     pub next: Vec<roster_domain::store::DeadlineRecord>,
 }
 

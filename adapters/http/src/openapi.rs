@@ -1,44 +1,54 @@
-//! The OpenAPI 3.1 document, served at `/api/v1/openapi.json`. Schemas come from the domain
-//! types (utoipa derives); the command paths are generated from the same route table the
-//! router uses, so the document cannot drift from the endpoints.
+//! The OpenAPI 3.1 document, served at `/api/v1/openapi.json` (security review finding M6).
+//!
+//! Schemas come from the domain types (utoipa derives, with their `#[schema]` bounds); the
+//! command paths come from the same route table the router uses. Two things utoipa cannot say
+//! are added here after generation:
+//! - a command body is ONE object: the envelope fields next to the command's own fields, with
+//!   `additionalProperties: false` (an `allOf` of two closed objects accepts nothing);
+//! - the text, list and number bounds of `roster_domain::input`, which the server applies by
+//!   field name to every command, are written onto every field of that name.
+
+use std::collections::BTreeMap;
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
 use roster_domain::commands::*;
+use roster_domain::input;
 use roster_domain::service::CommandOutcome;
 use roster_domain::targets::{Comparator, DefineTargetSet, Metric, RetireTargetSet, Target};
+use roster_projections::catalog::RoundSummary;
+use roster_projections::queries::{FunnelRow, IncidentRow, ReviewRow, RosterRow};
 use roster_projections::PlatformSummary;
 use serde::Serialize;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{AllOfBuilder, Ref};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Required, ResponseBuilder};
+use serde_json::{json, Map, Value};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Authenticated;
 use crate::commands::ROUTES;
 
-/// Fields every command body carries besides the command's own.
+/// The envelope fields a client may send with every command. Merged into each command's body
+/// schema, not published on its own.
 #[allow(dead_code)]
 #[derive(Serialize, ToSchema)]
-pub struct CommandEnvelope {
-    /// Client-chosen; the same id sent again returns the first result and appends nothing.
+struct CommandEnvelope {
+    /// Client-chosen; the same id sent again returns the first result (200) and appends nothing.
     command_id: Uuid,
-    /// The date the decision takes effect (Asia/Shanghai calendar).
-    business_date: NaiveDate,
-    /// Refuse with 409 `version_conflict` unless the platform's stream is at this version.
+    /// The date the act takes effect (Asia/Shanghai calendar). Omitted: today. Applicants,
+    /// cities and provinces may send only today's date; nobody a date after today.
+    business_date: Option<NaiveDate>,
+    /// Refuse with 409 `version_conflict` unless the target stream is at this version.
     expected_version: Option<u64>,
+    /// Groups the events of one business process; recorded in their metadata.
     correlation_id: Option<Uuid>,
-    causation_id: Option<Uuid>,
 }
 
-/// RFC 9457 problem details.
+/// RFC 9457 problem details, as every refusal leaves the API (`application/problem+json`).
 #[allow(dead_code)]
 #[derive(Serialize, ToSchema)]
 pub struct ProblemDetails {
+    /// `urn:roster:problem:<code>`.
     r#type: String,
     title: String,
     status: u16,
@@ -46,213 +56,1061 @@ pub struct ProblemDetails {
     /// Stable code: a rule id (`G-4`, `R-1` …) or `state_conflict`, `version_conflict`,
     /// `forbidden`, `invalid_input`, `malformed_json`, `not_found`, `command_id_reused` …
     code: String,
+    /// The rule id, when `code` is one.
     rule: Option<String>,
     /// Path of the offending field, e.g. `form.site.area_m2`.
     field: Option<String>,
 }
 
 #[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "National roster of biomanufacturing pilot-scale platforms",
-        description = "Applications, recommendations, listing, dynamic management and delisting of the MIIT/NDRC pilot-platform roster (工信厅联消费函〔2025〕234号). Every change is an immutable event.",
-        version = "1"
-    ),
-    components(schemas(
-        CommandEnvelope,
-        ProblemDetails,
-        CommandOutcome,
-        PlatformSummary,
-        OpenRound,
-        SubmitApplication,
-        AmendApplication,
-        WithdrawApplication,
-        EndorseByCity,
-        RecommendByProvince,
-        RejectByProvince,
-        RecordExpertEvaluation,
-        StartPublicNotice,
-        RecordNoticeObjection,
-        ListPlatform,
-        RecordService,
-        RetractService,
-        ReportIncident,
-        AssessIncident,
-        OpenReview,
-        ConcludeReview,
-        RecordAnnualEvaluation,
-        DelistPlatform,
-        DefineTargetSet,
-        RetireTargetSet,
-        Target,
-        Metric,
-        Comparator
-    ))
-)]
+#[openapi(components(schemas(
+    CommandEnvelope,
+    ProblemDetails,
+    CommandOutcome,
+    PlatformSummary,
+    RoundSummary,
+    RosterRow,
+    FunnelRow,
+    ReviewRow,
+    IncidentRow,
+    roster_domain::store::AuditEntry,
+    roster_domain::store::StoredEvent,
+    crate::Status,
+    OpenRound,
+    SubmitApplication,
+    AmendApplication,
+    WithdrawApplication,
+    EndorseByCity,
+    RecommendByProvince,
+    RejectByProvince,
+    RecordExpertEvaluation,
+    StartPublicNotice,
+    RecordNoticeObjection,
+    ListPlatform,
+    RecordService,
+    RetractService,
+    ReportIncident,
+    AssessIncident,
+    OpenReview,
+    ConcludeReview,
+    RecordAnnualEvaluation,
+    DelistPlatform,
+    DefineTargetSet,
+    RetireTargetSet,
+    Target,
+    Metric,
+    Comparator
+)))]
 struct ApiDoc;
 
-fn problem_response(description: &str) -> utoipa::openapi::Response {
-    ResponseBuilder::new()
-        .description(description)
-        .content(
-            "application/problem+json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ProblemDetails")))
-                .build(),
-        )
-        .build()
+const DESCRIPTION: &str = "Applications, recommendations, listing, dynamic management and delisting of the MIIT/NDRC pilot-platform roster (工信厅联消费函〔2025〕234号). Every change is an immutable event.\n\nEvery route of the API is described here except the dashboard's HTML pages under `/ui`. Every request but `/health` and `/ready` needs `Authorization: Bearer <token>`. A method a path does not declare answers 405 with an empty body. Request bodies above 2 MiB are refused with 413. This layer applies no rate limit (a proxy in front may answer 429).";
+
+/// Path parameters, with the server's own id rules (`valid_platform_id`, `valid_round_id`,
+/// `valid_target_set_id`).
+const PLATFORM_ID: &str = "^[a-z0-9][a-z0-9_-]{2,63}$";
+const ROUND_ID: &str = "^[A-Za-z0-9_-]{1,32}$";
+const TARGET_SET_ID: &str = "^[a-z0-9][a-z0-9_-]{0,47}$";
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn command_operation(
-    summary: &str,
-    command_schema: &str,
-    platform: bool,
-) -> utoipa::openapi::path::Operation {
-    let body = AllOfBuilder::new()
-        .item(Ref::from_schema_name("CommandEnvelope"))
-        .item(Ref::from_schema_name(command_schema))
-        .build();
-    let body = utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::AllOf(body));
-    let mut op = OperationBuilder::new()
-        .summary(Some(summary))
-        .operation_id(Some(command_schema))
-        .tag("commands")
-        .request_body(Some(
-            RequestBodyBuilder::new()
-                .content(
-                    "application/json",
-                    ContentBuilder::new().schema(Some(body)).build(),
-                )
-                .required(Some(Required::True))
-                .build(),
-        ))
-        .response(
-            "201",
-            ResponseBuilder::new()
-                .description("accepted: the events appended")
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("CommandOutcome")))
-                        .build(),
-                )
-                .build(),
-        )
-        .response(
-            "200",
-            ResponseBuilder::new()
-                .description("the recorded result of the same command id (nothing appended)")
-                .build(),
-        )
-        .response(
-            "400",
-            problem_response("malformed JSON, unknown or invalid field (field path given)"),
-        )
-        .response("401", problem_response("no valid bearer token"))
-        .response(
-            "403",
-            problem_response("role or jurisdiction does not allow this"),
-        )
-        .response(
-            "409",
-            problem_response("state_conflict, version_conflict, duplicate, command_id_reused"),
-        )
-        .response("413", problem_response("body too large"))
-        .response(
-            "422",
-            problem_response("a rule refused it (rule id in `code`)"),
-        );
-    if platform {
-        op = op.parameter(
-            ParameterBuilder::new()
-                .name("platform_id")
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
-                .build(),
-        );
-    }
-    op.build()
+fn response_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/responses/{name}")})
 }
 
-fn get_operation(summary: &str, id: &str, params: &[&str]) -> utoipa::openapi::path::Operation {
-    let mut op = OperationBuilder::new()
-        .summary(Some(summary))
-        .operation_id(Some(id))
-        .tag("queries")
-        .response("200", ResponseBuilder::new().description("OK").build())
-        .response("401", problem_response("no valid bearer token"))
-        .response("403", problem_response("outside the actor's jurisdiction"));
-    for p in params {
-        op = op.parameter(
-            ParameterBuilder::new()
-                .name(*p)
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
-                .build(),
-        );
-    }
-    op.build()
+fn json_response(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
 }
 
-pub fn document() -> utoipa::openapi::OpenApi {
-    let mut doc = ApiDoc::openapi();
-    for (action, command) in ROUTES {
-        doc.paths.add_path_operation(
-            format!("/api/v1/platforms/{{platform_id}}/{action}"),
-            vec![HttpMethod::Post],
-            command_operation(command, command, true),
-        );
-    }
-    doc.paths.add_path_operation(
-        "/api/v1/rounds",
-        vec![HttpMethod::Post],
-        command_operation("OpenRound", "OpenRound", false),
+/// The problem+json responses, by status, each described once.
+fn error_responses() -> Value {
+    let problem = |d: &str| json!({"description": d, "content": {"application/problem+json": {"schema": schema_ref("ProblemDetails")}}});
+    json!({
+        "BadRequest": problem("malformed JSON, an unknown field or query parameter, a wrong type or an invalid value (`field` names it)"),
+        "Unauthorized": problem("no bearer token, or an unknown or revoked one"),
+        "Forbidden": problem("the role or the jurisdiction does not allow this"),
+        "NotFound": problem("no such platform, round, review, incident, service, target set or action (a platform outside the caller's jurisdiction answers the same)"),
+        "Conflict": problem("`state_conflict`, `version_conflict`, `duplicate` or `command_id_reused`"),
+        "PayloadTooLarge": problem("the body is larger than the limit"),
+        "Unprocessable": problem("a rule refused it (its id in `code` and `rule`), or the business date is in the future or, for applicants, cities and provinces, not today"),
+        "InternalError": problem("a stored document could not be read"),
+        "Unavailable": problem("the store is unreachable"),
+        "TooManyRequests": {
+            "description": "over a rate limit: requests per client address (every route), per token, or failed authentications per address; retry after the `Retry-After` seconds",
+            "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}},
+            "content": {"application/problem+json": {"schema": schema_ref("ProblemDetails")}},
+        },
+    })
+}
+
+/// The error responses of an operation: the statuses given, and 429, which every route can
+/// answer (the per-address rate limit).
+fn errors(statuses: &[u16]) -> Map<String, Value> {
+    statuses
+        .iter()
+        .chain(&[429])
+        .map(|s| {
+            let name = match s {
+                400 => "BadRequest",
+                401 => "Unauthorized",
+                403 => "Forbidden",
+                404 => "NotFound",
+                409 => "Conflict",
+                413 => "PayloadTooLarge",
+                422 => "Unprocessable",
+                500 => "InternalError",
+                503 => "Unavailable",
+                429 => "TooManyRequests",
+                other => unreachable!("no problem response for {other}"),
+            };
+            (s.to_string(), response_ref(name))
+        })
+        .collect()
+}
+
+fn path_param(name: &str, pattern: &str, description: &str, example: &str) -> Value {
+    json!({
+        "name": name, "in": "path", "required": true, "description": description,
+        "schema": {"type": "string", "pattern": pattern}, "example": example,
+    })
+}
+
+fn query(name: &str, schema: Value, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+}
+
+fn date_schema() -> Value {
+    json!({"type": "string", "format": "date"})
+}
+
+fn as_of(what: &str) -> Value {
+    query(
+        "as_of",
+        date_schema(),
+        &format!("{what} as of this business date (YYYY-MM-DD); default today"),
+    )
+}
+
+fn known_at() -> Value {
+    query(
+        "known_at",
+        json!({"type": "string", "minLength": 1, "maxLength": 64}),
+        "As the system knew it at this recorded time: RFC 3339, `YYYY-MM-DD HH:MM[:SS]` (Beijing time) or a date (its end); default now",
+    )
+}
+
+fn format_param(formats: &[&str]) -> Value {
+    query(
+        "format",
+        json!({"type": "string", "enum": formats}),
+        "Response format; default json",
+    )
+}
+
+fn province_codes() -> Vec<&'static str> {
+    roster_domain::values::PROVINCES
+        .iter()
+        .map(|p| p.0)
+        .collect()
+}
+
+fn province_param() -> Value {
+    query(
+        "province",
+        json!({"type": "string", "enum": province_codes()}),
+        "Province code (GB/T 2260 2-digit prefix, or XPCC)",
+    )
+}
+
+fn city_param() -> Value {
+    query(
+        "city",
+        json!({"type": "string", "pattern": "^[0-9]{6}$"}),
+        "GB/T 2260 city code (6 digits)",
+    )
+}
+
+fn csv() -> Value {
+    json!({"schema": {"type": "string"}})
+}
+
+/// A read: 200 with `ok` (a response object), the given query parameters, and the errors.
+fn get(summary: &str, id: &str, params: Vec<Value>, ok: Value, errs: &[u16]) -> Value {
+    let mut responses = errors(errs);
+    responses.insert("200".into(), ok);
+    json!({
+        "get": {
+            "summary": summary, "operationId": id, "tags": ["queries"],
+            "parameters": params, "responses": responses,
+        }
+    })
+}
+
+/// A command: the body schema `body` (a component), 201 accepted, 200 a repeated command id.
+fn post(summary: &str, id: &str, params: Vec<Value>, body: &str, example: Value) -> Value {
+    let mut responses = errors(&[400, 401, 403, 404, 409, 413, 422, 500, 503]);
+    responses.insert(
+        "201".into(),
+        json_response(
+            "accepted: the events appended",
+            schema_ref("CommandOutcome"),
+        ),
     );
-    doc.paths.add_path_operation(
+    responses.insert(
+        "200".into(),
+        json_response(
+            "the recorded result of the same command id sent before (nothing appended)",
+            schema_ref("CommandOutcome"),
+        ),
+    );
+    json!({
+        "post": {
+            "summary": summary, "operationId": id, "tags": ["commands"],
+            "parameters": params,
+            "requestBody": {
+                "required": true,
+                "content": {"application/json": {"schema": schema_ref(body), "example": example}},
+            },
+            "responses": responses,
+        }
+    })
+}
+
+/// Writes the bounds `roster_domain::input` checks by field name onto every property of that
+/// name: names 1-200 characters, other text at most 4000, lists at most 500 entries (50 for
+/// `reasons` and `panel`), amounts at most `CNY_MAX` and counts at most `COUNT_MAX`.
+fn bound(schema: &mut Value, key: Option<&str>) {
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
+    let types: Vec<String> = match obj.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(|t| t.as_str().map(String::from))
+            .collect(),
+        _ => vec![],
+    };
+    let has = |t: &str| types.iter().any(|x| x == t);
+    if let Some(key) = key {
+        if has("string") && !obj.contains_key("format") && !obj.contains_key("enum") {
+            let name = input::NAME_KEYS.contains(&key);
+            let max = if name {
+                input::NAME_MAX_CHARS
+            } else {
+                input::TEXT_MAX_CHARS
+            };
+            tighten(obj, "maxLength", max as u64, u64::min);
+            if name {
+                tighten(obj, "minLength", 1, u64::max);
+            }
+        }
+        if has("array") {
+            let max = if input::SHORT_LISTS.contains(&key) {
+                input::SHORT_LIST_MAX_ENTRIES
+            } else {
+                input::LIST_MAX_ENTRIES
+            };
+            tighten(obj, "maxItems", max as u64, u64::min);
+        }
+        if has("integer") {
+            if let Some(max) = input::number_max(key) {
+                tighten(obj, "maximum", max, u64::min);
+            }
+        }
+    }
+    // Items of a list carry the list's name (`reasons[2]` is checked as `reasons`).
+    if let Some(items) = obj.get_mut("items") {
+        bound(items, key);
+    }
+    if let Some(Value::Object(props)) = obj.get_mut("properties") {
+        for (k, v) in props.iter_mut() {
+            bound(v, Some(k));
+        }
+    }
+    for k in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(alts)) = obj.get_mut(k) {
+            for alt in alts {
+                bound(alt, key);
+            }
+        }
+    }
+}
+
+/// The components `roots` name and every component they reach through `$ref`.
+fn referenced(schemas: &Map<String, Value>, roots: &[&str]) -> Vec<String> {
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get("$ref") {
+                    if let Some(name) = r.strip_prefix("#/components/schemas/") {
+                        out.push(name.to_string());
+                    }
+                }
+                o.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut todo: Vec<String> = roots.iter().map(|r| r.to_string()).collect();
+    while let Some(name) = todo.pop() {
+        if seen.contains(&name) {
+            continue;
+        }
+        if let Some(s) = schemas.get(&name) {
+            refs(s, &mut todo);
+        }
+        seen.push(name);
+    }
+    seen
+}
+
+fn tighten(obj: &mut Map<String, Value>, k: &str, v: u64, pick: fn(u64, u64) -> u64) {
+    let v = obj
+        .get(k)
+        .and_then(Value::as_u64)
+        .map_or(v, |old| pick(old, v));
+    obj.insert(k.into(), json!(v));
+}
+
+/// The named component (a command's own fields) merged with the envelope into one closed
+/// object; `drop` removes fields the path supplies; `extra` adds fields.
+fn body_schema(
+    schemas: &Map<String, Value>,
+    envelope: &Value,
+    command: &str,
+    drop: &[&str],
+    extra: &[(&str, Value, bool)],
+) -> Value {
+    let cmd = &schemas[command];
+    let mut props = envelope["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let mut required: Vec<Value> = vec![json!("command_id")];
+    for (k, v, is_required) in extra {
+        props.insert(k.to_string(), v.clone());
+        if *is_required {
+            required.push(json!(k));
+        }
+    }
+    if let Some(own) = cmd["properties"].as_object() {
+        for (k, v) in own {
+            if !drop.contains(&k.as_str()) {
+                props.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    if let Some(req) = cmd["required"].as_array() {
+        required.extend(
+            req.iter()
+                .filter(|r| !drop.iter().any(|d| r.as_str() == Some(d)))
+                .cloned(),
+        );
+    }
+    let mut s = json!({
+        "type": "object",
+        "required": required,
+        "properties": props,
+        "additionalProperties": false,
+    });
+    if let Some(d) = cmd.get("description") {
+        s["description"] = d.clone();
+    }
+    s
+}
+
+fn command_id(n: u32) -> String {
+    format!("5f0c1a2e-0000-4000-8000-{n:012}")
+}
+
+/// An example of every command (envelope included): valid against its body schema and meant
+/// for the illustrative demo (`roster serve --demo`), acted by a ministry token unless noted.
+pub fn examples() -> BTreeMap<&'static str, Value> {
+    let form = roster_domain::samples::form_json(
+        roster_domain::samples::GD_USCC,
+        "44",
+        "440300",
+        &["enzymes"],
+    );
+    let e = |n: u32, fields: Value| {
+        let mut v = json!({"command_id": command_id(n)});
+        v.as_object_mut()
+            .expect("object")
+            .extend(fields.as_object().cloned().unwrap_or_default());
+        v
+    };
+    BTreeMap::from([
+        // An applicant's act (its own USCC's token); a ministry token is refused (403).
+        (
+            "SubmitApplication",
+            e(1, json!({"round_id": "2025", "form": form})),
+        ),
+        (
+            "AmendApplication",
+            e(2, json!({"changes": {"goals": "三年内服务企业100家以上"}})),
+        ),
+        (
+            "WithdrawApplication",
+            e(3, json!({"reason": "单位战略调整，主动撤回申请"})),
+        ),
+        ("EndorseByCity", e(4, json!({"opinion": "同意推荐"}))),
+        (
+            "RecommendByProvince",
+            e(5, json!({"opinion": "条件具备，同意推荐", "rank": 1})),
+        ),
+        (
+            "RejectByProvince",
+            e(6, json!({"reasons": ["G-8: 发酵罐总容积不足"]})),
+        ),
+        (
+            "RecordExpertEvaluation",
+            e(
+                7,
+                json!({"score": 86, "passed": true, "panel": ["张工", "李工"]}),
+            ),
+        ),
+        (
+            "StartPublicNotice",
+            e(8, json!({"from": "2026-01-05", "until": "2026-01-11"})),
+        ),
+        (
+            "RecordNoticeObjection",
+            e(
+                9,
+                json!({"upheld": false, "summary": "异议所述设备已于公示前到位"}),
+            ),
+        ),
+        ("ListPlatform", e(10, json!({}))),
+        (
+            "RecordService",
+            e(
+                11,
+                json!({
+                    "dated": "2026-03-02",
+                    "record": {"kind": "enterprise_served", "enterprise_uscc": "91440300708461136T", "enterprise_name": "深圳示例生物科技有限公司", "contract_cny": 1200000},
+                }),
+            ),
+        ),
+        (
+            "RetractService",
+            e(
+                12,
+                json!({"service_id": "0190c7e2-4b1d-7a3c-9e2f-3d4c5b6a7980", "reason": "重复录入"}),
+            ),
+        ),
+        (
+            "ReportIncident",
+            e(
+                13,
+                json!({
+                    "incident_id": "2026-spill-02", "kind": "safety", "occurred_on": "2026-06-01",
+                    "description": "发酵车间蒸汽管道泄漏，无人员受伤",
+                }),
+            ),
+        ),
+        (
+            "AssessIncident",
+            e(
+                14,
+                json!({"incident_id": "2026-leak-01", "direct_loss_cny": 500000, "conclusion": "一般事故，已整改"}),
+            ),
+        ),
+        (
+            "OpenReview",
+            e(
+                15,
+                json!({"review_id": "ad-hoc-2026-01", "trigger": "ad_hoc", "due_on": "2026-12-31"}),
+            ),
+        ),
+        (
+            "ConcludeReview",
+            e(
+                16,
+                json!({"review_id": "ad-hoc-2026-01", "outcome": "passed"}),
+            ),
+        ),
+        (
+            "RecordAnnualEvaluation",
+            e(
+                17,
+                json!({"year": 2026, "stars": 4, "findings": "服务能力稳定"}),
+            ),
+        ),
+        (
+            "DelistPlatform",
+            e(
+                18,
+                json!({"reason": "voluntary", "details": "单位申请退出"}),
+            ),
+        ),
+        (
+            "OpenRound",
+            e(
+                19,
+                json!({
+                    "round_id": "2027", "opens_on": "2027-06-01", "province_deadline": "2027-07-11",
+                    "quota_per_province": 5, "notice_days": 5,
+                }),
+            ),
+        ),
+        (
+            "DefineTargetSet",
+            e(
+                20,
+                json!({
+                    "target_set_id": "guangdong-2027", "name": "广东省2027年目标",
+                    "targets": [{"metric": "listed_platforms", "province": "44", "comparator": ">=", "threshold": 5, "deadline": "2027-12-31"}],
+                }),
+            ),
+        ),
+        ("RetireTargetSet", e(21, json!({"reason": "并入全国目标"}))),
+        (
+            "Command",
+            e(
+                22,
+                json!({
+                    "platform_id": "gd-sz-synbio",
+                    "command": {"type": "RecordAnnualEvaluation", "year": 2026, "stars": 4},
+                }),
+            ),
+        ),
+    ])
+}
+
+/// The name of the body schema of a command.
+pub fn body_name(command: &str) -> String {
+    format!("{command}Request")
+}
+
+pub fn document() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    doc["info"] = json!({
+        "title": "National roster of biomanufacturing pilot-scale platforms",
+        "description": DESCRIPTION,
+        "version": "1",
+    });
+    let mut schemas = doc["components"]["schemas"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    schemas["Province"]["enum"] = json!(province_codes());
+    let envelope = schemas.remove("CommandEnvelope").expect("envelope schema");
+    let own: Vec<&str> = ROUTES
+        .iter()
+        .map(|(_, c)| *c)
+        .chain(["OpenRound", "DefineTargetSet", "RetireTargetSet"])
+        .collect();
+    // The input bounds hold for what commands carry (the envelope is not checked that way),
+    // not for what responses report.
+    for name in referenced(&schemas, &own) {
+        if let Some(s) = schemas.get_mut(&name) {
+            bound(s, None);
+        }
+    }
+    let examples = examples();
+
+    // One body schema per command.
+    let platform_id_field = json!({"type": "string", "pattern": PLATFORM_ID, "description": "Required for platform commands"});
+    let mut bodies = Map::new();
+    let mut variants = Vec::new();
+    for command in &own {
+        let drop: &[&str] = if *command == "RetireTargetSet" {
+            &["target_set_id"]
+        } else {
+            &[]
+        };
+        let mut body = body_schema(&schemas, &envelope, command, drop, &[]);
+        body["examples"] = json!([examples[command]]);
+        bodies.insert(body_name(command), body);
+        // `POST /api/v1/commands`: the command's own fields and its `type`.
+        let mut variant = schemas[*command].clone();
+        variant["title"] = json!(command);
+        variant["properties"]["type"] = json!({"const": command});
+        let mut required = variant["required"].as_array().cloned().unwrap_or_default();
+        required.insert(0, json!("type"));
+        variant["required"] = json!(required);
+        variant["additionalProperties"] = json!(false);
+        variants.push(variant);
+    }
+    let mut generic = body_schema(
+        &schemas,
+        &envelope,
+        "ListPlatform",
+        &[],
+        &[
+            ("platform_id", platform_id_field, false),
+            ("command", json!({"oneOf": variants}), true),
+        ],
+    );
+    generic["description"] = json!("Any command: `command.type` names it; `platform_id` names the platform of a platform command.");
+    generic["examples"] = json!([examples["Command"]]);
+    bodies.insert(body_name("Command"), generic);
+    schemas.extend(bodies);
+    doc["components"]["schemas"] = Value::Object(schemas);
+    doc["components"]["responses"] = error_responses();
+    doc["components"]["securitySchemes"] = json!({"bearer": {"type": "http", "scheme": "bearer"}});
+    doc["security"] = json!([{"bearer": []}]);
+    doc["paths"] = paths(&examples);
+    doc
+}
+
+fn paths(examples: &BTreeMap<&'static str, Value>) -> Value {
+    let platform = || {
+        path_param(
+            "platform_id",
+            PLATFORM_ID,
+            "3-64 lower-case letters, digits, '-' or '_', starting with a letter or digit",
+            "gd-sz-synbio",
+        )
+    };
+    let round = || {
+        path_param(
+            "round_id",
+            ROUND_ID,
+            "1-32 letters, digits, '-' or '_'",
+            "2025",
+        )
+    };
+    let target_set = || {
+        path_param(
+            "target_set_id",
+            TARGET_SET_ID,
+            "1-48 lower-case letters, digits, '-' or '_'",
+            "guangdong-2027",
+        )
+    };
+    let mut p = Map::new();
+    let mut add = |path: &str, op: Value| {
+        let entry = p.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry
+            .as_object_mut()
+            .expect("path item")
+            .extend(op.as_object().cloned().unwrap_or_default());
+    };
+    let open = |op: Value| {
+        // Health checks are readable without a token (SPEC §10).
+        let mut op = op;
+        if let Some(o) = op.as_object_mut().and_then(|o| o.values_mut().next()) {
+            o["security"] = json!([]);
+        }
+        op
+    };
+
+    // Operations.
+    add(
+        "/health",
+        open(get(
+            "Liveness",
+            "health",
+            vec![],
+            json_response(
+                "the process serves",
+                json!({"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}),
+            ),
+            &[],
+        )),
+    );
+    let mut ready = get(
+        "Readiness: the event store answers",
+        "ready",
+        vec![],
+        json_response(
+            "ready",
+            json!({"type": "object", "required": ["status"], "properties": {"status": {"const": "ready"}}}),
+        ),
+        &[],
+    );
+    ready["get"]["responses"]["503"] = json_response(
+        "the event store does not answer (the cause is in the server's log only)",
+        json!({"type": "object", "required": ["status"], "additionalProperties": false, "properties": {"status": {"const": "unavailable"}}}),
+    );
+    add("/ready", open(ready));
+    add(
+        "/metrics",
+        get(
+            "Prometheus metrics (ministry and analysts)",
+            "metrics",
+            vec![],
+            json!({"description": "text exposition format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}}),
+            &[401, 403, 500, 503],
+        ),
+    );
+    add(
+        "/api/v1/openapi.json",
+        get(
+            "This document",
+            "openapi",
+            vec![],
+            json_response(
+                "OpenAPI 3.1",
+                json!({"type": "object", "required": ["openapi", "info", "paths"]}),
+            ),
+            &[401, 503],
+        ),
+    );
+    add(
+        "/api/v1/commands",
+        post(
+            "Any command, named by `command.type`",
+            "command",
+            vec![],
+            &body_name("Command"),
+            examples["Command"].clone(),
+        ),
+    );
+    for (action, command) in ROUTES {
+        add(
+            &format!("/api/v1/platforms/{{platform_id}}/{action}"),
+            post(
+                command,
+                command,
+                vec![platform()],
+                &body_name(command),
+                examples[command].clone(),
+            ),
+        );
+    }
+    add(
+        "/api/v1/rounds",
+        post(
+            "Open a round (ministry)",
+            "OpenRound",
+            vec![],
+            &body_name("OpenRound"),
+            examples["OpenRound"].clone(),
+        ),
+    );
+    add(
+        "/api/v1/rounds",
+        get(
+            "Rounds with the recommendations per province the caller may see",
+            "listRounds",
+            vec![],
+            json_response(
+                "the rounds",
+                json!({"type": "array", "items": schema_ref("RoundSummary")}),
+            ),
+            &[401, 500, 503],
+        ),
+    );
+    add(
+        "/api/v1/rounds/{round_id}",
+        get(
+            "One round and the applications in it the caller may see",
+            "getRound",
+            vec![round()],
+            json_response(
+                "the round",
+                json!({
+                    "type": "object", "required": ["round", "platforms"],
+                    "properties": {
+                        "round": schema_ref("RoundSummary"),
+                        "platforms": {"type": "array", "items": schema_ref("PlatformSummary")},
+                    },
+                }),
+            ),
+            &[401, 404, 500, 503],
+        ),
+    );
+    let count = json!({"type": "integer", "minimum": 0, "maximum": u64::MAX});
+    add(
+        "/api/v1/platforms",
+        get(
+            "Applications and platforms the caller may see",
+            "listPlatforms",
+            vec![
+                query("status", schema_ref("Status"), "Current status"),
+                province_param(),
+                city_param(),
+                query(
+                    "round",
+                    json!({"type": "string", "pattern": ROUND_ID}),
+                    "Round id",
+                ),
+                query("domain", schema_ref("Domain"), "One of the nine domains"),
+                query("offset", count.clone(), "Rows to skip; default 0"),
+                query(
+                    "limit",
+                    count.clone(),
+                    "At most this many rows (capped at 5000); default 500",
+                ),
+            ],
+            json_response(
+                "a page of platforms",
+                json!({
+                    "type": "object", "required": ["total", "offset", "platforms"],
+                    "properties": {
+                        "total": {"type": "integer", "minimum": 0},
+                        "offset": {"type": "integer", "minimum": 0},
+                        "platforms": {"type": "array", "items": schema_ref("PlatformSummary")},
+                    },
+                }),
+            ),
+            &[400, 401, 500, 503],
+        ),
+    );
+    add(
+        "/api/v1/platforms/{platform_id}",
+        get(
+            "A platform: its state, the commands allowed now and its full event history",
+            "getPlatform",
+            vec![platform()],
+            json_response(
+                "the platform",
+                json!({
+                    "type": "object",
+                    "required": ["platform_id", "version", "status", "on_roster", "allowed_commands", "state", "history"],
+                    "properties": {
+                        "platform_id": {"type": "string"},
+                        "version": {"type": "integer", "minimum": 0},
+                        "status": schema_ref("Status"),
+                        "on_roster": {"type": "boolean"},
+                        "allowed_commands": {"type": "array", "items": {"type": "string"}},
+                        "state": {"type": "object"},
+                        "history": {"type": "array", "items": schema_ref("StoredEvent")},
+                    },
+                }),
+            ),
+            &[401, 404, 500, 503],
+        ),
+    );
+    add(
+        "/api/v1/platforms/{platform_id}/events",
+        get(
+            "A platform's events with actor, business date and recorded time",
+            "getPlatformEvents",
+            vec![platform()],
+            json_response(
+                "the events, oldest first",
+                json!({"type": "array", "items": schema_ref("StoredEvent")}),
+            ),
+            &[401, 404, 500, 503],
+        ),
+    );
+    add(
+        "/api/v1/platforms/{platform_id}/timeline",
+        get(
+            "A platform's timeline: one readable line per event",
+            "getPlatformTimeline",
+            vec![platform()],
+            json_response(
+                "the timeline",
+                json!({
+                    "type": "object", "required": ["platform_id", "entries"],
+                    "properties": {
+                        "platform_id": {"type": "string"},
+                        "entries": {"type": "array", "items": {"type": "object"}},
+                    },
+                }),
+            ),
+            &[401, 404, 500, 503],
+        ),
+    );
+    add(
+        "/api/v1/audit",
+        get(
+            "Audit log of accepted and refused commands, newest first (ministry only)",
+            "getAudit",
+            vec![query(
+                "limit",
+                count.clone(),
+                "At most this many entries (capped at 10000); default 200",
+            )],
+            json_response(
+                "audit entries",
+                json!({"type": "array", "items": schema_ref("AuditEntry")}),
+            ),
+            &[400, 401, 403, 500, 503],
+        ),
+    );
+    let json_or_csv = |description: &str, schema: Value| json!({"description": description, "content": {"application/json": {"schema": schema}, "text/csv": csv()}});
+    add(
+        "/api/v1/roster",
+        get(
+            "The roster as of a date (JSON or CSV)",
+            "getRoster",
+            vec![
+                as_of("The roster"),
+                province_param(),
+                city_param(),
+                query("domain", schema_ref("Domain"), "One of the nine domains"),
+                query("status", schema_ref("Status"), "Status as of the date"),
+                query(
+                    "stars",
+                    json!({"type": "integer", "minimum": 1, "maximum": 5}),
+                    "Latest star rating",
+                ),
+                format_param(&["json", "csv"]),
+            ],
+            json_or_csv(
+                "the roster",
+                json!({
+                    "type": "object", "required": ["as_of", "total", "platforms"],
+                    "properties": {
+                        "as_of": date_schema(),
+                        "total": {"type": "integer", "minimum": 0},
+                        "platforms": {"type": "array", "items": schema_ref("RosterRow")},
+                    },
+                }),
+            ),
+            &[400, 401, 403, 500, 503],
+        ),
+    );
+    add(
+        "/api/v1/funnel",
+        get(
+            "Applications per round and province through each stage (JSON or CSV)",
+            "getFunnel",
+            vec![
+                query(
+                    "round",
+                    json!({"type": "string", "pattern": ROUND_ID}),
+                    "Round id",
+                ),
+                as_of("The funnel"),
+                format_param(&["json", "csv"]),
+            ],
+            json_or_csv(
+                "the funnel",
+                json!({
+                    "type": "object", "required": ["as_of", "rows"],
+                    "properties": {"as_of": date_schema(), "rows": {"type": "array", "items": schema_ref("FunnelRow")}},
+                }),
+            ),
+            &[400, 401, 403, 500, 503],
+        ),
+    );
+    add(
+        "/api/v1/reviews",
+        get(
+            "The reviews board (JSON or CSV)",
+            "getReviews",
+            vec![
+                as_of("The board"),
+                query(
+                    "window_days",
+                    json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}),
+                    "D-2's review window in days; default 90",
+                ),
+                format_param(&["json", "csv"]),
+            ],
+            json_or_csv(
+                "the reviews",
+                json!({
+                    "type": "object", "required": ["as_of", "window_days", "reviews"],
+                    "properties": {
+                        "as_of": date_schema(),
+                        "window_days": {"type": "integer", "minimum": 0},
+                        "reviews": {"type": "array", "items": schema_ref("ReviewRow")},
+                    },
+                }),
+            ),
+            &[400, 401, 403, 500, 503],
+        ),
+    );
+    add(
+        "/api/v1/incidents",
+        get(
+            "The incident register",
+            "getIncidents",
+            vec![as_of("The register")],
+            json_response(
+                "the incidents",
+                json!({
+                    "type": "object", "required": ["as_of", "incidents"],
+                    "properties": {"as_of": date_schema(), "incidents": {"type": "array", "items": schema_ref("IncidentRow")}},
+                }),
+            ),
+            &[400, 401, 403, 500, 503],
+        ),
+    );
+    add(
+        "/api/v1/status",
+        get(
+            "Operations status: events, projection lag, dead letters, deadlines (ministry and analysts)",
+            "getStatus",
+            vec![],
+            json_response("the status", schema_ref("OperationsStatus")),
+            &[401, 403, 500, 503],
+        ),
+    );
+    add(
+        "/api/v1/reports/kpi",
+        get(
+            "KPI progress against every target set in force (ministry, analysts; a province over its own platforms)",
+            "getKpiReport",
+            vec![
+                as_of("Figures"),
+                known_at(),
+                query(
+                    "target_set",
+                    json!({"type": "string", "pattern": TARGET_SET_ID}),
+                    "Only this target set",
+                ),
+                query(
+                    "round",
+                    json!({"type": "string", "pattern": ROUND_ID}),
+                    "Only platforms of this round",
+                ),
+                format_param(&["json", "csv", "xlsx"]),
+                query(
+                    "view",
+                    json!({"type": "string", "enum": roster_projections::export::VIEWS}),
+                    "The sheet a CSV holds; default targets",
+                ),
+            ],
+            json!({
+                "description": "the report",
+                "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["as_of", "scope"]}},
+                    "text/csv": csv(),
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "contentMediaType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}},
+                },
+            }),
+            &[400, 401, 403, 404, 500, 503],
+        ),
+    );
+    add(
         "/api/v1/targets",
-        vec![HttpMethod::Post],
-        command_operation(
+        get(
+            "KPI target sets in force",
+            "listTargetSets",
+            vec![known_at()],
+            json_response(
+                "the target sets the caller may read",
+                json!({
+                    "type": "object", "required": ["target_sets"],
+                    "properties": {"target_sets": {"type": "array", "items": {"type": "object"}}},
+                }),
+            ),
+            &[400, 401, 403, 500, 503],
+        ),
+    );
+    add(
+        "/api/v1/targets",
+        post(
             "Define or revise a KPI target set",
             "DefineTargetSet",
-            false,
+            vec![],
+            &body_name("DefineTargetSet"),
+            examples["DefineTargetSet"].clone(),
         ),
     );
-    doc.paths.add_path_operation(
+    add(
         "/api/v1/targets/{target_set_id}/retirement",
-        vec![HttpMethod::Post],
-        command_operation(
-            "Retire a KPI target set (body: reason)",
+        post(
+            "Retire a KPI target set (it stays in reports as known before)",
             "RetireTargetSet",
-            false,
+            vec![target_set()],
+            &body_name("RetireTargetSet"),
+            examples["RetireTargetSet"].clone(),
         ),
     );
-    let gets = [
-        ("/api/v1/reports/kpi", "KPI progress against every target set in force (query: as_of, known_at, target_set, round, format=json|csv|xlsx, view)", "getKpiReport", vec![]),
-        ("/api/v1/targets", "KPI target sets in force (query: known_at)", "listTargetSets", vec![]),
-        ("/api/v1/rounds", "Rounds with their recommendations per province", "listRounds", vec![]),
-        ("/api/v1/rounds/{round_id}", "One round and its applications", "getRound", vec!["round_id"]),
-        ("/api/v1/platforms", "Applications and platforms (filters: status, province, city, round, domain, offset, limit)", "listPlatforms", vec![]),
-        ("/api/v1/platforms/{platform_id}", "Platform detail with its full event history", "getPlatform", vec!["platform_id"]),
-        ("/api/v1/platforms/{platform_id}/events", "A platform's events with actor, business date and recorded time", "getPlatformEvents", vec!["platform_id"]),
-        ("/api/v1/audit", "Audit log of accepted and refused commands (ministry only)", "getAudit", vec![]),
-    ];
-    for (path, summary, id, params) in gets {
-        doc.paths.add_path_operation(
-            path,
-            vec![HttpMethod::Get],
-            get_operation(summary, id, &params),
-        );
-    }
-    let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-    );
-    doc.security = Some(vec![SecurityRequirement::new(
-        "bearer",
-        Vec::<String>::new(),
-    )]);
-    doc
+    Value::Object(p)
 }
 
 pub async fn serve(Authenticated(_): Authenticated) -> Response {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{platform_id, DocModel};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IncidentEntry {
     pub incident_id: String,
     pub kind: IncidentKind,

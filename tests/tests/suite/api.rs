@@ -993,6 +993,249 @@ pub async fn openapi_lists_every_command(app: TestApp) {
     assert!(doc.body["components"]["schemas"]["DefineTargetSet"].is_object());
 }
 
+/// The routes `fn router` serves, read from its source, as (path, method): the document is
+/// checked against the router itself, not against a second list that could drift with it.
+fn served_routes() -> Vec<(String, &'static str)> {
+    let src = include_str!("../../../adapters/http/src/lib.rs");
+    let start = src.find("pub fn router(").expect("fn router");
+    let body = &src[start..];
+    let body = &body[..body.find("\n}\n").expect("end of fn router")];
+    let mut routes = Vec::new();
+    for call in body.split(".route(").skip(1) {
+        let path = call.split('"').nth(1).expect("a path literal");
+        // The call's own arguments end where the next method of the builder begins.
+        let args = call.split("\n        .").next().unwrap_or(call);
+        for (needle, method) in [("get(", "get"), ("post(", "post")] {
+            if args.contains(needle) {
+                routes.push((path.to_string(), method));
+            }
+        }
+    }
+    assert!(routes.len() > 20, "parsed too few routes: {routes:?}");
+    routes
+}
+
+/// Resolves a local `$ref`.
+fn deref<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => {
+            let target = doc
+                .pointer(r.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("dangling $ref {r}"));
+            deref(doc, target)
+        }
+        None => schema,
+    }
+}
+
+/// A light JSON Schema check (types, required, closed objects, enum/const, bounds, oneOf); the
+/// full check, with formats and patterns, is ops/api-check.sh's.
+fn conforms(doc: &Value, schema: &Value, v: &Value, at: &str) -> Result<(), String> {
+    let schema = deref(doc, schema);
+    if let Some(alts) = schema["oneOf"].as_array() {
+        let ok = alts
+            .iter()
+            .filter(|a| conforms(doc, a, v, at).is_ok())
+            .count();
+        return if ok == 1 {
+            Ok(())
+        } else {
+            Err(format!("{at}: matches {ok} of oneOf"))
+        };
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let is = |t: &str| match t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        _ => false,
+    };
+    if !types.is_empty() && !types.iter().any(|t| is(t)) {
+        return Err(format!("{at}: {v} is not {types:?}"));
+    }
+    if let Some(c) = schema.get("const") {
+        if c != v {
+            return Err(format!("{at}: {v} is not {c}"));
+        }
+    }
+    if let Some(e) = schema["enum"].as_array() {
+        if !e.contains(v) {
+            return Err(format!("{at}: {v} is not one of {e:?}"));
+        }
+    }
+    let n = |k: &str| schema[k].as_f64();
+    if let Some(x) = v.as_f64() {
+        if n("minimum").is_some_and(|m| x < m) || n("maximum").is_some_and(|m| x > m) {
+            return Err(format!("{at}: {x} is out of bounds"));
+        }
+    }
+    if let Some(s) = v.as_str() {
+        let len = s.chars().count() as f64;
+        if n("minLength").is_some_and(|m| len < m) || n("maxLength").is_some_and(|m| len > m) {
+            return Err(format!("{at}: length {len} is out of bounds"));
+        }
+    }
+    if let Some(items) = v.as_array() {
+        let len = items.len() as f64;
+        if n("minItems").is_some_and(|m| len < m) || n("maxItems").is_some_and(|m| len > m) {
+            return Err(format!("{at}: {len} items is out of bounds"));
+        }
+        for (i, item) in items.iter().enumerate() {
+            conforms(doc, &schema["items"], item, &format!("{at}[{i}]"))?;
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        let props = schema["properties"].as_object();
+        for r in schema["required"].as_array().into_iter().flatten() {
+            let r = r.as_str().unwrap_or_default();
+            if !obj.contains_key(r) {
+                return Err(format!("{at}: `{r}` is required"));
+            }
+        }
+        for (k, item) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(p) => conforms(doc, p, item, &format!("{at}.{k}"))?,
+                None if schema["additionalProperties"] == json!(false) => {
+                    return Err(format!("{at}: `{k}` is not allowed"))
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Security review M6: the served document declares every route the router serves, with a
+/// schema on every path parameter; every command body is one closed object (envelope fields
+/// included, `causation_id` not) that accepts its own example, and the server's parser and
+/// input bounds accept that example too.
+pub async fn openapi_describes_every_route_and_accepts_its_examples(app: TestApp) {
+    let a = actors(&app).await;
+    let doc = app.get(Some(&a.ministry), "/api/v1/openapi.json").await;
+    assert_eq!(doc.status, 200);
+    let doc = doc.body;
+    assert_eq!(doc["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, method) in served_routes() {
+        let expanded: Vec<String> = if path.ends_with("/{action}") {
+            roster_http::ROUTES
+                .iter()
+                .map(|(action, _)| path.replace("{action}", action))
+                .collect()
+        } else {
+            vec![path.clone()]
+        };
+        for p in expanded {
+            assert!(
+                paths.get(&p).and_then(|item| item.get(method)).is_some(),
+                "{method} {p} is served but not in the document"
+            );
+        }
+    }
+    let mut examples = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("path item") {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            for p in &params {
+                assert!(
+                    p["schema"].is_object(),
+                    "{method} {path}: parameter {p} has no schema"
+                );
+            }
+            for name in path.split('{').skip(1).filter_map(|s| s.split('}').next()) {
+                let declared = params
+                    .iter()
+                    .find(|p| p["name"] == name && p["in"] == "path");
+                let declared =
+                    declared.unwrap_or_else(|| panic!("{method} {path}: `{name}` undeclared"));
+                assert!(declared["schema"]["pattern"].is_string(), "{path}: {name}");
+            }
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                let response = deref(&doc, response);
+                if status.starts_with('2') {
+                    let content = response["content"].as_object();
+                    assert!(
+                        content.is_some_and(|c| c.values().all(|m| m["schema"].is_object())),
+                        "{method} {path}: {status} has no schema"
+                    );
+                } else {
+                    assert!(
+                        response["content"]["application/problem+json"]["schema"].is_object()
+                            || (path == "/ready" && status == "503"),
+                        "{method} {path}: {status} is not problem+json"
+                    );
+                }
+            }
+            let Some(media) = op.pointer("/requestBody/content/application~1json") else {
+                continue;
+            };
+            let schema = deref(&doc, &media["schema"]);
+            assert_eq!(schema["type"], "object", "{path}");
+            assert_eq!(schema["additionalProperties"], json!(false), "{path}");
+            assert!(schema.get("allOf").is_none(), "{path}");
+            let props = schema["properties"].as_object().expect("properties");
+            for k in [
+                "command_id",
+                "business_date",
+                "expected_version",
+                "correlation_id",
+            ] {
+                assert!(props.contains_key(k), "{path}: no `{k}`");
+            }
+            assert!(!props.contains_key("causation_id"), "{path}");
+            assert_eq!(schema["required"][0], "command_id", "{path}");
+            assert!(
+                !schema["required"]
+                    .as_array()
+                    .expect("required")
+                    .contains(&json!("business_date")),
+                "{path}: business_date is optional (today)"
+            );
+            if path.ends_with("/retirement") {
+                assert!(!props.contains_key("target_set_id"), "{path}");
+            }
+            let example = &media["example"];
+            assert_eq!(Some(example), schema["examples"].get(0), "{path}");
+            if let Err(e) = conforms(&doc, schema, example, "body") {
+                panic!("{method} {path}: its example does not fit its schema: {e}");
+            }
+            // The server parses it and its input bounds accept it: whatever the state of this
+            // empty store answers, it is not a 400.
+            let url = path
+                .replace("{platform_id}", "gd-sz-synbio")
+                .replace("{target_set_id}", "guangdong-2027");
+            let r = app.post(&a.ministry, &url, example).await;
+            assert_ne!(
+                r.status, 400,
+                "{path}: its example is refused as input: {}",
+                r.body
+            );
+            examples += 1;
+        }
+    }
+    assert_eq!(examples, roster_http::ROUTES.len() + 4);
+    let schemas = &doc["components"]["schemas"];
+    let stars = &schemas["RecordAnnualEvaluation"]["properties"]["stars"];
+    assert_eq!(
+        (stars["minimum"].as_u64(), stars["maximum"].as_u64()),
+        (Some(1), Some(5))
+    );
+    assert_eq!(
+        schemas["RecordExpertEvaluation"]["properties"]["score"]["maximum"].as_u64(),
+        Some(100)
+    );
+    assert!(schemas["Uscc"]["pattern"].is_string());
+    assert_eq!(schemas["CityCode"]["pattern"], "^[0-9]{6}$");
+}
+
 /// Instantiates each case on SQLite and on PostgreSQL.
 macro_rules! on_every_store {
     ($($case:ident),* $(,)?) => {
@@ -1030,4 +1273,5 @@ on_every_store!(
     racing_provinces_clerks_never_exceed_the_quota,
     reads_need_a_token_and_stay_in_jurisdiction,
     openapi_lists_every_command,
+    openapi_describes_every_route_and_accepts_its_examples,
 );
