@@ -472,6 +472,13 @@ impl CommandService {
         entry: &Entry,
     ) -> Result<CommandOutcome, Refusal> {
         let name = req.target.command_name();
+        if req.command_id.is_nil() {
+            // Every client that forgot to set one would share it (review L5).
+            return Err(Refusal::invalid(
+                "command_id",
+                "the command id is the nil UUID; send a new random UUID for each command",
+            ));
+        }
         if let Target::Platform { platform_id, .. } = &req.target {
             if !valid_platform_id(platform_id) {
                 return Err(Refusal::invalid(

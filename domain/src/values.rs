@@ -534,9 +534,15 @@ impl<'de> Deserialize<'de> for Cny {
                 })
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Cny, E> {
-                Err(E::custom(format!(
-                    "amount {v} is not a whole number of yuan"
-                )))
+                // Say what is wrong with what was sent (review L5): `1e3` is whole but written
+                // as a decimal; 2^64 is too large, not fractional.
+                Err(E::custom(if v.fract() != 0.0 {
+                    format!("amount {v} has a fraction; amounts are whole yuan")
+                } else if v.abs() >= 1e15 {
+                    format!("amount {v:e} is far too large (at most 10^12 yuan)")
+                } else {
+                    format!("amount {v} is written as a decimal or with an exponent; write whole yuan as an integer ({})", v as i64)
+                }))
             }
         }
         d.deserialize_any(V)

@@ -93,11 +93,53 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned>(prefix: &str, v: Value) -> R
 
 /// Parses a platform command's fields into its own struct (not through the tagged enum, which
 /// would buffer the content and lose the path of a bad field).
+/// The values of a service record, field by field: the record is an internally tagged enum, whose
+/// errors serde can only place at `record`, so a bad amount or USCC is found here first and named
+/// `record.contract_cny` (review L5).
+fn check_record_fields(prefix: &str, record: &Map<String, Value>) -> Result<(), Refusal> {
+    use roster_domain::values::{Cny, Domain, Uscc};
+    let at = |key: &str| {
+        if prefix.is_empty() {
+            format!("record.{key}")
+        } else {
+            format!("{prefix}.record.{key}")
+        }
+    };
+    for (key, value) in record {
+        let path = at(key);
+        let checked = if key.ends_with("_cny") {
+            serde_json::from_value::<Cny>(value.clone()).map(drop)
+        } else if key.ends_with("_uscc") {
+            serde_json::from_value::<Uscc>(value.clone()).map(drop)
+        } else if key == "domain" {
+            serde_json::from_value::<Domain>(value.clone()).map(drop)
+        } else {
+            Ok(())
+        };
+        checked.map_err(|e| {
+            let inner = e.to_string();
+            // Rule-bearing messages ("G-1: invalid USCC …") keep their rule id, as elsewhere.
+            let code_ = inner
+                .split(':')
+                .next()
+                .filter(|c| crate::problem::is_rule_id(c))
+                .unwrap_or(code::INVALID_INPUT);
+            Refusal::new(code_, format!("invalid input at {path}: {inner}")).at(&path)
+        })?;
+    }
+    Ok(())
+}
+
 pub(crate) fn platform_command(
     kind: &str,
     prefix: &str,
     fields: Value,
 ) -> Result<PlatformCommand, Refusal> {
+    if kind == "RecordService" {
+        if let Some(Value::Object(record)) = fields.get("record") {
+            check_record_fields(prefix, record)?;
+        }
+    }
     macro_rules! by_name {
         ($($name:ident),* $(,)?) => {
             match kind {

@@ -469,6 +469,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/metrics", get(reads::metrics))
         .merge(web::routes())
+        .fallback(no_route)
         .layer(axum::middleware::from_fn(api_headers))
         .layer(axum::extract::DefaultBodyLimit::max(state.body_limit()))
         // A client that starts a body and stops sending is cut off (review L2).
@@ -489,13 +490,54 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// … and its body.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// An unknown route: problem+json (review L6), like every other refusal.
+async fn no_route() -> problem::Problem {
+    problem::Problem::new(
+        roster_domain::error::code::NOT_FOUND,
+        "no such route; the API is described at /api/v1/openapi.json",
+    )
+}
+
 /// API answers are not cached and not sniffed (review L9); the dashboard sets its own headers.
+/// An error the router or an extractor answered by itself (method not allowed, a path that is
+/// not UTF-8) becomes problem+json like every other refusal (review L6).
 async fn api_headers(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::http::{header, HeaderValue};
+    use axum::http::{header, HeaderValue, StatusCode};
+    let dashboard = req.uri().path().starts_with("/ui");
     let mut resp = next.run(req).await;
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|t| t.starts_with("text/plain"));
+    if !dashboard && (status.is_client_error() || status.is_server_error()) && plain {
+        let allow = resp.headers().get(header::ALLOW).cloned();
+        let detail = if status == StatusCode::METHOD_NOT_ALLOWED {
+            let allowed = allow.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("");
+            format!("this route does not take that method; allowed: {allowed}")
+        } else {
+            let body = axum::body::to_bytes(std::mem::take(resp.body_mut()), 4096)
+                .await
+                .unwrap_or_default();
+            String::from_utf8_lossy(&body).chars().take(300).collect()
+        };
+        let code = match status {
+            StatusCode::NOT_FOUND => roster_domain::error::code::NOT_FOUND,
+            StatusCode::PAYLOAD_TOO_LARGE => problem::BODY_TOO_LARGE,
+            s if s.is_server_error() => roster_domain::error::code::INTERNAL,
+            _ => roster_domain::error::code::INVALID_INPUT,
+        };
+        let mut problem = problem::Problem::new(code, detail);
+        problem.status = status;
+        resp = axum::response::IntoResponse::into_response(problem);
+        if let Some(a) = allow {
+            resp.headers_mut().insert(header::ALLOW, a);
+        }
+    }
     let h = resp.headers_mut();
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));

@@ -356,7 +356,98 @@ pub async fn api_answers_are_not_cached_or_sniffed(app: TestApp) {
     }
 }
 
+/// L5, L6: refusals say what is wrong where: amounts (a decimal, a fraction, 2^64) and USCCs
+/// inside a service record are named `record.<field>`; the nil UUID is no command id; unknown
+/// routes, wrong methods and paths that are not UTF-8 answer problem+json like every refusal.
+pub async fn refusals_are_precise_problem_json_everywhere(app: TestApp) {
+    let a = actors(&app).await;
+    let id = listed_platform(&app, &a, 0, "2025-12-01").await;
+    app.clock.set("2026-01-10");
+    let service = format!("/api/v1/platforms/{id}/service");
+    for (amount, words) in [
+        ("1e3", "integer"),
+        ("2.5", "fraction"),
+        ("18446744073709551616", "too large"),
+        ("-1", "negative"),
+    ] {
+        let body = format!(
+            r#"{{"command_id": "{}", "dated": "2026-01-05", "record": {{"kind": "enterprise_served",
+               "enterprise_uscc": "91440300708461136T", "enterprise_name": "示例", "contract_cny": {amount}}}}}"#,
+            Uuid::new_v4()
+        );
+        let r = app.post_raw(Some(&a.ministry), &service, body).await;
+        assert_eq!(
+            (r.status, r.body["field"].as_str()),
+            (400, Some("record.contract_cny")),
+            "{amount}: {:?}",
+            r.body
+        );
+        assert!(
+            r.body["detail"].as_str().unwrap().contains(words),
+            "{amount}: {:?}",
+            r.body
+        );
+    }
+    let mut bad_uscc = today(
+        json!({"dated": "2026-01-05", "record": {"kind": "enterprise_served",
+        "enterprise_uscc": "91440300708461136X", "enterprise_name": "示例", "contract_cny": 1}}),
+    );
+    let r = app.post(&a.ministry, &service, &bad_uscc).await;
+    assert_eq!(
+        (r.body["code"].as_str(), r.body["field"].as_str()),
+        (Some("G-1"), Some("record.enterprise_uscc")),
+        "{:?}",
+        r.body
+    );
+    bad_uscc["record"]["enterprise_uscc"] = json!("91440300708461136T");
+    bad_uscc["command_id"] = json!(Uuid::nil());
+    let r = app.post(&a.ministry, &service, &bad_uscc).await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (400, Some("command_id")),
+        "{:?}",
+        r.body
+    );
+
+    let problem = |r: &reqwest::Response| {
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json")
+    };
+    let r = app
+        .http
+        .get(format!("{}/api/v1/no-such-route", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(problem(&r));
+    let r = app
+        .http
+        .delete(format!("{}/api/v1/rounds", app.base))
+        .bearer_auth(&a.ministry)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert!(problem(&r));
+    assert!(r.headers().contains_key("allow"));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], 405);
+    let r = app
+        .http
+        .get(format!("{}/api/v1/platforms/%FF%FE", app.base))
+        .bearer_auth(&a.ministry)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(problem(&r), "{:?}", r.headers());
+}
+
 on_every_store!(
+    refusals_are_precise_problem_json_everywhere,
     hostile_input_is_refused_by_field_and_appends_nothing,
     an_endorsed_application_keeps_its_city,
     csv_exports_cannot_carry_formulas,
