@@ -16,7 +16,6 @@ use roster_domain::actor::Actor;
 use roster_domain::service::{CommandRequest, CommandService, SystemClock};
 use roster_domain::store::EventStore;
 use roster_domain::Refusal;
-use serde_json::Value;
 
 #[derive(Debug, Default)]
 pub struct ImportReport {
@@ -30,14 +29,7 @@ pub struct ImportReport {
 }
 
 pub fn parse_line(line: &str) -> Result<(Actor, CommandRequest), Refusal> {
-    let value: Value = serde_json::from_str(line)
-        .map_err(|e| Refusal::new("malformed_json", format!("malformed JSON: {e}")))?;
-    let Value::Object(mut obj) = value else {
-        return Err(Refusal::new(
-            "malformed_json",
-            "each line must be a JSON object",
-        ));
-    };
+    let mut obj = roster_http::json_object(line.as_bytes(), "each line must be a JSON object")?;
     let actor = obj.remove("actor").ok_or_else(|| {
         Refusal::invalid("actor", "missing field `actor` (who the command acts as)")
     })?;

@@ -76,14 +76,79 @@ pub(crate) fn parse_object(
             )
         }
     })?;
-    let value: Value = serde_json::from_slice(&bytes)
+    json_object(&bytes, "the body must be a JSON object")
+}
+
+/// One JSON object, refusing a key repeated within any object (`Strict`); `not_object` is the
+/// refusal's words when the JSON is something else. Request bodies and import lines use it.
+pub fn json_object(bytes: &[u8], not_object: &str) -> Result<Map<String, Value>, Refusal> {
+    let Strict(value) = serde_json::from_slice(bytes)
         .map_err(|e| Refusal::new(MALFORMED_JSON, format!("malformed JSON: {e}")))?;
     match value {
         Value::Object(m) => Ok(m),
-        _ => Err(Refusal::new(
-            MALFORMED_JSON,
-            "the body must be a JSON object",
-        )),
+        _ => Err(Refusal::new(MALFORMED_JSON, not_object)),
+    }
+}
+
+/// JSON in which no object names a key twice: serde_json keeps the last value of a repeated key
+/// silently, so `{"rank": 1, "rank": 5}` would mean whatever the last one says (review L5).
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Strict;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Strict, E> {
+                Ok(Strict(Value::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Strict, E> {
+                Ok(Strict(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Strict, E> {
+                Ok(Strict(Value::from(v)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Strict, E> {
+                Ok(Strict(
+                    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+                ))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Strict, E> {
+                Ok(Strict(Value::String(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Strict, E> {
+                Ok(Strict(Value::String(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Strict, E> {
+                Ok(Strict(Value::Null))
+            }
+            fn visit_none<E>(self) -> Result<Strict, E> {
+                Ok(Strict(Value::Null))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Strict, A::Error> {
+                let mut items = Vec::new();
+                while let Some(Strict(v)) = a.next_element()? {
+                    items.push(v);
+                }
+                Ok(Strict(Value::Array(items)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Strict, A::Error> {
+                let mut map = Map::new();
+                while let Some(key) = a.next_key::<String>()? {
+                    let Strict(v) = a.next_value()?;
+                    if map.insert(key.clone(), v).is_some() {
+                        return Err(serde::de::Error::custom(format!(
+                            "the key `{key}` appears twice in one object"
+                        )));
+                    }
+                }
+                Ok(Strict(Value::Object(map)))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

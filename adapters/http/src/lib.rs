@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Mutex, RwLock};
 
 pub use auth::{generate_token, hash_token, TOKEN_PREFIX};
-pub use commands::{parse_envelope, ROUTES};
+pub use commands::{json_object, parse_envelope, ROUTES};
 
 /// Request bodies above this are refused with 413 (an application form with its evidence list
 /// is a few tens of kilobytes).

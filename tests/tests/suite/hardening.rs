@@ -409,6 +409,28 @@ pub async fn refusals_are_precise_problem_json_everywhere(app: TestApp) {
         r.body
     );
 
+    // A key named twice in one object is refused, not silently the last one.
+    let twice = format!(
+        r#"{{"command_id": "{}", "dated": "2026-01-05", "dated": "2026-01-06", "record": {{"kind": "enterprise_served",
+           "enterprise_uscc": "91440300708461136T", "enterprise_name": "示例", "contract_cny": 1}}}}"#,
+        Uuid::new_v4()
+    );
+    let r = app.post_raw(Some(&a.ministry), &service, twice).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (400, Some("malformed_json")),
+        "{:?}",
+        r.body
+    );
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`dated` appears twice"),
+        "{:?}",
+        r.body
+    );
+
     let problem = |r: &reqwest::Response| {
         r.headers()["content-type"]
             .to_str()
