@@ -265,11 +265,59 @@ impl<A: Clone> AggregateCache<A> {
     }
 }
 
+/// One async lock per stream being decided: commands on one stream in this process wait for
+/// each other instead of racing to the append and losing on its version check, so contention
+/// in one process never refuses a command. Entries live only while a command holds or awaits
+/// them. Between processes the append's version check still decides, with retries.
+#[derive(Default)]
+struct StreamLocks {
+    by_stream: Mutex<HashMap<String, Arc<futures_util::lock::Mutex<()>>>>,
+}
+
+struct StreamTurn<'a> {
+    locks: &'a StreamLocks,
+    stream: String,
+    guard: Option<futures_util::lock::OwnedMutexGuard<()>>,
+}
+
+impl StreamLocks {
+    async fn turn(&self, stream: &str) -> StreamTurn<'_> {
+        let lock = self
+            .by_stream
+            .lock()
+            .expect("stream locks")
+            .entry(stream.to_string())
+            .or_default()
+            .clone();
+        let guard = lock.lock_owned().await;
+        StreamTurn {
+            locks: self,
+            stream: stream.to_string(),
+            guard: Some(guard),
+        }
+    }
+}
+
+impl Drop for StreamTurn<'_> {
+    fn drop(&mut self) {
+        let mut map = self.locks.by_stream.lock().expect("stream locks");
+        self.guard.take();
+        // The map's own reference is the last one: nobody holds or awaits this stream.
+        if map
+            .get(&self.stream)
+            .is_some_and(|l| Arc::strong_count(l) == 1)
+        {
+            map.remove(&self.stream);
+        }
+    }
+}
+
 pub struct CommandService {
     store: Arc<dyn EventStore>,
     clock: Arc<dyn Clock>,
     platforms: AggregateCache<Platform>,
     rounds: AggregateCache<Round>,
+    turns: StreamLocks,
 }
 
 /// A decision ready to commit, with the aggregates as they will be after it.
@@ -297,6 +345,7 @@ impl CommandService {
             clock,
             platforms: AggregateCache::new(),
             rounds: AggregateCache::new(),
+            turns: StreamLocks::default(),
         }
     }
 
@@ -487,6 +536,8 @@ impl CommandService {
                 ));
             }
         }
+        // Commands on the same stream take turns in this process (see `StreamLocks`).
+        let _turn = self.turns.turn(&req.target.stream_id()).await;
         let fingerprint = Self::fingerprint(actor, req);
         // SPEC §12: the day the act takes effect, from the clock, checked before anything else is
         // decided (a refusal here still answers a repeated command id with its first result).
@@ -977,5 +1028,29 @@ fn placeholder_record() -> CommandRecord {
         fingerprint: String::new(),
         result: serde_json::Value::Null,
         recorded_at: DateTime::<Utc>::MIN_UTC,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-stream locks hold memory only while a command holds or awaits them.
+    #[tokio::test]
+    async fn stream_locks_forget_streams_nobody_holds() {
+        let locks = StreamLocks::default();
+        let count = |l: &StreamLocks| l.by_stream.lock().unwrap().len();
+        {
+            let _first = locks.turn("platform-a").await;
+            let _other = locks.turn("platform-b").await;
+            assert_eq!(count(&locks), 2);
+            assert!(
+                locks.by_stream.lock().unwrap()["platform-a"]
+                    .try_lock()
+                    .is_none(),
+                "a second command on platform-a waits its turn"
+            );
+        }
+        assert_eq!(count(&locks), 0);
     }
 }

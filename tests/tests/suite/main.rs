@@ -45,6 +45,7 @@ mod app;
 mod broker;
 mod browser;
 mod cli;
+mod contention;
 mod contract_postgres;
 mod contract_sqlite;
 mod dashboard;
