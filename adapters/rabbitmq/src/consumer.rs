@@ -7,6 +7,11 @@
 //! duplicate announces a checkpoint already passed and is acked for nothing; a lost message is
 //! covered by the next one, since events come from the store.
 //!
+//! A consumer that hears nothing for a few seconds reads the log itself: after broker restarts
+//! a subscription can come back at the broker while its deliveries never reach the consumer, so
+//! the store keeps the read model current and the consumer resubscribes (at most once a minute).
+//! Every call to the broker is bounded in time, acks included.
+//!
 //! A message whose headers or body cannot be decoded is poison: it is rejected with requeue, and
 //! the quorum queue's delivery limit moves it to the dead-letter queue while later messages keep
 //! flowing.
@@ -32,6 +37,10 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often an idle consumer checks that its connection is still alive or recovering.
 const WATCHDOG: Duration = Duration::from_secs(1);
+
+/// A consumer without deliveries for this long looks at the log itself: deliveries are only
+/// notices, so the store says whether it missed any.
+const QUIET_CHECK: Duration = Duration::from_secs(5);
 
 /// How long a batch may wait for the store to show the events it announces (PostgreSQL holds
 /// back rows while an older transaction is open) or to come back after a failure. Past it the
@@ -62,7 +71,11 @@ pub async fn run_consumer(
     cfg: BrokerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
-    let consumer = ProjectionConsumer { follower, cfg };
+    let consumer = ProjectionConsumer {
+        follower,
+        cfg,
+        resubscribed: std::sync::Mutex::new(None),
+    };
     tokio::select! {
         () = shutdown => Ok(()),
         e = consumer.supervise() => Err(e),
@@ -72,7 +85,14 @@ pub async fn run_consumer(
 struct ProjectionConsumer {
     follower: Arc<dyn Follower>,
     cfg: BrokerConfig,
+    /// When the consumer last resubscribed because the log moved on without deliveries: at most
+    /// once a minute (while the relay is down, the store keeps the model current without a
+    /// reconnect every few seconds).
+    resubscribed: std::sync::Mutex<Option<Instant>>,
 }
+
+/// The least time between two resubscriptions for silence.
+const RESUBSCRIBE_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 
 impl ProjectionConsumer {
     fn name(&self) -> &'static str {
@@ -132,6 +152,16 @@ impl ProjectionConsumer {
         }
     }
 
+    /// Whether a resubscription for silence is due (and, if so, records it).
+    fn may_resubscribe(&self) -> bool {
+        let mut last = self.resubscribed.lock().expect("resubscribed");
+        if last.is_some_and(|at| at.elapsed() < RESUBSCRIBE_AT_MOST_EVERY) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+
     async fn open(&self) -> Result<(Connection, Channel, Consumer), BrokerError> {
         let name = self.name();
         let connection = connect(&self.cfg, &format!("roster-consumer-{name}")).await?;
@@ -159,6 +189,7 @@ impl ProjectionConsumer {
     async fn consume(&self, connection: &Connection, deliveries: &mut Consumer) -> BrokerError {
         let limit = usize::from(self.cfg.prefetch.max(1));
         let mut unhealthy_since: Option<Instant> = None;
+        let mut quiet_since = Instant::now();
         loop {
             let next = tokio::select! {
                 next = deliveries.next() => next,
@@ -169,6 +200,31 @@ impl ProjectionConsumer {
                     let status = connection.status();
                     if status.connected() {
                         unhealthy_since = None;
+                        // Connected yet silent: after a broker restart a subscription can come
+                        // back at the broker while its deliveries never reach this stream (the
+                        // queue's single active consumer is then a subscription nobody reads).
+                        // The log is the truth: apply what it holds, and when it held something
+                        // no delivery announced, rebuild the subscription.
+                        if quiet_since.elapsed() >= QUIET_CHECK {
+                            quiet_since = Instant::now();
+                            match tokio::time::timeout(
+                                APPLY_PATIENCE,
+                                self.follower.follow(None, limit),
+                            )
+                            .await
+                            {
+                                Ok(Ok(progress)) if progress.applied > 0 && self.may_resubscribe() => {
+                                    return BrokerError::Cancelled(format!(
+                                        "the {} consumer received no delivery while the log moved on by {} events; resubscribing",
+                                        self.name(),
+                                        progress.applied
+                                    ));
+                                }
+                                Ok(Ok(_)) => {}
+                                Ok(Err(e)) => tracing::warn!(projection = self.name(), error = %e, "consumer: catching up from the store failed"),
+                                Err(_) => tracing::warn!(projection = self.name(), "consumer: catching up from the store timed out"),
+                            }
+                        }
                         continue;
                     }
                     let since = *unhealthy_since.get_or_insert_with(Instant::now);
@@ -187,6 +243,7 @@ impl ProjectionConsumer {
                     continue;
                 }
             };
+            quiet_since = Instant::now();
             let first = match next {
                 Some(Ok(d)) => d,
                 Some(Err(e)) => return e.into(),
@@ -238,7 +295,11 @@ impl ProjectionConsumer {
                         "consumer: poison message rejected; the delivery limit will dead-letter it"
                     );
                     // Before the batch's `multiple` ack, which would otherwise cover it.
-                    d.acker.reject(BasicRejectOptions { requeue: true }).await?;
+                    within(
+                        CALL_TIMEOUT,
+                        d.acker.reject(BasicRejectOptions { requeue: true }),
+                    )
+                    .await?;
                 }
             }
         }
@@ -246,7 +307,16 @@ impl ProjectionConsumer {
             return Ok(());
         };
         self.apply_until(target).await?;
-        if !last.acker.ack(BasicAckOptions { multiple: true }).await? {
+        // Bounded: across a broker restart lapin may never settle an ack on a channel it is
+        // recovering, and this consumer then waited on it for good while the broker counted
+        // the (recovered) subscription as alive; its read model fell behind without a word.
+        // Timing out rebuilds the connection; unacked deliveries come back as duplicates.
+        if !within(
+            CALL_TIMEOUT,
+            last.acker.ack(BasicAckOptions { multiple: true }),
+        )
+        .await?
+        {
             // The channel died since the delivery: the broker redelivers the batch, which is
             // then acked as duplicates.
             tracing::debug!(

@@ -973,3 +973,179 @@ async fn broker_app_restart_during_flow() {
     })
     .await;
 }
+
+/// Consumers per queue of the namespace, as the broker counts them.
+fn consumers_per_queue(cfg: &BrokerConfig, names: &[&str]) -> Vec<(String, u64)> {
+    let listed = rabbitmqctl_json(&["list_queues", "name", "consumers"]);
+    names
+        .iter()
+        .map(|n| {
+            let queue = cfg.queue(n);
+            let consumers = listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|q| q["name"] == queue.as_str())
+                .and_then(|q| q["consumers"].as_u64())
+                .unwrap_or(0);
+            (queue, consumers)
+        })
+        .collect()
+}
+
+/// Issue 13: after each of ten broker stop/start cycles under load, every read-model consumer
+/// and the policy consumer is subscribed again within 10 s of the broker's return (counted by
+/// the broker itself), and at the end every read model has caught up with the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_consumer_comes_back_after_ten_broker_restarts() {
+    let _exclusive = BROKER.write().await;
+    let clock = crate::app::SimClock::at("2026-01-10");
+    let app = crate::app::spawn_app_on(
+        crate::app::Kind::Postgres,
+        clock,
+        roster_domain::policies::PolicyConfig::default(),
+        false,
+    )
+    .await;
+    let cfg = test_config();
+    let _namespace = Namespace::declare(&cfg, &roster::broker::QUEUES).await;
+    let transport = roster::broker::start_with_lock(
+        &app.stores(),
+        app.pg_config().unwrap(),
+        cfg.clone(),
+        Some(app.state.policy_consumer()),
+    )
+    .await
+    .expect("broker transport");
+    app.state.wake_after_commit(transport.wake_relay.clone());
+    let subscribed = |what: &str| {
+        let counts = consumers_per_queue(&cfg, &roster::broker::QUEUES);
+        assert!(
+            counts.iter().all(|(_, n)| *n >= 1),
+            "{what}: queues without a consumer: {counts:?}"
+        );
+    };
+    wait_until("every queue has its consumer", || {
+        consumers_per_queue(&cfg, &roster::broker::QUEUES)
+            .iter()
+            .all(|(_, n)| *n >= 1)
+    })
+    .await;
+    subscribed("at start");
+
+    // Load: applications to a round open until 2099, through the command service.
+    let ministry = roster_domain::actor::Actor {
+        id: "m".into(),
+        role: roster_domain::actor::Role::Ministry,
+        jurisdiction: None,
+    };
+    let mut round = roster_domain::samples::round_2025();
+    round.applicant_deadlines.clear();
+    round.city_deadlines.clear();
+    round.city_endorsement_required.clear();
+    round.province_deadline = chrono::NaiveDate::from_ymd_opt(2099, 12, 31).unwrap();
+    app.state
+        .service()
+        .execute(
+            &ministry,
+            roster_domain::service::CommandRequest {
+                command_id: Uuid::new_v4(),
+                business_date: None,
+                expected_version: None,
+                correlation_id: None,
+                causation_id: None,
+                target: roster_domain::service::Target::OpenRound { open_round: round },
+            },
+        )
+        .await
+        .expect("round opened");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (state, stop) = (app.state.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let uscc = roster_domain::samples::uscc_with_check(&format!("91440300MA{n:07}"));
+                let applicant = roster_domain::actor::Actor {
+                    id: format!("a{n}"),
+                    role: roster_domain::actor::Role::Applicant,
+                    jurisdiction: Some(uscc.clone()),
+                };
+                let form = serde_json::from_value(roster_domain::samples::form_json(
+                    &uscc,
+                    "44",
+                    "440300",
+                    &["enzymes"],
+                ))
+                .unwrap();
+                let request = roster_domain::service::CommandRequest {
+                    command_id: Uuid::new_v4(),
+                    business_date: None,
+                    expected_version: None,
+                    correlation_id: None,
+                    causation_id: None,
+                    target: roster_domain::service::Target::Platform {
+                        platform_id: format!("drill-{n}"),
+                        command: roster_domain::commands::PlatformCommand::SubmitApplication(
+                            roster_domain::commands::SubmitApplication {
+                                round_id: "2025".into(),
+                                form,
+                            },
+                        ),
+                    },
+                };
+                state
+                    .service()
+                    .execute(&applicant, request)
+                    .await
+                    .expect("the command path needs no broker");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            n
+        })
+    };
+
+    for cycle in 1..=10 {
+        let restart = StartAppGuard;
+        rabbitmqctl(&["stop_app"]);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        drop(restart);
+        let back = Instant::now();
+        let mut counts = consumers_per_queue(&cfg, &roster::broker::QUEUES);
+        while counts.iter().any(|(_, n)| *n == 0) && back.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            counts = consumers_per_queue(&cfg, &roster::broker::QUEUES);
+        }
+        assert!(
+            counts.iter().all(|(_, n)| *n >= 1),
+            "cycle {cycle}: 10 s after the broker came back, queues without a consumer: {counts:?}"
+        );
+        eprintln!("cycle {cycle}: every consumer back in {:?}", back.elapsed());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let commands = load.await.unwrap();
+    assert!(commands > 50, "load did not flow: {commands} commands");
+
+    // Everything reaches every read model and the policy consumer.
+    let give_up = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = app.state.status().await.expect("status");
+        let behind: Vec<_> = status
+            .projections
+            .iter()
+            .filter(|p| p.lag > 0)
+            .map(|p| (p.projection.clone(), p.lag))
+            .collect();
+        if behind.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < give_up,
+            "read models still behind a minute after the drill: {behind:?}; consumers: {:?}",
+            consumers_per_queue(&cfg, &roster::broker::QUEUES)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    transport.stop().await;
+}
