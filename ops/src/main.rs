@@ -68,7 +68,7 @@ struct PolicyArgs {
 }
 
 /// Rate limits of the API and the dashboard (0 turns one off, e.g. for a load test on a
-/// trusted network). Behind a reverse proxy every client shares the proxy's address: give the
+/// trusted network), and when a projection counts as stalled. Behind a reverse proxy every client shares the proxy's address: give the
 /// per-address budget room for that.
 #[derive(clap::Args, Debug, Clone)]
 struct LimitArgs {
@@ -88,6 +88,10 @@ struct LimitArgs {
     /// one address; beyond it 429, not audited.
     #[arg(long, env = "ROSTER_FAILED_AUTH_PER_MINUTE", default_value_t = 30)]
     failed_auth_per_minute: u32,
+    /// A read model or the policy consumer behind the log whose checkpoint has not moved for
+    /// this many seconds is stalled: /ready answers 503, /metrics and the status say so.
+    #[arg(long, env = "ROSTER_STALL_AFTER_SECONDS", default_value_t = 120)]
+    stall_after_seconds: u64,
 }
 
 impl LimitArgs {
@@ -849,7 +853,8 @@ async fn main() -> anyhow::Result<()> {
                 cli.amqp_url.is_none(),
                 policy.clone(),
             )
-            .with_limits(limits.config());
+            .with_limits(limits.config())
+            .with_stall_after(std::time::Duration::from_secs(limits.stall_after_seconds));
             let transport = match cli.amqp_url.as_deref() {
                 Some(url) => Some(
                     roster::broker::start(

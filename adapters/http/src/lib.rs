@@ -79,7 +79,14 @@ struct Inner {
     sessions: web::session::Sessions,
     /// Rate limits per address, per token and for failed authentications.
     limits: limits::Limits,
+    /// Per projection: the checkpoint last seen and since when it has not moved.
+    progress: std::sync::Mutex<std::collections::HashMap<String, (Checkpoint, std::time::Instant)>>,
+    /// A projection behind the log whose checkpoint has not moved for this long is stalled.
+    stall_after: Duration,
 }
+
+/// Default for `AppState::with_stall_after`.
+pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(120);
 
 /// Where a projection stands against the log.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -90,6 +97,9 @@ pub struct ProjectionStatus {
     pub lag: u64,
     pub dead_letters: u64,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Behind the log with a checkpoint that has not moved for longer than the server's stall
+    /// limit (`roster serve --stall-after-seconds`): its consumer is stuck or gone.
+    pub stalled: bool,
 }
 
 /// Named `OperationsStatus` in the OpenAPI document (`Status` is a platform's status there).
@@ -169,8 +179,32 @@ impl AppState {
                 kpi: Default::default(),
                 sessions: Default::default(),
                 limits: Default::default(),
+                progress: Default::default(),
+                stall_after: DEFAULT_STALL_AFTER,
             }),
         }
+    }
+
+    /// The same state with another stall limit (before it serves).
+    pub fn with_stall_after(mut self, after: Duration) -> AppState {
+        Arc::get_mut(&mut self.inner)
+            .expect("the stall limit is set before the state is shared")
+            .stall_after = after;
+        self
+    }
+
+    /// Whether a projection at `checkpoint`, `lag` events behind, has been stuck longer than the
+    /// stall limit (its checkpoint unchanged since first seen behind).
+    fn stalled(&self, projection: &str, checkpoint: Checkpoint, lag: u64) -> bool {
+        let now = std::time::Instant::now();
+        let mut seen = self.inner.progress.lock().expect("progress");
+        let entry = seen
+            .entry(projection.to_string())
+            .or_insert((checkpoint, now));
+        if entry.0 != checkpoint || lag == 0 {
+            *entry = (checkpoint, now);
+        }
+        lag > 0 && now.duration_since(entry.1) >= self.inner.stall_after
     }
 
     /// The same state with other rate limits (before it serves).
@@ -261,17 +295,23 @@ impl AppState {
         let _ = self.inner.after_commit.set(notify);
     }
 
-    pub async fn status(&self) -> Result<Status, roster_domain::Refusal> {
+    /// Each read model's and the policy consumer's checkpoint, lag, dead letters and whether it
+    /// is stalled (what `/ready` and `status` report).
+    pub async fn projections(&self) -> Result<Vec<ProjectionStatus>, roster_domain::Refusal> {
         let unavailable = |e: roster_domain::store::StoreError| {
             roster_domain::Refusal::new("unavailable", e.to_string())
         };
-        let events = self
-            .inner
-            .store
-            .count_after(Checkpoint::START)
-            .await
-            .map_err(unavailable)?;
         let states = self.inner.models.states().await.map_err(unavailable)?;
+        self.projections_with(&states).await
+    }
+
+    async fn projections_with(
+        &self,
+        states: &[roster_projections::ProjectionState],
+    ) -> Result<Vec<ProjectionStatus>, roster_domain::Refusal> {
+        let unavailable = |e: roster_domain::store::StoreError| {
+            roster_domain::Refusal::new("unavailable", e.to_string())
+        };
         let dead = self
             .inner
             .models
@@ -285,16 +325,18 @@ impl AppState {
         {
             let st = states.iter().find(|s| s.projection == name);
             let checkpoint = st.map(|s| s.checkpoint).unwrap_or_default();
+            let lag = self
+                .inner
+                .store
+                .count_after(checkpoint)
+                .await
+                .map_err(unavailable)?;
             projections.push(ProjectionStatus {
                 projection: name.to_string(),
                 checkpoint,
                 applied: st.map_or(0, |s| s.applied),
-                lag: self
-                    .inner
-                    .store
-                    .count_after(checkpoint)
-                    .await
-                    .map_err(unavailable)?,
+                lag,
+                stalled: self.stalled(name, checkpoint, lag),
                 dead_letters: dead
                     .iter()
                     .filter(|d| d.projection == name && d.replayed_at.is_none())
@@ -302,6 +344,21 @@ impl AppState {
                 updated_at: st.and_then(|s| s.updated_at),
             });
         }
+        Ok(projections)
+    }
+
+    pub async fn status(&self) -> Result<Status, roster_domain::Refusal> {
+        let unavailable = |e: roster_domain::store::StoreError| {
+            roster_domain::Refusal::new("unavailable", e.to_string())
+        };
+        let events = self
+            .inner
+            .store
+            .count_after(Checkpoint::START)
+            .await
+            .map_err(unavailable)?;
+        let states = self.inner.models.states().await.map_err(unavailable)?;
+        let projections = self.projections_with(&states).await?;
         let relay = states.iter().find(|s| s.projection == "relay");
         let relay_lag = match relay {
             Some(r) => Some(

@@ -725,7 +725,7 @@ fn paths(examples: &BTreeMap<&'static str, Value>) -> Value {
         &[],
     );
     ready["get"]["responses"]["503"] = json_response(
-        "the event store does not answer (the cause is in the server's log only)",
+        "the event store does not answer, or a read model or the policy consumer is stalled behind the log (the cause is in the server's log only)",
         json!({"type": "object", "required": ["status"], "additionalProperties": false, "properties": {"status": {"const": "unavailable"}}}),
     );
     add("/ready", open(ready));

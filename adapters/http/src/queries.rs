@@ -26,15 +26,36 @@ pub async fn health() -> Response {
 /// nothing about it (review L4); the cause goes to the server's log, and to operators through
 /// `/api/v1/status` and `roster status`.
 pub async fn ready(State(state): State<AppState>) -> Response {
-    match state.store().read_all_after(Default::default(), 1).await {
-        Ok(_) => Json(json!({"status": "ready"})).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready: the event store does not answer");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable"})),
-            )
-                .into_response()
+    let unavailable = || {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable"})),
+        )
+            .into_response()
+    };
+    if let Err(e) = state.store().read_all_after(Default::default(), 1).await {
+        tracing::warn!(error = %e, "not ready: the event store does not answer");
+        return unavailable();
+    }
+    // A read model or the policy consumer stuck behind the log (its consumer hung or gone) makes
+    // the server not ready: its reports would be stale, its policies not applied.
+    match state.projections().await {
+        Ok(projections) => {
+            let stalled: Vec<&str> = projections
+                .iter()
+                .filter(|p| p.stalled)
+                .map(|p| p.projection.as_str())
+                .collect();
+            if stalled.is_empty() {
+                Json(json!({"status": "ready"})).into_response()
+            } else {
+                tracing::warn!(?stalled, "not ready: projections stalled behind the log");
+                unavailable()
+            }
+        }
+        Err(r) => {
+            tracing::warn!(error = %r.message, "not ready: projection states unreadable");
+            unavailable()
         }
     }
 }

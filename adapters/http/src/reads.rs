@@ -379,6 +379,14 @@ pub async fn metrics(
     }
     for p in &status.projections {
         gauges.push(Gauge {
+            name: "roster_projection_stalled",
+            help: "1 when a projection is behind the log and its checkpoint has not moved for longer than the stall limit.",
+            labels: vec![("projection", p.projection.clone())],
+            value: f64::from(u8::from(p.stalled)),
+        });
+    }
+    for p in &status.projections {
+        gauges.push(Gauge {
             name: "roster_projection_dead_letters",
             help: "Events a projection could not apply.",
             labels: vec![("projection", p.projection.clone())],

@@ -91,6 +91,17 @@ pub async fn spawn_app_on(
     policy: PolicyConfig,
     local: bool,
 ) -> TestApp {
+    spawn_app_configured(kind, clock, policy, local, |s| s).await
+}
+
+/// `spawn_app_on` with the server's state adjusted before it serves (limits, stall limit).
+pub async fn spawn_app_configured(
+    kind: Kind,
+    clock: Arc<SimClock>,
+    policy: PolicyConfig,
+    local: bool,
+    configure: impl FnOnce(roster_http::AppState) -> roster_http::AppState,
+) -> TestApp {
     type Stores = (
         Arc<dyn EventStore>,
         Arc<dyn TokenStore>,
@@ -127,6 +138,7 @@ pub async fn spawn_app_on(
         local,
         policy,
     );
+    let state = configure(state);
     let app_state = state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -1149,3 +1149,73 @@ async fn every_consumer_comes_back_after_ten_broker_restarts() {
     }
     transport.stop().await;
 }
+
+/// Issue 13: a read model or the policy consumer whose consumer is gone (here: no transport
+/// runs at all) falls behind the log; once its checkpoint has not moved for the stall limit,
+/// `/ready` answers 503 and `/metrics` and the status name it, and all is well again once
+/// it has caught up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_consumer_makes_the_server_not_ready() {
+    let app = crate::app::spawn_app_configured(
+        crate::app::Kind::Postgres,
+        crate::app::SimClock::at("2026-01-10"),
+        roster_domain::policies::PolicyConfig::default(),
+        false,
+        |s| s.with_stall_after(Duration::from_secs(1)),
+    )
+    .await;
+    let a = crate::api::actors(&app).await;
+    assert_eq!(
+        app.get(None, "/ready").await.status,
+        200,
+        "nothing behind yet"
+    );
+    let r = app
+        .post(
+            &a.ministry,
+            "/api/v1/rounds",
+            &crate::api::today(serde_json::to_value(roster_domain::samples::round_2025()).unwrap()),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let first = app.state.status().await.unwrap();
+    assert!(
+        first.projections.iter().all(|p| p.lag > 0 && !p.stalled),
+        "behind, not yet stalled"
+    );
+    assert_eq!(
+        app.get(None, "/ready").await.status,
+        200,
+        "behind for less than the limit"
+    );
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let ready = app.get(None, "/ready").await;
+    assert_eq!(
+        (ready.status, ready.body.clone()),
+        (503, serde_json::json!({"status": "unavailable"}))
+    );
+    let status = app.state.status().await.unwrap();
+    assert!(
+        status.projections.iter().all(|p| p.stalled),
+        "{:?}",
+        status.projections
+    );
+    let metrics = app.get(Some(&a.ministry), "/metrics").await;
+    let text = metrics.body.as_str().unwrap().to_string();
+    assert!(
+        text.contains("roster_projection_stalled{projection=\"roster\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("roster_projection_stalled{projection=\"policies\"} 1"),
+        "{text}"
+    );
+    // The consumers catch up (here: by hand): ready again.
+    for follower in roster_projections::ProjectionFollower::all(&app.store, &app.models)
+        .into_iter()
+        .chain([app.state.policy_consumer() as Arc<dyn roster_projections::Follower>])
+    {
+        follower.follow(None, 500).await.unwrap();
+    }
+    assert_eq!(app.get(None, "/ready").await.status, 200);
+}
