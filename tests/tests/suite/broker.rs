@@ -974,6 +974,26 @@ async fn broker_app_restart_during_flow() {
     .await;
 }
 
+/// The RabbitMQ transport of a PostgreSQL app spawned without in-process projections: its own
+/// namespace, the relay, a consumer per read model and the policy consumer, as
+/// `roster serve --amqp-url` runs them.
+pub(crate) async fn transport_for(
+    app: &crate::app::TestApp,
+) -> (BrokerConfig, Namespace, roster::broker::Transport) {
+    let cfg = test_config();
+    let namespace = Namespace::declare(&cfg, &roster::broker::QUEUES).await;
+    let transport = roster::broker::start_with_lock(
+        &app.stores(),
+        app.pg_config().unwrap(),
+        cfg.clone(),
+        Some(app.state.policy_consumer()),
+    )
+    .await
+    .expect("broker transport");
+    app.state.wake_after_commit(transport.wake_relay.clone());
+    (cfg, namespace, transport)
+}
+
 /// Consumers per queue of the namespace, as the broker counts them.
 fn consumers_per_queue(cfg: &BrokerConfig, names: &[&str]) -> Vec<(String, u64)> {
     let listed = rabbitmqctl_json(&["list_queues", "name", "consumers"]);
@@ -1007,17 +1027,7 @@ async fn every_consumer_comes_back_after_ten_broker_restarts() {
         false,
     )
     .await;
-    let cfg = test_config();
-    let _namespace = Namespace::declare(&cfg, &roster::broker::QUEUES).await;
-    let transport = roster::broker::start_with_lock(
-        &app.stores(),
-        app.pg_config().unwrap(),
-        cfg.clone(),
-        Some(app.state.policy_consumer()),
-    )
-    .await
-    .expect("broker transport");
-    app.state.wake_after_commit(transport.wake_relay.clone());
+    let (cfg, _namespace, transport) = transport_for(&app).await;
     let subscribed = |what: &str| {
         let counts = consumers_per_queue(&cfg, &roster::broker::QUEUES);
         assert!(

@@ -829,17 +829,7 @@ impl Env {
             false,
         )
         .await;
-        let cfg = crate::broker::test_config();
-        let namespace = crate::broker::Namespace::declare(&cfg, &roster::broker::QUEUES).await;
-        let transport = roster::broker::start_with_lock(
-            &app.stores(),
-            app.pg_config().unwrap(),
-            cfg.clone(),
-            Some(app.state.policy_consumer()),
-        )
-        .await
-        .expect("broker transport");
-        app.state.wake_after_commit(transport.wake_relay.clone());
+        let (cfg, namespace, transport) = crate::broker::transport_for(&app).await;
         Env {
             app,
             clock,
