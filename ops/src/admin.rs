@@ -376,15 +376,13 @@ pub async fn query_incidents(
 }
 
 pub async fn query_timeline(stores: &Stores, platform_id: &str) -> anyhow::Result<()> {
-    docs::<serde_json::Value>(stores, "timeline").await?;
-    let doc = stores
-        .models
-        .load("timeline", &[platform_id.to_string()])
+    LocalProjections::new(stores.events.clone(), stores.models.clone(), models::all())
+        .catch_up_all()
         .await?;
-    let Some(doc) = doc.get(platform_id) else {
+    let doc = models::timeline::read(stores.models.as_ref(), platform_id).await?;
+    if doc.entries.is_empty() {
         bail!("no platform {platform_id}")
-    };
-    let doc: models::timeline::TimelineDoc = serde_json::from_value(doc.clone())?;
+    }
     for e in doc.entries {
         println!(
             "{}  v{:<3} {:<10} {:<28} {}",

@@ -257,11 +257,9 @@ pub async fn run(
             from = e.checkpoint();
             model.apply_all(&batch, &mut docs);
         }
-        let platforms_docs: Vec<roster_projections::models::kpi::KpiDoc> = docs
-            .into_iter()
-            .filter(|(k, _)| k.starts_with(models::kpi::PLATFORMS))
-            .filter_map(|(_, v)| v.and_then(|v| serde_json::from_value(v).ok()))
-            .collect();
+        let (platforms_docs, _) =
+            models::kpi::assemble(docs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))))
+                .map_err(anyhow::Error::msg)?;
         let from_log = kpi::report(
             &platforms_docs,
             &[],

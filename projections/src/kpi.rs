@@ -707,27 +707,12 @@ pub fn report(
     }
 }
 
-/// The `kpi` read model's documents: platforms and target sets.
+/// The `kpi` read model's documents: platforms (with their service records) and target sets.
 pub async fn load(
     models: &dyn crate::store::ReadModelStore,
 ) -> Result<(Vec<KpiDoc>, Vec<TargetSetDoc>), roster_domain::store::StoreError> {
-    use crate::models::kpi::{NAME, PLATFORMS, TARGET_SETS};
-    let unreadable = |e: serde_json::Error| {
-        roster_domain::store::StoreError::Other(format!("kpi document unreadable: {e}"))
-    };
-    let platforms = models
-        .scan(NAME, PLATFORMS)
-        .await?
-        .into_iter()
-        .map(|(_, v)| serde_json::from_value(v).map_err(unreadable))
-        .collect::<Result<Vec<KpiDoc>, _>>()?;
-    let sets = models
-        .scan(NAME, TARGET_SETS)
-        .await?
-        .into_iter()
-        .map(|(_, v)| serde_json::from_value(v).map_err(unreadable))
-        .collect::<Result<Vec<TargetSetDoc>, _>>()?;
-    Ok((platforms, sets))
+    let stored = models.scan(crate::models::kpi::NAME, "").await?;
+    crate::models::kpi::assemble(stored).map_err(roster_domain::store::StoreError::Other)
 }
 
 /// Parses an "as known at" recorded time: RFC 3339 (`2026-03-01T12:00:00+08:00`), or a local

@@ -19,7 +19,6 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::kpi::{self, Axes, ReportOptions};
-use crate::models::kpi::{PLATFORMS, TARGET_SETS};
 use crate::runner::Projection;
 
 const PROVINCES: [&str; 3] = ["11", "32", "44"];
@@ -382,15 +381,8 @@ fn from_projection(
     for chunk in log.chunks(batch) {
         assert!(model.apply_all(chunk, &mut docs).is_empty());
     }
-    let mut platforms = Vec::new();
-    let mut sets = Vec::new();
-    for (k, v) in docs {
-        if k.starts_with(PLATFORMS) {
-            platforms.push(serde_json::from_value(v.unwrap()).unwrap());
-        } else if k.starts_with(TARGET_SETS) {
-            sets.push(serde_json::from_value(v.unwrap()).unwrap());
-        }
-    }
+    let (platforms, sets) =
+        crate::models::kpi::assemble(docs.into_iter().map(|(k, v)| (k, v.unwrap()))).unwrap();
     let r = kpi::report(
         &platforms,
         &sets,

@@ -15,7 +15,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::kpi::{self, Axes, ReportOptions};
-use crate::models::kpi::{KpiDoc, TargetSetDoc, PLATFORMS, TARGET_SETS};
+use crate::models::kpi::{KpiDoc, TargetSetDoc};
 use crate::runner::Projection;
 
 /// An event log whose recorded times the test chooses (seconds after a fixed instant).
@@ -169,17 +169,7 @@ impl Log {
             let dead = model.apply_all(chunk, &mut docs);
             assert!(dead.is_empty(), "{dead:?}");
         }
-        let mut platforms = Vec::new();
-        let mut sets = Vec::new();
-        for (k, v) in docs {
-            let v = v.unwrap();
-            if k.starts_with(PLATFORMS) {
-                platforms.push(serde_json::from_value(v).unwrap());
-            } else if k.starts_with(TARGET_SETS) {
-                sets.push(serde_json::from_value(v).unwrap());
-            }
-        }
-        (platforms, sets)
+        crate::models::kpi::assemble(docs.into_iter().map(|(k, v)| (k, v.unwrap()))).unwrap()
     }
 
     fn report(&self, as_of: &str, known_at: Option<DateTime<Utc>>) -> kpi::KpiReport {

@@ -1,6 +1,8 @@
 //! The read models folded from a small history, queried at the edges: the listing day, the
 //! delisting day (D-7), review windows (D-1, D-2), star ratings as of a date (D-8), the funnel.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use roster_domain::actor::Actor;
 use roster_domain::commands::{DelistReason, ReviewOutcome, ReviewTrigger};
@@ -209,6 +211,15 @@ fn history() -> Log {
 }
 
 async fn fold<D: serde::de::DeserializeOwned>(name: &str) -> Vec<D> {
+    fold_rows(name)
+        .await
+        .into_iter()
+        .map(|(_, v)| serde_json::from_value(v).unwrap())
+        .collect()
+}
+
+/// The stored documents of `name` after folding the history, with their keys.
+async fn fold_rows(name: &str) -> Vec<(String, serde_json::Value)> {
     let store = MemoryReadModels::default();
     let p = models::by_name(name).unwrap();
     let log = history();
@@ -230,13 +241,7 @@ async fn fold<D: serde::de::DeserializeOwned>(name: &str) -> Vec<D> {
         .await
         .unwrap()
         .unwrap();
-    store
-        .scan(name, "")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(_, v)| serde_json::from_value(v).unwrap())
-        .collect()
+    store.scan(name, "").await.unwrap()
 }
 
 fn ids(rows: &[queries::RosterRow]) -> Vec<&str> {
@@ -432,7 +437,8 @@ async fn incident_register_shows_only_what_was_known_by_the_date() {
 
 #[tokio::test]
 async fn timeline_keeps_every_event_with_actor_and_summary() {
-    let docs: Vec<models::timeline::TimelineDoc> = fold("timeline").await;
+    let rows = fold_rows("timeline").await;
+    let docs = models::timeline::assemble_all(rows).unwrap();
     let a = docs.iter().find(|d| d.platform_id == "a").unwrap();
     assert_eq!(a.entries.len(), 14);
     assert!(a
@@ -482,4 +488,123 @@ async fn an_undecodable_event_is_dead_lettered_and_later_ones_apply() {
             .any(|d| d.platform_id == "a"
                 && d.listed_at(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()))
     );
+}
+
+/// Every event type a lifecycle model declares it ignores really leaves its documents as they
+/// were: folding the whole history through the model (which skips them) gives exactly what
+/// folding every event through its fold gives.
+#[tokio::test]
+async fn ignored_events_change_nothing() {
+    use roster_domain::commands::ServiceRecord;
+    use roster_domain::values::Domain;
+    use PlatformEvent as E;
+    let mut log = history();
+    let service = uuid::Uuid::from_u128(77);
+    let extra = [
+        (
+            "a",
+            "2026-01-05",
+            E::EligibilityAssessed {
+                assessment: roster_domain::eligibility::assess(&gd_form(), date("2025-07-01"), &[]),
+            },
+        ),
+        (
+            "a",
+            "2026-01-06",
+            E::ServiceRecorded {
+                service_id: service,
+                dated: date("2026-01-06"),
+                record: ServiceRecord::ProductIncubated {
+                    product_name: "PHA".into(),
+                    owner_uscc: roster_domain::values::Uscc::parse(&uscc_with_check(
+                        "91440300134789562",
+                    ))
+                    .unwrap(),
+                    domain: Domain::Enzymes,
+                },
+            },
+        ),
+        (
+            "a",
+            "2026-01-07",
+            E::ServiceRetracted {
+                service_id: service,
+                reason: "重复".into(),
+            },
+        ),
+        (
+            "b",
+            "2025-07-11",
+            E::ApplicationAmended {
+                changes: serde_json::json!({"platform": {"name": "新名称"}}),
+                form: gd_form(),
+            },
+        ),
+        (
+            "b",
+            "2025-07-12",
+            E::NoticeObjectionRecorded {
+                upheld: false,
+                summary: "不成立".into(),
+            },
+        ),
+        (
+            "b",
+            "2025-07-13",
+            E::ApplicationWithdrawn {
+                reason: "撤回".into(),
+            },
+        ),
+    ];
+    for (platform, on, e) in extra {
+        log.push(platform, on, e);
+    }
+    let types: std::collections::BTreeSet<&str> =
+        log.events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        types.len(),
+        19,
+        "the history has every event type: {types:?}"
+    );
+
+    async fn both<D>(
+        model: models::DocModel<D>,
+        log: &Log,
+    ) -> (
+        Vec<(String, serde_json::Value)>,
+        BTreeMap<String, Option<serde_json::Value>>,
+    )
+    where
+        D: serde::Serialize + serde::de::DeserializeOwned + Default + Send + Sync + 'static,
+    {
+        let mut unfiltered = BTreeMap::new();
+        assert!(models::fold_batch::<D>(&log.events, &mut unfiltered, model.fold).is_empty());
+        let store = MemoryReadModels::default();
+        let name = model.name;
+        apply_batch(
+            &store,
+            &model,
+            name,
+            Default::default(),
+            &log.events,
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        (store.scan(name, "").await.unwrap(), unfiltered)
+    }
+    let results = [
+        both(models::roster::model(), &log).await,
+        both(models::funnel::model(), &log).await,
+        both(models::reviews::model(), &log).await,
+        both(models::incidents::model(), &log).await,
+    ];
+    for (stored, unfiltered) in results {
+        let unfiltered: Vec<(String, serde_json::Value)> = unfiltered
+            .into_iter()
+            .map(|(k, v)| (k, v.unwrap()))
+            .collect();
+        assert_eq!(stored, unfiltered);
+    }
 }

@@ -218,17 +218,10 @@ pub async fn timeline(
     let what = format!("GET /api/v1/platforms/{platform_id}/timeline");
     crate::queries::load_readable(&state, &actor, &platform_id, &what).await?;
     state.refresh_projections().await;
-    let doc = state
-        .models()
-        .load("timeline", std::slice::from_ref(&platform_id))
+    let doc = roster_projections::models::timeline::read(state.models().as_ref(), &platform_id)
         .await
         .map_err(|e| Problem::new(code::UNAVAILABLE, e.to_string()))?;
-    Ok(Json(
-        doc.get(&platform_id)
-            .cloned()
-            .unwrap_or_else(|| json!({"platform_id": platform_id, "entries": []})),
-    )
-    .into_response())
+    Ok(Json(doc).into_response())
 }
 
 /// National rows for the ministry and analysts; a province's (or its cities' and applicants')

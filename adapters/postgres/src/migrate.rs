@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "deadlines",
         sql: include_str!("../migrations/0004_deadlines.sql"),
     },
+    Migration {
+        version: 5,
+        name: "read_model_layout",
+        sql: include_str!("../migrations/0005_read_model_layout.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key for `pg_advisory_xact_lock`; only needs to differ from the other

@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "deadlines",
         sql: include_str!("../migrations/0003_deadlines.sql"),
     },
+    Migration {
+        version: 4,
+        name: "read_model_layout",
+        sql: include_str!("../migrations/0004_read_model_layout.sql"),
+    },
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -39,6 +39,18 @@ pub fn model() -> DocModel<FunnelDoc> {
     DocModel {
         name: "funnel",
         fold,
+        ignores: &[
+            "EligibilityAssessed",
+            "ApplicationAmended",
+            "ServiceRecorded",
+            "ServiceRetracted",
+            "IncidentReported",
+            "IncidentAssessed",
+            "ReviewOpened",
+            "ReviewConcluded",
+            "AnnualEvaluationRecorded",
+            "PlatformDelisted",
+        ],
     }
 }
 

@@ -43,6 +43,21 @@ pub fn model() -> DocModel<IncidentsDoc> {
     DocModel {
         name: "incidents",
         fold,
+        ignores: &[
+            "EligibilityAssessed",
+            "ApplicationWithdrawn",
+            "CityEndorsed",
+            "ProvinceRecommended",
+            "ProvinceRejected",
+            "ExpertEvaluationRecorded",
+            "PublicNoticeStarted",
+            "NoticeObjectionRecorded",
+            "PlatformListed",
+            "ServiceRecorded",
+            "ServiceRetracted",
+            "AnnualEvaluationRecorded",
+            "PlatformDelisted",
+        ],
     }
 }
 

@@ -1,9 +1,12 @@
 //! The KPI read model (SPEC §8, K-1..K-4) on both time axes. One document per platform
 //! (`p/<platform id>`): each application cycle with the identity its form gave (province,
-//! domains, applicant kind), the funnel stages it reached and its listed period, and every
-//! service record; each fact carries its business date and the recorded time at which the
-//! system learned it, so a report can be computed as of any business date D and as known at any
-//! recorded time T (`crate::kpi`). Target sets (`t/<id>`) live here too, with their revisions.
+//! domains, applicant kind), the funnel stages it reached and its listed period. Service records
+//! and retractions are appended to chunks of at most 64 stream versions
+//! (`s/<platform id>/<chunk>`), so recording one rewrites a bounded chunk, never the platform's
+//! whole record; `assemble` joins the chunks when a report loads them. Each fact carries its
+//! business date and the recorded time at which the system learned it, so a report can be
+//! computed as of any business date D and as known at any recorded time T (`crate::kpi`).
+//! Target sets (`t/<id>`) live here too, with their revisions.
 //!
 //! Whether a service counts is decided at query time, not here: it depends on the listed
 //! periods as known at T, which a later delisting may change.
@@ -19,7 +22,6 @@ use roster_domain::values::{ApplicantKind, Domain};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::runner::Projection;
 
@@ -141,17 +143,19 @@ impl Service<'_> {
     }
 }
 
-/// A platform's KPI document. Service records are packed one per line (`kind TAB days TAB
-/// recorded TAB retracted TAB key`): a large history is then a few long strings to load rather
-/// than millions of small JSON objects, which is what keeps a report over a million events well
-/// under a second. Keys never hold a tab or a newline (USCCs; names are whitespace-normalised).
+/// A platform's KPI document. Its service records are stored apart, in chunks; a loaded
+/// document holds them packed one per line (`kind TAB days TAB recorded TAB retracted TAB key`):
+/// a large history is then a few long strings rather than millions of small objects, which is
+/// what keeps a report over a million events well under a second. Keys never hold a tab or a
+/// newline (USCCs; names are whitespace-normalised).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KpiDoc {
     pub platform_id: String,
     pub cycles: Vec<Cycle>,
-    #[serde(default)]
+    /// Filled by `assemble` from the platform's service chunks; not part of the stored document.
+    #[serde(skip)]
     pub services: String,
-    #[serde(default)]
+    #[serde(skip)]
     pub service_count: u32,
 }
 
@@ -176,40 +180,22 @@ impl KpiDoc {
             })
         })
     }
-
-    fn push_service(&mut self, kind: ServiceKind, dated: NaiveDate, at: i64, key: &str) -> u32 {
-        use std::fmt::Write;
-        let _ = writeln!(
-            self.services,
-            "{}\t{}\t{at}\t\t{key}",
-            kind.code(),
-            dated.num_days_from_ce()
-        );
-        self.service_count += 1;
-        self.service_count - 1
-    }
-
-    /// Marks line `n` retracted at `at` (the first retraction wins).
-    fn retract(&mut self, n: u32, at: i64) {
-        let mut out = String::with_capacity(self.services.len() + 20);
-        for (i, line) in self.services.lines().enumerate() {
-            let mut f: Vec<&str> = line.splitn(5, '\t').collect();
-            let stamp = at.to_string();
-            if i == n as usize && f.len() == 5 && f[3].is_empty() {
-                f[3] = &stamp;
-            }
-            out.push_str(&f.join("\t"));
-            out.push('\n');
-        }
-        self.services = out;
-    }
 }
 
-/// Which line of a platform's packed services each service id is (`i/<platform id>`), for
-/// retractions; reports never read it.
+/// Service records and retractions of up to `CHUNK_VERSIONS` consecutive stream versions of a
+/// platform, one per line in stream order: `kind TAB days TAB recorded TAB service id TAB key`
+/// for a record, `x TAB recorded TAB service id` for a retraction.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ServiceIndex {
-    pub lines: BTreeMap<Uuid, u32>,
+pub struct ServiceChunk {
+    pub lines: String,
+}
+
+/// Stream versions per service chunk: what bounds the cost of recording one service.
+pub const CHUNK_VERSIONS: u64 = 64;
+
+/// The chunk key of a platform's event at stream version `version`.
+pub fn chunk_key(platform_id: &str, version: u64) -> String {
+    format!("{SERVICES}{platform_id}/{:08}", version / CHUNK_VERSIONS)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -237,28 +223,12 @@ fn stamp(e: &StoredEvent) -> Stamp {
     }
 }
 
-pub fn fold_platform(
-    doc: &mut KpiDoc,
-    index: &mut ServiceIndex,
-    event: &PlatformEvent,
-    e: &StoredEvent,
-) {
-    use PlatformEvent as E;
-    let s = stamp(e);
-    if let E::ApplicationSubmitted { round_id, form, .. } = event {
-        doc.platform_id = super::platform_id(e).unwrap_or_default().to_string();
-        doc.cycles.push(Cycle {
-            round_id: round_id.clone(),
-            province: form.applicant.province.to_string(),
-            domains: form.domains.iter().copied().collect(),
-            applicant_kind: Some(form.applicant.kind),
-            stages: BTreeMap::from([(Stage::Submitted, s)]),
-            listing: None,
-        });
-        return;
-    }
+/// Appends a service record or retraction to its chunk (other events: nothing).
+pub fn fold_services(chunk: &mut ServiceChunk, event: &PlatformEvent, e: &StoredEvent) {
+    use std::fmt::Write;
+    let at = stamp(e).at;
     match event {
-        E::ServiceRecorded {
+        PlatformEvent::ServiceRecorded {
             service_id,
             dated,
             record,
@@ -282,19 +252,35 @@ pub fn fold_platform(
                     enterprise_uscc, ..
                 } => (ServiceKind::EnterpriseSpunOff, enterprise_uscc.to_string()),
             };
-            if !index.lines.contains_key(service_id) {
-                let line = doc.push_service(kind, *dated, s.at, &key);
-                index.lines.insert(*service_id, line);
-            }
-            return;
+            let _ = writeln!(
+                chunk.lines,
+                "{}\t{}\t{at}\t{service_id}\t{key}",
+                kind.code(),
+                dated.num_days_from_ce()
+            );
         }
-        E::ServiceRetracted { service_id, .. } => {
-            if let Some(line) = index.lines.get(service_id) {
-                doc.retract(*line, s.at);
-            }
-            return;
+        PlatformEvent::ServiceRetracted { service_id, .. } => {
+            let _ = writeln!(chunk.lines, "x\t{at}\t{service_id}");
         }
         _ => {}
+    }
+}
+
+/// Folds a lifecycle event of a platform (service records go to `fold_services`).
+pub fn fold_platform(doc: &mut KpiDoc, event: &PlatformEvent, e: &StoredEvent) {
+    use PlatformEvent as E;
+    let s = stamp(e);
+    if let E::ApplicationSubmitted { round_id, form, .. } = event {
+        doc.platform_id = super::platform_id(e).unwrap_or_default().to_string();
+        doc.cycles.push(Cycle {
+            round_id: round_id.clone(),
+            province: form.applicant.province.to_string(),
+            domains: form.domains.iter().copied().collect(),
+            applicant_kind: Some(form.applicant.kind),
+            stages: BTreeMap::from([(Stage::Submitted, s)]),
+            listing: None,
+        });
+        return;
     }
     let Some(cycle) = doc.cycles.last_mut() else {
         return;
@@ -369,19 +355,20 @@ pub fn model() -> KpiModel {
     KpiModel
 }
 
-/// Key prefix of the service-id index documents.
-pub const SERVICE_INDEX: &str = "i/";
+/// Key prefix of the service chunks.
+pub const SERVICES: &str = "s/";
+
+fn is_service_event(event_type: &str) -> bool {
+    matches!(event_type, "ServiceRecorded" | "ServiceRetracted")
+}
 
 fn keys_of(e: &StoredEvent) -> Vec<String> {
     if let Some(p) = e.stream_id.strip_prefix("platform-") {
-        let mut keys = vec![format!("{PLATFORMS}{p}")];
-        if matches!(
-            e.event_type.as_str(),
-            "ServiceRecorded" | "ServiceRetracted"
-        ) {
-            keys.push(format!("{SERVICE_INDEX}{p}"));
+        if is_service_event(&e.event_type) {
+            vec![chunk_key(p, e.version)]
+        } else {
+            vec![format!("{PLATFORMS}{p}")]
         }
-        keys
     } else {
         e.stream_id
             .strip_prefix("targetset-")
@@ -392,7 +379,7 @@ fn keys_of(e: &StoredEvent) -> Vec<String> {
 
 enum Typed {
     Platform(KpiDoc),
-    Index(ServiceIndex),
+    Services(ServiceChunk),
     TargetSet(TargetSetDoc),
 }
 
@@ -427,7 +414,7 @@ impl Projection for KpiModel {
     }
 
     /// Each document is read from JSON once and written once per batch. An event that does not
-    /// decode, or whose documents do not, is reported and changes nothing.
+    /// decode, or whose document does not, is reported and changes nothing.
     fn apply_all(
         &self,
         batch: &[StoredEvent],
@@ -436,20 +423,15 @@ impl Projection for KpiModel {
         let mut typed: BTreeMap<String, Typed> = BTreeMap::new();
         let mut dead = Vec::new();
         for (i, e) in batch.iter().enumerate() {
-            let keys = keys_of(e);
-            if keys.is_empty() {
+            let Some(key) = keys_of(e).into_iter().next() else {
                 continue;
-            }
-            let mut unreadable = None;
-            for key in &keys {
-                if typed.contains_key(key) {
-                    continue;
-                }
-                let stored = docs.get(key).cloned().flatten();
+            };
+            if !typed.contains_key(&key) {
+                let stored = docs.get(&key).cloned().flatten();
                 let doc = if key.starts_with(PLATFORMS) {
                     read(stored).map(Typed::Platform)
-                } else if key.starts_with(SERVICE_INDEX) {
-                    read(stored).map(Typed::Index)
+                } else if key.starts_with(SERVICES) {
+                    read(stored).map(Typed::Services)
                 } else {
                     read(stored).map(Typed::TargetSet)
                 };
@@ -457,41 +439,27 @@ impl Projection for KpiModel {
                     Ok(d) => {
                         typed.insert(key.clone(), d);
                     }
-                    Err(reason) => unreadable = Some(reason),
+                    Err(reason) => {
+                        dead.push((i, reason));
+                        continue;
+                    }
                 }
             }
-            if let Some(reason) = unreadable {
-                dead.push((i, reason));
-                continue;
-            }
+            let doc = typed.get_mut(&key).expect("inserted above");
             let outcome = if e.stream_id.starts_with("platform-") {
-                match events::decode_platform(&e.event_type, e.schema_version, &e.payload) {
-                    Ok(ev) => {
-                        let mut index = match keys.get(1).and_then(|k| typed.remove(k)) {
-                            Some(Typed::Index(ix)) => Some(ix),
-                            _ => None,
-                        };
-                        let mut scratch = ServiceIndex::default();
-                        if let Some(Typed::Platform(doc)) = typed.get_mut(&keys[0]) {
-                            fold_platform(doc, index.as_mut().unwrap_or(&mut scratch), &ev, e);
-                        }
-                        if let (Some(k), Some(ix)) = (keys.get(1), index) {
-                            typed.insert(k.clone(), Typed::Index(ix));
-                        }
-                        Ok(())
+                events::decode_platform(&e.event_type, e.schema_version, &e.payload).map(|ev| {
+                    match doc {
+                        Typed::Platform(d) => fold_platform(d, &ev, e),
+                        Typed::Services(c) => fold_services(c, &ev, e),
+                        Typed::TargetSet(_) => {}
                     }
-                    Err(err) => Err(err),
-                }
+                })
             } else {
-                match events::decode_target_set(&e.event_type, e.schema_version, &e.payload) {
-                    Ok(ev) => {
-                        if let Some(Typed::TargetSet(doc)) = typed.get_mut(&keys[0]) {
-                            fold_target_set(doc, &ev, e);
-                        }
-                        Ok(())
+                events::decode_target_set(&e.event_type, e.schema_version, &e.payload).map(|ev| {
+                    if let Typed::TargetSet(d) = doc {
+                        fold_target_set(d, &ev, e);
                     }
-                    Err(err) => Err(err),
-                }
+                })
             };
             if let Err(err) = outcome {
                 dead.push((i, err.to_string()));
@@ -500,7 +468,7 @@ impl Projection for KpiModel {
         for (k, d) in typed {
             let v = match d {
                 Typed::Platform(doc) => serde_json::to_value(&doc),
-                Typed::Index(doc) => serde_json::to_value(&doc),
+                Typed::Services(doc) => serde_json::to_value(&doc),
                 Typed::TargetSet(doc) => serde_json::to_value(&doc),
             };
             match v {
@@ -514,4 +482,95 @@ impl Projection for KpiModel {
         }
         dead
     }
+}
+
+/// The platform documents and target sets of the model from its stored documents (any order):
+/// each platform's service chunks joined in stream order into its packed records, a retraction
+/// marking its record (the first retraction wins).
+pub fn assemble(
+    stored: impl IntoIterator<Item = (String, Value)>,
+) -> Result<(Vec<KpiDoc>, Vec<TargetSetDoc>), String> {
+    let unreadable =
+        |key: &str, e: serde_json::Error| format!("kpi document {key} unreadable: {e}");
+    let mut platforms: BTreeMap<String, KpiDoc> = BTreeMap::new();
+    let mut chunks: BTreeMap<String, ServiceChunk> = BTreeMap::new();
+    let mut sets = Vec::new();
+    for (key, v) in stored {
+        if let Some(pid) = key.strip_prefix(PLATFORMS) {
+            let doc: KpiDoc = serde_json::from_value(v).map_err(|e| unreadable(&key, e))?;
+            platforms.insert(pid.to_string(), doc);
+        } else if key.starts_with(SERVICES) {
+            let chunk: ServiceChunk = serde_json::from_value(v).map_err(|e| unreadable(&key, e))?;
+            chunks.insert(key, chunk);
+        } else if key.starts_with(TARGET_SETS) {
+            sets.push(serde_json::from_value(v).map_err(|e| unreadable(&key, e))?);
+        }
+    }
+    // Chunk keys sort by platform, then chunk number: one run of chunks per platform.
+    let mut runs: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (key, chunk) in &chunks {
+        let pid = key[SERVICES.len()..]
+            .rsplit_once('/')
+            .map_or("", |(p, _)| p);
+        match runs.last_mut() {
+            Some((p, lines)) if *p == pid => lines.push(&chunk.lines),
+            _ => runs.push((pid, vec![&chunk.lines])),
+        }
+    }
+    for (pid, lines) in runs {
+        let doc = platforms.entry(pid.to_string()).or_insert_with(|| KpiDoc {
+            platform_id: pid.to_string(),
+            ..KpiDoc::default()
+        });
+        pack_services(doc, &lines);
+    }
+    Ok((platforms.into_values().collect(), sets))
+}
+
+/// Packs a platform's chunk lines into `doc.services` (`kind TAB days TAB recorded TAB
+/// retracted TAB key`).
+fn pack_services(doc: &mut KpiDoc, chunks: &[&str]) {
+    let mut retracted: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for chunk in chunks {
+        for line in chunk.lines() {
+            if let Some(rest) = line.strip_prefix("x\t") {
+                if let Some((at, id)) = rest.split_once('\t') {
+                    retracted.entry(id).or_insert(at);
+                }
+            }
+        }
+    }
+    let mut out = String::with_capacity(chunks.iter().map(|c| c.len()).sum());
+    let mut count = 0u32;
+    for chunk in chunks {
+        for line in chunk.lines() {
+            if line.starts_with("x\t") {
+                continue;
+            }
+            let mut f = line.splitn(5, '\t');
+            let (Some(kind), Some(days), Some(at), Some(id), Some(key)) =
+                (f.next(), f.next(), f.next(), f.next(), f.next())
+            else {
+                continue;
+            };
+            let retracted_at = retracted.get(id).copied().unwrap_or("");
+            for part in [
+                kind,
+                "\t",
+                days,
+                "\t",
+                at,
+                "\t",
+                retracted_at,
+                "\t",
+                key,
+                "\n",
+            ] {
+                out.push_str(part);
+            }
+            count += 1;
+        }
+    }
+    doc.services = out;
+    doc.service_count = count;
 }

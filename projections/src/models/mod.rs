@@ -1,6 +1,9 @@
-//! The read models of the roster. Every model keeps one JSON document per platform, so an
-//! event's keys follow from its stream alone and any report is a scan of at most a few thousand
-//! documents. Queries over the documents (as of a date, filters) live in `crate::queries`.
+//! The read models of the roster. The lifecycle models (roster, funnel, reviews, incidents) keep
+//! one JSON document per platform, whose size follows the platform's lifecycle (cycles, reviews,
+//! ratings, incidents), not its service records; the timeline keeps one row per event and the
+//! KPI model its service records in bounded chunks. So an event's keys follow from the event
+//! alone, and applying one costs the same whatever the length of the history before it.
+//! Queries over the documents (as of a date, filters) live in `crate::queries`.
 
 pub mod funnel;
 pub mod incidents;
@@ -110,6 +113,10 @@ pub fn fold_batch<D: Serialize + DeserializeOwned + Default>(
 pub struct DocModel<D> {
     pub name: &'static str,
     pub fold: fn(&mut D, &PlatformEvent, &StoredEvent),
+    /// Event types the fold never changes the document for: such an event is not loaded,
+    /// folded or written at all (services, the bulk of a listed platform's history, leave the
+    /// lifecycle models alone). `ignored_events_change_nothing` checks every entry.
+    pub ignores: &'static [&'static str],
 }
 
 impl<D: Serialize + DeserializeOwned + Default + Send + Sync> Projection for DocModel<D> {
@@ -118,6 +125,9 @@ impl<D: Serialize + DeserializeOwned + Default + Send + Sync> Projection for Doc
     }
 
     fn keys(&self, event: &StoredEvent) -> Vec<String> {
+        if self.ignores.contains(&event.event_type.as_str()) {
+            return Vec::new();
+        }
         platform_keys(event)
     }
 
@@ -126,6 +136,9 @@ impl<D: Serialize + DeserializeOwned + Default + Send + Sync> Projection for Doc
         e: &StoredEvent,
         docs: &mut BTreeMap<String, Option<Value>>,
     ) -> Result<(), String> {
+        if self.keys(e).is_empty() {
+            return Ok(());
+        }
         fold_doc::<D>(e, docs, self.fold)
     }
 
@@ -134,6 +147,19 @@ impl<D: Serialize + DeserializeOwned + Default + Send + Sync> Projection for Doc
         events: &[StoredEvent],
         docs: &mut BTreeMap<String, Option<Value>>,
     ) -> Vec<(usize, String)> {
+        if events.iter().any(|e| self.keys(e).is_empty()) {
+            // Fold only the events this model reads, keeping their indexes for dead letters.
+            let (index, wanted): (Vec<usize>, Vec<StoredEvent>) = events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| !self.keys(e).is_empty())
+                .map(|(i, e)| (i, e.clone()))
+                .unzip();
+            return fold_batch::<D>(&wanted, docs, self.fold)
+                .into_iter()
+                .map(|(i, reason)| (index[i], reason))
+                .collect();
+        }
         fold_batch::<D>(events, docs, self.fold)
     }
 }

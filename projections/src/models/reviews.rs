@@ -22,6 +22,21 @@ pub fn model() -> DocModel<ReviewsDoc> {
     DocModel {
         name: "reviews",
         fold,
+        ignores: &[
+            "EligibilityAssessed",
+            "ApplicationWithdrawn",
+            "CityEndorsed",
+            "ProvinceRecommended",
+            "ProvinceRejected",
+            "ExpertEvaluationRecorded",
+            "PublicNoticeStarted",
+            "NoticeObjectionRecorded",
+            "ServiceRecorded",
+            "ServiceRetracted",
+            "IncidentReported",
+            "IncidentAssessed",
+            "AnnualEvaluationRecorded",
+        ],
     }
 }
 

@@ -122,6 +122,13 @@ pub fn model() -> DocModel<RosterDoc> {
     DocModel {
         name: "roster",
         fold,
+        ignores: &[
+            "EligibilityAssessed",
+            "ServiceRecorded",
+            "ServiceRetracted",
+            "IncidentReported",
+            "IncidentAssessed",
+        ],
     }
 }
 

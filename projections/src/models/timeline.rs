@@ -1,14 +1,19 @@
 //! A platform's timeline: every event with its actor, business date, recorded time, causation
 //! and a one-line summary a clerk can read.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use roster_domain::actor::Actor;
 use roster_domain::events::PlatformEvent;
-use roster_domain::store::StoredEvent;
+use roster_domain::store::{StoreError, StoredEvent};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::{platform_id, DocModel};
+use super::platform_id;
+use crate::runner::Projection;
+use crate::store::ReadModelStore;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
@@ -164,54 +169,160 @@ pub fn summary(event: &PlatformEvent) -> String {
 }
 
 /// The timeline read model.
-pub fn model() -> DocModel<TimelineDoc> {
-    DocModel {
-        name: "timeline",
-        fold,
+pub fn model() -> TimelineModel {
+    TimelineModel
+}
+
+/// The timeline keeps one row per event, under `<platform id>/<version>` (zero-padded, so a
+/// scan returns a platform's rows in stream order): applying an event writes one small row
+/// whatever the length of the platform's history, and a platform's timeline is one prefix scan.
+pub struct TimelineModel;
+
+/// Stored row: the entry, whose `summary` is the head of the line for an automatic act, and
+/// what completes it once the causing entry is known (at read time, from the same timeline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Row {
+    #[serde(flatten)]
+    entry: TimelineEntry,
+    /// Set for acts of the system: the text after the cause (e.g. ", due 2027-01-31").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    automatic_tail: Option<String>,
+}
+
+/// The key of a platform's row for stream version `version`.
+pub fn row_key(platform_id: &str, version: u64) -> String {
+    format!("{platform_id}/{version:010}")
+}
+
+/// The prefix under which a platform's rows are stored.
+pub fn prefix(platform_id: &str) -> String {
+    format!("{platform_id}/")
+}
+
+impl Projection for TimelineModel {
+    fn name(&self) -> &'static str {
+        "timeline"
+    }
+
+    fn keys(&self, e: &StoredEvent) -> Vec<String> {
+        platform_id(e)
+            .map(|p| vec![row_key(p, e.version)])
+            .unwrap_or_default()
+    }
+
+    fn apply(
+        &self,
+        e: &StoredEvent,
+        docs: &mut BTreeMap<String, Option<Value>>,
+    ) -> Result<(), String> {
+        let Some(pid) = platform_id(e) else {
+            return Ok(());
+        };
+        let event = super::decode(e)?;
+        let row = serde_json::to_value(row(&event, e)).map_err(|err| err.to_string())?;
+        docs.insert(row_key(pid, e.version), Some(row));
+        Ok(())
     }
 }
 
-fn fold(doc: &mut TimelineDoc, event: &PlatformEvent, e: &StoredEvent) {
-    doc.platform_id = platform_id(e).unwrap_or_default().to_string();
+fn row(event: &PlatformEvent, e: &StoredEvent) -> Row {
     let mut summary = summary(event);
+    let mut automatic_tail = None;
     if e.metadata.actor.role == roster_domain::actor::Role::System {
         // "policy D-4" from the system actor "system:policy D-4".
         let id = &e.metadata.actor.id;
         let who = id.strip_prefix("system:").unwrap_or(id);
-        // What caused it, in the words of the causing event's own entry.
-        let after = e.metadata.causation_id.map(|c| {
-            match doc.entries.iter().find(|entry| entry.event_id == c) {
-                Some(cause) => format!(" after {} (event {c})", cause.summary),
-                None => format!(" after event {c}"),
-            }
-        });
-        summary = match event {
+        match event {
             PlatformEvent::ReviewOpened {
                 review_id,
                 trigger,
                 due_on,
-            } => format!(
-                "review {review_id} ({trigger}) opened automatically by {who}{}, due {due_on}",
-                after.unwrap_or_default()
-            ),
-            _ => format!(
-                "{summary}: automatically by {who}{}",
-                after.unwrap_or_default()
-            ),
-        };
+            } => {
+                summary = format!("review {review_id} ({trigger}) opened automatically by {who}");
+                automatic_tail = Some(format!(", due {due_on}"));
+            }
+            _ => {
+                summary = format!("{summary}: automatically by {who}");
+                automatic_tail = Some(String::new());
+            }
+        }
     }
-    doc.entries.push(TimelineEntry {
-        position: e.global_position,
-        version: e.version,
-        event_id: e.event_id,
-        event_type: e.event_type.clone(),
-        business_date: e.metadata.business_date,
-        recorded_at: e.metadata.recorded_at,
-        actor: e.metadata.actor.clone(),
-        command_id: e.metadata.command_id,
-        causation_id: e.metadata.causation_id,
-        summary,
-        late_entry: e.metadata.late_entry(),
-        backfilled_by: e.metadata.backfilled_by.clone(),
-    });
+    Row {
+        entry: TimelineEntry {
+            position: e.global_position,
+            version: e.version,
+            event_id: e.event_id,
+            event_type: e.event_type.clone(),
+            business_date: e.metadata.business_date,
+            recorded_at: e.metadata.recorded_at,
+            actor: e.metadata.actor.clone(),
+            command_id: e.metadata.command_id,
+            causation_id: e.metadata.causation_id,
+            summary,
+            late_entry: e.metadata.late_entry(),
+            backfilled_by: e.metadata.backfilled_by.clone(),
+        },
+        automatic_tail,
+    }
+}
+
+/// A platform's timeline from its stored rows (in stream order). An automatic act names what
+/// caused it in the words of the causing entry, when that entry is on the same timeline.
+pub fn assemble(
+    platform_id: &str,
+    rows: impl IntoIterator<Item = Value>,
+) -> Result<TimelineDoc, String> {
+    let mut entries: Vec<TimelineEntry> = Vec::new();
+    let mut by_event: HashMap<Uuid, usize> = HashMap::new();
+    for v in rows {
+        let Row {
+            mut entry,
+            automatic_tail,
+        } = serde_json::from_value(v)
+            .map_err(|err| format!("timeline row of {platform_id} unreadable: {err}"))?;
+        if let Some(tail) = automatic_tail {
+            if let Some(c) = entry.causation_id {
+                match by_event.get(&c) {
+                    Some(&i) => {
+                        let cause = entries[i].summary.clone();
+                        entry
+                            .summary
+                            .push_str(&format!(" after {cause} (event {c})"));
+                    }
+                    None => entry.summary.push_str(&format!(" after event {c}")),
+                }
+            }
+            entry.summary.push_str(&tail);
+        }
+        by_event.insert(entry.event_id, entries.len());
+        entries.push(entry);
+    }
+    Ok(TimelineDoc {
+        platform_id: platform_id.to_string(),
+        entries,
+    })
+}
+
+/// One platform's timeline (empty when it has none).
+pub async fn read(
+    models: &dyn ReadModelStore,
+    platform_id: &str,
+) -> Result<TimelineDoc, StoreError> {
+    let rows = models.scan("timeline", &prefix(platform_id)).await?;
+    assemble(platform_id, rows.into_iter().map(|(_, v)| v)).map_err(StoreError::Other)
+}
+
+/// Every platform's timeline, in platform id order.
+pub fn assemble_all(
+    rows: impl IntoIterator<Item = (String, Value)>,
+) -> Result<Vec<TimelineDoc>, String> {
+    let mut grouped: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (key, v) in rows {
+        let pid = key.rsplit_once('/').map_or(key.as_str(), |(p, _)| p);
+        grouped.entry(pid.to_string()).or_default().push(v);
+    }
+    grouped
+        .into_iter()
+        .map(|(pid, rows)| assemble(&pid, rows))
+        .collect()
 }

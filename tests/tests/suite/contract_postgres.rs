@@ -29,9 +29,9 @@ async fn two_processes_can_migrate_at_once() {
         .await
         .unwrap()
         .get::<_, i64>(0);
-    // 0001 event store, 0002 read models, 0003 append function, 0004 deadlines: each applied
-    // once, not once per process.
-    assert_eq!(applied, 4);
+    // 0001 event store, 0002 read models, 0003 append function, 0004 deadlines, 0005 read-model
+    // layout: each applied once, not once per process.
+    assert_eq!(applied, 5);
     first
         .append(single("platform-a", ExpectedVersion::NoStream, 1))
         .await
@@ -277,4 +277,77 @@ async fn keyset_pages_order_transaction_ids_as_numbers() {
         from = e.checkpoint();
     }
     assert_eq!(seen, vec![999, 1000]);
+}
+
+/// Upgrading a database whose timeline and KPI read models are in the earlier layout (one
+/// growing document per platform): the migration drops them with their checkpoints, and the
+/// next catch-up rebuilds both from the log in the row layout; the other read models are kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_layout_migration_rebuilds_timeline_and_kpi_from_the_log() {
+    use roster_domain::events::{encode, PlatformEvent};
+    use roster_domain::samples::{date, gd_form};
+    use roster_projections::local::LocalProjections;
+    use roster_projections::models;
+    use roster_projections::store::ReadModelStore;
+    use std::sync::Arc;
+
+    let (store, db) = fresh_pg().await;
+    let store = Arc::new(store);
+    let (event_type, schema_version, payload) = encode(&PlatformEvent::ApplicationSubmitted {
+        round_id: "2025".into(),
+        cycle: 1,
+        submitted_on: date("2025-07-01"),
+        form: gd_form(),
+    });
+    let mut event = new_event("platform-gd-a", 1);
+    event.event_type = event_type;
+    event.schema_version = schema_version;
+    event.payload = payload;
+    let mut commit = single("platform-gd-a", ExpectedVersion::NoStream, 1);
+    commit.streams[0].events = vec![event];
+    store.append(commit).await.unwrap();
+    let local = LocalProjections::new(store.clone(), store.clone(), models::all());
+    local.catch_up_all().await.unwrap();
+
+    // What a database of the earlier layout holds: the documents under the platform id.
+    let client = raw_client(&db).await;
+    client
+        .batch_execute(
+            "DELETE FROM read_model_docs WHERE projection IN ('timeline', 'kpi');
+             INSERT INTO read_model_docs VALUES
+               ('timeline', 'gd-a', '{\"platform_id\":\"gd-a\",\"entries\":[]}'),
+               ('kpi', 'p/gd-a', '{\"platform_id\":\"gd-a\",\"cycles\":[],\"services\":\"\"}'),
+               ('kpi', 'i/gd-a', '{\"lines\":{}}');
+             DELETE FROM schema_migrations WHERE version = 5;",
+        )
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let kept: Vec<String> = client
+        .query(
+            "SELECT DISTINCT projection FROM read_model_docs ORDER BY projection",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(kept, vec!["funnel", "incidents", "reviews", "roster"]);
+    assert_eq!(
+        store.state("timeline").await.unwrap().checkpoint,
+        Checkpoint::START
+    );
+
+    local.catch_up_all().await.unwrap();
+    let timeline = models::timeline::read(store.as_ref(), "gd-a")
+        .await
+        .unwrap();
+    assert_eq!(timeline.entries.len(), 1);
+    assert!(timeline.entries[0]
+        .summary
+        .starts_with("application submitted to round 2025"));
+    let (platforms, _) = roster_projections::kpi::load(store.as_ref()).await.unwrap();
+    assert_eq!(platforms.len(), 1);
+    assert_eq!(platforms[0].cycles.len(), 1);
 }

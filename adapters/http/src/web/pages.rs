@@ -532,9 +532,10 @@ pub async fn platform(
         events,
     };
     state.refresh_projections().await;
-    let timeline: TimelineDoc = model_doc(&state, "timeline", &platform_id)
-        .await
-        .map_err(|p| refused(&v, p))?;
+    let timeline: TimelineDoc =
+        roster_projections::models::timeline::read(state.models().as_ref(), &platform_id)
+            .await
+            .map_err(|e| refused(&v, Problem::new(code::UNAVAILABLE, e.to_string())))?;
     let reviews: ReviewsDoc = model_doc(&state, "reviews", &platform_id)
         .await
         .map_err(|p| refused(&v, p))?;
