@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use roster_domain::actor::{Actor, Role};
 use roster_domain::commands::{PlatformCommand, ReportIncident, SubmitApplication};
+use roster_domain::events::PlatformEvent;
 use roster_domain::incident::IncidentKind;
 use roster_domain::samples::{date, form_json, round_2025};
 use roster_domain::service::{CommandRequest, CommandService, SystemClock, Target};
 use roster_domain::store::EventStore;
+use roster_domain::store::ExpectedVersion;
 use roster_domain::values::Uscc;
 use roster_postgres::PgStore;
 use tokio_postgres::NoTls;
@@ -316,14 +318,31 @@ pub fn per_sec(n: u64, d: Duration) -> f64 {
 pub async fn append_streams(
     store: &dyn roster_domain::store::EventStore,
     label: &str,
-    streams: Vec<(
-        String,
-        Vec<(chrono::NaiveDate, roster_domain::events::PlatformEvent)>,
-    )>,
+    streams: Vec<(String, Vec<(chrono::NaiveDate, PlatformEvent)>)>,
+) -> anyhow::Result<()> {
+    let streams = streams
+        .into_iter()
+        .map(|(id, events)| (id, ExpectedVersion::NoStream, events))
+        .collect();
+    append_to_streams(store, label, streams).await
+}
+
+/// A stream, the version it must be at, and its events with their business dates.
+pub type StreamEvents = (
+    String,
+    ExpectedVersion,
+    Vec<(chrono::NaiveDate, PlatformEvent)>,
+);
+
+/// Appends events to streams at the versions given, in one commit, straight into the store.
+pub async fn append_to_streams(
+    store: &dyn roster_domain::store::EventStore,
+    label: &str,
+    streams: Vec<StreamEvents>,
 ) -> anyhow::Result<()> {
     use roster_domain::events::encode;
     use roster_domain::store::{
-        AuditEntry, CommandRecord, Commit, EventMetadata, ExpectedVersion, NewEvent, StreamAppend,
+        AuditEntry, CommandRecord, Commit, EventMetadata, NewEvent, StreamAppend,
     };
     let actor = Actor {
         id: label.into(),
@@ -334,9 +353,9 @@ pub async fn append_streams(
     let now = chrono::Utc::now();
     let streams = streams
         .into_iter()
-        .map(|(stream_id, events)| StreamAppend {
+        .map(|(stream_id, expected_version, events)| StreamAppend {
             stream_id,
-            expected_version: ExpectedVersion::NoStream,
+            expected_version,
             events: events
                 .into_iter()
                 .map(|(on, e)| {
@@ -394,7 +413,6 @@ pub async fn fill(
     per_platform: u64,
 ) -> anyhow::Result<()> {
     use roster_domain::commands::ServiceRecord;
-    use roster_domain::events::PlatformEvent;
     let per_commit = (1000 / per_platform.max(1)).max(1);
     let on = date("2026-02-01");
     let mut p = first_platform;

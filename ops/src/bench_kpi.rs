@@ -54,7 +54,7 @@ const DOMAINS: [&str; 9] = [
 ];
 const PROVINCES: [&str; 8] = ["11", "31", "32", "33", "37", "42", "44", "51"];
 
-fn platform_events(q: u64, per_platform: u64) -> Vec<(NaiveDate, PlatformEvent)> {
+pub fn platform_events(q: u64, per_platform: u64) -> Vec<(NaiveDate, PlatformEvent)> {
     let province = PROVINCES[(q % 8) as usize];
     let applicant = uscc_with_check(&format!("91{province}0100{:09}", 10_000 + q));
     let domains = [DOMAINS[(q % 9) as usize], DOMAINS[((q / 9) % 9) as usize]];

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod bench;
+pub mod bench_history;
 pub mod bench_kpi;
 pub mod bench_pipeline;
 pub mod broker;

@@ -231,6 +231,19 @@ enum Bench {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Read-model apply and rebuild rates for platforms with 10, 100, 1,000 and 10,000 events
+    /// each (the same total): applying an event should cost the same whatever the history.
+    History {
+        /// Events in the log of each case.
+        #[arg(long, default_value_t = 20_000)]
+        events: u64,
+        /// Events then applied live, one per transaction, in each case.
+        #[arg(long, default_value_t = 500)]
+        live: u64,
+        /// Events per platform of each case.
+        #[arg(long, value_delimiter = ',', default_value = "10,100,1000,10000")]
+        per_platform: Vec<u64>,
+    },
     /// Commands/s through the full command path vs raw single-row INSERTs.
     Commands {
         #[arg(long, default_value_t = 32)]
@@ -501,6 +514,14 @@ async fn run_bench(
                 "the report from the read model and the one from the raw log agree: {}",
                 f.agree
             );
+        }
+        Bench::History {
+            events,
+            live,
+            ref per_platform,
+        } => {
+            let cases = roster::bench_history::run(url, events, live, per_platform).await?;
+            roster::bench_history::print(&cases);
         }
         Bench::Commands { clients, commands } => {
             let f = roster::bench::commands(url, clients, commands).await?;
