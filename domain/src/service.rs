@@ -223,45 +223,126 @@ const MAX_ATTEMPTS: usize = 8;
 /// Aggregates kept after a decision, so the next command on the same stream needs no read. A
 /// stale entry (another process wrote) is caught by the append's optimistic concurrency, and a
 /// refusal is always re-checked against a fresh load, so the cache never changes an outcome.
+///
+/// Bounded by the events its aggregates were folded from (their versions: a platform with a
+/// long service record weighs more) and by the number of entries; over either bound, the least
+/// recently used entries are dropped until a quarter of the budget is free.
 struct AggregateCache<A> {
-    entries: Mutex<HashMap<String, (u64, A)>>,
+    inner: Mutex<CacheInner<A>>,
+    budget: CacheBudget,
 }
 
-const CACHE_LIMIT: usize = 20_000;
+#[derive(Debug, Clone, Copy)]
+struct CacheBudget {
+    entries: usize,
+    events: u64,
+}
+
+/// What the command service keeps: some 100 MB at worst for platforms with long histories.
+const CACHE_BUDGET: CacheBudget = CacheBudget {
+    entries: 20_000,
+    events: 400_000,
+};
+
+struct CacheInner<A> {
+    entries: HashMap<String, CacheEntry<A>>,
+    events: u64,
+    tick: u64,
+}
+
+struct CacheEntry<A> {
+    version: u64,
+    state: A,
+    used: u64,
+}
 
 impl<A: Clone> AggregateCache<A> {
     fn new() -> Self {
+        Self::with_budget(CACHE_BUDGET)
+    }
+
+    fn with_budget(budget: CacheBudget) -> Self {
         AggregateCache {
-            entries: Mutex::new(HashMap::new()),
+            inner: Mutex::new(CacheInner {
+                entries: HashMap::new(),
+                events: 0,
+                tick: 0,
+            }),
+            budget,
         }
     }
 
     /// Takes the entry out (no copy of the aggregate); the decision puts the new state back
     /// after its commit. A concurrent command on the same stream meanwhile loads from the store.
     fn take(&self, stream_id: &str) -> Option<(u64, A)> {
-        self.entries.lock().expect("cache lock").remove(stream_id)
+        let mut inner = self.inner.lock().expect("cache lock");
+        let e = inner.entries.remove(stream_id)?;
+        inner.events -= e.version;
+        Some((e.version, e.state))
     }
 
     /// A copy of the entry, for aggregates read by many commands (rounds).
     fn get(&self, stream_id: &str) -> Option<(u64, A)> {
-        self.entries
-            .lock()
-            .expect("cache lock")
-            .get(stream_id)
-            .cloned()
+        let mut inner = self.inner.lock().expect("cache lock");
+        inner.tick += 1;
+        let tick = inner.tick;
+        let e = inner.entries.get_mut(stream_id)?;
+        e.used = tick;
+        Some((e.version, e.state.clone()))
     }
 
     fn put(&self, stream_id: &str, version: u64, state: A) {
-        let mut entries = self.entries.lock().expect("cache lock");
-        if entries.len() >= CACHE_LIMIT && !entries.contains_key(stream_id) {
-            // Crude but bounded: forget everything; the next commands reload what they need.
-            entries.clear();
+        let mut inner = self.inner.lock().expect("cache lock");
+        inner.tick += 1;
+        let used = inner.tick;
+        if let Some(old) = inner.entries.insert(
+            stream_id.to_string(),
+            CacheEntry {
+                version,
+                state,
+                used,
+            },
+        ) {
+            inner.events -= old.version;
         }
-        entries.insert(stream_id.to_string(), (version, state));
+        inner.events += version;
+        if inner.entries.len() > self.budget.entries || inner.events > self.budget.events {
+            self.evict(&mut inner);
+        }
+    }
+
+    /// Drops the least recently used entries until three quarters of each bound is left.
+    fn evict(&self, inner: &mut CacheInner<A>) {
+        let keep_entries = self.budget.entries * 3 / 4;
+        let keep_events = self.budget.events * 3 / 4;
+        let mut by_use: Vec<(u64, String, u64)> = inner
+            .entries
+            .iter()
+            .map(|(k, e)| (e.used, k.clone(), e.version))
+            .collect();
+        by_use.sort_unstable();
+        let mut entries = inner.entries.len();
+        for (_, key, version) in by_use {
+            if entries <= keep_entries && inner.events <= keep_events {
+                break;
+            }
+            inner.entries.remove(&key);
+            inner.events -= version;
+            entries -= 1;
+        }
     }
 
     fn forget(&self, stream_id: &str) {
-        self.entries.lock().expect("cache lock").remove(stream_id);
+        let mut inner = self.inner.lock().expect("cache lock");
+        if let Some(e) = inner.entries.remove(stream_id) {
+            inner.events -= e.version;
+        }
+    }
+
+    #[cfg(test)]
+    fn weight(&self) -> (usize, u64) {
+        let inner = self.inner.lock().expect("cache lock");
+        (inner.entries.len(), inner.events)
     }
 }
 
@@ -1033,6 +1114,36 @@ fn placeholder_record() -> CommandRecord {
 
 #[cfg(test)]
 mod tests {
+    /// The aggregate cache stays within its bounds in entries and in events, and keeps what was
+    /// used last.
+    #[test]
+    fn the_aggregate_cache_is_bounded_and_keeps_the_recently_used() {
+        let cache = super::AggregateCache::<String>::with_budget(super::CacheBudget {
+            entries: 100,
+            events: 10_000,
+        });
+        // Long histories: the event bound holds.
+        for i in 0..1_000 {
+            cache.put(&format!("platform-{i}"), 500, format!("state {i}"));
+            let (n, events) = cache.weight();
+            assert!(n <= 100 && events <= 10_000, "{n} entries, {events} events");
+        }
+        assert_eq!(cache.get("platform-999").map(|e| e.0), Some(500));
+        // A stream used again survives the eviction of streams put after it.
+        cache.put("platform-hot", 10, "hot".into());
+        for i in 1_000..1_100 {
+            assert!(cache.get("platform-hot").is_some(), "evicted at {i}");
+            cache.put(&format!("platform-{i}"), 1, format!("state {i}"));
+        }
+        let (n, events) = cache.weight();
+        assert!(n <= 100 && events <= 10_000);
+        // Taking an entry out gives its weight back.
+        let before = cache.weight().1;
+        let (v, _) = cache.take("platform-hot").unwrap();
+        assert_eq!(cache.weight().1, before - v);
+        assert!(cache.take("platform-hot").is_none());
+    }
+
     use super::*;
 
     /// The per-stream locks hold memory only while a command holds or awaits them.

@@ -22,6 +22,11 @@ pub const SESSION_HOURS: i64 = 12;
 /// … and earlier when no page was asked for this long (a screen left signed in on a bureau's
 /// shared computer: review L10).
 pub const IDLE_MINUTES: i64 = 30;
+/// Live sessions one token may hold (a clerk's phone, desk and a colleague's screen): signing in
+/// once more ends the least recently used one.
+pub const SESSIONS_PER_TOKEN: usize = 20;
+/// Live sessions in all: beyond it, the least recently used session ends.
+pub const MAX_SESSIONS: usize = 10_000;
 
 /// The message shown once on the page a form redirects to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +76,22 @@ impl Sessions {
         let id = random_secret();
         let mut map = self.by_id.lock().expect("sessions lock");
         map.retain(|_, s| s.live(now));
+        let least_recent = |map: &HashMap<String, Session>, same_token: bool| {
+            map.iter()
+                .filter(|(_, s)| !same_token || s.token_hash == token_hash)
+                .min_by_key(|(_, s)| s.last_seen)
+                .map(|(k, _)| k.clone())
+        };
+        if map.values().filter(|s| s.token_hash == token_hash).count() >= SESSIONS_PER_TOKEN {
+            if let Some(k) = least_recent(&map, true) {
+                map.remove(&k);
+            }
+        }
+        if map.len() >= MAX_SESSIONS {
+            if let Some(k) = least_recent(&map, false) {
+                map.remove(&k);
+            }
+        }
         map.insert(
             key(&id),
             Session {
@@ -200,6 +221,34 @@ mod tests {
     }
 
     /// Review L10: a session nobody used for more than 30 minutes is over.
+    #[test]
+    fn sessions_are_bounded_per_token_and_in_all() {
+        let sessions = Sessions::default();
+        let t0 = Utc::now();
+        let first = sessions.open("token-a".into(), t0);
+        let mut ids = vec![first.clone()];
+        for i in 1..SESSIONS_PER_TOKEN {
+            ids.push(sessions.open("token-a".into(), t0 + Duration::seconds(i as i64)));
+        }
+        let later = t0 + Duration::seconds(100);
+        // The first is used again, so the second is the least recently used one.
+        assert!(sessions.take(&first, later).is_some());
+        sessions.open("token-a".into(), later);
+        assert!(
+            sessions.take(&ids[1], later).is_none(),
+            "least recent ended"
+        );
+        assert!(sessions.take(&first, later).is_some(), "recently used kept");
+        assert!(sessions.take(&ids[2], later).is_some());
+        // Other tokens are not affected by token-a's bound.
+        let b = sessions.open("token-b".into(), later);
+        assert!(sessions.take(&b, later).is_some());
+        for i in 0..MAX_SESSIONS + 50 {
+            sessions.open(format!("token-{i}"), later + Duration::seconds(1));
+        }
+        assert!(sessions.by_id.lock().unwrap().len() <= MAX_SESSIONS);
+    }
+
     #[test]
     fn an_idle_session_ends_after_30_minutes() {
         let s = Sessions::default();
