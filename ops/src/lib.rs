@@ -5,6 +5,7 @@ pub mod admin;
 pub mod bench;
 pub mod bench_history;
 pub mod bench_kpi;
+pub mod bench_memory;
 pub mod bench_pipeline;
 pub mod broker;
 pub mod demo;

@@ -244,6 +244,20 @@ enum Bench {
         #[arg(long, value_delimiter = ',', default_value = "10,100,1000,10000")]
         per_platform: Vec<u64>,
     },
+    /// Resident memory of a real `roster serve` over a large history (1M events over 10,000
+    /// platforms) and under sustained load, sampled every 5 s (--seconds 1800: the soak's figure).
+    Memory {
+        #[arg(long, default_value_t = 10_000)]
+        platforms: u64,
+        #[arg(long, default_value_t = 100)]
+        per_platform: u64,
+        /// Length of the load phase.
+        #[arg(long, default_value_t = 120)]
+        seconds: u64,
+        /// Service records per second during the load.
+        #[arg(long, default_value_t = 300)]
+        rate: u64,
+    },
     /// Commands/s through the full command path vs raw single-row INSERTs.
     Commands {
         #[arg(long, default_value_t = 32)]
@@ -522,6 +536,21 @@ async fn run_bench(
         } => {
             let cases = roster::bench_history::run(url, events, live, per_platform).await?;
             roster::bench_history::print(&cases);
+        }
+        Bench::Memory {
+            platforms,
+            per_platform,
+            seconds,
+            rate,
+        } => {
+            let opts = roster::bench_memory::MemoryOptions {
+                platforms,
+                per_platform,
+                seconds,
+                rate,
+            };
+            let f = roster::bench_memory::run(url, opts).await?;
+            roster::bench_memory::print(&f, opts);
         }
         Bench::Commands { clients, commands } => {
             let f = roster::bench::commands(url, clients, commands).await?;

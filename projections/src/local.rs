@@ -12,7 +12,9 @@ use crate::automation::{Follower, ProjectionFollower};
 use crate::runner::{apply_batch, Progress, Projection, RunError};
 use crate::store::ReadModelStore;
 
-pub const BATCH: usize = 500;
+/// Most events a follower applies per transaction: catching up a long log goes in large steps,
+/// live events arrive in much smaller batches anyway.
+pub const BATCH: usize = 2000;
 
 pub struct LocalProjections {
     followers: Vec<Arc<dyn Follower>>,
