@@ -582,6 +582,11 @@ async fn run_bench(
     Ok(())
 }
 
+/// jemalloc, not glibc's malloc: under load the server's resident memory kept the peaks of every
+/// report load in per-thread arenas (ARCHITECTURE.md, "What the server keeps in memory").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
