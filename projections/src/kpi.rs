@@ -782,6 +782,8 @@ impl Cache {
                 return Ok(loaded.clone());
             }
         }
+        // The old copy goes before the new one is loaded (reports in flight keep theirs).
+        *slot = None;
         let (platforms, target_sets) = load(models).await?;
         let loaded = Arc::new(Loaded {
             platforms,

@@ -506,25 +506,39 @@ pub fn assemble(
             sets.push(serde_json::from_value(v).map_err(|e| unreadable(&key, e))?);
         }
     }
-    // Chunk keys sort by platform, then chunk number: one run of chunks per platform.
-    let mut runs: Vec<(&str, Vec<&str>)> = Vec::new();
-    for (key, chunk) in &chunks {
-        let pid = key[SERVICES.len()..]
-            .rsplit_once('/')
-            .map_or("", |(p, _)| p);
-        match runs.last_mut() {
-            Some((p, lines)) if *p == pid => lines.push(&chunk.lines),
-            _ => runs.push((pid, vec![&chunk.lines])),
+    // Chunk keys sort by platform, then chunk number: one run of chunks per platform, packed
+    // and dropped in turn, so the loaded records are held about once, not twice.
+    let mut run: Vec<ServiceChunk> = Vec::new();
+    let mut run_pid = String::new();
+    let mut chunks = chunks.into_iter().peekable();
+    while let Some((key, chunk)) = chunks.next() {
+        let pid = chunk_platform(&key);
+        if run.is_empty() {
+            run_pid = pid.to_string();
         }
-    }
-    for (pid, lines) in runs {
-        let doc = platforms.entry(pid.to_string()).or_insert_with(|| KpiDoc {
-            platform_id: pid.to_string(),
+        run.push(chunk);
+        if chunks
+            .peek()
+            .is_some_and(|(next, _)| chunk_platform(next) == pid)
+        {
+            continue;
+        }
+        let doc = platforms.entry(run_pid.clone()).or_insert_with(|| KpiDoc {
+            platform_id: run_pid.clone(),
             ..KpiDoc::default()
         });
+        let lines: Vec<&str> = run.iter().map(|c| c.lines.as_str()).collect();
         pack_services(doc, &lines);
+        run.clear();
     }
     Ok((platforms.into_values().collect(), sets))
+}
+
+/// The platform id of a chunk key `s/<platform id>/<chunk>`.
+fn chunk_platform(key: &str) -> &str {
+    key[SERVICES.len()..]
+        .rsplit_once('/')
+        .map_or("", |(p, _)| p)
 }
 
 /// Packs a platform's chunk lines into `doc.services` (`kind TAB days TAB recorded TAB
