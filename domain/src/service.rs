@@ -238,10 +238,11 @@ struct CacheBudget {
     events: u64,
 }
 
-/// What the command service keeps: some 100 MB at worst for platforms with long histories.
+/// What the command service keeps: some 40 MB at worst for platforms with long service records
+/// (a cached platform holds about 250 bytes per service it has recorded).
 const CACHE_BUDGET: CacheBudget = CacheBudget {
     entries: 20_000,
-    events: 400_000,
+    events: 150_000,
 };
 
 struct CacheInner<A> {

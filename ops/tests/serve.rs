@@ -272,13 +272,10 @@ async fn sigkill_of_the_server_loses_no_acknowledged_command_and_models_converge
     }
 
     // 3. Each read model equals a rebuild from the store, and applied each event exactly once.
-    let platform_events: u64 = {
-        let mut n = 0;
-        for s in store.stream_ids("platform-").await.unwrap() {
-            n += store.load_stream(&s, 0).await.unwrap().len() as u64;
-        }
-        n
-    };
+    let mut platform_events = Vec::new();
+    for s in store.stream_ids("platform-").await.unwrap() {
+        platform_events.extend(store.load_stream(&s, 0).await.unwrap());
+    }
     for p in models::all() {
         let verify = format!("{}__verify", p.name());
         catch_up(
@@ -299,11 +296,17 @@ async fn sigkill_of_the_server_loses_no_acknowledged_command_and_models_converge
             "{} differs from a rebuild after the kill",
             p.name()
         );
+        // Each model counts the events it reads (the lifecycle models skip service records).
+        let reads = platform_events
+            .iter()
+            .filter(|e| !p.keys(e).is_empty())
+            .count() as u64;
+        assert!(reads > 0, "{} reads some of the events", p.name());
         let state = store.state(p.name()).await.unwrap();
         assert_eq!(
             state.applied,
-            platform_events,
-            "{}: every platform event applied exactly once",
+            reads,
+            "{}: every platform event it reads applied exactly once",
             p.name()
         );
         store.reset(&verify).await.unwrap();
