@@ -71,11 +71,13 @@ pub async fn start_with_lock(
     let conn = roster_rabbitmq::connect(&cfg, "roster-topology")
         .await
         .context("cannot reach RabbitMQ")?;
-    let channel = conn.create_channel().await.context("RabbitMQ channel")?;
+    let channel = roster_rabbitmq::open_channel(&conn)
+        .await
+        .context("RabbitMQ channel")?;
     roster_rabbitmq::declare_topology(&channel, &cfg, &QUEUES)
         .await
         .context("declaring the RabbitMQ topology")?;
-    let _ = conn.close(200, "topology declared".into()).await;
+    roster_rabbitmq::close(&conn, "topology declared").await;
 
     let (stop, rx) = watch::channel(false);
     let wake_relay = Arc::new(Notify::new());
@@ -127,6 +129,6 @@ pub async fn status(cfg: &BrokerConfig) -> anyhow::Result<Vec<roster_rabbitmq::Q
         .await
         .context("cannot reach RabbitMQ")?;
     let rows = roster_rabbitmq::queue_status(&conn, cfg, &QUEUES).await?;
-    let _ = conn.close(200, "status read".into()).await;
+    roster_rabbitmq::close(&conn, "status read").await;
     Ok(rows)
 }

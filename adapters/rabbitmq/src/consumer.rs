@@ -29,11 +29,11 @@ use roster_domain::store::{Checkpoint, EventStore};
 use roster_projections::{Follower, Projection, ProjectionFollower, ReadModelStore};
 use tokio::time::Instant;
 
-use crate::link::{connect, recovered, recovery_limit, within, Backoff, Transitions};
+use crate::link::{
+    close, connect, recovered, recovery_limit, within, Backoff, Transitions, CALL_TIMEOUT,
+};
 use crate::message::notice;
 use crate::{BrokerConfig, BrokerError};
-
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often an idle consumer checks that its connection is still alive or recovering.
 const WATCHDOG: Duration = Duration::from_secs(1);
@@ -143,11 +143,7 @@ impl ProjectionConsumer {
                 projection = self.name(),
                 "consumer: rebuilding the broker connection"
             );
-            let _ = tokio::time::timeout(
-                Duration::from_secs(1),
-                connection.close(200, "rebuilding".into()),
-            )
-            .await;
+            close(&connection, "rebuilding").await;
             backoff.wait().await;
         }
     }

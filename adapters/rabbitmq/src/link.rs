@@ -17,6 +17,14 @@ const RECOVERY_ATTEMPTS: usize = 6;
 /// accept TCP and then say nothing).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Every other call to the broker (channel, declarations, consume, ack, reject, publish) gives
+/// up after this long: a broker that stopped answering must not stop a relay or a consumer for
+/// good. Confirms have their own limit (`BrokerConfig::confirm_timeout`).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Closing is a courtesy to the broker: never waited on for longer than this.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Connects with automatic recovery, bounded exponential back-off between lapin's attempts, and
 /// `name` shown in the management UI and `rabbitmqctl list_connections`.
 pub async fn connect(cfg: &BrokerConfig, name: &str) -> Result<Connection, BrokerError> {
@@ -37,7 +45,22 @@ pub async fn connect(cfg: &BrokerConfig, name: &str) -> Result<Connection, Broke
     .await
 }
 
-/// `fut`, or `BrokerError::Timeout` after `limit`.
+/// Closes `connection`, waiting at most a second: the link may already be dead.
+pub async fn close(connection: &Connection, reason: &str) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, connection.close(200, reason.into())).await;
+}
+
+/// Closes `channel`, waiting at most a second.
+pub(crate) async fn close_channel(channel: &Channel, reason: &str) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, channel.close(200, reason.into())).await;
+}
+
+/// Opens a channel on `connection`, or `BrokerError::Timeout` after [`CALL_TIMEOUT`].
+pub async fn open_channel(connection: &Connection) -> Result<Channel, BrokerError> {
+    within(CALL_TIMEOUT, connection.create_channel()).await
+}
+
+/// `fut`, or `BrokerError::Timeout` after `limit`: how every await on the broker is bounded.
 pub(crate) async fn within<T, E>(
     limit: Duration,
     fut: impl Future<Output = Result<T, E>>,

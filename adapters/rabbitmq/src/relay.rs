@@ -23,7 +23,9 @@ use tokio::sync::{oneshot, Notify};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_postgres::{Client, NoTls};
 
-use crate::link::{connect, recovered, recovery_limit, within, Backoff, Transitions};
+use crate::link::{
+    close, connect, recovered, recovery_limit, within, Backoff, Transitions, CALL_TIMEOUT,
+};
 use crate::message::event_message;
 use crate::{BrokerConfig, BrokerError};
 
@@ -32,9 +34,6 @@ pub const RELAY_CHECKPOINT: &str = "relay";
 
 /// Key of the leader lock; differs from the migration lock (`rostermg`).
 pub const RELAY_LOCK: i64 = 0x726f_7374_6572_726c; // "rosterrl"
-
-/// Broker and database calls other than confirm waits give up after this long.
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often the leader checks that its lock connection still answers: a connection that died
 /// without a FIN (a cut cable) is only noticed this way.
@@ -310,11 +309,7 @@ impl Relay {
                 }
             }
             tracing::info!("relay: rebuilding the broker connection");
-            let _ = tokio::time::timeout(
-                Duration::from_secs(1),
-                connection.close(200, "rebuilding".into()),
-            )
-            .await;
+            close(&connection, "rebuilding").await;
         }
     }
 
