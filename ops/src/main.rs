@@ -92,6 +92,10 @@ struct LimitArgs {
     /// this many seconds is stalled: /ready answers 503, /metrics and the status say so.
     #[arg(long, env = "ROSTER_STALL_AFTER_SECONDS", default_value_t = 120)]
     stall_after_seconds: u64,
+    /// With --amqp-url: a consumer (or the leading relay) without its broker subscription for
+    /// this many seconds is missing: /ready answers 503, /metrics and the status say so.
+    #[arg(long, env = "ROSTER_SUBSCRIPTION_GRACE_SECONDS", default_value_t = 5)]
+    subscription_grace_seconds: u64,
 }
 
 impl LimitArgs {
@@ -909,7 +913,10 @@ async fn main() -> anyhow::Result<()> {
                 policy.clone(),
             )
             .with_limits(limits.config())
-            .with_stall_after(std::time::Duration::from_secs(limits.stall_after_seconds));
+            .with_stall_after(std::time::Duration::from_secs(limits.stall_after_seconds))
+            .with_subscription_grace(std::time::Duration::from_secs(
+                limits.subscription_grace_seconds,
+            ));
             let transport = match cli.amqp_url.as_deref() {
                 Some(url) => Some(
                     roster::broker::start(
@@ -924,6 +931,7 @@ async fn main() -> anyhow::Result<()> {
             };
             if let Some(t) = &transport {
                 state.wake_after_commit(t.wake_relay.clone());
+                state.report_subscriptions(t.subscriptions.clone());
             }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

@@ -12,6 +12,11 @@
 //! the store keeps the read model current and the consumer resubscribes (at most once a minute).
 //! Every call to the broker is bounded in time, acks included.
 //!
+//! The consumer says whether it holds its subscription (`Subscription`): subscribed once the
+//! broker accepted its `basic.consume`, unsubscribed from the moment its connection or channel
+//! is seen down until it is subscribed again, so the server can report a consumer that did not
+//! come back.
+//!
 //! A message whose headers or body cannot be decoded is poison: it is rejected with requeue, and
 //! the quorum queue's delivery limit moves it to the dead-letter queue while later messages keep
 //! flowing.
@@ -26,7 +31,7 @@ use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, Basi
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, Consumer};
 use roster_domain::store::{Checkpoint, EventStore};
-use roster_projections::{Follower, Projection, ProjectionFollower, ReadModelStore};
+use roster_projections::{Follower, Projection, ProjectionFollower, ReadModelStore, Subscription};
 use tokio::time::Instant;
 
 use crate::link::{
@@ -49,7 +54,8 @@ const APPLY_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Consumes the projection's queue until `shutdown` resolves, applying what the deliveries
 /// announce. Broker and store faults are retried with back-off (lapin's recovery first, then a
-/// rebuilt connection); it returns an error only for what no retry can fix.
+/// rebuilt connection); it returns an error only for what no retry can fix. Its subscription
+/// state is reported nowhere (see [`run_consumer`]).
 pub async fn run_projection_consumer(
     events: Arc<dyn EventStore>,
     models: Arc<dyn ReadModelStore>,
@@ -62,19 +68,23 @@ pub async fn run_projection_consumer(
         models,
         projection,
     });
-    run_consumer(follower, cfg, shutdown).await
+    let subscription = Subscription::detached(follower.name());
+    run_consumer(follower, cfg, subscription, shutdown).await
 }
 
-/// Consumes the queue of any follower (a read model, the policy consumer) the same way.
+/// Consumes the queue of any follower (a read model, the policy consumer) the same way,
+/// keeping `subscription` up to date with whether it holds its subscription.
 pub async fn run_consumer(
     follower: Arc<dyn Follower>,
     cfg: BrokerConfig,
+    subscription: Subscription,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
     let consumer = ProjectionConsumer {
         follower,
         cfg,
         resubscribed: std::sync::Mutex::new(None),
+        subscription,
     };
     tokio::select! {
         () = shutdown => Ok(()),
@@ -89,6 +99,7 @@ struct ProjectionConsumer {
     /// once a minute (while the relay is down, the store keeps the model current without a
     /// reconnect every few seconds).
     resubscribed: std::sync::Mutex<Option<Instant>>,
+    subscription: Subscription,
 }
 
 /// The least time between two resubscriptions for silence.
@@ -107,6 +118,7 @@ impl ProjectionConsumer {
                 Ok(opened) => opened,
                 Err(e) if e.is_permanent() => return e,
                 Err(e) => {
+                    tracing::debug!(projection = self.name(), error = %e, "consumer: subscribing failed");
                     broker.down(&e);
                     backoff.wait().await;
                     continue;
@@ -114,8 +126,10 @@ impl ProjectionConsumer {
             };
             broker.up();
             backoff.reset();
+            self.subscription.subscribed();
             loop {
-                let e = self.consume(&connection, &mut deliveries).await;
+                let e = self.consume(&connection, &channel, &mut deliveries).await;
+                self.subscription.unsubscribed();
                 if e.is_permanent() {
                     return e;
                 }
@@ -125,7 +139,9 @@ impl ProjectionConsumer {
                         let back =
                             recovered(&connection, &channel, e, recovery_limit(&self.cfg)).await;
                         if back {
+                            // lapin's recovery consumes again with the same tag.
                             broker.up();
+                            self.subscription.subscribed();
                         }
                         back
                     }
@@ -182,7 +198,12 @@ impl ProjectionConsumer {
     }
 
     /// Applies batch after batch; returns only with the error that stopped it.
-    async fn consume(&self, connection: &Connection, deliveries: &mut Consumer) -> BrokerError {
+    async fn consume(
+        &self,
+        connection: &Connection,
+        channel: &Channel,
+        deliveries: &mut Consumer,
+    ) -> BrokerError {
         let limit = usize::from(self.cfg.prefetch.max(1));
         let mut unhealthy_since: Option<Instant> = None;
         let mut quiet_since = Instant::now();
@@ -195,6 +216,22 @@ impl ProjectionConsumer {
                 () = tokio::time::sleep(WATCHDOG) => {
                     let status = connection.status();
                     if status.connected() {
+                        // lapin recovers channels after the connection, consuming again with
+                        // the same tag: subscribed once the channel is back too. A channel the
+                        // broker closed under a live connection is rebuilt like a dead link.
+                        if !channel.status().connected() {
+                            self.subscription.unsubscribed();
+                            let since = *unhealthy_since.get_or_insert_with(Instant::now);
+                            if since.elapsed() >= recovery_limit(&self.cfg) {
+                                return BrokerError::Cancelled(format!(
+                                    "the channel of the {} consumer is closed and lapin is not \
+                                     bringing it back",
+                                    self.name()
+                                ));
+                            }
+                            continue;
+                        }
+                        self.subscription.subscribed();
                         unhealthy_since = None;
                         // Connected yet silent: after a broker restart a subscription can come
                         // back at the broker while its deliveries never reach this stream (the
@@ -223,6 +260,8 @@ impl ProjectionConsumer {
                         }
                         continue;
                     }
+                    // No live channel, no subscription, whatever lapin is about to do.
+                    self.subscription.unsubscribed();
                     let since = *unhealthy_since.get_or_insert_with(Instant::now);
                     let grace = if status.reconnecting() {
                         recovery_limit(&self.cfg)
@@ -241,7 +280,12 @@ impl ProjectionConsumer {
             };
             quiet_since = Instant::now();
             let first = match next {
-                Some(Ok(d)) => d,
+                Some(Ok(d)) => {
+                    // A delivery proves the subscription, also after lapin recovered it
+                    // unseen (under load the watchdog above never gets to look).
+                    self.subscription.subscribed();
+                    d
+                }
                 Some(Err(e)) => return e.into(),
                 None => {
                     return BrokerError::Cancelled(format!(

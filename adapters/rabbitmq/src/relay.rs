@@ -8,6 +8,9 @@
 //! messages, which consumers ignore, since the checkpoint commit is compare-and-set.
 //!
 //! Delivery is at least once: after any fault the relay republishes from its checkpoint.
+//!
+//! Its `Subscription` says where it stands: on standby while another relay leads, subscribed
+//! while it leads with a publishing channel, unsubscribed while it leads without one.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,7 +21,7 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareO
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, ExchangeKind};
 use roster_domain::store::{Checkpoint, EventStore, StoredEvent};
-use roster_projections::{CommitOutcome, ReadModelStore};
+use roster_projections::{CommitOutcome, ReadModelStore, Subscription};
 use tokio::sync::{oneshot, Notify};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_postgres::{Client, NoTls};
@@ -82,6 +85,7 @@ pub struct Relay {
     cfg: BrokerConfig,
     wake: Option<Arc<Notify>>,
     stats: RelayStats,
+    subscription: Subscription,
 }
 
 /// The leader lock, held by the session of `client`.
@@ -132,7 +136,14 @@ impl Relay {
             cfg,
             wake: None,
             stats: RelayStats::default(),
+            subscription: Subscription::detached(RELAY_CHECKPOINT),
         }
+    }
+
+    /// Reports to `subscription` whether this relay leads with a live publishing channel.
+    pub fn report_to(mut self, subscription: Subscription) -> Relay {
+        self.subscription = subscription;
+        self
     }
 
     /// Wakes the idle relay at once when `notify` is signalled (`notify_one` after an append),
@@ -159,11 +170,14 @@ impl Relay {
         let mut backoff = Backoff::new(&self.cfg);
         let mut db = Transitions::new("relay lock (PostgreSQL)");
         loop {
+            self.subscription.standby();
             let mut leadership = self.acquire(&mut db).await;
             tracing::info!("relay: took the leader lock; publishing");
             self.stats.inner.leader.store(true, Ordering::Relaxed);
+            self.subscription.unsubscribed();
             let e = self.publish_while_leader(&mut leadership).await;
             self.stats.inner.leader.store(false, Ordering::Relaxed);
+            self.subscription.standby();
             // Dropping the client ends the session, which releases the lock if it still held.
             drop(leadership);
             if e.is_permanent() {
@@ -253,6 +267,7 @@ impl Relay {
                 Ok(pair) => pair,
                 Err(e) if e.is_permanent() => return e,
                 Err(e) => {
+                    self.subscription.unsubscribed();
                     broker.down(&e);
                     tokio::select! {
                         () = backoff.wait() => continue,
@@ -261,6 +276,7 @@ impl Relay {
                 }
             };
             broker.up();
+            self.subscription.subscribed();
             loop {
                 let e = tokio::select! {
                     e = self.pump(&channel, &mut backoff, &mut store) => e,
@@ -280,12 +296,14 @@ impl Relay {
                     }
                     BrokerError::Amqp(_) => {
                         broker.down(&e);
+                        self.subscription.unsubscribed();
                         let back = tokio::select! {
                             back = recovered(&connection, &channel, e, recovery_limit(&self.cfg)) => back,
                             () = lead.lost() => return BrokerError::LockLost,
                         };
                         if back {
                             broker.up();
+                            self.subscription.subscribed();
                         }
                         back
                     }
@@ -296,6 +314,7 @@ impl Relay {
                         let alive = connection.status().connected() && channel.status().connected();
                         if !alive {
                             broker.down(&other);
+                            self.subscription.unsubscribed();
                         }
                         alive
                     }
@@ -309,6 +328,7 @@ impl Relay {
                 }
             }
             tracing::info!("relay: rebuilding the broker connection");
+            self.subscription.unsubscribed();
             close(&connection, "rebuilding").await;
         }
     }
@@ -352,10 +372,18 @@ impl Relay {
                 Ok(Window::Done) => {
                     store.up();
                     backoff.reset();
+                    self.subscription.subscribed();
                 }
                 Ok(Window::Empty) => {
                     store.up();
                     backoff.reset();
+                    // Idle, the relay learns of a dead link only from its channel's state
+                    // (lapin may be recovering it): say so before the next publish fails.
+                    if channel.status().connected() {
+                        self.subscription.subscribed();
+                    } else {
+                        self.subscription.unsubscribed();
+                    }
                     self.idle().await;
                 }
                 Err(e) => return e,

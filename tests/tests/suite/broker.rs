@@ -991,6 +991,8 @@ pub(crate) async fn transport_for(
     .await
     .expect("broker transport");
     app.state.wake_after_commit(transport.wake_relay.clone());
+    app.state
+        .report_subscriptions(transport.subscriptions.clone());
     (cfg, namespace, transport)
 }
 
