@@ -1222,6 +1222,21 @@ async fn a_stalled_consumer_makes_the_server_not_ready() {
         text.contains("roster_projection_stalled{projection=\"policies\"} 1"),
         "{text}"
     );
+    // `roster status` judges by the log: the oldest event a reader left unapplied is older
+    // than its limit (these were recorded on the test clock's day, long ago).
+    let cli = roster::admin::status(&app.stores(), Duration::from_secs(1))
+        .await
+        .unwrap();
+    let problems = roster::admin::problems(&cli);
+    assert!(
+        problems.contains(&"roster is stalled".to_string())
+            && problems.contains(&"policies is stalled".to_string()),
+        "{problems:?}"
+    );
+    let patient = roster::admin::status(&app.stores(), Duration::from_secs(1 << 40))
+        .await
+        .unwrap();
+    assert_eq!(roster::admin::problems(&patient), Vec::<String>::new());
     // The consumers catch up (here: by hand): ready again.
     for follower in roster_projections::ProjectionFollower::all(&app.store, &app.models)
         .into_iter()
@@ -1230,4 +1245,8 @@ async fn a_stalled_consumer_makes_the_server_not_ready() {
         follower.follow(None, 500).await.unwrap();
     }
     assert_eq!(app.get(None, "/ready").await.status, 200);
+    let cli = roster::admin::status(&app.stores(), Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(roster::admin::problems(&cli), Vec::<String>::new());
 }
