@@ -744,7 +744,7 @@ async fn main() -> anyhow::Result<()> {
             let conn = roster_rabbitmq::connect(&cfg, "roster-dlq").await?;
             let names: Vec<String> = match projection {
                 Some(p) => vec![p],
-                None => roster_projections::models::NAMES
+                None => roster::broker::QUEUES
                     .iter()
                     .map(|s| s.to_string())
                     .collect(),
