@@ -35,7 +35,8 @@ use roster_projections::{Follower, Projection, ProjectionFollower, ReadModelStor
 use tokio::time::Instant;
 
 use crate::link::{
-    close, connect, recovered, recovery_limit, within, Backoff, Transitions, CALL_TIMEOUT,
+    close, connect, recovered, recovery_limit, watch, within, Backoff, Transitions, CALL_TIMEOUT,
+    DEAD_LINK_GRACE,
 };
 use crate::message::notice;
 use crate::{BrokerConfig, BrokerError};
@@ -128,7 +129,11 @@ impl ProjectionConsumer {
             backoff.reset();
             self.subscription.subscribed();
             loop {
-                let e = self.consume(&connection, &channel, &mut deliveries).await;
+                // The watch keeps the subscription state true while a batch is applied.
+                let e = tokio::select! {
+                    e = self.consume(&connection, &channel, &mut deliveries) => e,
+                    () = watch(&connection, &channel, &self.subscription, None) => unreachable!("watches for good"),
+                };
                 self.subscription.unsubscribed();
                 if e.is_permanent() {
                     return e;
@@ -306,7 +311,7 @@ impl ProjectionConsumer {
                     Some(None) | None => break,
                 }
             }
-            if let Err(e) = self.handle(&batch).await {
+            if let Err(e) = self.handle(connection, channel, &batch).await {
                 return e;
             }
             if let Some(e) = pending {
@@ -315,7 +320,12 @@ impl ProjectionConsumer {
         }
     }
 
-    async fn handle(&self, batch: &[Delivery]) -> Result<(), BrokerError> {
+    async fn handle(
+        &self,
+        connection: &Connection,
+        channel: &Channel,
+        batch: &[Delivery],
+    ) -> Result<(), BrokerError> {
         let mut target: Option<Checkpoint> = None;
         let mut last_good: Option<&Delivery> = None;
         for d in batch {
@@ -335,8 +345,9 @@ impl ProjectionConsumer {
                         "consumer: poison message rejected; the delivery limit will dead-letter it"
                     );
                     // Before the batch's `multiple` ack, which would otherwise cover it.
-                    within(
-                        CALL_TIMEOUT,
+                    self.settle(
+                        connection,
+                        channel,
                         d.acker.reject(BasicRejectOptions { requeue: true }),
                     )
                     .await?;
@@ -350,12 +361,14 @@ impl ProjectionConsumer {
         // Bounded: across a broker restart lapin may never settle an ack on a channel it is
         // recovering, and this consumer then waited on it for good while the broker counted
         // the (recovered) subscription as alive; its read model fell behind without a word.
-        // Timing out rebuilds the connection; unacked deliveries come back as duplicates.
-        if !within(
-            CALL_TIMEOUT,
-            last.acker.ack(BasicAckOptions { multiple: true }),
-        )
-        .await?
+        // Giving up rebuilds the connection; unacked deliveries come back as duplicates.
+        if !self
+            .settle(
+                connection,
+                channel,
+                last.acker.ack(BasicAckOptions { multiple: true }),
+            )
+            .await?
         {
             // The channel died since the delivery: the broker redelivers the batch, which is
             // then acked as duplicates.
@@ -365,6 +378,26 @@ impl ProjectionConsumer {
             );
         }
         Ok(())
+    }
+
+    /// An ack or reject: given up after `CALL_TIMEOUT`, or sooner once the link is down (an
+    /// ack on a dead channel waited out the whole timeout after a broker restart, while the
+    /// other consumers were long back).
+    async fn settle<T>(
+        &self,
+        connection: &Connection,
+        channel: &Channel,
+        call: impl Future<Output = Result<T, lapin::Error>>,
+    ) -> Result<T, BrokerError> {
+        tokio::select! {
+            result = within(CALL_TIMEOUT, call) => result,
+            () = watch(connection, channel, &self.subscription, Some(DEAD_LINK_GRACE)) => {
+                Err(BrokerError::Cancelled(format!(
+                    "the link of the {} consumer went down while it acknowledged",
+                    self.name()
+                )))
+            }
+        }
     }
 
     async fn apply_until(&self, target: Checkpoint) -> Result<(), BrokerError> {

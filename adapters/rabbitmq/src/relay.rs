@@ -10,7 +10,8 @@
 //! Delivery is at least once: after any fault the relay republishes from its checkpoint.
 //!
 //! Its `Subscription` says where it stands: on standby while another relay leads, subscribed
-//! while it leads with a publishing channel, unsubscribed while it leads without one.
+//! while it leads with a live publishing channel, unsubscribed while it leads without one. A
+//! link seen down for a second ends the window and the connection is rebuilt.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,7 +28,8 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_postgres::{Client, NoTls};
 
 use crate::link::{
-    close, connect, recovered, recovery_limit, within, Backoff, Transitions, CALL_TIMEOUT,
+    close, connect, recovered, recovery_limit, watch, within, Backoff, Transitions, CALL_TIMEOUT,
+    DEAD_LINK_GRACE,
 };
 use crate::message::event_message;
 use crate::{BrokerConfig, BrokerError};
@@ -281,6 +283,11 @@ impl Relay {
                 let e = tokio::select! {
                     e = self.pump(&channel, &mut backoff, &mut store) => e,
                     () = lead.lost() => return BrokerError::LockLost,
+                    // lapin can leave a publish or a confirm pending on a link it is recovering
+                    // (or failing to): a dead link ends the window at once, not at the timeouts.
+                    () = watch(&connection, &channel, &self.subscription, Some(DEAD_LINK_GRACE)) => {
+                        BrokerError::Cancelled("the relay's broker link is down".into())
+                    }
                 };
                 if e.is_permanent() {
                     return e;
@@ -372,18 +379,10 @@ impl Relay {
                 Ok(Window::Done) => {
                     store.up();
                     backoff.reset();
-                    self.subscription.subscribed();
                 }
                 Ok(Window::Empty) => {
                     store.up();
                     backoff.reset();
-                    // Idle, the relay learns of a dead link only from its channel's state
-                    // (lapin may be recovering it): say so before the next publish fails.
-                    if channel.status().connected() {
-                        self.subscription.subscribed();
-                    } else {
-                        self.subscription.unsubscribed();
-                    }
                     self.idle().await;
                 }
                 Err(e) => return e,
