@@ -13,7 +13,37 @@ use serde::Serialize;
 
 use crate::stores::Stores;
 
-pub async fn status(stores: &Stores) -> anyhow::Result<serde_json::Value> {
+/// Whether a reader at `checkpoint` is stalled: behind the log, with the oldest event it has not
+/// applied recorded longer than `limit` ago and its checkpoint unmoved for as long. A one-shot
+/// command cannot watch the checkpoint the way the server does, so it asks the log how long the
+/// reader has been leaving an event unapplied.
+async fn stalled(
+    stores: &Stores,
+    checkpoint: Checkpoint,
+    lag: u64,
+    updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    limit: std::time::Duration,
+) -> anyhow::Result<bool> {
+    if lag == 0 {
+        return Ok(false);
+    }
+    let limit = chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
+    let now = chrono::Utc::now();
+    if updated_at.is_some_and(|at| now - at < limit) {
+        return Ok(false);
+    }
+    let oldest = stores.events.read_all_after(checkpoint, 1).await?;
+    Ok(oldest
+        .first()
+        .is_some_and(|e| now - e.metadata.recorded_at >= limit))
+}
+
+/// Events, each reader's checkpoint, lag, dead letters and whether it is stalled (see
+/// `roster serve --stall-after-seconds`), and the pending deadlines.
+pub async fn status(
+    stores: &Stores,
+    stall_after: std::time::Duration,
+) -> anyhow::Result<serde_json::Value> {
     let events = stores.events.count_after(Checkpoint::START).await?;
     let states = stores.models.states().await?;
     let dead = stores.models.dead_letters(None).await?;
@@ -25,17 +55,20 @@ pub async fn status(stores: &Stores) -> anyhow::Result<serde_json::Value> {
     {
         let Some(st) = states.iter().find(|s| s.projection == name) else {
             if name != "relay" {
-                projections.push(serde_json::json!({"projection": name, "applied": 0, "lag": events, "dead_letters": 0, "note": "never run"}));
+                let stalled = stalled(stores, Checkpoint::START, events, None, stall_after).await?;
+                projections.push(serde_json::json!({"projection": name, "applied": 0, "lag": events, "dead_letters": 0, "stalled": stalled, "note": "never run"}));
             }
             continue;
         };
+        let lag = stores.events.count_after(st.checkpoint).await?;
         projections.push(serde_json::json!({
             "projection": name,
             "checkpoint": st.checkpoint,
             "applied": st.applied,
-            "lag": stores.events.count_after(st.checkpoint).await?,
+            "lag": lag,
             "dead_letters": dead.iter().filter(|d| d.projection == name && d.replayed_at.is_none()).count(),
             "updated_at": st.updated_at,
+            "stalled": stalled(stores, st.checkpoint, lag, st.updated_at, stall_after).await?,
         }));
     }
     let today = roster_domain::service::business_day(chrono::Utc::now());
@@ -52,6 +85,40 @@ pub async fn status(stores: &Stores) -> anyhow::Result<serde_json::Value> {
     }))
 }
 
+/// Adds the broker's view of each queue (`broker`): ready messages, consumers as the broker
+/// counts them, dead letters. A read model's or the policy consumer's queue without a consumer
+/// is a problem: nothing applies what it announces.
+pub fn with_queues(v: &mut serde_json::Value, queues: &[roster_rabbitmq::QueueStatus]) {
+    v["broker"] = serde_json::json!(queues
+        .iter()
+        .map(|q| {
+            let mut row = serde_json::json!({"queue": q.queue, "ready": q.messages, "consumers": q.consumers, "dead_letter_queue": q.dead_letter_queue, "dead_letters": q.dead_letters});
+            if q.consumers == 0 {
+                row["problem"] = "no consumer".into();
+            }
+            row
+        })
+        .collect::<Vec<_>>());
+}
+
+/// What `status` (with `with_queues`) found wrong, one line each: a stalled reader, a queue
+/// without a consumer. `roster status` exits non-zero when there is any.
+pub fn problems(v: &serde_json::Value) -> Vec<String> {
+    let stalled = v["projections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["stalled"] == true)
+        .map(|p| format!("{} is stalled", p["projection"].as_str().unwrap_or("")));
+    let unconsumed = v["broker"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|q| q.get("problem").is_some())
+        .map(|q| format!("{} has no consumer", q["queue"].as_str().unwrap_or("")));
+    stalled.chain(unconsumed).collect()
+}
+
 pub fn print_status(v: &serde_json::Value) {
     println!(
         "{}: {} events",
@@ -64,14 +131,33 @@ pub fn print_status(v: &serde_json::Value) {
     );
     for p in v["projections"].as_array().into_iter().flatten() {
         println!(
-            "{:<10} {:>10} {:>8} {:>12} {:>24}",
+            "{:<10} {:>10} {:>8} {:>12} {:>24}{}",
             p["projection"].as_str().unwrap_or(""),
             p["applied"].to_string(),
             p["lag"].to_string(),
             p["dead_letters"].to_string(),
             p["updated_at"]
                 .as_str()
-                .unwrap_or(p["note"].as_str().unwrap_or("-"))
+                .unwrap_or(p["note"].as_str().unwrap_or("-")),
+            if p["stalled"] == true {
+                "  STALLED"
+            } else {
+                ""
+            }
+        );
+    }
+    for q in v["broker"].as_array().into_iter().flatten() {
+        println!(
+            "queue {:<24} ready {:>6}  consumers {}  dead letters {}{}",
+            q["queue"].as_str().unwrap_or(""),
+            q["ready"].to_string(),
+            q["consumers"],
+            q["dead_letters"],
+            if q.get("problem").is_some() {
+                "  NO CONSUMER"
+            } else {
+                ""
+            }
         );
     }
     let d = &v["deadlines"];

@@ -1,12 +1,14 @@
 //! The broker transport of `roster serve --amqp-url`: declares the topology, runs the relay (one
 //! active across instances, by PostgreSQL advisory lock) and one consumer per read model, all
-//! stopped by the same shutdown signal.
+//! stopped by the same shutdown signal. Each of them reports whether it holds its subscription
+//! in the transport's `Subscriptions`, which the server reads for `/ready`, the status and
+//! `/metrics` (`AppState::report_subscriptions`).
 
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use roster_projections::{models, PolicyConsumer, ProjectionFollower, POLICIES};
-use roster_rabbitmq::{BrokerConfig, Relay};
+use roster_projections::{models, PolicyConsumer, ProjectionFollower, Subscriptions, POLICIES};
+use roster_rabbitmq::{BrokerConfig, Relay, RELAY_CHECKPOINT};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -32,6 +34,8 @@ pub const QUEUES: [&str; 7] = [
 
 pub struct Transport {
     pub wake_relay: Arc<Notify>,
+    /// Whether the relay and each consumer hold their subscription right now.
+    pub subscriptions: Subscriptions,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -71,14 +75,17 @@ pub async fn start_with_lock(
     let conn = roster_rabbitmq::connect(&cfg, "roster-topology")
         .await
         .context("cannot reach RabbitMQ")?;
-    let channel = conn.create_channel().await.context("RabbitMQ channel")?;
+    let channel = roster_rabbitmq::open_channel(&conn)
+        .await
+        .context("RabbitMQ channel")?;
     roster_rabbitmq::declare_topology(&channel, &cfg, &QUEUES)
         .await
         .context("declaring the RabbitMQ topology")?;
-    let _ = conn.close(200, "topology declared".into()).await;
+    roster_rabbitmq::close(&conn, "topology declared").await;
 
     let (stop, rx) = watch::channel(false);
     let wake_relay = Arc::new(Notify::new());
+    let subscriptions = Subscriptions::default();
     let mut tasks = Vec::new();
     let relay = Relay::new(
         stores.events.clone(),
@@ -86,7 +93,8 @@ pub async fn start_with_lock(
         lock,
         cfg.clone(),
     )
-    .wake_on(wake_relay.clone());
+    .wake_on(wake_relay.clone())
+    .report_to(subscriptions.register(RELAY_CHECKPOINT));
     let shutdown = stopped(rx.clone());
     tasks.push(tokio::spawn(async move {
         if let Err(e) = relay.run(shutdown).await {
@@ -99,15 +107,19 @@ pub async fn start_with_lock(
     }
     for follower in followers {
         let (cfg, shutdown) = (cfg.clone(), stopped(rx.clone()));
+        let subscription = subscriptions.register(follower.name());
         tasks.push(tokio::spawn(async move {
             let name = follower.name();
-            if let Err(e) = roster_rabbitmq::run_consumer(follower, cfg, shutdown).await {
+            if let Err(e) =
+                roster_rabbitmq::run_consumer(follower, cfg, subscription, shutdown).await
+            {
                 tracing::error!(consumer = name, error = %e, "a consumer stopped");
             }
         }));
     }
     Ok(Transport {
         wake_relay,
+        subscriptions,
         stop,
         tasks,
     })
@@ -127,6 +139,6 @@ pub async fn status(cfg: &BrokerConfig) -> anyhow::Result<Vec<roster_rabbitmq::Q
         .await
         .context("cannot reach RabbitMQ")?;
     let rows = roster_rabbitmq::queue_status(&conn, cfg, &QUEUES).await?;
-    let _ = conn.close(200, "status read".into()).await;
+    roster_rabbitmq::close(&conn, "status read").await;
     Ok(rows)
 }

@@ -92,6 +92,10 @@ struct LimitArgs {
     /// this many seconds is stalled: /ready answers 503, /metrics and the status say so.
     #[arg(long, env = "ROSTER_STALL_AFTER_SECONDS", default_value_t = 120)]
     stall_after_seconds: u64,
+    /// With --amqp-url: a consumer (or the leading relay) without its broker subscription for
+    /// this many seconds is missing: /ready answers 503, /metrics and the status say so.
+    #[arg(long, env = "ROSTER_SUBSCRIPTION_GRACE_SECONDS", default_value_t = 5)]
+    subscription_grace_seconds: u64,
 }
 
 impl LimitArgs {
@@ -151,10 +155,16 @@ enum Command {
     },
     /// Load the illustrative national scenario (fictional units) through the command path.
     Demo,
-    /// Event count, each read model's checkpoint, lag and dead letters.
+    /// Event count, each read model's checkpoint, lag, dead letters and whether it is stalled;
+    /// with --amqp-url each queue's depth and consumers as the broker counts them. Exits with 3
+    /// when a reader is stalled or a queue has no consumer.
     Status {
         #[arg(long)]
         json: bool,
+        /// A reader behind the log that has left an event unapplied, with its checkpoint
+        /// unmoved, for this many seconds is stalled (as `roster serve --stall-after-seconds`).
+        #[arg(long, env = "ROSTER_STALL_AFTER_SECONDS", default_value_t = 120)]
+        stall_after_seconds: u64,
     },
     /// Rebuild read models from the event store (all, or one) into fresh tables swapped in
     /// atomically.
@@ -690,29 +700,29 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Demo => load_demo(&stores).await?,
-        Command::Status { json } => {
-            let mut v = admin::status(&stores).await?;
+        Command::Status {
+            json,
+            stall_after_seconds,
+        } => {
+            let stall_after = std::time::Duration::from_secs(stall_after_seconds);
+            let mut v = admin::status(&stores, stall_after).await?;
             if let Some(url) = cli.amqp_url.as_deref() {
                 let queues =
                     roster::broker::status(&roster::broker::config(url, &cli.amqp_prefix)).await?;
-                v["broker"] = serde_json::json!(queues
-                    .iter()
-                    .map(|q| serde_json::json!({"queue": q.queue, "ready": q.messages, "consumers": q.consumers, "dead_letter_queue": q.dead_letter_queue, "dead_letters": q.dead_letters}))
-                    .collect::<Vec<_>>());
+                admin::with_queues(&mut v, &queues);
             }
+            let problems = admin::problems(&v);
+            v["problems"] = serde_json::json!(problems);
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 admin::print_status(&v);
-                for q in v["broker"].as_array().into_iter().flatten() {
-                    println!(
-                        "queue {:<24} ready {:>6}  consumers {}  dead letters {}",
-                        q["queue"].as_str().unwrap_or(""),
-                        q["ready"].to_string(),
-                        q["consumers"],
-                        q["dead_letters"]
-                    );
+            }
+            if !problems.is_empty() {
+                for p in &problems {
+                    eprintln!("problem: {p}");
                 }
+                std::process::exit(3);
             }
         }
         Command::Rebuild { projection } => {
@@ -734,7 +744,7 @@ async fn main() -> anyhow::Result<()> {
             let conn = roster_rabbitmq::connect(&cfg, "roster-dlq").await?;
             let names: Vec<String> = match projection {
                 Some(p) => vec![p],
-                None => roster_projections::models::NAMES
+                None => roster::broker::QUEUES
                     .iter()
                     .map(|s| s.to_string())
                     .collect(),
@@ -909,7 +919,10 @@ async fn main() -> anyhow::Result<()> {
                 policy.clone(),
             )
             .with_limits(limits.config())
-            .with_stall_after(std::time::Duration::from_secs(limits.stall_after_seconds));
+            .with_stall_after(std::time::Duration::from_secs(limits.stall_after_seconds))
+            .with_subscription_grace(std::time::Duration::from_secs(
+                limits.subscription_grace_seconds,
+            ));
             let transport = match cli.amqp_url.as_deref() {
                 Some(url) => Some(
                     roster::broker::start(
@@ -924,6 +937,7 @@ async fn main() -> anyhow::Result<()> {
             };
             if let Some(t) = &transport {
                 state.wake_after_commit(t.wake_relay.clone());
+                state.report_subscriptions(t.subscriptions.clone());
             }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

@@ -28,7 +28,8 @@ use roster_domain::store::{DeadlineStore, EventStore, TokenStore};
 use roster_projections::automation::Fired;
 use roster_projections::local::LocalProjections;
 use roster_projections::{
-    Catalog, PolicyConsumer, ProjectionFollower, ReadModelStore, RunError, Scheduler,
+    Catalog, Link, PolicyConsumer, ProjectionFollower, ReadModelStore, RunError, Scheduler,
+    Subscriptions,
 };
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -83,10 +84,37 @@ struct Inner {
     progress: std::sync::Mutex<std::collections::HashMap<String, (Checkpoint, std::time::Instant)>>,
     /// A projection behind the log whose checkpoint has not moved for this long is stalled.
     stall_after: Duration,
+    /// The broker transport's consumers and relay, when one runs in this process.
+    subscriptions: std::sync::OnceLock<Subscriptions>,
+    /// A consumer without its subscription for this long is missing.
+    subscription_grace: Duration,
 }
 
 /// Default for `AppState::with_stall_after`.
 pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(120);
+
+/// Default for `AppState::with_subscription_grace`: longer than a reconnect after a dropped
+/// connection takes, shorter than anyone should wait for a consumer that did not come back.
+pub const DEFAULT_SUBSCRIPTION_GRACE: Duration = Duration::from_secs(5);
+
+/// Whether one consumer of the broker transport (a read model, `policies`) or the relay
+/// (`relay`) holds its subscription, as this process sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ConsumerStatus {
+    pub consumer: String,
+    /// Its consumer tag is active on a live channel; for the relay: it holds the leader lock
+    /// and has its publishing channel.
+    pub subscribed: bool,
+    /// The relay waits while another process holds the leader lock (not a fault).
+    pub standby: bool,
+    /// Since when `subscribed` (or `standby`) has held.
+    pub since: DateTime<Utc>,
+    /// When it last became subscribed; absent if it never was since the server started.
+    pub last_subscribed: Option<DateTime<Utc>>,
+    /// Without its subscription for longer than the server's grace (`roster serve
+    /// --subscription-grace-seconds`): `/ready` answers 503.
+    pub missing: bool,
+}
 
 /// Where a projection stands against the log.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -115,6 +143,9 @@ pub struct Status {
     /// `local` (in-process) or `broker`.
     #[schema(value_type = String)]
     pub transport: &'static str,
+    /// With the broker transport: the relay and every consumer of this process, and whether
+    /// each holds its subscription. Empty with the local transport.
+    pub consumers: Vec<ConsumerStatus>,
     /// Deadlines waiting to fire (D-1, D-2).
     pub deadlines: DeadlineStatus,
     /// Reviews open past their due date as of today (D-2).
@@ -181,6 +212,8 @@ impl AppState {
                 limits: Default::default(),
                 progress: Default::default(),
                 stall_after: DEFAULT_STALL_AFTER,
+                subscriptions: std::sync::OnceLock::new(),
+                subscription_grace: DEFAULT_SUBSCRIPTION_GRACE,
             }),
         }
     }
@@ -191,6 +224,39 @@ impl AppState {
             .expect("the stall limit is set before the state is shared")
             .stall_after = after;
         self
+    }
+
+    /// The same state with another grace before a consumer without its subscription counts as
+    /// missing (before it serves).
+    pub fn with_subscription_grace(mut self, grace: Duration) -> AppState {
+        Arc::get_mut(&mut self.inner)
+            .expect("the grace is set before the state is shared")
+            .subscription_grace = grace;
+        self
+    }
+
+    /// Reports the broker transport's consumers (`/ready`, status, `/metrics`); set once.
+    pub fn report_subscriptions(&self, subscriptions: Subscriptions) {
+        let _ = self.inner.subscriptions.set(subscriptions);
+    }
+
+    /// The relay and the consumers of the broker transport in this process, if one runs.
+    pub fn consumers(&self) -> Vec<ConsumerStatus> {
+        let Some(subscriptions) = self.inner.subscriptions.get() else {
+            return Vec::new();
+        };
+        subscriptions
+            .states()
+            .into_iter()
+            .map(|s| ConsumerStatus {
+                missing: s.missing(self.inner.subscription_grace),
+                subscribed: s.link == Link::Subscribed,
+                standby: s.link == Link::Standby,
+                since: s.since,
+                last_subscribed: s.last_subscribed,
+                consumer: s.name,
+            })
+            .collect()
     }
 
     /// Whether a projection at `checkpoint`, `lag` events behind, has been stuck longer than the
@@ -411,6 +477,7 @@ impl AppState {
             } else {
                 "broker"
             },
+            consumers: self.consumers(),
         })
     }
 

@@ -131,6 +131,37 @@ pub struct Gauge {
     pub value: f64,
 }
 
+/// The broker transport's relay and consumers as this process sees them: subscribed (raw) and
+/// missing (past the grace, what `/ready` acts on and an alert should fire on).
+pub(crate) fn consumer_gauges(consumers: &[crate::ConsumerStatus]) -> Vec<Gauge> {
+    let mut gauges = Vec::new();
+    for c in consumers {
+        gauges.push(Gauge {
+            name: "roster_consumer_subscribed",
+            help: "1 while a consumer of the broker transport (or the leading relay) holds its subscription in this process.",
+            labels: vec![("consumer", c.consumer.clone())],
+            value: f64::from(u8::from(c.subscribed)),
+        });
+    }
+    for c in consumers {
+        gauges.push(Gauge {
+            name: "roster_consumer_missing",
+            help: "1 when a consumer (or the leading relay) has been without its subscription for longer than the grace; /ready answers 503.",
+            labels: vec![("consumer", c.consumer.clone())],
+            value: f64::from(u8::from(c.missing)),
+        });
+    }
+    if let Some(relay) = consumers.iter().find(|c| c.consumer == "relay") {
+        gauges.push(Gauge {
+            name: "roster_relay_leader",
+            help: "1 while the relay of this process holds the leader lock (0: standby).",
+            labels: vec![],
+            value: f64::from(u8::from(!relay.standby)),
+        });
+    }
+    gauges
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

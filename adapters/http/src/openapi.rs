@@ -725,7 +725,7 @@ fn paths(examples: &BTreeMap<&'static str, Value>) -> Value {
         &[],
     );
     ready["get"]["responses"]["503"] = json_response(
-        "the event store does not answer, or a read model or the policy consumer is stalled behind the log (the cause is in the server's log only)",
+        "the event store does not answer, a read model or the policy consumer is stalled behind the log, or a consumer of the broker transport (or the leading relay) has been without its subscription for longer than the grace (the cause is in the server's log and in `/api/v1/status`, never in this answer)",
         json!({"type": "object", "required": ["status"], "additionalProperties": false, "properties": {"status": {"const": "unavailable"}}}),
     );
     add("/ready", open(ready));

@@ -37,6 +37,21 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         tracing::warn!(error = %e, "not ready: the event store does not answer");
         return unavailable();
     }
+    // A consumer of the broker transport (or the leading relay) without its subscription for
+    // longer than the grace: its read model, or the policies, get nothing from the broker.
+    let missing: Vec<String> = state
+        .consumers()
+        .into_iter()
+        .filter(|c| c.missing)
+        .map(|c| c.consumer)
+        .collect();
+    if !missing.is_empty() {
+        tracing::warn!(
+            ?missing,
+            "not ready: consumers without their broker subscription"
+        );
+        return unavailable();
+    }
     // A read model or the policy consumer stuck behind the log (its consumer hung or gone) makes
     // the server not ready: its reports would be stale, its policies not applied.
     match state.projections().await {

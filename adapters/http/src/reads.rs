@@ -386,6 +386,7 @@ pub async fn metrics(
             value: p.dead_letters as f64,
         });
     }
+    gauges.extend(crate::metrics::consumer_gauges(&status.consumers));
     gauges.push(Gauge {
         name: "roster_reviews_overdue",
         help: "Reviews open past their due date, as of today (D-2).",

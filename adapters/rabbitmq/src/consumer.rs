@@ -12,6 +12,11 @@
 //! the store keeps the read model current and the consumer resubscribes (at most once a minute).
 //! Every call to the broker is bounded in time, acks included.
 //!
+//! The consumer says whether it holds its subscription (`Subscription`): subscribed once the
+//! broker accepted its `basic.consume`, unsubscribed from the moment its connection or channel
+//! is seen down until it is subscribed again, so the server can report a consumer that did not
+//! come back.
+//!
 //! A message whose headers or body cannot be decoded is poison: it is rejected with requeue, and
 //! the quorum queue's delivery limit moves it to the dead-letter queue while later messages keep
 //! flowing.
@@ -26,14 +31,15 @@ use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, Basi
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, Consumer};
 use roster_domain::store::{Checkpoint, EventStore};
-use roster_projections::{Follower, Projection, ProjectionFollower, ReadModelStore};
+use roster_projections::{Follower, Projection, ProjectionFollower, ReadModelStore, Subscription};
 use tokio::time::Instant;
 
-use crate::link::{connect, recovered, recovery_limit, within, Backoff, Transitions};
+use crate::link::{
+    close, connect, recovered, recovery_limit, watch, within, Backoff, Transitions, CALL_TIMEOUT,
+    DEAD_LINK_GRACE,
+};
 use crate::message::notice;
 use crate::{BrokerConfig, BrokerError};
-
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often an idle consumer checks that its connection is still alive or recovering.
 const WATCHDOG: Duration = Duration::from_secs(1);
@@ -49,7 +55,8 @@ const APPLY_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Consumes the projection's queue until `shutdown` resolves, applying what the deliveries
 /// announce. Broker and store faults are retried with back-off (lapin's recovery first, then a
-/// rebuilt connection); it returns an error only for what no retry can fix.
+/// rebuilt connection); it returns an error only for what no retry can fix. Its subscription
+/// state is reported nowhere (see [`run_consumer`]).
 pub async fn run_projection_consumer(
     events: Arc<dyn EventStore>,
     models: Arc<dyn ReadModelStore>,
@@ -62,19 +69,23 @@ pub async fn run_projection_consumer(
         models,
         projection,
     });
-    run_consumer(follower, cfg, shutdown).await
+    let subscription = Subscription::detached(follower.name());
+    run_consumer(follower, cfg, subscription, shutdown).await
 }
 
-/// Consumes the queue of any follower (a read model, the policy consumer) the same way.
+/// Consumes the queue of any follower (a read model, the policy consumer) the same way,
+/// keeping `subscription` up to date with whether it holds its subscription.
 pub async fn run_consumer(
     follower: Arc<dyn Follower>,
     cfg: BrokerConfig,
+    subscription: Subscription,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
     let consumer = ProjectionConsumer {
         follower,
         cfg,
         resubscribed: std::sync::Mutex::new(None),
+        subscription,
     };
     tokio::select! {
         () = shutdown => Ok(()),
@@ -89,6 +100,7 @@ struct ProjectionConsumer {
     /// once a minute (while the relay is down, the store keeps the model current without a
     /// reconnect every few seconds).
     resubscribed: std::sync::Mutex<Option<Instant>>,
+    subscription: Subscription,
 }
 
 /// The least time between two resubscriptions for silence.
@@ -107,6 +119,7 @@ impl ProjectionConsumer {
                 Ok(opened) => opened,
                 Err(e) if e.is_permanent() => return e,
                 Err(e) => {
+                    tracing::debug!(projection = self.name(), error = %e, "consumer: subscribing failed");
                     broker.down(&e);
                     backoff.wait().await;
                     continue;
@@ -114,8 +127,14 @@ impl ProjectionConsumer {
             };
             broker.up();
             backoff.reset();
+            self.subscription.subscribed();
             loop {
-                let e = self.consume(&connection, &mut deliveries).await;
+                // The watch keeps the subscription state true while a batch is applied.
+                let e = tokio::select! {
+                    e = self.consume(&connection, &channel, &mut deliveries) => e,
+                    () = watch(&connection, &channel, &self.subscription, None) => unreachable!("watches for good"),
+                };
+                self.subscription.unsubscribed();
                 if e.is_permanent() {
                     return e;
                 }
@@ -125,7 +144,9 @@ impl ProjectionConsumer {
                         let back =
                             recovered(&connection, &channel, e, recovery_limit(&self.cfg)).await;
                         if back {
+                            // lapin's recovery consumes again with the same tag.
                             broker.up();
+                            self.subscription.subscribed();
                         }
                         back
                     }
@@ -143,11 +164,7 @@ impl ProjectionConsumer {
                 projection = self.name(),
                 "consumer: rebuilding the broker connection"
             );
-            let _ = tokio::time::timeout(
-                Duration::from_secs(1),
-                connection.close(200, "rebuilding".into()),
-            )
-            .await;
+            close(&connection, "rebuilding").await;
             backoff.wait().await;
         }
     }
@@ -186,7 +203,12 @@ impl ProjectionConsumer {
     }
 
     /// Applies batch after batch; returns only with the error that stopped it.
-    async fn consume(&self, connection: &Connection, deliveries: &mut Consumer) -> BrokerError {
+    async fn consume(
+        &self,
+        connection: &Connection,
+        channel: &Channel,
+        deliveries: &mut Consumer,
+    ) -> BrokerError {
         let limit = usize::from(self.cfg.prefetch.max(1));
         let mut unhealthy_since: Option<Instant> = None;
         let mut quiet_since = Instant::now();
@@ -199,6 +221,22 @@ impl ProjectionConsumer {
                 () = tokio::time::sleep(WATCHDOG) => {
                     let status = connection.status();
                     if status.connected() {
+                        // lapin recovers channels after the connection, consuming again with
+                        // the same tag: subscribed once the channel is back too. A channel the
+                        // broker closed under a live connection is rebuilt like a dead link.
+                        if !channel.status().connected() {
+                            self.subscription.unsubscribed();
+                            let since = *unhealthy_since.get_or_insert_with(Instant::now);
+                            if since.elapsed() >= recovery_limit(&self.cfg) {
+                                return BrokerError::Cancelled(format!(
+                                    "the channel of the {} consumer is closed and lapin is not \
+                                     bringing it back",
+                                    self.name()
+                                ));
+                            }
+                            continue;
+                        }
+                        self.subscription.subscribed();
                         unhealthy_since = None;
                         // Connected yet silent: after a broker restart a subscription can come
                         // back at the broker while its deliveries never reach this stream (the
@@ -227,6 +265,8 @@ impl ProjectionConsumer {
                         }
                         continue;
                     }
+                    // No live channel, no subscription, whatever lapin is about to do.
+                    self.subscription.unsubscribed();
                     let since = *unhealthy_since.get_or_insert_with(Instant::now);
                     let grace = if status.reconnecting() {
                         recovery_limit(&self.cfg)
@@ -245,7 +285,12 @@ impl ProjectionConsumer {
             };
             quiet_since = Instant::now();
             let first = match next {
-                Some(Ok(d)) => d,
+                Some(Ok(d)) => {
+                    // A delivery proves the subscription, also after lapin recovered it
+                    // unseen (under load the watchdog above never gets to look).
+                    self.subscription.subscribed();
+                    d
+                }
                 Some(Err(e)) => return e.into(),
                 None => {
                     return BrokerError::Cancelled(format!(
@@ -266,7 +311,7 @@ impl ProjectionConsumer {
                     Some(None) | None => break,
                 }
             }
-            if let Err(e) = self.handle(&batch).await {
+            if let Err(e) = self.handle(connection, channel, &batch).await {
                 return e;
             }
             if let Some(e) = pending {
@@ -275,7 +320,12 @@ impl ProjectionConsumer {
         }
     }
 
-    async fn handle(&self, batch: &[Delivery]) -> Result<(), BrokerError> {
+    async fn handle(
+        &self,
+        connection: &Connection,
+        channel: &Channel,
+        batch: &[Delivery],
+    ) -> Result<(), BrokerError> {
         let mut target: Option<Checkpoint> = None;
         let mut last_good: Option<&Delivery> = None;
         for d in batch {
@@ -295,8 +345,9 @@ impl ProjectionConsumer {
                         "consumer: poison message rejected; the delivery limit will dead-letter it"
                     );
                     // Before the batch's `multiple` ack, which would otherwise cover it.
-                    within(
-                        CALL_TIMEOUT,
+                    self.settle(
+                        connection,
+                        channel,
                         d.acker.reject(BasicRejectOptions { requeue: true }),
                     )
                     .await?;
@@ -310,12 +361,14 @@ impl ProjectionConsumer {
         // Bounded: across a broker restart lapin may never settle an ack on a channel it is
         // recovering, and this consumer then waited on it for good while the broker counted
         // the (recovered) subscription as alive; its read model fell behind without a word.
-        // Timing out rebuilds the connection; unacked deliveries come back as duplicates.
-        if !within(
-            CALL_TIMEOUT,
-            last.acker.ack(BasicAckOptions { multiple: true }),
-        )
-        .await?
+        // Giving up rebuilds the connection; unacked deliveries come back as duplicates.
+        if !self
+            .settle(
+                connection,
+                channel,
+                last.acker.ack(BasicAckOptions { multiple: true }),
+            )
+            .await?
         {
             // The channel died since the delivery: the broker redelivers the batch, which is
             // then acked as duplicates.
@@ -325,6 +378,26 @@ impl ProjectionConsumer {
             );
         }
         Ok(())
+    }
+
+    /// An ack or reject: given up after `CALL_TIMEOUT`, or sooner once the link is down (an
+    /// ack on a dead channel waited out the whole timeout after a broker restart, while the
+    /// other consumers were long back).
+    async fn settle<T>(
+        &self,
+        connection: &Connection,
+        channel: &Channel,
+        call: impl Future<Output = Result<T, lapin::Error>>,
+    ) -> Result<T, BrokerError> {
+        tokio::select! {
+            result = within(CALL_TIMEOUT, call) => result,
+            () = watch(connection, channel, &self.subscription, Some(DEAD_LINK_GRACE)) => {
+                Err(BrokerError::Cancelled(format!(
+                    "the link of the {} consumer went down while it acknowledged",
+                    self.name()
+                )))
+            }
+        }
     }
 
     async fn apply_until(&self, target: Checkpoint) -> Result<(), BrokerError> {

@@ -20,7 +20,7 @@ mod topology;
 pub use config::{BrokerConfig, DEFAULT_AMQP_URL};
 pub use consumer::{run_consumer, run_projection_consumer};
 pub use error::BrokerError;
-pub use link::connect;
+pub use link::{close, connect, open_channel, CALL_TIMEOUT};
 pub use message::{event_message, notice};
 pub use relay::{Relay, RelayStats, RELAY_CHECKPOINT, RELAY_LOCK};
 pub use status::{dlq_list, dlq_replay, queue_status, DeadMessage, DlqReplay, QueueStatus};

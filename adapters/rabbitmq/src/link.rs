@@ -7,6 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use lapin::{Channel, Connection, ConnectionProperties};
+use roster_projections::Subscription;
 
 use crate::{BrokerConfig, BrokerError};
 
@@ -16,6 +17,14 @@ const RECOVERY_ATTEMPTS: usize = 6;
 /// Opening a connection never hangs longer than this (a broker whose app is stopped may
 /// accept TCP and then say nothing).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every other call to the broker (channel, declarations, consume, ack, reject, publish) gives
+/// up after this long: a broker that stopped answering must not stop a relay or a consumer for
+/// good. Confirms have their own limit (`BrokerConfig::confirm_timeout`).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Closing is a courtesy to the broker: never waited on for longer than this.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Connects with automatic recovery, bounded exponential back-off between lapin's attempts, and
 /// `name` shown in the management UI and `rabbitmqctl list_connections`.
@@ -37,7 +46,22 @@ pub async fn connect(cfg: &BrokerConfig, name: &str) -> Result<Connection, Broke
     .await
 }
 
-/// `fut`, or `BrokerError::Timeout` after `limit`.
+/// Closes `connection`, waiting at most a second: the link may already be dead.
+pub async fn close(connection: &Connection, reason: &str) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, connection.close(200, reason.into())).await;
+}
+
+/// Closes `channel`, waiting at most a second.
+pub(crate) async fn close_channel(channel: &Channel, reason: &str) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, channel.close(200, reason.into())).await;
+}
+
+/// Opens a channel on `connection`, or `BrokerError::Timeout` after [`CALL_TIMEOUT`].
+pub async fn open_channel(connection: &Connection) -> Result<Channel, BrokerError> {
+    within(CALL_TIMEOUT, connection.create_channel()).await
+}
+
+/// `fut`, or `BrokerError::Timeout` after `limit`: how every await on the broker is bounded.
 pub(crate) async fn within<T, E>(
     limit: Duration,
     fut: impl Future<Output = Result<T, E>>,
@@ -71,6 +95,7 @@ pub(crate) async fn recovered(
     tokio::pin!(notified);
     let mut notifier_pending = true;
     let mut connected_polls = 0;
+    let mut channel_behind_since: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             result = &mut notified, if notifier_pending => {
@@ -94,20 +119,77 @@ pub(crate) async fn recovered(
             }
         } else {
             connected_polls = 0;
+            // The connection is back and the channel is not: lapin's channel recovery failed
+            // or stalls (after broker restarts a relay waited out the whole limit this way). A
+            // new connection is quicker.
+            if status.connected() {
+                let since = *channel_behind_since.get_or_insert_with(tokio::time::Instant::now);
+                if since.elapsed() >= CHANNEL_RECOVERY {
+                    return false;
+                }
+            } else {
+                channel_behind_since = None;
+            }
         }
         if tokio::time::Instant::now() >= deadline {
+            tracing::debug!(
+                connection_connected = status.connected(),
+                connection_reconnecting = status.reconnecting(),
+                channel_connected = channel.status().connected(),
+                channel_reconnecting = channel.status().reconnecting(),
+                notifier_pending,
+                "lapin did not recover within {limit:?}"
+            );
             return false;
         }
     }
 }
 
-/// How often `recovered` looks at the connection's state.
+/// How often `recovered` and `watch` look at the connection's state.
 const STATE_POLL: Duration = Duration::from_millis(100);
 
+/// How long a call may wait on a link that is down before it is given up: lapin can leave an
+/// ack or a publish pending on a connection it is recovering (or failing to), and then the
+/// caller is stuck and its subscription state stale until the call's own timeout.
+pub(crate) const DEAD_LINK_GRACE: Duration = Duration::from_secs(1);
+
+/// Keeps `subscription` true to the link while it runs: subscribed while the connection and
+/// `channel` are up (lapin's recovery consumes again with the same tag, or the relay can
+/// publish), unsubscribed as soon as either is seen down. Resolves once the link has been down
+/// for `give_up` without a break; never, with `None`.
+pub(crate) async fn watch(
+    connection: &Connection,
+    channel: &Channel,
+    subscription: &Subscription,
+    give_up: Option<Duration>,
+) {
+    let mut down_since: Option<tokio::time::Instant> = None;
+    loop {
+        if connection.status().connected() && channel.status().connected() {
+            subscription.subscribed();
+            down_since = None;
+        } else {
+            subscription.unsubscribed();
+            let since = *down_since.get_or_insert_with(tokio::time::Instant::now);
+            if give_up.is_some_and(|limit| since.elapsed() >= limit) {
+                return;
+            }
+        }
+        tokio::time::sleep(STATE_POLL).await;
+    }
+}
+
+/// How long a recovered connection may stay without its channel before it is rebuilt.
+const CHANNEL_RECOVERY: Duration = Duration::from_secs(2);
+
+/// What a recovery's handshake may take. Shorter than `CONNECT_TIMEOUT`: giving up on lapin's
+/// recovery only means a connection of our own, which then has the full timeout.
+const RECOVERY_HANDSHAKE: Duration = Duration::from_secs(3);
+
 /// How long lapin may take to recover before the supervisor rebuilds: its back-off delays plus
-/// one slow handshake. Usually the connection state says sooner that it gave up.
+/// one handshake. Usually the connection state says sooner that it gave up.
 pub(crate) fn recovery_limit(cfg: &BrokerConfig) -> Duration {
-    let mut total = CONNECT_TIMEOUT;
+    let mut total = RECOVERY_HANDSHAKE;
     let mut delay = cfg.reconnect_min;
     for _ in 0..RECOVERY_ATTEMPTS {
         total += delay;

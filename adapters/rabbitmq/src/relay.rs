@@ -8,6 +8,10 @@
 //! messages, which consumers ignore, since the checkpoint commit is compare-and-set.
 //!
 //! Delivery is at least once: after any fault the relay republishes from its checkpoint.
+//!
+//! Its `Subscription` says where it stands: on standby while another relay leads, subscribed
+//! while it leads with a live publishing channel, unsubscribed while it leads without one. A
+//! link seen down for a second ends the window and the connection is rebuilt.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,12 +22,15 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareO
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, ExchangeKind};
 use roster_domain::store::{Checkpoint, EventStore, StoredEvent};
-use roster_projections::{CommitOutcome, ReadModelStore};
+use roster_projections::{CommitOutcome, ReadModelStore, Subscription};
 use tokio::sync::{oneshot, Notify};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_postgres::{Client, NoTls};
 
-use crate::link::{connect, recovered, recovery_limit, within, Backoff, Transitions};
+use crate::link::{
+    close, connect, recovered, recovery_limit, watch, within, Backoff, Transitions, CALL_TIMEOUT,
+    DEAD_LINK_GRACE,
+};
 use crate::message::event_message;
 use crate::{BrokerConfig, BrokerError};
 
@@ -32,9 +39,6 @@ pub const RELAY_CHECKPOINT: &str = "relay";
 
 /// Key of the leader lock; differs from the migration lock (`rostermg`).
 pub const RELAY_LOCK: i64 = 0x726f_7374_6572_726c; // "rosterrl"
-
-/// Broker and database calls other than confirm waits give up after this long.
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often the leader checks that its lock connection still answers: a connection that died
 /// without a FIN (a cut cable) is only noticed this way.
@@ -83,6 +87,7 @@ pub struct Relay {
     cfg: BrokerConfig,
     wake: Option<Arc<Notify>>,
     stats: RelayStats,
+    subscription: Subscription,
 }
 
 /// The leader lock, held by the session of `client`.
@@ -133,7 +138,14 @@ impl Relay {
             cfg,
             wake: None,
             stats: RelayStats::default(),
+            subscription: Subscription::detached(RELAY_CHECKPOINT),
         }
+    }
+
+    /// Reports to `subscription` whether this relay leads with a live publishing channel.
+    pub fn report_to(mut self, subscription: Subscription) -> Relay {
+        self.subscription = subscription;
+        self
     }
 
     /// Wakes the idle relay at once when `notify` is signalled (`notify_one` after an append),
@@ -160,11 +172,14 @@ impl Relay {
         let mut backoff = Backoff::new(&self.cfg);
         let mut db = Transitions::new("relay lock (PostgreSQL)");
         loop {
+            self.subscription.standby();
             let mut leadership = self.acquire(&mut db).await;
             tracing::info!("relay: took the leader lock; publishing");
             self.stats.inner.leader.store(true, Ordering::Relaxed);
+            self.subscription.unsubscribed();
             let e = self.publish_while_leader(&mut leadership).await;
             self.stats.inner.leader.store(false, Ordering::Relaxed);
+            self.subscription.standby();
             // Dropping the client ends the session, which releases the lock if it still held.
             drop(leadership);
             if e.is_permanent() {
@@ -254,6 +269,7 @@ impl Relay {
                 Ok(pair) => pair,
                 Err(e) if e.is_permanent() => return e,
                 Err(e) => {
+                    self.subscription.unsubscribed();
                     broker.down(&e);
                     tokio::select! {
                         () = backoff.wait() => continue,
@@ -262,10 +278,16 @@ impl Relay {
                 }
             };
             broker.up();
+            self.subscription.subscribed();
             loop {
                 let e = tokio::select! {
                     e = self.pump(&channel, &mut backoff, &mut store) => e,
                     () = lead.lost() => return BrokerError::LockLost,
+                    // lapin can leave a publish or a confirm pending on a link it is recovering
+                    // (or failing to): a dead link ends the window at once, not at the timeouts.
+                    () = watch(&connection, &channel, &self.subscription, Some(DEAD_LINK_GRACE)) => {
+                        BrokerError::Cancelled("the relay's broker link is down".into())
+                    }
                 };
                 if e.is_permanent() {
                     return e;
@@ -281,12 +303,14 @@ impl Relay {
                     }
                     BrokerError::Amqp(_) => {
                         broker.down(&e);
+                        self.subscription.unsubscribed();
                         let back = tokio::select! {
                             back = recovered(&connection, &channel, e, recovery_limit(&self.cfg)) => back,
                             () = lead.lost() => return BrokerError::LockLost,
                         };
                         if back {
                             broker.up();
+                            self.subscription.subscribed();
                         }
                         back
                     }
@@ -297,6 +321,7 @@ impl Relay {
                         let alive = connection.status().connected() && channel.status().connected();
                         if !alive {
                             broker.down(&other);
+                            self.subscription.unsubscribed();
                         }
                         alive
                     }
@@ -310,11 +335,8 @@ impl Relay {
                 }
             }
             tracing::info!("relay: rebuilding the broker connection");
-            let _ = tokio::time::timeout(
-                Duration::from_secs(1),
-                connection.close(200, "rebuilding".into()),
-            )
-            .await;
+            self.subscription.unsubscribed();
+            close(&connection, "rebuilding").await;
         }
     }
 

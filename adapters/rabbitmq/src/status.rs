@@ -2,8 +2,6 @@
 //! declaration, which changes nothing) and the dead-letter queues' contents, with a replay that
 //! moves dead-lettered messages back onto the projection's queue.
 
-use std::time::Duration;
-
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions, ConfirmSelectOptions,
@@ -13,11 +11,9 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection};
 use roster_domain::store::Checkpoint;
 
-use crate::link::within;
+use crate::link::{close_channel, within, CALL_TIMEOUT};
 use crate::message::notice;
 use crate::{BrokerConfig, BrokerError};
-
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One projection's queues.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +89,7 @@ pub async fn queue_status(
             dead_letters,
         });
     }
-    let _ = channel.close(200, "status read".into()).await;
+    close_channel(&channel, "status read").await;
     Ok(out)
 }
 
@@ -144,12 +140,14 @@ async fn take_all(channel: &Channel, queue: &str) -> Result<Vec<Delivery>, Broke
 
 async fn put_back(deliveries: &[&Delivery]) -> Result<(), BrokerError> {
     for d in deliveries {
-        d.acker
-            .nack(BasicNackOptions {
+        within(
+            CALL_TIMEOUT,
+            d.acker.nack(BasicNackOptions {
                 multiple: false,
                 requeue: true,
-            })
-            .await?;
+            }),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -164,7 +162,7 @@ pub async fn dlq_list(
     let taken = take_all(&channel, &cfg.dead_letter_queue(projection)).await?;
     let listed = taken.iter().map(describe).collect();
     put_back(&taken.iter().collect::<Vec<_>>()).await?;
-    let _ = channel.close(200, "listed".into()).await;
+    close_channel(&channel, "listed").await;
     Ok(listed)
 }
 
@@ -219,10 +217,10 @@ pub async fn dlq_replay(
                 reason: format!("{queue} did not take the replayed copy"),
             });
         }
-        d.acker.ack(BasicAckOptions::default()).await?;
+        within(CALL_TIMEOUT, d.acker.ack(BasicAckOptions::default())).await?;
         result.replayed.push(info);
     }
     put_back(&left).await?;
-    let _ = channel.close(200, "replayed".into()).await;
+    close_channel(&channel, "replayed").await;
     Ok(result)
 }

@@ -14,6 +14,7 @@ use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptio
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, ExchangeKind};
 
+use crate::link::{within, CALL_TIMEOUT};
 use crate::{BrokerConfig, BrokerError};
 
 /// The arguments of a projection's queue, exactly as declared.
@@ -55,58 +56,70 @@ pub async fn declare_topology(
     cfg: &BrokerConfig,
     projections: &[&str],
 ) -> Result<(), BrokerError> {
-    channel
-        .exchange_declare(
+    within(
+        CALL_TIMEOUT,
+        channel.exchange_declare(
             cfg.exchange.as_str().into(),
             ExchangeKind::Topic,
             durable_exchange(),
             FieldTable::default(),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     let dlx = cfg.dead_letter_exchange();
-    channel
-        .exchange_declare(
+    within(
+        CALL_TIMEOUT,
+        channel.exchange_declare(
             dlx.as_str().into(),
             ExchangeKind::Direct,
             durable_exchange(),
             FieldTable::default(),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     for projection in projections {
         let queue = cfg.queue(projection);
-        channel
-            .queue_declare(
+        within(
+            CALL_TIMEOUT,
+            channel.queue_declare(
                 queue.as_str().into(),
                 QueueDeclareOptions::durable(),
                 queue_arguments(cfg, projection),
-            )
-            .await?;
-        channel
-            .queue_bind(
+            ),
+        )
+        .await?;
+        within(
+            CALL_TIMEOUT,
+            channel.queue_bind(
                 queue.as_str().into(),
                 cfg.exchange.as_str().into(),
                 "#".into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
-            )
-            .await?;
+            ),
+        )
+        .await?;
         let dlq = cfg.dead_letter_queue(projection);
-        channel
-            .queue_declare(
+        within(
+            CALL_TIMEOUT,
+            channel.queue_declare(
                 dlq.as_str().into(),
                 QueueDeclareOptions::durable(),
                 FieldTable::default(),
-            )
-            .await?;
-        channel
-            .queue_bind(
+            ),
+        )
+        .await?;
+        within(
+            CALL_TIMEOUT,
+            channel.queue_bind(
                 dlq.as_str().into(),
                 dlx.as_str().into(),
                 (*projection).into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
-            )
-            .await?;
+            ),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -139,7 +139,9 @@ pub async fn demo_loads_through_the_command_path_once(app: TestApp) {
     );
     assert_eq!(app.all_events().await.len(), events);
     // `roster status` lists the triennial reviews the 12 listings scheduled (D-1, D-2).
-    let status = roster::admin::status(&app.stores()).await.expect("status");
+    let status = roster::admin::status(&app.stores(), std::time::Duration::from_secs(120))
+        .await
+        .expect("status");
     assert_eq!(
         status["deadlines"]["pending"], 12,
         "{}",
