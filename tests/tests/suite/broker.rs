@@ -1461,6 +1461,18 @@ async fn within_limit(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> O
     }
 }
 
+/// A PostgreSQL app whose consumers count as missing after 1 s without their subscription.
+async fn app_with_short_grace() -> crate::app::TestApp {
+    crate::app::spawn_app_configured(
+        crate::app::Kind::Postgres,
+        crate::app::SimClock::at("2026-01-10"),
+        roster_domain::policies::PolicyConfig::default(),
+        false,
+        |s| s.with_subscription_grace(Duration::from_secs(1)),
+    )
+    .await
+}
+
 /// Issue 13: the broker's process is killed (SIGKILL) under load and started again. While it
 /// is down `/ready` answers 503 and `/metrics` shows every consumer unsubscribed; within 10 s
 /// of its return every queue of the system has its consumer again (counted by the broker) and
@@ -1471,14 +1483,7 @@ async fn within_limit(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> O
 async fn every_consumer_comes_back_after_the_broker_process_is_killed() {
     let _exclusive = BROKER.write().await;
     let started = Instant::now();
-    let app = crate::app::spawn_app_configured(
-        crate::app::Kind::Postgres,
-        crate::app::SimClock::at("2026-01-10"),
-        roster_domain::policies::PolicyConfig::default(),
-        false,
-        |s| s.with_subscription_grace(Duration::from_secs(1)),
-    )
-    .await;
+    let app = app_with_short_grace().await;
     let ministry = app.token(roster_domain::actor::Role::Ministry, None).await;
     let (cfg, _namespace, transport) = transport_for(&app).await;
     wait_until("every queue has its consumer", || {
@@ -1609,14 +1614,7 @@ async fn every_consumer_comes_back_after_the_broker_process_is_killed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_without_its_subscription_makes_the_server_not_ready() {
     let _shared = BROKER.read().await;
-    let app = crate::app::spawn_app_configured(
-        crate::app::Kind::Postgres,
-        crate::app::SimClock::at("2026-01-10"),
-        roster_domain::policies::PolicyConfig::default(),
-        false,
-        |s| s.with_subscription_grace(Duration::from_secs(1)),
-    )
-    .await;
+    let app = app_with_short_grace().await;
     let ministry = app.token(roster_domain::actor::Role::Ministry, None).await;
     let (cfg, _namespace, transport) = transport_for(&app).await;
     wait_until("the process sees every subscription", || {
