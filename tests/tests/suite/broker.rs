@@ -1155,25 +1155,7 @@ async fn every_consumer_comes_back_after_ten_broker_restarts() {
     assert!(commands > 50, "load did not flow: {commands} commands");
 
     // Everything reaches every read model and the policy consumer.
-    let give_up = Instant::now() + Duration::from_secs(60);
-    loop {
-        let status = app.state.status().await.expect("status");
-        let behind: Vec<_> = status
-            .projections
-            .iter()
-            .filter(|p| p.lag > 0)
-            .map(|p| (p.projection.clone(), p.lag))
-            .collect();
-        if behind.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < give_up,
-            "read models still behind a minute after the drill: {behind:?}; consumers: {:?}",
-            consumers_per_queue(&cfg, &roster::broker::QUEUES)
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_caught_up(&app, &cfg, Duration::from_secs(60)).await;
     transport.stop().await;
 }
 
@@ -1461,6 +1443,36 @@ async fn within_limit(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> O
     }
 }
 
+/// Waits until every read model, the policy consumer and the relay have caught up with the log,
+/// failing with what is behind (and the broker's consumers) after `within`.
+async fn wait_caught_up(app: &crate::app::TestApp, cfg: &BrokerConfig, within: Duration) {
+    let give_up = Instant::now() + within;
+    loop {
+        let status = app.state.status().await.expect("status");
+        let behind: Vec<_> = status
+            .projections
+            .iter()
+            .filter(|p| p.lag > 0)
+            .map(|p| (p.projection.clone(), p.lag))
+            .chain(
+                status
+                    .relay_lag
+                    .filter(|lag| *lag > 0)
+                    .map(|lag| ("relay".to_string(), lag)),
+            )
+            .collect();
+        if behind.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < give_up,
+            "still behind {within:?} after the drill: {behind:?}; consumers: {:?}",
+            consumers_per_queue(cfg, &roster::broker::QUEUES)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// A PostgreSQL app whose consumers count as missing after 1 s without their subscription.
 async fn app_with_short_grace() -> crate::app::TestApp {
     crate::app::spawn_app_configured(
@@ -1565,31 +1577,7 @@ async fn every_consumer_comes_back_after_the_broker_process_is_killed() {
 
     let accepted = load.finish().await;
     assert!(accepted.len() > 20, "load did not flow: {accepted:?}");
-    let give_up = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = app.state.status().await.expect("status");
-        let behind: Vec<_> = status
-            .projections
-            .iter()
-            .filter(|p| p.lag > 0)
-            .map(|p| (p.projection.clone(), p.lag))
-            .chain(
-                status
-                    .relay_lag
-                    .filter(|lag| *lag > 0)
-                    .map(|lag| ("relay".to_string(), lag)),
-            )
-            .collect();
-        if behind.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < give_up,
-            "still behind 30 s after the drill: {behind:?}; consumers: {:?}",
-            consumers_per_queue(&cfg, &roster::broker::QUEUES)
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_caught_up(&app, &cfg, Duration::from_secs(30)).await;
     let on_roster = app.models.load("roster", &accepted).await.unwrap();
     assert_eq!(
         on_roster.len(),
