@@ -9,7 +9,7 @@ use std::time::Duration;
 pub struct BrokerConfig {
     /// `amqp://user:password@host:port/vhost` (the vhost URL-encoded: `%2f` is `/`).
     pub amqp_url: String,
-    /// The topic exchange every event is published to, with its type as routing key.
+    /// The topic exchange the relay's notices are published to.
     pub exchange: String,
     /// Queues are `<prefix>.<projection>`, dead-letter queues `<prefix>.<projection>.dlq`, the
     /// dead-letter exchange `<prefix>.dlx`.
@@ -17,9 +17,10 @@ pub struct BrokerConfig {
     /// Deliveries of one message (a poison message, rejected each time) before the quorum queue
     /// dead-letters it.
     pub delivery_limit: u32,
-    /// Unacknowledged deliveries a consumer holds: also the largest batch it applies at once.
+    /// Unacknowledged deliveries a consumer holds (and settles with one ack).
     pub prefetch: u16,
-    /// Messages the relay publishes before it waits for their confirms.
+    /// Most events one range notice announces: the relay reads this many after its checkpoint,
+    /// publishes one message for them and waits for its confirm.
     pub confirm_window: usize,
     /// Longest wait for the confirms of one window; past it the relay republishes.
     pub confirm_timeout: Duration,

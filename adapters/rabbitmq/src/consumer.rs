@@ -1,9 +1,10 @@
 //! A projection's consumer: turns deliveries on `<prefix>.<projection>` into `catch_up` calls.
 //!
-//! A delivery is a notice that the log reached its checkpoint (see `roster_projections::runner`):
-//! the consumer takes every delivery already buffered (up to the prefetch) as one batch, applies
-//! the store's events up to the highest checkpoint announced (documents and checkpoint in one
-//! transaction per `catch_up` batch), then acks the whole batch with one `multiple` ack. A
+//! A delivery is a notice that the log reached its checkpoint (see `roster_projections::runner`
+//! and the range notices of `message`): the consumer takes every delivery already buffered (up
+//! to the prefetch) as one batch, applies the store's events up to the highest checkpoint
+//! announced (documents and checkpoint in one transaction per `catch_up` batch of up to
+//! `APPLY_BATCH` events), then acks the whole batch with one `multiple` ack. A
 //! duplicate announces a checkpoint already passed and is acked for nothing; a lost message is
 //! covered by the next one, since events come from the store.
 //!
@@ -47,6 +48,10 @@ const WATCHDOG: Duration = Duration::from_secs(1);
 /// A consumer without deliveries for this long looks at the log itself: deliveries are only
 /// notices, so the store says whether it missed any.
 const QUIET_CHECK: Duration = Duration::from_secs(5);
+
+/// Most events a consumer applies in one read-model transaction. A notice may announce a whole
+/// relay window; it is applied in as many batches as it takes.
+const APPLY_BATCH: usize = 1000;
 
 /// How long a batch may wait for the store to show the events it announces (PostgreSQL holds
 /// back rows while an older transaction is open) or to come back after a failure. Past it the
@@ -247,7 +252,7 @@ impl ProjectionConsumer {
                             quiet_since = Instant::now();
                             match tokio::time::timeout(
                                 APPLY_PATIENCE,
-                                self.follower.follow(None, limit),
+                                self.follower.follow(None, APPLY_BATCH),
                             )
                             .await
                             {
@@ -405,11 +410,7 @@ impl ProjectionConsumer {
         let mut backoff = Backoff::new(&self.cfg);
         let mut store = Transitions::quiet(format!("consumer {} → stores", self.name()));
         loop {
-            match self
-                .follower
-                .follow(Some(target), usize::from(self.cfg.prefetch.max(1)))
-                .await
-            {
+            match self.follower.follow(Some(target), APPLY_BATCH).await {
                 Ok(progress) if progress.checkpoint >= target => {
                     store.up();
                     return Ok(());

@@ -1,5 +1,6 @@
-//! The outbox relay: tails the event store and publishes every event to the exchange, with
-//! publisher confirms, moving its checkpoint only over what the broker has confirmed.
+//! The outbox relay: tails the event store and announces every event to the exchange, one range
+//! notice per window of up to `confirm_window` events (`message`), with publisher confirms,
+//! moving its checkpoint only over what the broker has confirmed.
 //!
 //! One relay is active at a time: it holds a PostgreSQL *session* advisory lock on a connection
 //! of its own. A standby relay polls `pg_try_advisory_lock` and takes over when the active one
@@ -21,17 +22,17 @@ use std::time::Duration;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, ExchangeKind};
-use roster_domain::store::{Checkpoint, EventStore, StoredEvent};
+use roster_domain::store::{Checkpoint, EventStore};
 use roster_projections::{CommitOutcome, ReadModelStore, Subscription};
 use tokio::sync::{oneshot, Notify};
-use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio::time::{Interval, MissedTickBehavior};
 use tokio_postgres::{Client, NoTls};
 
 use crate::link::{
     close, connect, recovered, recovery_limit, watch, within, Backoff, Transitions, CALL_TIMEOUT,
     DEAD_LINK_GRACE,
 };
-use crate::message::event_message;
+use crate::message::{range_message, RangeNotice, RANGE_NOTICE};
 use crate::{BrokerConfig, BrokerError};
 
 /// Name of the relay's checkpoint in the read-model store.
@@ -59,7 +60,7 @@ struct StatsInner {
 }
 
 impl RelayStats {
-    /// Messages handed to the broker, republished ones included.
+    /// Events announced to the broker (in range notices), republished ones included.
     pub fn published(&self) -> u64 {
         self.inner.published.load(Ordering::Relaxed)
     }
@@ -402,88 +403,61 @@ impl Relay {
         }
     }
 
-    /// Publishes up to `confirm_window` events after the checkpoint, all before waiting for any
-    /// confirm, then checkpoints the longest prefix that was acked and not returned.
+    /// Announces up to `confirm_window` events after the checkpoint as one range notice, waits
+    /// for its confirm, then checkpoints the range.
     async fn window(&self, channel: &Channel) -> Result<Window, BrokerError> {
         let from = self.checkpoints.state(RELAY_CHECKPOINT).await?.checkpoint;
         let batch = self
             .events
             .read_all_after(from, self.cfg.confirm_window.max(1))
             .await?;
-        if batch.is_empty() {
+        let Some(range) = RangeNotice::covering(from, &batch) else {
             return Ok(Window::Empty);
+        };
+        let (body, properties) = range_message(&range)?;
+        let confirm = within(
+            CALL_TIMEOUT,
+            channel.basic_publish(
+                self.cfg.exchange.as_str().into(),
+                RANGE_NOTICE.into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                &body,
+                properties,
+            ),
+        )
+        .await?;
+        self.stats
+            .inner
+            .published
+            .fetch_add(range.events, Ordering::Relaxed);
+        let confirmation = tokio::time::timeout(self.cfg.confirm_timeout, confirm)
+            .await
+            .map_err(|_| BrokerError::ConfirmTimeout {
+                message_id: range.message_id(),
+                timeout: self.cfg.confirm_timeout,
+            })??;
+        let ack = confirmation.is_ack();
+        if let Some(returned) = confirmation.take_message() {
+            return Err(refused(
+                &range,
+                format!("returned {} {}", returned.reply_code, returned.reply_text),
+            ));
         }
-        let mut confirms = Vec::with_capacity(batch.len());
-        for event in &batch {
-            let (body, properties) = event_message(event)?;
-            let confirm = within(
-                CALL_TIMEOUT,
-                channel.basic_publish(
-                    self.cfg.exchange.as_str().into(),
-                    event.event_type.as_str().into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..BasicPublishOptions::default()
-                    },
-                    &body,
-                    properties,
-                ),
-            )
-            .await?;
-            confirms.push(confirm);
-            self.stats.inner.published.fetch_add(1, Ordering::Relaxed);
+        if !ack {
+            return Err(refused(&range, "nacked".to_string()));
         }
-
-        let deadline = Instant::now() + self.cfg.confirm_timeout;
-        let mut acked = 0usize;
-        let mut failure = None;
-        for (event, confirm) in batch.iter().zip(confirms) {
-            match tokio::time::timeout_at(deadline, confirm).await {
-                Err(_) => {
-                    failure = Some(BrokerError::ConfirmTimeout {
-                        message_id: event.event_id.to_string(),
-                        timeout: self.cfg.confirm_timeout,
-                    });
-                    break;
-                }
-                Ok(Err(e)) => {
-                    failure = Some(e.into());
-                    break;
-                }
-                Ok(Ok(confirmation)) => {
-                    let ack = confirmation.is_ack();
-                    match confirmation.take_message() {
-                        Some(returned) => {
-                            failure = Some(refused(
-                                event,
-                                format!("returned {} {}", returned.reply_code, returned.reply_text),
-                            ));
-                            break;
-                        }
-                        None if !ack => {
-                            failure = Some(refused(event, "nacked".to_string()));
-                            break;
-                        }
-                        None => acked += 1,
-                    }
-                }
-            }
-        }
-        if acked > 0 {
-            self.checkpoint(from, &batch[..acked]).await?;
-        }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(Window::Done),
-        }
+        self.checkpoint(from, &range).await?;
+        Ok(Window::Done)
     }
 
-    async fn checkpoint(&self, from: Checkpoint, sent: &[StoredEvent]) -> Result<(), BrokerError> {
-        let to = sent[sent.len() - 1].checkpoint();
-        let n = sent.len() as u64;
+    async fn checkpoint(&self, from: Checkpoint, sent: &RangeNotice) -> Result<(), BrokerError> {
+        let n = sent.events;
         match self
             .checkpoints
-            .commit(RELAY_CHECKPOINT, from, to, n, vec![], vec![])
+            .commit(RELAY_CHECKPOINT, from, sent.through, n, vec![], vec![])
             .await?
         {
             CommitOutcome::Committed => {
@@ -499,9 +473,9 @@ impl Relay {
     }
 }
 
-fn refused(event: &StoredEvent, reason: String) -> BrokerError {
+fn refused(range: &RangeNotice, reason: String) -> BrokerError {
     BrokerError::Refused {
-        message_id: event.event_id.to_string(),
+        message_id: range.message_id(),
         reason,
     }
 }

@@ -1,7 +1,7 @@
 //! The broker topology, declared by the application at start (declarations are idempotent):
 //!
-//! - `exchange` (default `roster.events`): durable topic exchange; the relay publishes each
-//!   event with its type as routing key.
+//! - `exchange` (default `roster.events`): durable topic exchange; the relay publishes its
+//!   range notices with routing key `log.range`.
 //! - per projection a quorum queue `<prefix>.<projection>` bound with `#`, one active consumer at
 //!   a time, a delivery limit, dead-lettering to `<prefix>.dlx` with the projection's name;
 //! - `<prefix>.dlx`: durable direct exchange; `<prefix>.<projection>.dlq`: durable queue bound to

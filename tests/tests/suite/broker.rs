@@ -6,7 +6,7 @@
 //! end. Tests that disrupt the whole broker (closing every connection, stopping the app) take the
 //! broker lock exclusively; the others share it, so they never run during a disruption.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::future::Future;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,7 +24,7 @@ use roster_rabbitmq::lapin::types::{AMQPValue, FieldTable};
 use roster_rabbitmq::lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use roster_rabbitmq::{
     declare_topology, dlq_list, dlq_replay, event_message, queue_status, run_projection_consumer,
-    BrokerConfig, Relay, RelayStats, DEFAULT_AMQP_URL,
+    BrokerConfig, RangeNotice, Relay, RelayStats, DEFAULT_AMQP_URL, RANGE_NOTICE,
 };
 use roster_tests::contract::{commit, events, read_all_until, to_stream};
 use roster_tests::read_models::{catch_up_to, expected_counts, CountPerStream};
@@ -373,10 +373,14 @@ async fn assert_applied_once(store: &PgStore, stored: &[StoredEvent]) {
     assert_eq!(consumed, expected_counts(stored));
 }
 
-/// Reads the audit queue until every event id of `stored` was seen there at least once.
+/// Reads the audit queue until every event of `stored` was announced there at least once (by
+/// a range notice covering its checkpoint, or a single-event notice carrying its id).
 async fn assert_all_published(cfg: &BrokerConfig, stored: &[StoredEvent]) {
     use futures_util::StreamExt;
-    let mut missing: HashSet<String> = stored.iter().map(|e| e.event_id.to_string()).collect();
+    let mut missing: HashMap<Checkpoint, String> = stored
+        .iter()
+        .map(|e| (e.checkpoint(), e.event_id.to_string()))
+        .collect();
     let connection = amqp(cfg).await;
     let channel = connection.create_channel().await.unwrap();
     let mut deliveries = channel
@@ -397,8 +401,15 @@ async fn assert_all_published(cfg: &BrokerConfig, stored: &[StoredEvent]) {
             .await
             .unwrap_or_else(|_| panic!("{} events never reached the broker", missing.len()));
         let d = next.expect("audit consumer open").expect("audit delivery");
-        if let Some(id) = d.properties.message_id() {
-            missing.remove(id.as_str());
+        let range = (d.properties.kind().as_ref().map(|k| k.as_str()) == Some(RANGE_NOTICE))
+            .then(|| serde_json::from_slice::<RangeNotice>(&d.data).expect("a range notice"));
+        match range {
+            Some(range) => missing.retain(|at, _| !range.covers(*at)),
+            None => {
+                if let Some(id) = d.properties.message_id() {
+                    missing.retain(|_, event_id| event_id != id.as_str());
+                }
+            }
         }
     }
     let _ = connection.close(200, "audited".into()).await;
