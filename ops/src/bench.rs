@@ -48,6 +48,20 @@ impl BenchDb {
         })
     }
 
+    /// A URL for a `roster serve` process on this database.
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://{}@{}:{}/{}",
+            self.config.get_user().unwrap_or("postgres"),
+            match self.config.get_hosts().first() {
+                Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+                _ => "127.0.0.1".into(),
+            },
+            self.config.get_ports().first().copied().unwrap_or(5432),
+            self.name
+        )
+    }
+
     pub async fn drop_now(self) -> anyhow::Result<()> {
         let (client, conn) = self.admin.connect(NoTls).await?;
         tokio::spawn(conn);

@@ -121,16 +121,7 @@ async fn measure(db: &BenchDb, opts: MemoryOptions) -> anyhow::Result<MemoryFigu
     drop(store);
 
     let port = free_port()?;
-    let url = format!(
-        "postgres://{}@{}:{}/{}",
-        db.config.get_user().unwrap_or("postgres"),
-        match db.config.get_hosts().first() {
-            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-            _ => "127.0.0.1".into(),
-        },
-        db.config.get_ports().first().copied().unwrap_or(5432),
-        db.name
-    );
+    let url = db.url();
     let mut server = tokio::process::Command::new(std::env::current_exe()?)
         .args(["--database-url", &url, "serve", "--listen"])
         .arg(format!("127.0.0.1:{port}"))

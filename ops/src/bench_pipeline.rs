@@ -113,7 +113,7 @@ impl PipelineFigures {
 }
 
 /// Deletes the run's queues, exchanges and database when dropped, on success, error or panic.
-struct Cleanup {
+pub(crate) struct Cleanup {
     amqp_url: String,
     prefix: String,
     admin: tokio_postgres::Config,
@@ -121,6 +121,20 @@ struct Cleanup {
 }
 
 impl Cleanup {
+    pub(crate) fn new(
+        amqp_url: &str,
+        prefix: &str,
+        admin_url: &str,
+        database: &str,
+    ) -> anyhow::Result<Cleanup> {
+        Ok(Cleanup {
+            amqp_url: amqp_url.to_string(),
+            prefix: prefix.to_string(),
+            admin: admin_url.parse().context("database URL")?,
+            database: database.to_string(),
+        })
+    }
+
     fn ceiling_name(&self) -> String {
         ceiling_name(&self.prefix)
     }
@@ -352,12 +366,7 @@ pub async fn run(
     // From here on the database and the broker objects are removed on every exit: an error, a
     // panic, or Ctrl-C / SIGTERM (which would otherwise end the process without unwinding).
     let prefix = format!("bench{}", &Uuid::new_v4().simple().to_string()[..8]);
-    let _cleanup = Cleanup {
-        amqp_url: amqp_url.to_string(),
-        prefix: prefix.clone(),
-        admin: admin_url.parse().context("database URL")?,
-        database: db.name.clone(),
-    };
+    let _cleanup = Cleanup::new(amqp_url, &prefix, admin_url, &db.name)?;
     let cfg = crate::broker::config(amqp_url, &prefix);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("SIGTERM handler")?;

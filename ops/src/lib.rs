@@ -7,6 +7,7 @@ pub mod bench_history;
 pub mod bench_kpi;
 pub mod bench_memory;
 pub mod bench_pipeline;
+pub mod bench_soak;
 pub mod broker;
 pub mod demo;
 pub mod import;

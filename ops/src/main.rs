@@ -268,6 +268,25 @@ enum Bench {
         #[arg(long, default_value_t = 300)]
         rate: u64,
     },
+    /// The soak drill: a real `roster serve` on PostgreSQL and RabbitMQ under steady load while
+    /// faults strike in turn (broker connections closed, broker app restarted, server killed,
+    /// database backends terminated, a poison message); reports lost acknowledged commands,
+    /// events applied twice, models vs a rebuild, recovery per fault, lag, RSS. Exit code 1 when
+    /// a promise fails. The broker faults act on the whole broker.
+    Soak {
+        #[arg(long, default_value_t = 1800)]
+        seconds: u64,
+        /// Commands per second offered.
+        #[arg(long, default_value_t = 300)]
+        rate: u64,
+        #[arg(long, default_value_t = 2000)]
+        platforms: u64,
+        #[arg(long, default_value_t = 32)]
+        clients: u64,
+        /// Seconds between two faults.
+        #[arg(long, default_value_t = 60)]
+        fault_every: u64,
+    },
     /// Commands/s through the full command path vs raw single-row INSERTs.
     Commands {
         #[arg(long, default_value_t = 32)]
@@ -561,6 +580,30 @@ async fn run_bench(
             };
             let f = roster::bench_memory::run(url, opts).await?;
             roster::bench_memory::print(&f, opts);
+        }
+        Bench::Soak {
+            seconds,
+            rate,
+            platforms,
+            clients,
+            fault_every,
+        } => {
+            let amqp_url = amqp_url.context(
+                "roster bench soak needs --amqp-url (or AMQP_URL): a RabbitMQ it may restart",
+            )?;
+            let opts = roster::bench_soak::SoakOptions {
+                seconds,
+                rate,
+                platforms,
+                clients,
+                fault_every,
+                server: std::env::current_exe()?,
+            };
+            let report = roster::bench_soak::run(url, amqp_url, &opts).await?;
+            roster::bench_soak::print(&report, &opts);
+            if !report.failures().is_empty() {
+                std::process::exit(1);
+            }
         }
         Bench::Commands { clients, commands } => {
             let f = roster::bench::commands(url, clients, commands).await?;
