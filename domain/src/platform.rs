@@ -1076,6 +1076,12 @@ impl Platform {
         p
     }
 
+    /// Folds one more event in: a reader that follows the log keeps a platform current this way
+    /// instead of reloading its history.
+    pub fn absorb(&mut self, event: PlatformEvent) {
+        Aggregate::apply(self, event);
+    }
+
     /// Convenience: the pending application of the current cycle, if any.
     pub fn has_pending_application(&self) -> bool {
         self.status.application_pending()

@@ -227,7 +227,7 @@ const MAX_ATTEMPTS: usize = 8;
 /// Bounded by the events its aggregates were folded from (their versions: a platform with a
 /// long service record weighs more) and by the number of entries; over either bound, the least
 /// recently used entries are dropped until a quarter of the budget is free.
-struct AggregateCache<A> {
+pub struct AggregateCache<A> {
     inner: Mutex<CacheInner<A>>,
     budget: CacheBudget,
 }
@@ -262,6 +262,11 @@ impl<A: Clone> AggregateCache<A> {
         Self::with_budget(CACHE_BUDGET)
     }
 
+    /// A cache of at most `entries` aggregates folded from at most `events` events in all.
+    pub fn bounded(entries: usize, events: u64) -> Self {
+        Self::with_budget(CacheBudget { entries, events })
+    }
+
     fn with_budget(budget: CacheBudget) -> Self {
         AggregateCache {
             inner: Mutex::new(CacheInner {
@@ -275,7 +280,7 @@ impl<A: Clone> AggregateCache<A> {
 
     /// Takes the entry out (no copy of the aggregate); the decision puts the new state back
     /// after its commit. A concurrent command on the same stream meanwhile loads from the store.
-    fn take(&self, stream_id: &str) -> Option<(u64, A)> {
+    pub fn take(&self, stream_id: &str) -> Option<(u64, A)> {
         let mut inner = self.inner.lock().expect("cache lock");
         let e = inner.entries.remove(stream_id)?;
         inner.events -= e.version;
@@ -292,7 +297,7 @@ impl<A: Clone> AggregateCache<A> {
         Some((e.version, e.state.clone()))
     }
 
-    fn put(&self, stream_id: &str, version: u64, state: A) {
+    pub fn put(&self, stream_id: &str, version: u64, state: A) {
         let mut inner = self.inner.lock().expect("cache lock");
         inner.tick += 1;
         let used = inner.tick;
@@ -333,7 +338,7 @@ impl<A: Clone> AggregateCache<A> {
         }
     }
 
-    fn forget(&self, stream_id: &str) {
+    pub fn forget(&self, stream_id: &str) {
         let mut inner = self.inner.lock().expect("cache lock");
         if let Some(e) = inner.entries.remove(stream_id) {
             inner.events -= e.version;

@@ -393,15 +393,23 @@ async fn phases(
         description: format!("PostgreSQL database {}", db.name),
     };
     // The policy consumer rides the pipeline too, as in `roster serve --amqp-url`.
-    let policies = Arc::new(roster_projections::PolicyConsumer::new(
-        Arc::new(roster_domain::service::CommandService::new(
-            store.clone(),
-            Arc::new(roster_domain::service::SystemClock),
-        )),
+    // The followers share one read of the log, as in `roster serve`.
+    let log: Arc<dyn EventStore> = Arc::new(roster_projections::SharedLog::new(
         store.clone(),
-        store.clone(),
-        roster_domain::policies::PolicyConfig::default(),
+        roster_projections::shared_log::DEFAULT_CAPACITY,
     ));
+    let policies = Arc::new(
+        roster_projections::PolicyConsumer::new(
+            Arc::new(roster_domain::service::CommandService::new(
+                store.clone(),
+                Arc::new(roster_domain::service::SystemClock),
+            )),
+            store.clone(),
+            store.clone(),
+            roster_domain::policies::PolicyConfig::default(),
+        )
+        .reading(log.clone()),
+    );
 
     // 1. The load, then the pipeline from a standing start.
     let mut generator = Generator::new();
@@ -428,10 +436,15 @@ async fn phases(
     );
 
     let started = Instant::now();
-    let transport =
-        crate::broker::start_with_lock(&stores, db.config.clone(), cfg.clone(), Some(policies))
-            .await
-            .context("starting the relay and consumers")?;
+    let transport = crate::broker::start_with_lock(
+        &stores,
+        log,
+        db.config.clone(),
+        cfg.clone(),
+        Some(policies),
+    )
+    .await
+    .context("starting the relay and consumers")?;
     let phases = async {
         let relay_secs = drained(&store, head_position, started).await?;
         let pipeline_secs = started.elapsed().as_secs_f64();
@@ -480,6 +493,7 @@ async fn phases(
 /// writer, so positions and transactions rise together). Returns when the relay got there.
 async fn drained(store: &PgStore, head: i64, started: Instant) -> anyhow::Result<f64> {
     let mut relay_at = None;
+    let mut reached: Vec<&str> = Vec::new();
     loop {
         let states = store.states().await?;
         let at = |name: &str| {
@@ -490,6 +504,15 @@ async fn drained(store: &PgStore, head: i64, started: Instant) -> anyhow::Result
         };
         if relay_at.is_none() && at(RELAY_CHECKPOINT) >= head {
             relay_at = Some(started.elapsed().as_secs_f64());
+        }
+        for name in crate::broker::QUEUES {
+            if at(name) >= head && !reached.contains(&name) {
+                reached.push(name);
+                eprintln!(
+                    "bench pipeline: {name} reached the head after {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
         }
         if let Some(relay) = relay_at {
             if crate::broker::QUEUES.iter().all(|n| at(n) >= head) {

@@ -387,6 +387,23 @@ impl Probe {
         }
         Ok(None)
     }
+
+    /// Waits until everything is applied and nothing new came meanwhile: the policy consumer
+    /// appends the commands an event calls for before its checkpoint passes that event, so one
+    /// pass of the head is not yet a standstill.
+    async fn settled(&self, limit: Duration) -> anyhow::Result<bool> {
+        let started = Instant::now();
+        loop {
+            let before = self.head().await?;
+            let left = limit.saturating_sub(started.elapsed());
+            if self.caught_up(left).await?.is_none() {
+                return Ok(false);
+            }
+            if self.head().await? == before {
+                return Ok(true);
+            }
+        }
+    }
 }
 
 async fn ready(http: &reqwest::Client, base: &str) -> bool {
@@ -758,7 +775,8 @@ async fn soak(
     let load_secs = load_started.elapsed().as_secs_f64();
     let caught_up_at_end = recover(&http, &base, &mut probe, &own, Instant::now())
         .await
-        .is_some();
+        .is_some()
+        && probe.settled(RECOVERY_LIMIT).await?;
     stop.store(true, Ordering::Relaxed);
     let rss = rss_task.await?;
     let lags = lag_task.await?;

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use roster_domain::store::EventStore;
 use roster_projections::{models, PolicyConsumer, ProjectionFollower, Subscriptions, POLICIES};
 use roster_rabbitmq::{BrokerConfig, Relay, RELAY_CHECKPOINT};
 use tokio::sync::{watch, Notify};
@@ -48,8 +49,12 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     }
 }
 
+/// `log` is what the followers read the event log through: normally the application's shared
+/// log (`AppState::shared_log`), so that the read models and the policy consumer read each event
+/// from the store once.
 pub async fn start(
     stores: &Stores,
+    log: Arc<dyn EventStore>,
     database_url: Option<&str>,
     cfg: BrokerConfig,
     policies: Option<Arc<PolicyConsumer>>,
@@ -60,7 +65,7 @@ pub async fn start(
         );
     };
     let lock: tokio_postgres::Config = database_url.parse().context("database URL")?;
-    start_with_lock(stores, lock, cfg, policies).await
+    start_with_lock(stores, log, lock, cfg, policies).await
 }
 
 /// [`start`], with the relay's leader lock taken on the database `lock` names (normally the event
@@ -68,6 +73,7 @@ pub async fn start(
 /// bench pipeline`, whose database is made for the run).
 pub async fn start_with_lock(
     stores: &Stores,
+    log: Arc<dyn EventStore>,
     lock: tokio_postgres::Config,
     cfg: BrokerConfig,
     policies: Option<Arc<PolicyConsumer>>,
@@ -101,7 +107,7 @@ pub async fn start_with_lock(
             tracing::error!(error = %e, "the relay stopped");
         }
     }));
-    let mut followers = ProjectionFollower::all(&stores.events, &stores.models);
+    let mut followers = ProjectionFollower::all(&log, &stores.models);
     if let Some(p) = policies {
         followers.push(p);
     }

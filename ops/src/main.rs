@@ -970,6 +970,7 @@ async fn main() -> anyhow::Result<()> {
                 Some(url) => Some(
                     roster::broker::start(
                         &stores,
+                        state.shared_log(),
                         cli.database_url.as_deref(),
                         roster::broker::config(url, &cli.amqp_prefix),
                         Some(state.policy_consumer()),

@@ -22,7 +22,9 @@ use roster_domain::error::code;
 use roster_domain::events::{self, PlatformEvent};
 use roster_domain::platform::Platform;
 use roster_domain::policies::{self, DeadlineChange, Issued, PolicyConfig};
-use roster_domain::service::{Clock, CommandOutcome, CommandRequest, CommandService, Target};
+use roster_domain::service::{
+    AggregateCache, Clock, CommandOutcome, CommandRequest, CommandService, Target,
+};
 use roster_domain::store::{
     Checkpoint, DeadlineState, DeadlineStore, EventStore, StoreError, StoredEvent,
 };
@@ -159,10 +161,19 @@ async fn issue(
 /// The policy consumer.
 pub struct PolicyConsumer {
     service: Arc<CommandService>,
+    /// Where it reads the log: the service's store, or the process's shared log.
+    log: Arc<dyn EventStore>,
     models: Arc<dyn ReadModelStore>,
     deadlines: Arc<dyn DeadlineStore>,
     cfg: PolicyConfig,
+    /// Platforms as they stood after the last event of theirs this consumer read: each event
+    /// then costs one fold, not a reload of the platform's history.
+    platforms: AggregateCache<Platform>,
 }
+
+/// What the policy consumer keeps of the platforms it follows (see `AggregateCache`).
+const PLATFORMS_CACHED: usize = 10_000;
+const PLATFORM_EVENTS_CACHED: u64 = 100_000;
 
 /// What handling one event did.
 enum Handled {
@@ -179,15 +190,24 @@ impl PolicyConsumer {
         cfg: PolicyConfig,
     ) -> Self {
         PolicyConsumer {
+            log: service.store().clone(),
             service,
             models,
             deadlines,
             cfg,
+            platforms: AggregateCache::bounded(PLATFORMS_CACHED, PLATFORM_EVENTS_CACHED),
         }
     }
 
+    /// Reads the log through `log` (a [`crate::SharedLog`] the read models share) instead of
+    /// the service's store.
+    pub fn reading(mut self, log: Arc<dyn EventStore>) -> Self {
+        self.log = log;
+        self
+    }
+
     fn events(&self) -> &Arc<dyn EventStore> {
-        self.service.store()
+        &self.log
     }
 
     async fn handle(&self, e: &StoredEvent) -> Result<Handled, RunError> {
@@ -196,20 +216,53 @@ impl PolicyConsumer {
         };
         let event = match events::decode_platform(&e.event_type, e.schema_version, &e.payload) {
             Ok(event) => event,
-            Err(err) => return Ok(Handled::Dead(err.to_string())),
+            Err(err) => {
+                self.platforms.forget(&e.stream_id);
+                return Ok(Handled::Dead(err.to_string()));
+            }
         };
         use PlatformEvent as E;
-        if !matches!(
+        let relevant = matches!(
             event,
             E::PlatformListed { .. }
                 | E::ReviewOpened { .. }
                 | E::PlatformDelisted { .. }
                 | E::IncidentReported { .. }
                 | E::IncidentAssessed { .. }
-        ) {
+        );
+        // The platform as it stood right after this event, whatever happened since: the cached
+        // one with this event folded in, or its history up to here.
+        let after = match self.platforms.take(&e.stream_id) {
+            Some((version, mut platform)) if version + 1 == e.version => {
+                platform.absorb(event.clone());
+                platform
+            }
+            // Handled before (a retried batch).
+            Some((version, platform)) if version == e.version => platform,
+            // A new platform: nothing to load.
+            None if e.version == 1 => {
+                let mut platform = Platform::default();
+                platform.absorb(event.clone());
+                platform
+            }
+            _ if !relevant => return Ok(Handled::Ignored),
+            _ => match self.history(e).await? {
+                Ok(platform) => platform,
+                Err(dead) => return Ok(Handled::Dead(dead)),
+            },
+        };
+        if !relevant {
+            self.platforms.put(&e.stream_id, e.version, after);
             return Ok(Handled::Ignored);
         }
-        // The platform as it stood right after this event, whatever happened since.
+        let handled = self.react(platform_id, e, &event, &after).await;
+        self.platforms.put(&e.stream_id, e.version, after);
+        handled
+    }
+
+    /// The platform folded from its stored history up to `e`; `Err` names an event that cannot
+    /// be decoded.
+    async fn history(&self, e: &StoredEvent) -> Result<Result<Platform, String>, RunError> {
         let mut history = Vec::new();
         for s in self
             .events()
@@ -221,18 +274,28 @@ impl PolicyConsumer {
             match events::decode_platform(&s.event_type, s.schema_version, &s.payload) {
                 Ok(decoded) => history.push(decoded),
                 Err(err) => {
-                    return Ok(Handled::Dead(format!(
+                    return Ok(Err(format!(
                         "the platform's event {} cannot be decoded: {err}",
                         s.event_id
                     )))
                 }
             }
         }
-        let after = Platform::from_events(history);
+        Ok(Ok(Platform::from_events(history)))
+    }
+
+    /// Schedules or cancels the deadlines and issues the commands the policies derive from
+    /// `event`, with the platform as it stood right after it.
+    async fn react(
+        &self,
+        platform_id: &str,
+        e: &StoredEvent,
+        event: &PlatformEvent,
+        after: &Platform,
+    ) -> Result<Handled, RunError> {
         let on = e.metadata.business_date;
         let now = self.service.now();
-        for change in
-            policies::plan_deadlines(&self.cfg, platform_id, e.event_id, on, &event, &after)
+        for change in policies::plan_deadlines(&self.cfg, platform_id, e.event_id, on, event, after)
         {
             match change {
                 DeadlineChange::Schedule(d) => {
@@ -257,7 +320,7 @@ impl PolicyConsumer {
                 }
             }
         }
-        for issued in policies::react(&self.cfg, platform_id, e.event_id, on, &event, &after) {
+        for issued in policies::react(&self.cfg, platform_id, e.event_id, on, event, after) {
             // A final refusal is audited by the service and logged by `issue`: the event is done.
             let _accepted_or_refused =
                 issue(&self.service, &issued, Some(e.metadata.correlation_id)).await?;

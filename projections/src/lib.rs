@@ -19,11 +19,13 @@ mod model_tests;
 pub mod models;
 pub mod queries;
 pub mod runner;
+pub mod shared_log;
 pub mod store;
 pub mod subscriptions;
 
 pub use automation::{Follower, PolicyConsumer, ProjectionFollower, Scheduler, POLICIES};
 pub use catalog::{Catalog, PlatformSummary, RoundSummary};
 pub use runner::{apply_batch, catch_up, Progress, Projection, RunError};
+pub use shared_log::SharedLog;
 pub use store::{CommitOutcome, DeadLetter, DocChange, ProjectionState, ReadModelStore};
 pub use subscriptions::{Link, Subscription, SubscriptionState, Subscriptions};

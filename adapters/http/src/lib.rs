@@ -29,7 +29,7 @@ use roster_projections::automation::Fired;
 use roster_projections::local::LocalProjections;
 use roster_projections::{
     Catalog, Link, PolicyConsumer, ProjectionFollower, ReadModelStore, RunError, Scheduler,
-    Subscriptions,
+    SharedLog, Subscriptions,
 };
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -59,6 +59,8 @@ pub struct Backends {
 struct Inner {
     service: Arc<CommandService>,
     store: Arc<dyn EventStore>,
+    /// The log as the followers read it: `store` with one shared read of recent events.
+    log: Arc<dyn EventStore>,
     deadlines: Arc<dyn DeadlineStore>,
     policies: Arc<PolicyConsumer>,
     scheduler: Scheduler,
@@ -179,14 +181,22 @@ impl AppState {
             deadlines,
         } = backends;
         let service = Arc::new(CommandService::new(store.clone(), clock.clone()));
-        let policies = Arc::new(PolicyConsumer::new(
-            service.clone(),
-            models.clone(),
-            deadlines.clone(),
-            policy.clone(),
+        // Every follower of this process (read models, policy consumer) reads the log once.
+        let log: Arc<dyn EventStore> = Arc::new(SharedLog::new(
+            store.clone(),
+            roster_projections::shared_log::DEFAULT_CAPACITY,
         ));
+        let policies = Arc::new(
+            PolicyConsumer::new(
+                service.clone(),
+                models.clone(),
+                deadlines.clone(),
+                policy.clone(),
+            )
+            .reading(log.clone()),
+        );
         let local = local_projections.then(|| {
-            let mut followers = ProjectionFollower::all(&store, &models);
+            let mut followers = ProjectionFollower::all(&log, &models);
             followers.push(policies.clone());
             LocalProjections::with_followers(followers)
         });
@@ -197,6 +207,7 @@ impl AppState {
                 service,
                 deadlines,
                 policies,
+                log,
                 store,
                 tokens,
                 models,
@@ -296,6 +307,12 @@ impl AppState {
     /// The policy consumer, for a broker transport to drive (`local_projections` false).
     pub fn policy_consumer(&self) -> Arc<PolicyConsumer> {
         self.inner.policies.clone()
+    }
+
+    /// The log as this process's followers read it (one shared read of recent events), for a
+    /// transport that runs the read models elsewhere than in `local`.
+    pub fn shared_log(&self) -> Arc<dyn EventStore> {
+        self.inner.log.clone()
     }
 
     /// Runs dynamic management to a standstill: (in local mode) the read models and the policy

@@ -44,7 +44,7 @@ impl Default for BrokerConfig {
             queue_prefix: "roster".to_string(),
             delivery_limit: 5,
             prefetch: 256,
-            confirm_window: 512,
+            confirm_window: 2048,
             confirm_timeout: Duration::from_secs(10),
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(10),

@@ -4,7 +4,7 @@
 //! global_position)`; the events themselves are read from the store. So the relay publishes one
 //! **range notice** per window it relays (routing key [`RANGE_NOTICE`]): "the log holds these
 //! `events` events after `after`, through `through`", with the ids of the first and last event.
-//! One message then stands for up to a whole window (512 events by default) instead of one
+//! One message then stands for up to a whole window (2,048 events by default) instead of one
 //! message per event, which kept the broker, not the read models, the pipeline's bottleneck
 //! (each message is fanned out to every queue).
 //!

@@ -995,6 +995,7 @@ pub(crate) async fn transport_for(
     let namespace = Namespace::declare(&cfg, &roster::broker::QUEUES).await;
     let transport = roster::broker::start_with_lock(
         &app.stores(),
+        app.state.shared_log(),
         app.pg_config().unwrap(),
         cfg.clone(),
         Some(app.state.policy_consumer()),
