@@ -98,6 +98,30 @@ pub fn gd_form() -> ApplicationForm {
     serde_json::from_value(form_json(GD_USCC, "44", "440300", &["enzymes"])).expect("fixture form")
 }
 
+/// A stored `ServiceRecorded` event of `platform-1` at this place of the log (its version and
+/// event id follow the position), for tests of readers and transports that look only at the
+/// envelope.
+pub fn stored_event(transaction_id: u64, global_position: i64) -> crate::store::StoredEvent {
+    serde_json::from_value(json!({
+        "global_position": global_position,
+        "transaction_id": transaction_id,
+        "stream_id": "platform-1",
+        "version": global_position,
+        "event_id": uuid::Uuid::from_u128(global_position as u128),
+        "event_type": "ServiceRecorded",
+        "schema_version": 1,
+        "payload": {"n": global_position},
+        "metadata": {
+            "actor": {"id": "t", "role": "system", "jurisdiction": null},
+            "command_id": uuid::Uuid::nil(),
+            "correlation_id": uuid::Uuid::nil(),
+            "recorded_at": "2025-07-01T00:00:00Z",
+            "business_date": "2025-07-01"
+        }
+    }))
+    .expect("a stored event")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

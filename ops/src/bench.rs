@@ -316,6 +316,53 @@ async fn raw_inserts(
 }
 
 /// Peak resident set size of this process, from /proc (Linux), in MiB.
+/// A port free on the loopback interface right now.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// `binary serve` on `127.0.0.1:port` without rate limits (a benchmark's clients are many and
+/// fast), logging warnings; the caller adds the stores and spawns it.
+pub fn bench_server(binary: &std::path::Path, port: u16) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--rate-per-address",
+            "0",
+            "--rate-per-token",
+            "0",
+            "--failed-auth-per-minute",
+            "0",
+        ])
+        .env("ROSTER_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// A new ministry token for `actor`, stored; returns the secret.
+pub async fn ministry_token(
+    store: &dyn roster_domain::store::TokenStore,
+    actor: &str,
+) -> anyhow::Result<String> {
+    let token = roster_http::generate_token();
+    store
+        .insert_token(roster_domain::store::TokenRecord {
+            token_hash: roster_http::hash_token(&token),
+            actor_id: actor.into(),
+            role: Role::Ministry,
+            jurisdiction: None,
+            label: actor.into(),
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+        })
+        .await?;
+    Ok(token)
+}
+
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;

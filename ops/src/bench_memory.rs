@@ -7,18 +7,16 @@
 //! server's RSS every 5 s. Run for 30 minutes, it is the soak's memory figure: flat means the
 //! last half of the run grows by less than 10 %.
 
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use roster_domain::actor::Role;
 use roster_domain::samples::uscc_with_check;
-use roster_domain::store::{Checkpoint, EventStore, ExpectedVersion, TokenRecord, TokenStore};
+use roster_domain::store::{Checkpoint, EventStore, ExpectedVersion};
 use roster_postgres::PgStore;
 
-use crate::bench::{append_to_streams, BenchDb};
+use crate::bench::{append_to_streams, bench_server, free_port, ministry_token, BenchDb};
 use crate::bench_kpi::platform_events;
 
 #[derive(Debug, Clone, Copy)]
@@ -72,12 +70,6 @@ pub fn rss_mib(pid: u32) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 pub async fn run(admin_url: &str, opts: MemoryOptions) -> anyhow::Result<MemoryFigures> {
     let db = BenchDb::create(admin_url).await?;
     let result = measure(&db, opts).await;
@@ -106,36 +98,13 @@ async fn measure(db: &BenchDb, opts: MemoryOptions) -> anyhow::Result<MemoryFigu
     }
     let fill_secs = started.elapsed().as_secs_f64();
     let events = store.count_after(Checkpoint::START).await?;
-    let token = roster_http::generate_token();
-    store
-        .insert_token(TokenRecord {
-            token_hash: roster_http::hash_token(&token),
-            actor_id: "bench-memory".into(),
-            role: Role::Ministry,
-            jurisdiction: None,
-            label: "bench-memory".into(),
-            created_at: chrono::Utc::now(),
-            revoked_at: None,
-        })
-        .await?;
+    let token = ministry_token(store.as_ref(), "bench-memory").await?;
     drop(store);
 
     let port = free_port()?;
     let url = db.url();
-    let mut server = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["--database-url", &url, "serve", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args([
-            "--rate-per-address",
-            "0",
-            "--rate-per-token",
-            "0",
-            "--failed-auth-per-minute",
-            "0",
-        ])
-        .env("ROSTER_LOG", "warn")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
+    let mut server = bench_server(&std::env::current_exe()?, port)
+        .env("DATABASE_URL", &url)
         .spawn()
         .context("start roster serve")?;
     let pid = server.id().context("server pid")?;

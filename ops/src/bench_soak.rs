@@ -32,11 +32,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use roster_domain::actor::Role;
 use roster_domain::samples::uscc_with_check;
-use roster_domain::store::{
-    Checkpoint, EventStore, ExpectedVersion, StoredEvent, TokenRecord, TokenStore,
-};
+use roster_domain::store::{Checkpoint, EventStore, ExpectedVersion, StoredEvent};
 use roster_postgres::PgStore;
 use roster_projections::{catch_up, models, ReadModelStore};
 use roster_rabbitmq::lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
@@ -48,7 +45,7 @@ use tokio::process::Child;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-use crate::bench::{append_to_streams, BenchDb};
+use crate::bench::{append_to_streams, bench_server, free_port, ministry_token, BenchDb};
 use crate::bench_kpi::platform_events;
 use crate::bench_memory::rss_mib;
 use crate::bench_pipeline::Cleanup;
@@ -252,29 +249,17 @@ impl Server {
 }
 
 fn spawn_server(
-    binary: &PathBuf,
+    binary: &std::path::Path,
     database_url: &str,
     amqp_url: &str,
     prefix: &str,
     port: u16,
 ) -> anyhow::Result<Child> {
-    tokio::process::Command::new(binary)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--rate-per-address",
-            "0",
-            "--rate-per-token",
-            "0",
-            "--failed-auth-per-minute",
-            "0",
-        ])
+    bench_server(binary, port)
         .env("DATABASE_URL", database_url)
         .env("AMQP_URL", amqp_url)
         .env("ROSTER_AMQP_PREFIX", prefix)
-        .env("ROSTER_LOG", "warn")
-        .stdout(Stdio::null())
         .stderr(Stdio::from(server_log(prefix)?))
-        .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("start {}", binary.display()))
 }
@@ -536,22 +521,8 @@ async fn soak(
         q += per_commit;
     }
     let events_before = store.count_after(Checkpoint::START).await?;
-    let token = roster_http::generate_token();
-    store
-        .insert_token(TokenRecord {
-            token_hash: roster_http::hash_token(&token),
-            actor_id: "bench-soak".into(),
-            role: Role::Ministry,
-            jurisdiction: None,
-            label: "bench-soak".into(),
-            created_at: chrono::Utc::now(),
-            revoked_at: None,
-        })
-        .await?;
-
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let token = ministry_token(store.as_ref(), "bench-soak").await?;
+    let port = free_port()?;
     let pid = Arc::new(AtomicU32::new(0));
     let mut server = Server {
         binary: opts.server.clone(),
@@ -841,7 +812,10 @@ async fn publish_poison(cfg: &BrokerConfig) -> anyhow::Result<()> {
                 ..BasicPublishOptions::default()
             },
             b"{\"soak\": \"poison\"}",
+            // Persistent like the relay's notices: a transient one would vanish from its
+            // dead-letter queue at the next broker restart.
             BasicProperties::default()
+                .with_delivery_mode(2)
                 .with_type(RANGE_NOTICE.into())
                 .with_message_id(format!("soak-poison-{}", Uuid::new_v4()).into())
                 .with_headers(headers),
@@ -957,6 +931,14 @@ pub fn print(r: &SoakReport, opts: &SoakOptions) {
         r.lag_max() * 1000.0,
         if r.lag_max() < TARGET_LAG_SECS { "met" } else { "not met" }
     );
+    let mut worst = r.lag_outside_faults.clone();
+    worst.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let worst: Vec<String> = worst
+        .iter()
+        .take(5)
+        .map(|(at, lag)| format!("{:.0} ms at {at:.0} s", lag * 1000.0))
+        .collect();
+    println!("  slowest samples outside faults: {}", worst.join(", "));
     println!("{:>8} {:>9}", "seconds", "RSS MiB");
     let step = (r.rss.len() / 24).max(1);
     for (i, (t, rss)) in r.rss.iter().enumerate() {

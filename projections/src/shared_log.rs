@@ -188,24 +188,7 @@ mod tests {
     }
 
     fn event(global_position: i64) -> StoredEvent {
-        serde_json::from_value(serde_json::json!({
-            "global_position": global_position,
-            "transaction_id": 1,
-            "stream_id": "platform-1",
-            "version": global_position,
-            "event_id": Uuid::from_u128(global_position as u128),
-            "event_type": "ServiceRecorded",
-            "schema_version": 1,
-            "payload": {"n": global_position},
-            "metadata": {
-                "actor": {"id": "t", "role": "system", "jurisdiction": null},
-                "command_id": Uuid::nil(),
-                "correlation_id": Uuid::nil(),
-                "recorded_at": "2025-07-01T00:00:00Z",
-                "business_date": "2025-07-01"
-            }
-        }))
-        .expect("a stored event")
+        roster_domain::samples::stored_event(1, global_position)
     }
 
     fn events(range: std::ops::RangeInclusive<i64>) -> Vec<StoredEvent> {

@@ -47,7 +47,9 @@ impl Default for BrokerConfig {
             confirm_window: 2048,
             confirm_timeout: Duration::from_secs(10),
             reconnect_min: Duration::from_millis(100),
-            reconnect_max: Duration::from_secs(10),
+            // Well under the 10 s in which a consumer must be back after the broker's return:
+            // a 10 s ceiling let one wait out most of that window before its next attempt.
+            reconnect_max: Duration::from_secs(3),
             idle_poll: Duration::from_millis(50),
             lock_poll: Duration::from_millis(500),
         }

@@ -213,24 +213,7 @@ mod tests {
     use super::*;
 
     fn event(transaction_id: u64, global_position: i64) -> StoredEvent {
-        serde_json::from_value(serde_json::json!({
-            "global_position": global_position,
-            "transaction_id": transaction_id,
-            "stream_id": "platform-1",
-            "version": global_position,
-            "event_id": Uuid::from_u128(global_position as u128),
-            "event_type": "ServiceRecorded",
-            "schema_version": 1,
-            "payload": {},
-            "metadata": {
-                "actor": {"id": "t", "role": "system", "jurisdiction": null},
-                "command_id": Uuid::nil(),
-                "correlation_id": Uuid::nil(),
-                "recorded_at": "2025-07-01T00:00:00Z",
-                "business_date": "2025-07-01"
-            }
-        }))
-        .expect("a stored event")
+        roster_domain::samples::stored_event(transaction_id, global_position)
     }
 
     fn cp(transaction_id: u64, global_position: i64) -> Checkpoint {
