@@ -54,6 +54,32 @@ const DOMAINS: [&str; 9] = [
 ];
 const PROVINCES: [&str; 8] = ["11", "31", "32", "33", "37", "42", "44", "51"];
 
+/// Appends `platforms` platforms of `per_platform` events each (`platform_events`) as streams
+/// `platform-<name>-<n>`, about 2,000 events per commit.
+pub async fn fill_platforms(
+    store: &dyn EventStore,
+    name: &str,
+    platforms: u64,
+    per_platform: u64,
+) -> anyhow::Result<()> {
+    let per_commit = (2000 / per_platform.max(1)).max(1);
+    let mut q = 0;
+    while q < platforms {
+        let streams = (q..(q + per_commit).min(platforms))
+            .map(|p| {
+                (
+                    format!("platform-{name}-{p}"),
+                    roster_domain::store::ExpectedVersion::NoStream,
+                    platform_events(p, per_platform),
+                )
+            })
+            .collect();
+        crate::bench::append_to_streams(store, &format!("bench-{name}"), streams).await?;
+        q += per_commit;
+    }
+    Ok(())
+}
+
 pub fn platform_events(q: u64, per_platform: u64) -> Vec<(NaiveDate, PlatformEvent)> {
     let province = PROVINCES[(q % 8) as usize];
     let applicant = uscc_with_check(&format!("91{province}0100{:09}", 10_000 + q));

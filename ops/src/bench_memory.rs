@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use roster_domain::samples::uscc_with_check;
-use roster_domain::store::{Checkpoint, EventStore, ExpectedVersion};
+use roster_domain::store::{Checkpoint, EventStore};
 use roster_postgres::PgStore;
 
-use crate::bench::{append_to_streams, bench_server, free_port, ministry_token, BenchDb};
-use crate::bench_kpi::platform_events;
+use crate::bench::{bench_server, free_port, ministry_token, BenchDb};
+use crate::bench_kpi::fill_platforms;
 
 #[derive(Debug, Clone, Copy)]
 pub struct MemoryOptions {
@@ -81,21 +81,7 @@ async fn measure(db: &BenchDb, opts: MemoryOptions) -> anyhow::Result<MemoryFigu
     let store = Arc::new(PgStore::with_config(db.config.clone()).await?);
     store.migrate().await?;
     let started = Instant::now();
-    let per_commit = (2000 / opts.per_platform.max(1)).max(1);
-    let mut q = 0;
-    while q < opts.platforms {
-        let streams = (q..(q + per_commit).min(opts.platforms))
-            .map(|p| {
-                (
-                    format!("platform-mem-{p}"),
-                    ExpectedVersion::NoStream,
-                    platform_events(p, opts.per_platform),
-                )
-            })
-            .collect();
-        append_to_streams(store.as_ref(), "bench-memory", streams).await?;
-        q += per_commit;
-    }
+    fill_platforms(store.as_ref(), "mem", opts.platforms, opts.per_platform).await?;
     let fill_secs = started.elapsed().as_secs_f64();
     let events = store.count_after(Checkpoint::START).await?;
     let token = ministry_token(store.as_ref(), "bench-memory").await?;

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use roster_domain::samples::uscc_with_check;
-use roster_domain::store::{Checkpoint, EventStore, ExpectedVersion, StoredEvent};
+use roster_domain::store::{Checkpoint, EventStore, StoredEvent};
 use roster_postgres::PgStore;
 use roster_projections::{catch_up, models, ReadModelStore};
 use roster_rabbitmq::lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
@@ -45,8 +45,8 @@ use tokio::process::Child;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-use crate::bench::{append_to_streams, bench_server, free_port, ministry_token, BenchDb};
-use crate::bench_kpi::platform_events;
+use crate::bench::{bench_server, free_port, ministry_token, BenchDb};
+use crate::bench_kpi::fill_platforms;
 use crate::bench_memory::rss_mib;
 use crate::bench_pipeline::Cleanup;
 
@@ -505,21 +505,7 @@ async fn soak(
     own.application_name(SOAK_APPLICATION);
     let store = Arc::new(PgStore::with_config(own.clone()).await?);
     store.migrate().await?;
-    let per_commit = (2000 / PER_PLATFORM).max(1);
-    let mut q = 0;
-    while q < opts.platforms {
-        let streams = (q..(q + per_commit).min(opts.platforms))
-            .map(|p| {
-                (
-                    format!("platform-soak-{p}"),
-                    ExpectedVersion::NoStream,
-                    platform_events(p, PER_PLATFORM),
-                )
-            })
-            .collect();
-        append_to_streams(store.as_ref(), "bench-soak", streams).await?;
-        q += per_commit;
-    }
+    fill_platforms(store.as_ref(), "soak", opts.platforms, PER_PLATFORM).await?;
     let events_before = store.count_after(Checkpoint::START).await?;
     let token = ministry_token(store.as_ref(), "bench-soak").await?;
     let port = free_port()?;
