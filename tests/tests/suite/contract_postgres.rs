@@ -306,8 +306,35 @@ async fn the_layout_migration_rebuilds_timeline_and_kpi_from_the_log() {
     let mut commit = single("platform-gd-a", ExpectedVersion::NoStream, 1);
     commit.streams[0].events = vec![event];
     store.append(commit).await.unwrap();
+    let head = store.load_stream("platform-gd-a", 0).await.unwrap()[0].checkpoint();
     let local = LocalProjections::new(store.clone(), store.clone(), models::all());
-    local.catch_up_all().await.unwrap();
+    // One pass stops at the cluster's visibility horizon: a transaction another test holds open
+    // keeps the new commit back for a moment, so catch up until every model has passed it.
+    let catch_up = || async {
+        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            local.catch_up_all().await.unwrap();
+            let states = store.states().await.unwrap();
+            let behind: Vec<&str> = models::NAMES
+                .into_iter()
+                .filter(|name| {
+                    states
+                        .iter()
+                        .find(|s| s.projection == *name)
+                        .is_none_or(|s| s.checkpoint < head)
+                })
+                .collect();
+            if behind.is_empty() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < give_up,
+                "{behind:?} never reached the commit"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    catch_up().await;
 
     // What a database of the earlier layout holds: the documents under the platform id.
     let client = raw_client(&db).await;
@@ -339,7 +366,7 @@ async fn the_layout_migration_rebuilds_timeline_and_kpi_from_the_log() {
         Checkpoint::START
     );
 
-    local.catch_up_all().await.unwrap();
+    catch_up().await;
     let timeline = models::timeline::read(store.as_ref(), "gd-a")
         .await
         .unwrap();
