@@ -711,8 +711,15 @@ pub fn report(
 pub async fn load(
     models: &dyn crate::store::ReadModelStore,
 ) -> Result<(Vec<KpiDoc>, Vec<TargetSetDoc>), roster_domain::store::StoreError> {
-    let stored = models.scan(crate::models::kpi::NAME, "").await?;
-    crate::models::kpi::assemble(stored).map_err(roster_domain::store::StoreError::Other)
+    let mut assembler = crate::models::kpi::Assembler::default();
+    models
+        .scan_each(crate::models::kpi::NAME, "", &mut |key, doc| {
+            assembler.push(key, doc)
+        })
+        .await?;
+    assembler
+        .finish()
+        .map_err(roster_domain::store::StoreError::Other)
 }
 
 /// Parses an "as known at" recorded time: RFC 3339 (`2026-03-01T12:00:00+08:00`), or a local

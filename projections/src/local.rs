@@ -9,7 +9,7 @@ use roster_domain::store::EventStore;
 use tokio::sync::Notify;
 
 use crate::automation::{Follower, ProjectionFollower};
-use crate::runner::{apply_batch, Progress, Projection, RunError};
+use crate::runner::{apply_batch_noting, Progress, Projection, RunError, WrittenKeys};
 use crate::store::ReadModelStore;
 
 /// Most events a follower applies per transaction: catching up a long log goes in large steps,
@@ -74,17 +74,21 @@ pub async fn rebuild(
     let mut total = Progress::default();
     let mut from = models.state(&shadow).await?.checkpoint;
     let mut batch = events.read_all_after(from, batch_size.max(1)).await?;
+    // The shadow starts empty and only this rebuild writes it: a document it has not written
+    // yet does not exist, and is not looked up.
+    let mut written = WrittenKeys::default();
     while let Some(last) = batch.last() {
         let next_from = last.checkpoint();
         let (next, applied) = tokio::join!(
             events.read_all_after(next_from, batch_size.max(1)),
-            apply_batch(
+            apply_batch_noting(
                 models,
                 projection,
                 &shadow,
                 from,
                 &batch,
-                chrono::Utc::now()
+                chrono::Utc::now(),
+                Some(&mut written),
             )
         );
         match applied? {

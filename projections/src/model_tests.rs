@@ -733,3 +733,46 @@ async fn applying_an_event_reads_and_writes_a_bounded_amount_whatever_the_histor
         }
     }
 }
+
+/// A rebuild does not look up documents it has not written yet (`WrittenKeys`); one it wrote
+/// in an earlier batch it must. Rebuilt in batches of 3 (every platform's documents written in
+/// several batches, a retraction landing on a chunk written batches before), every model equals
+/// the same history applied in one batch.
+#[tokio::test]
+async fn a_rebuild_in_small_batches_equals_one_pass() {
+    let mut log = history();
+    for mut e in long_history(160).events {
+        e.global_position = log.events.len() as i64 + 1;
+        e.event_id = uuid::Uuid::from_u128(e.global_position as u128);
+        log.events.push(e);
+    }
+    let events = crate::shared_log::tests::CountingLog {
+        log: log.events.clone(),
+        reads: Default::default(),
+    };
+    for p in models::all() {
+        let store = MemoryReadModels::default();
+        apply_batch(
+            &store,
+            p.as_ref(),
+            p.name(),
+            Default::default(),
+            &log.events,
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let one_pass = store.scan(p.name(), "").await.unwrap();
+        let progress = crate::local::rebuild(&events, &store, p.as_ref(), 3, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(progress.dead_lettered, 0, "{}", p.name());
+        assert_eq!(
+            store.scan(p.name(), "").await.unwrap(),
+            one_pass,
+            "{}",
+            p.name()
+        );
+    }
+}

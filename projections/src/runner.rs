@@ -81,6 +81,48 @@ pub async fn apply_batch(
     events: &[StoredEvent],
     now: DateTime<Utc>,
 ) -> Result<Option<Progress>, RunError> {
+    apply_batch_noting(models, projection, stored_as, from, events, now, None).await
+}
+
+/// The keys a writer has stored, as hashes: a key whose hash is absent was never written, so a
+/// sole writer (a rebuild into its shadow) need not ask the store for it. A rebuild from short
+/// histories otherwise looks up every document it is about to create, one lookup per document
+/// and model, for nothing. Hashes, not keys: 8 bytes per document, and a collision only costs a
+/// lookup.
+#[derive(Debug, Default)]
+pub struct WrittenKeys {
+    hashes: std::collections::HashSet<u64>,
+}
+
+impl WrittenKeys {
+    fn hash(key: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        h.finish()
+    }
+
+    /// Whether `key` may have been written (false: certainly not).
+    pub fn may_hold(&self, key: &str) -> bool {
+        self.hashes.contains(&Self::hash(key))
+    }
+
+    pub fn note(&mut self, key: &str) {
+        self.hashes.insert(Self::hash(key));
+    }
+}
+
+/// `apply_batch` for a sole writer that tracks what it wrote (`written`): keys it never wrote
+/// are not loaded, and what the batch writes is noted once committed.
+pub async fn apply_batch_noting(
+    models: &dyn ReadModelStore,
+    projection: &dyn Projection,
+    stored_as: &str,
+    from: Checkpoint,
+    events: &[StoredEvent],
+    now: DateTime<Utc>,
+    written: Option<&mut WrittenKeys>,
+) -> Result<Option<Progress>, RunError> {
     let Some(last) = events.last() else {
         return Ok(Some(Progress {
             checkpoint: from,
@@ -90,7 +132,17 @@ pub async fn apply_batch(
     let mut wanted: Vec<String> = events.iter().flat_map(|e| projection.keys(e)).collect();
     wanted.sort();
     wanted.dedup();
-    let loaded = models.load(stored_as, &wanted).await?;
+    let loaded = match written.as_deref() {
+        Some(w) => {
+            let held: Vec<String> = wanted.iter().filter(|k| w.may_hold(k)).cloned().collect();
+            if held.is_empty() {
+                BTreeMap::new()
+            } else {
+                models.load(stored_as, &held).await?
+            }
+        }
+        None => models.load(stored_as, &wanted).await?,
+    };
     let mut docs: BTreeMap<String, Option<Value>> = wanted
         .iter()
         .map(|k| (k.clone(), loaded.get(k).cloned()))
@@ -129,6 +181,14 @@ pub async fn apply_batch(
         .filter(|(k, v)| original.get(k) != Some(v))
         .map(|(key, doc)| DocChange { key, doc })
         .collect();
+    let stored: Vec<String> = match written {
+        Some(_) => changes
+            .iter()
+            .filter(|c| c.doc.is_some())
+            .map(|c| c.key.clone())
+            .collect(),
+        None => Vec::new(),
+    };
     match models
         .commit(
             stored_as,
@@ -140,7 +200,14 @@ pub async fn apply_batch(
         )
         .await?
     {
-        CommitOutcome::Committed => Ok(Some(progress)),
+        CommitOutcome::Committed => {
+            if let Some(w) = written {
+                for key in &stored {
+                    w.note(key);
+                }
+            }
+            Ok(Some(progress))
+        }
         CommitOutcome::Moved => Ok(None),
     }
 }

@@ -175,7 +175,7 @@ impl EventStore for SharedLog {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
@@ -240,9 +240,9 @@ mod tests {
     }
 
     /// A log of `n` events that counts the reads it serves.
-    struct CountingLog {
-        log: Vec<StoredEvent>,
-        reads: AtomicUsize,
+    pub(crate) struct CountingLog {
+        pub(crate) log: Vec<StoredEvent>,
+        pub(crate) reads: AtomicUsize,
     }
 
     #[async_trait]

@@ -73,6 +73,22 @@ pub trait ReadModelStore: Send + Sync {
         prefix: &str,
     ) -> Result<Vec<(String, Value)>, StoreError>;
 
+    /// The documents `scan` returns, handed to `each` one at a time as they arrive, so a large
+    /// model is never held twice (raw rows and decoded documents) before its reader folds it.
+    /// `each` refusing a document ends the scan with that error. The default goes through
+    /// `scan`; adapters whose models grow large stream.
+    async fn scan_each(
+        &self,
+        projection: &str,
+        prefix: &str,
+        each: &mut (dyn FnMut(String, Value) -> Result<(), String> + Send),
+    ) -> Result<(), StoreError> {
+        for (key, doc) in self.scan(projection, prefix).await? {
+            each(key, doc).map_err(StoreError::Other)?;
+        }
+        Ok(())
+    }
+
     /// In one transaction: applies `changes`, records `dead_letters`, moves the checkpoint from
     /// `from` to `to` and adds `applied` to the count, but only if the stored checkpoint is
     /// still `from`; otherwise writes nothing and returns `Moved`.

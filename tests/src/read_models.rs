@@ -289,6 +289,50 @@ pub async fn scan_prefix_is_literal_and_bytewise(store: &dyn ReadModelStore) {
     );
 }
 
+/// `scan_each` hands on what `scan` returns, in the same (key) order; a document its reader
+/// refuses ends the scan with the reader's reason, and the store answers normally afterwards.
+pub async fn scan_each_streams_what_scan_returns(store: &dyn ReadModelStore) {
+    let docs: Vec<String> = (0..300)
+        .map(|i| format!("k/{:03}", (i * 7) % 300))
+        .collect();
+    must_commit(
+        store,
+        "m",
+        Checkpoint::START,
+        cp(0, 1),
+        1,
+        docs.iter().map(|k| put(k, json!({ "k": k }))).collect(),
+        vec![],
+    )
+    .await;
+    let mut seen = Vec::new();
+    store
+        .scan_each("m", "k/", &mut |k, v| {
+            seen.push((k, v));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen, store.scan("m", "k/").await.unwrap());
+    assert_eq!(seen.len(), 300);
+
+    let mut read = 0;
+    let refused = store
+        .scan_each("m", "", &mut |k, _| {
+            read += 1;
+            if k == "k/100" {
+                Err(format!("{k} refused"))
+            } else {
+                Ok(())
+            }
+        })
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("k/100 refused"), "{refused}");
+    assert_eq!(read, 101, "nothing read after the refusal");
+    assert_eq!(store.scan("m", "k/2").await.unwrap().len(), 100);
+}
+
 pub async fn stale_from_is_moved_and_writes_nothing(store: &dyn ReadModelStore) {
     // A projection that never ran stands at START: any other `from` is stale.
     assert_eq!(

@@ -363,6 +363,53 @@ impl ReadModelStore for PgStore {
         release(client, result)
     }
 
+    async fn scan_each(
+        &self,
+        projection: &str,
+        prefix: &str,
+        each: &mut (dyn FnMut(String, Value) -> Result<(), String> + Send),
+    ) -> Result<(), StoreError> {
+        use futures_util::TryStreamExt;
+        let client = self.client().await?;
+        let result: Result<_, StoreError> = async {
+            let stmt = client
+                .prepare_cached(
+                    "SELECT key, doc FROM read_model_docs
+                     WHERE projection = $1 AND starts_with(key, $2) ORDER BY key",
+                )
+                .await
+                .map_err(from_pg)?;
+            // Rows are decoded and handed on as they arrive: the KPI model over a million
+            // service records is ~90 MB of rows, which `scan` held alongside their documents.
+            let rows = client
+                .query_raw(
+                    &stmt,
+                    [
+                        &projection as &(dyn tokio_postgres::types::ToSql + Sync),
+                        &prefix,
+                    ],
+                )
+                .await
+                .map_err(from_pg)?;
+            let mut rows = std::pin::pin!(rows);
+            while let Some(row) = rows.try_next().await.map_err(from_pg)? {
+                let key: String = row.try_get(0).map_err(from_pg)?;
+                let doc: Value = row.try_get(1).map_err(from_pg)?;
+                drop(row);
+                each(key, doc).map_err(StoreError::Other)?;
+            }
+            Ok(())
+        }
+        .await;
+        if result.is_err() {
+            // A scan ended early leaves its rows in flight: the connection goes, not back to
+            // the pool.
+            drop(Object::take(client));
+            return result;
+        }
+        result
+    }
+
     async fn commit(
         &self,
         projection: &str,

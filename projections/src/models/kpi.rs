@@ -490,48 +490,76 @@ impl Projection for KpiModel {
 pub fn assemble(
     stored: impl IntoIterator<Item = (String, Value)>,
 ) -> Result<(Vec<KpiDoc>, Vec<TargetSetDoc>), String> {
-    let unreadable =
-        |key: &str, e: serde_json::Error| format!("kpi document {key} unreadable: {e}");
-    let mut platforms: BTreeMap<String, KpiDoc> = BTreeMap::new();
-    let mut chunks: BTreeMap<String, ServiceChunk> = BTreeMap::new();
-    let mut sets = Vec::new();
-    for (key, v) in stored {
-        if let Some(pid) = key.strip_prefix(PLATFORMS) {
-            let doc: KpiDoc = serde_json::from_value(v).map_err(|e| unreadable(&key, e))?;
-            platforms.insert(pid.to_string(), doc);
-        } else if key.starts_with(SERVICES) {
-            let chunk: ServiceChunk = serde_json::from_value(v).map_err(|e| unreadable(&key, e))?;
-            chunks.insert(key, chunk);
-        } else if key.starts_with(TARGET_SETS) {
-            sets.push(serde_json::from_value(v).map_err(|e| unreadable(&key, e))?);
-        }
+    let mut stored: Vec<(String, Value)> = stored.into_iter().collect();
+    stored.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut assembler = Assembler::default();
+    for (key, doc) in stored {
+        assembler.push(key, doc)?;
     }
-    // Chunk keys sort by platform, then chunk number: one run of chunks per platform, packed
-    // and dropped in turn, so the loaded records are held about once, not twice.
-    let mut run: Vec<ServiceChunk> = Vec::new();
-    let mut run_pid = String::new();
-    let mut chunks = chunks.into_iter().peekable();
-    while let Some((key, chunk)) = chunks.next() {
-        let pid = chunk_platform(&key);
-        if run.is_empty() {
-            run_pid = pid.to_string();
+    assembler.finish()
+}
+
+/// `assemble` for documents arriving in key order (a store's scan), one at a time: chunk keys
+/// sort by platform, then chunk number, so each platform's chunks form one run, packed as soon
+/// as the next platform's run begins. Only the packed records stay, never the stored chunks of
+/// the whole model beside them.
+#[derive(Default)]
+pub struct Assembler {
+    platforms: BTreeMap<String, KpiDoc>,
+    run_platform: String,
+    run: Vec<ServiceChunk>,
+    sets: Vec<TargetSetDoc>,
+}
+
+impl Assembler {
+    pub fn push(&mut self, key: String, v: Value) -> Result<(), String> {
+        let unreadable = |e: serde_json::Error| format!("kpi document {key} unreadable: {e}");
+        if let Some(pid) = key.strip_prefix(PLATFORMS) {
+            let mut doc: KpiDoc = serde_json::from_value(v).map_err(unreadable)?;
+            if let Some(earlier) = self.platforms.remove(pid) {
+                doc.services = earlier.services;
+                doc.service_count = earlier.service_count;
+            }
+            self.platforms.insert(pid.to_string(), doc);
+        } else if key.starts_with(SERVICES) {
+            let chunk: ServiceChunk = serde_json::from_value(v).map_err(unreadable)?;
+            let pid = chunk_platform(&key);
+            if pid != self.run_platform {
+                self.pack_run()?;
+                self.run_platform = pid.to_string();
+            }
+            self.run.push(chunk);
+        } else if key.starts_with(TARGET_SETS) {
+            self.sets
+                .push(serde_json::from_value(v).map_err(unreadable)?);
         }
-        run.push(chunk);
-        if chunks
-            .peek()
-            .is_some_and(|(next, _)| chunk_platform(next) == pid)
-        {
-            continue;
+        Ok(())
+    }
+
+    fn pack_run(&mut self) -> Result<(), String> {
+        if self.run.is_empty() {
+            return Ok(());
         }
-        let doc = platforms.entry(run_pid.clone()).or_insert_with(|| KpiDoc {
-            platform_id: run_pid.clone(),
+        let pid = std::mem::take(&mut self.run_platform);
+        let doc = self.platforms.entry(pid.clone()).or_insert_with(|| KpiDoc {
+            platform_id: pid.clone(),
             ..KpiDoc::default()
         });
-        let lines: Vec<&str> = run.iter().map(|c| c.lines.as_str()).collect();
+        if doc.service_count > 0 {
+            return Err(format!(
+                "kpi service chunks of {pid} did not arrive in key order"
+            ));
+        }
+        let lines: Vec<&str> = self.run.iter().map(|c| c.lines.as_str()).collect();
         pack_services(doc, &lines);
-        run.clear();
+        self.run.clear();
+        Ok(())
     }
-    Ok((platforms.into_values().collect(), sets))
+
+    pub fn finish(mut self) -> Result<(Vec<KpiDoc>, Vec<TargetSetDoc>), String> {
+        self.pack_run()?;
+        Ok((self.platforms.into_values().collect(), self.sets))
+    }
 }
 
 /// The platform id of a chunk key `s/<platform id>/<chunk>`.

@@ -40,6 +40,7 @@ macro_rules! shared_cases {
         read_model_cases!($open;
             commit_then_load_and_scan,
             scan_prefix_is_literal_and_bytewise,
+            scan_each_streams_what_scan_returns,
             stale_from_is_moved_and_writes_nothing,
             racing_committers_exactly_one_wins,
             none_deletes_a_document,
