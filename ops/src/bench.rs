@@ -324,9 +324,18 @@ pub fn free_port() -> anyhow::Result<u16> {
 }
 
 /// `binary serve` on `127.0.0.1:port` without rate limits (a benchmark's clients are many and
-/// fast), logging warnings; the caller adds the stores and spawns it.
+/// fast), logging warnings; the caller adds the stores and spawns it. With
+/// `ROSTER_BENCH_SERVER_WRAPPER` set (e.g. `heaptrack`, with a build whose `system-alloc`
+/// feature leaves the allocator to the profiler), the server runs under that program.
 pub fn bench_server(binary: &std::path::Path, port: u16) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(binary);
+    let mut command = match std::env::var_os("ROSTER_BENCH_SERVER_WRAPPER") {
+        Some(wrapper) => {
+            let mut c = tokio::process::Command::new(wrapper);
+            c.arg(binary);
+            c
+        }
+        None => tokio::process::Command::new(binary),
+    };
     command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args([

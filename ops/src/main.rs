@@ -637,6 +637,7 @@ async fn run_bench(
 
 /// jemalloc, not glibc's malloc: under load the server's resident memory kept the peaks of every
 /// report load in per-thread arenas (ARCHITECTURE.md, "What the server keeps in memory").
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

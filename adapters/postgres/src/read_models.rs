@@ -60,6 +60,9 @@ const DEAD_LETTER_COLUMNS: &str = "projection, global_position, transaction_id, 
 
 /// The last change per key wins, as if the changes were applied one after the other; one
 /// `INSERT … ON CONFLICT DO UPDATE` may not touch the same row twice.
+/// What one document upsert statement carries at most (one document may exceed it alone).
+const STATEMENT_BYTES: usize = 1 << 20;
+
 fn last_change_per_key(changes: Vec<DocChange>) -> (Vec<String>, Vec<Value>, Vec<String>) {
     let mut last: HashMap<String, Option<Value>> = HashMap::with_capacity(changes.len());
     for c in changes {
@@ -121,14 +124,30 @@ async fn commit_in(
         let upsert = tx
             .prepare_cached(
                 "INSERT INTO read_model_docs (projection, key, doc)
-                 SELECT $1, k, d FROM UNNEST($2::text[], $3::jsonb[]) AS u(k, d)
+                 SELECT $1, k, d::jsonb FROM UNNEST($2::text[], $3::text[]) AS u(k, d)
                  ON CONFLICT (projection, key) DO UPDATE SET doc = EXCLUDED.doc",
             )
             .await
             .map_err(from_pg)?;
-        tx.execute(&upsert, &[&projection, &keys, &docs])
-            .await
-            .map_err(from_pg)?;
+        // Statements of at most about STATEMENT_BYTES each: a connection keeps the capacity of
+        // the largest message it ever sent, and a batch of 2,000 service chunks in one message
+        // left ~10 MB behind in every pooled connection.
+        let mut next = 0;
+        while next < keys.len() {
+            let start = next;
+            let (mut texts, mut size) = (Vec::new(), 0);
+            while next < keys.len() && (texts.is_empty() || size < STATEMENT_BYTES) {
+                let text = serde_json::to_string(&docs[next]).map_err(|e| {
+                    StoreError::Other(format!("document {} not serializable: {e}", keys[next]))
+                })?;
+                size += text.len() + keys[next].len();
+                texts.push(text);
+                next += 1;
+            }
+            tx.execute(&upsert, &[&projection, &&keys[start..next], &texts])
+                .await
+                .map_err(from_pg)?;
+        }
     }
     if !deleted.is_empty() {
         let delete = tx
