@@ -355,31 +355,13 @@ impl ReadModelStore for PgStore {
         projection: &str,
         prefix: &str,
     ) -> Result<Vec<(String, Value)>, StoreError> {
-        let client = self.client().await?;
-        let result: Result<_, StoreError> = async {
-            // starts_with, not LIKE: a prefix holding % or _ means those characters.
-            let stmt = client
-                .prepare_cached(
-                    "SELECT key, doc FROM read_model_docs
-                     WHERE projection = $1 AND starts_with(key, $2) ORDER BY key",
-                )
-                .await
-                .map_err(from_pg)?;
-            let rows = client
-                .query(&stmt, &[&projection, &prefix])
-                .await
-                .map_err(from_pg)?;
-            rows.iter()
-                .map(|r| {
-                    Ok((
-                        r.try_get(0).map_err(from_pg)?,
-                        r.try_get(1).map_err(from_pg)?,
-                    ))
-                })
-                .collect()
-        }
-        .await;
-        release(client, result)
+        let mut out = Vec::new();
+        self.scan_each(projection, prefix, &mut |key, doc| {
+            out.push((key, doc));
+            Ok(())
+        })
+        .await?;
+        Ok(out)
     }
 
     async fn scan_each(
@@ -391,6 +373,7 @@ impl ReadModelStore for PgStore {
         use futures_util::TryStreamExt;
         let client = self.client().await?;
         let result: Result<_, StoreError> = async {
+            // starts_with, not LIKE: a prefix holding % or _ means those characters.
             let stmt = client
                 .prepare_cached(
                     "SELECT key, doc FROM read_model_docs
@@ -399,7 +382,7 @@ impl ReadModelStore for PgStore {
                 .await
                 .map_err(from_pg)?;
             // Rows are decoded and handed on as they arrive: the KPI model over a million
-            // service records is ~90 MB of rows, which `scan` held alongside their documents.
+            // service records is ~90 MB of rows, which were held alongside their documents.
             let rows = client
                 .query_raw(
                     &stmt,
