@@ -194,7 +194,9 @@ pub fn valid_platform_id(id: &str) -> bool {
         && id.as_bytes()[0].is_ascii_alphanumeric()
 }
 
-fn store_refusal(e: StoreError) -> Refusal {
+/// A store failure as the refusal a caller sees: conflicts as conflicts, outages and faults without
+/// the driver's words (those go to the log).
+pub fn store_refusal(e: StoreError) -> Refusal {
     match e {
         StoreError::VersionConflict { stream_id, expected, actual } => Refusal::new(
             code::VERSION_CONFLICT,

@@ -6,188 +6,156 @@ use chrono::NaiveDate;
 use roster_domain::platform::Status;
 use roster_domain::store::Checkpoint;
 use roster_domain::values::{Domain, Province};
-use roster_projections::local::{rebuild, LocalProjections};
+use roster_projections::local::rebuild;
 use roster_projections::models;
 use roster_projections::queries::{self, RosterQuery};
 use serde::Serialize;
 
-use crate::stores::Stores;
+use roster_app::{App, Backends};
+use roster_domain::actor::{Actor, Role};
 
-/// Whether a reader at `checkpoint` is stalled: behind the log, with the oldest event it has not
-/// applied recorded longer than `limit` ago and its checkpoint unmoved for as long. A one-shot
-/// command cannot watch the checkpoint the way the server does, so it asks the log how long the
-/// reader has been leaving an event unapplied.
-async fn stalled(
-    stores: &Stores,
-    checkpoint: Checkpoint,
-    lag: u64,
-    updated_at: Option<chrono::DateTime<chrono::Utc>>,
-    limit: std::time::Duration,
-) -> anyhow::Result<bool> {
-    if lag == 0 {
-        return Ok(false);
-    }
-    let limit = chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
-    let now = chrono::Utc::now();
-    if updated_at.is_some_and(|at| now - at < limit) {
-        return Ok(false);
-    }
-    let oldest = stores.events.read_all_after(checkpoint, 1).await?;
-    Ok(oldest
-        .first()
-        .is_some_and(|e| now - e.metadata.recorded_at >= limit))
+/// What `roster status` reports: the application's status, the store it read, and with
+/// `--amqp-url` the broker's view of each queue; `problems` is what is wrong, one line each.
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub store: String,
+    #[serde(flatten)]
+    pub status: roster_app::Status,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub broker: Vec<QueueRow>,
+    pub problems: Vec<String>,
+}
+
+/// A queue as the broker counts it.
+#[derive(Debug, Serialize)]
+pub struct QueueRow {
+    pub queue: String,
+    pub ready: u32,
+    pub consumers: u32,
+    pub dead_letter_queue: String,
+    pub dead_letters: u32,
+    /// `no consumer`: nothing applies what the queue announces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<&'static str>,
 }
 
 /// Events, each reader's checkpoint, lag, dead letters and whether it is stalled (see
 /// `roster serve --stall-after-seconds`), and the pending deadlines.
-pub async fn status(
-    stores: &Stores,
-    stall_after: std::time::Duration,
-) -> anyhow::Result<serde_json::Value> {
-    let events = stores.events.count_after(Checkpoint::START).await?;
-    let states = stores.models.states().await?;
-    let dead = stores.models.dead_letters(None).await?;
-    let mut projections = Vec::new();
-    for name in models::NAMES
-        .iter()
-        .copied()
-        .chain([roster_projections::POLICIES, "relay"])
-    {
-        let Some(st) = states.iter().find(|s| s.projection == name) else {
-            if name != "relay" {
-                let stalled = stalled(stores, Checkpoint::START, events, None, stall_after).await?;
-                projections.push(serde_json::json!({"projection": name, "applied": 0, "lag": events, "dead_letters": 0, "stalled": stalled, "note": "never run"}));
-            }
-            continue;
-        };
-        let lag = stores.events.count_after(st.checkpoint).await?;
-        projections.push(serde_json::json!({
-            "projection": name,
-            "checkpoint": st.checkpoint,
-            "applied": st.applied,
-            "lag": lag,
-            "dead_letters": dead.iter().filter(|d| d.projection == name && d.replayed_at.is_none()).count(),
-            "updated_at": st.updated_at,
-            "stalled": stalled(stores, st.checkpoint, lag, st.updated_at, stall_after).await?,
-        }));
+pub async fn status(app: &App) -> anyhow::Result<StatusReport> {
+    let status = app.status().await.map_err(anyhow::Error::msg)?;
+    let problems = status.problems();
+    Ok(StatusReport {
+        store: app.backends().description.clone(),
+        status,
+        broker: Vec::new(),
+        problems,
+    })
+}
+
+/// Adds the broker's view of each queue: ready messages, consumers as the broker counts them,
+/// dead letters. A read model's or the policy consumer's queue without a consumer is a problem:
+/// nothing applies what it announces.
+pub fn with_queues(report: &mut StatusReport, queues: &[roster_rabbitmq::QueueStatus]) {
+    for q in queues {
+        let problem = (q.consumers == 0).then_some("no consumer");
+        if problem.is_some() {
+            report.problems.push(format!("{} has no consumer", q.queue));
+        }
+        report.broker.push(QueueRow {
+            queue: q.queue.clone(),
+            ready: q.messages,
+            consumers: q.consumers,
+            dead_letter_queue: q.dead_letter_queue.clone(),
+            dead_letters: q.dead_letters,
+            problem,
+        });
     }
-    let today = roster_domain::service::business_day(chrono::Utc::now());
-    let pending = stores.deadlines.deadlines(true, usize::MAX >> 1).await?;
-    let late = pending
-        .iter()
-        .filter(|d| d.deadline.fire_on < today)
-        .count();
-    Ok(serde_json::json!({
-        "store": stores.description,
-        "events": events,
-        "projections": projections,
-        "deadlines": {"pending": pending.len(), "late": late, "today": today, "list": pending},
-    }))
 }
 
-/// Adds the broker's view of each queue (`broker`): ready messages, consumers as the broker
-/// counts them, dead letters. A read model's or the policy consumer's queue without a consumer
-/// is a problem: nothing applies what it announces.
-pub fn with_queues(v: &mut serde_json::Value, queues: &[roster_rabbitmq::QueueStatus]) {
-    v["broker"] = serde_json::json!(queues
-        .iter()
-        .map(|q| {
-            let mut row = serde_json::json!({"queue": q.queue, "ready": q.messages, "consumers": q.consumers, "dead_letter_queue": q.dead_letter_queue, "dead_letters": q.dead_letters});
-            if q.consumers == 0 {
-                row["problem"] = "no consumer".into();
-            }
-            row
-        })
-        .collect::<Vec<_>>());
+/// What the report found wrong, one line each: a stalled reader, a queue without a consumer.
+/// `roster status` exits non-zero when there is any.
+pub fn problems(report: &StatusReport) -> Vec<String> {
+    report.problems.clone()
 }
 
-/// What `status` (with `with_queues`) found wrong, one line each: a stalled reader, a queue
-/// without a consumer. `roster status` exits non-zero when there is any.
-pub fn problems(v: &serde_json::Value) -> Vec<String> {
-    let stalled = v["projections"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| p["stalled"] == true)
-        .map(|p| format!("{} is stalled", p["projection"].as_str().unwrap_or("")));
-    let unconsumed = v["broker"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|q| q.get("problem").is_some())
-        .map(|q| format!("{} has no consumer", q["queue"].as_str().unwrap_or("")));
-    stalled.chain(unconsumed).collect()
-}
-
-pub fn print_status(v: &serde_json::Value) {
-    println!(
-        "{}: {} events",
-        v["store"].as_str().unwrap_or(""),
-        v["events"]
-    );
+pub fn print_status(r: &StatusReport) {
+    let v = &r.status;
+    println!("{}: {} events", r.store, v.events);
     println!(
         "{:<10} {:>10} {:>8} {:>12} {:>24}",
         "reader", "applied", "lag", "dead letters", "updated"
     );
-    for p in v["projections"].as_array().into_iter().flatten() {
+    for p in &v.projections {
         println!(
             "{:<10} {:>10} {:>8} {:>12} {:>24}{}",
-            p["projection"].as_str().unwrap_or(""),
-            p["applied"].to_string(),
-            p["lag"].to_string(),
-            p["dead_letters"].to_string(),
-            p["updated_at"]
-                .as_str()
-                .unwrap_or(p["note"].as_str().unwrap_or("-")),
-            if p["stalled"] == true {
-                "  STALLED"
-            } else {
-                ""
-            }
+            p.projection,
+            p.applied,
+            p.lag,
+            p.dead_letters,
+            match (p.updated_at, p.never_run) {
+                (Some(t), _) => t.to_rfc3339(),
+                (None, true) => "never run".into(),
+                (None, false) => "-".into(),
+            },
+            if p.stalled { "  STALLED" } else { "" }
         );
     }
-    for q in v["broker"].as_array().into_iter().flatten() {
+    if let (Some(c), Some(lag)) = (v.relay_checkpoint, v.relay_lag) {
+        println!(
+            "{:<10} {:>10} {:>8} {:>12} {:>24}{}",
+            roster_app::status::RELAY,
+            c.global_position,
+            lag,
+            "-",
+            "-",
+            if v.relay_stalled { "  STALLED" } else { "" }
+        );
+    }
+    for q in &r.broker {
         println!(
             "queue {:<24} ready {:>6}  consumers {}  dead letters {}{}",
-            q["queue"].as_str().unwrap_or(""),
-            q["ready"].to_string(),
-            q["consumers"],
-            q["dead_letters"],
-            if q.get("problem").is_some() {
+            q.queue,
+            q.ready,
+            q.consumers,
+            q.dead_letters,
+            if q.problem.is_some() {
                 "  NO CONSUMER"
             } else {
                 ""
             }
         );
     }
-    let d = &v["deadlines"];
+    let d = &v.deadlines;
     println!(
         "\nPending deadlines: {} ({} late as of {})",
-        d["pending"],
-        d["late"],
-        d["today"].as_str().unwrap_or("")
+        d.pending, d.late, d.today
     );
-    let list = d["list"].as_array().cloned().unwrap_or_default();
-    if !list.is_empty() {
+    if !d.next.is_empty() {
         println!(
             "{:<12} {:<12} {:<18} {:<24} deadline",
             "fires on", "due on", "kind", "platform"
         );
     }
-    for r in &list {
+    for r in &d.next {
         println!(
             "{:<12} {:<12} {:<18} {:<24} {}",
-            r["fire_on"].as_str().unwrap_or(""),
-            r["due_on"].as_str().unwrap_or(""),
-            r["kind"].as_str().unwrap_or(""),
-            r["platform_id"].as_str().unwrap_or(""),
-            r["deadline_id"].as_str().unwrap_or("")
+            r.deadline.fire_on.to_string(),
+            r.deadline.due_on.to_string(),
+            serde_json::to_value(r.deadline.kind)
+                .ok()
+                .and_then(|k| k.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            r.deadline.platform_id,
+            r.deadline.deadline_id
         );
+    }
+    if d.pending as usize > d.next.len() {
+        println!("… and {} more", d.pending as usize - d.next.len());
     }
 }
 
 pub async fn rebuild_all(
-    stores: &Stores,
+    stores: &Backends,
     only: Option<&str>,
     progress: bool,
 ) -> anyhow::Result<Vec<(String, u64, u64)>> {
@@ -243,7 +211,7 @@ pub async fn rebuild_all(
 
 /// Dead-lettered events are retried by rebuilding their projection in log order (after the
 /// cause was fixed); those that now apply are marked replayed.
-pub async fn dlq_replay(stores: &Stores, projection: &str) -> anyhow::Result<(usize, usize)> {
+pub async fn dlq_replay(stores: &Backends, projection: &str) -> anyhow::Result<(usize, usize)> {
     let before = stores.models.dead_letters(Some(projection)).await?;
     let pending: Vec<_> = before
         .into_iter()
@@ -279,19 +247,14 @@ fn emit<T: Serialize>(rows: &[T], format: Format, table: impl Fn(&[T])) -> anyho
     Ok(())
 }
 
-async fn docs<D: serde::de::DeserializeOwned>(
-    stores: &Stores,
-    projection: &str,
-) -> anyhow::Result<Vec<D>> {
-    let local = LocalProjections::new(stores.events.clone(), stores.models.clone(), models::all());
-    local.catch_up_all().await?;
-    stores
-        .models
-        .scan(projection, "")
-        .await?
-        .into_iter()
-        .map(|(_, v)| serde_json::from_value(v).map_err(anyhow::Error::from))
-        .collect()
+/// Who reads the reports of the command line: the operator on the server host, with an
+/// analyst's national view.
+pub fn host_reader() -> Actor {
+    Actor {
+        id: "cli:operator".into(),
+        role: Role::Analyst,
+        jurisdiction: None,
+    }
 }
 
 pub struct RosterArgs {
@@ -301,7 +264,7 @@ pub struct RosterArgs {
     pub status: Option<String>,
 }
 
-pub async fn query_roster(stores: &Stores, a: RosterArgs, format: Format) -> anyhow::Result<()> {
+pub async fn query_roster(app: &App, a: RosterArgs, format: Format) -> anyhow::Result<()> {
     let q = RosterQuery {
         as_of: a.as_of,
         province: match a.province.as_deref() {
@@ -323,9 +286,10 @@ pub async fn query_roster(stores: &Stores, a: RosterArgs, format: Format) -> any
         },
         ..RosterQuery::default()
     };
-    let all = docs(stores, "roster").await?;
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
-    let rows = queries::roster(&all, &q, today);
+    let (as_of, rows) = app
+        .roster(&host_reader(), &q)
+        .await
+        .map_err(anyhow::Error::msg)?;
     emit(&rows, format, |rows| {
         let header = [
             "platform",
@@ -352,24 +316,21 @@ pub async fn query_roster(stores: &Stores, a: RosterArgs, format: Format) -> any
                 r.platform_name
             );
         }
-        println!(
-            "{} platform(s) as of {}",
-            rows.len(),
-            q.as_of.unwrap_or(today)
-        );
+        println!("{} platform(s) as of {as_of}", rows.len());
     })
 }
 
 pub async fn query_funnel(
-    stores: &Stores,
+    app: &App,
     round: Option<String>,
     as_of: Option<NaiveDate>,
     format: Format,
 ) -> anyhow::Result<()> {
-    let all = docs(stores, "funnel").await?;
-    let as_of =
-        as_of.unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive());
-    let rows = queries::funnel(&all, round.as_deref(), as_of);
+    let as_of = as_of.unwrap_or_else(|| app.today());
+    let rows = app
+        .funnel(&host_reader(), round.as_deref(), as_of)
+        .await
+        .map_err(anyhow::Error::msg)?;
     emit(&rows, format, |rows| {
         println!(
             "{:<6} {:<6} {:>9} {:>8} {:>11} {:>9} {:>9} {:>6} {:>8} {:>12} {:>9}",
@@ -405,15 +366,16 @@ pub async fn query_funnel(
 }
 
 pub async fn query_reviews(
-    stores: &Stores,
+    app: &App,
     as_of: Option<NaiveDate>,
     window_days: u32,
     format: Format,
 ) -> anyhow::Result<()> {
-    let all = docs(stores, "reviews").await?;
-    let as_of =
-        as_of.unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive());
-    let rows = queries::reviews(&all, as_of, window_days);
+    let as_of = as_of.unwrap_or_else(|| app.today());
+    let rows = app
+        .reviews(&host_reader(), as_of, window_days)
+        .await
+        .map_err(anyhow::Error::msg)?;
     emit(&rows, format, |rows| {
         for r in rows {
             println!(
@@ -430,17 +392,18 @@ pub async fn query_reviews(
 }
 
 pub async fn query_incidents(
-    stores: &Stores,
+    app: &App,
     as_of: Option<NaiveDate>,
     format: Format,
 ) -> anyhow::Result<()> {
     if format == Format::Csv {
         bail!("the incident register is available as table or json");
     }
-    let all = docs(stores, "incidents").await?;
-    let as_of =
-        as_of.unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive());
-    let rows = queries::incidents(&all, as_of);
+    let as_of = as_of.unwrap_or_else(|| app.today());
+    let rows = app
+        .incidents(&host_reader(), as_of)
+        .await
+        .map_err(anyhow::Error::msg)?;
     emit(&rows, format, |rows| {
         for r in rows {
             println!(
@@ -461,11 +424,11 @@ pub async fn query_incidents(
     })
 }
 
-pub async fn query_timeline(stores: &Stores, platform_id: &str) -> anyhow::Result<()> {
-    LocalProjections::new(stores.events.clone(), stores.models.clone(), models::all())
-        .catch_up_all()
-        .await?;
-    let doc = models::timeline::read(stores.models.as_ref(), platform_id).await?;
+pub async fn query_timeline(app: &App, platform_id: &str) -> anyhow::Result<()> {
+    let doc = app
+        .platform_timeline(platform_id)
+        .await
+        .map_err(anyhow::Error::msg)?;
     if doc.entries.is_empty() {
         bail!("no platform {platform_id}")
     }
@@ -482,7 +445,7 @@ pub async fn query_timeline(stores: &Stores, platform_id: &str) -> anyhow::Resul
     Ok(())
 }
 
-pub async fn print_audit(stores: &Stores, limit: usize, format: Format) -> anyhow::Result<()> {
+pub async fn print_audit(stores: &Backends, limit: usize, format: Format) -> anyhow::Result<()> {
     let entries = stores.events.audit_log(limit).await?;
     if format != Format::Table {
         return emit(&entries, Format::Json, |_| {});

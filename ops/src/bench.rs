@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use roster_app::{App, Backends, Settings, Transport};
 use roster_domain::actor::{Actor, Role};
 use roster_domain::commands::{PlatformCommand, ReportIncident, SubmitApplication};
 use roster_domain::events::PlatformEvent;
 use roster_domain::incident::IncidentKind;
+use roster_domain::policies::PolicyConfig;
 use roster_domain::samples::{date, form_json, round_2025};
-use roster_domain::service::{CommandRequest, CommandService, SystemClock, Target};
+use roster_domain::service::{CommandRequest, SystemClock, Target};
 use roster_domain::store::EventStore;
 use roster_domain::store::ExpectedVersion;
 use roster_domain::values::Uscc;
@@ -121,8 +123,25 @@ pub async fn commands(
     result
 }
 
+/// The application over a bench database, as `roster serve --amqp-url` builds it (no
+/// in-process followers): a fresh one has a cold aggregate cache.
+pub(crate) fn bench_app(store: Arc<PgStore>, description: String) -> App {
+    App::new(
+        Backends {
+            events: store.clone(),
+            tokens: store.clone(),
+            models: store.clone(),
+            deadlines: store,
+            description,
+        },
+        Arc::new(SystemClock),
+        Settings::serving(PolicyConfig::default(), Transport::Broker),
+    )
+}
+
 async fn open_bench_round(store: Arc<PgStore>) -> anyhow::Result<()> {
-    let service = CommandService::new(store, Arc::new(SystemClock));
+    let app = bench_app(store, "bench".into());
+    let service = app.service();
     let ministry = Actor {
         id: "bench-ministry".into(),
         role: Role::Ministry,
@@ -155,12 +174,12 @@ async fn drive_commands(
     first: u64,
     total: u64,
 ) -> anyhow::Result<f64> {
-    let service = Arc::new(CommandService::new(store, Arc::new(SystemClock)));
+    let app = bench_app(store, "bench".into());
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (service, next) = (service.clone(), next.clone());
+        let (app, next) = (app.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             loop {
                 let n = next.fetch_add(10, Ordering::Relaxed);
@@ -206,7 +225,7 @@ async fn drive_commands(
                             command,
                         },
                     };
-                    service
+                    app.service()
                         .execute(&actor, req)
                         .await
                         .map_err(|r| anyhow::anyhow!("bench command refused: {r}"))?;

@@ -47,7 +47,6 @@ use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use crate::bench::{peak_rss_mib, BenchDb};
-use crate::stores::Stores;
 
 /// Events per commit of the throughput load.
 const LOAD_COMMIT: usize = 500;
@@ -387,31 +386,12 @@ async fn phases(
     let prefix = cfg.queue_prefix.clone();
     let store = Arc::new(PgStore::with_config(db.config.clone()).await?);
     store.migrate().await?;
-    let stores = Stores {
-        events: store.clone(),
-        tokens: store.clone(),
-        models: store.clone(),
-        deadlines: store.clone(),
-        description: format!("PostgreSQL database {}", db.name),
-    };
-    // The policy consumer rides the pipeline too, as in `roster serve --amqp-url`.
-    // The followers share one read of the log, as in `roster serve`.
-    let log: Arc<dyn EventStore> = Arc::new(roster_projections::SharedLog::new(
-        store.clone(),
-        roster_projections::shared_log::DEFAULT_CAPACITY,
-    ));
-    let policies = Arc::new(
-        roster_projections::PolicyConsumer::new(
-            Arc::new(roster_domain::service::CommandService::new(
-                store.clone(),
-                Arc::new(roster_domain::service::SystemClock),
-            )),
-            store.clone(),
-            store.clone(),
-            roster_domain::policies::PolicyConfig::default(),
-        )
-        .reading(log.clone()),
-    );
+    // The application as `roster serve --amqp-url` builds it: the policy consumer rides the
+    // pipeline too, and the followers share one read of the log.
+    let app = crate::bench::bench_app(store.clone(), format!("PostgreSQL database {}", db.name));
+    let stores = app.backends().clone();
+    let log = app.shared_log();
+    let policies = app.policy_consumer();
 
     // 1. The load, then the pipeline from a standing start.
     let mut generator = Generator::new();

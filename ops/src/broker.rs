@@ -13,7 +13,7 @@ use roster_rabbitmq::{BrokerConfig, Relay, RELAY_CHECKPOINT};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::stores::Stores;
+use roster_app::Backends;
 
 pub fn config(amqp_url: &str, prefix: &str) -> BrokerConfig {
     let mut cfg = BrokerConfig::new(amqp_url);
@@ -53,7 +53,7 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 /// log (`AppState::shared_log`), so that the read models and the policy consumer read each event
 /// from the store once.
 pub async fn start(
-    stores: &Stores,
+    stores: &Backends,
     log: Arc<dyn EventStore>,
     database_url: Option<&str>,
     cfg: BrokerConfig,
@@ -72,7 +72,7 @@ pub async fn start(
 /// store's own): for callers that hold a connection configuration rather than a URL (`roster
 /// bench pipeline`, whose database is made for the run).
 pub async fn start_with_lock(
-    stores: &Stores,
+    stores: &Backends,
     log: Arc<dyn EventStore>,
     lock: tokio_postgres::Config,
     cfg: BrokerConfig,

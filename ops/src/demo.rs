@@ -7,16 +7,15 @@
 //!
 //! Command ids are derived from step labels, so loading the demo twice appends nothing new.
 
-use std::sync::Arc;
-
 use anyhow::bail;
 use chrono::{Days, NaiveDate};
+use roster_app::App;
 use roster_domain::actor::{Actor, Role};
 use roster_domain::commands::*;
 use roster_domain::form::ApplicationForm;
 use roster_domain::incident::IncidentKind;
 use roster_domain::samples::{date, form_json, round_2025};
-use roster_domain::service::{CommandRequest, CommandService, SystemClock, Target};
+use roster_domain::service::{CommandRequest, Target};
 use roster_domain::store::EventStore;
 use roster_domain::values::{Cny, Domain, Uscc};
 use uuid::Uuid;
@@ -640,20 +639,25 @@ pub struct DemoReport {
 
 /// Loads the scenario as history, through the operator's backfill path (SPEC §12: its acts
 /// happened on their dates in 2025-2026, not when the loader runs), each event marked as
-/// backfilled by `operator`; `policies` (the policy consumer of the stores) runs after each
-/// step, as the server would, so automatic decisions (D-4) land where the scenario expects them.
-pub async fn load(
-    store: Arc<dyn EventStore>,
-    policies: &dyn roster_projections::Follower,
-    operator: &str,
-) -> anyhow::Result<DemoReport> {
-    let service = CommandService::new(store.clone(), Arc::new(SystemClock));
+/// backfilled by `operator`; the application's policy consumer runs after each step, as the
+/// server would, so automatic decisions (D-4) land where the scenario expects them.
+pub async fn load(app: &App, operator: &str) -> anyhow::Result<DemoReport> {
+    let policies = app.policy_consumer();
     let mut report = DemoReport::default();
     for step in scenario() {
-        let outcome = service.backfill(operator, &step.actor, step.request).await;
+        let outcome = app
+            .service()
+            .backfill(operator, &step.actor, step.request)
+            .await;
         if let Ok(o) = &outcome {
             if let Some(last) = o.events.last() {
-                policies_reach(store.as_ref(), policies, &last.stream_id, last.version).await?;
+                policies_reach(
+                    app.events().as_ref(),
+                    &*policies,
+                    &last.stream_id,
+                    last.version,
+                )
+                .await?;
             }
         }
         match (outcome, step.expect_refusal) {

@@ -10,11 +10,9 @@
 //! marked as backfilled by the operator, and the audit log names the operator. It exists only
 //! here, on the server host: no HTTP route reaches it.
 
-use std::sync::Arc;
-
+use roster_app::App;
 use roster_domain::actor::Actor;
-use roster_domain::service::{CommandRequest, CommandService, SystemClock};
-use roster_domain::store::EventStore;
+use roster_domain::service::CommandRequest;
 use roster_domain::Refusal;
 
 #[derive(Debug, Default)]
@@ -46,12 +44,7 @@ pub enum Mode {
     Backfill { operator: String },
 }
 
-pub async fn import(
-    store: Arc<dyn EventStore>,
-    text: &str,
-    progress: bool,
-    mode: &Mode,
-) -> ImportReport {
+pub async fn import(app: &App, text: &str, progress: bool, mode: &Mode) -> ImportReport {
     let mut report = ImportReport::default();
     let mut parsed = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -69,7 +62,7 @@ pub async fn import(
         report.aborted = true;
         return report;
     }
-    let service = CommandService::new(store, Arc::new(SystemClock));
+    let service = app.service();
     let bar = if progress {
         indicatif::ProgressBar::new(parsed.len() as u64)
     } else {

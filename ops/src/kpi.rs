@@ -3,21 +3,19 @@
 //! JSON, CSV or an XLSX workbook; and the commands that define and retire target sets.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
+use roster_app::kpi::KpiQuery;
+use roster_app::App;
 use roster_domain::actor::{Actor, Role};
-use roster_domain::service::{business_day, CommandRequest, CommandService, SystemClock, Target};
+use roster_domain::service::{CommandRequest, Target};
 use roster_domain::targets::{DefineTargetSet, RetireTargetSet, TargetSetCommand};
 use roster_projections::export;
-use roster_projections::kpi::{self, Axes, ReportOptions};
-use roster_projections::local::LocalProjections;
-use roster_projections::models;
+use roster_projections::kpi;
 use uuid::Uuid;
 
 use crate::admin::Format;
-use crate::stores::Stores;
 
 pub struct KpiArgs {
     pub as_of: Option<NaiveDate>,
@@ -29,45 +27,34 @@ pub struct KpiArgs {
     pub output: Option<PathBuf>,
 }
 
-/// Brings the read models up to the log (a no-op where a server or broker keeps them current).
-async fn catch_up(stores: &Stores) -> anyhow::Result<()> {
-    LocalProjections::new(stores.events.clone(), stores.models.clone(), models::all())
-        .catch_up_all()
-        .await?;
-    Ok(())
-}
-
-pub async fn report(stores: &Stores, a: KpiArgs, format: Format) -> anyhow::Result<()> {
+pub async fn report(app: &App, a: KpiArgs, format: Format) -> anyhow::Result<()> {
     let known_at = a
         .known_at
         .as_deref()
         .map(kpi::parse_known_at)
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    let as_of = a.as_of.unwrap_or_else(|| business_day(chrono::Utc::now()));
     if let Some(view) = &a.view {
         if !export::VIEWS.contains(&view.as_str()) {
             bail!("no view '{view}'; one of {}", export::VIEWS.join(", "));
         }
     }
-    catch_up(stores).await?;
-    let (docs, sets) = kpi::load(stores.models.as_ref()).await?;
-    let opts = ReportOptions {
-        target_set: a.target_set.clone(),
-        round: a.round.clone(),
-    };
-    let axes = Axes::new(as_of, known_at);
-    if let Some(id) = &opts.target_set {
-        if !kpi::target_sets(&sets, &axes)
-            .iter()
-            .any(|s| &s.target_set_id == id)
-        {
-            bail!(
-                "no target set '{id}' in force as known at that time (see `roster targets list`)"
-            );
-        }
-    }
-    let report = kpi::report(&docs, &sets, axes, &opts);
+    let report = app
+        .kpi_report(
+            &crate::admin::host_reader(),
+            KpiQuery {
+                as_of: a.as_of,
+                known_at,
+                target_set: a.target_set.clone(),
+                round: a.round.clone(),
+            },
+        )
+        .await
+        .map_err(|r| match r.field.as_deref() {
+            Some("target_set") => anyhow::anyhow!("{} (see `roster targets list`)", r.message),
+            _ => anyhow::Error::msg(r),
+        })?
+        .report;
     let bytes: Vec<u8> = match format {
         Format::Json => serde_json::to_vec_pretty(&report)?,
         Format::Csv => {
@@ -123,8 +110,7 @@ pub fn operator(role: &str, jurisdiction: Option<&str>, label: &str) -> anyhow::
     })
 }
 
-async fn execute(stores: &Stores, actor: &Actor, command: TargetSetCommand) -> anyhow::Result<()> {
-    let service = CommandService::new(stores.events.clone(), Arc::new(SystemClock));
+async fn execute(app: &App, actor: &Actor, command: TargetSetCommand) -> anyhow::Result<()> {
     let req = CommandRequest {
         command_id: Uuid::new_v4(),
         business_date: None,
@@ -133,10 +119,11 @@ async fn execute(stores: &Stores, actor: &Actor, command: TargetSetCommand) -> a
         causation_id: None,
         target: Target::TargetSet { command },
     };
-    match service.execute(actor, req).await {
+    match app.service().execute(actor, req).await {
         Ok(o) => {
             println!("{} at version {}", o.stream_id, o.version);
-            catch_up(stores).await
+            app.read_your_writes().await;
+            Ok(())
         }
         Err(r) => bail!(
             "refused {}{}: {}",
@@ -149,18 +136,18 @@ async fn execute(stores: &Stores, actor: &Actor, command: TargetSetCommand) -> a
 
 /// Defines (or revises) a target set from a JSON file with `target_set_id`, `name`,
 /// `description` and `targets`.
-pub async fn define(stores: &Stores, actor: &Actor, file: &PathBuf) -> anyhow::Result<()> {
+pub async fn define(app: &App, actor: &Actor, file: &PathBuf) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let de = &mut serde_json::Deserializer::from_str(&text);
     let define: DefineTargetSet = serde_path_to_error::deserialize(de)
         .map_err(|e| anyhow::anyhow!("{}: {} at `{}`", file.display(), e.inner(), e.path()))?;
-    execute(stores, actor, TargetSetCommand::DefineTargetSet(define)).await
+    execute(app, actor, TargetSetCommand::DefineTargetSet(define)).await
 }
 
-pub async fn retire(stores: &Stores, actor: &Actor, id: &str, reason: &str) -> anyhow::Result<()> {
+pub async fn retire(app: &App, actor: &Actor, id: &str, reason: &str) -> anyhow::Result<()> {
     execute(
-        stores,
+        app,
         actor,
         TargetSetCommand::RetireTargetSet(RetireTargetSet {
             target_set_id: id.to_string(),
@@ -170,15 +157,15 @@ pub async fn retire(stores: &Stores, actor: &Actor, id: &str, reason: &str) -> a
     .await
 }
 
-pub async fn list(stores: &Stores, known_at: Option<&str>, json: bool) -> anyhow::Result<()> {
+pub async fn list(app: &App, known_at: Option<&str>, json: bool) -> anyhow::Result<()> {
     let known_at = known_at
         .map(kpi::parse_known_at)
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    catch_up(stores).await?;
-    let (_, sets) = kpi::load(stores.models.as_ref()).await?;
-    let axes = Axes::new(business_day(chrono::Utc::now()), known_at);
-    let views = kpi::target_sets(&sets, &axes);
+    let views = app
+        .target_sets(&crate::admin::host_reader(), known_at)
+        .await
+        .map_err(anyhow::Error::msg)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&views)?);
         return Ok(());

@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use roster::admin::{self, Format};
 use roster::{demo, import, stores};
+use roster_app::{App, Backends, Runtime, Settings, Transport};
 use roster_domain::access::validate_jurisdiction;
 use roster_domain::actor::Role;
 use roster_domain::service::SystemClock;
@@ -480,24 +481,15 @@ fn operator_name(given: Option<String>) -> anyhow::Result<String> {
     Ok(name)
 }
 
-async fn load_demo(stores: &stores::Stores) -> anyhow::Result<()> {
+async fn load_demo(app: &App) -> anyhow::Result<()> {
     println!(
         "Loading the ILLUSTRATIVE demo (fictional units) into {} …",
-        stores.description
-    );
-    let policies = roster_projections::PolicyConsumer::new(
-        Arc::new(roster_domain::service::CommandService::new(
-            stores.events.clone(),
-            Arc::new(SystemClock),
-        )),
-        stores.models.clone(),
-        stores.deadlines.clone(),
-        roster_domain::policies::PolicyConfig::default(),
+        app.backends().description
     );
     let operator = operator_name(None)
         .map(|n| format!("{n} (roster demo)"))
         .unwrap_or_else(|_| "roster demo".into());
-    let report = demo::load(stores.events.clone(), &policies, &operator).await?;
+    let report = demo::load(app, &operator).await?;
     println!(
         "  {} commands accepted, {} already loaded",
         report.accepted, report.already_loaded
@@ -655,7 +647,38 @@ async fn main() -> anyhow::Result<()> {
     if let Command::Bench { bench } = &cli.command {
         return run_bench(cli.database_url.as_deref(), cli.amqp_url.as_deref(), bench).await;
     }
-    let stores = stores::open(cli.database_url.as_deref(), &cli.data).await?;
+    let backends = stores::open(cli.database_url.as_deref(), &cli.data).await?;
+    if let Command::Serve {
+        listen,
+        demo,
+        policy,
+        limits,
+    } = cli.command
+    {
+        return serve(
+            backends,
+            cli.database_url.as_deref(),
+            cli.amqp_url
+                .as_deref()
+                .map(|url| roster::broker::config(url, &cli.amqp_prefix)),
+            listen,
+            demo,
+            policy.config(),
+            &limits,
+        )
+        .await;
+    }
+    let stall_after = match &cli.command {
+        Command::Status {
+            stall_after_seconds,
+            ..
+        } => std::time::Duration::from_secs(*stall_after_seconds),
+        _ => roster_app::DEFAULT_STALL_AFTER,
+    };
+    // The one application of this command (the composition root: `stores::open` chose the
+    // stores, the command line runs the read models in-process).
+    let app = stores::one_shot(backends, stall_after);
+    let stores = app.backends().clone();
     match cli.command {
         Command::Migrate => println!("schema up to date: {}", stores.description),
         Command::Token {
@@ -711,7 +734,7 @@ async fn main() -> anyhow::Result<()> {
                 }
                 import::Mode::Live
             };
-            let report = import::import(stores.events.clone(), &text, true, &mode).await;
+            let report = import::import(&app, &text, true, &mode).await;
             for (line, r) in &report.refused {
                 let field = r
                     .field
@@ -743,20 +766,15 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(2);
             }
         }
-        Command::Demo => load_demo(&stores).await?,
-        Command::Status {
-            json,
-            stall_after_seconds,
-        } => {
-            let stall_after = std::time::Duration::from_secs(stall_after_seconds);
-            let mut v = admin::status(&stores, stall_after).await?;
+        Command::Demo => load_demo(&app).await?,
+        Command::Status { json, .. } => {
+            let mut v = admin::status(&app).await?;
             if let Some(url) = cli.amqp_url.as_deref() {
                 let queues =
                     roster::broker::status(&roster::broker::config(url, &cli.amqp_prefix)).await?;
                 admin::with_queues(&mut v, &queues);
             }
             let problems = admin::problems(&v);
-            v["problems"] = serde_json::json!(problems);
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -867,7 +885,7 @@ async fn main() -> anyhow::Result<()> {
             TargetsCommand::Define { file, who } => {
                 let actor =
                     roster::kpi::operator(&who.role, who.jurisdiction.as_deref(), &who.label)?;
-                roster::kpi::define(&stores, &actor, &file).await?
+                roster::kpi::define(&app, &actor, &file).await?
             }
             TargetsCommand::Retire {
                 target_set_id,
@@ -876,10 +894,10 @@ async fn main() -> anyhow::Result<()> {
             } => {
                 let actor =
                     roster::kpi::operator(&who.role, who.jurisdiction.as_deref(), &who.label)?;
-                roster::kpi::retire(&stores, &actor, &target_set_id, &reason).await?
+                roster::kpi::retire(&app, &actor, &target_set_id, &reason).await?
             }
             TargetsCommand::List { known_at, json } => {
-                roster::kpi::list(&stores, known_at.as_deref(), json).await?
+                roster::kpi::list(&app, known_at.as_deref(), json).await?
             }
         },
         Command::Report { report, format } => match report {
@@ -892,7 +910,7 @@ async fn main() -> anyhow::Result<()> {
                 output,
             } => {
                 roster::kpi::report(
-                    &stores,
+                    &app,
                     roster::kpi::KpiArgs {
                         as_of,
                         known_at,
@@ -912,7 +930,7 @@ async fn main() -> anyhow::Result<()> {
                 status,
             } => {
                 admin::query_roster(
-                    &stores,
+                    &app,
                     admin::RosterArgs {
                         as_of,
                         province,
@@ -924,83 +942,93 @@ async fn main() -> anyhow::Result<()> {
                 .await?
             }
             Report::Funnel { round, as_of } => {
-                admin::query_funnel(&stores, round, as_of, format).await?
+                admin::query_funnel(&app, round, as_of, format).await?
             }
             Report::Reviews { as_of, window_days } => {
-                admin::query_reviews(&stores, as_of, window_days, format).await?
+                admin::query_reviews(&app, as_of, window_days, format).await?
             }
-            Report::Incidents { as_of } => admin::query_incidents(&stores, as_of, format).await?,
-            Report::Timeline { platform_id } => {
-                admin::query_timeline(&stores, &platform_id).await?
-            }
+            Report::Incidents { as_of } => admin::query_incidents(&app, as_of, format).await?,
+            Report::Timeline { platform_id } => admin::query_timeline(&app, &platform_id).await?,
             Report::Audit { limit } => admin::print_audit(&stores, limit, format).await?,
         },
-        Command::Serve {
-            listen,
-            demo,
-            policy,
-            limits,
-        } => {
-            let policy = policy.config();
-            if demo {
-                load_demo(&stores).await?;
-                println!("Sign-in tokens for the demo (shown once):");
-                for (role, j) in [
-                    (Role::Ministry, None),
-                    (Role::Analyst, None),
-                    (Role::Province, Some("44")),
-                    (Role::City, Some("440300")),
-                    (Role::Province, Some("32")),
-                ] {
-                    let t = create_token(stores.tokens.as_ref(), role, j, "").await?;
-                    println!("  {:<9} {:<7} {t}", role.as_str(), j.unwrap_or(""));
-                }
-            }
-            let state = roster_http::AppState::new(
-                stores.backends(),
-                Arc::new(SystemClock),
-                cli.amqp_url.is_none(),
-                policy.clone(),
-            )
-            .with_limits(limits.config())
-            .with_stall_after(std::time::Duration::from_secs(limits.stall_after_seconds))
-            .with_subscription_grace(std::time::Duration::from_secs(
-                limits.subscription_grace_seconds,
-            ));
-            let transport = match cli.amqp_url.as_deref() {
-                Some(url) => Some(
-                    roster::broker::start(
-                        &stores,
-                        state.shared_log(),
-                        cli.database_url.as_deref(),
-                        roster::broker::config(url, &cli.amqp_prefix),
-                        Some(state.policy_consumer()),
-                    )
-                    .await?,
-                ),
-                None => None,
-            };
-            if let Some(t) = &transport {
-                state.wake_after_commit(t.wake_relay.clone());
-                state.report_subscriptions(t.subscriptions.clone());
-            }
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}"))?;
-            let addr = listener.local_addr()?;
-            println!(
-                "Serving on http://{addr} ({}, read models {}); dashboard at http://{addr}/ui (sign in with a token); OpenAPI at /api/v1/openapi.json; Ctrl-C stops.",
-                stores.description,
-                if transport.is_some() { "fed through RabbitMQ" } else { "in-process" }
-            );
-            roster_http::run(listener, state, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
-            if let Some(t) = transport {
-                t.stop().await;
-            }
+        Command::Serve { .. } => unreachable!("served above"),
+    }
+    Ok(())
+}
+
+/// `roster serve`: the composition root of a serving process. The application is built once
+/// over the stores, with the broker transport when a RabbitMQ URL is given (else the read
+/// models and the policy consumer run in-process); its background runtime and the HTTP server
+/// run until Ctrl-C.
+async fn serve(
+    backends: Backends,
+    database_url: Option<&str>,
+    broker: Option<roster_rabbitmq::BrokerConfig>,
+    listen: SocketAddr,
+    demo: bool,
+    policy: roster_domain::policies::PolicyConfig,
+    limits: &LimitArgs,
+) -> anyhow::Result<()> {
+    let transport = if broker.is_some() {
+        Transport::Broker
+    } else {
+        Transport::Local
+    };
+    let settings = Settings {
+        stall_after: std::time::Duration::from_secs(limits.stall_after_seconds),
+        subscription_grace: std::time::Duration::from_secs(limits.subscription_grace_seconds),
+        ..Settings::serving(policy, transport)
+    };
+    let app = App::new(backends, Arc::new(SystemClock), settings);
+    if demo {
+        load_demo(&app).await?;
+        println!("Sign-in tokens for the demo (shown once):");
+        for (role, j) in [
+            (Role::Ministry, None),
+            (Role::Analyst, None),
+            (Role::Province, Some("44")),
+            (Role::City, Some("440300")),
+            (Role::Province, Some("32")),
+        ] {
+            let t = create_token(app.tokens().as_ref(), role, j, "").await?;
+            println!("  {:<9} {:<7} {t}", role.as_str(), j.unwrap_or(""));
         }
+    }
+    let broker = match broker {
+        Some(cfg) => Some(
+            roster::broker::start(
+                app.backends(),
+                app.shared_log(),
+                database_url,
+                cfg,
+                Some(app.policy_consumer()),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    if let Some(t) = &broker {
+        app.wake_after_commit(t.wake_relay.clone());
+        app.report_subscriptions(t.subscriptions.clone());
+    }
+    let runtime = Runtime::start(&app);
+    let state = roster_http::AppState::new(app.clone()).with_limits(limits.config());
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "Serving on http://{addr} ({}, read models {}); dashboard at http://{addr}/ui (sign in with a token); OpenAPI at /api/v1/openapi.json; Ctrl-C stops.",
+        app.backends().description,
+        if broker.is_some() { "fed through RabbitMQ" } else { "in-process" }
+    );
+    roster_http::run(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    runtime.stop();
+    if let Some(t) = broker {
+        t.stop().await;
     }
     Ok(())
 }

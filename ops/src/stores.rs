@@ -1,33 +1,26 @@
-//! Chooses the event store: PostgreSQL when a database URL is given, else the embedded SQLite
-//! file (the default, no server needed).
+//! The composition root's choices: the stores (PostgreSQL when a database URL is given, else
+//! the embedded SQLite file, the default, no server needed) and the application built over
+//! them, once per process.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use roster_domain::store::{DeadlineStore, EventStore, TokenStore};
-use roster_projections::ReadModelStore;
+use roster_app::{App, Backends, Settings};
+use roster_domain::policies::PolicyConfig;
+use roster_domain::service::SystemClock;
 
-pub struct Stores {
-    pub events: Arc<dyn EventStore>,
-    pub tokens: Arc<dyn TokenStore>,
-    pub models: Arc<dyn ReadModelStore>,
-    pub deadlines: Arc<dyn DeadlineStore>,
-    pub description: String,
+/// The application of a one-shot CLI command: read models caught up in this process, acts
+/// recorded at the system clock, stalls judged by the log (`roster status`).
+pub fn one_shot(backends: Backends, stall_after: std::time::Duration) -> App {
+    App::new(
+        backends,
+        Arc::new(SystemClock),
+        Settings::one_shot(PolicyConfig::default(), stall_after),
+    )
 }
 
-impl Stores {
-    pub fn backends(&self) -> roster_http::Backends {
-        roster_http::Backends {
-            events: self.events.clone(),
-            tokens: self.tokens.clone(),
-            models: self.models.clone(),
-            deadlines: self.deadlines.clone(),
-        }
-    }
-}
-
-pub async fn open(database_url: Option<&str>, data_file: &Path) -> anyhow::Result<Stores> {
+pub async fn open(database_url: Option<&str>, data_file: &Path) -> anyhow::Result<Backends> {
     match database_url {
         Some(url) => {
             let pg = roster_postgres::PgStore::connect(url)
@@ -35,7 +28,7 @@ pub async fn open(database_url: Option<&str>, data_file: &Path) -> anyhow::Resul
                 .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
             pg.migrate().await.context("PostgreSQL migrations failed")?;
             let pg = Arc::new(pg);
-            Ok(Stores {
+            Ok(Backends {
                 events: pg.clone(),
                 tokens: pg.clone(),
                 models: pg.clone(),
@@ -51,7 +44,7 @@ pub async fn open(database_url: Option<&str>, data_file: &Path) -> anyhow::Resul
             let sqlite = Arc::new(roster_sqlite::SqliteStore::open(data_file).with_context(
                 || format!("cannot open the SQLite store {}", data_file.display()),
             )?);
-            Ok(Stores {
+            Ok(Backends {
                 events: sqlite.clone(),
                 tokens: sqlite.clone(),
                 models: sqlite.clone(),

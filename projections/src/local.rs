@@ -1,12 +1,11 @@
-//! The embedded default's transport: every follower (read models, the policy consumer) runs
-//! in-process over the event store, through the same runner the broker consumers use. The
-//! server's automation loop drives it after each accepted command and every 250 ms.
+//! The embedded default's transport: followers run in-process over the event store, through the
+//! same runner the broker consumers use. The application's runtime drives the read models and
+//! then the policy consumer after each accepted command and every 250 ms; a report catches up
+//! the read models only (`roster_app::App::read_your_writes`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use roster_domain::store::EventStore;
-use tokio::sync::Notify;
 
 use crate::automation::{Follower, ProjectionFollower};
 use crate::runner::{apply_batch_noting, Progress, Projection, RunError, WrittenKeys};
@@ -18,7 +17,6 @@ pub const BATCH: usize = 2000;
 
 pub struct LocalProjections {
     followers: Vec<Arc<dyn Follower>>,
-    wake: Arc<Notify>,
 }
 
 impl LocalProjections {
@@ -33,19 +31,7 @@ impl LocalProjections {
 
     /// Any followers (read models, the policy consumer), run in the order given.
     pub fn with_followers(followers: Vec<Arc<dyn Follower>>) -> Arc<Self> {
-        Arc::new(LocalProjections {
-            followers,
-            wake: Arc::new(Notify::new()),
-        })
-    }
-
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Waits for a wake-up or `at_most`, whichever comes first.
-    pub async fn wait(&self, at_most: Duration) {
-        let _ = tokio::time::timeout(at_most, self.wake.notified()).await;
+        Arc::new(LocalProjections { followers })
     }
 
     /// Brings every follower up to the head of the log.

@@ -5,7 +5,6 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use roster_domain::actor::Actor;
-use roster_domain::store::AuditEntry;
 use sha2::{Digest, Sha256};
 
 use crate::problem::{Problem, UNAUTHENTICATED};
@@ -97,14 +96,19 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<(Actor, String)
             ));
         };
         let token_hash = hash_token(token);
-        let record = state.tokens().find_token(&token_hash).await.map_err(|e| {
-            // The cause is for the log, not for an unauthenticated caller (review L4).
-            tracing::warn!(error = %e, "token look-up failed");
-            Failure::Unavailable(Problem::new(
-                "unavailable",
-                "the service cannot check tokens right now; retry shortly",
-            ))
-        })?;
+        let record = state
+            .app()
+            .tokens()
+            .find_token(&token_hash)
+            .await
+            .map_err(|e| {
+                // The cause is for the log, not for an unauthenticated caller (review L4).
+                tracing::warn!(error = %e, "token look-up failed");
+                Failure::Unavailable(Problem::new(
+                    "unavailable",
+                    "the service cannot check tokens right now; retry shortly",
+                ))
+            })?;
         match record {
             Some(t) if t.revoked_at.is_none() => Ok((t.actor(), token_hash)),
             Some(t) => Err(refuse(
@@ -119,18 +123,6 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<(Actor, String)
 
 impl AppState {
     pub(crate) async fn audit_refusal(&self, actor: Actor, what: &str, code: &str, detail: &str) {
-        let entry = AuditEntry {
-            recorded_at: self.now(),
-            actor,
-            command_id: None,
-            command_type: what.to_string(),
-            target: None,
-            outcome: "refused".into(),
-            error_code: Some(code.to_string()),
-            detail: Some(detail.to_string()),
-        };
-        if let Err(e) = self.store().record_refusal(entry.bounded()).await {
-            tracing::warn!(error = %e, "could not audit a refused request");
-        }
+        self.app.audit_refusal(actor, what, code, detail).await;
     }
 }

@@ -335,7 +335,7 @@ pub(crate) async fn run(
 ) -> Result<roster_domain::service::CommandOutcome, Refusal> {
     use std::sync::atomic::Ordering;
     let started = std::time::Instant::now();
-    let result = state.service().execute(actor, req).await;
+    let result = state.app().execute(actor, req).await;
     state.metrics().observe_command(started.elapsed());
     let m = state.metrics();
     match &result {
@@ -343,20 +343,10 @@ pub(crate) async fn run(
         Ok(o) => {
             m.events_appended
                 .fetch_add(o.events.len() as u64, Ordering::Relaxed);
-            state.wake_projections();
             m.commands_accepted.fetch_add(1, Ordering::Relaxed)
         }
         Err(_) => m.commands_refused.fetch_add(1, Ordering::Relaxed),
     };
-    if let Ok(outcome) = &result {
-        state
-            .wait_until_seen(
-                &outcome.stream_id,
-                outcome.version,
-                std::time::Duration::from_secs(2),
-            )
-            .await;
-    }
     result
 }
 

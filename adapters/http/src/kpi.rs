@@ -6,7 +6,6 @@
 //! platforms (its own applicants, SPEC §10). Cities and applicants have no KPI reports.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,14 +13,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use roster_domain::actor::{Actor, Role};
+use chrono::{DateTime, Utc};
+use roster_app::kpi::KpiQuery;
+use roster_domain::actor::Actor;
 use roster_domain::error::{code, Refusal};
 use roster_domain::service::Target;
 use roster_domain::targets::{RetireTargetSet, TargetSetCommand};
 use roster_domain::values::Province;
 use roster_projections::export;
-use roster_projections::kpi::{self, Axes, Loaded, ReportOptions};
-use roster_projections::models::kpi::KpiDoc;
+use roster_projections::kpi;
 use serde_json::{json, Value};
 
 use crate::auth::Authenticated;
@@ -30,91 +30,34 @@ use crate::problem::Problem;
 use crate::reads::{date_param, known, Params};
 use crate::AppState;
 
-/// Which platforms the caller's KPI figures cover: `None` all, `Some(p)` one province's.
-pub(crate) fn scope(actor: &Actor) -> Result<Option<Province>, Refusal> {
-    match actor.role {
-        Role::Ministry | Role::Analyst => Ok(None),
-        Role::Province => actor
-            .jurisdiction
-            .as_deref()
-            .and_then(Province::parse)
-            .map(Some)
-            .ok_or_else(|| Refusal::forbidden("a province token without a province")),
-        other => Err(Refusal::forbidden(format!(
-            "KPI reports are for the ministry, analysts and provinces, not a {other}"
-        ))),
-    }
+pub(crate) use roster_app::kpi::scope;
+
+/// The KPI query of the request's `as_of`, `known_at`, `target_set` and `round`.
+fn query(params: &HashMap<String, String>) -> Result<KpiQuery, Refusal> {
+    Ok(KpiQuery {
+        as_of: date_param(params, "as_of")?,
+        known_at: known_at(params)?,
+        target_set: params.get("target_set").cloned(),
+        round: params.get("round").cloned(),
+    })
 }
 
-/// Keeps only the application cycles of `province` (and so only its listed periods and the
-/// services dated within them).
-fn restrict(docs: &[KpiDoc], province: Province) -> Vec<KpiDoc> {
-    docs.iter()
-        .filter(|d| d.cycles.iter().any(|c| c.province == province.code()))
-        .map(|d| {
-            let mut d = d.clone();
-            d.cycles.retain(|c| c.province == province.code());
-            d
-        })
-        .collect()
-}
-
-pub(crate) async fn load(state: &AppState) -> Result<Arc<Loaded>, Problem> {
-    state.refresh_projections().await;
-    state
-        .kpi_cache()
-        .load(state.models().as_ref())
-        .await
-        .map_err(|e| Problem::new(code::UNAVAILABLE, e.to_string()))
-}
-
-pub(crate) fn axes(state: &AppState, params: &HashMap<String, String>) -> Result<Axes, Refusal> {
-    let as_of = date_param(params, "as_of")?
-        .unwrap_or_else(|| roster_domain::service::business_day(state.now()));
-    let known_at = params
+fn known_at(params: &HashMap<String, String>) -> Result<Option<DateTime<Utc>>, Refusal> {
+    params
         .get("known_at")
         .map(|s| kpi::parse_known_at(s).map_err(|m| Refusal::invalid("known_at", m)))
-        .transpose()?;
-    Ok(Axes::new(as_of, known_at))
+        .transpose()
 }
 
 /// The KPI report the actor may see (national, or over a province's own platforms) for the
-/// query's `as_of`, `known_at`, `target_set` and `round`; and the province it is restricted to.
+/// query's parameters; and the province it is restricted to.
 pub(crate) async fn build(
     state: &AppState,
     actor: &Actor,
     params: &HashMap<String, String>,
 ) -> Result<(kpi::KpiReport, Option<Province>), Problem> {
-    let province = scope(actor)?;
-    let axes = axes(state, params)?;
-    let opts = ReportOptions {
-        target_set: params.get("target_set").cloned(),
-        round: params.get("round").cloned(),
-    };
-    let loaded = load(state).await?;
-    let visible = visible_sets(actor, &loaded.target_sets);
-    let sets = &visible;
-    if let Some(id) = &opts.target_set {
-        if !kpi::target_sets(sets, &axes)
-            .iter()
-            .any(|s| &s.target_set_id == id)
-        {
-            return Err(Refusal::not_found(format!(
-                "no target set '{id}' in force as known at that time"
-            ))
-            .at("target_set")
-            .into());
-        }
-    }
-    let restricted;
-    let docs = match province {
-        Some(p) => {
-            restricted = restrict(&loaded.platforms, p);
-            &restricted
-        }
-        None => &loaded.platforms,
-    };
-    Ok((kpi::report(docs, sets, axes, &opts), province))
+    let scoped = state.app().kpi_report(actor, query(params)?).await?;
+    Ok((scoped.report, scoped.province))
 }
 
 /// `GET /api/v1/reports/kpi?as_of=&known_at=&target_set=&round=&format=json|csv|xlsx&view=`
@@ -199,26 +142,8 @@ pub async fn list(
 ) -> Result<Response, Problem> {
     scope(&actor)?;
     known(&params, &["known_at"])?;
-    let axes = axes(&state, &params)?;
-    let loaded = load(&state).await?;
-    let visible = visible_sets(&actor, &loaded.target_sets);
-    Ok(Json(json!({"target_sets": kpi::target_sets(&visible, &axes)})).into_response())
-}
-
-/// The target sets the actor may read: a province the national ones and its own, never another
-/// province's plan, in any revision (SPEC §10; review finding L8).
-fn visible_sets(
-    actor: &Actor,
-    docs: &[roster_projections::models::kpi::TargetSetDoc],
-) -> Vec<roster_projections::models::kpi::TargetSetDoc> {
-    docs.iter()
-        .filter(|d| {
-            d.revisions
-                .iter()
-                .all(|r| roster_domain::targets::target_set_visible(actor, &r.targets))
-        })
-        .cloned()
-        .collect()
+    let sets = state.app().target_sets(&actor, known_at(&params)?).await?;
+    Ok(Json(json!({"target_sets": sets})).into_response())
 }
 
 /// `POST /api/v1/targets`: define (or revise) a target set; body = envelope + DefineTargetSet.

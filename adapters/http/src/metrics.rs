@@ -133,7 +133,7 @@ pub struct Gauge {
 
 /// The broker transport's relay and consumers as this process sees them: subscribed (raw) and
 /// missing (past the grace, what `/ready` acts on and an alert should fire on).
-pub(crate) fn consumer_gauges(consumers: &[crate::ConsumerStatus]) -> Vec<Gauge> {
+pub(crate) fn consumer_gauges(consumers: &[roster_app::ConsumerStatus]) -> Vec<Gauge> {
     let mut gauges = Vec::new();
     for c in consumers {
         gauges.push(Gauge {

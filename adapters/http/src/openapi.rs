@@ -75,7 +75,7 @@ pub struct ProblemDetails {
     IncidentRow,
     roster_domain::store::AuditEntry,
     roster_domain::store::StoredEvent,
-    crate::Status,
+    roster_app::Status,
     OpenRound,
     SubmitApplication,
     AmendApplication,

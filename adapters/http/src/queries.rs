@@ -5,7 +5,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use roster_domain::access::can_read;
 use roster_domain::actor::{Actor, Role};
 use roster_domain::error::{code, Refusal};
 use roster_domain::platform::Platform;
@@ -33,13 +32,19 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         )
             .into_response()
     };
-    if let Err(e) = state.store().read_all_after(Default::default(), 1).await {
+    if let Err(e) = state
+        .app()
+        .events()
+        .read_all_after(Default::default(), 1)
+        .await
+    {
         tracing::warn!(error = %e, "not ready: the event store does not answer");
         return unavailable();
     }
     // A consumer of the broker transport (or the leading relay) without its subscription for
     // longer than the grace: its read model, or the policies, get nothing from the broker.
     let missing: Vec<String> = state
+        .app()
         .consumers()
         .into_iter()
         .filter(|c| c.missing)
@@ -54,7 +59,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     }
     // A read model or the policy consumer stuck behind the log (its consumer hung or gone) makes
     // the server not ready: its reports would be stale, its policies not applied.
-    match state.projections().await {
+    match state.app().projections().await {
         Ok(projections) => {
             let stalled: Vec<&str> = projections
                 .iter()
@@ -76,7 +81,12 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 }
 
 async fn refreshed(state: &AppState) -> Result<(), Problem> {
-    state.catch_up().await.map(|_| ()).map_err(Problem::from)
+    state
+        .app()
+        .catch_up_catalog()
+        .await
+        .map(|_| ())
+        .map_err(|e| Problem::from(roster_domain::service::store_refusal(e)))
 }
 
 /// A round as `actor` may read it: its dates, deadlines and quota are public; its
@@ -117,7 +127,7 @@ pub async fn rounds(
     Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {
     refreshed(&state).await?;
-    let c = state.catalog().await;
+    let c = state.app().catalog().await;
     let rounds: Vec<serde_json::Value> = c
         .rounds
         .values()
@@ -132,7 +142,7 @@ pub async fn round(
     Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {
     refreshed(&state).await?;
-    let c = state.catalog().await;
+    let c = state.app().catalog().await;
     match c.rounds.get(&round_id) {
         Some(r) => {
             let applications: Vec<&PlatformSummary> = c
@@ -200,7 +210,7 @@ pub async fn platforms(
         .map(|s| s.to_ascii_lowercase().replace('_', ""));
     let limit = f.limit.unwrap_or(500).min(5000);
     refreshed(&state).await?;
-    let c = state.catalog().await;
+    let c = state.app().catalog().await;
     let rows: Vec<&PlatformSummary> = c
         .platforms
         .values()
@@ -224,35 +234,17 @@ pub async fn platforms(
     Ok(Json(json!({"total": total, "offset": f.offset, "platforms": page})).into_response())
 }
 
-/// A platform `actor` may read, for the read named `what` (`GET /api/v1/platforms/x` …). One
-/// outside the actor's jurisdiction is audited as what it is and answered exactly as a platform
-/// that does not exist (SPEC §10: no existence oracle; review finding M7).
+/// A platform `actor` may read (`roster_app::App::readable_platform`).
 pub(crate) async fn load_readable(
     state: &AppState,
     actor: &Actor,
     platform_id: &str,
     what: &str,
 ) -> Result<(Platform, u64, Vec<roster_domain::store::StoredEvent>), Refusal> {
-    let missing = || Refusal::not_found(format!("no platform {platform_id}"));
-    if !roster_domain::service::valid_platform_id(platform_id) {
-        // Not an id any platform can have (a NUL, a slash, 60 KB …): never sent to the store.
-        return Err(missing());
-    }
-    let loaded = state.service().load_platform(platform_id).await?;
-    if loaded.version == 0 {
-        return Err(missing());
-    }
-    if !can_read(actor, &loaded.state) {
-        state
-            .audit_refusal(
-                actor.clone(),
-                what,
-                code::FORBIDDEN,
-                "outside the actor's jurisdiction",
-            )
-            .await;
-        return Err(missing());
-    }
+    let loaded = state
+        .app()
+        .readable_platform(actor, platform_id, what)
+        .await?;
     Ok((loaded.state, loaded.version, loaded.events))
 }
 
@@ -309,7 +301,8 @@ pub async fn audit(
     }
     let Query(q) = q.map_err(|e| Problem::from(Refusal::invalid("query", e.body_text())))?;
     let entries = state
-        .store()
+        .app()
+        .events()
         .audit_log(q.limit.unwrap_or(200).min(10_000))
         .await
         .map_err(|e| Problem::from(Refusal::new("unavailable", e.to_string())))?;

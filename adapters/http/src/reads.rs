@@ -9,13 +9,10 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
-use roster_domain::access::sees;
-use roster_domain::actor::{Actor, Role};
 use roster_domain::error::{code, Refusal};
 use roster_domain::platform::Status;
 use roster_domain::values::{CityCode, Domain, Province};
 use roster_projections::queries::{self, RosterQuery};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
 
@@ -83,40 +80,7 @@ fn csv_response<T: Serialize>(rows: &[T], name: &str) -> Result<Response, Proble
         .into_response())
 }
 
-pub(crate) async fn docs<D: DeserializeOwned>(
-    state: &AppState,
-    projection: &str,
-) -> Result<Vec<D>, Problem> {
-    state.refresh_projections().await;
-    let rows = state
-        .models()
-        .scan(projection, "")
-        .await
-        .map_err(|e| Problem::new(code::UNAVAILABLE, e.to_string()))?;
-    rows.into_iter()
-        .map(|(k, v)| {
-            serde_json::from_value(v).map_err(|e| {
-                Problem::new(
-                    code::INTERNAL,
-                    format!("{projection} document {k} unreadable: {e}"),
-                )
-            })
-        })
-        .collect()
-}
-
-pub(crate) fn today(state: &AppState) -> NaiveDate {
-    // Business dates are Asia/Shanghai calendar days (UTC+8, no daylight saving).
-    (state.now() + chrono::Duration::hours(8)).date_naive()
-}
-
-pub(crate) fn reader(actor: &Actor) -> Result<(), Refusal> {
-    match actor.role {
-        Role::Ministry | Role::Analyst | Role::Province | Role::City | Role::Applicant => Ok(()),
-        Role::System => Err(Refusal::forbidden("the system role does not read reports")),
-        Role::Anonymous => Err(Refusal::forbidden("sign in first")),
-    }
-}
+pub(crate) use roster_app::reads::{operator, reader};
 
 /// The roster query of `GET /api/v1/roster` and the dashboard's roster page.
 pub(crate) const ROSTER_PARAMS: [&str; 7] = [
@@ -178,22 +142,6 @@ pub(crate) fn roster_query(params: &HashMap<String, String>) -> Result<RosterQue
     })
 }
 
-/// The roster rows the actor may see (SPEC §10), and the date they are as of.
-pub(crate) async fn roster_rows(
-    state: &AppState,
-    actor: &Actor,
-    q: &RosterQuery,
-) -> Result<(NaiveDate, Vec<queries::RosterRow>), Problem> {
-    reader(actor)?;
-    let all = docs(state, "roster").await?;
-    let today = today(state);
-    let rows = queries::roster(&all, q, today)
-        .into_iter()
-        .filter(|r| sees(actor, &r.uscc, &r.city, &r.province))
-        .collect();
-    Ok((q.as_of.unwrap_or(today), rows))
-}
-
 pub async fn roster(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -203,7 +151,7 @@ pub async fn roster(
     known(&params, &ROSTER_PARAMS)?;
     let q = roster_query(&params)?;
     let csv = csv_wanted(&params)?;
-    let (as_of, rows) = roster_rows(&state, &actor, &q).await?;
+    let (as_of, rows) = state.app().roster(&actor, &q).await?;
     if csv {
         return csv_response(&rows, "roster");
     }
@@ -216,62 +164,8 @@ pub async fn timeline(
     Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {
     let what = format!("GET /api/v1/platforms/{platform_id}/timeline");
-    crate::queries::load_readable(&state, &actor, &platform_id, &what).await?;
-    state.refresh_projections().await;
-    let doc = roster_projections::models::timeline::read(state.models().as_ref(), &platform_id)
-        .await
-        .map_err(|e| Problem::new(code::UNAVAILABLE, e.to_string()))?;
+    let doc = state.app().timeline(&actor, &platform_id, &what).await?;
     Ok(Json(doc).into_response())
-}
-
-/// National rows for the ministry and analysts; a province's (or its cities' and applicants')
-/// own province's rows for the others.
-fn national_or_own(actor: &Actor, province: &str) -> bool {
-    matches!(actor.role, Role::Ministry | Role::Analyst) || sees(actor, "", "", province)
-}
-
-pub(crate) async fn funnel_rows(
-    state: &AppState,
-    actor: &Actor,
-    round: Option<&str>,
-    as_of: NaiveDate,
-) -> Result<Vec<queries::FunnelRow>, Problem> {
-    reader(actor)?;
-    let all = docs(state, "funnel").await?;
-    Ok(queries::funnel(&all, round, as_of)
-        .into_iter()
-        .filter(|r| {
-            matches!(actor.role, Role::Ministry | Role::Analyst)
-                || (r.province != "total" && national_or_own(actor, &r.province))
-        })
-        .collect())
-}
-
-pub(crate) async fn review_rows(
-    state: &AppState,
-    actor: &Actor,
-    as_of: NaiveDate,
-    window_days: u32,
-) -> Result<Vec<queries::ReviewRow>, Problem> {
-    reader(actor)?;
-    let all = docs(state, "reviews").await?;
-    Ok(queries::reviews(&all, as_of, window_days)
-        .into_iter()
-        .filter(|r| national_or_own(actor, &r.province))
-        .collect())
-}
-
-pub(crate) async fn incident_rows(
-    state: &AppState,
-    actor: &Actor,
-    as_of: NaiveDate,
-) -> Result<Vec<queries::IncidentRow>, Problem> {
-    reader(actor)?;
-    let all = docs(state, "incidents").await?;
-    Ok(queries::incidents(&all, as_of)
-        .into_iter()
-        .filter(|r| national_or_own(actor, &r.province))
-        .collect())
 }
 
 pub async fn funnel(
@@ -281,15 +175,12 @@ pub async fn funnel(
 ) -> Result<Response, Problem> {
     reader(&actor)?;
     known(&params, &["round", "as_of", "format"])?;
-    let as_of = date_param(&params, "as_of")?.unwrap_or_else(|| today(&state));
+    let as_of = date_param(&params, "as_of")?.unwrap_or_else(|| state.app().today());
     let csv = csv_wanted(&params)?;
-    let rows = funnel_rows(
-        &state,
-        &actor,
-        params.get("round").map(String::as_str),
-        as_of,
-    )
-    .await?;
+    let rows = state
+        .app()
+        .funnel(&actor, params.get("round").map(String::as_str), as_of)
+        .await?;
     if csv {
         return csv_response(&rows, "funnel");
     }
@@ -303,7 +194,7 @@ pub async fn reviews(
 ) -> Result<Response, Problem> {
     reader(&actor)?;
     known(&params, &["as_of", "window_days", "format"])?;
-    let as_of = date_param(&params, "as_of")?.unwrap_or_else(|| today(&state));
+    let as_of = date_param(&params, "as_of")?.unwrap_or_else(|| state.app().today());
     let window = params
         .get("window_days")
         .map(|w| {
@@ -313,7 +204,7 @@ pub async fn reviews(
         .transpose()?
         .unwrap_or(90);
     let csv = csv_wanted(&params)?;
-    let rows = review_rows(&state, &actor, as_of, window).await?;
+    let rows = state.app().reviews(&actor, as_of, window).await?;
     if csv {
         return csv_response(&rows, "reviews");
     }
@@ -327,19 +218,9 @@ pub async fn incidents(
 ) -> Result<Response, Problem> {
     reader(&actor)?;
     known(&params, &["as_of"])?;
-    let as_of = date_param(&params, "as_of")?.unwrap_or_else(|| today(&state));
-    let rows = incident_rows(&state, &actor, as_of).await?;
+    let as_of = date_param(&params, "as_of")?.unwrap_or_else(|| state.app().today());
+    let rows = state.app().incidents(&actor, as_of).await?;
     Ok(Json(json!({"as_of": as_of, "incidents": rows})).into_response())
-}
-
-fn operator(actor: &Actor) -> Result<(), Refusal> {
-    if matches!(actor.role, Role::Ministry | Role::Analyst) {
-        Ok(())
-    } else {
-        Err(Refusal::forbidden(
-            "operations status is for the ministry and analysts",
-        ))
-    }
 }
 
 pub async fn status(
@@ -347,7 +228,7 @@ pub async fn status(
     Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {
     operator(&actor)?;
-    Ok(Json(state.status().await?).into_response())
+    Ok(Json(state.app().status().await?).into_response())
 }
 
 pub async fn metrics(
@@ -355,7 +236,7 @@ pub async fn metrics(
     Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {
     operator(&actor)?;
-    let status = state.status().await?;
+    let status = state.app().status().await?;
     let mut gauges = vec![Gauge {
         name: "roster_events_stored",
         help: "Events in the store.",

@@ -37,7 +37,7 @@ pub struct FunnelDoc {
 /// The funnel read model.
 pub fn model() -> DocModel<FunnelDoc> {
     DocModel {
-        name: "funnel",
+        name: super::FUNNEL.name,
         fold,
         ignores: &[
             "EligibilityAssessed",

@@ -41,7 +41,7 @@ pub struct IncidentsDoc {
 /// The incidents read model.
 pub fn model() -> DocModel<IncidentsDoc> {
     DocModel {
-        name: "incidents",
+        name: super::INCIDENTS.name,
         fold,
         ignores: &[
             "EligibilityAssessed",

@@ -180,11 +180,78 @@ pub fn by_name(name: &str) -> Option<Arc<dyn Projection>> {
     all().into_iter().find(|p| p.name() == name)
 }
 
+/// Every read model's name, in the order of [`all`].
 pub const NAMES: [&str; 6] = [
-    "roster",
-    "timeline",
-    "funnel",
-    "reviews",
-    "incidents",
+    ROSTER.name,
+    timeline::NAME,
+    FUNNEL.name,
+    REVIEWS.name,
+    INCIDENTS.name,
     kpi::NAME,
 ];
+
+/// The per-platform document models, typed: the one place their names are spelled, and how a
+/// report loads them.
+pub const ROSTER: Documents<roster::RosterDoc> = Documents::named("roster");
+pub const FUNNEL: Documents<funnel::FunnelDoc> = Documents::named("funnel");
+pub const REVIEWS: Documents<reviews::ReviewsDoc> = Documents::named("reviews");
+pub const INCIDENTS: Documents<incidents::IncidentsDoc> = Documents::named("incidents");
+
+/// A read model of typed documents, reached by a typed handle instead of a name and raw JSON.
+pub struct Documents<D> {
+    pub name: &'static str,
+    doc: std::marker::PhantomData<fn() -> D>,
+}
+
+impl<D> Documents<D> {
+    pub const fn named(name: &'static str) -> Documents<D> {
+        Documents {
+            name,
+            doc: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<D: DeserializeOwned> Documents<D> {
+    /// Every document of the model. A document that does not decode is an error naming it,
+    /// never silently left out of a report.
+    pub async fn load(
+        &self,
+        store: &dyn crate::store::ReadModelStore,
+    ) -> Result<Vec<D>, roster_domain::store::StoreError> {
+        store
+            .scan(self.name, "")
+            .await?
+            .into_iter()
+            .map(|(key, v)| {
+                serde_json::from_value(v).map_err(|e| {
+                    roster_domain::store::StoreError::Other(format!(
+                        "{} document {key} unreadable: {e}",
+                        self.name
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// One platform's document; the empty document when the model has none for it yet.
+    pub async fn get(
+        &self,
+        store: &dyn crate::store::ReadModelStore,
+        key: &str,
+    ) -> Result<D, roster_domain::store::StoreError>
+    where
+        D: Default,
+    {
+        let mut docs = store.load(self.name, &[key.to_string()]).await?;
+        match docs.remove(key) {
+            Some(v) => serde_json::from_value(v).map_err(|e| {
+                roster_domain::store::StoreError::Other(format!(
+                    "{} document {key} unreadable: {e}",
+                    self.name
+                ))
+            }),
+            None => Ok(D::default()),
+        }
+    }
+}

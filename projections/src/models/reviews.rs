@@ -20,7 +20,7 @@ pub struct ReviewsDoc {
 /// The reviews read model.
 pub fn model() -> DocModel<ReviewsDoc> {
     DocModel {
-        name: "reviews",
+        name: super::REVIEWS.name,
         fold,
         ignores: &[
             "EligibilityAssessed",

@@ -120,7 +120,7 @@ pub use roster_domain::policies::triennial_due_dates;
 /// The roster read model.
 pub fn model() -> DocModel<RosterDoc> {
     DocModel {
-        name: "roster",
+        name: super::ROSTER.name,
         fold,
         ignores: &[
             "EligibilityAssessed",

@@ -15,6 +15,9 @@ use super::platform_id;
 use crate::runner::Projection;
 use crate::store::ReadModelStore;
 
+/// The timeline model's name (its rows are keyed by platform and position).
+pub const NAME: &str = "timeline";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub position: i64,
@@ -201,7 +204,7 @@ pub fn prefix(platform_id: &str) -> String {
 
 impl Projection for TimelineModel {
     fn name(&self) -> &'static str {
-        "timeline"
+        NAME
     }
 
     fn keys(&self, e: &StoredEvent) -> Vec<String> {
@@ -308,7 +311,7 @@ pub async fn read(
     models: &dyn ReadModelStore,
     platform_id: &str,
 ) -> Result<TimelineDoc, StoreError> {
-    let rows = models.scan("timeline", &prefix(platform_id)).await?;
+    let rows = models.scan(NAME, &prefix(platform_id)).await?;
     assemble(platform_id, rows.into_iter().map(|(_, v)| v)).map_err(StoreError::Other)
 }
 

@@ -34,13 +34,15 @@ pub struct TestApp {
     pub tokens: Arc<dyn TokenStore>,
     pub models: Arc<dyn ReadModelStore>,
     pub deadlines: Arc<dyn DeadlineStore>,
-    /// The server's state, to run the automation to a standstill (`state.automate()`).
-    pub state: roster_http::AppState,
+    /// The server's application, to run the automation to a standstill (`state.automate()`).
+    pub state: roster_app::App,
     /// The server's clock: commands are recorded at it and the automation fires by it. Tests
     /// move it (`act`), never the business date an act claims (SPEC §12).
     pub clock: Arc<SimClock>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    /// The application's background work (followers, policy consumer, scheduler, catalog).
+    runtime: Option<roster_app::Runtime>,
     _guard: Guard,
 }
 
@@ -91,16 +93,17 @@ pub async fn spawn_app_on(
     policy: PolicyConfig,
     local: bool,
 ) -> TestApp {
-    spawn_app_configured(kind, clock, policy, local, |s| s).await
+    spawn_app_configured(kind, clock, policy, local, |_| {}).await
 }
 
-/// `spawn_app_on` with the server's state adjusted before it serves (limits, stall limit).
+/// `spawn_app_on` with the application's settings adjusted before it is built (stall limit,
+/// subscription grace).
 pub async fn spawn_app_configured(
     kind: Kind,
     clock: Arc<SimClock>,
     policy: PolicyConfig,
     local: bool,
-    configure: impl FnOnce(roster_http::AppState) -> roster_http::AppState,
+    configure: impl FnOnce(&mut roster_app::Settings),
 ) -> TestApp {
     type Stores = (
         Arc<dyn EventStore>,
@@ -127,19 +130,28 @@ pub async fn spawn_app_configured(
             )
         }
     };
-    let state = roster_http::AppState::new(
-        roster_http::Backends {
+    let mut settings = roster_app::Settings::serving(
+        policy,
+        if local {
+            roster_app::Transport::Local
+        } else {
+            roster_app::Transport::Broker
+        },
+    );
+    configure(&mut settings);
+    let application = roster_app::App::new(
+        roster_app::Backends {
             events: store.clone(),
             tokens: tokens.clone(),
             models: models.clone(),
             deadlines: deadlines.clone(),
+            description: "test".into(),
         },
         clock.clone(),
-        local,
-        policy,
+        settings,
     );
-    let state = configure(state);
-    let app_state = state.clone();
+    let runtime = roster_app::Runtime::start(&application);
+    let state = roster_http::AppState::new(application.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -159,10 +171,11 @@ pub async fn spawn_app_configured(
         tokens,
         models,
         deadlines,
-        state: app_state,
+        state: application,
         clock,
         shutdown: Some(tx),
         server: Some(server),
+        runtime: Some(runtime),
         _guard: guard,
     }
 }
@@ -175,6 +188,7 @@ impl Drop for TestApp {
         if let Some(h) = self.server.take() {
             h.abort();
         }
+        self.runtime.take();
     }
 }
 
@@ -187,15 +201,27 @@ impl TestApp {
         }
     }
 
+    /// Stops the application's background work (followers, policy consumer, scheduler,
+    /// catalog poller): what happens next happens only through requests and `state.automate()`.
+    pub fn stop_runtime(&mut self) {
+        self.runtime.take();
+    }
+
     /// The stores as the `roster` binary holds them.
-    pub fn stores(&self) -> roster::stores::Stores {
-        roster::stores::Stores {
-            events: self.store.clone(),
-            tokens: self.tokens.clone(),
-            models: self.models.clone(),
-            deadlines: self.deadlines.clone(),
-            description: "test".into(),
-        }
+    pub fn stores(&self) -> roster_app::Backends {
+        self.state.backends().clone()
+    }
+
+    /// The application a one-shot `roster` command builds over these stores (system clock,
+    /// stalls judged by the log after the default limit).
+    pub fn cli(&self) -> roster_app::App {
+        self.cli_stalled_after(roster_app::DEFAULT_STALL_AFTER)
+    }
+
+    /// `cli`, judging a reader stalled after `stall_after` (`roster status
+    /// --stall-after-seconds`).
+    pub fn cli_stalled_after(&self, stall_after: std::time::Duration) -> roster_app::App {
+        roster::stores::one_shot(self.stores(), stall_after)
     }
 
     pub async fn token(&self, role: Role, jurisdiction: Option<&str>) -> String {

@@ -1228,7 +1228,7 @@ async fn time_to_return(
 
 /// Whether the relay and every consumer of the app's transport hold their subscription, as
 /// the process sees it.
-fn all_subscribed(state: &roster_http::AppState) -> bool {
+fn all_subscribed(state: &roster_app::App) -> bool {
     let consumers = state.consumers();
     consumers.len() == roster::broker::QUEUES.len() + 1 && consumers.iter().all(|c| c.subscribed)
 }
@@ -1244,7 +1244,7 @@ async fn a_stalled_consumer_makes_the_server_not_ready() {
         crate::app::SimClock::at("2026-01-10"),
         roster_domain::policies::PolicyConfig::default(),
         false,
-        |s| s.with_stall_after(Duration::from_secs(1)),
+        |s| s.stall_after = Duration::from_secs(1),
     )
     .await;
     let a = crate::api::actors(&app).await;
@@ -1295,7 +1295,7 @@ async fn a_stalled_consumer_makes_the_server_not_ready() {
     );
     // `roster status` judges by the log: the oldest event a reader left unapplied is older
     // than its limit (these were recorded on the test clock's day, long ago).
-    let cli = roster::admin::status(&app.stores(), Duration::from_secs(1))
+    let cli = roster::admin::status(&app.cli_stalled_after(Duration::from_secs(1)))
         .await
         .unwrap();
     let problems = roster::admin::problems(&cli);
@@ -1304,7 +1304,7 @@ async fn a_stalled_consumer_makes_the_server_not_ready() {
             && problems.contains(&"policies is stalled".to_string()),
         "{problems:?}"
     );
-    let patient = roster::admin::status(&app.stores(), Duration::from_secs(1 << 40))
+    let patient = roster::admin::status(&app.cli_stalled_after(Duration::from_secs(1 << 40)))
         .await
         .unwrap();
     assert_eq!(roster::admin::problems(&patient), Vec::<String>::new());
@@ -1316,7 +1316,7 @@ async fn a_stalled_consumer_makes_the_server_not_ready() {
         follower.follow(None, 500).await.unwrap();
     }
     assert_eq!(app.get(None, "/ready").await.status, 200);
-    let cli = roster::admin::status(&app.stores(), Duration::from_secs(1))
+    let cli = roster::admin::status(&app.cli_stalled_after(Duration::from_secs(1)))
         .await
         .unwrap();
     assert_eq!(roster::admin::problems(&cli), Vec::<String>::new());
@@ -1492,7 +1492,7 @@ async fn app_with_short_grace() -> crate::app::TestApp {
         crate::app::SimClock::at("2026-01-10"),
         roster_domain::policies::PolicyConfig::default(),
         false,
-        |s| s.with_subscription_grace(Duration::from_secs(1)),
+        |s| s.subscription_grace = Duration::from_secs(1),
     )
     .await
 }
@@ -1623,7 +1623,7 @@ async fn a_consumer_without_its_subscription_makes_the_server_not_ready() {
     .await;
     assert_eq!(app.get(None, "/ready").await.status, 200);
     let stall_after = Duration::from_secs(120);
-    let report = roster::admin::status(&app.stores(), stall_after)
+    let report = roster::admin::status(&app.cli_stalled_after(stall_after))
         .await
         .unwrap();
     let mut report = report;
@@ -1699,7 +1699,7 @@ async fn a_consumer_without_its_subscription_makes_the_server_not_ready() {
     // Without the transport every queue is left without a consumer, which `roster status`
     // reports, queue by queue.
     transport.stop().await;
-    let mut report = roster::admin::status(&app.stores(), stall_after)
+    let mut report = roster::admin::status(&app.cli_stalled_after(stall_after))
         .await
         .unwrap();
     roster::admin::with_queues(&mut report, &roster::broker::status(&cfg).await.unwrap());

@@ -293,13 +293,9 @@ fn kpi_value(report: &Value, metric: &str) -> u64 {
 
 /// The demo, plus an open round in which a Jiangsu applicant has just applied.
 pub(crate) async fn demo_with_an_open_round(app: &TestApp) -> String {
-    roster::demo::load(
-        app.store.clone(),
-        &*app.state.policy_consumer(),
-        "test-operator",
-    )
-    .await
-    .expect("demo loads");
+    roster::demo::load(&app.cli(), "test-operator")
+        .await
+        .expect("demo loads");
     let ministry = app.token(Role::Ministry, None).await;
     let today = roster_domain::service::business_day(chrono::Utc::now());
     let r = app

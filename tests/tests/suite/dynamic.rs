@@ -1032,3 +1032,59 @@ async fn the_policy_consumer_loads_a_platforms_history_at_most_once() {
     settle(app).await;
     assert_eq!(stream(app, &id).await, before, "nothing issued twice");
 }
+
+/// A read never issues a command (in-process transport): after a strain leak, which calls for a
+/// re-review (D-4), every report is read, and the reports show the leak, yet nothing is
+/// appended until the background runtime runs the policy consumer (here `automate`, what the
+/// runtime does continuously). Before the application layer, a report read ran every
+/// in-process follower, the policy consumer among them, so a page view could open a review.
+async fn reads_never_issue_commands(kind: Kind) {
+    let mut app = spawn_app_with(kind, SimClock::at("2025-06-16"), PolicyConfig::default()).await;
+    app.stop_runtime();
+    let a = actors(&app).await;
+    let id = listed_platform(&app, &a, 0, "2025-12-01").await;
+    report_leak(&app, &a, &id, "leak-1", "2026-03-02", Some(1_000)).await;
+    let log = app.all_events().await.len();
+    for path in [
+        "/api/v1/roster?as_of=2026-03-02".to_string(),
+        "/api/v1/reviews?as_of=2026-03-02".to_string(),
+        "/api/v1/funnel".to_string(),
+        "/api/v1/reports/kpi".to_string(),
+        "/api/v1/status".to_string(),
+        format!("/api/v1/platforms/{id}/timeline"),
+        format!("/api/v1/platforms/{id}"),
+    ] {
+        let r = app.get(Some(&a.ministry), &path).await;
+        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+    }
+    let incidents = app
+        .get(Some(&a.ministry), "/api/v1/incidents?as_of=2026-03-02")
+        .await;
+    assert_eq!(
+        incidents.body["incidents"][0]["incident_id"], "leak-1",
+        "the read models show the leak: {:?}",
+        incidents.body
+    );
+    assert_eq!(
+        app.all_events().await.len(),
+        log,
+        "a read appended events: {:?}",
+        types(&stream(&app, &id).await)
+    );
+    assert_eq!(count(&stream(&app, &id).await, "ReviewOpened"), 0);
+    // The background work opens the re-review.
+    app.state.automate().await.expect("automation");
+    assert_eq!(count(&stream(&app, &id).await, "ReviewOpened"), 1);
+}
+
+mod reads {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn never_issue_commands_on_sqlite() {
+        super::reads_never_issue_commands(crate::app::Kind::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn never_issue_commands_on_postgres() {
+        super::reads_never_issue_commands(crate::app::Kind::Postgres).await;
+    }
+}

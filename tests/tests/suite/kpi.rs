@@ -342,11 +342,11 @@ pub async fn kpis_on_both_time_axes_through_http(kind: Kind) {
     assert_eq!(targets.height(), 2 + 4, "two header rows and four targets");
 
     // The CLI prints the same report from the same read model.
-    let stores = app.stores();
+    let cli = app.cli();
     let dir = tempdir();
     let out = dir.join("kpi.json");
     roster::kpi::report(
-        &stores,
+        &cli,
         roster::kpi::KpiArgs {
             as_of: Some(chrono::NaiveDate::from_ymd_opt(2026, 9, 30).unwrap()),
             known_at: None,
@@ -364,7 +364,7 @@ pub async fn kpis_on_both_time_axes_through_http(kind: Kind) {
     assert_eq!(from_cli["targets"], with_plan["targets"]);
     let xlsx_out = dir.join("kpi.xlsx");
     roster::kpi::report(
-        &stores,
+        &cli,
         roster::kpi::KpiArgs {
             as_of: Some(chrono::NaiveDate::from_ymd_opt(2026, 9, 30).unwrap()),
             known_at: Some(published_at.into()),

@@ -8,13 +8,9 @@ use roster_projections::models;
 use crate::app::TestApp;
 
 async fn demo(app: &TestApp) -> String {
-    roster::demo::load(
-        app.store.clone(),
-        &*app.state.policy_consumer(),
-        "test-operator",
-    )
-    .await
-    .expect("demo");
+    roster::demo::load(&app.cli(), "test-operator")
+        .await
+        .expect("demo");
     let t = app.token(Role::Analyst, None).await;
     settle(app, &t).await;
     t

@@ -120,6 +120,7 @@ impl FromRequestParts<AppState> for Viewer {
             return Err(to_signin());
         };
         let record = state
+            .app()
             .tokens()
             .find_token(&session.token_hash)
             .await
@@ -461,7 +462,7 @@ async fn signin(
         );
     }
     let hash = hash_token(&form.token);
-    let record = match state.tokens().find_token(&hash).await {
+    let record = match state.app().tokens().find_token(&hash).await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "token look-up failed");

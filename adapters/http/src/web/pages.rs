@@ -350,7 +350,9 @@ async fn roster_for(
 ) -> Result<(NaiveDate, Vec<RosterRow>), PageError> {
     known(params, &ROSTER_PAGE_PARAMS).map_err(|r| refused(v, r))?;
     let q = reads::roster_query(params).map_err(|r| refused(v, r))?;
-    reads::roster_rows(state, &v.actor, &q)
+    state
+        .app()
+        .roster(&v.actor, &q)
         .await
         .map_err(|p| refused(v, p))
 }
@@ -495,53 +497,27 @@ pub async fn roster_xlsx(
 
 // ---------------------------------------------------------------- platform
 
-async fn model_doc<D: serde::de::DeserializeOwned + Default>(
-    state: &AppState,
-    model: &str,
-    platform_id: &str,
-) -> Result<D, Problem> {
-    let docs = state
-        .models()
-        .load(model, &[platform_id.to_string()])
-        .await
-        .map_err(|e| Problem::new(code::UNAVAILABLE, e.to_string()))?;
-    match docs.get(platform_id) {
-        Some(d) => serde_json::from_value(d.clone()).map_err(|e| {
-            Problem::new(
-                code::INTERNAL,
-                format!("{model} document {platform_id} unreadable: {e}"),
-            )
-        }),
-        None => Ok(D::default()),
-    }
-}
-
 pub async fn platform(
     State(state): State<AppState>,
     Path(platform_id): Path<String>,
     v: Viewer,
 ) -> Result<Response, PageError> {
     let what = format!("GET /ui/platforms/{platform_id}");
-    let (state_now, version, events) =
-        crate::queries::load_readable(&state, &v.actor, &platform_id, &what)
-            .await
-            .map_err(|r| refused(&v, r))?;
-    let loaded = roster_domain::service::Loaded {
-        state: state_now,
-        version,
-        events,
-    };
-    state.refresh_projections().await;
-    let timeline: TimelineDoc =
-        roster_projections::models::timeline::read(state.models().as_ref(), &platform_id)
-            .await
-            .map_err(|e| refused(&v, Problem::new(code::UNAVAILABLE, e.to_string())))?;
-    let reviews: ReviewsDoc = model_doc(&state, "reviews", &platform_id)
+    let loaded = state
+        .app()
+        .readable_platform(&v.actor, &platform_id, &what)
         .await
-        .map_err(|p| refused(&v, p))?;
-    let incidents: IncidentsDoc = model_doc(&state, "incidents", &platform_id)
+        .map_err(|r| refused(&v, r))?;
+    let timeline: TimelineDoc = state
+        .app()
+        .platform_timeline(&platform_id)
         .await
-        .map_err(|p| refused(&v, p))?;
+        .map_err(|r| refused(&v, r))?;
+    let (reviews, incidents): (ReviewsDoc, IncidentsDoc) = state
+        .app()
+        .platform_record(&platform_id)
+        .await
+        .map_err(|r| refused(&v, r))?;
     let p = &loaded.state;
     let lang = v.lang;
     let form = p.form.as_ref();
@@ -551,7 +527,7 @@ pub async fn platform(
         .iter()
         .map(|e| (e.event_id, e.event_type.as_str()))
         .collect();
-    let today = reads::today(&state);
+    let today = state.app().today();
     let body = html! {
         div.cards {
             div.card {
@@ -692,12 +668,16 @@ pub async fn reviews(
     known(&params, &["as_of"]).map_err(|r| refused(&v, r))?;
     let as_of = date_param(&params, "as_of")
         .map_err(|r| refused(&v, r))?
-        .unwrap_or_else(|| reads::today(&state));
-    let window = u32::try_from(state.inner.policy.review_window_days).unwrap_or(90);
-    let rows = reads::review_rows(&state, &v.actor, as_of, window)
+        .unwrap_or_else(|| state.app().today());
+    let window = u32::try_from(state.app().settings().policy.review_window_days).unwrap_or(90);
+    let rows = state
+        .app()
+        .reviews(&v.actor, as_of, window)
         .await
         .map_err(|p| refused(&v, p))?;
-    let incidents = reads::incident_rows(&state, &v.actor, as_of)
+    let incidents = state
+        .app()
+        .incidents(&v.actor, as_of)
         .await
         .map_err(|p| refused(&v, p))?;
     let lang = v.lang;
@@ -741,7 +721,7 @@ pub async fn reviews(
                         td { a href={"/ui/platforms/" (r.platform_id)} { (r.platform_name) } }
                         td { (province_name(lang, &r.province)) }
                         td { (r.trigger) } td { @if let Some(o) = r.opened_on { (o) } } td { (r.due_on) }
-                        td { @if let Some(rid) = &r.review_id { (super::actions::conclude_form(&v, &r.platform_id, rid, reads::today(&state))) } }
+                        td { @if let Some(rid) = &r.review_id { (super::actions::conclude_form(&v, &r.platform_id, rid, state.app().today())) } }
                     }
                 } }
             } }
@@ -786,17 +766,24 @@ pub async fn funnel(
     known(&params, &["round", "as_of"]).map_err(|r| refused(&v, r))?;
     let as_of = date_param(&params, "as_of")
         .map_err(|r| refused(&v, r))?
-        .unwrap_or_else(|| reads::today(&state));
-    state.catch_up().await.map_err(|r| refused(&v, r))?;
-    let rounds: Vec<String> = state.catalog().await.rounds.keys().cloned().collect();
+        .unwrap_or_else(|| state.app().today());
+    state
+        .app()
+        .catch_up_catalog()
+        .await
+        .map_err(|e| refused(&v, roster_domain::service::store_refusal(e)))?;
+    let rounds: Vec<String> = state.app().catalog().await.rounds.keys().cloned().collect();
     let round = params
         .get("round")
         .cloned()
         .or_else(|| rounds.last().cloned());
-    let rows = reads::funnel_rows(&state, &v.actor, round.as_deref(), as_of)
+    let rows = state
+        .app()
+        .funnel(&v.actor, round.as_deref(), as_of)
         .await
         .map_err(|p| refused(&v, p))?;
     let applications: Vec<roster_projections::PlatformSummary> = state
+        .app()
         .catalog()
         .await
         .platforms
@@ -828,7 +815,7 @@ pub async fn funnel(
                 .sum(),
         })
         .collect();
-    let today = reads::today(&state);
+    let today = state.app().today();
     let body = html! {
         form.filters method="get" action="/ui/funnel" {
             label { (v.t("批次", "Round"))

@@ -1,0 +1,210 @@
+//! The read side's use cases with their access checks (SPEC §10, beside the write side's in
+//! `roster_domain::access`): the roster as of a date, the funnel, the reviews board, the
+//! incident register, a platform and its timeline. Every driving side (API, dashboard, CLI)
+//! calls these; rows outside the reader's jurisdiction are left out here, once.
+
+use chrono::NaiveDate;
+use roster_domain::access::{can_read, sees};
+use roster_domain::actor::{Actor, Role};
+use roster_domain::error::code;
+use roster_domain::service::{valid_platform_id, Loaded};
+use roster_domain::store::AuditEntry;
+use roster_domain::Refusal;
+use roster_projections::models::timeline::{self, TimelineDoc};
+use roster_projections::models::{self, incidents::IncidentsDoc, reviews::ReviewsDoc};
+use roster_projections::queries::{
+    self, FunnelRow, IncidentRow, ReviewRow, RosterQuery, RosterRow,
+};
+
+use crate::{refused, App};
+
+/// Who may read reports at all: every signed-in role but the system's.
+pub fn reader(actor: &Actor) -> Result<(), Refusal> {
+    match actor.role {
+        Role::Ministry | Role::Analyst | Role::Province | Role::City | Role::Applicant => Ok(()),
+        Role::System => Err(Refusal::forbidden("the system role does not read reports")),
+        Role::Anonymous => Err(Refusal::forbidden("sign in first")),
+    }
+}
+
+/// Who may read the operations status: the ministry and analysts.
+pub fn operator(actor: &Actor) -> Result<(), Refusal> {
+    if matches!(actor.role, Role::Ministry | Role::Analyst) {
+        Ok(())
+    } else {
+        Err(Refusal::forbidden(
+            "operations status is for the ministry and analysts",
+        ))
+    }
+}
+
+/// National rows for the ministry and analysts; a province's (or its cities' and applicants')
+/// own province's rows for the others.
+fn national_or_own(actor: &Actor, province: &str) -> bool {
+    matches!(actor.role, Role::Ministry | Role::Analyst) || sees(actor, "", "", province)
+}
+
+impl App {
+    /// The roster rows `actor` may see, and the date they are as of (default today).
+    pub async fn roster(
+        &self,
+        actor: &Actor,
+        q: &RosterQuery,
+    ) -> Result<(NaiveDate, Vec<RosterRow>), Refusal> {
+        reader(actor)?;
+        self.read_your_writes().await;
+        let all = models::ROSTER
+            .load(self.models().as_ref())
+            .await
+            .map_err(refused)?;
+        let today = self.today();
+        let rows = queries::roster(&all, q, today)
+            .into_iter()
+            .filter(|r| sees(actor, &r.uscc, &r.city, &r.province))
+            .collect();
+        Ok((q.as_of.unwrap_or(today), rows))
+    }
+
+    /// Applications per round and province by stage reached, as of `as_of`.
+    pub async fn funnel(
+        &self,
+        actor: &Actor,
+        round: Option<&str>,
+        as_of: NaiveDate,
+    ) -> Result<Vec<FunnelRow>, Refusal> {
+        reader(actor)?;
+        self.read_your_writes().await;
+        let all = models::FUNNEL
+            .load(self.models().as_ref())
+            .await
+            .map_err(refused)?;
+        Ok(queries::funnel(&all, round, as_of)
+            .into_iter()
+            .filter(|r| {
+                matches!(actor.role, Role::Ministry | Role::Analyst)
+                    || (r.province != "total" && national_or_own(actor, &r.province))
+            })
+            .collect())
+    }
+
+    /// Reviews due, opening within `window_days`, open and overdue, as of `as_of`.
+    pub async fn reviews(
+        &self,
+        actor: &Actor,
+        as_of: NaiveDate,
+        window_days: u32,
+    ) -> Result<Vec<ReviewRow>, Refusal> {
+        reader(actor)?;
+        self.read_your_writes().await;
+        let all = models::REVIEWS
+            .load(self.models().as_ref())
+            .await
+            .map_err(refused)?;
+        Ok(queries::reviews(&all, as_of, window_days)
+            .into_iter()
+            .filter(|r| national_or_own(actor, &r.province))
+            .collect())
+    }
+
+    /// The incident register as of `as_of`.
+    pub async fn incidents(
+        &self,
+        actor: &Actor,
+        as_of: NaiveDate,
+    ) -> Result<Vec<IncidentRow>, Refusal> {
+        reader(actor)?;
+        self.read_your_writes().await;
+        let all = models::INCIDENTS
+            .load(self.models().as_ref())
+            .await
+            .map_err(refused)?;
+        Ok(queries::incidents(&all, as_of)
+            .into_iter()
+            .filter(|r| national_or_own(actor, &r.province))
+            .collect())
+    }
+
+    /// A platform `actor` may read, with its history, for the read named `what` (`GET
+    /// /api/v1/platforms/x` …). One outside the actor's jurisdiction is audited as what it is
+    /// and answered exactly as a platform that does not exist (SPEC §10: no existence oracle).
+    pub async fn readable_platform(
+        &self,
+        actor: &Actor,
+        platform_id: &str,
+        what: &str,
+    ) -> Result<Loaded<roster_domain::platform::Platform>, Refusal> {
+        let missing = || Refusal::not_found(format!("no platform {platform_id}"));
+        if !valid_platform_id(platform_id) {
+            // Not an id any platform can have (a NUL, a slash, 60 KB …): never sent to the store.
+            return Err(missing());
+        }
+        let loaded = self.service().load_platform(platform_id).await?;
+        if loaded.version == 0 {
+            return Err(missing());
+        }
+        if !can_read(actor, &loaded.state) {
+            self.audit_refusal(
+                actor.clone(),
+                what,
+                code::FORBIDDEN,
+                "outside the actor's jurisdiction",
+            )
+            .await;
+            return Err(missing());
+        }
+        Ok(loaded)
+    }
+
+    /// A platform's timeline, for whoever may read the platform.
+    pub async fn timeline(
+        &self,
+        actor: &Actor,
+        platform_id: &str,
+        what: &str,
+    ) -> Result<TimelineDoc, Refusal> {
+        self.readable_platform(actor, platform_id, what).await?;
+        self.platform_timeline(platform_id).await
+    }
+
+    /// The timeline of a platform the caller has already been allowed to read.
+    pub async fn platform_timeline(&self, platform_id: &str) -> Result<TimelineDoc, Refusal> {
+        self.read_your_writes().await;
+        timeline::read(self.models().as_ref(), platform_id)
+            .await
+            .map_err(refused)
+    }
+
+    /// The reviews and incidents of a platform the caller has already been allowed to read.
+    pub async fn platform_record(
+        &self,
+        platform_id: &str,
+    ) -> Result<(ReviewsDoc, IncidentsDoc), Refusal> {
+        self.read_your_writes().await;
+        let reviews = models::REVIEWS
+            .get(self.models().as_ref(), platform_id)
+            .await
+            .map_err(refused)?;
+        let incidents = models::INCIDENTS
+            .get(self.models().as_ref(), platform_id)
+            .await
+            .map_err(refused)?;
+        Ok((reviews, incidents))
+    }
+
+    /// Records a refused read in the audit log (a refused command is recorded by the service).
+    pub async fn audit_refusal(&self, actor: Actor, what: &str, code: &str, detail: &str) {
+        let entry = AuditEntry {
+            recorded_at: self.now(),
+            actor,
+            command_id: None,
+            command_type: what.to_string(),
+            target: None,
+            outcome: "refused".into(),
+            error_code: Some(code.to_string()),
+            detail: Some(detail.to_string()),
+        };
+        if let Err(e) = self.events().record_refusal(entry.bounded()).await {
+            tracing::warn!(error = %e, "could not audit a refused request");
+        }
+    }
+}
