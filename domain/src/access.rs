@@ -5,42 +5,24 @@ use crate::actor::{Actor, Role};
 use crate::commands::PlatformCommand;
 use crate::error::Refusal;
 use crate::platform::Platform;
+use crate::registry::CommandKind;
 use crate::values::{CityCode, Province, Uscc};
 
-/// Which roles may issue a platform command at all.
-pub fn roles_for(command: &str) -> &'static [Role] {
-    use Role::*;
-    match command {
-        "SubmitApplication" | "AmendApplication" | "WithdrawApplication" => &[Applicant],
-        "EndorseByCity" => &[City],
-        "RecommendByProvince" | "RejectByProvince" => &[Province],
-        "RecordExpertEvaluation"
-        | "StartPublicNotice"
-        | "RecordNoticeObjection"
-        | "ListPlatform"
-        | "RetractService"
-        | "RecordAnnualEvaluation"
-        | "OpenRound" => &[Ministry],
-        "RecordService" => &[Applicant, Ministry],
-        "ReportIncident" => &[Applicant, Province, Ministry],
-        "AssessIncident" => &[Ministry, Province],
-        "OpenReview" | "ConcludeReview" | "DelistPlatform" => &[Ministry, System],
-        // SPEC §8: target sets are data analysts maintain (and provinces, for their own plan;
-        // the set's scope is checked in `TargetSet::check_scope`).
-        "DefineTargetSet" | "RetireTargetSet" => &[Ministry, Analyst, Province],
-        _ => &[],
-    }
+/// Which roles may issue a command at all (declared in `crate::registry`).
+pub fn roles_for(command: CommandKind) -> &'static [Role] {
+    command.roles()
 }
 
-pub fn check_role(actor: &Actor, command: &str) -> Result<(), Refusal> {
+pub fn check_role(actor: &Actor, command: CommandKind) -> Result<(), Refusal> {
     let roles = roles_for(command);
     if roles.contains(&actor.role) {
         Ok(())
     } else {
         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         Err(Refusal::forbidden(format!(
-            "a {} may not {command}; only {}",
+            "a {} may not {}; only {}",
             actor.role,
+            command.name(),
             if names.is_empty() {
                 "nobody".to_string()
             } else {

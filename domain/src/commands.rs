@@ -404,47 +404,8 @@ pub enum PlatformCommand {
 }
 
 impl PlatformCommand {
-    pub const NAMES: [&'static str; 18] = [
-        "SubmitApplication",
-        "AmendApplication",
-        "WithdrawApplication",
-        "EndorseByCity",
-        "RecommendByProvince",
-        "RejectByProvince",
-        "RecordExpertEvaluation",
-        "StartPublicNotice",
-        "RecordNoticeObjection",
-        "ListPlatform",
-        "RecordService",
-        "RetractService",
-        "ReportIncident",
-        "AssessIncident",
-        "OpenReview",
-        "ConcludeReview",
-        "RecordAnnualEvaluation",
-        "DelistPlatform",
-    ];
-
+    /// Its name in the registry (`crate::registry`).
     pub fn name(&self) -> &'static str {
-        match self {
-            PlatformCommand::SubmitApplication(_) => "SubmitApplication",
-            PlatformCommand::AmendApplication(_) => "AmendApplication",
-            PlatformCommand::WithdrawApplication(_) => "WithdrawApplication",
-            PlatformCommand::EndorseByCity(_) => "EndorseByCity",
-            PlatformCommand::RecommendByProvince(_) => "RecommendByProvince",
-            PlatformCommand::RejectByProvince(_) => "RejectByProvince",
-            PlatformCommand::RecordExpertEvaluation(_) => "RecordExpertEvaluation",
-            PlatformCommand::StartPublicNotice(_) => "StartPublicNotice",
-            PlatformCommand::RecordNoticeObjection(_) => "RecordNoticeObjection",
-            PlatformCommand::ListPlatform(_) => "ListPlatform",
-            PlatformCommand::RecordService(_) => "RecordService",
-            PlatformCommand::RetractService(_) => "RetractService",
-            PlatformCommand::ReportIncident(_) => "ReportIncident",
-            PlatformCommand::AssessIncident(_) => "AssessIncident",
-            PlatformCommand::OpenReview(_) => "OpenReview",
-            PlatformCommand::ConcludeReview(_) => "ConcludeReview",
-            PlatformCommand::RecordAnnualEvaluation(_) => "RecordAnnualEvaluation",
-            PlatformCommand::DelistPlatform(_) => "DelistPlatform",
-        }
+        self.kind().name()
     }
 }

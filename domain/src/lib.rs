@@ -17,6 +17,7 @@ pub mod platform;
 pub mod policies;
 #[cfg(test)]
 mod policy_tests;
+pub mod registry;
 pub mod round;
 #[cfg(test)]
 mod rule_tests;

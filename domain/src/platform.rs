@@ -85,51 +85,47 @@ impl Status {
         )
     }
 
-    /// The commands SPEC §4 allows in this state.
-    pub fn allowed_commands(self) -> Vec<&'static str> {
-        let mut v: Vec<&'static str> = match self {
-            Status::New => return vec!["SubmitApplication"],
-            Status::Withdrawn | Status::Rejected | Status::NotSelected | Status::Delisted => {
-                vec!["SubmitApplication"]
+    /// The one transition function of the lifecycle (SPEC §4, §7): the status after `event`.
+    /// `reviews_still_open`: whether a review is open once the event is folded (concluding the
+    /// last open review returns the platform to `Listed`; D-3 delists in the same commit when
+    /// the review failed). The aggregate, the catalog and the roster read model all fold their
+    /// status with it, so they cannot disagree.
+    pub fn after(self, event: &PlatformEvent, reviews_still_open: bool) -> Status {
+        use PlatformEvent as E;
+        match event {
+            E::ApplicationSubmitted { .. } => Status::Submitted,
+            E::ApplicationWithdrawn { .. } => Status::Withdrawn,
+            E::CityEndorsed { .. } => Status::CityEndorsed,
+            E::ProvinceRecommended { .. } => Status::Recommended,
+            E::ProvinceRejected { .. } => Status::Rejected,
+            E::ExpertEvaluationRecorded { passed: true, .. } => Status::Evaluated,
+            E::ExpertEvaluationRecorded { passed: false, .. } => Status::NotSelected,
+            E::PublicNoticeStarted { .. } => Status::OnNotice,
+            E::NoticeObjectionRecorded { upheld: true, .. } => Status::NotSelected,
+            E::PlatformListed { .. } => Status::Listed,
+            E::ReviewOpened { .. } => Status::UnderReview,
+            E::ReviewConcluded { .. } if self == Status::UnderReview && !reviews_still_open => {
+                Status::Listed
             }
-            Status::Submitted => vec![
-                "EndorseByCity",
-                "AmendApplication",
-                "RecommendByProvince",
-                "RejectByProvince",
-                "WithdrawApplication",
-            ],
-            Status::CityEndorsed => vec![
-                "AmendApplication",
-                "RecommendByProvince",
-                "RejectByProvince",
-                "WithdrawApplication",
-            ],
-            Status::Recommended => vec!["RecordExpertEvaluation", "WithdrawApplication"],
-            Status::Evaluated => vec!["StartPublicNotice", "WithdrawApplication"],
-            Status::OnNotice => vec![
-                "RecordNoticeObjection",
-                "ListPlatform",
-                "WithdrawApplication",
-            ],
-            Status::Listed => vec![
-                "OpenReview",
-                "DelistPlatform",
-                "RecordService",
-                "RetractService",
-                "RecordAnnualEvaluation",
-            ],
-            Status::UnderReview => vec![
-                "OpenReview",
-                "ConcludeReview",
-                "DelistPlatform",
-                "RecordService",
-                "RetractService",
-                "RecordAnnualEvaluation",
-            ],
-        };
-        v.extend(["ReportIncident", "AssessIncident"]);
-        v
+            E::PlatformDelisted { .. } => Status::Delisted,
+            E::ReviewConcluded { .. }
+            | E::NoticeObjectionRecorded { upheld: false, .. }
+            | E::EligibilityAssessed { .. }
+            | E::ApplicationAmended { .. }
+            | E::ServiceRecorded { .. }
+            | E::ServiceRetracted { .. }
+            | E::IncidentReported { .. }
+            | E::IncidentAssessed { .. }
+            | E::AnnualEvaluationRecorded { .. } => self,
+        }
+    }
+
+    /// The commands SPEC §4 allows in this state (declared in `crate::registry`).
+    pub fn allowed_commands(self) -> Vec<&'static str> {
+        crate::registry::CommandKind::platform()
+            .filter(|k| k.allowed_in().contains(&self))
+            .map(|k| k.name())
+            .collect()
     }
 }
 
@@ -349,9 +345,9 @@ impl Platform {
         cmd: &Envelope<PlatformCommand>,
         ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
-        let name = cmd.command.name();
-        if !self.status.allowed_commands().contains(&name) {
-            return Err(self.refuse_state(name));
+        let kind = cmd.command.kind();
+        if !kind.allowed_in().contains(&self.status) {
+            return Err(self.refuse_state(kind.name()));
         }
         let on = cmd.meta.business_date;
         let actor = &cmd.meta.actor;
@@ -920,6 +916,32 @@ impl Aggregate for Platform {
     }
 
     fn apply(&mut self, event: PlatformEvent) {
+        // Whether a review is open once the event is folded: only a conclusion can end one
+        // and leave the status to decide on it.
+        let still_open = match &event {
+            PlatformEvent::ReviewConcluded { review_id, .. } => {
+                self.open_reviews().any(|r| &r.review_id != review_id)
+            }
+            _ => self.open_reviews().next().is_some(),
+        };
+        let next = self.status.after(&event, still_open);
+        self.fold(event);
+        self.status = next;
+    }
+}
+
+impl Platform {
+    /// The platform after `events`, folded as the aggregate folds them.
+    pub fn replay(events: impl IntoIterator<Item = PlatformEvent>) -> Platform {
+        let mut p = Platform::default();
+        for e in events {
+            p.apply(e);
+        }
+        p
+    }
+
+    /// Folds everything of `event` but the status (`Status::after` decides that).
+    fn fold(&mut self, event: PlatformEvent) {
         use PlatformEvent as E;
         match event {
             E::ApplicationSubmitted {
@@ -928,7 +950,6 @@ impl Aggregate for Platform {
                 submitted_on,
                 form,
             } => {
-                self.status = Status::Submitted;
                 self.cycle = cycle;
                 self.rounds_applied.insert(round_id.clone());
                 self.round_id = Some(round_id);
@@ -943,34 +964,14 @@ impl Aggregate for Platform {
             }
             E::EligibilityAssessed { assessment } => self.assessment = Some(assessment),
             E::ApplicationAmended { form, .. } => self.form = Some(form),
-            E::ApplicationWithdrawn { .. } => self.status = Status::Withdrawn,
-            E::CityEndorsed { city, .. } => {
-                self.status = Status::CityEndorsed;
-                self.endorsed_by = Some(city);
-            }
-            E::ProvinceRecommended { province, .. } => {
-                self.status = Status::Recommended;
-                self.recommended_by = Some(province);
-            }
-            E::ProvinceRejected { .. } => self.status = Status::Rejected,
-            E::ExpertEvaluationRecorded { passed, .. } => {
-                self.status = if passed {
-                    Status::Evaluated
-                } else {
-                    Status::NotSelected
-                };
-            }
-            E::PublicNoticeStarted { from, until } => {
-                self.status = Status::OnNotice;
-                self.notice = Some((from, until));
-            }
-            E::NoticeObjectionRecorded { upheld, .. } => {
-                if upheld {
-                    self.status = Status::NotSelected;
-                }
-            }
+            E::CityEndorsed { city, .. } => self.endorsed_by = Some(city),
+            E::ProvinceRecommended { province, .. } => self.recommended_by = Some(province),
+            E::PublicNoticeStarted { from, until } => self.notice = Some((from, until)),
+            E::ApplicationWithdrawn { .. }
+            | E::ProvinceRejected { .. }
+            | E::ExpertEvaluationRecorded { .. }
+            | E::NoticeObjectionRecorded { .. } => {}
             E::PlatformListed { listed_on } => {
-                self.status = Status::Listed;
                 self.listed_on = Some(listed_on);
                 self.listed_periods.push((listed_on, None));
             }
@@ -1039,7 +1040,6 @@ impl Aggregate for Platform {
                         outcome: None,
                     },
                 );
-                self.status = Status::UnderReview;
             }
             E::ReviewConcluded {
                 review_id, outcome, ..
@@ -1047,15 +1047,11 @@ impl Aggregate for Platform {
                 if let Some(r) = self.reviews.get_mut(&review_id) {
                     r.outcome = Some(outcome);
                 }
-                if self.status == Status::UnderReview && self.open_reviews().next().is_none() {
-                    self.status = Status::Listed;
-                }
             }
             E::AnnualEvaluationRecorded { year, stars, .. } => {
                 self.star_ratings.insert(year, stars);
             }
             E::PlatformDelisted { delisted_on, .. } => {
-                self.status = Status::Delisted;
                 if let Some(last) = self.listed_periods.last_mut() {
                     last.1 = Some(delisted_on);
                 }

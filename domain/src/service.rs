@@ -70,12 +70,17 @@ pub enum Target {
 }
 
 impl Target {
-    pub fn command_name(&self) -> &'static str {
+    /// The command's kind in the registry (`crate::registry`).
+    pub fn kind(&self) -> crate::registry::CommandKind {
         match self {
-            Target::Platform { command, .. } => command.name(),
-            Target::OpenRound { .. } => "OpenRound",
-            Target::TargetSet { command } => command.name(),
+            Target::Platform { command, .. } => command.kind(),
+            Target::OpenRound { .. } => crate::registry::CommandKind::OpenRound,
+            Target::TargetSet { command } => command.kind(),
         }
+    }
+
+    pub fn command_name(&self) -> &'static str {
+        self.kind().name()
     }
 
     /// The command's own fields as JSON (for the input bounds of SPEC §11).
@@ -609,7 +614,6 @@ impl CommandService {
         req: &CommandRequest,
         entry: &Entry,
     ) -> Result<CommandOutcome, Refusal> {
-        let name = req.target.command_name();
         if req.command_id.is_nil() {
             // Every client that forgot to set one would share it (review L5).
             return Err(Refusal::invalid(
@@ -636,32 +640,33 @@ impl CommandService {
         // decision is now a refusal, by the look-up below: either way with the first result.
         let mut fresh = false;
         for _attempt in 0..MAX_ATTEMPTS {
-            let decided = match access::check_role(actor, name).and_then(|()| dated.clone()) {
-                Err(r) => Err(r),
-                Ok(on) => {
-                    let act = Act {
-                        actor,
-                        req,
-                        on,
-                        entry,
-                    };
-                    match &req.target {
-                        Target::OpenRound { open_round } => {
-                            self.decide_round(&act, open_round, fresh).await
-                        }
-                        Target::TargetSet { command } => {
-                            self.decide_target_set(&act, command).await
-                        }
-                        Target::Platform {
-                            platform_id,
-                            command,
-                        } => {
-                            self.decide_platform(&act, platform_id, command, fresh)
-                                .await
+            let decided =
+                match access::check_role(actor, req.target.kind()).and_then(|()| dated.clone()) {
+                    Err(r) => Err(r),
+                    Ok(on) => {
+                        let act = Act {
+                            actor,
+                            req,
+                            on,
+                            entry,
+                        };
+                        match &req.target {
+                            Target::OpenRound { open_round } => {
+                                self.decide_round(&act, open_round, fresh).await
+                            }
+                            Target::TargetSet { command } => {
+                                self.decide_target_set(&act, command).await
+                            }
+                            Target::Platform {
+                                platform_id,
+                                command,
+                            } => {
+                                self.decide_platform(&act, platform_id, command, fresh)
+                                    .await
+                            }
                         }
                     }
-                }
-            };
+                };
             let Decision {
                 commit,
                 mut outcome,

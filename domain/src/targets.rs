@@ -296,11 +296,15 @@ pub enum TargetSetCommand {
 }
 
 impl TargetSetCommand {
-    pub fn name(&self) -> &'static str {
+    pub fn kind(&self) -> crate::registry::CommandKind {
         match self {
-            TargetSetCommand::DefineTargetSet(_) => "DefineTargetSet",
-            TargetSetCommand::RetireTargetSet(_) => "RetireTargetSet",
+            TargetSetCommand::DefineTargetSet(_) => crate::registry::CommandKind::DefineTargetSet,
+            TargetSetCommand::RetireTargetSet(_) => crate::registry::CommandKind::RetireTargetSet,
         }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
     }
 
     pub fn target_set_id(&self) -> &str {

@@ -149,7 +149,6 @@ impl Catalog {
                     last_business_date: *submitted_on,
                     last_recorded_at: e.metadata.recorded_at,
                 });
-            s.status = Status::Submitted;
             s.cycle = *cycle;
             s.round_id = Some(round_id.clone());
             s.submitted_on = Some(*submitted_on);
@@ -165,43 +164,39 @@ impl Catalog {
         s.version = e.version;
         s.last_business_date = e.metadata.business_date;
         s.last_recorded_at = e.metadata.recorded_at;
+        // Whether a review is open once the event is folded (see `Status::after`).
+        let still_open = match &event {
+            E::ReviewConcluded { review_id, .. } => s.open_reviews.iter().any(|r| r != review_id),
+            _ => !s.open_reviews.is_empty(),
+        };
+        let next = s.status.after(&event, still_open);
+        s.fold(event);
+        s.status = next;
+    }
+}
+
+impl PlatformSummary {
+    /// Folds everything of `event` but the status (`Status::after` decides that).
+    fn fold(&mut self, event: PlatformEvent) {
+        use PlatformEvent as E;
+        let s = self;
         match event {
             E::ApplicationSubmitted { .. } => {}
             E::EligibilityAssessed { assessment } => s.hard_failures = assessment.hard_failures(),
             E::ApplicationAmended { form, .. } => set_form(s, &form),
-            E::ApplicationWithdrawn { .. } => s.status = Status::Withdrawn,
-            E::CityEndorsed { .. } => s.status = Status::CityEndorsed,
-            E::ProvinceRecommended { warnings, .. } => {
-                s.status = Status::Recommended;
-                s.warnings.extend(warnings);
-            }
-            E::ProvinceRejected { .. } => s.status = Status::Rejected,
-            E::ExpertEvaluationRecorded { passed, .. } => {
-                s.status = if passed {
-                    Status::Evaluated
-                } else {
-                    Status::NotSelected
-                }
-            }
-            E::PublicNoticeStarted { .. } => s.status = Status::OnNotice,
-            E::NoticeObjectionRecorded { upheld, .. } => {
-                if upheld {
-                    s.status = Status::NotSelected;
-                }
-            }
-            E::PlatformListed { listed_on } => {
-                s.status = Status::Listed;
-                s.listed_on = Some(listed_on);
-            }
+            E::ProvinceRecommended { warnings, .. } => s.warnings.extend(warnings),
+            E::ApplicationWithdrawn { .. }
+            | E::CityEndorsed { .. }
+            | E::ProvinceRejected { .. }
+            | E::ExpertEvaluationRecorded { .. }
+            | E::PublicNoticeStarted { .. }
+            | E::NoticeObjectionRecorded { .. } => {}
+            E::PlatformListed { listed_on } => s.listed_on = Some(listed_on),
             E::ReviewOpened { review_id, .. } => {
                 s.open_reviews.insert(review_id);
-                s.status = Status::UnderReview;
             }
             E::ReviewConcluded { review_id, .. } => {
                 s.open_reviews.remove(&review_id);
-                if s.status == Status::UnderReview && s.open_reviews.is_empty() {
-                    s.status = Status::Listed;
-                }
             }
             E::AnnualEvaluationRecorded { year, stars, .. } => {
                 if s.star_rating.is_none_or(|(y, _)| year >= y) {
@@ -209,7 +204,6 @@ impl Catalog {
                 }
             }
             E::PlatformDelisted { delisted_on, .. } => {
-                s.status = Status::Delisted;
                 s.delisted_on = Some(delisted_on);
                 s.open_reviews.clear();
             }

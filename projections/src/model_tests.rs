@@ -776,3 +776,103 @@ async fn a_rebuild_in_small_batches_equals_one_pass() {
         );
     }
 }
+
+/// The platform lifecycle is folded once (`Status::after`): the aggregate, the catalog and the
+/// roster read model agree on the status after every event of a history with two reviews open
+/// at once and one concluded as failed before its delisting is recorded. The roster model used
+/// to return to `Listed` only on a passed conclusion, the others on any.
+#[tokio::test]
+async fn the_aggregate_the_catalog_and_the_roster_model_agree_on_the_status() {
+    use PlatformEvent as E;
+    let mut log = Log::default();
+    log.push(
+        "c",
+        "2025-07-01",
+        E::ApplicationSubmitted {
+            round_id: "2025".into(),
+            cycle: 1,
+            submitted_on: date("2025-07-01"),
+            form: gd_form(),
+        },
+    );
+    let listed = history()
+        .events
+        .into_iter()
+        .filter(|e| e.stream_id == "platform-a")
+        .map(|e| models::decode(&e).unwrap())
+        .filter(|e| {
+            matches!(
+                e,
+                E::CityEndorsed { .. }
+                    | E::ProvinceRecommended { .. }
+                    | E::ExpertEvaluationRecorded { .. }
+                    | E::PublicNoticeStarted { .. }
+                    | E::PlatformListed { .. }
+            )
+        });
+    for e in listed {
+        log.push("c", "2025-12-01", e);
+    }
+    let review = |id: &str, trigger: ReviewTrigger| E::ReviewOpened {
+        review_id: id.into(),
+        trigger,
+        due_on: date("2028-12-01"),
+    };
+    let conclude = |id: &str, outcome: ReviewOutcome| E::ReviewConcluded {
+        review_id: id.into(),
+        outcome,
+        reasons: vec![],
+    };
+    log.push("c", "2028-09-02", review("tri-1", ReviewTrigger::Triennial));
+    log.push(
+        "c",
+        "2028-09-10",
+        review("inc-1", ReviewTrigger::Incident("leak".into())),
+    );
+    log.push("c", "2028-10-01", conclude("inc-1", ReviewOutcome::Passed));
+    log.push("c", "2028-11-01", conclude("tri-1", ReviewOutcome::Failed));
+    log.push(
+        "c",
+        "2028-11-01",
+        E::PlatformDelisted {
+            delisted_on: date("2028-11-01"),
+            reason: DelistReason::ReviewFailed,
+            area: None,
+            cause: None,
+            details: None,
+        },
+    );
+    let roster = models::roster::model();
+    for n in 1..=log.events.len() {
+        let prefix = &log.events[..n];
+        let aggregate = roster_domain::platform::Platform::replay(
+            prefix.iter().map(|e| models::decode(e).unwrap()),
+        )
+        .status;
+        let mut catalog = crate::Catalog::default();
+        for e in prefix {
+            catalog.apply(e).unwrap();
+        }
+        let store = MemoryReadModels::default();
+        apply_batch(
+            &store,
+            &roster,
+            "roster",
+            Default::default(),
+            prefix,
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let doc: RosterDoc =
+            serde_json::from_value(store.scan("roster", "").await.unwrap()[0].1.clone()).unwrap();
+        let model = doc.statuses.last().map(|c| c.status);
+        let last = &prefix[n - 1].event_type;
+        assert_eq!(
+            catalog.platforms["c"].status, aggregate,
+            "catalog after {last}"
+        );
+        assert_eq!(model, Some(aggregate), "roster model after {last}");
+    }
+}

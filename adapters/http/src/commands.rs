@@ -12,6 +12,7 @@ use axum::Json;
 use chrono::NaiveDate;
 use roster_domain::commands::{OpenRound, PlatformCommand};
 use roster_domain::error::{code, Refusal};
+use roster_domain::registry::{CommandKind, Fields};
 use roster_domain::service::{CommandRequest, Target};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -21,27 +22,8 @@ use crate::auth::Authenticated;
 use crate::problem::{from_path_error, Problem, BODY_TOO_LARGE, MALFORMED_JSON};
 use crate::AppState;
 
-/// `POST /api/v1/platforms/{id}/{action}` → command type.
-pub const ROUTES: [(&str, &str); 18] = [
-    ("application", "SubmitApplication"),
-    ("amendment", "AmendApplication"),
-    ("withdrawal", "WithdrawApplication"),
-    ("city-endorsement", "EndorseByCity"),
-    ("province-recommendation", "RecommendByProvince"),
-    ("province-rejection", "RejectByProvince"),
-    ("expert-evaluation", "RecordExpertEvaluation"),
-    ("public-notice", "StartPublicNotice"),
-    ("notice-objection", "RecordNoticeObjection"),
-    ("listing", "ListPlatform"),
-    ("service", "RecordService"),
-    ("service-retraction", "RetractService"),
-    ("incident", "ReportIncident"),
-    ("incident-assessment", "AssessIncident"),
-    ("review", "OpenReview"),
-    ("review-conclusion", "ConcludeReview"),
-    ("annual-evaluation", "RecordAnnualEvaluation"),
-    ("delisting", "DelistPlatform"),
-];
+/// `POST /api/v1/platforms/{id}/{action}` → command type (declared in the registry).
+pub use roster_domain::registry::ROUTES;
 
 const ENVELOPE_KEYS: [&str; 4] = [
     "command_id",
@@ -156,6 +138,29 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned>(prefix: &str, v: Value) -> R
     serde_path_to_error::deserialize(v).map_err(|e| from_path_error(prefix, e))
 }
 
+/// A command's fields as the API reads them: a bad field is refused with its path under
+/// `prefix` (`command.form.site.area_m2`).
+struct PathFields<'a> {
+    prefix: &'a str,
+    value: Value,
+}
+
+impl Fields for PathFields<'_> {
+    type Error = Refusal;
+    fn parse<T: serde::de::DeserializeOwned>(self) -> Result<T, Refusal> {
+        typed(self.prefix, self.value)
+    }
+}
+
+/// Every command's name, for messages (registry order).
+fn command_names() -> String {
+    CommandKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Parses a platform command's fields into its own struct (not through the tagged enum, which
 /// would buffer the content and lose the path of a bad field).
 /// The values of a service record, field by field: the record is an internally tagged enum, whose
@@ -195,47 +200,28 @@ fn check_record_fields(prefix: &str, record: &Map<String, Value>) -> Result<(), 
     Ok(())
 }
 
+/// The platform command of `kind` read from its fields (the registry's parse, with the API's
+/// field paths).
 pub(crate) fn platform_command(
-    kind: &str,
+    kind: CommandKind,
     prefix: &str,
     fields: Value,
 ) -> Result<PlatformCommand, Refusal> {
-    if kind == "RecordService" {
+    if kind == CommandKind::RecordService {
         if let Some(Value::Object(record)) = fields.get("record") {
             check_record_fields(prefix, record)?;
         }
     }
-    macro_rules! by_name {
-        ($($name:ident),* $(,)?) => {
-            match kind {
-                $(stringify!($name) => Ok(PlatformCommand::$name(typed(prefix, fields)?)),)*
-                other => Err(Refusal::invalid(
-                    "type",
-                    format!("unknown command type '{other}'; one of OpenRound, {}", PlatformCommand::NAMES.join(", ")),
-                )),
-            }
-        };
-    }
-    by_name!(
-        SubmitApplication,
-        AmendApplication,
-        WithdrawApplication,
-        EndorseByCity,
-        RecommendByProvince,
-        RejectByProvince,
-        RecordExpertEvaluation,
-        StartPublicNotice,
-        RecordNoticeObjection,
-        ListPlatform,
-        RecordService,
-        RetractService,
-        ReportIncident,
-        AssessIncident,
-        OpenReview,
-        ConcludeReview,
-        RecordAnnualEvaluation,
-        DelistPlatform,
-    )
+    kind.platform_command(PathFields {
+        prefix,
+        value: fields,
+    })
+    .unwrap_or_else(|| {
+        Err(Refusal::invalid(
+            "type",
+            format!("{} is not a platform command", kind.name()),
+        ))
+    })
 }
 
 pub(crate) fn split_envelope(obj: &mut Map<String, Value>) -> Result<EnvelopeFields, Refusal> {
@@ -288,25 +274,25 @@ pub fn parse_envelope(mut obj: Map<String, Value>) -> Result<CommandRequest, Ref
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let target = if kind == "OpenRound" {
+    let Some(kind) = CommandKind::named(&kind) else {
+        return Err(Refusal::invalid(
+            "command.type",
+            format!("unknown command type '{kind}'; one of {}", command_names()),
+        ));
+    };
+    let target = if kind == CommandKind::OpenRound {
         cmd.remove("type");
         Target::OpenRound {
             open_round: typed("command", Value::Object(cmd))?,
         }
-    } else if kind == "DefineTargetSet" || kind == "RetireTargetSet" {
+    } else if matches!(
+        kind,
+        CommandKind::DefineTargetSet | CommandKind::RetireTargetSet
+    ) {
         Target::TargetSet {
             command: typed("command", Value::Object(cmd))?,
         }
     } else {
-        if !PlatformCommand::NAMES.contains(&kind.as_str()) {
-            return Err(Refusal::invalid(
-                "command.type",
-                format!(
-                    "unknown command type '{kind}'; one of OpenRound, DefineTargetSet, RetireTargetSet, {}",
-                    PlatformCommand::NAMES.join(", ")
-                ),
-            ));
-        }
         let platform_id: String = match platform_id {
             Some(Value::String(s)) => s,
             _ => {
@@ -319,7 +305,7 @@ pub fn parse_envelope(mut obj: Map<String, Value>) -> Result<CommandRequest, Ref
         cmd.remove("type");
         Target::Platform {
             platform_id,
-            command: platform_command(&kind, "command", Value::Object(cmd))?,
+            command: platform_command(kind, "command", Value::Object(cmd))?,
         }
     };
     Ok(request(env, target))
@@ -414,7 +400,7 @@ pub async fn platform_action(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let what = format!("POST /api/v1/platforms/{platform_id}/{action}");
-    let Some((_, kind)) = ROUTES.iter().find(|(a, _)| *a == action) else {
+    let Some(kind) = CommandKind::routed(&action) else {
         let known: Vec<&str> = ROUTES.iter().map(|(a, _)| *a).collect();
         return audited(
             &state,
@@ -506,7 +492,12 @@ mod fuzz {
 
     fn kind() -> impl Strategy<Value = String> {
         prop_oneof![
-            prop::sample::select(PlatformCommand::NAMES.to_vec()).prop_map(String::from),
+            prop::sample::select(
+                CommandKind::platform()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+            )
+            .prop_map(String::from),
             Just("OpenRound".to_string()),
             Just("DefineTargetSet".to_string()),
             Just("RetireTargetSet".to_string()),
@@ -538,7 +529,9 @@ mod fuzz {
                 }.unwrap();
                 let _ = roster_domain::input::check(&fields);
             }
-            let _ = platform_command(&kind, "", extra);
+            if let Some(kind) = CommandKind::named(&kind) {
+                let _ = platform_command(kind, "", extra);
+            }
         }
 
         #[test]
@@ -548,7 +541,7 @@ mod fuzz {
             form["applicant"]["city"] = Value::from(city);
             form["site"] = site;
             let fields = serde_json::json!({"round_id": "2025", "form": form});
-            if let Ok(c) = platform_command("SubmitApplication", "", fields) {
+            if let Ok(c) = platform_command(CommandKind::SubmitApplication, "", fields) {
                 let _ = roster_domain::input::check(&serde_json::to_value(c).unwrap());
             }
         }

@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
-use roster_domain::commands::*;
 use roster_domain::input;
+use roster_domain::registry::CommandKind;
 use roster_domain::service::CommandOutcome;
-use roster_domain::targets::{Comparator, DefineTargetSet, Metric, RetireTargetSet, Target};
+use roster_domain::targets::{Comparator, Metric, Target};
 use roster_projections::catalog::RoundSummary;
 use roster_projections::queries::{FunnelRow, IncidentRow, ReviewRow, RosterRow};
 use roster_projections::PlatformSummary;
@@ -76,27 +76,6 @@ pub struct ProblemDetails {
     roster_domain::store::AuditEntry,
     roster_domain::store::StoredEvent,
     roster_app::Status,
-    OpenRound,
-    SubmitApplication,
-    AmendApplication,
-    WithdrawApplication,
-    EndorseByCity,
-    RecommendByProvince,
-    RejectByProvince,
-    RecordExpertEvaluation,
-    StartPublicNotice,
-    RecordNoticeObjection,
-    ListPlatform,
-    RecordService,
-    RetractService,
-    ReportIncident,
-    AssessIncident,
-    OpenReview,
-    ConcludeReview,
-    RecordAnnualEvaluation,
-    DelistPlatform,
-    DefineTargetSet,
-    RetireTargetSet,
     Target,
     Metric,
     Comparator
@@ -443,142 +422,104 @@ pub fn examples() -> BTreeMap<&'static str, Value> {
             .extend(fields.as_object().cloned().unwrap_or_default());
         v
     };
-    BTreeMap::from([
+    let mut all: BTreeMap<&'static str, Value> = CommandKind::ALL
+        .iter()
+        .map(|k| (k.name(), example(*k, &e, &form)))
+        .collect();
+    all.insert(
+        "Command",
+        e(
+            22,
+            json!({
+                "platform_id": "gd-sz-synbio",
+                "command": {"type": "RecordAnnualEvaluation", "year": 2026, "stars": 4},
+            }),
+        ),
+    );
+    all
+}
+
+/// A command's example request body (each command has one: the match is exhaustive).
+fn example(kind: CommandKind, e: &dyn Fn(u32, Value) -> Value, form: &Value) -> Value {
+    let form = form.clone();
+    match kind {
         // An applicant's act (its own USCC's token); a ministry token is refused (403).
-        (
-            "SubmitApplication",
-            e(1, json!({"round_id": "2025", "form": form})),
+        CommandKind::SubmitApplication => e(1, json!({"round_id": "2025", "form": form})),
+        CommandKind::AmendApplication => {
+            e(2, json!({"changes": {"goals": "三年内服务企业100家以上"}}))
+        }
+        CommandKind::WithdrawApplication => e(3, json!({"reason": "单位战略调整，主动撤回申请"})),
+        CommandKind::EndorseByCity => e(4, json!({"opinion": "同意推荐"})),
+        CommandKind::RecommendByProvince => {
+            e(5, json!({"opinion": "条件具备，同意推荐", "rank": 1}))
+        }
+        CommandKind::RejectByProvince => e(6, json!({"reasons": ["G-8: 发酵罐总容积不足"]})),
+        CommandKind::RecordExpertEvaluation => e(
+            7,
+            json!({"score": 86, "passed": true, "panel": ["张工", "李工"]}),
         ),
-        (
-            "AmendApplication",
-            e(2, json!({"changes": {"goals": "三年内服务企业100家以上"}})),
+        CommandKind::StartPublicNotice => {
+            e(8, json!({"from": "2026-01-05", "until": "2026-01-11"}))
+        }
+        CommandKind::RecordNoticeObjection => e(
+            9,
+            json!({"upheld": false, "summary": "异议所述设备已于公示前到位"}),
         ),
-        (
-            "WithdrawApplication",
-            e(3, json!({"reason": "单位战略调整，主动撤回申请"})),
+        CommandKind::ListPlatform => e(10, json!({})),
+        CommandKind::RecordService => e(
+            11,
+            json!({
+                "dated": "2026-03-02",
+                "record": {"kind": "enterprise_served", "enterprise_uscc": "91440300708461136T", "enterprise_name": "深圳示例生物科技有限公司", "contract_cny": 1200000},
+            }),
         ),
-        ("EndorseByCity", e(4, json!({"opinion": "同意推荐"}))),
-        (
-            "RecommendByProvince",
-            e(5, json!({"opinion": "条件具备，同意推荐", "rank": 1})),
+        CommandKind::RetractService => e(
+            12,
+            json!({"service_id": "0190c7e2-4b1d-7a3c-9e2f-3d4c5b6a7980", "reason": "重复录入"}),
         ),
-        (
-            "RejectByProvince",
-            e(6, json!({"reasons": ["G-8: 发酵罐总容积不足"]})),
+        CommandKind::ReportIncident => e(
+            13,
+            json!({
+                "incident_id": "2026-spill-02", "kind": "safety", "occurred_on": "2026-06-01",
+                "description": "发酵车间蒸汽管道泄漏，无人员受伤",
+            }),
         ),
-        (
-            "RecordExpertEvaluation",
-            e(
-                7,
-                json!({"score": 86, "passed": true, "panel": ["张工", "李工"]}),
-            ),
+        CommandKind::AssessIncident => e(
+            14,
+            json!({"incident_id": "2026-leak-01", "direct_loss_cny": 500000, "conclusion": "一般事故，已整改"}),
         ),
-        (
-            "StartPublicNotice",
-            e(8, json!({"from": "2026-01-05", "until": "2026-01-11"})),
+        CommandKind::OpenReview => e(
+            15,
+            json!({"review_id": "ad-hoc-2026-01", "trigger": "ad_hoc", "due_on": "2026-12-31"}),
         ),
-        (
-            "RecordNoticeObjection",
-            e(
-                9,
-                json!({"upheld": false, "summary": "异议所述设备已于公示前到位"}),
-            ),
+        CommandKind::ConcludeReview => e(
+            16,
+            json!({"review_id": "ad-hoc-2026-01", "outcome": "passed"}),
         ),
-        ("ListPlatform", e(10, json!({}))),
-        (
-            "RecordService",
-            e(
-                11,
-                json!({
-                    "dated": "2026-03-02",
-                    "record": {"kind": "enterprise_served", "enterprise_uscc": "91440300708461136T", "enterprise_name": "深圳示例生物科技有限公司", "contract_cny": 1200000},
-                }),
-            ),
+        CommandKind::RecordAnnualEvaluation => e(
+            17,
+            json!({"year": 2026, "stars": 4, "findings": "服务能力稳定"}),
         ),
-        (
-            "RetractService",
-            e(
-                12,
-                json!({"service_id": "0190c7e2-4b1d-7a3c-9e2f-3d4c5b6a7980", "reason": "重复录入"}),
-            ),
+        CommandKind::DelistPlatform => e(
+            18,
+            json!({"reason": "voluntary", "details": "单位申请退出"}),
         ),
-        (
-            "ReportIncident",
-            e(
-                13,
-                json!({
-                    "incident_id": "2026-spill-02", "kind": "safety", "occurred_on": "2026-06-01",
-                    "description": "发酵车间蒸汽管道泄漏，无人员受伤",
-                }),
-            ),
+        CommandKind::OpenRound => e(
+            19,
+            json!({
+                "round_id": "2027", "opens_on": "2027-06-01", "province_deadline": "2027-07-11",
+                "quota_per_province": 5, "notice_days": 5,
+            }),
         ),
-        (
-            "AssessIncident",
-            e(
-                14,
-                json!({"incident_id": "2026-leak-01", "direct_loss_cny": 500000, "conclusion": "一般事故，已整改"}),
-            ),
+        CommandKind::DefineTargetSet => e(
+            20,
+            json!({
+                "target_set_id": "guangdong-2027", "name": "广东省2027年目标",
+                "targets": [{"metric": "listed_platforms", "province": "44", "comparator": ">=", "threshold": 5, "deadline": "2027-12-31"}],
+            }),
         ),
-        (
-            "OpenReview",
-            e(
-                15,
-                json!({"review_id": "ad-hoc-2026-01", "trigger": "ad_hoc", "due_on": "2026-12-31"}),
-            ),
-        ),
-        (
-            "ConcludeReview",
-            e(
-                16,
-                json!({"review_id": "ad-hoc-2026-01", "outcome": "passed"}),
-            ),
-        ),
-        (
-            "RecordAnnualEvaluation",
-            e(
-                17,
-                json!({"year": 2026, "stars": 4, "findings": "服务能力稳定"}),
-            ),
-        ),
-        (
-            "DelistPlatform",
-            e(
-                18,
-                json!({"reason": "voluntary", "details": "单位申请退出"}),
-            ),
-        ),
-        (
-            "OpenRound",
-            e(
-                19,
-                json!({
-                    "round_id": "2027", "opens_on": "2027-06-01", "province_deadline": "2027-07-11",
-                    "quota_per_province": 5, "notice_days": 5,
-                }),
-            ),
-        ),
-        (
-            "DefineTargetSet",
-            e(
-                20,
-                json!({
-                    "target_set_id": "guangdong-2027", "name": "广东省2027年目标",
-                    "targets": [{"metric": "listed_platforms", "province": "44", "comparator": ">=", "threshold": 5, "deadline": "2027-12-31"}],
-                }),
-            ),
-        ),
-        ("RetireTargetSet", e(21, json!({"reason": "并入全国目标"}))),
-        (
-            "Command",
-            e(
-                22,
-                json!({
-                    "platform_id": "gd-sz-synbio",
-                    "command": {"type": "RecordAnnualEvaluation", "year": 2026, "stars": 4},
-                }),
-            ),
-        ),
-    ])
+        CommandKind::RetireTargetSet => e(21, json!({"reason": "并入全国目标"})),
+    }
 }
 
 /// The name of the body schema of a command.
@@ -587,7 +528,15 @@ pub fn body_name(command: &str) -> String {
 }
 
 pub fn document() -> Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    let mut api = ApiDoc::openapi();
+    // Every command's request schema (and the schemas it uses), from the registry.
+    let components = api.components.get_or_insert_with(Default::default);
+    for kind in CommandKind::ALL {
+        for (name, schema) in kind.schemas() {
+            components.schemas.entry(name).or_insert(schema);
+        }
+    }
+    let mut doc = serde_json::to_value(api).expect("the document serialises");
     doc["info"] = json!({
         "title": "National roster of biomanufacturing pilot-scale platforms",
         "description": DESCRIPTION,
@@ -599,11 +548,7 @@ pub fn document() -> Value {
         .unwrap_or_default();
     schemas["Province"]["enum"] = json!(province_codes());
     let envelope = schemas.remove("CommandEnvelope").expect("envelope schema");
-    let own: Vec<&str> = ROUTES
-        .iter()
-        .map(|(_, c)| *c)
-        .chain(["OpenRound", "DefineTargetSet", "RetireTargetSet"])
-        .collect();
+    let own: Vec<&str> = CommandKind::ALL.iter().map(|k| k.name()).collect();
     // The input bounds hold for what commands carry (the envelope is not checked that way),
     // not for what responses report.
     for name in referenced(&schemas, &own) {

@@ -134,46 +134,20 @@ pub fn model() -> DocModel<RosterDoc> {
 
 fn fold(doc: &mut RosterDoc, event: &PlatformEvent, e: &StoredEvent) {
     let on = e.metadata.business_date;
-    let set = |doc: &mut RosterDoc, status: Status| {
-        doc.statuses.push(StatusChange {
-            on,
-            status,
-            position: e.global_position,
-        });
-    };
+    let before = doc.statuses.last().map_or(Status::New, |c| c.status);
     use PlatformEvent as E;
     match event {
         E::ApplicationSubmitted { round_id, form, .. } => {
             doc.platform_id = platform_id(e).unwrap_or_default().to_string();
             doc.round_id = Some(round_id.clone());
             set_identity(doc, form);
-            set(doc, Status::Submitted);
         }
         E::ApplicationAmended { form, .. } => set_identity(doc, form),
-        E::ApplicationWithdrawn { .. } => set(doc, Status::Withdrawn),
-        E::CityEndorsed { .. } => set(doc, Status::CityEndorsed),
-        E::ProvinceRecommended { .. } => set(doc, Status::Recommended),
-        E::ProvinceRejected { .. } => set(doc, Status::Rejected),
-        E::ExpertEvaluationRecorded { passed, .. } => set(
-            doc,
-            if *passed {
-                Status::Evaluated
-            } else {
-                Status::NotSelected
-            },
-        ),
-        E::PublicNoticeStarted { .. } => set(doc, Status::OnNotice),
-        E::NoticeObjectionRecorded { upheld: true, .. } => set(doc, Status::NotSelected),
         E::PlatformListed { listed_on } => {
             doc.listed_periods.push(ListedPeriod {
                 from: *listed_on,
                 to: None,
                 delist_reason: None,
-            });
-            doc.statuses.push(StatusChange {
-                on: *listed_on,
-                status: Status::Listed,
-                position: e.global_position,
             });
         }
         E::ReviewOpened {
@@ -190,7 +164,6 @@ fn fold(doc: &mut RosterDoc, event: &PlatformEvent, e: &StoredEvent) {
                 outcome: None,
                 lapsed_on: None,
             });
-            set(doc, Status::UnderReview);
         }
         E::ReviewConcluded {
             review_id, outcome, ..
@@ -198,13 +171,6 @@ fn fold(doc: &mut RosterDoc, event: &PlatformEvent, e: &StoredEvent) {
             if let Some(r) = doc.reviews.iter_mut().find(|r| &r.review_id == review_id) {
                 r.concluded_on = Some(on);
                 r.outcome = Some(*outcome);
-            }
-            let still_open = doc
-                .reviews
-                .iter()
-                .any(|r| r.concluded_on.is_none() && r.lapsed_on.is_none());
-            if !still_open && *outcome == ReviewOutcome::Passed {
-                set(doc, Status::Listed);
             }
         }
         E::AnnualEvaluationRecorded { year, stars, .. } => doc.star_ratings.push(StarRating {
@@ -228,18 +194,37 @@ fn fold(doc: &mut RosterDoc, event: &PlatformEvent, e: &StoredEvent) {
             {
                 r.lapsed_on = Some(*delisted_on);
             }
-            doc.statuses.push(StatusChange {
-                on: *delisted_on,
-                status: Status::Delisted,
-                position: e.global_position,
-            });
         }
-        E::EligibilityAssessed { .. }
-        | E::NoticeObjectionRecorded { upheld: false, .. }
+        E::ApplicationWithdrawn { .. }
+        | E::CityEndorsed { .. }
+        | E::ProvinceRecommended { .. }
+        | E::ProvinceRejected { .. }
+        | E::ExpertEvaluationRecorded { .. }
+        | E::PublicNoticeStarted { .. }
+        | E::NoticeObjectionRecorded { .. }
+        | E::EligibilityAssessed { .. }
         | E::ServiceRecorded { .. }
         | E::ServiceRetracted { .. }
         | E::IncidentReported { .. }
         | E::IncidentAssessed { .. } => {}
+    }
+    // The status by the lifecycle's one transition function, dated by the act (a listing and a
+    // delisting by the day they name).
+    let still_open = doc
+        .reviews
+        .iter()
+        .any(|r| r.concluded_on.is_none() && r.lapsed_on.is_none());
+    let after = before.after(event, still_open);
+    if after != before {
+        doc.statuses.push(StatusChange {
+            on: match event {
+                E::PlatformListed { listed_on } => *listed_on,
+                E::PlatformDelisted { delisted_on, .. } => *delisted_on,
+                _ => on,
+            },
+            status: after,
+            position: e.global_position,
+        });
     }
 }
 

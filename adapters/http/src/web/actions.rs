@@ -13,6 +13,7 @@ use maud::{html, Markup};
 use roster_domain::actor::Role;
 use roster_domain::error::{code, Refusal};
 use roster_domain::platform::{Platform, Status};
+use roster_domain::registry::CommandKind;
 use roster_domain::service::{CommandRequest, Target};
 use roster_projections::PlatformSummary;
 use serde::Deserialize;
@@ -204,7 +205,7 @@ fn request(f: &ActForm) -> Result<CommandRequest, Refusal> {
             })
         })
         .transpose()?;
-    let (kind, fields): (&str, Value) = match f.action.as_deref().unwrap_or_default() {
+    let (kind, fields): (CommandKind, Value) = match f.action.as_deref().unwrap_or_default() {
         "recommend" => {
             let rank = some_text(f.rank.as_ref())
                 .map(|r| {
@@ -217,15 +218,15 @@ fn request(f: &ActForm) -> Result<CommandRequest, Refusal> {
             if let Some(o) = some_text(f.override_reason.as_ref()) {
                 v["override_reason"] = json!(o);
             }
-            ("RecommendByProvince", v)
+            (CommandKind::RecommendByProvince, v)
         }
         "reject" => (
-            "RejectByProvince",
+            CommandKind::RejectByProvince,
             json!({"reasons": lines(f.reasons.as_deref())}),
         ),
-        "list" => ("ListPlatform", json!({})),
+        "list" => (CommandKind::ListPlatform, json!({})),
         "conclude" => (
-            "ConcludeReview",
+            CommandKind::ConcludeReview,
             json!({
                 "review_id": f.review_id.clone().unwrap_or_default(),
                 "outcome": f.outcome.clone().unwrap_or_default(),
@@ -239,7 +240,7 @@ fn request(f: &ActForm) -> Result<CommandRequest, Refusal> {
             ))
         }
     };
-    if kind == "RejectByProvince" && lines(f.reasons.as_deref()).is_empty() {
+    if kind == CommandKind::RejectByProvince && lines(f.reasons.as_deref()).is_empty() {
         return Err(Refusal::invalid(
             "reasons",
             "a rejection needs at least one reason",
