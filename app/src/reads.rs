@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use roster_domain::access::{can_read, sees};
 use roster_domain::actor::{Actor, Role};
-use roster_domain::error::code;
+use roster_domain::error::{code, Code};
 use roster_domain::service::{valid_platform_id, Loaded};
 use roster_domain::store::AuditEntry;
 use roster_domain::Refusal;
@@ -146,7 +146,7 @@ impl App {
             self.audit_refusal(
                 actor.clone(),
                 what,
-                code::FORBIDDEN,
+                &code::FORBIDDEN,
                 "outside the actor's jurisdiction",
             )
             .await;
@@ -192,7 +192,7 @@ impl App {
     }
 
     /// Records a refused read in the audit log (a refused command is recorded by the service).
-    pub async fn audit_refusal(&self, actor: Actor, what: &str, code: &str, detail: &str) {
+    pub async fn audit_refusal(&self, actor: Actor, what: &str, code: &Code, detail: &str) {
         let entry = AuditEntry {
             recorded_at: self.now(),
             actor,

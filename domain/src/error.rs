@@ -3,38 +3,224 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Error codes that are not rule ids.
-pub mod code {
-    pub const STATE_CONFLICT: &str = "state_conflict";
-    pub const VERSION_CONFLICT: &str = "version_conflict";
-    pub const FORBIDDEN: &str = "forbidden";
-    pub const INVALID_INPUT: &str = "invalid_input";
-    pub const NOT_FOUND: &str = "not_found";
-    pub const IMPOSSIBLE_DATE: &str = "impossible_date";
+/// A refusal's stable code: a rule of SPEC, or one of the kinds of failure below. The HTTP
+/// status ([`Code::kind`]) and whether the policy consumer retries ([`Code::is_transient`])
+/// follow from the variant, never from the spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// A rule refused it: `G-4`, `R-1`, `D-5`, `K-2`, `C-3` … (a business refusal).
+    Rule(String),
+    StateConflict,
+    VersionConflict,
+    Duplicate,
+    CommandIdReused,
+    InvalidInput,
+    MalformedJson,
+    BodyTooLarge,
+    ImpossibleDate,
     /// A business date after today (Asia/Shanghai): no act takes effect in the future (SPEC §12).
-    pub const FUTURE_BUSINESS_DATE: &str = "future_business_date";
+    FutureBusinessDate,
     /// An applicant's, city's or province's act stated a business date other than the day it
     /// is recorded (SPEC §12): those acts happen when they are recorded.
-    pub const BUSINESS_DATE_NOT_TODAY: &str = "business_date_not_today";
-    pub const COMMAND_ID_REUSED: &str = "command_id_reused";
-    pub const DUPLICATE: &str = "duplicate";
-    pub const UNAVAILABLE: &str = "unavailable";
-    pub const INTERNAL: &str = "internal";
+    BusinessDateNotToday,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    /// A store or the broker did not answer: worth retrying.
+    Unavailable,
+    Internal,
+}
+
+/// What kind of failure a code is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A rule of SPEC or of time (SPEC §12) refused the act.
+    Business,
+    /// The state, a concurrent writer or an earlier command stands in the way.
+    Conflict,
+    /// The request itself is wrong (the field names what).
+    BadInput,
+    TooLarge,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Throttled,
+    /// The system could not answer now.
+    Outage,
+    Internal,
+}
+
+/// `G-4`, `R-1`, `D-5`, `K-2`, `C-3`…
+pub fn is_rule_id(code: &str) -> bool {
+    let mut parts = code.splitn(2, '-');
+    matches!(parts.next(), Some("G" | "R" | "D" | "K" | "C"))
+        && parts
+            .next()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Code {
+    const NAMED: [(Code, &'static str); 17] = [
+        (Code::StateConflict, "state_conflict"),
+        (Code::VersionConflict, "version_conflict"),
+        (Code::Duplicate, "duplicate"),
+        (Code::CommandIdReused, "command_id_reused"),
+        (Code::InvalidInput, "invalid_input"),
+        (Code::MalformedJson, "malformed_json"),
+        (Code::BodyTooLarge, "body_too_large"),
+        (Code::ImpossibleDate, "impossible_date"),
+        (Code::FutureBusinessDate, "future_business_date"),
+        (Code::BusinessDateNotToday, "business_date_not_today"),
+        (Code::Unauthenticated, "unauthenticated"),
+        (Code::Forbidden, "forbidden"),
+        (Code::NotFound, "not_found"),
+        (Code::TooManyRequests, "too_many_requests"),
+        (Code::Unavailable, "unavailable"),
+        (Code::Internal, "internal"),
+        // Never matched by name (a rule id parses as `Rule`); keeps the table exhaustive.
+        (Code::Rule(String::new()), ""),
+    ];
+
+    /// The code as it is written in problem details, the audit log and messages.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Code::Rule(id) => id,
+            other => Code::NAMED
+                .iter()
+                .find(|(c, _)| c == other)
+                .map_or("internal", |(_, n)| n),
+        }
+    }
+
+    /// The code written `s`: a rule id, or one of the names above. Anything else is not a code.
+    pub fn parse(s: &str) -> Option<Code> {
+        if is_rule_id(s) {
+            return Some(Code::Rule(s.to_string()));
+        }
+        Code::NAMED
+            .iter()
+            .find(|(_, n)| !n.is_empty() && *n == s)
+            .map(|(c, _)| c.clone())
+    }
+
+    /// The rule id, when a rule refused.
+    pub fn rule(&self) -> Option<&str> {
+        match self {
+            Code::Rule(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Code::Rule(_) | Code::FutureBusinessDate | Code::BusinessDateNotToday => Kind::Business,
+            Code::StateConflict
+            | Code::VersionConflict
+            | Code::Duplicate
+            | Code::CommandIdReused => Kind::Conflict,
+            Code::InvalidInput | Code::MalformedJson | Code::ImpossibleDate => Kind::BadInput,
+            Code::BodyTooLarge => Kind::TooLarge,
+            Code::Unauthenticated => Kind::Unauthenticated,
+            Code::Forbidden => Kind::Forbidden,
+            Code::NotFound => Kind::NotFound,
+            Code::TooManyRequests => Kind::Throttled,
+            Code::Unavailable => Kind::Outage,
+            Code::Internal => Kind::Internal,
+        }
+    }
+
+    /// Whether the same command may succeed when tried again unchanged: an outage, a
+    /// concurrent writer, a fault of the system (what the policy consumer retries).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Code::Unavailable | Code::VersionConflict | Code::Internal
+        )
+    }
+}
+
+impl From<&str> for Code {
+    /// A rule id or a code's name; anything else is a fault of the caller, kept as `internal`.
+    fn from(s: &str) -> Code {
+        Code::parse(s).unwrap_or_else(|| {
+            debug_assert!(false, "'{s}' is not a refusal code");
+            Code::Internal
+        })
+    }
+}
+
+impl From<&String> for Code {
+    fn from(s: &String) -> Code {
+        Code::from(s.as_str())
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for Code {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Code, D::Error> {
+        let s = String::deserialize(d)?;
+        Code::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown code '{s}'")))
+    }
+}
+
+/// The codes that are not rule ids, by name.
+pub mod code {
+    use super::Code;
+    pub const STATE_CONFLICT: Code = Code::StateConflict;
+    pub const VERSION_CONFLICT: Code = Code::VersionConflict;
+    pub const FORBIDDEN: Code = Code::Forbidden;
+    pub const INVALID_INPUT: Code = Code::InvalidInput;
+    pub const NOT_FOUND: Code = Code::NotFound;
+    pub const IMPOSSIBLE_DATE: Code = Code::ImpossibleDate;
+    pub const FUTURE_BUSINESS_DATE: Code = Code::FutureBusinessDate;
+    pub const BUSINESS_DATE_NOT_TODAY: Code = Code::BusinessDateNotToday;
+    pub const COMMAND_ID_REUSED: Code = Code::CommandIdReused;
+    pub const DUPLICATE: Code = Code::Duplicate;
+    pub const UNAVAILABLE: Code = Code::Unavailable;
+    pub const INTERNAL: Code = Code::Internal;
+    pub const MALFORMED_JSON: Code = Code::MalformedJson;
+    pub const UNAUTHENTICATED: Code = Code::Unauthenticated;
+    pub const BODY_TOO_LARGE: Code = Code::BodyTooLarge;
+    pub const TOO_MANY_REQUESTS: Code = Code::TooManyRequests;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct Refusal {
-    pub code: String,
+    pub code: Code,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
 
 impl Refusal {
-    pub fn new(code: &str, message: impl Into<String>) -> Refusal {
+    pub fn new(code: impl Into<Code>, message: impl Into<String>) -> Refusal {
         Refusal {
-            code: code.to_string(),
+            code: code.into(),
             message: message.into(),
             field: None,
         }
@@ -55,5 +241,43 @@ impl Refusal {
 
     pub fn not_found(message: impl Into<String>) -> Refusal {
         Refusal::new(code::NOT_FOUND, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_reads_back_as_it_is_written() {
+        for (c, name) in Code::NAMED.iter().filter(|(_, n)| !n.is_empty()) {
+            assert_eq!(Code::parse(name).as_ref(), Some(c), "{name}");
+            assert_eq!(c.as_str(), *name);
+            let json = serde_json::to_value(c).unwrap();
+            assert_eq!(serde_json::from_value::<Code>(json).unwrap(), *c);
+        }
+        assert_eq!(Code::parse("G-12"), Some(Code::Rule("G-12".into())));
+        assert_eq!(Code::parse("G-"), None);
+        assert_eq!(Code::parse("no_such_code"), None);
+        assert!(serde_json::from_value::<Code>(serde_json::json!("no_such_code")).is_err());
+    }
+
+    #[test]
+    fn outages_and_lost_races_are_retried_refusals_are_not() {
+        assert!(code::UNAVAILABLE.is_transient());
+        assert!(code::VERSION_CONFLICT.is_transient());
+        for final_ in [
+            Code::Rule("D-4".into()),
+            code::STATE_CONFLICT,
+            code::FORBIDDEN,
+            code::NOT_FOUND,
+            code::INVALID_INPUT,
+            code::DUPLICATE,
+        ] {
+            assert!(!final_.is_transient(), "{final_}");
+        }
+        assert_eq!(Code::Rule("R-1".into()).kind(), Kind::Business);
+        assert_eq!(code::COMMAND_ID_REUSED.kind(), Kind::Conflict);
+        assert_eq!(code::UNAVAILABLE.kind(), Kind::Outage);
     }
 }

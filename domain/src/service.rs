@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::access;
 use crate::actor::{Actor, Role};
 use crate::commands::{CommandMeta, Envelope, OpenRound, PlatformCommand, RoundCommand};
-use crate::error::{code, Refusal};
+use crate::error::{code, Code, Refusal};
 use crate::events::{self, PlatformEvent, RoundEvent};
 use crate::platform::{event_id, Platform, PlatformContext};
 use crate::round::Round;
@@ -587,7 +587,7 @@ impl CommandService {
                     command_type: req.target.command_name().to_string(),
                     target: Some(req.target.stream_id()),
                     outcome: "refused".into(),
-                    error_code: Some(refusal.code.clone()),
+                    error_code: Some(refusal.code.to_string()),
                     detail: Some(detail),
                 };
                 if let Err(e) = self.store.record_refusal(entry.bounded()).await {
@@ -678,8 +678,7 @@ impl CommandService {
                     // id it sent (no oracle of other actors' command ids, and the authorisation
                     // refusal is not hidden behind `command_id_reused`). Otherwise a command sent
                     // again gets its first result.
-                    let authorisation =
-                        [code::FORBIDDEN, code::NOT_FOUND].contains(&refusal.code.as_str());
+                    let authorisation = matches!(refusal.code, Code::Forbidden | Code::NotFound);
                     if !authorisation {
                         if let Some(first) = self
                             .store

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use roster_domain::actor::Actor;
-use roster_domain::error::code;
+use roster_domain::error::Kind;
 use roster_domain::events::{self, PlatformEvent};
 use roster_domain::platform::Platform;
 use roster_domain::policies::{self, DeadlineChange, Issued, PolicyConfig};
@@ -110,11 +110,11 @@ impl Follower for ProjectionFollower {
 
 /// A refusal the next attempt may not meet (store down, lost races): the event is retried.
 fn transient(r: &Refusal) -> bool {
-    [code::UNAVAILABLE, code::VERSION_CONFLICT, code::INTERNAL].contains(&r.code.as_str())
+    r.code.is_transient()
 }
 
 fn refusal_error(r: Refusal) -> RunError {
-    RunError::Store(if r.code == code::UNAVAILABLE {
+    RunError::Store(if r.code.kind() == Kind::Outage {
         StoreError::Unavailable(r.message)
     } else {
         StoreError::Other(format!("{}: {}", r.code, r.message))

@@ -55,7 +55,7 @@ impl FromRequestParts<AppState> for Authenticated {
                 }
                 let what = format!("{} {}", parts.method, parts.uri.path());
                 state
-                    .audit_refusal(actor, &what, UNAUTHENTICATED, why)
+                    .audit_refusal(actor, &what, &UNAUTHENTICATED, why)
                     .await;
                 Err(problem.into_response())
             }
@@ -105,7 +105,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<(Actor, String)
                 // The cause is for the log, not for an unauthenticated caller (review L4).
                 tracing::warn!(error = %e, "token look-up failed");
                 Failure::Unavailable(Problem::new(
-                    "unavailable",
+                    roster_domain::error::code::UNAVAILABLE,
                     "the service cannot check tokens right now; retry shortly",
                 ))
             })?;
@@ -122,7 +122,13 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<(Actor, String)
 }
 
 impl AppState {
-    pub(crate) async fn audit_refusal(&self, actor: Actor, what: &str, code: &str, detail: &str) {
+    pub(crate) async fn audit_refusal(
+        &self,
+        actor: Actor,
+        what: &str,
+        code: &roster_domain::error::Code,
+        detail: &str,
+    ) {
         self.app.audit_refusal(actor, what, code, detail).await;
     }
 }

@@ -193,7 +193,7 @@ fn check_record_fields(prefix: &str, record: &Map<String, Value>) -> Result<(), 
                 .split(':')
                 .next()
                 .filter(|c| crate::problem::is_rule_id(c))
-                .unwrap_or(code::INVALID_INPUT);
+                .map_or(code::INVALID_INPUT, roster_domain::error::Code::from);
             Refusal::new(code_, format!("invalid input at {path}: {inner}")).at(&path)
         })?;
     }

@@ -22,7 +22,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::problem::Problem;
 use crate::AppState;
 
-pub const TOO_MANY_REQUESTS: &str = "too_many_requests";
+pub const TOO_MANY_REQUESTS: roster_domain::error::Code =
+    roster_domain::error::code::TOO_MANY_REQUESTS;
 
 /// The budgets; `0` in a rate turns that limit off (a load test on a trusted network).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

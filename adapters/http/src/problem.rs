@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use roster_domain::error::{code, Refusal};
+use roster_domain::error::{code, Code, Kind, Refusal};
 use serde_json::json;
 
 #[derive(Debug, Clone)]
@@ -12,51 +12,40 @@ pub struct Problem {
     pub refusal: Refusal,
 }
 
-pub const MALFORMED_JSON: &str = "malformed_json";
-pub const UNAUTHENTICATED: &str = "unauthenticated";
-pub const BODY_TOO_LARGE: &str = "body_too_large";
+pub const MALFORMED_JSON: Code = code::MALFORMED_JSON;
+pub const UNAUTHENTICATED: Code = code::UNAUTHENTICATED;
+pub const BODY_TOO_LARGE: Code = code::BODY_TOO_LARGE;
 
-/// `G-4`, `R-1`, `D-5`, `K-2`, `C-3`…
-pub fn is_rule_id(code: &str) -> bool {
-    let mut parts = code.splitn(2, '-');
-    matches!(parts.next(), Some("G" | "R" | "D" | "K" | "C"))
-        && parts
-            .next()
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
+pub use roster_domain::error::is_rule_id;
 
-pub fn status_for(code_: &str) -> StatusCode {
-    match code_ {
-        code::INVALID_INPUT | code::IMPOSSIBLE_DATE | MALFORMED_JSON => StatusCode::BAD_REQUEST,
-        UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
-        code::FORBIDDEN => StatusCode::FORBIDDEN,
-        code::NOT_FOUND => StatusCode::NOT_FOUND,
-        code::STATE_CONFLICT
-        | code::VERSION_CONFLICT
-        | code::DUPLICATE
-        | code::COMMAND_ID_REUSED => StatusCode::CONFLICT,
-        BODY_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
-        crate::limits::TOO_MANY_REQUESTS => StatusCode::TOO_MANY_REQUESTS,
-        code::UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
-        code::FUTURE_BUSINESS_DATE | code::BUSINESS_DATE_NOT_TODAY => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        c if is_rule_id(c) => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+/// The HTTP status of a refusal, from its kind (`Code::kind`): the one mapping, exhaustive.
+pub fn status_for(code_: impl Into<Code>) -> StatusCode {
+    let code_: Code = code_.into();
+    match code_.kind() {
+        Kind::BadInput => StatusCode::BAD_REQUEST,
+        Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Kind::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        Kind::Outage => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::Business => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 impl From<Refusal> for Problem {
     fn from(refusal: Refusal) -> Self {
         Problem {
-            status: status_for(&refusal.code),
+            status: status_for(refusal.code.clone()),
             refusal,
         }
     }
 }
 
 impl Problem {
-    pub fn new(code_: &str, message: impl Into<String>) -> Problem {
+    pub fn new(code_: impl Into<Code>, message: impl Into<String>) -> Problem {
         Refusal::new(code_, message).into()
     }
 }
@@ -70,7 +59,7 @@ impl IntoResponse for Problem {
             "status": self.status.as_u16(),
             "detail": r.message,
             "code": r.code,
-            "rule": is_rule_id(&r.code).then(|| r.code.clone()),
+            "rule": r.code.rule(),
             "field": r.field,
         });
         let mut resp = (self.status, body.to_string()).into_response();
@@ -100,8 +89,7 @@ pub fn from_path_error(prefix: &str, e: serde_path_to_error::Error<serde_json::E
         .split(':')
         .next()
         .filter(|c| is_rule_id(c))
-        .unwrap_or(code::INVALID_INPUT)
-        .to_string();
+        .map_or(code::INVALID_INPUT, Code::from);
     let field_opt = if field.is_empty() {
         None
     } else {

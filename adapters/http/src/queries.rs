@@ -293,7 +293,7 @@ pub async fn audit(
             .audit_refusal(
                 actor.clone(),
                 "GET /api/v1/audit",
-                code::FORBIDDEN,
+                &code::FORBIDDEN,
                 "audit log is for the ministry",
             )
             .await;
@@ -305,6 +305,6 @@ pub async fn audit(
         .events()
         .audit_log(q.limit.unwrap_or(200).min(10_000))
         .await
-        .map_err(|e| Problem::from(Refusal::new("unavailable", e.to_string())))?;
+        .map_err(|e| Problem::from(roster_domain::service::store_refusal(e)))?;
     Ok(Json(entries).into_response())
 }

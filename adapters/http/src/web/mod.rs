@@ -22,7 +22,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 use crate::auth::hash_token;
-use crate::problem::{is_rule_id, Problem};
+use crate::problem::Problem;
 use crate::AppState;
 use session::{cookie, same_secret, secret_cookie, Flash, LANG_COOKIE, SESSION_COOKIE};
 
@@ -200,7 +200,7 @@ fn page_error(lang: Lang, viewer: Option<(&Actor, &str)>, p: Problem) -> Respons
     let body = html! {
         section.refusal role="alert" {
             h2 { (lang.t("请求未被接受", "Request refused")) " (" (p.status.as_u16()) ")" }
-            p.code { code { (r.code) } @if is_rule_id(&r.code) { " · " (lang.t("规则", "rule")) " " (r.code) } }
+            p.code { code { (r.code) } @if let Some(rule) = r.code.rule() { " · " (lang.t("规则", "rule")) " " (rule) } }
             p.detail { (r.message) }
             @if let Some(f) = &r.field { p { (lang.t("字段", "field")) ": " code { (f) } } }
             p { a href="/ui" { (lang.t("返回首页", "Back to the start page")) } }
@@ -534,7 +534,7 @@ async fn signin_refused(
         .audit_refusal(
             Actor::anonymous(),
             "POST /ui/signin",
-            crate::problem::UNAUTHENTICATED,
+            &crate::problem::UNAUTHENTICATED,
             why,
         )
         .await;
