@@ -1,7 +1,7 @@
-//! KPI progress (SPEC §8) as one use case for the API, the dashboard and `roster report kpi`:
+//! KPI progress (RULES.md §8) as one use case for the API, the dashboard and `roster report kpi`:
 //! the report as of a business date and as known at a recorded time, against every target set
 //! in force (or one), and the target sets in force. The ministry and analysts see the national
-//! report; a province sees the report over its own platforms (its own applicants, SPEC §10) and
+//! report; a province sees the report over its own platforms (its own applicants, RULES.md §10) and
 //! the national target sets beside its own, never another province's plan. Cities and
 //! applicants have no KPI reports.
 
@@ -66,7 +66,7 @@ fn restrict(docs: &[KpiDoc], province: Province) -> Vec<KpiDoc> {
 }
 
 /// The target sets the actor may read: a province the national ones and its own, never another
-/// province's plan, in any revision (SPEC §10; review finding L8).
+/// province's plan, in any revision (RULES.md §10; review finding L8).
 fn visible_sets(actor: &Actor, docs: &[TargetSetDoc]) -> Vec<TargetSetDoc> {
     docs.iter()
         .filter(|d| {

@@ -1,4 +1,4 @@
-//! The read side's use cases with their access checks (SPEC §10, beside the write side's in
+//! The read side's use cases with their access checks (RULES.md §10, beside the write side's in
 //! `roster_domain::access`): the roster as of a date, the funnel, the reviews board, the
 //! incident register, a platform and its timeline. Every driving side (API, dashboard, CLI)
 //! calls these; rows outside the reader's jurisdiction are left out here, once.
@@ -126,7 +126,7 @@ impl App {
 
     /// A platform `actor` may read, with its history, for the read named `what` (`GET
     /// /api/v1/platforms/x` …). One outside the actor's jurisdiction is audited as what it is
-    /// and answered exactly as a platform that does not exist (SPEC §10: no existence oracle).
+    /// and answered exactly as a platform that does not exist (RULES.md §10: no existence oracle).
     pub async fn readable_platform(
         &self,
         actor: &Actor,

@@ -1,4 +1,4 @@
-//! Authorisation on role and jurisdiction (SPEC §10). Checked before any decision; a refusal
+//! Authorisation on role and jurisdiction (RULES.md §10). Checked before any decision; a refusal
 //! appends nothing and is written to the audit log by the command service.
 
 use crate::actor::{Actor, Role};

@@ -1,9 +1,9 @@
-//! Who acts: every command and every stored event names its actor (SPEC §1, §10).
+//! Who acts: every command and every stored event names its actor (RULES.md §1, §10).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// The roles of SPEC §10. `System` is the role of process managers (policies, scheduler);
+/// The roles of RULES.md §10. `System` is the role of process managers (policies, scheduler);
 /// `Anonymous` only names, in the audit log, a request that presented no valid token (no token
 /// has it, and it may do nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

@@ -1,4 +1,4 @@
-//! Commands of SPEC §4. Each carries, in its envelope, a client-chosen command id, the actor and
+//! Commands of RULES.md §4. Each carries, in its envelope, a client-chosen command id, the actor and
 //! the business date on which it takes effect.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -118,7 +118,7 @@ pub struct RecommendByProvince {
     pub opinion: String,
     #[serde(default)]
     pub rank: Option<u32>,
-    /// Required to recommend an application that fails a hard rule (SPEC §5).
+    /// Required to recommend an application that fails a hard rule (RULES.md §5).
     #[serde(default)]
     pub override_reason: Option<String>,
 }
@@ -163,7 +163,7 @@ pub struct RecordNoticeObjection {
 #[serde(deny_unknown_fields)]
 pub struct ListPlatform {}
 
-/// Service record kinds (SPEC §8).
+/// Service record kinds (RULES.md §8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ServiceRecord {

@@ -1,6 +1,6 @@
 //! Eligibility rules G-1..G-12 of the 2025 Guideline (培育指南（2025版）), evaluated on
 //! submission and on every amendment. A failed hard rule does not block submission (the province
-//! decides), but it blocks recommendation unless the province records an override (SPEC §5).
+//! decides), but it blocks recommendation unless the province records an override (RULES.md §5).
 
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A refusal's stable code: a rule of SPEC, or one of the kinds of failure below. The HTTP
+/// A refusal's stable code: a rule of RULES.md, or one of the kinds of failure below. The HTTP
 /// status ([`Code::kind`]) and whether the policy consumer retries ([`Code::is_transient`])
 /// follow from the variant, never from the spelling.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -18,10 +18,10 @@ pub enum Code {
     MalformedJson,
     BodyTooLarge,
     ImpossibleDate,
-    /// A business date after today (Asia/Shanghai): no act takes effect in the future (SPEC §12).
+    /// A business date after today (Asia/Shanghai): no act takes effect in the future (RULES.md §12).
     FutureBusinessDate,
     /// An applicant's, city's or province's act stated a business date other than the day it
-    /// is recorded (SPEC §12): those acts happen when they are recorded.
+    /// is recorded (RULES.md §12): those acts happen when they are recorded.
     BusinessDateNotToday,
     Unauthenticated,
     Forbidden,
@@ -35,7 +35,7 @@ pub enum Code {
 /// What kind of failure a code is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// A rule of SPEC or of time (SPEC §12) refused the act.
+    /// A rule of RULES.md or of time (RULES.md §12) refused the act.
     Business,
     /// The state, a concurrent writer or an earlier command stands in the way.
     Conflict,

@@ -1,4 +1,4 @@
-//! Bounded, well-formed input (SPEC §11; security review M2, M3, L5): every text a command
+//! Bounded, well-formed input (RULES.md §11; security review M2, M3, L5): every text a command
 //! carries has a length limit and no control or invisible formatting characters, names are not
 //! blank, lists are bounded and amounts of money sane. Checked on the command as JSON, so every
 //! field of every command (and of an amendment's merge patch) is covered by the same rules, with
@@ -185,7 +185,7 @@ fn walk(path: &str, v: &Value) -> Result<(), Refusal> {
     }
 }
 
-/// Checks every text, list and amount of a command (as its JSON) against SPEC §11's bounds;
+/// Checks every text, list and amount of a command (as its JSON) against RULES.md §11's bounds;
 /// the refusal names the field's path (`form.applicant.name`, `reasons[2]`,
 /// `record.enterprise_name`).
 pub fn check(command: &Value) -> Result<(), Refusal> {

@@ -1,4 +1,4 @@
-//! The Platform aggregate (stream `platform-<id>`): the lifecycle of SPEC §4 from application
+//! The Platform aggregate (stream `platform-<id>`): the lifecycle of RULES.md §4 from application
 //! to listing, dynamic management and delisting, with re-application on the same stream.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,7 +85,7 @@ impl Status {
         )
     }
 
-    /// The one transition function of the lifecycle (SPEC §4, §7): the status after `event`.
+    /// The one transition function of the lifecycle (RULES.md §4, §7): the status after `event`.
     /// `reviews_still_open`: whether a review is open once the event is folded (concluding the
     /// last open review returns the platform to `Listed`; D-3 delists in the same commit when
     /// the review failed). The aggregate, the catalog and the roster read model all fold their
@@ -120,7 +120,7 @@ impl Status {
         }
     }
 
-    /// The commands SPEC §4 allows in this state (declared in `crate::registry`).
+    /// The commands RULES.md §4 allows in this state (declared in `crate::registry`).
     pub fn allowed_commands(self) -> Vec<&'static str> {
         crate::registry::CommandKind::platform()
             .filter(|k| k.allowed_in().contains(&self))

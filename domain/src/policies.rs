@@ -1,4 +1,4 @@
-//! The policies of dynamic management (SPEC §7) as pure functions: an event, with the platform
+//! The policies of dynamic management (RULES.md §7) as pure functions: an event, with the platform
 //! as it stands after it, gives the commands the system issues in reply. Each command's id is
 //! derived from the triggering event and the policy (UUIDv5), so redelivery, replay, rebuild or
 //! a restart between decision and acknowledgement can never act twice: the command service

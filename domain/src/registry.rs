@@ -1,5 +1,5 @@
 //! The registry of commands: every command of the system is declared here once, with its name,
-//! its route, who may issue it (SPEC §10) and the platform states that allow it (SPEC §4). The
+//! its route, who may issue it (RULES.md §10) and the platform states that allow it (RULES.md §4). The
 //! access rules (`access::roles_for`), a state's allowed commands (`Status::allowed_commands`),
 //! the API's routes, the parsing of a request into the typed command, the OpenAPI document's
 //! list of commands and the dashboard's dispatch are derived from it; the command's fields and
@@ -95,7 +95,7 @@ macro_rules! registry {
                 }
             }
 
-            /// Who may issue it at all (SPEC §10); the jurisdiction is checked against the
+            /// Who may issue it at all (RULES.md §10); the jurisdiction is checked against the
             /// platform by `access::check_scope`.
             pub const fn roles(self) -> &'static [Role] {
                 match self {
@@ -104,7 +104,7 @@ macro_rules! registry {
                 }
             }
 
-            /// The platform states that allow it (SPEC §4); none for a command not on a platform.
+            /// The platform states that allow it (RULES.md §4); none for a command not on a platform.
             pub const fn allowed_in(self) -> &'static [Status] {
                 match self {
                     $( CommandKind::$p => $states, )*
@@ -170,7 +170,7 @@ registry! {
     }
     other {
         OpenRound => [Ministry];
-        // SPEC §8: target sets are data analysts maintain (and provinces, for their own plan;
+        // RULES.md §8: target sets are data analysts maintain (and provinces, for their own plan;
         // the set's scope is checked in `TargetSet::check_scope`).
         DefineTargetSet => [Ministry, Analyst, Province];
         RetireTargetSet => [Ministry, Analyst, Province];

@@ -1,5 +1,5 @@
 //! The command service: the one path every command takes, whether it comes from HTTP, the CLI
-//! import, the demo or a policy (ENGINEERING.md, the event path, steps 1-3).
+//! import, the demo or a policy (ARCHITECTURE.md, "The command path").
 //!
 //! authorise role -> load the stream(s) -> authorise jurisdiction -> the aggregate decides ->
 //! one atomic commit (events of every stream touched + command id + audit line). A refusal
@@ -83,7 +83,7 @@ impl Target {
         self.kind().name()
     }
 
-    /// The command's own fields as JSON (for the input bounds of SPEC §11).
+    /// The command's own fields as JSON (for the input bounds of RULES.md §11).
     fn fields(&self) -> serde_json::Value {
         match self {
             Target::Platform { command, .. } => serde_json::to_value(command),
@@ -108,7 +108,7 @@ pub struct CommandRequest {
     pub command_id: Uuid,
     /// When the act takes effect. `None`: today (Asia/Shanghai, by the service's clock). The
     /// service refuses a date after today, and for applicants, cities and provinces any date but
-    /// today (SPEC §12); only the ministry, the system and a backfill state a past date.
+    /// today (RULES.md §12); only the ministry, the system and a backfill state a past date.
     pub business_date: Option<NaiveDate>,
     /// Optimistic concurrency from the client: refuse if the target stream moved on.
     pub expected_version: Option<u64>,
@@ -143,7 +143,7 @@ pub struct CommandOutcome {
 /// Whose act is on the record as it happened, and whose is history migrated by an operator.
 #[derive(Debug, Clone, PartialEq)]
 enum Entry {
-    /// Recorded as it happens: SPEC §12 dates it.
+    /// Recorded as it happens: RULES.md §12 dates it.
     Live,
     /// History migrated on the server host by this operator (`roster import --backfill`, the
     /// demo): any past business date, every event marked `backfilled_by`.
@@ -158,12 +158,12 @@ struct Act<'a> {
     entry: &'a Entry,
 }
 
-/// Applicants, cities and provinces act on the day their act is recorded (SPEC §12, R-4, C-5).
+/// Applicants, cities and provinces act on the day their act is recorded (RULES.md §12, R-4, C-5).
 pub fn acts_when_recorded(role: Role) -> bool {
     matches!(role, Role::Applicant | Role::City | Role::Province)
 }
 
-/// The business date a command takes effect on, by SPEC §12: never after `today`; for an
+/// The business date a command takes effect on, by RULES.md §12: never after `today`; for an
 /// applicant, city or province exactly `today` (unless the entry is a backfill of history).
 fn effective_date(
     role: Role,
@@ -545,7 +545,7 @@ impl CommandService {
         self.run(actor, req, Entry::Live).await
     }
 
-    /// Migrates one command of history (SPEC §12): an operator on the server host, never a
+    /// Migrates one command of history (RULES.md §12): an operator on the server host, never a
     /// network caller, states past business dates for any actor; every event is marked as
     /// backfilled by `operator` and the audit line names the operator. Future dates are still
     /// refused, and every rule (deadlines against the stated date) still applies.
@@ -632,7 +632,7 @@ impl CommandService {
         // Commands on the same stream take turns in this process (see `StreamLocks`).
         let _turn = self.turns.turn(&req.target.stream_id()).await;
         let fingerprint = Self::fingerprint(actor, req);
-        // SPEC §12: the day the act takes effect, from the clock, checked before anything else is
+        // RULES.md §12: the day the act takes effect, from the clock, checked before anything else is
         // decided (a refusal here still answers a repeated command id with its first result).
         let dated = effective_date(actor.role, req.business_date, self.clock.today(), entry)
             .and_then(|on| crate::input::check(&req.target.fields()).map(|()| on));
@@ -819,7 +819,7 @@ impl CommandService {
     }
 
     /// The audit line of an accepted command; a backfill names its operator, and an entry
-    /// recorded more than 30 days after its business date says it is late (SPEC §12).
+    /// recorded more than 30 days after its business date says it is late (RULES.md §12).
     fn audit(&self, act: &Act) -> AuditEntry {
         let recorded_at = self.clock.now();
         let mut notes = Vec::new();
@@ -934,7 +934,7 @@ impl CommandService {
         }
         let version = stored.last().map_or(0, |e| e.version);
         // A province's view: another province's set answers as one that does not exist, before
-        // its version or state is looked at (SPEC §10).
+        // its version or state is looked at (RULES.md §10).
         if version > 0 && !set.visible_to(act.actor) {
             return Err(Refusal::not_found(format!("no target set {id}")));
         }
@@ -964,7 +964,7 @@ impl CommandService {
     ) -> Result<Decision, Refusal> {
         let (version, mut platform) = self.platform_for_decision(platform_id, fresh).await?;
         let stream_id = Platform::stream_id(platform_id);
-        // SPEC §10: a platform outside the actor's jurisdiction answers exactly as one that does
+        // RULES.md §10: a platform outside the actor's jurisdiction answers exactly as one that does
         // not exist, and jurisdiction comes before version, state and rule checks, so a refusal
         // never tells another jurisdiction's versions, states or city codes. A submission names
         // its own platform id (an id taken by another applicant is refused as such).

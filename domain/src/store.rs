@@ -25,12 +25,12 @@ pub struct EventMetadata {
     /// Date on which the decision took effect (the "as of" axis), Asia/Shanghai calendar.
     pub business_date: NaiveDate,
     /// The operator who migrated this event from history (`roster import --backfill`, the demo);
-    /// absent for every act recorded as it happened (SPEC §12).
+    /// absent for every act recorded as it happened (RULES.md §12).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfilled_by: Option<String>,
 }
 
-/// An entry recorded more than this many days after its business date is a late entry (SPEC §12).
+/// An entry recorded more than this many days after its business date is a late entry (RULES.md §12).
 pub const LATE_ENTRY_DAYS: i64 = 30;
 
 impl EventMetadata {
@@ -184,7 +184,7 @@ impl StoredEvent {
 }
 
 /// Keyset cursor over the global log: `(transaction_id, global_position)`. A bare position
-/// cursor skips transactions that commit late; this one does not (ENGINEERING.md step 4).
+/// cursor skips transactions that commit late; this one does not (ARCHITECTURE.md, "Storage").
 #[derive(
     Debug,
     Clone,

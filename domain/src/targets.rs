@@ -1,4 +1,4 @@
-//! KPI targets (SPEC §8) as data. The national 2027 set (K-1 ≥ 20, K-2 > 200, K-3 ≥ 400 by
+//! KPI targets (RULES.md §8) as data. The national 2027 set (K-1 ≥ 20, K-2 > 200, K-3 ≥ 400 by
 //! 2027-12-31) is built in; analysts, the ministry and provinces define others (e.g. a
 //! provincial plan) as `TargetSet` streams (`targetset-<id>`), so a report as known at any
 //! recorded time shows the sets as they were then.
@@ -22,7 +22,7 @@ use crate::values::{ApplicantKind, Domain, Province};
 /// The id of the built-in national set; no stream may take it.
 pub const NATIONAL_2027: &str = "national-2027";
 
-/// The KPIs of SPEC §8.
+/// The KPIs of RULES.md §8.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]
@@ -59,7 +59,7 @@ impl Metric {
         }
     }
 
-    /// The rule id of SPEC §8.
+    /// The rule id of RULES.md §8.
     pub fn rule(self) -> &'static str {
         match self {
             Metric::ListedPlatforms => "K-1",
@@ -177,7 +177,7 @@ impl TargetFilter {
 }
 
 /// The filter fields are written out here rather than a flattened `TargetFilter`: serde cannot
-/// refuse unknown fields (SPEC §11) on a struct with a flattened part.
+/// refuse unknown fields (RULES.md §11) on a struct with a flattened part.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
@@ -373,7 +373,7 @@ impl TargetSet {
     /// Who may define or retire a set: the ministry and analysts any; a province only sets
     /// whose every target is filtered to its own province (a provincial plan).
     /// Whether `actor` may see this set: everyone the national and unscoped sets, a province
-    /// only sets whose every target is about its own province (SPEC §10; review finding L8).
+    /// only sets whose every target is about its own province (RULES.md §10; review finding L8).
     pub fn visible_to(&self, actor: &Actor) -> bool {
         target_set_visible(actor, &self.targets)
     }

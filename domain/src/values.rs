@@ -1,4 +1,4 @@
-//! Value types (SPEC §3). Parsing is the only way in: a `Uscc`, `Province`, `CityCode`, `Cny`
+//! Value types (RULES.md §3). Parsing is the only way in: a `Uscc`, `Province`, `CityCode`, `Cny`
 //! that exists is valid.
 
 use std::collections::BTreeSet;
@@ -123,7 +123,7 @@ impl Uscc {
     }
 
     /// The GB 11714 organisation-code check (chars 9-17). A mismatch is a warning only:
-    /// registered codes that fail it exist (SPEC §3).
+    /// registered codes that fail it exist (RULES.md §3).
     pub fn organisation_code_warning(&self) -> Option<String> {
         let org = &self.0.as_bytes()[8..17];
         let mut sum = 0u32;
@@ -381,7 +381,7 @@ impl<'de> Deserialize<'de> for CityCode {
 // ---------------------------------------------------------------------------------------------
 // Domains and applicant kinds
 
-/// 申报类别 (SPEC §3).
+/// 申报类别 (RULES.md §3).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]

@@ -214,7 +214,7 @@ async fn drive_commands(
                     };
                     let req = CommandRequest {
                         command_id: Uuid::new_v4(),
-                        // Applicants act on the day recorded (SPEC §12); the bench round's
+                        // Applicants act on the day recorded (RULES.md §12); the bench round's
                         // deadline is 2099.
                         business_date: None,
                         expected_version: None,

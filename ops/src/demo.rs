@@ -637,7 +637,7 @@ pub struct DemoReport {
     pub refused_as_meant: Vec<(String, String)>,
 }
 
-/// Loads the scenario as history, through the operator's backfill path (SPEC §12: its acts
+/// Loads the scenario as history, through the operator's backfill path (RULES.md §12: its acts
 /// happened on their dates in 2025-2026, not when the loader runs), each event marked as
 /// backfilled by `operator`; the application's policy consumer runs after each step, as the
 /// server would, so automatic decisions (D-4) land where the scenario expects them.

@@ -4,7 +4,7 @@
 //! refused line appends nothing and is reported with its line number. Re-running a file is
 //! safe: command ids already applied return their first result.
 //!
-//! Without `--backfill` the lines are acts happening now (SPEC §12: an applicant's, city's or
+//! Without `--backfill` the lines are acts happening now (RULES.md §12: an applicant's, city's or
 //! province's act takes effect today). `--backfill` migrates history (the first list of
 //! December 2025, an older spreadsheet): lines keep their past business dates, every event is
 //! marked as backfilled by the operator, and the audit log names the operator. It exists only

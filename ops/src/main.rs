@@ -50,7 +50,7 @@ struct Cli {
     command: Command,
 }
 
-/// The configurable parameters of dynamic management (SPEC §7).
+/// The configurable parameters of dynamic management (RULES.md §7).
 #[derive(clap::Args, Debug, Clone)]
 struct PolicyArgs {
     /// D-2: a triennial review opens this many days before it is due.
@@ -181,7 +181,7 @@ enum Command {
         #[command(subcommand)]
         bench: Bench,
     },
-    /// KPI target sets (SPEC §8): define, retire, list.
+    /// KPI target sets (RULES.md §8): define, retire, list.
     Targets {
         #[command(subcommand)]
         command: TargetsCommand,

@@ -207,7 +207,7 @@ async fn sigkill_of_the_server_loses_no_acknowledged_command_and_models_converge
                     ("incident", json!({"incident_id": "i-1", "kind": "other", "occurred_on": "2025-07-01", "description": "压力测试"})),
                 ];
                 for (action, mut body) in bodies {
-                    // An applicant's act takes effect on the day it is recorded (SPEC §12).
+                    // An applicant's act takes effect on the day it is recorded (RULES.md §12).
                     body["command_id"] = json!(Uuid::new_v4());
                     if let Ok(r) = http.post(format!("{base}/api/v1/platforms/{id}/{action}")).bearer_auth(&applicant).json(&body).send().await {
                         if r.status().as_u16() == 201 {

@@ -1,4 +1,4 @@
-//! Dynamic management in the event path (SPEC §7): the policy consumer and the deadline
+//! Dynamic management in the event path (RULES.md §7): the policy consumer and the deadline
 //! scheduler, the two process managers of the system.
 //!
 //! The **policy consumer** follows the log like a read model, with its own checkpoint

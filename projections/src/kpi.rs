@@ -1,4 +1,4 @@
-//! KPIs K-1..K-4 and the progress report against target sets (SPEC §8), computed from the `kpi`
+//! KPIs K-1..K-4 and the progress report against target sets (RULES.md §8), computed from the `kpi`
 //! read model's documents on two time axes: as of a business date D, as known at a recorded
 //! time T (everything recorded after T ignored, so a published figure can be reproduced).
 //!

@@ -1,4 +1,4 @@
-//! Cross-check (SPEC §8: "can be recomputed from the event store alone"): for random histories,
+//! Cross-check (RULES.md §8: "can be recomputed from the event store alone"): for random histories,
 //! the KPIs reported from the `kpi` read model (folded in random batch sizes, as the runner
 //! does) equal the KPIs recomputed by a plain fold of the raw event log written here
 //! independently, at random as-of dates (past ones included) and as known at random recorded
@@ -256,7 +256,7 @@ fn history(steps: &[Step], gaps: &[u32]) -> Vec<StoredEvent> {
 }
 
 /// The reference: K-1..K-4 (national and per province) by folding the raw log, event by event,
-/// with sets, as SPEC §8 words them.
+/// with sets, as RULES.md §8 words them.
 fn reference(
     log: &[StoredEvent],
     d: NaiveDate,

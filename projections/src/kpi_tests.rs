@@ -1,4 +1,4 @@
-//! K-1..K-4 at their edges (SPEC §8), on both time axes: folded through the `kpi` read model
+//! K-1..K-4 at their edges (RULES.md §8), on both time axes: folded through the `kpi` read model
 //! exactly as the stores fold it, then reported.
 
 use std::collections::BTreeMap;

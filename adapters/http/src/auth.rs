@@ -1,5 +1,5 @@
 //! Bearer tokens: a random secret handed out once by `roster token create`; only its SHA-256
-//! hash is stored, bound to a role and a jurisdiction (SPEC §10).
+//! hash is stored, bound to a role and a jurisdiction (RULES.md §10).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

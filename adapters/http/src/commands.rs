@@ -36,7 +36,7 @@ const ENVELOPE_KEYS: [&str; 4] = [
 #[serde(deny_unknown_fields)]
 pub(crate) struct EnvelopeFields {
     command_id: Uuid,
-    /// Omitted: today (SPEC §12).
+    /// Omitted: today (RULES.md §12).
     #[serde(default)]
     business_date: Option<NaiveDate>,
     #[serde(default)]
@@ -439,7 +439,7 @@ pub async fn platform_action(
 /// Fuzzing of the command decoding (security review M1: a byte-slicing panic in a value parser
 /// dropped connections). Arbitrary bodies, envelopes and command fields, structured and raw,
 /// must give a command or a refusal, never a panic; and whatever decodes must pass or fail the
-/// input bounds (SPEC §11) without panicking either. Runs in every `cargo test` (and so in CI)
+/// input bounds (RULES.md §11) without panicking either. Runs in every `cargo test` (and so in CI)
 /// for a bounded number of cases.
 #[cfg(test)]
 mod fuzz {

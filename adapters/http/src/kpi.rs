@@ -1,9 +1,9 @@
-//! KPI progress (SPEC §8) over HTTP: the same report as `roster report kpi`, as JSON, CSV (one
+//! KPI progress (RULES.md §8) over HTTP: the same report as `roster report kpi`, as JSON, CSV (one
 //! view) or an XLSX workbook; the target sets in force; and the commands that define and retire
 //! target sets.
 //!
 //! The ministry and analysts see the national report. A province sees the report over its own
-//! platforms (its own applicants, SPEC §10). Cities and applicants have no KPI reports.
+//! platforms (its own applicants, RULES.md §10). Cities and applicants have no KPI reports.
 
 use std::collections::HashMap;
 

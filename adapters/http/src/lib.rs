@@ -1,4 +1,4 @@
-//! The HTTP API (axum): every command of SPEC §4 as an endpoint, the platform detail with its
+//! The HTTP API (axum): every command of RULES.md §4 as an endpoint, the platform detail with its
 //! full event history, round and application listings, the audit log and the OpenAPI document.
 //! Authentication by bearer token, authorisation in the domain's command service; every refusal
 //! is problem+json. Tests drive the real server through `run(listener, shutdown)`.

@@ -637,7 +637,7 @@ fn paths(examples: &BTreeMap<&'static str, Value>) -> Value {
             .extend(op.as_object().cloned().unwrap_or_default());
     };
     let open = |op: Value| {
-        // Health checks are readable without a token (SPEC §10).
+        // Health checks are readable without a token (RULES.md §10).
         let mut op = op;
         if let Some(o) = op.as_object_mut().and_then(|o| o.values_mut().next()) {
             o["security"] = json!([]);

@@ -1,4 +1,4 @@
-//! Reads. Every read needs a token (SPEC §10: nothing is readable without one except health
+//! Reads. Every read needs a token (RULES.md §10: nothing is readable without one except health
 //! checks); applicants, cities and provinces see only their own jurisdiction.
 
 use axum::extract::{Path, Query, State};
@@ -91,7 +91,7 @@ async fn refreshed(state: &AppState) -> Result<(), Problem> {
 
 /// A round as `actor` may read it: its dates, deadlines and quota are public; its
 /// recommendations only those of platforms the actor sees (a province its own list, the
-/// ministry and analysts all), as SPEC §10 confines every read (review finding H1).
+/// ministry and analysts all), as RULES.md §10 confines every read (review finding H1).
 fn round_for(
     actor: &Actor,
     round: &roster_projections::catalog::RoundSummary,

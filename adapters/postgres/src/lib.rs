@@ -3,7 +3,7 @@
 //! `PgStore` implements the domain's `EventStore` and `TokenStore` ports over a deadpool pool of
 //! tokio-postgres connections. The events table doubles as the outbox: readers tail it with the
 //! `(transaction_id, global_position)` keyset so that a transaction committing late is never
-//! skipped (ENGINEERING.md, event path step 4). It also implements the projections'
+//! skipped (ARCHITECTURE.md, "Storage"). It also implements the projections'
 //! `ReadModelStore` (`read_models.rs`), so read models live next to the events they fold.
 //!
 //! Migrations use a small embedded runner (`migrate.rs`, SQL files in `migrations/`), not

@@ -1,4 +1,4 @@
-//! The KPI read model (SPEC §8, K-1..K-4) on both time axes. One document per platform
+//! The KPI read model (RULES.md §8, K-1..K-4) on both time axes. One document per platform
 //! (`p/<platform id>`): each application cycle with the identity its form gave (province,
 //! domains, applicant kind), the funnel stages it reached and its listed period. Service records
 //! and retractions are appended to chunks of at most 64 stream versions
@@ -39,7 +39,7 @@ pub struct Stamp {
     pub at: i64,
 }
 
-/// The funnel stages of SPEC §8's application funnel.
+/// The funnel stages of RULES.md §8's application funnel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
@@ -88,7 +88,7 @@ pub struct Cycle {
     pub listing: Option<Listing>,
 }
 
-/// The kind of a service record (SPEC §8).
+/// The kind of a service record (RULES.md §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ServiceKind {
     #[serde(rename = "e")]

@@ -30,10 +30,10 @@ pub struct TimelineEntry {
     pub command_id: Uuid,
     pub causation_id: Option<Uuid>,
     pub summary: String,
-    /// Recorded more than 30 days after its business date (SPEC §12).
+    /// Recorded more than 30 days after its business date (RULES.md §12).
     #[serde(default)]
     pub late_entry: bool,
-    /// The operator who migrated it from history, if it was backfilled (SPEC §12).
+    /// The operator who migrated it from history, if it was backfilled (RULES.md §12).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfilled_by: Option<String>,
 }

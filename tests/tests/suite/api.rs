@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::app::TestApp;
 
-/// A ministry's (or analyst's) command stating the business date `on`, which SPEC §12 allows
+/// A ministry's (or analyst's) command stating the business date `on`, which RULES.md §12 allows
 /// them for a decision taken earlier (never after the app's clock). Applicants', cities' and
 /// provinces' acts go through `TestApp::act`, which moves the clock instead.
 pub(crate) fn cmd(on: &str, mut fields: Value) -> Value {
@@ -441,7 +441,7 @@ pub async fn racing_provinces_clerks_never_exceed_the_quota(app: TestApp) {
     );
 }
 
-/// SPEC §12 (security review H2): on 2026-11-30 an applicant claimed 2025-07-01 to submit to
+/// RULES.md §12 (security review H2): on 2026-11-30 an applicant claimed 2025-07-01 to submit to
 /// round 2025 and a province claimed 2025-07-10 to recommend it; both are refused naming
 /// `business_date`, the same acts dated by the clock meet R-4's deadline, and a date after today
 /// is refused for every role, the ministry's too. Nothing is appended by any of them.
@@ -534,7 +534,7 @@ pub async fn deadlines_compare_the_day_an_act_is_recorded_not_a_claimed_date(app
     assert_eq!(app.all_events().await.len(), before, "nothing appended");
 }
 
-/// SPEC §12: the ministry may record a decision taken earlier (a meeting) with its past date;
+/// RULES.md §12: the ministry may record a decision taken earlier (a meeting) with its past date;
 /// both dates are kept, and an entry recorded more than 30 days after its business date is
 /// marked as a late entry on the timeline and in the audit log (30 days is not late, 31 is).
 pub async fn ministry_decisions_entered_late_are_marked_as_late_entries(app: TestApp) {
@@ -635,7 +635,7 @@ pub async fn ministry_decisions_entered_late_are_marked_as_late_entries(app: Tes
     assert_eq!(late[0]["command_type"], "StartPublicNotice");
 }
 
-/// SPEC §10 (review finding H1): the round reads give a province, city or applicant only its
+/// RULES.md §10 (review finding H1): the round reads give a province, city or applicant only its
 /// own applications and recommendations; the ministry and analysts see all.
 pub async fn round_reads_stay_inside_the_callers_jurisdiction(app: TestApp) {
     let a = actors(&app).await;
@@ -732,7 +732,7 @@ pub async fn round_reads_stay_inside_the_callers_jurisdiction(app: TestApp) {
     );
 }
 
-/// SPEC §10 (review finding M7): a platform outside the caller's jurisdiction answers exactly as
+/// RULES.md §10 (review finding M7): a platform outside the caller's jurisdiction answers exactly as
 /// one that does not exist, for reads and for commands, before any version, state or rule is
 /// looked at; refusals name no other jurisdiction's city, version or state.
 pub async fn platforms_outside_the_jurisdiction_answer_as_if_they_did_not_exist(app: TestApp) {
@@ -823,7 +823,7 @@ pub async fn platforms_outside_the_jurisdiction_answer_as_if_they_did_not_exist(
     );
 }
 
-/// SPEC §10 (review finding L8): a province reads the national target sets and its own, not
+/// RULES.md §10 (review finding L8): a province reads the national target sets and its own, not
 /// another province's, in the list and in the KPI report; retiring another province's set
 /// answers as a set that does not exist (not "already retired").
 pub async fn a_province_reads_only_national_and_its_own_target_sets(app: TestApp) {

@@ -37,7 +37,7 @@ pub struct TestApp {
     /// The server's application, to run the automation to a standstill (`state.automate()`).
     pub state: roster_app::App,
     /// The server's clock: commands are recorded at it and the automation fires by it. Tests
-    /// move it (`act`), never the business date an act claims (SPEC §12).
+    /// move it (`act`), never the business date an act claims (RULES.md §12).
     pub clock: Arc<SimClock>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -271,7 +271,7 @@ impl TestApp {
 
     /// An act on day `on`: the clock moves to noon (Beijing) of `on` and the command (`fields`
     /// plus a new command id, no business date) is posted, so it takes effect on the day it is
-    /// recorded, as SPEC §12 has it.
+    /// recorded, as RULES.md §12 has it.
     pub async fn act(&self, token: &str, path: &str, on: &str, mut fields: Value) -> Response {
         self.clock.set(on);
         let obj = fields.as_object_mut().expect("a command is a JSON object");

@@ -177,7 +177,7 @@ pub async fn demo_loads_through_the_command_path_once(app: TestApp) {
     assert_eq!(values, [12, 39, 37, 3, 2], "{}", kpi.body["values"]);
 }
 
-/// SPEC §12: an import that is not a backfill records acts as they happen, so the same file's
+/// RULES.md §12: an import that is not a backfill records acts as they happen, so the same file's
 /// 2025 applicant and city lines are refused naming `business_date` (a ministry line may state a
 /// past date), and nothing of them is stored; the backfill marks every event and names the
 /// operator in the audit log.

@@ -1,4 +1,4 @@
-//! Dynamic management (SPEC §7, D-1..D-9) in the real event path: commands through the HTTP
+//! Dynamic management (RULES.md §7, D-1..D-9) in the real event path: commands through the HTTP
 //! API, the policy consumer and the deadline scheduler running as they do in `roster serve`,
 //! time moved by a simulated clock. On the embedded default (SQLite) and on PostgreSQL here;
 //! through RabbitMQ in `dynamic_broker`.
@@ -82,7 +82,7 @@ pub(crate) async fn settle(app: &TestApp) {
     }
 }
 
-/// An act on day `on` (the clock moves there: SPEC §12 dates acts by when they are recorded).
+/// An act on day `on` (the clock moves there: RULES.md §12 dates acts by when they are recorded).
 async fn post(app: &TestApp, token: &str, id: &str, action: &str, on: &str, body: Value) -> Value {
     let r = app
         .act(token, &format!("/api/v1/platforms/{id}/{action}"), on, body)

@@ -1,4 +1,4 @@
-//! KPI analytics (SPEC §8) end to end: commands through the HTTP API, the `kpi` read model kept
+//! KPI analytics (RULES.md §8) end to end: commands through the HTTP API, the `kpi` read model kept
 //! by the server's own automation, the report over HTTP (JSON, CSV, XLSX) and from the CLI, on
 //! the embedded default and on PostgreSQL. Recorded times follow a simulated clock, so "as known
 //! at" can be tested against a retraction made later.

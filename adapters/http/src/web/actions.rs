@@ -25,7 +25,7 @@ use super::{check_csrf, PageError, Viewer};
 use crate::commands;
 use crate::AppState;
 
-/// The hidden fields every action form carries, and its business date (SPEC §12): a province's
+/// The hidden fields every action form carries, and its business date (RULES.md §12): a province's
 /// act takes effect the day it is recorded, so its form shows that day and sends none; the
 /// ministry may date a decision taken earlier (a meeting), never later than today.
 fn envelope(v: &Viewer, platform_id: &str, action: &str, today: NaiveDate) -> Markup {
@@ -193,7 +193,7 @@ fn request(f: &ActForm) -> Result<CommandRequest, Refusal> {
     let command_id = some_text(f.command_id.as_ref())
         .and_then(|c| Uuid::parse_str(c).ok())
         .ok_or_else(|| Refusal::invalid("command_id", "the form's command id is not a UUID"))?;
-    // No date: the act takes effect today (SPEC §12); the service checks a stated one.
+    // No date: the act takes effect today (RULES.md §12); the service checks a stated one.
     let business_date = some_text(f.business_date.as_ref())
         .map(|date| {
             NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {

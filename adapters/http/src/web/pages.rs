@@ -1,5 +1,5 @@
 //! The dashboard's pages. Each reads through the same functions as the API's reports, so a page
-//! shows exactly what the API would give the same user (SPEC §10), and downloads are the API's
+//! shows exactly what the API would give the same user (RULES.md §10), and downloads are the API's
 //! CSV and XLSX.
 
 use std::collections::{BTreeMap, HashMap};
@@ -130,7 +130,7 @@ fn file(content_type: &str, name: &str, body: impl IntoResponse) -> Response {
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-// ---------------------------------------------------------------- targets (SPEC §8)
+// ---------------------------------------------------------------- targets (RULES.md §8)
 
 const KPI_PARAMS: [&str; 3] = ["as_of", "known_at", "target_set"];
 
@@ -339,7 +339,7 @@ pub async fn kpi_csv(
     ))
 }
 
-// ---------------------------------------------------------------- roster (SPEC §4, D-8)
+// ---------------------------------------------------------------- roster (RULES.md §4, D-8)
 
 const ROSTER_PAGE_PARAMS: [&str; 5] = ["as_of", "province", "domain", "status", "stars"];
 
@@ -748,7 +748,7 @@ pub async fn reviews(
     Ok(page(&v, v.t("复核与事故", "Reviews & incidents"), body))
 }
 
-// ---------------------------------------------------------------- funnel (SPEC §6)
+// ---------------------------------------------------------------- funnel (RULES.md §6)
 
 /// A funnel stage: its Chinese and English names and its count in a row.
 type Stage = (
