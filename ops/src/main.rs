@@ -2,6 +2,9 @@
 //! illustrative demo. The embedded SQLite file is the default store; `--database-url` (or
 //! `DATABASE_URL`) selects PostgreSQL.
 
+// The binary's output code: what the `roster` commands print is their product.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -4,6 +4,9 @@
 //! be applied twice. The test restores what it changes (server stopped, database dropped, queues
 //! and exchanges deleted) even when it fails.
 
+// Tests report what they measured.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -6,6 +6,9 @@
 //! re-review (D-4), the system must recover from each fault, and outside faults every read model
 //! must stay within 2 s of the log. The run's database and queues are removed afterwards.
 
+// Tests report what they measured.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use roster::bench_soak::{run, Fault, SoakOptions, TARGET_LAG_SECS};
 
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";

@@ -256,7 +256,7 @@ mod tests {
     }
 
     mod cqrs_like {
-        pub trait Encode {
+        pub(super) trait Encode {
             fn encode(&self) -> (String, u32, serde_json::Value);
         }
         impl Encode for roster_domain::events::PlatformEvent {

@@ -5,5 +5,8 @@
 //! `tests/suite` instantiates them once per store. `read_models` does the same for the read-model
 //! store port (PostgreSQL, SQLite, in memory) and the projection runner over a real event store.
 
+// Tests report what they measured.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod contract;
 pub mod read_models;

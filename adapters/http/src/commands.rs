@@ -366,7 +366,7 @@ pub(crate) async fn audited(
     Problem::from(r).into_response()
 }
 
-pub async fn generic(
+pub(crate) async fn generic(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     body: Result<Bytes, BytesRejection>,
@@ -377,7 +377,7 @@ pub async fn generic(
     }
 }
 
-pub async fn open_round(
+pub(crate) async fn open_round(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     body: Result<Bytes, BytesRejection>,
@@ -393,7 +393,7 @@ pub async fn open_round(
     }
 }
 
-pub async fn platform_action(
+pub(crate) async fn platform_action(
     State(state): State<AppState>,
     Path((platform_id, action)): Path<(String, String)>,
     Authenticated(actor): Authenticated,

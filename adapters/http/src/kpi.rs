@@ -61,7 +61,7 @@ pub(crate) async fn build(
 }
 
 /// `GET /api/v1/reports/kpi?as_of=&known_at=&target_set=&round=&format=json|csv|xlsx&view=`
-pub async fn report(
+pub(crate) async fn report(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Query(params): Params,
@@ -135,7 +135,7 @@ pub async fn report(
 }
 
 /// `GET /api/v1/targets?known_at=`: the target sets in force.
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Query(params): Params,
@@ -147,7 +147,7 @@ pub async fn list(
 }
 
 /// `POST /api/v1/targets`: define (or revise) a target set; body = envelope + DefineTargetSet.
-pub async fn define(
+pub(crate) async fn define(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     body: Result<Bytes, BytesRejection>,
@@ -169,7 +169,7 @@ pub async fn define(
 }
 
 /// `POST /api/v1/targets/{id}/retirement`: body = envelope + `reason`.
-pub async fn retire(
+pub(crate) async fn retire(
     State(state): State<AppState>,
     Path(target_set_id): Path<String>,
     Authenticated(actor): Authenticated,

@@ -17,14 +17,14 @@ use crate::auth::Authenticated;
 use crate::problem::Problem;
 use crate::AppState;
 
-pub async fn health() -> Response {
+pub(crate) async fn health() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
 /// Readiness for load balancers, without a token: it says whether the event store answers and
 /// nothing about it (review L4); the cause goes to the server's log, and to operators through
 /// `/api/v1/status` and `roster status`.
-pub async fn ready(State(state): State<AppState>) -> Response {
+pub(crate) async fn ready(State(state): State<AppState>) -> Response {
     let unavailable = || {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -122,7 +122,7 @@ fn round_for(
     v
 }
 
-pub async fn rounds(
+pub(crate) async fn rounds(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {
@@ -136,7 +136,7 @@ pub async fn rounds(
     Ok(Json(rounds).into_response())
 }
 
-pub async fn round(
+pub(crate) async fn round(
     State(state): State<AppState>,
     Path(round_id): Path<String>,
     Authenticated(actor): Authenticated,
@@ -162,7 +162,7 @@ pub async fn round(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PlatformFilter {
+pub(crate) struct PlatformFilter {
     status: Option<String>,
     province: Option<String>,
     city: Option<String>,
@@ -177,7 +177,7 @@ fn sees(actor: &Actor, p: &PlatformSummary) -> bool {
     roster_domain::access::sees(actor, &p.uscc, &p.city, &p.province)
 }
 
-pub async fn platforms(
+pub(crate) async fn platforms(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     filter: Result<Query<PlatformFilter>, axum::extract::rejection::QueryRejection>,
@@ -248,7 +248,7 @@ pub(crate) async fn load_readable(
     Ok((loaded.state, loaded.version, loaded.events))
 }
 
-pub async fn platform(
+pub(crate) async fn platform(
     State(state): State<AppState>,
     Path(platform_id): Path<String>,
     Authenticated(actor): Authenticated,
@@ -267,7 +267,7 @@ pub async fn platform(
     .into_response())
 }
 
-pub async fn platform_events(
+pub(crate) async fn platform_events(
     State(state): State<AppState>,
     Path(platform_id): Path<String>,
     Authenticated(actor): Authenticated,
@@ -279,11 +279,11 @@ pub async fn platform_events(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AuditQuery {
+pub(crate) struct AuditQuery {
     limit: Option<usize>,
 }
 
-pub async fn audit(
+pub(crate) async fn audit(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,

@@ -142,7 +142,7 @@ pub(crate) fn roster_query(params: &HashMap<String, String>) -> Result<RosterQue
     })
 }
 
-pub async fn roster(
+pub(crate) async fn roster(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Query(params): Params,
@@ -158,7 +158,7 @@ pub async fn roster(
     Ok(Json(json!({"as_of": as_of, "total": rows.len(), "platforms": rows})).into_response())
 }
 
-pub async fn timeline(
+pub(crate) async fn timeline(
     State(state): State<AppState>,
     Path(platform_id): Path<String>,
     Authenticated(actor): Authenticated,
@@ -168,7 +168,7 @@ pub async fn timeline(
     Ok(Json(doc).into_response())
 }
 
-pub async fn funnel(
+pub(crate) async fn funnel(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Query(params): Params,
@@ -187,7 +187,7 @@ pub async fn funnel(
     Ok(Json(json!({"as_of": as_of, "rows": rows})).into_response())
 }
 
-pub async fn reviews(
+pub(crate) async fn reviews(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Query(params): Params,
@@ -211,7 +211,7 @@ pub async fn reviews(
     Ok(Json(json!({"as_of": as_of, "window_days": window, "reviews": rows})).into_response())
 }
 
-pub async fn incidents(
+pub(crate) async fn incidents(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Query(params): Params,
@@ -223,7 +223,7 @@ pub async fn incidents(
     Ok(Json(json!({"as_of": as_of, "incidents": rows})).into_response())
 }
 
-pub async fn status(
+pub(crate) async fn status(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {
@@ -231,7 +231,7 @@ pub async fn status(
     Ok(Json(state.app().status().await?).into_response())
 }
 
-pub async fn metrics(
+pub(crate) async fn metrics(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
 ) -> Result<Response, Problem> {

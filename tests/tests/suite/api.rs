@@ -93,7 +93,7 @@ pub(crate) async fn open_round(app: &TestApp, a: &Actors) {
     assert_eq!(r.status, 201, "{:?}", r.body);
 }
 
-pub async fn lifecycle_to_listing_and_history(app: TestApp) {
+pub(crate) async fn lifecycle_to_listing_and_history(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let (id, _) = gd_application(&app, &a, 0).await;
@@ -167,7 +167,7 @@ pub async fn lifecycle_to_listing_and_history(app: TestApp) {
     assert_eq!(round.body["round"]["recommendations"]["44"], json!([id]));
 }
 
-pub async fn sixth_recommendation_refused_and_other_province_forbidden(app: TestApp) {
+pub(crate) async fn sixth_recommendation_refused_and_other_province_forbidden(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let mut ids = vec![];
@@ -236,7 +236,7 @@ pub async fn sixth_recommendation_refused_and_other_province_forbidden(app: Test
     assert_eq!(app.get(Some(&a.analyst), "/api/v1/audit").await.status, 403);
 }
 
-pub async fn bad_input_is_refused_specifically_and_changes_nothing(app: TestApp) {
+pub(crate) async fn bad_input_is_refused_specifically_and_changes_nothing(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let applicant = app.token(Role::Applicant, Some(GD_USCC)).await;
@@ -348,7 +348,7 @@ pub async fn bad_input_is_refused_specifically_and_changes_nothing(app: TestApp)
     assert_eq!(r.status, 201, "the good request still works: {:?}", r.body);
 }
 
-pub async fn repeated_command_id_returns_the_first_result(app: TestApp) {
+pub(crate) async fn repeated_command_id_returns_the_first_result(app: TestApp) {
     let a = actors(&app).await;
     let body = round_body();
     let first = app.post(&a.ministry, "/api/v1/rounds", &body).await;
@@ -368,7 +368,7 @@ pub async fn repeated_command_id_returns_the_first_result(app: TestApp) {
     );
 }
 
-pub async fn stale_expected_version_is_a_conflict(app: TestApp) {
+pub(crate) async fn stale_expected_version_is_a_conflict(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let (id, applicant) = gd_application(&app, &a, 0).await;
@@ -399,7 +399,7 @@ pub async fn stale_expected_version_is_a_conflict(app: TestApp) {
     assert_eq!(r.status, 201, "{:?}", r.body);
 }
 
-pub async fn racing_provinces_clerks_never_exceed_the_quota(app: TestApp) {
+pub(crate) async fn racing_provinces_clerks_never_exceed_the_quota(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let mut ids = vec![];
@@ -445,7 +445,7 @@ pub async fn racing_provinces_clerks_never_exceed_the_quota(app: TestApp) {
 /// round 2025 and a province claimed 2025-07-10 to recommend it; both are refused naming
 /// `business_date`, the same acts dated by the clock meet R-4's deadline, and a date after today
 /// is refused for every role, the ministry's too. Nothing is appended by any of them.
-pub async fn deadlines_compare_the_day_an_act_is_recorded_not_a_claimed_date(app: TestApp) {
+pub(crate) async fn deadlines_compare_the_day_an_act_is_recorded_not_a_claimed_date(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let (endorsed, _) = gd_application(&app, &a, 0).await;
@@ -537,7 +537,7 @@ pub async fn deadlines_compare_the_day_an_act_is_recorded_not_a_claimed_date(app
 /// RULES.md §12: the ministry may record a decision taken earlier (a meeting) with its past date;
 /// both dates are kept, and an entry recorded more than 30 days after its business date is
 /// marked as a late entry on the timeline and in the audit log (30 days is not late, 31 is).
-pub async fn ministry_decisions_entered_late_are_marked_as_late_entries(app: TestApp) {
+pub(crate) async fn ministry_decisions_entered_late_are_marked_as_late_entries(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let (id, _) = gd_application(&app, &a, 0).await;
@@ -637,7 +637,7 @@ pub async fn ministry_decisions_entered_late_are_marked_as_late_entries(app: Tes
 
 /// RULES.md §10 (review finding H1): the round reads give a province, city or applicant only its
 /// own applications and recommendations; the ministry and analysts see all.
-pub async fn round_reads_stay_inside_the_callers_jurisdiction(app: TestApp) {
+pub(crate) async fn round_reads_stay_inside_the_callers_jurisdiction(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let (gd, gd_owner) = gd_application(&app, &a, 0).await;
@@ -735,7 +735,9 @@ pub async fn round_reads_stay_inside_the_callers_jurisdiction(app: TestApp) {
 /// RULES.md §10 (review finding M7): a platform outside the caller's jurisdiction answers exactly as
 /// one that does not exist, for reads and for commands, before any version, state or rule is
 /// looked at; refusals name no other jurisdiction's city, version or state.
-pub async fn platforms_outside_the_jurisdiction_answer_as_if_they_did_not_exist(app: TestApp) {
+pub(crate) async fn platforms_outside_the_jurisdiction_answer_as_if_they_did_not_exist(
+    app: TestApp,
+) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let (id, _) = gd_application(&app, &a, 0).await;
@@ -826,7 +828,7 @@ pub async fn platforms_outside_the_jurisdiction_answer_as_if_they_did_not_exist(
 /// RULES.md §10 (review finding L8): a province reads the national target sets and its own, not
 /// another province's, in the list and in the KPI report; retiring another province's set
 /// answers as a set that does not exist (not "already retired").
-pub async fn a_province_reads_only_national_and_its_own_target_sets(app: TestApp) {
+pub(crate) async fn a_province_reads_only_national_and_its_own_target_sets(app: TestApp) {
     let a = actors(&app).await;
     let plan = |id: &str, province: &str| {
         today(json!({"target_set_id": id, "name": id,
@@ -902,7 +904,7 @@ pub async fn a_province_reads_only_national_and_its_own_target_sets(app: TestApp
 
 /// Review finding L10: an actor refused by role that reuses another command's id gets its
 /// authorisation refusal, not `command_id_reused` (no oracle of command ids).
-pub async fn a_refused_actor_reusing_a_command_id_learns_nothing_about_it(app: TestApp) {
+pub(crate) async fn a_refused_actor_reusing_a_command_id_learns_nothing_about_it(app: TestApp) {
     let a = actors(&app).await;
     let body = round_body();
     assert_eq!(
@@ -930,7 +932,7 @@ pub async fn a_refused_actor_reusing_a_command_id_learns_nothing_about_it(app: T
     );
 }
 
-pub async fn reads_need_a_token_and_stay_in_jurisdiction(app: TestApp) {
+pub(crate) async fn reads_need_a_token_and_stay_in_jurisdiction(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let (id, owner) = gd_application(&app, &a, 0).await;
@@ -970,7 +972,7 @@ pub async fn reads_need_a_token_and_stay_in_jurisdiction(app: TestApp) {
     assert_eq!((r.status, r.body["field"].as_str()), (400, Some("domain")));
 }
 
-pub async fn openapi_lists_every_command(app: TestApp) {
+pub(crate) async fn openapi_lists_every_command(app: TestApp) {
     let a = actors(&app).await;
     let doc = app.get(Some(&a.analyst), "/api/v1/openapi.json").await;
     assert_eq!(doc.status, 200);
@@ -1117,7 +1119,7 @@ fn conforms(doc: &Value, schema: &Value, v: &Value, at: &str) -> Result<(), Stri
 /// schema on every path parameter; every command body is one closed object (envelope fields
 /// included, `causation_id` not) that accepts its own example, and the server's parser and
 /// input bounds accept that example too.
-pub async fn openapi_describes_every_route_and_accepts_its_examples(app: TestApp) {
+pub(crate) async fn openapi_describes_every_route_and_accepts_its_examples(app: TestApp) {
     let a = actors(&app).await;
     let doc = app.get(Some(&a.ministry), "/api/v1/openapi.json").await;
     assert_eq!(doc.status, 200);

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use crate::support::{fresh_pg, fresh_sqlite, PgDatabase, SqliteFile};
 
 #[derive(Debug, Clone, Copy)]
-pub enum Kind {
+pub(crate) enum Kind {
     Sqlite,
     Postgres,
 }
@@ -27,7 +27,7 @@ enum Guard {
     Postgres(Box<PgDatabase>),
 }
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub store: Arc<dyn EventStore>,
@@ -46,30 +46,30 @@ pub struct TestApp {
     _guard: Guard,
 }
 
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub body: Value,
     pub content_type: String,
 }
 
 /// The app with its clock at the real today (Beijing).
-pub async fn spawn_app(kind: Kind) -> TestApp {
+pub(crate) async fn spawn_app(kind: Kind) -> TestApp {
     let today = roster_domain::service::business_day(Utc::now()).to_string();
     spawn_app_with(kind, SimClock::at(&today), PolicyConfig::default()).await
 }
 
 /// A clock tests move: the automation fires by it, commands are recorded at it.
-pub struct SimClock(std::sync::Mutex<DateTime<Utc>>);
+pub(crate) struct SimClock(std::sync::Mutex<DateTime<Utc>>);
 
 impl SimClock {
     /// Noon in Beijing on `date`.
-    pub fn at(date: &str) -> Arc<SimClock> {
+    pub(crate) fn at(date: &str) -> Arc<SimClock> {
         let clock = Arc::new(SimClock(std::sync::Mutex::new(Utc::now())));
         clock.set(date);
         clock
     }
 
-    pub fn set(&self, date: &str) {
+    pub(crate) fn set(&self, date: &str) {
         let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("date");
         *self.0.lock().unwrap() = day.and_hms_opt(4, 0, 0).unwrap().and_utc();
     }
@@ -81,13 +81,17 @@ impl Clock for SimClock {
     }
 }
 
-pub async fn spawn_app_with(kind: Kind, clock: Arc<SimClock>, policy: PolicyConfig) -> TestApp {
+pub(crate) async fn spawn_app_with(
+    kind: Kind,
+    clock: Arc<SimClock>,
+    policy: PolicyConfig,
+) -> TestApp {
     spawn_app_on(kind, clock, policy, true).await
 }
 
 /// `local`: read models and policy consumer in-process; false when a broker transport (started
 /// by the test, see `pg_config`) runs them.
-pub async fn spawn_app_on(
+pub(crate) async fn spawn_app_on(
     kind: Kind,
     clock: Arc<SimClock>,
     policy: PolicyConfig,
@@ -98,7 +102,7 @@ pub async fn spawn_app_on(
 
 /// `spawn_app_on` with the application's settings adjusted before it is built (stall limit,
 /// subscription grace).
-pub async fn spawn_app_configured(
+pub(crate) async fn spawn_app_configured(
     kind: Kind,
     clock: Arc<SimClock>,
     policy: PolicyConfig,
@@ -194,7 +198,7 @@ impl Drop for TestApp {
 
 impl TestApp {
     /// The PostgreSQL database's connection settings (`None` on SQLite).
-    pub fn pg_config(&self) -> Option<tokio_postgres::Config> {
+    pub(crate) fn pg_config(&self) -> Option<tokio_postgres::Config> {
         match &self._guard {
             Guard::Postgres(db) => Some(db.config.clone()),
             Guard::Sqlite(_) => None,
@@ -203,28 +207,28 @@ impl TestApp {
 
     /// Stops the application's background work (followers, policy consumer, scheduler,
     /// catalog poller): what happens next happens only through requests and `state.automate()`.
-    pub fn stop_runtime(&mut self) {
+    pub(crate) fn stop_runtime(&mut self) {
         self.runtime.take();
     }
 
     /// The stores as the `roster` binary holds them.
-    pub fn stores(&self) -> roster_app::Backends {
+    pub(crate) fn stores(&self) -> roster_app::Backends {
         self.state.backends().clone()
     }
 
     /// The application a one-shot `roster` command builds over these stores (system clock,
     /// stalls judged by the log after the default limit).
-    pub fn cli(&self) -> roster_app::App {
+    pub(crate) fn cli(&self) -> roster_app::App {
         self.cli_stalled_after(roster_app::DEFAULT_STALL_AFTER)
     }
 
     /// `cli`, judging a reader stalled after `stall_after` (`roster status
     /// --stall-after-seconds`).
-    pub fn cli_stalled_after(&self, stall_after: std::time::Duration) -> roster_app::App {
+    pub(crate) fn cli_stalled_after(&self, stall_after: std::time::Duration) -> roster_app::App {
         roster::stores::one_shot(self.stores(), stall_after)
     }
 
-    pub async fn token(&self, role: Role, jurisdiction: Option<&str>) -> String {
+    pub(crate) async fn token(&self, role: Role, jurisdiction: Option<&str>) -> String {
         let token = roster_http::generate_token();
         self.tokens
             .insert_token(TokenRecord {
@@ -259,7 +263,7 @@ impl TestApp {
         }
     }
 
-    pub async fn post(&self, token: &str, path: &str, body: &Value) -> Response {
+    pub(crate) async fn post(&self, token: &str, path: &str, body: &Value) -> Response {
         self.send(
             self.http
                 .post(format!("{}{path}", self.base))
@@ -272,14 +276,20 @@ impl TestApp {
     /// An act on day `on`: the clock moves to noon (Beijing) of `on` and the command (`fields`
     /// plus a new command id, no business date) is posted, so it takes effect on the day it is
     /// recorded, as RULES.md §12 has it.
-    pub async fn act(&self, token: &str, path: &str, on: &str, mut fields: Value) -> Response {
+    pub(crate) async fn act(
+        &self,
+        token: &str,
+        path: &str,
+        on: &str,
+        mut fields: Value,
+    ) -> Response {
         self.clock.set(on);
         let obj = fields.as_object_mut().expect("a command is a JSON object");
         obj.insert("command_id".into(), serde_json::json!(uuid::Uuid::new_v4()));
         self.post(token, path, &fields).await
     }
 
-    pub async fn post_raw(
+    pub(crate) async fn post_raw(
         &self,
         token: Option<&str>,
         path: &str,
@@ -296,7 +306,7 @@ impl TestApp {
         self.send(req).await
     }
 
-    pub async fn get(&self, token: Option<&str>, path: &str) -> Response {
+    pub(crate) async fn get(&self, token: Option<&str>, path: &str) -> Response {
         let mut req = self.http.get(format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -305,7 +315,7 @@ impl TestApp {
     }
 
     /// A GET whose body is binary (a workbook); asserts 200.
-    pub async fn get_bytes(&self, token: Option<&str>, path: &str) -> Vec<u8> {
+    pub(crate) async fn get_bytes(&self, token: Option<&str>, path: &str) -> Vec<u8> {
         let mut req = self.http.get(format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -318,7 +328,7 @@ impl TestApp {
     /// Every stored event, by global position. Read stream by stream: the gap-safe global
     /// cursor may briefly hold back committed events while any transaction of the cluster
     /// (other tests' databases included) is in flight, which would make counts flaky.
-    pub async fn all_events(&self) -> Vec<roster_domain::store::StoredEvent> {
+    pub(crate) async fn all_events(&self) -> Vec<roster_domain::store::StoredEvent> {
         let mut out = Vec::new();
         for stream in self.store.stream_ids("").await.unwrap() {
             out.extend(self.store.load_stream(&stream, 0).await.unwrap());

@@ -327,7 +327,7 @@ pub(crate) async fn demo_with_an_open_round(app: &TestApp) -> String {
     "js-browser".into()
 }
 
-pub async fn the_dashboard_in_a_real_browser() {
+pub(crate) async fn the_dashboard_in_a_real_browser() {
     if !browser_available() {
         return;
     }

@@ -67,7 +67,7 @@ fn file() -> String {
     .join("\n")
 }
 
-pub async fn import_reports_refused_lines_and_reruns_safely(app: TestApp) {
+pub(crate) async fn import_reports_refused_lines_and_reruns_safely(app: TestApp) {
     let report = roster::import::import(&app.cli(), &file(), false, &history()).await;
     assert!(!report.aborted);
     assert_eq!(
@@ -96,7 +96,7 @@ pub async fn import_reports_refused_lines_and_reruns_safely(app: TestApp) {
     );
 }
 
-pub async fn import_with_a_malformed_line_applies_nothing(app: TestApp) {
+pub(crate) async fn import_with_a_malformed_line_applies_nothing(app: TestApp) {
     let text = format!("{}\n{{\"command_id\": \"not-a-uuid\"\n{}", file(), "[1,2]");
     let report = roster::import::import(&app.cli(), &text, false, &history()).await;
     assert!(report.aborted);
@@ -114,7 +114,7 @@ pub async fn import_with_a_malformed_line_applies_nothing(app: TestApp) {
     assert_eq!(report.refused[0].1.field.as_deref(), Some("actor"));
 }
 
-pub async fn demo_loads_through_the_command_path_once(app: TestApp) {
+pub(crate) async fn demo_loads_through_the_command_path_once(app: TestApp) {
     let first = roster::demo::load(&app.cli(), "test-operator")
         .await
         .expect("demo loads");
@@ -181,7 +181,7 @@ pub async fn demo_loads_through_the_command_path_once(app: TestApp) {
 /// 2025 applicant and city lines are refused naming `business_date` (a ministry line may state a
 /// past date), and nothing of them is stored; the backfill marks every event and names the
 /// operator in the audit log.
-pub async fn only_a_backfill_import_keeps_past_dates_of_applicants_and_cities(app: TestApp) {
+pub(crate) async fn only_a_backfill_import_keeps_past_dates_of_applicants_and_cities(app: TestApp) {
     let live =
         roster::import::import(&app.cli(), &file(), false, &roster::import::Mode::Live).await;
     assert_eq!(

@@ -42,7 +42,7 @@ fn service(platform_id: &str, n: usize, expected_version: Option<u64>) -> Comman
     }
 }
 
-pub async fn thirty_two_clients_on_one_platform_are_all_decided(app: TestApp) {
+pub(crate) async fn thirty_two_clients_on_one_platform_are_all_decided(app: TestApp) {
     let a = actors(&app).await;
     let id = listed_platform(&app, &a, 0, "2025-12-01").await;
     app.clock.set("2026-01-10");

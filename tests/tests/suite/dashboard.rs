@@ -120,7 +120,7 @@ impl Session {
     }
 }
 
-pub async fn sessions_are_strict_http_only_cookies_and_pages_need_one(app: TestApp) {
+pub(crate) async fn sessions_are_strict_http_only_cookies_and_pages_need_one(app: TestApp) {
     let ministry = app.token(Role::Ministry, None).await;
     let http = client();
     let r = page(&http, http.get(format!("{}/ui/roster", app.base))).await;
@@ -201,7 +201,7 @@ pub async fn sessions_are_strict_http_only_cookies_and_pages_need_one(app: TestA
     assert_eq!(r.headers[LOCATION], "/ui/signin");
 }
 
-pub async fn forms_without_the_sessions_csrf_token_change_nothing(app: TestApp) {
+pub(crate) async fn forms_without_the_sessions_csrf_token_change_nothing(app: TestApp) {
     let platform = demo_with_an_open_round(&app).await;
     let jiangsu = app.token(Role::Province, Some("32")).await;
     let (_, s) = sign_in(&app, &jiangsu).await;
@@ -304,7 +304,7 @@ pub async fn forms_without_the_sessions_csrf_token_change_nothing(app: TestApp) 
     );
 }
 
-pub async fn each_role_sees_its_own_pages_and_analysts_only_read(app: TestApp) {
+pub(crate) async fn each_role_sees_its_own_pages_and_analysts_only_read(app: TestApp) {
     let platform = demo_with_an_open_round(&app).await;
     let ministry = app.token(Role::Ministry, None).await;
     let city = app.token(Role::City, Some("440300")).await;
@@ -423,7 +423,9 @@ fn form_fields(body: &str, class: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-pub async fn the_ministry_concludes_a_review_and_a_province_rejects_from_the_pages(app: TestApp) {
+pub(crate) async fn the_ministry_concludes_a_review_and_a_province_rejects_from_the_pages(
+    app: TestApp,
+) {
     let platform = demo_with_an_open_round(&app).await;
     let ministry = app.token(Role::Ministry, None).await;
     let today = roster_domain::service::business_day(chrono::Utc::now()).to_string();

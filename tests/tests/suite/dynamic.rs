@@ -202,7 +202,7 @@ fn timeline_text(timeline: &Value) -> Vec<String> {
 /// each year, the first triennial review opening 90 days before December 2028, a 2029 strain
 /// leak reported with unknown loss and assessed at 12,000,000 CNY (automatic delisting on the
 /// assessment date), and the roster at each year end.
-pub async fn d1_to_d9_scenario_2025_to_2031(env: &Env) {
+pub(crate) async fn d1_to_d9_scenario_2025_to_2031(env: &Env) {
     let (app, clock) = (&env.app, &env.clock);
     let a = actors(app).await;
     clock.set("2025-12-01");
@@ -439,7 +439,7 @@ pub async fn d1_to_d9_scenario_2025_to_2031(env: &Env) {
 
 /// D-3, D-6 and the reason codes of D-9: a major safety accident opens a review without
 /// delisting, its failure delists with `review_failed`; a serious violation names its area.
-pub async fn d3_d6_d9_reviews_and_reason_codes(env: &Env) {
+pub(crate) async fn d3_d6_d9_reviews_and_reason_codes(env: &Env) {
     let (app, clock) = (&env.app, &env.clock);
     let a = actors(app).await;
     clock.set("2026-01-10");
@@ -537,7 +537,7 @@ pub async fn d3_d6_d9_reviews_and_reason_codes(env: &Env) {
 
 /// D-2 with a clock that jumps years ahead at once: each anniversary's review opens exactly
 /// once, on its own scheduled day, and the chain continues.
-pub async fn d2_clock_jumping_years_opens_each_review_once(env: &Env) {
+pub(crate) async fn d2_clock_jumping_years_opens_each_review_once(env: &Env) {
     let (app, clock) = (&env.app, &env.clock);
     let a = actors(app).await;
     clock.set("2025-12-01");
@@ -576,7 +576,7 @@ pub async fn d2_clock_jumping_years_opens_each_review_once(env: &Env) {
 /// D-4/D-5 exactly once: the policy consumer replays the log from the start (a rebuild of its
 /// state, or every notice redelivered), and crashes after its commands and before its
 /// checkpoint; the platform still has one re-review and one delisting.
-pub async fn d4_d5_exactly_once_under_replay_redelivery_and_crash(env: &Env) {
+pub(crate) async fn d4_d5_exactly_once_under_replay_redelivery_and_crash(env: &Env) {
     let (app, clock) = (&env.app, &env.clock);
     let a = actors(app).await;
     clock.set("2026-05-11");
@@ -644,7 +644,7 @@ pub async fn d4_d5_exactly_once_under_replay_redelivery_and_crash(env: &Env) {
 /// D-2: two scheduler instances (two processes, each with its own command service) see the
 /// same due deadline at the same moment and both fire it: one review opens, both get the one
 /// result of the one command id, the deadline is settled once.
-pub async fn d2_two_schedulers_open_one_review(env: &Env) {
+pub(crate) async fn d2_two_schedulers_open_one_review(env: &Env) {
     let (app, clock) = (&env.app, &env.clock);
     let a = actors(app).await;
     clock.set("2025-12-01");
@@ -797,7 +797,7 @@ impl ReadModelStore for FailingCheckpoint {
 }
 
 /// A test's world: the app, its clock and, with the broker, the transport and its namespace.
-pub struct Env {
+pub(crate) struct Env {
     pub app: TestApp,
     pub clock: Arc<SimClock>,
     broker: Option<Broker>,
@@ -811,7 +811,7 @@ struct Broker {
 }
 
 impl Env {
-    pub async fn embedded(kind: Kind) -> Env {
+    pub(crate) async fn embedded(kind: Kind) -> Env {
         let clock = SimClock::at("2025-06-16");
         let app = spawn_app_with(kind, clock.clone(), PolicyConfig::default()).await;
         Env {
@@ -823,7 +823,7 @@ impl Env {
 
     /// PostgreSQL with the RabbitMQ transport: relay, read-model consumers and the policy
     /// consumer on their queues, as `roster serve --amqp-url` runs them.
-    pub async fn broker() -> Env {
+    pub(crate) async fn broker() -> Env {
         let shared = crate::broker::BROKER.read().await;
         let clock = SimClock::at("2025-06-16");
         let app = spawn_app_on(
@@ -857,7 +857,7 @@ impl Env {
         let _ = connection.close(200, "redelivered".into()).await;
     }
 
-    pub async fn finish(self) {
+    pub(crate) async fn finish(self) {
         if let Some(b) = self.broker {
             b.transport.stop().await;
         }

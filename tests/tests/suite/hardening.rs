@@ -22,7 +22,7 @@ async fn audit(app: &TestApp, token: &str) -> Vec<Value> {
 
 /// M1, M2, M3, L3, L5, L7: hostile input gets a 4xx naming the field, on both stores alike,
 /// and appends nothing; no connection is dropped, no SQL text comes back.
-pub async fn hostile_input_is_refused_by_field_and_appends_nothing(app: TestApp) {
+pub(crate) async fn hostile_input_is_refused_by_field_and_appends_nothing(app: TestApp) {
     let a = actors(&app).await;
     let id = listed_platform(&app, &a, 0, "2025-12-01").await;
     app.clock.set("2026-01-10");
@@ -168,7 +168,7 @@ pub async fn hostile_input_is_refused_by_field_and_appends_nothing(app: TestApp)
 
 /// M4 through the API: once Shenzhen endorsed, the applicant cannot move its application to
 /// Guangzhou (which never endorsed it).
-pub async fn an_endorsed_application_keeps_its_city(app: TestApp) {
+pub(crate) async fn an_endorsed_application_keeps_its_city(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let (id, applicant) = gd_application(&app, &a, 0).await;
@@ -193,7 +193,7 @@ pub async fn an_endorsed_application_keeps_its_city(app: TestApp) {
 }
 
 /// M5: cells a spreadsheet would evaluate leave the CSV exports as text.
-pub async fn csv_exports_cannot_carry_formulas(app: TestApp) {
+pub(crate) async fn csv_exports_cannot_carry_formulas(app: TestApp) {
     let a = actors(&app).await;
     open_round(&app, &a).await;
     let uscc = "91320100MA5FEC003A";
@@ -234,7 +234,7 @@ pub async fn csv_exports_cannot_carry_formulas(app: TestApp) {
 /// past the address's budget of failed authentications they get 429 with Retry-After and are
 /// not audited, so 300 of them cannot add megabytes to the append-only log; a valid token
 /// still works.
-pub async fn floods_of_failed_requests_are_limited_and_audited_bounded(app: TestApp) {
+pub(crate) async fn floods_of_failed_requests_are_limited_and_audited_bounded(app: TestApp) {
     let a = actors(&app).await;
     let long = "x".repeat(60 * 1024);
     let rows_before = audit(&app, &a.ministry).await.len();
@@ -286,7 +286,7 @@ pub async fn floods_of_failed_requests_are_limited_and_audited_bounded(app: Test
 }
 
 /// H3: one token cannot flood the API either (50/s, bursts of 100 by default).
-pub async fn one_token_is_rate_limited(app: TestApp) {
+pub(crate) async fn one_token_is_rate_limited(app: TestApp) {
     let a = actors(&app).await;
     let mut limited = None;
     for _ in 0..400 {
@@ -315,7 +315,7 @@ pub async fn one_token_is_rate_limited(app: TestApp) {
 }
 
 /// L2: a client that sends no complete header in 10 s is disconnected.
-pub async fn half_open_connections_are_closed(app: TestApp) {
+pub(crate) async fn half_open_connections_are_closed(app: TestApp) {
     let addr = app.base.trim_start_matches("http://").to_string();
     let mut conns = Vec::new();
     for _ in 0..20 {
@@ -339,7 +339,7 @@ pub async fn half_open_connections_are_closed(app: TestApp) {
 }
 
 /// L9: API answers are neither cached nor sniffed.
-pub async fn api_answers_are_not_cached_or_sniffed(app: TestApp) {
+pub(crate) async fn api_answers_are_not_cached_or_sniffed(app: TestApp) {
     let a = actors(&app).await;
     for (token, path) in [
         (Some(&a.analyst), "/api/v1/platforms"),
@@ -359,7 +359,7 @@ pub async fn api_answers_are_not_cached_or_sniffed(app: TestApp) {
 /// L5, L6: refusals say what is wrong where: amounts (a decimal, a fraction, 2^64) and USCCs
 /// inside a service record are named `record.<field>`; the nil UUID is no command id; unknown
 /// routes, wrong methods and paths that are not UTF-8 answer problem+json like every refusal.
-pub async fn refusals_are_precise_problem_json_everywhere(app: TestApp) {
+pub(crate) async fn refusals_are_precise_problem_json_everywhere(app: TestApp) {
     let a = actors(&app).await;
     let id = listed_platform(&app, &a, 0, "2025-12-01").await;
     app.clock.set("2026-01-10");

@@ -110,7 +110,7 @@ async fn report(app: &TestApp, token: &str, query: &str) -> Value {
 /// same enterprise served by all three; a product reported twice in other width and case; a
 /// record dated before the listing; a retraction in September of a January record; a
 /// provincial target set; the report as of dates and as known at the publication time.
-pub async fn kpis_on_both_time_axes_through_http(kind: Kind) {
+pub(crate) async fn kpis_on_both_time_axes_through_http(kind: Kind) {
     let clock = SimClock::at("2025-06-16");
     let app = spawn_app_with(kind, clock.clone(), PolicyConfig::default()).await;
     let a = actors(&app).await;

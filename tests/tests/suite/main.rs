@@ -2,6 +2,9 @@
 //! only make sense for one of them (late commits in PostgreSQL, reopening a SQLite file), the
 //! read-model contract, and the RabbitMQ transport against the real broker (`broker`).
 
+// Tests report what they measured.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 /// Instantiates every contract case as its own `#[tokio::test]`, each on a fresh store from
 /// `$open`: an async expression yielding `(store, guard)`, the guard cleaning up on drop.
 /// Listing the cases once here keeps the stores from drifting apart.

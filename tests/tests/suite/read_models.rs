@@ -55,7 +55,7 @@ macro_rules! shared_cases {
 }
 
 /// The guard of a store that needs no cleanup.
-pub struct NoCleanup;
+pub(crate) struct NoCleanup;
 
 async fn memory() -> (MemoryReadModels, NoCleanup) {
     (MemoryReadModels::default(), NoCleanup)

@@ -38,7 +38,7 @@ async fn settle(app: &TestApp, token: &str) -> serde_json::Value {
     }
 }
 
-pub async fn roster_as_of_dates_and_csv(app: TestApp) {
+pub(crate) async fn roster_as_of_dates_and_csv(app: TestApp) {
     let t = demo(&app).await;
     let count = |body: &serde_json::Value| body["total"].as_u64().unwrap();
     assert_eq!(
@@ -114,7 +114,7 @@ pub async fn roster_as_of_dates_and_csv(app: TestApp) {
     );
 }
 
-pub async fn funnel_reviews_incidents_timeline(app: TestApp) {
+pub(crate) async fn funnel_reviews_incidents_timeline(app: TestApp) {
     let t = demo(&app).await;
     let funnel = app
         .get(Some(&t), "/api/v1/funnel?round=2025&as_of=2025-12-31")
@@ -173,7 +173,7 @@ pub async fn funnel_reviews_incidents_timeline(app: TestApp) {
     );
 }
 
-pub async fn status_and_metrics_show_no_lag(app: TestApp) {
+pub(crate) async fn status_and_metrics_show_no_lag(app: TestApp) {
     let t = demo(&app).await;
     let applicant = app
         .token(Role::Applicant, Some(roster_domain::samples::GD_USCC))
@@ -206,7 +206,7 @@ pub async fn status_and_metrics_show_no_lag(app: TestApp) {
     assert!(text.contains("# TYPE roster_command_duration_seconds histogram"));
 }
 
-pub async fn rebuild_equals_the_live_projections(app: TestApp) {
+pub(crate) async fn rebuild_equals_the_live_projections(app: TestApp) {
     let t = demo(&app).await;
     app.get(Some(&t), "/api/v1/roster").await;
     for p in models::all() {

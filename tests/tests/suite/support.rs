@@ -13,7 +13,7 @@ use uuid::Uuid;
 const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A throwaway PostgreSQL database; dropped (connections and all) with this guard.
-pub struct PgDatabase {
+pub(crate) struct PgDatabase {
     pub name: String,
     /// Connection settings for the throwaway database itself.
     pub config: Config,
@@ -21,7 +21,7 @@ pub struct PgDatabase {
 }
 
 /// Where test databases are created: `TEST_DATABASE_URL`, or the local default.
-pub fn admin_config() -> Config {
+pub(crate) fn admin_config() -> Config {
     let url = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_string());
     url.parse()
@@ -62,7 +62,7 @@ async fn connect(config: &Config) -> Client {
 }
 
 /// A brand-new, empty database `roster_t_<uuid>`, not migrated.
-pub async fn create_pg_database() -> PgDatabase {
+pub(crate) async fn create_pg_database() -> PgDatabase {
     let admin = admin_config();
     let name = format!("roster_t_{}", Uuid::new_v4().simple());
     connect(&admin)
@@ -80,7 +80,7 @@ pub async fn create_pg_database() -> PgDatabase {
 }
 
 /// A migrated `PgStore` on a brand-new database.
-pub async fn fresh_pg() -> (PgStore, PgDatabase) {
+pub(crate) async fn fresh_pg() -> (PgStore, PgDatabase) {
     let db = create_pg_database().await;
     let store = PgStore::with_config(db.config.clone())
         .await
@@ -93,7 +93,7 @@ pub async fn fresh_pg() -> (PgStore, PgDatabase) {
 }
 
 /// A plain connection to the test database, for interleaving transactions by hand.
-pub async fn raw_client(db: &PgDatabase) -> Client {
+pub(crate) async fn raw_client(db: &PgDatabase) -> Client {
     connect(&db.config).await
 }
 
@@ -130,18 +130,18 @@ impl Drop for PgDatabase {
 }
 
 /// A throwaway SQLite file (with its -wal and -shm companions), deleted with this guard.
-pub struct SqliteFile {
+pub(crate) struct SqliteFile {
     pub path: PathBuf,
 }
 
 impl SqliteFile {
-    pub fn new() -> SqliteFile {
+    pub(crate) fn new() -> SqliteFile {
         SqliteFile {
             path: std::env::temp_dir().join(format!("roster_t_{}.sqlite", Uuid::new_v4().simple())),
         }
     }
 
-    pub fn open(&self) -> SqliteStore {
+    pub(crate) fn open(&self) -> SqliteStore {
         SqliteStore::open(&self.path)
             .unwrap_or_else(|e| panic!("cannot open {}: {e}", self.path.display()))
     }
@@ -158,7 +158,7 @@ impl Drop for SqliteFile {
 }
 
 /// A `SqliteStore` on a new file: WAL, fsync and locking behave as in production.
-pub async fn fresh_sqlite() -> (SqliteStore, SqliteFile) {
+pub(crate) async fn fresh_sqlite() -> (SqliteStore, SqliteFile) {
     let file = SqliteFile::new();
     let store = file.open();
     (store, file)

@@ -86,7 +86,12 @@ fn list_form(v: &Viewer, platform_id: &str, today: NaiveDate) -> Markup {
 }
 
 /// The ministry concludes an open review.
-pub fn conclude_form(v: &Viewer, platform_id: &str, review_id: &str, today: NaiveDate) -> Markup {
+pub(super) fn conclude_form(
+    v: &Viewer,
+    platform_id: &str,
+    review_id: &str,
+    today: NaiveDate,
+) -> Markup {
     if v.actor.role != Role::Ministry {
         return html! {};
     }
@@ -115,7 +120,7 @@ fn province_may_decide(v: &Viewer, status: Status) -> bool {
 }
 
 /// The actions a row of the funnel's application list offers to this user.
-pub fn summary_forms(v: &Viewer, p: &PlatformSummary, today: NaiveDate) -> Markup {
+pub(super) fn summary_forms(v: &Viewer, p: &PlatformSummary, today: NaiveDate) -> Markup {
     html! {
         @if province_may_decide(v, p.status) {
             (recommend_form(v, &p.platform_id, today, !p.hard_failures.is_empty()))
@@ -128,7 +133,12 @@ pub fn summary_forms(v: &Viewer, p: &PlatformSummary, today: NaiveDate) -> Marku
 }
 
 /// The actions the platform page offers to this user.
-pub fn platform_forms(v: &Viewer, platform_id: &str, p: &Platform, today: NaiveDate) -> Markup {
+pub(super) fn platform_forms(
+    v: &Viewer,
+    platform_id: &str,
+    p: &Platform,
+    today: NaiveDate,
+) -> Markup {
     let failing = p
         .assessment
         .as_ref()
@@ -158,7 +168,7 @@ pub fn platform_forms(v: &Viewer, platform_id: &str, p: &Platform, today: NaiveD
 }
 
 #[derive(Deserialize)]
-pub struct ActForm {
+pub(super) struct ActForm {
     csrf: Option<String>,
     command_id: Option<String>,
     business_date: Option<String>,
@@ -285,7 +295,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
         .is_some_and(|(_, rest)| rest == host)
 }
 
-pub async fn act(
+pub(super) async fn act(
     State(state): State<AppState>,
     v: Viewer,
     headers: HeaderMap,

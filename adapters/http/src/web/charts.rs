@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use maud::{html, Markup};
 
 /// One row of a bar chart.
-pub struct Bar {
+pub(super) struct Bar {
     pub label: String,
     pub value: u64,
 }
@@ -16,7 +16,7 @@ const LABEL_W: f64 = 150.0;
 const WIDTH: f64 = 640.0;
 
 /// Horizontal bars, longest first as given; each bar carries its count as text.
-pub fn bars(title: &str, rows: &[Bar]) -> Markup {
+pub(super) fn bars(title: &str, rows: &[Bar]) -> Markup {
     let max = rows.iter().map(|b| b.value).max().unwrap_or(0).max(1) as f64;
     let height = BAR_ROW * rows.len().max(1) as f64 + 8.0;
     let area = WIDTH - LABEL_W - 50.0;
@@ -38,7 +38,7 @@ pub fn bars(title: &str, rows: &[Bar]) -> Markup {
 }
 
 /// A progress bar towards a threshold: filled to value/threshold (capped), green when met.
-pub fn progress(title: &str, value: u64, threshold: u64, met: bool) -> Markup {
+pub(super) fn progress(title: &str, value: u64, threshold: u64, met: bool) -> Markup {
     let share = if threshold == 0 {
         1.0
     } else {
@@ -58,13 +58,13 @@ pub fn progress(title: &str, value: u64, threshold: u64, met: bool) -> Markup {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Stroke {
+pub(super) enum Stroke {
     Solid,
     Dashed,
     Dotted,
 }
 
-pub struct Series {
+pub(super) struct Series {
     pub name: String,
     pub class: &'static str,
     pub stroke: Stroke,
@@ -73,7 +73,7 @@ pub struct Series {
 
 /// A time line chart: x from `from` to `to`, y from 0 to the largest value or `threshold`; a
 /// horizontal line at the threshold; a legend under the plot.
-pub fn lines(
+pub(super) fn lines(
     title: &str,
     series: &[Series],
     threshold: Option<(f64, &str)>,

@@ -7,7 +7,7 @@
 mod actions;
 mod charts;
 mod pages;
-pub mod session;
+pub(crate) mod session;
 
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
@@ -26,7 +26,7 @@ use crate::problem::Problem;
 use crate::AppState;
 use session::{cookie, same_secret, secret_cookie, Flash, LANG_COOKIE, SESSION_COOKIE};
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui") }))
         .route("/ui", get(home))
@@ -73,7 +73,7 @@ async fn secure_headers(mut resp: Response) -> Response {
 
 /// The page language: Chinese by default, English on request (a cookie).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
+pub(crate) enum Lang {
     Zh,
     En,
 }
@@ -87,7 +87,7 @@ impl Lang {
     }
 
     /// The label in this language.
-    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+    pub(crate) fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Zh => zh,
             Lang::En => en,
@@ -97,7 +97,7 @@ impl Lang {
 
 /// The signed-in user of a page request. Without a live session the request is sent to the
 /// sign-in page; a token revoked since sign-in ends the session.
-pub struct Viewer {
+pub(crate) struct Viewer {
     pub actor: Actor,
     pub csrf: String,
     pub session_id: String,
@@ -152,18 +152,18 @@ impl FromRequestParts<AppState> for Viewer {
 }
 
 impl Viewer {
-    pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+    pub(crate) fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
         self.lang.t(zh, en)
     }
 
     /// The ministry and provinces act from the pages; analysts, cities and applicants read.
-    pub fn may_act(&self) -> bool {
+    pub(crate) fn may_act(&self) -> bool {
         matches!(self.actor.role, Role::Ministry | Role::Province)
     }
 }
 
 /// Query parameters of a page, with the empty values of a form's "any" choice dropped.
-pub fn filled(params: HashMap<String, String>) -> HashMap<String, String> {
+pub(crate) fn filled(params: HashMap<String, String>) -> HashMap<String, String> {
     params
         .into_iter()
         .filter(|(_, v)| !v.trim().is_empty())
@@ -172,14 +172,14 @@ pub fn filled(params: HashMap<String, String>) -> HashMap<String, String> {
 }
 
 /// A page's failure as an HTML page with the refusal's code, rule id and field.
-pub struct PageError {
+pub(crate) struct PageError {
     lang: Lang,
     viewer: Option<(Actor, String)>,
     problem: Problem,
 }
 
 impl PageError {
-    pub fn new(v: &Viewer, problem: impl Into<Problem>) -> PageError {
+    pub(crate) fn new(v: &Viewer, problem: impl Into<Problem>) -> PageError {
         PageError {
             lang: v.lang,
             viewer: Some((v.actor.clone(), v.csrf.clone())),
@@ -291,7 +291,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> {
     v
 }
 
-pub fn role_name(lang: Lang, actor: &Actor) -> String {
+pub(crate) fn role_name(lang: Lang, actor: &Actor) -> String {
     let role = match actor.role {
         Role::Ministry => lang.t("工业和信息化部", "Ministry"),
         Role::Analyst => lang.t("分析人员（只读）", "Analyst (read-only)"),
@@ -314,7 +314,7 @@ pub fn role_name(lang: Lang, actor: &Actor) -> String {
 
 /// The frame of every page: header with navigation, who is signed in, language switch and
 /// sign-out; the one-shot message; the content.
-pub fn layout(
+pub(crate) fn layout(
     lang: Lang,
     viewer: Option<(&Actor, &str)>,
     title: &str,
@@ -364,7 +364,7 @@ pub fn layout(
 }
 
 /// A page of a signed-in user.
-pub fn page(v: &Viewer, title: &str, content: Markup) -> Response {
+pub(crate) fn page(v: &Viewer, title: &str, content: Markup) -> Response {
     layout(
         v.lang,
         Some((&v.actor, &v.csrf)),
@@ -578,7 +578,7 @@ async fn signout(
 }
 
 /// A state-changing form must carry the session's CSRF token.
-pub fn check_csrf(v: &Viewer, sent: Option<&str>) -> Result<(), Refusal> {
+pub(crate) fn check_csrf(v: &Viewer, sent: Option<&str>) -> Result<(), Refusal> {
     match sent {
         Some(s) if same_secret(s, &v.csrf) => Ok(()),
         _ => Err(Refusal::forbidden(

@@ -32,7 +32,7 @@ use crate::AppState;
 type Params = Query<HashMap<String, String>>;
 
 /// Statuses with their Chinese and English names, in lifecycle order.
-pub const STATUSES: [(Status, &str, &str, &str); 11] = [
+pub(super) const STATUSES: [(Status, &str, &str, &str); 11] = [
     (Status::Submitted, "submitted", "已申报", "submitted"),
     (
         Status::CityEndorsed,
@@ -66,7 +66,7 @@ pub const STATUSES: [(Status, &str, &str, &str); 11] = [
     (Status::Delisted, "delisted", "已撤销", "delisted"),
 ];
 
-pub fn status_name(lang: Lang, s: Status) -> &'static str {
+pub(super) fn status_name(lang: Lang, s: Status) -> &'static str {
     STATUSES
         .iter()
         .find(|x| x.0 == s)
@@ -90,7 +90,7 @@ fn domain_name(lang: Lang, d: Domain) -> &'static str {
 }
 
 /// A query string from parameters (sorted, percent-encoded), for download links and forms.
-pub fn query_string(params: &HashMap<String, String>) -> String {
+pub(super) fn query_string(params: &HashMap<String, String>) -> String {
     let sorted: BTreeMap<_, _> = params.iter().collect();
     sorted
         .into_iter()
@@ -146,7 +146,7 @@ async fn kpi_for(
         .map_err(|p| refused(v, p))
 }
 
-pub async fn targets(
+pub(super) async fn targets(
     State(state): State<AppState>,
     v: Viewer,
     Query(params): Params,
@@ -309,7 +309,7 @@ fn trajectory_chart(
     )
 }
 
-pub async fn kpi_xlsx(
+pub(super) async fn kpi_xlsx(
     State(state): State<AppState>,
     v: Viewer,
     Query(params): Params,
@@ -320,7 +320,7 @@ pub async fn kpi_xlsx(
     Ok(file(XLSX, &format!("kpi-{}.xlsx", report.as_of), body))
 }
 
-pub async fn kpi_csv(
+pub(super) async fn kpi_csv(
     State(state): State<AppState>,
     v: Viewer,
     Query(params): Params,
@@ -357,7 +357,7 @@ async fn roster_for(
         .map_err(|p| refused(v, p))
 }
 
-pub async fn roster(
+pub(super) async fn roster(
     State(state): State<AppState>,
     v: Viewer,
     Query(params): Params,
@@ -469,7 +469,7 @@ pub async fn roster(
     Ok(page(&v, v.t("平台名单", "Roster"), body))
 }
 
-pub async fn roster_csv(
+pub(super) async fn roster_csv(
     State(state): State<AppState>,
     v: Viewer,
     Query(params): Params,
@@ -484,7 +484,7 @@ pub async fn roster_csv(
     ))
 }
 
-pub async fn roster_xlsx(
+pub(super) async fn roster_xlsx(
     State(state): State<AppState>,
     v: Viewer,
     Query(params): Params,
@@ -497,7 +497,7 @@ pub async fn roster_xlsx(
 
 // ---------------------------------------------------------------- platform
 
-pub async fn platform(
+pub(super) async fn platform(
     State(state): State<AppState>,
     Path(platform_id): Path<String>,
     v: Viewer,
@@ -659,7 +659,7 @@ fn outcome_name(lang: Lang, o: Outcome) -> &'static str {
 
 // ---------------------------------------------------------------- reviews and incidents (D-1..D-5)
 
-pub async fn reviews(
+pub(super) async fn reviews(
     State(state): State<AppState>,
     v: Viewer,
     Query(params): Params,
@@ -757,7 +757,7 @@ type Stage = (
     fn(&roster_projections::queries::FunnelRow) -> u32,
 );
 
-pub async fn funnel(
+pub(super) async fn funnel(
     State(state): State<AppState>,
     v: Viewer,
     Query(params): Params,

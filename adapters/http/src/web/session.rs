@@ -12,31 +12,31 @@ use axum::http::{header, HeaderMap};
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-pub const SESSION_COOKIE: &str = "roster_session";
+pub(crate) const SESSION_COOKIE: &str = "roster_session";
 /// The sign-in form's own CSRF value (double submit), before any session exists.
-pub const SIGNIN_COOKIE: &str = "roster_signin";
-pub const LANG_COOKIE: &str = "roster_lang";
+pub(crate) const SIGNIN_COOKIE: &str = "roster_signin";
+pub(crate) const LANG_COOKIE: &str = "roster_lang";
 
 /// A session ends this long after sign-in, whatever happens in between …
-pub const SESSION_HOURS: i64 = 12;
+pub(crate) const SESSION_HOURS: i64 = 12;
 /// … and earlier when no page was asked for this long (a screen left signed in on a bureau's
 /// shared computer: review L10).
-pub const IDLE_MINUTES: i64 = 30;
+pub(crate) const IDLE_MINUTES: i64 = 30;
 /// Live sessions one token may hold (a clerk's phone, desk and a colleague's screen): signing in
 /// once more ends the least recently used one.
-pub const SESSIONS_PER_TOKEN: usize = 20;
+pub(crate) const SESSIONS_PER_TOKEN: usize = 20;
 /// Live sessions in all: beyond it, the least recently used session ends.
-pub const MAX_SESSIONS: usize = 10_000;
+pub(crate) const MAX_SESSIONS: usize = 10_000;
 
 /// The message shown once on the page a form redirects to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Flash {
+pub(crate) struct Flash {
     pub ok: bool,
     pub text: String,
 }
 
 #[derive(Debug, Clone)]
-pub struct Session {
+pub(crate) struct Session {
     pub token_hash: String,
     pub csrf: String,
     pub expires: DateTime<Utc>,
@@ -52,13 +52,13 @@ impl Session {
 }
 
 #[derive(Default)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     /// By SHA-256 of the session id: a leaked memory dump does not hand out live cookies.
     by_id: Mutex<HashMap<String, Session>>,
 }
 
 /// 244 random bits from the OS, hex (two v4 UUIDs).
-pub fn random_secret() -> String {
+pub(crate) fn random_secret() -> String {
     format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -72,7 +72,7 @@ fn key(session_id: &str) -> String {
 
 impl Sessions {
     /// Opens a session for a token; returns the session id for the cookie.
-    pub fn open(&self, token_hash: String, now: DateTime<Utc>) -> String {
+    pub(crate) fn open(&self, token_hash: String, now: DateTime<Utc>) -> String {
         let id = random_secret();
         let mut map = self.by_id.lock().expect("sessions lock");
         map.retain(|_, s| s.live(now));
@@ -106,7 +106,7 @@ impl Sessions {
     }
 
     /// The live session of a cookie value, taking its one-shot message.
-    pub fn take(&self, session_id: &str, now: DateTime<Utc>) -> Option<Session> {
+    pub(crate) fn take(&self, session_id: &str, now: DateTime<Utc>) -> Option<Session> {
         let mut map = self.by_id.lock().expect("sessions lock");
         let k = key(session_id);
         match map.get_mut(&k) {
@@ -124,7 +124,7 @@ impl Sessions {
         }
     }
 
-    pub fn flash(&self, session_id: &str, flash: Flash) {
+    pub(crate) fn flash(&self, session_id: &str, flash: Flash) {
         if let Some(s) = self
             .by_id
             .lock()
@@ -135,7 +135,7 @@ impl Sessions {
         }
     }
 
-    pub fn close(&self, session_id: &str) {
+    pub(crate) fn close(&self, session_id: &str) {
         self.by_id
             .lock()
             .expect("sessions lock")
@@ -144,7 +144,7 @@ impl Sessions {
 }
 
 /// A cookie's value from the request's `Cookie` headers.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -157,7 +157,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// `Set-Cookie` for a secret: not readable by scripts, never sent on cross-site requests, and
 /// only over TLS when the request came through TLS.
-pub fn secret_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
+pub(crate) fn secret_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
     format!(
         "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{}",
         if secure { "; Secure" } else { "" }
@@ -166,7 +166,7 @@ pub fn secret_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -
 
 /// The server itself speaks plain HTTP; behind a TLS-terminating proxy the proxy says so
 /// (`X-Forwarded-Proto: https` or RFC 7239 `Forwarded: proto=https`), and cookies get `Secure`.
-pub fn behind_tls(headers: &HeaderMap) -> bool {
+pub(crate) fn behind_tls(headers: &HeaderMap) -> bool {
     let says = |name: &str, needle: &str| {
         headers
             .get_all(name)
@@ -178,7 +178,7 @@ pub fn behind_tls(headers: &HeaderMap) -> bool {
 }
 
 /// Compares secrets in time independent of where they differ.
-pub fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
