@@ -180,6 +180,7 @@ impl App {
     /// Executes one command for `actor` (the use case of the API and the dashboard's forms):
     /// the command service decides and records it; once accepted, the background work is woken
     /// and the catalog waits (bounded) until it has seen the write, so the client reads it.
+    #[tracing::instrument(name = "execute", skip_all)]
     pub async fn execute(
         &self,
         actor: &roster_domain::Actor,

@@ -537,6 +537,7 @@ impl CommandService {
 
     /// Executes one command as it happens. Refusals are audited; nothing else is written for
     /// them.
+    #[tracing::instrument(name = "command", skip_all, fields(command = req.target.command_name(), command_id = %req.command_id, actor = %actor.id))]
     pub async fn execute(
         &self,
         actor: &Actor,
@@ -549,6 +550,7 @@ impl CommandService {
     /// network caller, states past business dates for any actor; every event is marked as
     /// backfilled by `operator` and the audit line names the operator. Future dates are still
     /// refused, and every rule (deadlines against the stated date) still applies.
+    #[tracing::instrument(name = "backfill", skip_all, fields(command = req.target.command_name(), command_id = %req.command_id, actor = %actor.id, operator = %operator))]
     pub async fn backfill(
         &self,
         operator: &str,

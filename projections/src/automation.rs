@@ -91,6 +91,7 @@ impl Follower for ProjectionFollower {
         self.projection.name()
     }
 
+    #[tracing::instrument(level = "debug", name = "follow", skip_all, fields(follower = self.projection.name()))]
     async fn follow(
         &self,
         until: Option<Checkpoint>,
@@ -335,6 +336,7 @@ impl Follower for PolicyConsumer {
         POLICIES
     }
 
+    #[tracing::instrument(level = "debug", name = "follow", skip_all, fields(follower = POLICIES))]
     async fn follow(
         &self,
         until: Option<Checkpoint>,
@@ -435,6 +437,7 @@ impl Scheduler {
     }
 
     /// Fires every deadline due by today (the injected clock's Asia/Shanghai date).
+    #[tracing::instrument(level = "debug", name = "scheduler", skip_all)]
     pub async fn tick(&self) -> Result<Vec<Fired>, RunError> {
         let today = self.clock.today();
         let mut out = Vec::new();

@@ -328,6 +328,7 @@ impl ProjectionConsumer {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "deliveries", skip_all, fields(follower = self.follower.name(), messages = batch.len()))]
     async fn handle(
         &self,
         connection: &Connection,
