@@ -11,6 +11,8 @@
 //! wait for read models, never for the policy consumer: only the background runtime (or an
 //! explicit [`App::automate`]) issues automatic decisions.
 
+pub mod automation;
+pub mod commands;
 pub mod kpi;
 pub mod reads;
 pub mod runtime;
@@ -21,16 +23,17 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use roster_domain::clock::Clock;
 use roster_domain::policies::PolicyConfig;
-use roster_domain::service::{Clock, CommandService};
 use roster_domain::store::{Checkpoint, DeadlineStore, EventStore, StoreError, TokenStore};
 use roster_domain::Refusal;
-use roster_projections::automation::Fired;
 use roster_projections::local::LocalProjections;
 use roster_projections::{
-    Catalog, Follower, PolicyConsumer, ProjectionFollower, ReadModelStore, RunError, Scheduler,
-    SharedLog, Subscriptions,
+    Catalog, Follower, ProjectionFollower, ReadModelStore, RunError, SharedLog, Subscriptions,
 };
+
+use crate::automation::{Fired, PolicyConsumer, Scheduler};
+use crate::commands::CommandService;
 use tokio::sync::{Mutex, Notify, RwLock};
 
 pub use runtime::Runtime;
@@ -184,8 +187,8 @@ impl App {
     pub async fn execute(
         &self,
         actor: &roster_domain::Actor,
-        req: roster_domain::service::CommandRequest,
-    ) -> Result<roster_domain::service::CommandOutcome, Refusal> {
+        req: roster_domain::request::CommandRequest,
+    ) -> Result<roster_domain::request::CommandOutcome, Refusal> {
         let result = self.inner.service.execute(actor, req).await;
         if let Ok(outcome) = &result {
             if !outcome.duplicate {
@@ -377,5 +380,5 @@ impl App {
 
 /// A store failure as the refusal every driving side reports (the driver's words go to the log).
 pub(crate) fn refused(e: StoreError) -> Refusal {
-    roster_domain::service::store_refusal(e)
+    roster_domain::error::store_refusal(e)
 }

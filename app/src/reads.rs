@@ -7,7 +7,9 @@ use chrono::NaiveDate;
 use roster_domain::access::{can_read, sees};
 use roster_domain::actor::{Actor, Role};
 use roster_domain::error::{code, Code};
-use roster_domain::service::{valid_platform_id, Loaded};
+use roster_domain::request::valid_platform_id;
+
+use crate::commands::Loaded;
 use roster_domain::store::AuditEntry;
 use roster_domain::Refusal;
 use roster_projections::models::timeline::{self, TimelineDoc};

@@ -208,6 +208,33 @@ pub mod code {
     pub const TOO_MANY_REQUESTS: Code = Code::TooManyRequests;
 }
 
+/// A store failure as the refusal a caller sees: conflicts as conflicts, outages and faults without
+/// the driver's words (those go to the log).
+pub fn store_refusal(e: crate::store::StoreError) -> Refusal {
+    use crate::store::StoreError;
+    match e {
+        StoreError::VersionConflict { stream_id, expected, actual } => Refusal::new(
+            code::VERSION_CONFLICT,
+            format!("{stream_id} is at version {actual}, the command expected {expected}; reload and retry"),
+        ),
+        StoreError::CommandIdReused(id) => Refusal::new(
+            code::COMMAND_ID_REUSED,
+            format!("command id {id} was already used for a different command; use a new command id"),
+        )
+        .at("command_id"),
+        // The driver's words (SQL, hosts, database names) go to the log, never to a caller
+        // (review M2, L4).
+        StoreError::Unavailable(m) => {
+            tracing::warn!(error = %m, "event store unavailable");
+            Refusal::new(code::UNAVAILABLE, "the event store is unavailable; retry shortly (the cause is in the server's log)")
+        }
+        StoreError::Other(m) => {
+            tracing::error!(error = %m, "event store error");
+            Refusal::new(code::INTERNAL, "the event store could not complete the operation (the cause is in the server's log)")
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct Refusal {

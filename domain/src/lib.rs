@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod actor;
+pub mod clock;
 pub mod commands;
 pub mod eligibility;
 pub mod error;
@@ -18,11 +19,11 @@ pub mod policies;
 #[cfg(test)]
 mod policy_tests;
 pub mod registry;
+pub mod request;
 pub mod round;
 #[cfg(test)]
 mod rule_tests;
 pub mod samples;
-pub mod service;
 pub mod store;
 pub mod targets;
 pub mod values;

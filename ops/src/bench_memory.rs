@@ -156,7 +156,7 @@ async fn measure(db: &BenchDb, opts: MemoryOptions) -> anyhow::Result<MemoryFigu
                 let q = platforms[(n % platforms.len() as u64) as usize];
                 let body = serde_json::json!({
                     "command_id": uuid::Uuid::new_v4(),
-                    "dated": roster_domain::service::business_day(chrono::Utc::now()).to_string(),
+                    "dated": roster_domain::clock::business_day(chrono::Utc::now()).to_string(),
                     "record": {"kind": "enterprise_served",
                                "enterprise_uscc": uscc_with_check(&format!("91110000{:09}", n % 900_000_000)),
                                "enterprise_name": format!("浸泡测试企业{n}"),

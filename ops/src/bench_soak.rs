@@ -566,7 +566,7 @@ async fn soak(
             while Instant::now() < deadline {
                 tick.tick().await;
                 let n = next.fetch_add(1, Ordering::Relaxed);
-                let today = roster_domain::service::business_day(chrono::Utc::now()).to_string();
+                let today = roster_domain::clock::business_day(chrono::Utc::now()).to_string();
                 // Each strain leak on a platform of its own, from the end of the list.
                 let leak = (n % LEAK_EVERY == LEAK_EVERY - 1)
                     .then(|| next_leak.fetch_add(1, Ordering::Relaxed))

@@ -7,8 +7,9 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use roster_app::automation::PolicyConsumer;
 use roster_domain::store::EventStore;
-use roster_projections::{models, PolicyConsumer, ProjectionFollower, Subscriptions, POLICIES};
+use roster_projections::{models, ProjectionFollower, Subscriptions, POLICIES};
 use roster_rabbitmq::{BrokerConfig, Relay, RELAY_CHECKPOINT};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;

@@ -12,7 +12,7 @@
 
 use roster_app::App;
 use roster_domain::actor::Actor;
-use roster_domain::service::CommandRequest;
+use roster_domain::request::CommandRequest;
 use roster_domain::Refusal;
 
 #[derive(Debug, Default)]

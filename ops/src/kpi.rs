@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use roster_app::kpi::KpiQuery;
 use roster_app::App;
 use roster_domain::actor::{Actor, Role};
-use roster_domain::service::{CommandRequest, Target};
+use roster_domain::request::{CommandRequest, Target};
 use roster_domain::targets::{DefineTargetSet, RetireTargetSet, TargetSetCommand};
 use roster_projections::export;
 use roster_projections::kpi;

@@ -16,7 +16,7 @@ use roster::{demo, import, stores};
 use roster_app::{App, Backends, Runtime, Settings, Transport};
 use roster_domain::access::validate_jurisdiction;
 use roster_domain::actor::Role;
-use roster_domain::service::SystemClock;
+use roster_domain::clock::SystemClock;
 use roster_domain::store::{TokenRecord, TokenStore};
 
 #[derive(Parser)]

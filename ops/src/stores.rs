@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use roster_app::{App, Backends, Settings};
+use roster_domain::clock::SystemClock;
 use roster_domain::policies::PolicyConfig;
-use roster_domain::service::SystemClock;
 
 /// The application of a one-shot CLI command: read models caught up in this process, acts
 /// recorded at the system clock, stalls judged by the log (`roster status`).

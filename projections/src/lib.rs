@@ -4,9 +4,9 @@
 //!
 //! Storage and transport live in adapters; a model here is plain data, testable without I/O.
 
-pub mod automation;
 pub mod catalog;
 pub mod export;
+pub mod follower;
 pub mod kpi;
 #[cfg(test)]
 mod kpi_props;
@@ -23,8 +23,8 @@ pub mod shared_log;
 pub mod store;
 pub mod subscriptions;
 
-pub use automation::{Follower, PolicyConsumer, ProjectionFollower, Scheduler, POLICIES};
 pub use catalog::{Catalog, PlatformSummary, RoundSummary};
+pub use follower::{Follower, ProjectionFollower, POLICIES};
 pub use runner::{apply_batch, catch_up, Progress, Projection, RunError};
 pub use shared_log::SharedLog;
 pub use store::{CommitOutcome, DeadLetter, DocChange, ProjectionState, ReadModelStore};

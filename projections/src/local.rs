@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use roster_domain::store::EventStore;
 
-use crate::automation::{Follower, ProjectionFollower};
+use crate::follower::{Follower, ProjectionFollower};
 use crate::runner::{apply_batch_noting, Progress, Projection, RunError, WrittenKeys};
 use crate::store::ReadModelStore;
 

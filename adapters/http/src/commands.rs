@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use roster_domain::commands::{OpenRound, PlatformCommand};
 use roster_domain::error::{code, Refusal};
 use roster_domain::registry::{CommandKind, Fields};
-use roster_domain::service::{CommandRequest, Target};
+use roster_domain::request::{CommandRequest, Target};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -318,7 +318,7 @@ pub(crate) async fn run(
     state: &AppState,
     actor: &roster_domain::Actor,
     req: CommandRequest,
-) -> Result<roster_domain::service::CommandOutcome, Refusal> {
+) -> Result<roster_domain::request::CommandOutcome, Refusal> {
     use std::sync::atomic::Ordering;
     let started = std::time::Instant::now();
     let result = state.app().execute(actor, req).await;

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use roster_app::kpi::KpiQuery;
 use roster_domain::actor::Actor;
 use roster_domain::error::{code, Refusal};
-use roster_domain::service::Target;
+use roster_domain::request::Target;
 use roster_domain::targets::{RetireTargetSet, TargetSetCommand};
 use roster_domain::values::Province;
 use roster_projections::export;

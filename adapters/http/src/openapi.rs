@@ -15,7 +15,7 @@ use axum::Json;
 use chrono::NaiveDate;
 use roster_domain::input;
 use roster_domain::registry::CommandKind;
-use roster_domain::service::CommandOutcome;
+use roster_domain::request::CommandOutcome;
 use roster_domain::targets::{Comparator, Metric, Target};
 use roster_projections::catalog::RoundSummary;
 use roster_projections::queries::{FunnelRow, IncidentRow, ReviewRow, RosterRow};

@@ -86,7 +86,7 @@ async fn refreshed(state: &AppState) -> Result<(), Problem> {
         .catch_up_catalog()
         .await
         .map(|_| ())
-        .map_err(|e| Problem::from(roster_domain::service::store_refusal(e)))
+        .map_err(|e| Problem::from(roster_domain::error::store_refusal(e)))
 }
 
 /// A round as `actor` may read it: its dates, deadlines and quota are public; its
@@ -305,6 +305,6 @@ pub(crate) async fn audit(
         .events()
         .audit_log(q.limit.unwrap_or(200).min(10_000))
         .await
-        .map_err(|e| Problem::from(roster_domain::service::store_refusal(e)))?;
+        .map_err(|e| Problem::from(roster_domain::error::store_refusal(e)))?;
     Ok(Json(entries).into_response())
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use roster_domain::actor::Role;
+use roster_domain::clock::Clock;
 use roster_domain::policies::PolicyConfig;
-use roster_domain::service::Clock;
 use roster_domain::store::{DeadlineStore, EventStore, TokenRecord, TokenStore};
 use roster_projections::ReadModelStore;
 use serde_json::Value;
@@ -54,7 +54,7 @@ pub(crate) struct Response {
 
 /// The app with its clock at the real today (Beijing).
 pub(crate) async fn spawn_app(kind: Kind) -> TestApp {
-    let today = roster_domain::service::business_day(Utc::now()).to_string();
+    let today = roster_domain::clock::business_day(Utc::now()).to_string();
     spawn_app_with(kind, SimClock::at(&today), PolicyConfig::default()).await
 }
 

@@ -1050,13 +1050,13 @@ impl Load {
             .service()
             .execute(
                 &ministry,
-                roster_domain::service::CommandRequest {
+                roster_domain::request::CommandRequest {
                     command_id: Uuid::new_v4(),
                     business_date: None,
                     expected_version: None,
                     correlation_id: None,
                     causation_id: None,
-                    target: roster_domain::service::Target::OpenRound { open_round: round },
+                    target: roster_domain::request::Target::OpenRound { open_round: round },
                 },
             )
             .await
@@ -1082,13 +1082,13 @@ impl Load {
                 ))
                 .unwrap();
                 let platform_id = format!("drill-{n}");
-                let request = roster_domain::service::CommandRequest {
+                let request = roster_domain::request::CommandRequest {
                     command_id: Uuid::new_v4(),
                     business_date: None,
                     expected_version: None,
                     correlation_id: None,
                     causation_id: None,
-                    target: roster_domain::service::Target::Platform {
+                    target: roster_domain::request::Target::Platform {
                         platform_id: platform_id.clone(),
                         command: roster_domain::commands::PlatformCommand::SubmitApplication(
                             roster_domain::commands::SubmitApplication {

@@ -297,7 +297,7 @@ pub(crate) async fn demo_with_an_open_round(app: &TestApp) -> String {
         .await
         .expect("demo loads");
     let ministry = app.token(Role::Ministry, None).await;
-    let today = roster_domain::service::business_day(chrono::Utc::now());
+    let today = roster_domain::clock::business_day(chrono::Utc::now());
     let r = app
         .post(
             &ministry,
@@ -569,7 +569,7 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
                document.body.appendChild(f); f.submit();"#,
             vec![
                 json!(platform),
-                json!(roster_domain::service::business_day(chrono::Utc::now()).to_string()),
+                json!(roster_domain::clock::business_day(chrono::Utc::now()).to_string()),
             ],
         )
         .await

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use roster_domain::actor::{Actor, Role};
 use roster_domain::commands::{PlatformCommand, RecordService, ServiceRecord};
+use roster_domain::request::{CommandRequest, Target};
 use roster_domain::samples::uscc_with_check;
-use roster_domain::service::{CommandRequest, Target};
 use roster_domain::values::{Cny, Uscc};
 use uuid::Uuid;
 

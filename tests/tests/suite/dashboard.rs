@@ -213,7 +213,7 @@ pub(crate) async fn forms_without_the_sessions_csrf_token_change_nothing(app: Te
         .find("class=\"recommend\"")
         .expect("a recommend form");
     let command_id = hidden(&funnel.body[at..], "command_id").unwrap();
-    let today = roster_domain::service::business_day(chrono::Utc::now()).to_string();
+    let today = roster_domain::clock::business_day(chrono::Utc::now()).to_string();
     let form = |csrf: &'static str| {
         vec![
             ("csrf", csrf),
@@ -367,7 +367,7 @@ pub(crate) async fn each_role_sees_its_own_pages_and_analysts_only_read(app: Tes
     }
     // An analyst's forged form reaches the command service, which refuses it.
     let events = app.all_events().await.len();
-    let today = roster_domain::service::business_day(chrono::Utc::now()).to_string();
+    let today = roster_domain::clock::business_day(chrono::Utc::now()).to_string();
     let id = uuid::Uuid::new_v4().to_string();
     let r = a
         .post(
@@ -428,10 +428,10 @@ pub(crate) async fn the_ministry_concludes_a_review_and_a_province_rejects_from_
 ) {
     let platform = demo_with_an_open_round(&app).await;
     let ministry = app.token(Role::Ministry, None).await;
-    let today = roster_domain::service::business_day(chrono::Utc::now()).to_string();
+    let today = roster_domain::clock::business_day(chrono::Utc::now()).to_string();
     // An ad hoc review opened ten days ago and due yesterday: overdue (D-2).
     let day = |n: i64| {
-        (roster_domain::service::business_day(chrono::Utc::now()) + chrono::Duration::days(n))
+        (roster_domain::clock::business_day(chrono::Utc::now()) + chrono::Duration::days(n))
             .to_string()
     };
     let r = app

@@ -618,10 +618,10 @@ pub(crate) async fn d4_d5_exactly_once_under_replay_redelivery_and_crash(env: &E
         inner: app.models.clone(),
         fail: std::sync::atomic::AtomicBool::new(true),
     });
-    let crashing = roster_projections::PolicyConsumer::new(
-        Arc::new(roster_domain::service::CommandService::new(
+    let crashing = roster_app::automation::PolicyConsumer::new(
+        Arc::new(roster_app::commands::CommandService::new(
             app.store.clone(),
-            Arc::new(roster_domain::service::SystemClock),
+            Arc::new(roster_domain::clock::SystemClock),
         )),
         faulty.clone(),
         app.deadlines.clone(),
@@ -660,8 +660,8 @@ pub(crate) async fn d2_two_schedulers_open_one_review(env: &Env) {
     // and then neither racer settled it).
     let later = crate::app::SimClock::at("2028-09-02");
     let scheduler = || {
-        roster_projections::Scheduler::new(
-            Arc::new(roster_domain::service::CommandService::new(
+        roster_app::automation::Scheduler::new(
+            Arc::new(roster_app::commands::CommandService::new(
                 app.store.clone(),
                 later.clone(),
             )),
@@ -995,10 +995,10 @@ async fn the_policy_consumer_loads_a_platforms_history_at_most_once() {
             inner: app.store.clone(),
             loads: std::sync::atomic::AtomicUsize::new(0),
         });
-        let consumer = roster_projections::PolicyConsumer::new(
-            Arc::new(roster_domain::service::CommandService::new(
+        let consumer = roster_app::automation::PolicyConsumer::new(
+            Arc::new(roster_app::commands::CommandService::new(
                 app.store.clone(),
-                Arc::new(roster_domain::service::SystemClock),
+                Arc::new(roster_domain::clock::SystemClock),
             )),
             models,
             app.deadlines.clone(),

@@ -14,7 +14,7 @@ use roster_domain::actor::Role;
 use roster_domain::error::{code, Refusal};
 use roster_domain::platform::{Platform, Status};
 use roster_domain::registry::CommandKind;
-use roster_domain::service::{CommandRequest, Target};
+use roster_domain::request::{CommandRequest, Target};
 use roster_projections::PlatformSummary;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -35,7 +35,7 @@ fn envelope(v: &Viewer, platform_id: &str, action: &str, today: NaiveDate) -> Ma
         input type="hidden" name="platform_id" value=(platform_id);
         input type="hidden" name="action" value=(action);
         input type="hidden" name="back" value=(v.here);
-        @if roster_domain::service::acts_when_recorded(v.actor.role) {
+        @if roster_domain::request::acts_when_recorded(v.actor.role) {
             p.effective { (v.t("生效日期：", "Takes effect: ")) (today) (v.t("（以提交当日为准）", " (the day it is recorded)")) }
         } @else {
             label { (v.t("决定日期", "Decision date")) input type="date" name="business_date" value=(today) max=(today) required; }

@@ -771,7 +771,7 @@ pub(super) async fn funnel(
         .app()
         .catch_up_catalog()
         .await
-        .map_err(|e| refused(&v, roster_domain::service::store_refusal(e)))?;
+        .map_err(|e| refused(&v, roster_domain::error::store_refusal(e)))?;
     let rounds: Vec<String> = state.app().catalog().await.rounds.keys().cloned().collect();
     let round = params
         .get("round")

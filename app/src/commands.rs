@@ -11,134 +11,26 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::access;
-use crate::actor::{Actor, Role};
-use crate::commands::{CommandMeta, Envelope, OpenRound, PlatformCommand, RoundCommand};
-use crate::error::{code, Code, Refusal};
-use crate::events::{self, PlatformEvent, RoundEvent};
-use crate::platform::{event_id, Platform, PlatformContext};
-use crate::round::Round;
-use crate::store::{
+use roster_domain::access;
+use roster_domain::actor::{Actor, Role};
+use roster_domain::clock::{business_day, Clock};
+use roster_domain::commands::{CommandMeta, Envelope, OpenRound, PlatformCommand, RoundCommand};
+use roster_domain::error::{code, store_refusal, Code, Refusal};
+use roster_domain::events::{self, PlatformEvent, RoundEvent};
+use roster_domain::platform::{event_id, Platform, PlatformContext};
+use roster_domain::request::{
+    acts_when_recorded, valid_platform_id, CommandOutcome, CommandRequest, EventRef, Target,
+};
+use roster_domain::round::Round;
+use roster_domain::store::{
     AppendOutcome, AuditEntry, CommandRecord, Commit, EventMetadata, EventStore, ExpectedVersion,
     NewEvent, StoreError, StoredEvent, StreamAppend,
 };
-use crate::targets::{TargetSet, TargetSetCommand, TargetSetEvent};
-
-/// Injected time: the only source of "now" (recorded time), so tests control it.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-
-    /// Today's business date: the Asia/Shanghai calendar day (UTC+8, no daylight saving).
-    fn today(&self) -> NaiveDate {
-        business_day(self.now())
-    }
-}
-
-/// The Asia/Shanghai calendar day of an instant.
-pub fn business_day(at: DateTime<Utc>) -> NaiveDate {
-    (at + chrono::Duration::hours(8)).date_naive()
-}
-
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// What a command addresses.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Target {
-    Platform {
-        platform_id: String,
-        command: PlatformCommand,
-    },
-    OpenRound {
-        open_round: OpenRound,
-    },
-    TargetSet {
-        command: TargetSetCommand,
-    },
-}
-
-impl Target {
-    /// The command's kind in the registry (`crate::registry`).
-    pub fn kind(&self) -> crate::registry::CommandKind {
-        match self {
-            Target::Platform { command, .. } => command.kind(),
-            Target::OpenRound { .. } => crate::registry::CommandKind::OpenRound,
-            Target::TargetSet { command } => command.kind(),
-        }
-    }
-
-    pub fn command_name(&self) -> &'static str {
-        self.kind().name()
-    }
-
-    /// The command's own fields as JSON (for the input bounds of RULES.md §11).
-    fn fields(&self) -> serde_json::Value {
-        match self {
-            Target::Platform { command, .. } => serde_json::to_value(command),
-            Target::OpenRound { open_round } => serde_json::to_value(open_round),
-            Target::TargetSet { command } => serde_json::to_value(command),
-        }
-        .unwrap_or_default()
-    }
-
-    pub fn stream_id(&self) -> String {
-        match self {
-            Target::Platform { platform_id, .. } => Platform::stream_id(platform_id),
-            Target::OpenRound { open_round } => Round::stream_id(&open_round.round_id),
-            Target::TargetSet { command } => TargetSet::stream_id(command.target_set_id()),
-        }
-    }
-}
-
-/// A command as the service receives it (the actor comes from authentication, not the body).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CommandRequest {
-    pub command_id: Uuid,
-    /// When the act takes effect. `None`: today (Asia/Shanghai, by the service's clock). The
-    /// service refuses a date after today, and for applicants, cities and provinces any date but
-    /// today (RULES.md §12); only the ministry, the system and a backfill state a past date.
-    pub business_date: Option<NaiveDate>,
-    /// Optimistic concurrency from the client: refuse if the target stream moved on.
-    pub expected_version: Option<u64>,
-    pub correlation_id: Option<Uuid>,
-    pub causation_id: Option<Uuid>,
-    pub target: Target,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct EventRef {
-    pub event_id: Uuid,
-    pub event_type: String,
-    pub stream_id: String,
-    pub version: u64,
-}
-
-/// The result of an accepted command; the same is returned for a repeated command id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct CommandOutcome {
-    pub command_id: Uuid,
-    pub stream_id: String,
-    /// The target stream's version after the command.
-    pub version: u64,
-    pub events: Vec<EventRef>,
-    /// Accepted with warnings (e.g. R-2).
-    pub warnings: Vec<String>,
-    /// True when this is the recorded result of an earlier identical command.
-    #[serde(default)]
-    pub duplicate: bool,
-}
+use roster_domain::targets::{TargetSet, TargetSetCommand, TargetSetEvent};
 
 /// Whose act is on the record as it happened, and whose is history migrated by an operator.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,11 +48,6 @@ struct Act<'a> {
     req: &'a CommandRequest,
     on: NaiveDate,
     entry: &'a Entry,
-}
-
-/// Applicants, cities and provinces act on the day their act is recorded (RULES.md §12, R-4, C-5).
-pub fn acts_when_recorded(role: Role) -> bool {
-    matches!(role, Role::Applicant | Role::City | Role::Province)
 }
 
 /// The business date a command takes effect on, by RULES.md §12: never after `today`; for an
@@ -189,40 +76,6 @@ fn effective_date(
         .at("business_date"));
     }
     Ok(on)
-}
-
-pub fn valid_platform_id(id: &str) -> bool {
-    (3..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        && id.as_bytes()[0].is_ascii_alphanumeric()
-}
-
-/// A store failure as the refusal a caller sees: conflicts as conflicts, outages and faults without
-/// the driver's words (those go to the log).
-pub fn store_refusal(e: StoreError) -> Refusal {
-    match e {
-        StoreError::VersionConflict { stream_id, expected, actual } => Refusal::new(
-            code::VERSION_CONFLICT,
-            format!("{stream_id} is at version {actual}, the command expected {expected}; reload and retry"),
-        ),
-        StoreError::CommandIdReused(id) => Refusal::new(
-            code::COMMAND_ID_REUSED,
-            format!("command id {id} was already used for a different command; use a new command id"),
-        )
-        .at("command_id"),
-        // The driver's words (SQL, hosts, database names) go to the log, never to a caller
-        // (review M2, L4).
-        StoreError::Unavailable(m) => {
-            tracing::warn!(error = %m, "event store unavailable");
-            Refusal::new(code::UNAVAILABLE, "the event store is unavailable; retry shortly (the cause is in the server's log)")
-        }
-        StoreError::Other(m) => {
-            tracing::error!(error = %m, "event store error");
-            Refusal::new(code::INTERNAL, "the event store could not complete the operation (the cause is in the server's log)")
-        }
-    }
 }
 
 const MAX_ATTEMPTS: usize = 8;
@@ -637,7 +490,7 @@ impl CommandService {
         // RULES.md §12: the day the act takes effect, from the clock, checked before anything else is
         // decided (a refusal here still answers a repeated command id with its first result).
         let dated = effective_date(actor.role, req.business_date, self.clock.today(), entry)
-            .and_then(|on| crate::input::check(&req.target.fields()).map(|()| on));
+            .and_then(|on| roster_domain::input::check(&req.target.fields()).map(|()| on));
         // A repeated command id is answered by the append (it finds the id) or, when the
         // decision is now a refusal, by the look-up below: either way with the first result.
         let mut fresh = false;
@@ -828,7 +681,7 @@ impl CommandService {
         if let Entry::Backfill(operator) = act.entry {
             notes.push(format!("backfilled by operator {operator}"));
         }
-        if crate::store::late_entry(act.on, recorded_at) {
+        if roster_domain::store::late_entry(act.on, recorded_at) {
             notes.push(format!(
                 "late entry: business date {}, recorded {} days later",
                 act.on,
@@ -853,7 +706,7 @@ impl CommandService {
         open: &OpenRound,
         fresh: bool,
     ) -> Result<Decision, Refusal> {
-        if !crate::round::valid_round_id(&open.round_id) {
+        if !roster_domain::round::valid_round_id(&open.round_id) {
             return Err(Refusal::invalid(
                 "round_id",
                 "a round id has 1-32 letters, digits, '-' or '_' (e.g. 2025)",
@@ -916,7 +769,7 @@ impl CommandService {
         command: &TargetSetCommand,
     ) -> Result<Decision, Refusal> {
         let id = command.target_set_id();
-        if !crate::targets::valid_target_set_id(id) {
+        if !roster_domain::targets::valid_target_set_id(id) {
             return Err(Refusal::invalid(
                 "target_set_id",
                 "a target set id has 1-48 lower-case letters, digits, '-' or '_' (e.g. jiangxi-2027)",
@@ -982,7 +835,7 @@ impl CommandService {
             _ => platform.round_id.clone(),
         };
         let round = match &round_id {
-            Some(id) if crate::round::valid_round_id(id) => {
+            Some(id) if roster_domain::round::valid_round_id(id) => {
                 Some(self.round_for_decision(id, fresh).await?)
             }
             Some(_) => {

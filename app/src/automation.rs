@@ -1,5 +1,6 @@
 //! Dynamic management in the event path (RULES.md §7): the policy consumer and the deadline
-//! scheduler, the two process managers of the system.
+//! scheduler, the two process managers of the system, run by the application's runtime (or the
+//! broker transport).
 //!
 //! The **policy consumer** follows the log like a read model, with its own checkpoint
 //! (`policies`). For each platform event it loads the platform as it stood right after that
@@ -18,96 +19,21 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use roster_domain::actor::Actor;
+use roster_domain::clock::Clock;
 use roster_domain::error::Kind;
 use roster_domain::events::{self, PlatformEvent};
 use roster_domain::platform::Platform;
 use roster_domain::policies::{self, DeadlineChange, Issued, PolicyConfig};
-use roster_domain::service::{
-    AggregateCache, Clock, CommandOutcome, CommandRequest, CommandService, Target,
-};
+use roster_domain::request::{CommandOutcome, CommandRequest, Target};
 use roster_domain::store::{
     Checkpoint, DeadlineState, DeadlineStore, EventStore, StoreError, StoredEvent,
 };
 use roster_domain::Refusal;
+use roster_projections::runner::{Progress, RunError};
+use roster_projections::store::{CommitOutcome, DeadLetter, ReadModelStore};
+use roster_projections::{Follower, POLICIES};
 
-use crate::runner::{catch_up, Progress, Projection, RunError};
-use crate::store::{CommitOutcome, DeadLetter, ReadModelStore};
-
-/// The policy consumer's checkpoint name (and its queue's on the broker).
-pub const POLICIES: &str = "policies";
-
-/// Anything that follows the event log up to a checkpoint: read models and the policy consumer.
-/// The in-process tailer and the broker consumers drive followers; they do not care which.
-#[async_trait]
-pub trait Follower: Send + Sync {
-    fn name(&self) -> &'static str;
-
-    /// Processes the log after the follower's checkpoint, up to `until` (or the head).
-    async fn follow(
-        &self,
-        until: Option<Checkpoint>,
-        batch_size: usize,
-    ) -> Result<Progress, RunError>;
-}
-
-/// A read model as a follower.
-pub struct ProjectionFollower {
-    pub events: Arc<dyn EventStore>,
-    pub models: Arc<dyn ReadModelStore>,
-    pub projection: Arc<dyn Projection>,
-}
-
-impl ProjectionFollower {
-    /// Every read model of `models::all()` as a follower over these stores.
-    pub fn all(
-        events: &Arc<dyn EventStore>,
-        models: &Arc<dyn ReadModelStore>,
-    ) -> Vec<Arc<dyn Follower>> {
-        Self::each(events, models, crate::models::all())
-    }
-
-    /// `projections` as followers over these stores.
-    pub fn each(
-        events: &Arc<dyn EventStore>,
-        models: &Arc<dyn ReadModelStore>,
-        projections: Vec<Arc<dyn Projection>>,
-    ) -> Vec<Arc<dyn Follower>> {
-        projections
-            .into_iter()
-            .map(|projection| {
-                Arc::new(ProjectionFollower {
-                    events: events.clone(),
-                    models: models.clone(),
-                    projection,
-                }) as Arc<dyn Follower>
-            })
-            .collect()
-    }
-}
-
-#[async_trait]
-impl Follower for ProjectionFollower {
-    fn name(&self) -> &'static str {
-        self.projection.name()
-    }
-
-    #[tracing::instrument(level = "debug", name = "follow", skip_all, fields(follower = self.projection.name()))]
-    async fn follow(
-        &self,
-        until: Option<Checkpoint>,
-        batch_size: usize,
-    ) -> Result<Progress, RunError> {
-        catch_up(
-            self.events.as_ref(),
-            self.models.as_ref(),
-            self.projection.as_ref(),
-            self.projection.name(),
-            until,
-            batch_size,
-        )
-        .await
-    }
-}
+use crate::commands::{AggregateCache, CommandService};
 
 /// A refusal the next attempt may not meet (store down, lost races): the event is retried.
 fn transient(r: &Refusal) -> bool {

@@ -1,0 +1,27 @@
+//! Time: the injected clock (the only source of "now", so tests control it) and the business
+//! day of an instant (Asia/Shanghai, RULES.md §12).
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// Injected time: the only source of "now" (recorded time), so tests control it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+
+    /// Today's business date: the Asia/Shanghai calendar day (UTC+8, no daylight saving).
+    fn today(&self) -> NaiveDate {
+        business_day(self.now())
+    }
+}
+
+/// The Asia/Shanghai calendar day of an instant.
+pub fn business_day(at: DateTime<Utc>) -> NaiveDate {
+    (at + chrono::Duration::hours(8)).date_naive()
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
