@@ -1,7 +1,7 @@
 //! Time: the injected clock (the only source of "now", so tests control it) and the business
 //! day of an instant (Asia/Shanghai, RULES.md §12).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
 /// Injected time: the only source of "now" (recorded time), so tests control it.
 pub trait Clock: Send + Sync {
@@ -13,9 +13,15 @@ pub trait Clock: Send + Sync {
     }
 }
 
+/// Beijing time (Asia/Shanghai: UTC+8, no daylight saving), the time zone of every business
+/// date: the one place it is spelled.
+pub fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
 /// The Asia/Shanghai calendar day of an instant.
 pub fn business_day(at: DateTime<Utc>) -> NaiveDate {
-    (at + chrono::Duration::hours(8)).date_naive()
+    at.with_timezone(&beijing()).date_naive()
 }
 
 pub struct SystemClock;

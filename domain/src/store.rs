@@ -43,7 +43,7 @@ impl EventMetadata {
 
 /// Whether an act of `business_date` recorded at `recorded_at` is a late entry (> 30 days).
 pub fn late_entry(business_date: NaiveDate, recorded_at: DateTime<Utc>) -> bool {
-    let recorded_day = (recorded_at + chrono::Duration::hours(8)).date_naive();
+    let recorded_day = crate::clock::business_day(recorded_at);
     (recorded_day - business_date).num_days() > LATE_ENTRY_DAYS
 }
 

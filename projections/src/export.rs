@@ -352,23 +352,10 @@ pub fn sheet(r: &KpiReport, view: &str) -> Result<Sheet, String> {
         .ok_or_else(|| format!("no view '{view}'; one of {}", VIEWS.join(", ")))
 }
 
-/// Terminal columns a string takes (CJK and full-width forms take two).
+/// Terminal columns a string takes (CJK and full-width forms take two: Unicode's East Asian
+/// Width, as `unicode-width` keeps it).
 fn width(s: &str) -> usize {
-    s.chars()
-        .map(|c| match c as u32 {
-            0x1100..=0x115F
-            | 0x2E80..=0x303E
-            | 0x3041..=0x33FF
-            | 0x3400..=0x4DBF
-            | 0x4E00..=0x9FFF
-            | 0xAC00..=0xD7A3
-            | 0xF900..=0xFAFF
-            | 0xFE30..=0xFE4F
-            | 0xFF00..=0xFF60
-            | 0xFFE0..=0xFFE6 => 2,
-            _ => 1,
-        })
-        .sum()
+    unicode_width::UnicodeWidthStr::width(s)
 }
 
 fn pad(s: &str, w: usize, right: bool) -> String {

@@ -730,7 +730,7 @@ pub fn parse_known_at(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let beijing = roster_domain::clock::beijing();
     for f in [
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%d %H:%M:%S",
