@@ -319,19 +319,17 @@ pub(crate) async fn run(
     actor: &roster_domain::Actor,
     req: CommandRequest,
 ) -> Result<roster_domain::request::CommandOutcome, Refusal> {
-    use std::sync::atomic::Ordering;
     let started = std::time::Instant::now();
     let result = state.app().execute(actor, req).await;
     state.metrics().observe_command(started.elapsed());
     let m = state.metrics();
     match &result {
-        Ok(o) if o.duplicate => m.commands_duplicate.fetch_add(1, Ordering::Relaxed),
+        Ok(o) if o.duplicate => m.commands_duplicate.inc(),
         Ok(o) => {
-            m.events_appended
-                .fetch_add(o.events.len() as u64, Ordering::Relaxed);
-            m.commands_accepted.fetch_add(1, Ordering::Relaxed)
+            m.events_appended.inc_by(o.events.len() as u64);
+            m.commands_accepted.inc()
         }
-        Err(_) => m.commands_refused.fetch_add(1, Ordering::Relaxed),
+        Err(_) => m.commands_refused.inc(),
     };
     result
 }

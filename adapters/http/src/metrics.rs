@@ -1,129 +1,112 @@
-//! Prometheus metrics, rendered by hand in the text exposition format: counters and a latency
-//! histogram kept in atomics per server instance (a process-global recorder would mix the many
-//! servers an integration test process starts), plus gauges computed at scrape time from the
-//! stores (projection lag, dead letters, relay lag).
+//! Metrics in the OpenMetrics text format (prometheus-client): counters and a latency histogram
+//! per server instance (each `AppState` has its own, so the many servers an integration test
+//! process starts do not mix), plus gauges computed at scrape time from the application's
+//! status (projection lag, dead letters, stalls, consumers, deadlines). A scrape registers the
+//! instance's metrics (shared handles) and that scrape's gauges in one registry and encodes it.
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge as PromGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// The content type of `render`'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Upper bounds of the command-latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
-#[derive(Default)]
+#[derive(Clone)]
 pub struct Metrics {
-    pub commands_accepted: AtomicU64,
-    pub commands_refused: AtomicU64,
-    pub commands_duplicate: AtomicU64,
-    pub events_appended: AtomicU64,
+    pub commands_accepted: Counter,
+    pub commands_refused: Counter,
+    pub commands_duplicate: Counter,
+    pub events_appended: Counter,
     /// Requests answered 429 (review H3).
-    pub rate_limited: AtomicU64,
-    latency_buckets: [AtomicU64; BUCKETS.len()],
-    latency_count: AtomicU64,
-    latency_sum_micros: AtomicU64,
+    pub rate_limited: Counter,
+    latency: Histogram,
 }
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            commands_accepted: Counter::default(),
+            commands_refused: Counter::default(),
+            commands_duplicate: Counter::default(),
+            events_appended: Counter::default(),
+            rate_limited: Counter::default(),
+            latency: Histogram::new(BUCKETS),
+        }
+    }
+}
+
+/// prometheus-client ends every help text with a period itself.
+fn help(text: &str) -> &str {
+    text.trim_end_matches('.')
+}
+
+type Labels = Vec<(&'static str, String)>;
+type GaugeFamily = Family<Labels, PromGauge<i64, AtomicI64>>;
 
 impl Metrics {
     pub fn rate_limited(&self) {
-        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+        self.rate_limited.inc();
     }
 
     pub fn observe_command(&self, took: Duration) {
-        let secs = took.as_secs_f64();
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_micros
-            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        self.latency.observe(took.as_secs_f64());
     }
 
+    /// The instance's metrics and `gauges`, in the OpenMetrics text format.
     pub fn render(&self, gauges: &[Gauge]) -> String {
-        let mut out = String::new();
-        let counter = |out: &mut String, name: &str, help: &str, v: &AtomicU64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                v.load(Ordering::Relaxed)
-            );
-        };
-        counter(
-            &mut out,
-            "roster_commands_accepted_total",
-            "Commands accepted.",
-            &self.commands_accepted,
-        );
-        counter(
-            &mut out,
-            "roster_commands_refused_total",
-            "Commands refused (nothing appended).",
-            &self.commands_refused,
-        );
-        counter(
-            &mut out,
-            "roster_commands_duplicate_total",
-            "Repeated command ids answered with their first result.",
-            &self.commands_duplicate,
-        );
-        counter(
-            &mut out,
-            "roster_requests_rate_limited_total",
-            "Requests refused with 429 (over a per-address, per-token or failed-authentication budget).",
-            &self.rate_limited,
-        );
-        counter(
-            &mut out,
-            "roster_events_appended_total",
-            "Events appended by this server.",
-            &self.events_appended,
-        );
-        let _ = writeln!(out, "# HELP roster_command_duration_seconds Command latency through the full command path.\n# TYPE roster_command_duration_seconds histogram");
-        for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "roster_command_duration_seconds_bucket{{le=\"{b}\"}} {}",
-                self.latency_buckets[i].load(Ordering::Relaxed)
-            );
+        let mut registry = Registry::default();
+        for (name, text, counter) in [
+            ("roster_commands_accepted", "Commands accepted.", &self.commands_accepted),
+            ("roster_commands_refused", "Commands refused (nothing appended).", &self.commands_refused),
+            ("roster_commands_duplicate", "Repeated command ids answered with their first result.", &self.commands_duplicate),
+            ("roster_requests_rate_limited", "Requests refused with 429 (over a per-address, per-token or failed-authentication budget).", &self.rate_limited),
+            ("roster_events_appended", "Events appended by this server.", &self.events_appended),
+        ] {
+            registry.register(name, help(text), counter.clone());
         }
-        let count = self.latency_count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "roster_command_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        registry.register(
+            "roster_command_duration_seconds",
+            "Command latency through the full command path",
+            self.latency.clone(),
         );
-        let _ = writeln!(
-            out,
-            "roster_command_duration_seconds_sum {}",
-            self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(out, "roster_command_duration_seconds_count {count}");
-        let mut last = "";
+        // One family per gauge name, in the order the gauges come.
+        let mut families: Vec<(&'static str, GaugeFamily)> = Vec::new();
         for g in gauges {
-            if g.name != last {
-                let _ = writeln!(out, "# HELP {} {}\n# TYPE {} gauge", g.name, g.help, g.name);
-                last = g.name;
+            if g.labels.is_empty() {
+                let gauge = PromGauge::<i64, AtomicI64>::default();
+                gauge.set(g.value as i64);
+                registry.register(g.name, help(g.help), gauge);
+                continue;
             }
-            let labels = if g.labels.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "{{{}}}",
-                    g.labels
-                        .iter()
-                        .map(|(k, v)| format!("{k}=\"{v}\""))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )
+            let family = match families.iter().find(|(n, _)| *n == g.name) {
+                Some((_, f)) => f.clone(),
+                None => {
+                    let f = GaugeFamily::default();
+                    registry.register(g.name, help(g.help), f.clone());
+                    families.push((g.name, f.clone()));
+                    f
+                }
             };
-            let _ = writeln!(out, "{}{labels} {}", g.name, g.value);
+            family.get_or_create(&g.labels).set(g.value as i64);
         }
+        let mut out = String::new();
+        encode(&mut out, &registry).expect("writing to a String does not fail");
         out
     }
 }
 
+/// A value read at scrape time (all of them are counts or 0/1 flags).
 pub struct Gauge {
     pub name: &'static str,
     pub help: &'static str,

@@ -680,7 +680,7 @@ fn paths(examples: &BTreeMap<&'static str, Value>) -> Value {
             "Prometheus metrics (ministry and analysts)",
             "metrics",
             vec![],
-            json!({"description": "text exposition format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}}),
+            json!({"description": "OpenMetrics text format 1.0", "content": {"application/openmetrics-text": {"schema": {"type": "string"}}}}),
             &[401, 403, 500, 503],
         ),
     );

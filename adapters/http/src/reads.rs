@@ -295,7 +295,7 @@ pub(crate) async fn metrics(
         });
     }
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.metrics().render(&gauges),
     )
         .into_response())
