@@ -348,16 +348,20 @@ impl CommandService {
         self.clock.now()
     }
 
-    pub async fn load_platform(&self, platform_id: &str) -> Result<Loaded<Platform>, Refusal> {
+    /// A stream folded into its aggregate, with its version and events.
+    async fn load<A: Aggregate + Default, E: std::fmt::Display>(
+        &self,
+        stream_id: &str,
+        decode: impl Fn(&StoredEvent) -> Result<A::Event, E>,
+    ) -> Result<Loaded<A>, Refusal> {
         let events = self
             .store
-            .load_stream(&Platform::stream_id(platform_id), 0)
+            .load_stream(stream_id, 0)
             .await
             .map_err(store_refusal)?;
-        let mut state = Platform::default();
+        let mut state = A::default();
         for e in &events {
-            let decoded = events::decode_platform(&e.event_type, e.schema_version, &e.payload)
-                .map_err(|err| Refusal::new(code::INTERNAL, err.to_string()))?;
+            let decoded = decode(e).map_err(|err| Refusal::new(code::INTERNAL, err.to_string()))?;
             state.apply(decoded);
         }
         let version = events.last().map_or(0, |e| e.version);
@@ -368,24 +372,18 @@ impl CommandService {
         })
     }
 
-    pub async fn load_round(&self, round_id: &str) -> Result<Loaded<Round>, Refusal> {
-        let events = self
-            .store
-            .load_stream(&Round::stream_id(round_id), 0)
-            .await
-            .map_err(store_refusal)?;
-        let mut state = Round::default();
-        for e in &events {
-            let decoded = events::decode_round(&e.event_type, e.schema_version, &e.payload)
-                .map_err(|err| Refusal::new(code::INTERNAL, err.to_string()))?;
-            state.apply(decoded);
-        }
-        let version = events.last().map_or(0, |e| e.version);
-        Ok(Loaded {
-            state,
-            version,
-            events,
+    pub async fn load_platform(&self, platform_id: &str) -> Result<Loaded<Platform>, Refusal> {
+        self.load(&Platform::stream_id(platform_id), |e| {
+            events::decode_platform(&e.event_type, e.schema_version, &e.payload)
         })
+        .await
+    }
+
+    pub async fn load_round(&self, round_id: &str) -> Result<Loaded<Round>, Refusal> {
+        self.load(&Round::stream_id(round_id), |e| {
+            events::decode_round(&e.event_type, e.schema_version, &e.payload)
+        })
+        .await
     }
 
     /// Executes one command as it happens. Refusals are audited; nothing else is written for

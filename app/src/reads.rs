@@ -47,18 +47,25 @@ fn national_or_own(actor: &Actor, province: &str) -> bool {
 }
 
 impl App {
+    /// Every document of `model`, for a reader: the read models caught up first (read your
+    /// writes), an unreadable document an error.
+    async fn documents<D: serde::de::DeserializeOwned>(
+        &self,
+        actor: &Actor,
+        model: &models::Documents<D>,
+    ) -> Result<Vec<D>, Refusal> {
+        reader(actor)?;
+        self.read_your_writes().await;
+        model.load(self.models().as_ref()).await.map_err(refused)
+    }
+
     /// The roster rows `actor` may see, and the date they are as of (default today).
     pub async fn roster(
         &self,
         actor: &Actor,
         q: &RosterQuery,
     ) -> Result<(NaiveDate, Vec<RosterRow>), Refusal> {
-        reader(actor)?;
-        self.read_your_writes().await;
-        let all = models::ROSTER
-            .load(self.models().as_ref())
-            .await
-            .map_err(refused)?;
+        let all = self.documents(actor, &models::ROSTER).await?;
         let today = self.today();
         let rows = queries::roster(&all, q, today)
             .into_iter()
@@ -74,12 +81,7 @@ impl App {
         round: Option<&str>,
         as_of: NaiveDate,
     ) -> Result<Vec<FunnelRow>, Refusal> {
-        reader(actor)?;
-        self.read_your_writes().await;
-        let all = models::FUNNEL
-            .load(self.models().as_ref())
-            .await
-            .map_err(refused)?;
+        let all = self.documents(actor, &models::FUNNEL).await?;
         Ok(queries::funnel(&all, round, as_of)
             .into_iter()
             .filter(|r| {
@@ -96,12 +98,7 @@ impl App {
         as_of: NaiveDate,
         window_days: u32,
     ) -> Result<Vec<ReviewRow>, Refusal> {
-        reader(actor)?;
-        self.read_your_writes().await;
-        let all = models::REVIEWS
-            .load(self.models().as_ref())
-            .await
-            .map_err(refused)?;
+        let all = self.documents(actor, &models::REVIEWS).await?;
         Ok(queries::reviews(&all, as_of, window_days)
             .into_iter()
             .filter(|r| national_or_own(actor, &r.province))
@@ -114,12 +111,7 @@ impl App {
         actor: &Actor,
         as_of: NaiveDate,
     ) -> Result<Vec<IncidentRow>, Refusal> {
-        reader(actor)?;
-        self.read_your_writes().await;
-        let all = models::INCIDENTS
-            .load(self.models().as_ref())
-            .await
-            .map_err(refused)?;
+        let all = self.documents(actor, &models::INCIDENTS).await?;
         Ok(queries::incidents(&all, as_of)
             .into_iter()
             .filter(|r| national_or_own(actor, &r.province))
