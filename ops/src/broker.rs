@@ -23,16 +23,17 @@ pub fn config(amqp_url: &str, prefix: &str) -> BrokerConfig {
     cfg
 }
 
-/// One queue per read model, and one for the policy consumer.
-pub const QUEUES: [&str; 7] = [
-    models::NAMES[0],
-    models::NAMES[1],
-    models::NAMES[2],
-    models::NAMES[3],
-    models::NAMES[4],
-    models::NAMES[5],
-    POLICIES,
-];
+/// One queue per read model (`models::NAMES`, the one list of them), and one for the policy
+/// consumer.
+pub const QUEUES: [&str; models::NAMES.len() + 1] = {
+    let mut out = [POLICIES; models::NAMES.len() + 1];
+    let mut i = 0;
+    while i < models::NAMES.len() {
+        out[i] = models::NAMES[i];
+        i += 1;
+    }
+    out
+};
 
 pub struct Transport {
     pub wake_relay: Arc<Notify>,
