@@ -1,0 +1,718 @@
+//! The decision of each platform command (RULES.md §4-§7): one function per command, called by
+//! `Platform::decide` once the registry allows the command in the platform's state.
+
+use super::*;
+
+impl Platform {
+    pub(super) fn submit_application(
+        &self,
+        c: &SubmitApplication,
+        meta: &CommandMeta,
+        ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        use PlatformEvent as E;
+        Ok({
+            let round = self.round(ctx)?;
+            let config = round.config.as_ref().expect("checked");
+            if config.round_id != c.round_id {
+                return Err(Refusal::not_found(format!(
+                    "round {} is not open",
+                    c.round_id
+                )));
+            }
+            let form = &c.form;
+            required("form.applicant.name", &form.applicant.name)?;
+            required(
+                "form.applicant.legal_representative",
+                &form.applicant.legal_representative,
+            )?;
+            required("form.platform.name", &form.platform.name)?;
+            required("form.platform.leader", &form.platform.leader)?;
+            applicant_registered_in_province(&form.applicant)?;
+            if form.applicant.city.province() != form.applicant.province {
+                return Err(Refusal::invalid(
+                    "form.applicant.city",
+                    format!(
+                        "city {} is not in province {}",
+                        form.applicant.city, form.applicant.province
+                    ),
+                ));
+            }
+            if let Some(existing) = self.applicant_uscc() {
+                if existing != &form.applicant.uscc {
+                    return Err(Refusal::forbidden(format!(
+                        "platform {} belongs to applicant {existing}; another applicant cannot apply on its stream",
+                        ctx.platform_id
+                    )));
+                }
+            }
+            if self.rounds_applied.contains(&c.round_id) {
+                return Err(Refusal::new(
+                    code::STATE_CONFLICT,
+                    format!("this platform already applied in round {}; it may apply again in a later round", c.round_id),
+                ));
+            }
+            if on < config.opens_on {
+                return Err(Refusal::new(
+                    "R-4",
+                    format!(
+                        "round {} opens on {}; submission on {on} is too early",
+                        c.round_id, config.opens_on
+                    ),
+                ));
+            }
+            let last = round
+                .applicant_deadline(form.applicant.province)
+                .expect("round open");
+            deadline("R-4", "submission", on, last)?;
+            let assessment = eligibility::assess(form, on, &self.past_incidents());
+            vec![
+                E::ApplicationSubmitted {
+                    round_id: c.round_id.clone(),
+                    cycle: self.cycle + 1,
+                    submitted_on: on,
+                    form: form.clone(),
+                },
+                E::EligibilityAssessed { assessment },
+            ]
+        })
+    }
+
+    pub(super) fn amend_application(
+        &self,
+        c: &AmendApplication,
+        meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        use PlatformEvent as E;
+        Ok({
+            if !c.changes.is_object() {
+                return Err(Refusal::invalid(
+                    "changes",
+                    "changes must be an object of form fields",
+                ));
+            }
+            let current = self.form.as_ref().expect("submitted");
+            let mut doc = serde_json::to_value(current).expect("form serializes");
+            merge_patch(&mut doc, &c.changes);
+            let form: ApplicationForm = {
+                let de = doc;
+                serde_path_to_error_free(de)?
+            };
+            if form.applicant.uscc != current.applicant.uscc {
+                return Err(Refusal::invalid(
+                    "changes.applicant.uscc",
+                    "the applicant's USCC cannot be amended",
+                ));
+            }
+            if form.applicant.province != current.applicant.province {
+                return Err(Refusal::invalid(
+                    "changes.applicant.province",
+                    "the province cannot be amended; withdraw and apply in the right province",
+                ));
+            }
+            if form.applicant.city.province() != form.applicant.province {
+                return Err(Refusal::invalid(
+                    "changes.applicant.city",
+                    format!(
+                        "city {} is not in province {}",
+                        form.applicant.city, form.applicant.province
+                    ),
+                ));
+            }
+            // the endorsement is the city's; an application it endorsed cannot move to
+            // another city (security review M4). Before the endorsement it may.
+            if self.status == Status::CityEndorsed && form.applicant.city != current.applicant.city
+            {
+                return Err(Refusal::new(
+                    "R-3",
+                    format!(
+                        "city {} has endorsed this application; the city cannot be amended now (withdraw and apply again through the right city)",
+                        current.applicant.city
+                    ),
+                )
+                .at("changes.applicant.city"));
+            }
+            let assessment = eligibility::assess(&form, on, &self.past_incidents());
+            vec![
+                E::ApplicationAmended {
+                    changes: c.changes.clone(),
+                    form,
+                },
+                E::EligibilityAssessed { assessment },
+            ]
+        })
+    }
+
+    pub(super) fn withdraw_application(
+        &self,
+        c: &WithdrawApplication,
+        _meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        use PlatformEvent as E;
+        Ok({
+            required("reason", &c.reason)?;
+            vec![E::ApplicationWithdrawn {
+                reason: c.reason.clone(),
+            }]
+        })
+    }
+
+    pub(super) fn endorse_by_city(
+        &self,
+        c: &EndorseByCity,
+        meta: &CommandMeta,
+        ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        let actor = &meta.actor;
+        use PlatformEvent as E;
+        Ok({
+            let city = actor
+                .jurisdiction
+                .as_deref()
+                .and_then(CityCode::parse)
+                .ok_or_else(|| {
+                    Refusal::forbidden(
+                        "a city endorsement needs a city actor with a 6-digit city code",
+                    )
+                })?;
+            let own = self.city().expect("submitted");
+            if &city != own {
+                return Err(Refusal::new("R-3", format!("city {city} may endorse only applicants of its own city; this applicant is in {own}")));
+            }
+            let round = self.round(ctx)?;
+            if let Some(last) = round.city_deadline(city.province()) {
+                deadline("R-4", "city endorsement", on, last)?;
+            }
+            vec![E::CityEndorsed {
+                city,
+                opinion: c.opinion.clone(),
+            }]
+        })
+    }
+
+    pub(super) fn recommend_by_province(
+        &self,
+        c: &RecommendByProvince,
+        meta: &CommandMeta,
+        ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        use PlatformEvent as E;
+        Ok({
+            let round = self.round(ctx)?;
+            let province = self.province().expect("submitted");
+            let round_id = &round.config.as_ref().expect("open").round_id;
+            if self.status == Status::Submitted && round.requires_city_endorsement(province) {
+                return Err(Refusal::new(
+                    code::STATE_CONFLICT,
+                    format!("in round {round_id} applications of province {province} ({}) are recommended only after city endorsement", province.name_zh()),
+                ));
+            }
+            deadline(
+                "R-4",
+                "province recommendation",
+                on,
+                round.province_deadline().expect("open"),
+            )?;
+            let uscc = self.applicant_uscc().expect("submitted");
+            if !uscc.is_central() && uscc.registering_province() != Some(province) {
+                return Err(Refusal::new(
+                    "R-3",
+                    format!(
+                        "province {province} may recommend only applicants registered in it (or centrally, 100000); {uscc} is registered under division {}",
+                        uscc.division()
+                    ),
+                ));
+            }
+            let failed = self
+                .assessment
+                .as_ref()
+                .map(|a| a.hard_failures())
+                .unwrap_or_default();
+            let override_reason = c.override_reason.as_ref().filter(|r| !r.trim().is_empty());
+            if !failed.is_empty() && override_reason.is_none() {
+                return Err(Refusal::new(
+                    &failed[0],
+                    format!("the application fails hard rule(s) {}; a recommendation needs an override_reason", failed.join(", ")),
+                )
+                .at("override_reason"));
+            }
+            round.check_quota(province)?;
+            let domains = &self.form.as_ref().expect("submitted").domains;
+            let mut warnings = Vec::new();
+            if round.concentrated_after(province, domains) {
+                warnings.push(format!(
+                    "R-2: every recommendation of province {province} in round {round_id} is in the single domain {} (原则上不集中在单一方向或领域)",
+                    domains.iter().map(|d| d.code()).collect::<Vec<_>>().join(",")
+                ));
+            }
+            vec![E::ProvinceRecommended {
+                province,
+                opinion: c.opinion.clone(),
+                rank: c.rank,
+                overridden_rules: if override_reason.is_some() {
+                    failed
+                } else {
+                    vec![]
+                },
+                override_reason: override_reason.cloned(),
+                warnings,
+            }]
+        })
+    }
+
+    pub(super) fn reject_by_province(
+        &self,
+        c: &RejectByProvince,
+        _meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        use PlatformEvent as E;
+        Ok({
+            if c.reasons.iter().all(|r| r.trim().is_empty()) {
+                return Err(Refusal::invalid(
+                    "reasons",
+                    "a rejection gives at least one reason (rule id or text)",
+                ));
+            }
+            vec![E::ProvinceRejected {
+                province: self.province().expect("submitted"),
+                reasons: c.reasons.clone(),
+            }]
+        })
+    }
+
+    pub(super) fn record_expert_evaluation(
+        &self,
+        c: &RecordExpertEvaluation,
+        _meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        use PlatformEvent as E;
+        Ok({
+            if c.score > 100 {
+                return Err(Refusal::invalid(
+                    "score",
+                    format!("score {} is outside 0-100", c.score),
+                ));
+            }
+            vec![E::ExpertEvaluationRecorded {
+                score: c.score,
+                passed: c.passed,
+                panel: c.panel.clone(),
+                comments: c.comments.clone(),
+            }]
+        })
+    }
+
+    pub(super) fn start_public_notice(
+        &self,
+        c: &StartPublicNotice,
+        _meta: &CommandMeta,
+        ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        use PlatformEvent as E;
+        Ok({
+            if c.until < c.from {
+                return Err(Refusal::new(
+                    code::IMPOSSIBLE_DATE,
+                    format!(
+                        "the notice ends ({}) before it starts ({})",
+                        c.until, c.from
+                    ),
+                )
+                .at("until"));
+            }
+            let min_days = self
+                .round(ctx)
+                .ok()
+                .and_then(|r| r.config.as_ref())
+                .map_or(1, |c| c.notice_days.max(1));
+            let days = (c.until - c.from).num_days() + 1;
+            if days < i64::from(min_days) {
+                return Err(Refusal::new("R-5", format!("the public notice lasts {days} day(s); this round requires at least {min_days}")).at("until"));
+            }
+            vec![E::PublicNoticeStarted {
+                from: c.from,
+                until: c.until,
+            }]
+        })
+    }
+
+    pub(super) fn record_notice_objection(
+        &self,
+        c: &RecordNoticeObjection,
+        meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        use PlatformEvent as E;
+        Ok({
+            required("summary", &c.summary)?;
+            let (from, until) = self.notice.expect("on notice");
+            if on < from || on > until {
+                return Err(Refusal::new("R-5", format!("objections are recorded during the public notice {from}..{until}; {on} is outside it")));
+            }
+            vec![E::NoticeObjectionRecorded {
+                upheld: c.upheld,
+                summary: c.summary.clone(),
+            }]
+        })
+    }
+
+    pub(super) fn list_platform(
+        &self,
+        _command: &ListPlatform,
+        meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        use PlatformEvent as E;
+        Ok({
+            let (_, until) = self.notice.expect("on notice");
+            if on <= until {
+                return Err(Refusal::new("R-5", format!("the public notice runs until {until}; listing is possible from the day after")));
+            }
+            vec![E::PlatformListed { listed_on: on }]
+        })
+    }
+
+    pub(super) fn record_service(
+        &self,
+        c: &RecordService,
+        meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        use PlatformEvent as E;
+        Ok({
+            if c.dated > on {
+                return Err(Refusal::new(
+                    code::IMPOSSIBLE_DATE,
+                    format!(
+                        "a service dated {} cannot be recorded on {on}, before it happened",
+                        c.dated
+                    ),
+                )
+                .at("dated"));
+            }
+            let service_id = c
+                .service_id
+                .unwrap_or_else(|| Uuid::new_v5(&meta.command_id, b"service"));
+            if self.services.contains_key(&service_id) {
+                return Err(Refusal::new(
+                    code::DUPLICATE,
+                    format!("service record {service_id} already exists"),
+                )
+                .at("service_id"));
+            }
+            if let ServiceRecord::ProductIncubated { product_name, .. } = &c.record {
+                required("record.product_name", product_name)?;
+            }
+            vec![E::ServiceRecorded {
+                service_id,
+                dated: c.dated,
+                record: c.record.clone(),
+            }]
+        })
+    }
+
+    pub(super) fn retract_service(
+        &self,
+        c: &RetractService,
+        _meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        use PlatformEvent as E;
+        Ok({
+            required("reason", &c.reason)?;
+            match self.services.get(&c.service_id) {
+                None => {
+                    return Err(Refusal::not_found(format!(
+                        "no service record {} on this platform",
+                        c.service_id
+                    ))
+                    .at("service_id"))
+                }
+                Some(s) if s.retracted => {
+                    return Err(Refusal::new(
+                        code::DUPLICATE,
+                        format!("service record {} is already retracted", c.service_id),
+                    ))
+                }
+                Some(_) => vec![E::ServiceRetracted {
+                    service_id: c.service_id,
+                    reason: c.reason.clone(),
+                }],
+            }
+        })
+    }
+
+    pub(super) fn report_incident(
+        &self,
+        c: &ReportIncident,
+        meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        use PlatformEvent as E;
+        Ok({
+            valid_id("incident_id", &c.incident_id)?;
+            required("description", &c.description)?;
+            if self.incidents.contains_key(&c.incident_id) {
+                return Err(Refusal::new(
+                    code::DUPLICATE,
+                    format!("incident {} is already reported", c.incident_id),
+                )
+                .at("incident_id"));
+            }
+            if c.occurred_on > on {
+                return Err(Refusal::new(
+                    code::IMPOSSIBLE_DATE,
+                    format!(
+                        "an incident occurring on {} cannot be reported on {on}",
+                        c.occurred_on
+                    ),
+                )
+                .at("occurred_on"));
+            }
+            vec![E::IncidentReported {
+                incident_id: c.incident_id.clone(),
+                kind: c.kind,
+                occurred_on: c.occurred_on,
+                description: c.description.clone(),
+                direct_loss_cny: c.direct_loss_cny,
+                severity: c.severity,
+            }]
+        })
+    }
+
+    pub(super) fn assess_incident(
+        &self,
+        c: &AssessIncident,
+        _meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        use PlatformEvent as E;
+        Ok({
+            if !self.incidents.contains_key(&c.incident_id) {
+                return Err(Refusal::not_found(format!(
+                    "no incident {} on this platform",
+                    c.incident_id
+                ))
+                .at("incident_id"));
+            }
+            required("conclusion", &c.conclusion)?;
+            vec![E::IncidentAssessed {
+                incident_id: c.incident_id.clone(),
+                direct_loss_cny: c.direct_loss_cny,
+                deaths: c.deaths,
+                serious_injuries: c.serious_injuries,
+                class: IncidentClass::from_consequences(
+                    Some(c.direct_loss_cny),
+                    c.deaths,
+                    c.serious_injuries,
+                ),
+                conclusion: c.conclusion.clone(),
+            }]
+        })
+    }
+
+    pub(super) fn open_review(
+        &self,
+        c: &OpenReview,
+        _meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        use PlatformEvent as E;
+        Ok({
+            valid_id("review_id", &c.review_id)?;
+            if self.reviews.contains_key(&c.review_id) {
+                return Err(Refusal::new(
+                    code::DUPLICATE,
+                    format!("review {} already exists", c.review_id),
+                )
+                .at("review_id"));
+            }
+            if c.trigger == ReviewTrigger::Triennial {
+                // D-2: one triennial review per due date, whether the ministry or the
+                // scheduler opens it first.
+                if let Some(r) = self
+                    .reviews
+                    .values()
+                    .find(|r| r.trigger == ReviewTrigger::Triennial && r.due_on == c.due_on)
+                {
+                    return Err(Refusal::new(
+                        code::DUPLICATE,
+                        format!(
+                            "the triennial review due {} is already open as {} (D-2: once per due date)",
+                            c.due_on, r.review_id
+                        ),
+                    )
+                    .at("due_on"));
+                }
+            }
+            if let ReviewTrigger::Incident(id) = &c.trigger {
+                if !self.incidents.contains_key(id) {
+                    return Err(
+                        Refusal::not_found(format!("no incident {id} on this platform"))
+                            .at("trigger"),
+                    );
+                }
+                if let Some(r) = self.reviews.values().find(|r| r.trigger == c.trigger) {
+                    return Err(Refusal::new(
+                        code::DUPLICATE,
+                        format!(
+                            "incident {id} already has its re-review {} (D-4: once per incident)",
+                            r.review_id
+                        ),
+                    )
+                    .at("trigger"));
+                }
+            }
+            vec![E::ReviewOpened {
+                review_id: c.review_id.clone(),
+                trigger: c.trigger.clone(),
+                due_on: c.due_on,
+            }]
+        })
+    }
+
+    pub(super) fn conclude_review(
+        &self,
+        c: &ConcludeReview,
+        meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        use PlatformEvent as E;
+        Ok({
+            match self.reviews.get(&c.review_id) {
+                None => {
+                    return Err(Refusal::not_found(format!(
+                        "no review {} on this platform",
+                        c.review_id
+                    ))
+                    .at("review_id"))
+                }
+                Some(r) if r.outcome.is_some() => {
+                    return Err(Refusal::new(
+                        code::STATE_CONFLICT,
+                        format!("review {} is already concluded", c.review_id),
+                    ));
+                }
+                Some(_) => {}
+            }
+            let mut events = vec![E::ReviewConcluded {
+                review_id: c.review_id.clone(),
+                outcome: c.outcome,
+                reasons: c.reasons.clone(),
+            }];
+            if c.outcome == ReviewOutcome::Failed {
+                // D-3: 未通过复核的平台将从名单中撤除.
+                events.push(E::PlatformDelisted {
+                    delisted_on: on,
+                    reason: DelistReason::ReviewFailed,
+                    area: None,
+                    cause: Some(event_id(meta.command_id, 0)),
+                    details: Some(format!("review {} failed", c.review_id)),
+                });
+            }
+            events
+        })
+    }
+
+    pub(super) fn record_annual_evaluation(
+        &self,
+        c: &RecordAnnualEvaluation,
+        meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        use PlatformEvent as E;
+        Ok({
+            if !(1..=5).contains(&c.stars) {
+                return Err(Refusal::invalid(
+                    "stars",
+                    format!("a star rating is 1-5, not {}", c.stars),
+                ));
+            }
+            if c.year < 2025 || c.year > on.year() {
+                return Err(Refusal::invalid(
+                    "year",
+                    format!(
+                        "year {} is not an evaluation year up to {}",
+                        c.year,
+                        on.year()
+                    ),
+                ));
+            }
+            vec![E::AnnualEvaluationRecorded {
+                year: c.year,
+                stars: c.stars,
+                findings: c.findings.clone(),
+            }]
+        })
+    }
+
+    pub(super) fn delist_platform(
+        &self,
+        c: &DelistPlatform,
+        meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        use PlatformEvent as E;
+        Ok({
+            match (c.reason, c.area) {
+                (DelistReason::SeriousViolation, None) => {
+                    return Err(Refusal::invalid("area", "a serious_violation delisting names its area: ip, safety, environment or quality"));
+                }
+                (r, Some(_)) if r != DelistReason::SeriousViolation => {
+                    return Err(Refusal::invalid(
+                        "area",
+                        "an area is given only with reason serious_violation",
+                    ));
+                }
+                _ => {}
+            }
+            let mut events = Vec::new();
+            if let Some(incident_id) = &c.incident_id {
+                if c.reason != DelistReason::StrainLeakMajorLoss {
+                    return Err(Refusal::invalid(
+                        "incident_id",
+                        "an incident is named only with reason strain_leak_major_loss",
+                    ));
+                }
+                if !self.incidents.contains_key(incident_id) {
+                    return Err(Refusal::not_found(format!(
+                        "no incident {incident_id} on this platform"
+                    ))
+                    .at("incident_id"));
+                }
+                // D-5: the incident's re-review closes as failed with this reason.
+                let trigger = ReviewTrigger::Incident(incident_id.clone());
+                for r in self.open_reviews().filter(|r| r.trigger == trigger) {
+                    events.push(E::ReviewConcluded {
+                        review_id: r.review_id.clone(),
+                        outcome: ReviewOutcome::Failed,
+                        reasons: vec![format!("D-5: strain leak {incident_id} with major economic loss (发生菌种泄露事故并造成较大经济损失)")],
+                    });
+                }
+            }
+            events.push(E::PlatformDelisted {
+                delisted_on: on,
+                reason: c.reason,
+                area: c.area,
+                cause: c.cause,
+                details: c.details.clone(),
+            });
+            events
+        })
+    }
+}

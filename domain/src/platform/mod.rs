@@ -1,0 +1,570 @@
+//! The Platform aggregate (stream `platform-<id>`): the lifecycle of RULES.md §4 from application
+//! to listing, dynamic management and delisting, with re-application on the same stream.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, NaiveDate};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::commands::*;
+use crate::eligibility::{self, EligibilityAssessment, PastIncident};
+use crate::error::{code, Refusal};
+use crate::events::PlatformEvent;
+use crate::form::{Applicant, ApplicationForm};
+use crate::incident::{IncidentClass, IncidentKind};
+use crate::round::Round;
+use crate::values::{CityCode, Cny, Province, Uscc};
+
+mod decide;
+
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    #[default]
+    New,
+    Submitted,
+    CityEndorsed,
+    Recommended,
+    Evaluated,
+    OnNotice,
+    Listed,
+    UnderReview,
+    Rejected,
+    NotSelected,
+    Withdrawn,
+    Delisted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "New",
+            Status::Submitted => "Submitted",
+            Status::CityEndorsed => "CityEndorsed",
+            Status::Recommended => "Recommended",
+            Status::Evaluated => "Evaluated",
+            Status::OnNotice => "OnNotice",
+            Status::Listed => "Listed",
+            Status::UnderReview => "UnderReview",
+            Status::Rejected => "Rejected",
+            Status::NotSelected => "NotSelected",
+            Status::Withdrawn => "Withdrawn",
+            Status::Delisted => "Delisted",
+        }
+    }
+
+    /// On the roster (counts in K-1): `UnderReview` is still listed.
+    pub fn is_listed(self) -> bool {
+        matches!(self, Status::Listed | Status::UnderReview)
+    }
+
+    /// An application cycle that has ended without listing, or a delisting: may apply again.
+    pub fn may_apply(self) -> bool {
+        matches!(
+            self,
+            Status::New
+                | Status::Withdrawn
+                | Status::Rejected
+                | Status::NotSelected
+                | Status::Delisted
+        )
+    }
+
+    fn application_pending(self) -> bool {
+        matches!(
+            self,
+            Status::Submitted
+                | Status::CityEndorsed
+                | Status::Recommended
+                | Status::Evaluated
+                | Status::OnNotice
+        )
+    }
+
+    /// The one transition function of the lifecycle (RULES.md §4, §7): the status after `event`.
+    /// `reviews_still_open`: whether a review is open once the event is folded (concluding the
+    /// last open review returns the platform to `Listed`; D-3 delists in the same commit when
+    /// the review failed). The aggregate, the catalog and the roster read model all fold their
+    /// status with it, so they cannot disagree.
+    pub fn after(self, event: &PlatformEvent, reviews_still_open: bool) -> Status {
+        use PlatformEvent as E;
+        match event {
+            E::ApplicationSubmitted { .. } => Status::Submitted,
+            E::ApplicationWithdrawn { .. } => Status::Withdrawn,
+            E::CityEndorsed { .. } => Status::CityEndorsed,
+            E::ProvinceRecommended { .. } => Status::Recommended,
+            E::ProvinceRejected { .. } => Status::Rejected,
+            E::ExpertEvaluationRecorded { passed: true, .. } => Status::Evaluated,
+            E::ExpertEvaluationRecorded { passed: false, .. } => Status::NotSelected,
+            E::PublicNoticeStarted { .. } => Status::OnNotice,
+            E::NoticeObjectionRecorded { upheld: true, .. } => Status::NotSelected,
+            E::PlatformListed { .. } => Status::Listed,
+            E::ReviewOpened { .. } => Status::UnderReview,
+            E::ReviewConcluded { .. } if self == Status::UnderReview && !reviews_still_open => {
+                Status::Listed
+            }
+            E::PlatformDelisted { .. } => Status::Delisted,
+            E::ReviewConcluded { .. }
+            | E::NoticeObjectionRecorded { upheld: false, .. }
+            | E::EligibilityAssessed { .. }
+            | E::ApplicationAmended { .. }
+            | E::ServiceRecorded { .. }
+            | E::ServiceRetracted { .. }
+            | E::IncidentReported { .. }
+            | E::IncidentAssessed { .. }
+            | E::AnnualEvaluationRecorded { .. } => self,
+        }
+    }
+
+    /// The commands RULES.md §4 allows in this state (declared in `crate::registry`).
+    pub fn allowed_commands(self) -> Vec<&'static str> {
+        crate::registry::CommandKind::platform()
+            .filter(|k| k.allowed_in().contains(&self))
+            .map(|k| k.name())
+            .collect()
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub incident_id: String,
+    pub kind: IncidentKind,
+    pub occurred_on: NaiveDate,
+    pub reported_loss: Option<Cny>,
+    pub stated_severity: Option<IncidentClass>,
+    pub assessed_loss: Option<Cny>,
+    pub assessed_class: Option<IncidentClass>,
+}
+
+impl Incident {
+    /// The best known direct loss: the assessment's, else the report's.
+    pub fn direct_loss(&self) -> Option<Cny> {
+        self.assessed_loss.or(self.reported_loss)
+    }
+
+    /// The class: the highest of the assessment's, the reporter's and what the known loss gives.
+    pub fn class(&self) -> IncidentClass {
+        let from_loss = IncidentClass::from_consequences(self.direct_loss(), 0, 0);
+        [Some(from_loss), self.assessed_class, self.stated_severity]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(IncidentClass::General)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    pub review_id: String,
+    pub trigger: ReviewTrigger,
+    pub due_on: NaiveDate,
+    pub outcome: Option<ReviewOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceEntry {
+    pub dated: NaiveDate,
+    pub record: ServiceRecord,
+    pub retracted: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Platform {
+    pub status: Status,
+    pub cycle: u32,
+    pub round_id: Option<String>,
+    pub rounds_applied: BTreeSet<String>,
+    pub submitted_on: Option<NaiveDate>,
+    pub form: Option<ApplicationForm>,
+    pub assessment: Option<EligibilityAssessment>,
+    pub endorsed_by: Option<CityCode>,
+    pub recommended_by: Option<Province>,
+    pub notice: Option<(NaiveDate, NaiveDate)>,
+    pub listed_on: Option<NaiveDate>,
+    /// Every listed period: (listed on, delisted on).
+    pub listed_periods: Vec<(NaiveDate, Option<NaiveDate>)>,
+    pub reviews: BTreeMap<String, Review>,
+    pub services: BTreeMap<Uuid, ServiceEntry>,
+    pub incidents: BTreeMap<String, Incident>,
+    /// Star ratings by year (D-8); a later evaluation of the same year replaces the rating.
+    pub star_ratings: BTreeMap<i32, u8>,
+}
+
+/// What a platform command needs to know beyond its own stream.
+#[derive(Debug, Clone, Default)]
+pub struct PlatformContext {
+    pub platform_id: String,
+    /// The round the command concerns (the submitted round, or the current cycle's round).
+    pub round: Option<Round>,
+}
+
+/// Event ids are derived from the command id, so a decision is reproducible and its own events
+/// can be named as causes (e.g. the failed review behind a delisting).
+pub fn event_id(command_id: Uuid, index: usize) -> Uuid {
+    Uuid::new_v5(&command_id, format!("event-{index}").as_bytes())
+}
+
+fn required(field: &str, s: &str) -> Result<(), Refusal> {
+    if s.trim().is_empty() {
+        Err(Refusal::invalid(
+            field,
+            format!("{field} must not be empty"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn valid_id(field: &str, s: &str) -> Result<(), Refusal> {
+    let ok = (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Refusal::invalid(
+            field,
+            format!("{field} has 1-64 letters, digits or - _ . :"),
+        ))
+    }
+}
+
+/// The declared province is the one whose authority registered the applicant's USCC (chars 3-4;
+/// XPCC for 6590xx and 66xxxx), unless the USCC is centrally registered (`100000`): a province
+/// recommends only applicants registered in it, so a mismatch is refused on submission
+/// rather than discovered at recommendation.
+fn applicant_registered_in_province(applicant: &Applicant) -> Result<(), Refusal> {
+    let uscc = &applicant.uscc;
+    if uscc.is_central() || uscc.registering_province() == Some(applicant.province) {
+        return Ok(());
+    }
+    let registered = uscc
+        .registering_province()
+        .map(|p| format!("{p} ({})", p.name_zh()))
+        .unwrap_or_else(|| "no known province".into());
+    Err(Refusal::invalid(
+        "form.applicant.province",
+        format!(
+            "R-3: the declared province {} ({}) is not the registering province of USCC {uscc}: division {} is in {registered}; declare the province that registered the applicant (central registration, 100000, may apply in any province)",
+            applicant.province,
+            applicant.province.name_zh(),
+            uscc.division(),
+        ),
+    ))
+}
+
+fn deadline(rule: &str, what: &str, on: NaiveDate, last_day: NaiveDate) -> Result<(), Refusal> {
+    if on > last_day {
+        Err(Refusal::new(
+            rule,
+            format!("{what} on {on} is after the deadline {last_day} (the deadline day itself is still allowed)"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// RFC 7396 merge patch.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+impl Platform {
+    pub fn stream_id(platform_id: &str) -> String {
+        format!("platform-{platform_id}")
+    }
+
+    pub fn applicant_uscc(&self) -> Option<&Uscc> {
+        self.form.as_ref().map(|f| &f.applicant.uscc)
+    }
+
+    pub fn province(&self) -> Option<Province> {
+        self.form.as_ref().map(|f| f.applicant.province)
+    }
+
+    pub fn city(&self) -> Option<&CityCode> {
+        self.form.as_ref().map(|f| &f.applicant.city)
+    }
+
+    pub fn open_reviews(&self) -> impl Iterator<Item = &Review> {
+        self.reviews.values().filter(|r| r.outcome.is_none())
+    }
+
+    fn past_incidents(&self) -> Vec<PastIncident> {
+        self.incidents
+            .values()
+            .map(|i| PastIncident {
+                incident_id: i.incident_id.clone(),
+                occurred_on: i.occurred_on,
+                serious: i.class() >= IncidentClass::Larger,
+            })
+            .collect()
+    }
+
+    fn refuse_state(&self, command: &str) -> Refusal {
+        Refusal::new(
+            code::STATE_CONFLICT,
+            format!(
+                "{command} is not allowed: the platform is {}; allowed now: {}",
+                self.status,
+                self.status.allowed_commands().join(", ")
+            ),
+        )
+    }
+
+    fn round<'a>(&self, ctx: &'a PlatformContext) -> Result<&'a Round, Refusal> {
+        ctx.round
+            .as_ref()
+            .filter(|r| r.config.is_some())
+            .ok_or_else(|| Refusal::not_found("the round of this application is not open"))
+    }
+
+    fn decide(
+        &self,
+        cmd: &Envelope<PlatformCommand>,
+        ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let kind = cmd.command.kind();
+        if !kind.allowed_in().contains(&self.status) {
+            return Err(self.refuse_state(kind.name()));
+        }
+        use PlatformCommand as C;
+        match &cmd.command {
+            C::SubmitApplication(c) => self.submit_application(c, &cmd.meta, ctx),
+            C::AmendApplication(c) => self.amend_application(c, &cmd.meta, ctx),
+            C::WithdrawApplication(c) => self.withdraw_application(c, &cmd.meta, ctx),
+            C::EndorseByCity(c) => self.endorse_by_city(c, &cmd.meta, ctx),
+            C::RecommendByProvince(c) => self.recommend_by_province(c, &cmd.meta, ctx),
+            C::RejectByProvince(c) => self.reject_by_province(c, &cmd.meta, ctx),
+            C::RecordExpertEvaluation(c) => self.record_expert_evaluation(c, &cmd.meta, ctx),
+            C::StartPublicNotice(c) => self.start_public_notice(c, &cmd.meta, ctx),
+            C::RecordNoticeObjection(c) => self.record_notice_objection(c, &cmd.meta, ctx),
+            C::ListPlatform(c) => self.list_platform(c, &cmd.meta, ctx),
+            C::RecordService(c) => self.record_service(c, &cmd.meta, ctx),
+            C::RetractService(c) => self.retract_service(c, &cmd.meta, ctx),
+            C::ReportIncident(c) => self.report_incident(c, &cmd.meta, ctx),
+            C::AssessIncident(c) => self.assess_incident(c, &cmd.meta, ctx),
+            C::OpenReview(c) => self.open_review(c, &cmd.meta, ctx),
+            C::ConcludeReview(c) => self.conclude_review(c, &cmd.meta, ctx),
+            C::RecordAnnualEvaluation(c) => self.record_annual_evaluation(c, &cmd.meta, ctx),
+            C::DelistPlatform(c) => self.delist_platform(c, &cmd.meta, ctx),
+        }
+    }
+}
+
+/// Re-parses an amended form; a field error names its path under `changes`.
+fn serde_path_to_error_free(doc: Value) -> Result<ApplicationForm, Refusal> {
+    serde_json::from_value::<ApplicationForm>(doc)
+        .map_err(|e| Refusal::invalid("changes", format!("the amended form is invalid: {e}")))
+}
+
+impl Aggregate for Platform {
+    const TYPE: &'static str = "platform";
+    type Command = Envelope<PlatformCommand>;
+    type Event = PlatformEvent;
+    type Error = Refusal;
+    type Services = PlatformContext;
+
+    async fn handle(
+        &mut self,
+        cmd: Self::Command,
+        ctx: &PlatformContext,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Refusal> {
+        for event in self.decide(&cmd, ctx)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: PlatformEvent) {
+        // Whether a review is open once the event is folded: only a conclusion can end one
+        // and leave the status to decide on it.
+        let still_open = match &event {
+            PlatformEvent::ReviewConcluded { review_id, .. } => {
+                self.open_reviews().any(|r| &r.review_id != review_id)
+            }
+            _ => self.open_reviews().next().is_some(),
+        };
+        let next = self.status.after(&event, still_open);
+        self.fold(event);
+        self.status = next;
+    }
+}
+
+impl Platform {
+    /// The platform after `events`, folded as the aggregate folds them.
+    pub fn replay(events: impl IntoIterator<Item = PlatformEvent>) -> Platform {
+        let mut p = Platform::default();
+        for e in events {
+            p.apply(e);
+        }
+        p
+    }
+
+    /// Folds everything of `event` but the status (`Status::after` decides that).
+    fn fold(&mut self, event: PlatformEvent) {
+        use PlatformEvent as E;
+        match event {
+            E::ApplicationSubmitted {
+                round_id,
+                cycle,
+                submitted_on,
+                form,
+            } => {
+                self.cycle = cycle;
+                self.rounds_applied.insert(round_id.clone());
+                self.round_id = Some(round_id);
+                self.submitted_on = Some(submitted_on);
+                self.form = Some(form);
+                self.assessment = None;
+                self.endorsed_by = None;
+                self.recommended_by = None;
+                self.notice = None;
+                self.listed_on = None;
+                self.reviews.retain(|_, r| r.outcome.is_some());
+            }
+            E::EligibilityAssessed { assessment } => self.assessment = Some(assessment),
+            E::ApplicationAmended { form, .. } => self.form = Some(form),
+            E::CityEndorsed { city, .. } => self.endorsed_by = Some(city),
+            E::ProvinceRecommended { province, .. } => self.recommended_by = Some(province),
+            E::PublicNoticeStarted { from, until } => self.notice = Some((from, until)),
+            E::ApplicationWithdrawn { .. }
+            | E::ProvinceRejected { .. }
+            | E::ExpertEvaluationRecorded { .. }
+            | E::NoticeObjectionRecorded { .. } => {}
+            E::PlatformListed { listed_on } => {
+                self.listed_on = Some(listed_on);
+                self.listed_periods.push((listed_on, None));
+            }
+            E::ServiceRecorded {
+                service_id,
+                dated,
+                record,
+            } => {
+                self.services.insert(
+                    service_id,
+                    ServiceEntry {
+                        dated,
+                        record,
+                        retracted: false,
+                    },
+                );
+            }
+            E::ServiceRetracted { service_id, .. } => {
+                if let Some(s) = self.services.get_mut(&service_id) {
+                    s.retracted = true;
+                }
+            }
+            E::IncidentReported {
+                incident_id,
+                kind,
+                occurred_on,
+                direct_loss_cny,
+                severity,
+                ..
+            } => {
+                self.incidents.insert(
+                    incident_id.clone(),
+                    Incident {
+                        incident_id,
+                        kind,
+                        occurred_on,
+                        reported_loss: direct_loss_cny,
+                        stated_severity: severity,
+                        assessed_loss: None,
+                        assessed_class: None,
+                    },
+                );
+            }
+            E::IncidentAssessed {
+                incident_id,
+                direct_loss_cny,
+                class,
+                ..
+            } => {
+                if let Some(i) = self.incidents.get_mut(&incident_id) {
+                    i.assessed_loss = Some(direct_loss_cny);
+                    i.assessed_class = Some(class);
+                }
+            }
+            E::ReviewOpened {
+                review_id,
+                trigger,
+                due_on,
+            } => {
+                self.reviews.insert(
+                    review_id.clone(),
+                    Review {
+                        review_id,
+                        trigger,
+                        due_on,
+                        outcome: None,
+                    },
+                );
+            }
+            E::ReviewConcluded {
+                review_id, outcome, ..
+            } => {
+                if let Some(r) = self.reviews.get_mut(&review_id) {
+                    r.outcome = Some(outcome);
+                }
+            }
+            E::AnnualEvaluationRecorded { year, stars, .. } => {
+                self.star_ratings.insert(year, stars);
+            }
+            E::PlatformDelisted { delisted_on, .. } => {
+                if let Some(last) = self.listed_periods.last_mut() {
+                    last.1 = Some(delisted_on);
+                }
+                // Reviews still open lapse with the delisting.
+                self.reviews.retain(|_, r| r.outcome.is_some());
+            }
+        }
+    }
+}
+
+impl Platform {
+    /// Folds events into a platform (for reads and tests).
+    pub fn from_events(events: impl IntoIterator<Item = PlatformEvent>) -> Platform {
+        let mut p = Platform::default();
+        for e in events {
+            p.apply(e);
+        }
+        p
+    }
+
+    /// Folds one more event in: a reader that follows the log keeps a platform current this way
+    /// instead of reloading its history.
+    pub fn absorb(&mut self, event: PlatformEvent) {
+        Aggregate::apply(self, event);
+    }
+
+    /// Convenience: the pending application of the current cycle, if any.
+    pub fn has_pending_application(&self) -> bool {
+        self.status.application_pending()
+    }
+}
