@@ -124,29 +124,74 @@ fn all_true(items: &[(&str, Option<bool>)]) -> (Outcome, String) {
     }
 }
 
+/// What a rule looks at: the form, the day it is assessed on, the platform's past incidents.
+struct Subject<'a> {
+    form: &'a ApplicationForm,
+    on: NaiveDate,
+    incidents: &'a [PastIncident],
+}
+
+/// Every eligibility rule of the Guideline (RULES.md §5), in order: one function each, which may
+/// add warnings beside its outcome.
+type Rule = fn(&Subject<'_>, &mut Vec<String>) -> RuleResult;
+const RULES: [(&str, Rule); 12] = [
+    ("G-1", g1),
+    ("G-2", g2),
+    ("G-3", g3),
+    ("G-4", g4),
+    ("G-5", g5),
+    ("G-6", g6),
+    ("G-7", g7),
+    ("G-8", g8),
+    ("G-9", g9),
+    ("G-10", g10),
+    ("G-11", g11),
+    ("G-12", g12),
+];
+
 /// Assesses a form as of `on` (the submission or amendment date).
 pub fn assess(
     form: &ApplicationForm,
     on: NaiveDate,
     incidents: &[PastIncident],
 ) -> EligibilityAssessment {
-    let mut rules = Vec::with_capacity(12);
+    let subject = Subject {
+        form,
+        on,
+        incidents,
+    };
     let mut warnings = Vec::new();
+    let rules = RULES
+        .iter()
+        .map(|(_, rule)| rule(&subject, &mut warnings))
+        .collect();
+    EligibilityAssessment {
+        assessed_on: on,
+        rules,
+        soft_findings: soft_findings(form),
+        warnings,
+    }
+}
 
-    // G-1: PRC-registered independent legal entity. The USCC's check character was verified on
-    // input; an individual business (个体工商户, 92…) has no legal personality.
+/// G-1: PRC-registered independent legal entity. The USCC's check character was verified on
+/// input; an individual business (个体工商户, 92…) has no legal personality.
+fn g1(cx: &Subject<'_>, warnings: &mut Vec<String>) -> RuleResult {
+    let form = cx.form;
     let uscc = &form.applicant.uscc;
     if let Some(w) = uscc.organisation_code_warning() {
         warnings.push(w);
     }
-    rules.push(if uscc.is_individual_business() {
+    if uscc.is_individual_business() {
         result("G-1", Outcome::Fail, format!("{uscc} is registered as an individual business (个体工商户), not an independent legal entity"))
     } else {
         result("G-1", Outcome::Pass, format!("USCC {uscc} valid"))
-    });
+    }
+}
 
-    // G-2: built and in normal operation.
-    rules.push(match form.platform.built {
+/// G-2: built and in normal operation.
+fn g2(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
+    let form = cx.form;
+    match form.platform.built {
         Some(true) => result("G-2", Outcome::Pass, "platform built and operating"),
         Some(false) => result(
             "G-2",
@@ -158,10 +203,15 @@ pub fn assess(
             Outcome::MissingEvidence,
             "form does not say whether the platform is built",
         ),
-    });
+    }
+}
 
-    // G-3: no major safety/environmental accident or penalty in recent years; the platform's
-    // own serious incidents of the last 3 years count.
+/// G-3: no major safety/environmental accident or penalty in recent years; the platform's
+/// own serious incidents of the last 3 years count.
+fn g3(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
+    let form = cx.form;
+    let on = cx.on;
+    let incidents = cx.incidents;
     let since = on
         .checked_sub_months(Months::new(12 * G3_LOOKBACK_YEARS))
         .unwrap_or(on);
@@ -169,7 +219,7 @@ pub fn assess(
         .iter()
         .filter(|i| i.serious && i.occurred_on > since && i.occurred_on <= on)
         .collect();
-    rules.push(if !recent.is_empty() {
+    if !recent.is_empty() {
         let ids: Vec<&str> = recent.iter().map(|i| i.incident_id.as_str()).collect();
         result(
             "G-3",
@@ -203,10 +253,13 @@ pub fn assess(
                 "form does not answer the penalty question",
             ),
         }
-    });
+    }
+}
 
-    // G-4: independent pilot site of at least 1500 m².
-    rules.push(match form.site.as_ref().and_then(|s| s.area_m2) {
+/// G-4: independent pilot site of at least 1500 m².
+fn g4(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
+    let form = cx.form;
+    match form.site.as_ref().and_then(|s| s.area_m2) {
         Some(a) if a.0 >= MIN_SITE_AREA_M2 => {
             result("G-4", Outcome::Pass, format!("{} m² ≥ 1500 m²", a.0))
         }
@@ -216,10 +269,13 @@ pub fn assess(
             format!("{} m² < 1500 m² (用房面积不少于1500平方米)", a.0),
         ),
         None => result("G-4", Outcome::MissingEvidence, "site area not given"),
-    });
+    }
+}
 
-    // G-5: site conditions and assessments.
-    rules.push(match &form.site {
+/// G-5: site conditions and assessments.
+fn g5(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
+    let form = cx.form;
+    match &form.site {
         None => result("G-5", Outcome::MissingEvidence, "site conditions not given"),
         Some(s) => {
             let (o, d) = all_true(&[
@@ -236,10 +292,13 @@ pub fn assess(
             ]);
             result("G-5", o, d)
         }
-    });
+    }
+}
 
-    // G-6: all nine utilities.
-    rules.push(match &form.utilities {
+/// G-6: all nine utilities.
+fn g6(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
+    let form = cx.form;
+    match &form.utilities {
         None => result("G-6", Outcome::MissingEvidence, "utilities not given"),
         Some(have) => {
             let missing: Vec<&str> = Utility::ALL
@@ -257,10 +316,13 @@ pub fn assess(
                 )
             }
         }
-    });
+    }
+}
 
-    // G-7: team of at least 15, at least 60 % qualified (integer arithmetic: no rounding).
-    rules.push(match &form.team {
+/// G-7: team of at least 15, at least 60 % qualified (integer arithmetic: no rounding).
+fn g7(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
+    let form = cx.form;
+    match &form.team {
         None => result("G-7", Outcome::MissingEvidence, "team not given"),
         Some(t) if t.qualified_staff > t.fixed_technical_staff => result(
             "G-7",
@@ -293,9 +355,12 @@ pub fn assess(
                 detail,
             )
         }
-    });
+    }
+}
 
-    // G-8: a fermentation or enzyme vessel of at least 1000 L; biopharma may be smaller.
+/// G-8: a fermentation or enzyme vessel of at least 1000 L; biopharma may be smaller.
+fn g8(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
+    let form = cx.form;
     let vessels: Vec<_> = form
         .equipment
         .vessels
@@ -311,7 +376,7 @@ pub fn assess(
         .iter()
         .map(|v| v.volume_l.0)
         .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
-    rules.push(match largest {
+    match largest {
         None => result(
             "G-8",
             Outcome::Fail,
@@ -332,25 +397,45 @@ pub fn assess(
             Outcome::Fail,
             format!("largest vessel {l} L < 1000 L"),
         ),
-    });
+    }
+}
 
-    // G-9: track record.
-    rules.push(match &form.track_record {
-        None => result("G-9", Outcome::MissingEvidence, "three-year record not given"),
+/// G-9: track record.
+fn g9(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
+    let form = cx.form;
+    match &form.track_record {
+        None => result(
+            "G-9",
+            Outcome::MissingEvidence,
+            "three-year record not given",
+        ),
         Some(t) => {
             let projects_ok = t.pilot_projects >= MIN_PILOT_PROJECTS;
-            let industrialized_ok = t.industrialized_projects >= MIN_INDUSTRIALIZED && t.industrialized_revenue_cny.0 > 0;
-            let spun_off_ok = t.spun_off_enterprises >= MIN_SPUN_OFF && t.spun_off_valuation_cny >= MIN_SPUN_OFF_VALUATION;
+            let industrialized_ok = t.industrialized_projects >= MIN_INDUSTRIALIZED
+                && t.industrialized_revenue_cny.0 > 0;
+            let spun_off_ok = t.spun_off_enterprises >= MIN_SPUN_OFF
+                && t.spun_off_valuation_cny >= MIN_SPUN_OFF_VALUATION;
             let detail = format!(
                 "{} pilot projects (≥ 5); {} industrialized with revenue {} (≥ 2, > 0); {} spun off valued {} (≥ 3, ≥ 20000000 CNY)",
                 t.pilot_projects, t.industrialized_projects, t.industrialized_revenue_cny, t.spun_off_enterprises, t.spun_off_valuation_cny
             );
-            result("G-9", if projects_ok && (industrialized_ok || spun_off_ok) { Outcome::Pass } else { Outcome::Fail }, detail)
+            result(
+                "G-9",
+                if projects_ok && (industrialized_ok || spun_off_ok) {
+                    Outcome::Pass
+                } else {
+                    Outcome::Fail
+                },
+                detail,
+            )
         }
-    });
+    }
+}
 
-    // G-10: biopharma complies with drug GMP.
-    rules.push(if !form.has_domain(Domain::Biopharma) {
+/// G-10: biopharma complies with drug GMP.
+fn g10(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
+    let form = cx.form;
+    if !form.has_domain(Domain::Biopharma) {
         result("G-10", Outcome::NotApplicable, "not a biopharma platform")
     } else {
         match form.gmp_compliant {
@@ -366,10 +451,13 @@ pub fn assess(
                 "GMP compliance not stated",
             ),
         }
-    });
+    }
+}
 
-    // G-11: IP protection.
-    rules.push(match &form.ip_protection {
+/// G-11: IP protection.
+fn g11(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
+    let form = cx.form;
+    match &form.ip_protection {
         None => result(
             "G-11",
             Outcome::MissingEvidence,
@@ -409,21 +497,17 @@ pub fn assess(
                 )
             }
         }
-    });
+    }
+}
 
-    // G-12: at least one domain.
-    rules.push(if form.domains.is_empty() {
+/// G-12: at least one domain.
+fn g12(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
+    let form = cx.form;
+    if form.domains.is_empty() {
         result("G-12", Outcome::Fail, "no domain declared")
     } else {
         let names: Vec<&str> = form.domains.iter().map(|d| d.code()).collect();
         result("G-12", Outcome::Pass, names.join(", "))
-    });
-
-    EligibilityAssessment {
-        assessed_on: on,
-        rules,
-        soft_findings: soft_findings(form),
-        warnings,
     }
 }
 
@@ -541,4 +625,18 @@ fn soft_findings(form: &ApplicationForm) -> Vec<SoftFinding> {
         });
     }
     findings
+}
+
+#[cfg(test)]
+mod table_tests {
+    #[test]
+    fn each_rule_reports_under_its_own_id_in_the_guideline_order() {
+        let assessment = super::assess(
+            &crate::samples::gd_form(),
+            crate::samples::date("2025-07-01"),
+            &[],
+        );
+        let ids: Vec<&str> = assessment.rules.iter().map(|r| r.rule.as_str()).collect();
+        assert_eq!(ids, super::RULES.map(|(id, _)| id));
+    }
 }
