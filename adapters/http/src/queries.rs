@@ -218,7 +218,7 @@ pub(crate) async fn platforms(
         .filter(|p| {
             status
                 .as_ref()
-                .is_none_or(|s| p.status.as_str().to_ascii_lowercase() == *s)
+                .is_none_or(|s| p.status.code().replace('_', "") == *s)
         })
         .filter(|p| province.as_ref().is_none_or(|x| &p.province == x))
         .filter(|p| f.city.as_ref().is_none_or(|x| &p.city == x))

@@ -42,21 +42,63 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Status; 12] = [
+        Status::New,
+        Status::Submitted,
+        Status::CityEndorsed,
+        Status::Recommended,
+        Status::Evaluated,
+        Status::OnNotice,
+        Status::Listed,
+        Status::UnderReview,
+        Status::Rejected,
+        Status::NotSelected,
+        Status::Withdrawn,
+        Status::Delisted,
+    ];
+
+    /// The status's one spelling in the API, CSV, the command line and messages (as serde
+    /// writes it).
     pub fn as_str(self) -> &'static str {
+        self.code()
+    }
+
+    /// The code: `listed`, `under_review` … (serde's spelling, checked by a test).
+    pub fn code(self) -> &'static str {
+        self.labels().0
+    }
+
+    /// What a Chinese reader calls it.
+    pub fn name_zh(self) -> &'static str {
+        self.labels().1
+    }
+
+    /// What an English reader calls it.
+    pub fn name_en(self) -> &'static str {
+        self.labels().2
+    }
+
+    fn labels(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Status::New => "New",
-            Status::Submitted => "Submitted",
-            Status::CityEndorsed => "CityEndorsed",
-            Status::Recommended => "Recommended",
-            Status::Evaluated => "Evaluated",
-            Status::OnNotice => "OnNotice",
-            Status::Listed => "Listed",
-            Status::UnderReview => "UnderReview",
-            Status::Rejected => "Rejected",
-            Status::NotSelected => "NotSelected",
-            Status::Withdrawn => "Withdrawn",
-            Status::Delisted => "Delisted",
+            Status::New => ("new", "新建", "new"),
+            Status::Submitted => ("submitted", "已申报", "submitted"),
+            Status::CityEndorsed => ("city_endorsed", "市级已推荐", "endorsed by the city"),
+            Status::Recommended => ("recommended", "省级已推荐", "recommended by the province"),
+            Status::Evaluated => ("evaluated", "已评审", "evaluated"),
+            Status::OnNotice => ("on_notice", "公示中", "on public notice"),
+            Status::Listed => ("listed", "已入列", "listed"),
+            Status::UnderReview => ("under_review", "复核中", "under review"),
+            Status::Rejected => ("rejected", "未获推荐", "rejected"),
+            Status::NotSelected => ("not_selected", "未入选", "not selected"),
+            Status::Withdrawn => ("withdrawn", "已撤回", "withdrawn"),
+            Status::Delisted => ("delisted", "已撤销", "delisted"),
         }
+    }
+
+    /// The status a code names.
+    pub fn parse(code: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.code() == code)
     }
 
     /// On the roster (counts in K-1): `UnderReview` is still listed.
@@ -128,6 +170,29 @@ impl Status {
             .filter(|k| k.allowed_in().contains(&self))
             .map(|k| k.name())
             .collect()
+    }
+}
+
+/// `listed` → `Listed`, for the start of a label.
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::Status;
+
+    #[test]
+    fn a_status_is_spelled_as_serde_writes_it_and_reads_back() {
+        for s in Status::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.code(), "{s:?}");
+            assert_eq!(Status::parse(s.code()), Some(s));
+            assert_eq!(s.to_string(), s.code());
+        }
     }
 }
 
@@ -328,8 +393,10 @@ impl Platform {
         Refusal::new(
             code::STATE_CONFLICT,
             format!(
-                "{command} is not allowed: the platform is {}; allowed now: {}",
+                "{command} is not allowed: the platform is {} ({}, {}); allowed now: {}",
                 self.status,
+                capitalized(self.status.name_en()),
+                self.status.name_zh(),
                 self.status.allowed_commands().join(", ")
             ),
         )

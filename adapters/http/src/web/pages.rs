@@ -32,50 +32,12 @@ use crate::AppState;
 type Params = Query<HashMap<String, String>>;
 
 /// Statuses with their Chinese and English names, in lifecycle order.
-pub(super) const STATUSES: [(Status, &str, &str, &str); 11] = [
-    (Status::Submitted, "submitted", "已申报", "submitted"),
-    (
-        Status::CityEndorsed,
-        "city_endorsed",
-        "市级已推荐",
-        "endorsed by the city",
-    ),
-    (
-        Status::Recommended,
-        "recommended",
-        "省级已推荐",
-        "recommended by the province",
-    ),
-    (Status::Evaluated, "evaluated", "已评审", "evaluated"),
-    (Status::OnNotice, "on_notice", "公示中", "on public notice"),
-    (Status::Listed, "listed", "已入列", "listed"),
-    (
-        Status::UnderReview,
-        "under_review",
-        "复核中",
-        "under review",
-    ),
-    (Status::Rejected, "rejected", "未获推荐", "rejected"),
-    (
-        Status::NotSelected,
-        "not_selected",
-        "未入选",
-        "not selected",
-    ),
-    (Status::Withdrawn, "withdrawn", "已撤回", "withdrawn"),
-    (Status::Delisted, "delisted", "已撤销", "delisted"),
-];
-
 pub(super) fn status_name(lang: Lang, s: Status) -> &'static str {
-    STATUSES
-        .iter()
-        .find(|x| x.0 == s)
-        .map_or("—", |x| lang.t(x.2, x.3))
+    lang.t(s.name_zh(), s.name_en())
 }
 
 fn status_badge(lang: Lang, s: Status) -> Markup {
-    let code = STATUSES.iter().find(|x| x.0 == s).map_or("new", |x| x.1);
-    html! { span class={"status " (code)} data-status=(code) { (status_name(lang, s)) } }
+    html! { span class={"status " (s.code())} data-status=(s.code()) { (status_name(lang, s)) } }
 }
 
 fn province_name(lang: Lang, code: &str) -> String {
@@ -416,8 +378,8 @@ pub(super) async fn roster(
             label { (v.t("状态", "Status"))
                 select name="status" id="status" {
                     option value="" { (v.t("在名单内", "On the roster")) }
-                    @for (_, code, zh, en) in STATUSES {
-                        option value=(code) selected[selected("status", code)] { (lang.t(zh, en)) }
+                    @for st in Status::ALL.into_iter().filter(|st| *st != Status::New) {
+                        option value=(st.code()) selected[selected("status", st.code())] { (status_name(lang, st)) }
                     }
                 }
             }
