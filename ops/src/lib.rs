@@ -5,12 +5,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod admin;
+/// `roster bench`: built with the `bench` feature only, so production builds do not carry it.
+#[cfg(feature = "bench")]
 pub mod bench;
-pub mod bench_history;
-pub mod bench_kpi;
-pub mod bench_memory;
-pub mod bench_pipeline;
-pub mod bench_soak;
 pub mod broker;
 pub mod demo;
 pub mod import;

@@ -9,7 +9,7 @@
 // Tests report what they measured.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use roster::bench_soak::{run, Fault, SoakOptions, TARGET_LAG_SECS};
+use roster::bench::soak::{run, Fault, SoakOptions, TARGET_LAG_SECS};
 
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -29,7 +29,7 @@ async fn the_short_soak_loses_nothing_and_recovers_from_every_fault() {
     let report = run(&admin, &amqp, &opts)
         .await
         .expect("the soak ran (PostgreSQL and RabbitMQ must be up)");
-    roster::bench_soak::print(&report, &opts);
+    roster::bench::soak::print(&report, &opts);
 
     assert_eq!(report.failures(), Vec::<String>::new());
     let struck: Vec<Fault> = report.faults.iter().map(|f| f.fault).collect();

@@ -45,10 +45,10 @@ use tokio::process::Child;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
+use crate::bench::kpi::fill_platforms;
+use crate::bench::memory::rss_mib;
+use crate::bench::pipeline::Cleanup;
 use crate::bench::{bench_server, free_port, ministry_token, BenchDb};
-use crate::bench_kpi::fill_platforms;
-use crate::bench_memory::rss_mib;
-use crate::bench_pipeline::Cleanup;
 
 /// Events of each platform before the run (submitted, listed, a few services).
 const PER_PLATFORM: u64 = 12;

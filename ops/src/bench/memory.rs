@@ -16,8 +16,8 @@ use roster_domain::samples::uscc_with_check;
 use roster_domain::store::{Checkpoint, EventStore};
 use roster_postgres::PgStore;
 
+use crate::bench::kpi::fill_platforms;
 use crate::bench::{bench_server, free_port, ministry_token, BenchDb};
-use crate::bench_kpi::fill_platforms;
 
 #[derive(Debug, Clone, Copy)]
 pub struct MemoryOptions {

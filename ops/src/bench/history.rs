@@ -12,8 +12,8 @@ use roster_domain::store::{Checkpoint, EventStore, ExpectedVersion};
 use roster_postgres::PgStore;
 use roster_projections::runner::catch_up;
 
+use crate::bench::kpi::platform_events;
 use crate::bench::{append_to_streams, BenchDb};
-use crate::bench_kpi::platform_events;
 
 #[derive(Debug, Clone)]
 pub struct HistoryCase {

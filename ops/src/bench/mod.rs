@@ -2,6 +2,12 @@
 //! the same machine, as a ratio. Runs against a fresh PostgreSQL database created for the run
 //! (and dropped after), so nothing else is disturbed.
 
+pub mod history;
+pub mod kpi;
+pub mod memory;
+pub mod pipeline;
+pub mod soak;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
