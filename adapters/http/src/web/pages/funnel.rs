@@ -1,0 +1,109 @@
+//! The funnel of applications per round and province (RULES.md §6).
+
+use super::*;
+
+/// A funnel stage: its Chinese and English names and its count in a row.
+type Stage = (
+    &'static str,
+    &'static str,
+    fn(&roster_projections::queries::FunnelRow) -> u32,
+);
+
+pub(crate) async fn funnel(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(params): Params,
+) -> Result<Response, PageError> {
+    let params = filled(params);
+    known(&params, &["round", "as_of"]).map_err(|r| refused(&v, r))?;
+    let as_of = date_param(&params, "as_of")
+        .map_err(|r| refused(&v, r))?
+        .unwrap_or_else(|| state.app().today());
+    state
+        .app()
+        .catch_up_catalog()
+        .await
+        .map_err(|e| refused(&v, roster_domain::error::store_refusal(e)))?;
+    let rounds: Vec<String> = state.app().catalog().await.rounds.keys().cloned().collect();
+    let round = params
+        .get("round")
+        .cloned()
+        .or_else(|| rounds.last().cloned());
+    let rows = state
+        .app()
+        .funnel(&v.actor, round.as_deref(), as_of)
+        .await
+        .map_err(|p| refused(&v, p))?;
+    let applications: Vec<roster_projections::PlatformSummary> = state
+        .app()
+        .catalog()
+        .await
+        .platforms
+        .values()
+        .filter(|p| round.is_none() || p.round_id == round)
+        .filter(|p| roster_domain::access::sees(&v.actor, &p.uscc, &p.city, &p.province))
+        .cloned()
+        .collect();
+    let lang = v.lang;
+    let stages: [Stage; 9] = [
+        ("申报", "submitted", |r| r.submitted),
+        ("市级推荐", "endorsed", |r| r.endorsed),
+        ("省级推荐", "recommended", |r| r.recommended),
+        ("评审通过", "evaluated (pass)", |r| r.evaluated_pass),
+        ("公示", "on notice", |r| r.on_notice),
+        ("入列", "listed", |r| r.listed),
+        ("未获推荐", "rejected", |r| r.rejected),
+        ("未入选", "not selected", |r| r.not_selected),
+        ("撤回", "withdrawn", |r| r.withdrawn),
+    ];
+    let totals: Vec<Bar> = stages
+        .iter()
+        .map(|(zh, en, f)| Bar {
+            label: lang.t(zh, en).to_string(),
+            value: rows
+                .iter()
+                .filter(|r| r.province != "total")
+                .map(|r| u64::from(f(r)))
+                .sum(),
+        })
+        .collect();
+    let today = state.app().today();
+    let body = html! {
+        form.filters method="get" action="/ui/funnel" {
+            label { (v.t("批次", "Round"))
+                select name="round" id="round" {
+                    @for r in &rounds { option value=(r) selected[round.as_deref() == Some(r.as_str())] { (r) } }
+                }
+            }
+            label { (v.t("截至日期", "As of")) input type="date" name="as_of" id="as_of" value=(as_of); }
+            button.primary type="submit" id="apply" { (v.t("更新", "Update")) }
+        }
+        div.grid2 {
+            div.scroll { table id="funnel" {
+                thead { tr { th { (v.t("省份", "Province")) } @for (zh, en, _) in &stages { th.num { (lang.t(zh, en)) } } } }
+                tbody { @for r in &rows {
+                    tr data-province=(r.province) {
+                        td { @if r.province == "total" { strong { (v.t("合计", "Total")) } } @else { (province_name(lang, &r.province)) } }
+                        @for (_, _, f) in &stages { td.num { (f(r)) } }
+                    }
+                } }
+            } }
+            div { (charts::bars(v.t("各阶段数量", "Applications by stage"), &totals)) }
+        }
+        h2 { (v.t("本批次申报", "Applications in this round")) " (" (applications.len()) ")" }
+        div.scroll { table id="applications" {
+            thead { tr { th { (v.t("平台", "Platform")) } th { (v.t("申报单位", "Applicant")) } th { (v.t("省份", "Province")) } th { (v.t("状态", "Status")) } th { (v.t("资格", "Eligibility")) } th { (v.t("操作", "Actions")) } } }
+            tbody { @for p in &applications {
+                tr data-platform=(p.platform_id) {
+                    td { a href={"/ui/platforms/" (p.platform_id)} { (p.platform_name) } }
+                    td { (p.applicant_name) }
+                    td { (province_name(lang, &p.province)) }
+                    td { (status_badge(lang, p.status)) }
+                    td { @if p.hard_failures.is_empty() { span.outcome-pass { (v.t("符合", "pass")) } } @else { span.outcome-fail { (p.hard_failures.join(", ")) } } }
+                    td { (crate::web::actions::summary_forms(&v, p, today)) }
+                }
+            } }
+        } }
+    };
+    Ok(page(&v, v.t("申报漏斗", "Funnel"), body))
+}

@@ -1,0 +1,121 @@
+//! A platform's page: status, listed periods, eligibility, reviews, incidents, timeline, and the
+//! acts the viewer may take.
+
+use super::*;
+
+pub(crate) async fn platform(
+    State(state): State<AppState>,
+    Path(platform_id): Path<String>,
+    v: Viewer,
+) -> Result<Response, PageError> {
+    let what = format!("GET /ui/platforms/{platform_id}");
+    let loaded = state
+        .app()
+        .readable_platform(&v.actor, &platform_id, &what)
+        .await
+        .map_err(|r| refused(&v, r))?;
+    let timeline: TimelineDoc = state
+        .app()
+        .platform_timeline(&platform_id)
+        .await
+        .map_err(|r| refused(&v, r))?;
+    let (reviews, incidents): (ReviewsDoc, IncidentsDoc) = state
+        .app()
+        .platform_record(&platform_id)
+        .await
+        .map_err(|r| refused(&v, r))?;
+    let p = &loaded.state;
+    let lang = v.lang;
+    let form = p.form.as_ref();
+    let name = form.map_or(platform_id.as_str(), |f| f.platform.name.as_str());
+    let by_event: HashMap<uuid::Uuid, &str> = timeline
+        .entries
+        .iter()
+        .map(|e| (e.event_id, e.event_type.as_str()))
+        .collect();
+    let today = state.app().today();
+    let body = html! {
+        div.cards {
+            div.card {
+                div.muted { (v.t("状态", "Status")) }
+                div { (status_badge(lang, p.status)) }
+                @for (from, to) in &p.listed_periods {
+                    div.muted { (v.t("在名单内", "Listed")) " " (from) " – " @if let Some(t) = to { (t) } @else { (v.t("至今", "now")) } }
+                }
+            }
+            @if let Some(f) = form {
+                div.card {
+                    div.muted { (v.t("申报单位", "Applicant")) }
+                    div { (f.applicant.name) }
+                    div.muted { (f.applicant.uscc.as_str()) " · " (province_name(lang, f.applicant.province.code())) " · " (f.applicant.city.as_str()) }
+                }
+                div.card {
+                    div.muted { (v.t("领域", "Domains")) }
+                    div { (f.domains.iter().map(|d| domain_name(lang, *d)).collect::<Vec<_>>().join("、")) }
+                }
+            }
+            div.card {
+                div.muted { (v.t("服务能力星级", "Star ratings")) }
+                @if p.star_ratings.is_empty() { div { "—" } }
+                @for (year, stars) in &p.star_ratings { div { (year) ": " (stars) " ★" } }
+            }
+        }
+        (crate::web::actions::platform_forms(&v, &platform_id, p, today))
+        h2 { (v.t("资格审查（各条规则）", "Eligibility (each rule)")) }
+        @if let Some(a) = &p.assessment {
+            p.muted { (v.t("审查日期", "Assessed on")) " " (a.assessed_on) }
+            div.scroll { table id="eligibility" {
+                thead { tr { th { (v.t("规则", "Rule")) } th { (v.t("结果", "Outcome")) } th { (v.t("说明", "Detail")) } } }
+                tbody {
+                    @for r in &a.rules {
+                        tr data-rule=(r.rule) {
+                            td { (r.rule) }
+                            td class=(outcome_class(r.outcome)) { (outcome_name(lang, r.outcome)) }
+                            td { (r.detail) }
+                        }
+                    }
+                    @for s in &a.soft_findings {
+                        tr { td { (s.code) } td { @if s.present { (v.t("有", "present")) } @else { (v.t("无", "absent")) } } td { (s.detail) } }
+                    }
+                }
+            } }
+            @for w in &a.warnings { p.muted { "⚠ " (w) } }
+        } @else {
+            p.muted { (v.t("尚无资格审查。", "No eligibility assessment yet.")) }
+        }
+        h2 { (v.t("复核", "Reviews")) }
+        div.scroll { table id="reviews" {
+            thead { tr { th { (v.t("复核", "Review")) } th { (v.t("起因", "Trigger")) } th { (v.t("开启", "Opened")) } th { (v.t("截止", "Due")) } th { (v.t("结论", "Outcome")) } } }
+            tbody { @for r in &reviews.reviews {
+                tr { td { (r.review_id) } td { (r.trigger) } td { (r.opened_on) } td { (r.due_on) }
+                     td { @if let Some(o) = r.outcome { (review_outcome(lang, o)) " " @if let Some(c) = r.concluded_on { (c) } } @else if r.lapsed_on.is_some() { (v.t("失效", "lapsed")) } @else { (v.t("进行中", "open")) } } }
+            } }
+        } }
+        h2 { (v.t("事故", "Incidents")) }
+        div.scroll { table id="incidents" {
+            thead { tr { th { (v.t("事故", "Incident")) } th { (v.t("类别", "Kind")) } th { (v.t("发生", "Occurred")) } th { (v.t("报告", "Reported")) } th { (v.t("评定等级", "Assessed class")) } th { (v.t("复核", "Review")) } } }
+            tbody { @for i in &incidents.incidents {
+                tr { td { (i.incident_id) } td { (incident_kind(lang, i.kind)) } td { (i.occurred_on) } td { (i.reported_on) }
+                     td { @if let Some(c) = i.assessed_class { (incident_class(lang, c)) } }
+                     td { @if let Some(r) = &i.review_id { (r) @if let Some(o) = i.review_outcome { " · " (review_outcome(lang, o)) } } } }
+            } }
+        } }
+        h2 { (v.t("时间线", "Timeline")) }
+        div.scroll { table id="timeline" {
+            thead { tr { th { (v.t("业务日期", "Business date")) } th { (v.t("事件", "Event")) } th { (v.t("内容", "Summary")) } th { (v.t("操作者", "Actor")) } th { (v.t("起因", "Cause")) } th { (v.t("记录时间", "Recorded")) } } }
+            tbody { @for e in &timeline.entries {
+                tr data-event=(e.event_type) {
+                    td { (e.business_date) } td { (e.event_type) } td { (e.summary) }
+                    td { (crate::web::role_name(lang, &e.actor)) " (" (e.actor.id) ")" }
+                    td { @if let Some(c) = e.causation_id { (by_event.get(&c).copied().unwrap_or("command")) " " span.muted { (c.simple().to_string()[..8]) } } }
+                    td.muted {
+                        (e.recorded_at.format("%Y-%m-%d %H:%M:%S UTC"))
+                        @if e.late_entry { " " span.badge.late title=(v.t("记录时间晚于业务日期30天以上", "recorded more than 30 days after its business date")) { (v.t("补录", "late entry")) } }
+                        @if let Some(op) = &e.backfilled_by { " " span.badge.backfill title=(op) { (v.t("历史迁移", "backfilled")) } }
+                    }
+                }
+            } }
+        } }
+    };
+    Ok(page(&v, name, body))
+}
