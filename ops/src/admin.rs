@@ -78,52 +78,73 @@ pub fn problems(report: &StatusReport) -> Vec<String> {
     report.problems.clone()
 }
 
+/// A plain table for a terminal: no borders, columns as wide as their widest cell (CJK counted
+/// double), `right` columns aligned right.
+pub fn table(header: &[&str], right: &[usize]) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    for i in right {
+        if let Some(c) = t.column_mut(*i) {
+            c.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    t
+}
+
 pub fn print_status(r: &StatusReport) {
     let v = &r.status;
     println!("{}: {} events", r.store, v.events);
-    println!(
-        "{:<10} {:>10} {:>8} {:>12} {:>24}",
-        "reader", "applied", "lag", "dead letters", "updated"
+    let mut readers = table(
+        &["reader", "applied", "lag", "dead letters", "updated", ""],
+        &[1, 2, 3],
     );
     for p in &v.projections {
-        println!(
-            "{:<10} {:>10} {:>8} {:>12} {:>24}{}",
-            p.projection,
-            p.applied,
-            p.lag,
-            p.dead_letters,
+        readers.add_row(vec![
+            p.projection.clone(),
+            p.applied.to_string(),
+            p.lag.to_string(),
+            p.dead_letters.to_string(),
             match (p.updated_at, p.never_run) {
                 (Some(t), _) => t.to_rfc3339(),
                 (None, true) => "never run".into(),
                 (None, false) => "-".into(),
             },
-            if p.stalled { "  STALLED" } else { "" }
-        );
+            if p.stalled { "STALLED" } else { "" }.into(),
+        ]);
     }
     if let (Some(c), Some(lag)) = (v.relay_checkpoint, v.relay_lag) {
-        println!(
-            "{:<10} {:>10} {:>8} {:>12} {:>24}{}",
-            roster_app::status::RELAY,
-            c.global_position,
-            lag,
-            "-",
-            "-",
-            if v.relay_stalled { "  STALLED" } else { "" }
-        );
+        readers.add_row(vec![
+            roster_app::status::RELAY.to_string(),
+            c.global_position.to_string(),
+            lag.to_string(),
+            "-".into(),
+            "-".into(),
+            if v.relay_stalled { "STALLED" } else { "" }.into(),
+        ]);
     }
-    for q in &r.broker {
-        println!(
-            "queue {:<24} ready {:>6}  consumers {}  dead letters {}{}",
-            q.queue,
-            q.ready,
-            q.consumers,
-            q.dead_letters,
-            if q.problem.is_some() {
-                "  NO CONSUMER"
-            } else {
-                ""
-            }
+    println!("{readers}");
+    if !r.broker.is_empty() {
+        let mut queues = table(
+            &["queue", "ready", "consumers", "dead letters", ""],
+            &[1, 2, 3],
         );
+        for q in &r.broker {
+            queues.add_row(vec![
+                q.queue.clone(),
+                q.ready.to_string(),
+                q.consumers.to_string(),
+                q.dead_letters.to_string(),
+                if q.problem.is_some() {
+                    "NO CONSUMER"
+                } else {
+                    ""
+                }
+                .into(),
+            ]);
+        }
+        println!("\n{queues}");
     }
     let d = &v.deadlines;
     println!(
@@ -131,23 +152,20 @@ pub fn print_status(r: &StatusReport) {
         d.pending, d.late, d.today
     );
     if !d.next.is_empty() {
-        println!(
-            "{:<12} {:<12} {:<18} {:<24} deadline",
-            "fires on", "due on", "kind", "platform"
-        );
-    }
-    for r in &d.next {
-        println!(
-            "{:<12} {:<12} {:<18} {:<24} {}",
-            r.deadline.fire_on.to_string(),
-            r.deadline.due_on.to_string(),
-            serde_json::to_value(r.deadline.kind)
-                .ok()
-                .and_then(|k| k.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            r.deadline.platform_id,
-            r.deadline.deadline_id
-        );
+        let mut deadlines = table(&["fires on", "due on", "kind", "platform", "deadline"], &[]);
+        for r in &d.next {
+            deadlines.add_row(vec![
+                r.deadline.fire_on.to_string(),
+                r.deadline.due_on.to_string(),
+                serde_json::to_value(r.deadline.kind)
+                    .ok()
+                    .and_then(|k| k.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                r.deadline.platform_id.clone(),
+                r.deadline.deadline_id.clone(),
+            ]);
+        }
+        println!("{deadlines}");
     }
     if d.pending as usize > d.next.len() {
         println!("… and {} more", d.pending as usize - d.next.len());
@@ -291,31 +309,30 @@ pub async fn query_roster(app: &App, a: RosterArgs, format: Format) -> anyhow::R
         .await
         .map_err(anyhow::Error::msg)?;
     emit(&rows, format, |rows| {
-        let header = [
-            "platform",
-            "prov.",
-            "status",
-            "listed on",
-            "review due",
-            "stars",
-            "name",
-        ];
-        println!(
-            "{:<18} {:<6} {:<13} {:<11} {:<11} {:>5}  {}",
-            header[0], header[1], header[2], header[3], header[4], header[5], header[6]
+        let mut t = table(
+            &[
+                "platform",
+                "prov.",
+                "status",
+                "listed on",
+                "review due",
+                "stars",
+                "name",
+            ],
+            &[5],
         );
         for r in rows {
-            println!(
-                "{:<18} {:<6} {:<13} {:<11} {:<11} {:>5}  {}",
-                r.platform_id,
-                r.province,
-                r.status.as_str(),
+            t.add_row(vec![
+                r.platform_id.clone(),
+                r.province.clone(),
+                r.status.code().to_string(),
                 r.listed_on.map(|d| d.to_string()).unwrap_or_default(),
                 r.next_review_due.map(|d| d.to_string()).unwrap_or_default(),
                 r.stars.map(|s| "★".repeat(s as usize)).unwrap_or_default(),
-                r.platform_name
-            );
+                r.platform_name.clone(),
+            ]);
         }
+        println!("{t}");
         println!("{} platform(s) as of {as_of}", rows.len());
     })
 }
@@ -332,36 +349,38 @@ pub async fn query_funnel(
         .await
         .map_err(anyhow::Error::msg)?;
     emit(&rows, format, |rows| {
-        println!(
-            "{:<6} {:<6} {:>9} {:>8} {:>11} {:>9} {:>9} {:>6} {:>8} {:>12} {:>9}",
-            "round",
-            "prov.",
-            "submitted",
-            "endorsed",
-            "recommended",
-            "eval.pass",
-            "on notice",
-            "listed",
-            "rejected",
-            "not selected",
-            "withdrawn"
+        let mut t = table(
+            &[
+                "round",
+                "prov.",
+                "submitted",
+                "endorsed",
+                "recommended",
+                "eval.pass",
+                "on notice",
+                "listed",
+                "rejected",
+                "not selected",
+                "withdrawn",
+            ],
+            &[2, 3, 4, 5, 6, 7, 8, 9, 10],
         );
         for r in rows {
-            println!(
-                "{:<6} {:<6} {:>9} {:>8} {:>11} {:>9} {:>9} {:>6} {:>8} {:>12} {:>9}",
-                r.round_id,
-                r.province,
-                r.submitted,
-                r.endorsed,
-                r.recommended,
-                r.evaluated_pass,
-                r.on_notice,
-                r.listed,
-                r.rejected,
-                r.not_selected,
-                r.withdrawn
-            );
+            t.add_row(vec![
+                r.round_id.clone(),
+                r.province.clone(),
+                r.submitted.to_string(),
+                r.endorsed.to_string(),
+                r.recommended.to_string(),
+                r.evaluated_pass.to_string(),
+                r.on_notice.to_string(),
+                r.listed.to_string(),
+                r.rejected.to_string(),
+                r.not_selected.to_string(),
+                r.withdrawn.to_string(),
+            ]);
         }
+        println!("{t}");
     })
 }
 
@@ -450,19 +469,25 @@ pub async fn print_audit(stores: &Backends, limit: usize, format: Format) -> any
     if format != Format::Table {
         return emit(&entries, Format::Json, |_| {});
     }
+    let mut t = table(
+        &[
+            "recorded", "outcome", "role", "actor", "command", "target", "refusal",
+        ],
+        &[],
+    );
     for a in entries {
-        println!(
-            "{} {:<8} {:<9} {:<34} {:<24} {:<30} {}",
-            a.recorded_at.format("%Y-%m-%d %H:%M:%S"),
+        t.add_row(vec![
+            a.recorded_at.format("%Y-%m-%d %H:%M:%S").to_string(),
             a.outcome,
-            a.actor.role.as_str(),
+            a.actor.role.as_str().to_string(),
             a.actor.id,
             a.command_type,
-            a.target.as_deref().unwrap_or("-"),
+            a.target.unwrap_or_else(|| "-".into()),
             a.error_code
                 .map(|c| format!("{c}: {}", a.detail.unwrap_or_default()))
-                .unwrap_or_default()
-        );
+                .unwrap_or_default(),
+        ]);
     }
+    println!("{t}");
     Ok(())
 }

@@ -27,8 +27,8 @@ pub(crate) async fn run(
     backfill: bool,
     operator: Option<String>,
 ) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let mode = if backfill {
         import::Mode::Backfill {
             operator: operator_name(operator)?,
