@@ -143,16 +143,16 @@ impl Sessions {
     }
 }
 
-/// A cookie's value from the request's `Cookie` headers.
+/// A cookie's value from the request's `Cookie` headers (parsed by the `cookie` crate).
 pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
 }
 
 /// `Set-Cookie` for a secret: not readable by scripts, never sent on cross-site requests, and
@@ -177,13 +177,10 @@ pub(crate) fn behind_tls(headers: &HeaderMap) -> bool {
     says("x-forwarded-proto", "https") || says("forwarded", "proto=https")
 }
 
-/// Compares secrets in time independent of where they differ.
+/// Compares secrets in time independent of where they differ (`subtle`).
 pub(crate) fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 #[cfg(test)]
