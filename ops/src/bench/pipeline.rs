@@ -551,7 +551,7 @@ async fn lag_test(
                     }
                     continue;
                 }
-                let at = store.state("roster").await?.checkpoint.global_position;
+                let at = store.state(roster_projections::models::ROSTER.name).await?.checkpoint.global_position;
                 let now = Instant::now();
                 while let Some(&(position, committed)) = pending.front() {
                     if position > at {
