@@ -296,10 +296,7 @@ pub async fn query_roster(app: &App, a: RosterArgs, format: Format) -> anyhow::R
             None => None,
         },
         status: match a.status.as_deref() {
-            Some(s) => Some(
-                serde_json::from_value::<Status>(serde_json::json!(s))
-                    .with_context(|| format!("unknown status '{s}'"))?,
-            ),
+            Some(s) => Some(Status::parse(s).with_context(|| format!("unknown status '{s}'"))?),
             None => None,
         },
         ..RosterQuery::default()

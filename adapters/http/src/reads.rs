@@ -120,7 +120,7 @@ pub(crate) fn roster_query(params: &HashMap<String, String>) -> Result<RosterQue
         status: params
             .get("status")
             .map(|s| {
-                serde_json::from_value::<Status>(json!(s)).map_err(|_| {
+                Status::parse(s).ok_or_else(|| {
                     Refusal::invalid(
                         "status",
                         format!(

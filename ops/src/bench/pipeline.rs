@@ -551,7 +551,11 @@ async fn lag_test(
                     }
                     continue;
                 }
-                let at = store.state(roster_projections::models::ROSTER.name).await?.checkpoint.global_position;
+                let at = store
+                    .state(roster_projections::models::ROSTER.name)
+                    .await?
+                    .checkpoint
+                    .global_position;
                 let now = Instant::now();
                 while let Some(&(position, committed)) = pending.front() {
                     if position > at {
