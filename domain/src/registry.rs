@@ -18,20 +18,7 @@ use crate::platform::Status;
 use crate::targets::{DefineTargetSet, RetireTargetSet};
 
 /// Every state of a platform: a command allowed whatever the lifecycle says.
-const ANY_STATE: &[Status] = &[
-    Status::New,
-    Status::Submitted,
-    Status::CityEndorsed,
-    Status::Recommended,
-    Status::Evaluated,
-    Status::OnNotice,
-    Status::Listed,
-    Status::UnderReview,
-    Status::Rejected,
-    Status::NotSelected,
-    Status::Withdrawn,
-    Status::Delisted,
-];
+const ANY_STATE: &[Status] = &Status::ALL;
 
 /// A state in which an application cycle has ended without listing, or a delisting: the unit
 /// may apply again (the stream's first submission is in `New`).
