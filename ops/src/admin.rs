@@ -275,10 +275,16 @@ pub fn host_reader() -> Actor {
     }
 }
 
+/// `roster report roster`'s arguments.
+#[derive(clap::Args)]
 pub struct RosterArgs {
+    #[arg(long)]
     pub as_of: Option<NaiveDate>,
+    #[arg(long)]
     pub province: Option<String>,
+    #[arg(long)]
     pub domain: Option<String>,
+    #[arg(long)]
     pub status: Option<String>,
 }
 

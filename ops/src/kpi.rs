@@ -17,13 +17,28 @@ use uuid::Uuid;
 
 use crate::admin::Format;
 
+/// `roster report kpi`'s arguments.
+#[derive(clap::Args)]
 pub struct KpiArgs {
+    /// Business date (default: today, Beijing time).
+    #[arg(long)]
     pub as_of: Option<NaiveDate>,
+    /// Ignore everything recorded after this time: RFC 3339, `YYYY-MM-DD HH:MM[:SS]`
+    /// (Beijing) or a date (its end).
+    #[arg(long)]
     pub known_at: Option<String>,
+    /// Only this target set (default: all in force).
+    #[arg(long)]
     pub target_set: Option<String>,
+    /// Only this round in the funnel.
+    #[arg(long)]
     pub round: Option<String>,
-    /// For CSV: the view (default `targets`); for the table: only this view.
+    /// One view: about, targets, kpis, province, domain, applicant_kind, monthly, funnel
+    /// (CSV: default targets; the table: only this view).
+    #[arg(long)]
     pub view: Option<String>,
+    /// Write to this file instead of standard output (required for xlsx).
+    #[arg(long, short)]
     pub output: Option<PathBuf>,
 }
 

@@ -2,6 +2,7 @@
 //! `Platform::decide` once the registry allows the command in the platform's state.
 
 use super::*;
+use PlatformEvent as E;
 
 impl Platform {
     pub(super) fn submit_application(
@@ -11,7 +12,6 @@ impl Platform {
         ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
         let on = meta.business_date;
-        use PlatformEvent as E;
         Ok({
             let round = self.round(ctx)?;
             let config = round.config.as_ref().expect("checked");
@@ -86,7 +86,6 @@ impl Platform {
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
         let on = meta.business_date;
-        use PlatformEvent as E;
         Ok({
             if !c.changes.is_object() {
                 return Err(Refusal::invalid(
@@ -152,7 +151,6 @@ impl Platform {
         _meta: &CommandMeta,
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
-        use PlatformEvent as E;
         Ok({
             required("reason", &c.reason)?;
             vec![E::ApplicationWithdrawn {
@@ -169,7 +167,6 @@ impl Platform {
     ) -> Result<Vec<PlatformEvent>, Refusal> {
         let on = meta.business_date;
         let actor = &meta.actor;
-        use PlatformEvent as E;
         Ok({
             let city = actor
                 .jurisdiction
@@ -202,7 +199,6 @@ impl Platform {
         ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
         let on = meta.business_date;
-        use PlatformEvent as E;
         Ok({
             let round = self.round(ctx)?;
             let province = self.province().expect("submitted");
@@ -272,7 +268,6 @@ impl Platform {
         _meta: &CommandMeta,
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
-        use PlatformEvent as E;
         Ok({
             if c.reasons.iter().all(|r| r.trim().is_empty()) {
                 return Err(Refusal::invalid(
@@ -293,7 +288,6 @@ impl Platform {
         _meta: &CommandMeta,
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
-        use PlatformEvent as E;
         Ok({
             if c.score > 100 {
                 return Err(Refusal::invalid(
@@ -316,7 +310,6 @@ impl Platform {
         _meta: &CommandMeta,
         ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
-        use PlatformEvent as E;
         Ok({
             if c.until < c.from {
                 return Err(Refusal::new(
@@ -351,7 +344,6 @@ impl Platform {
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
         let on = meta.business_date;
-        use PlatformEvent as E;
         Ok({
             required("summary", &c.summary)?;
             let (from, until) = self.notice.expect("on notice");
@@ -372,7 +364,6 @@ impl Platform {
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
         let on = meta.business_date;
-        use PlatformEvent as E;
         Ok({
             let (_, until) = self.notice.expect("on notice");
             if on <= until {
@@ -389,7 +380,6 @@ impl Platform {
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
         let on = meta.business_date;
-        use PlatformEvent as E;
         Ok({
             if c.dated > on {
                 return Err(Refusal::new(
@@ -428,7 +418,6 @@ impl Platform {
         _meta: &CommandMeta,
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
-        use PlatformEvent as E;
         Ok({
             required("reason", &c.reason)?;
             match self.services.get(&c.service_id) {
@@ -460,7 +449,6 @@ impl Platform {
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
         let on = meta.business_date;
-        use PlatformEvent as E;
         Ok({
             valid_id("incident_id", &c.incident_id)?;
             required("description", &c.description)?;
@@ -498,7 +486,6 @@ impl Platform {
         _meta: &CommandMeta,
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
-        use PlatformEvent as E;
         Ok({
             if !self.incidents.contains_key(&c.incident_id) {
                 return Err(Refusal::not_found(format!(
@@ -529,7 +516,6 @@ impl Platform {
         _meta: &CommandMeta,
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
-        use PlatformEvent as E;
         Ok({
             valid_id("review_id", &c.review_id)?;
             if self.reviews.contains_key(&c.review_id) {
@@ -590,7 +576,6 @@ impl Platform {
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
         let on = meta.business_date;
-        use PlatformEvent as E;
         Ok({
             match self.reviews.get(&c.review_id) {
                 None => {
@@ -634,7 +619,6 @@ impl Platform {
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
         let on = meta.business_date;
-        use PlatformEvent as E;
         Ok({
             if !(1..=5).contains(&c.stars) {
                 return Err(Refusal::invalid(
@@ -667,7 +651,6 @@ impl Platform {
         _ctx: &PlatformContext,
     ) -> Result<Vec<PlatformEvent>, Refusal> {
         let on = meta.business_date;
-        use PlatformEvent as E;
         Ok({
             match (c.reason, c.area) {
                 (DelistReason::SeriousViolation, None) => {

@@ -1,7 +1,5 @@
 //! `roster report kpi|roster|funnel|reviews|incidents|timeline|audit` (also `roster query`).
 
-use std::path::PathBuf;
-
 use clap::Subcommand;
 use roster::admin::{self, Format};
 use roster_app::App;
@@ -11,39 +9,9 @@ pub(crate) enum Report {
     /// KPI progress against the 2027 targets and every target set, as of a business date (and as
     /// known at a recorded time): targets, KPIs, breakdowns by province, domain and applicant
     /// kind, monthly series, funnel.
-    Kpi {
-        /// Business date (default: today, Beijing time).
-        #[arg(long)]
-        as_of: Option<chrono::NaiveDate>,
-        /// Ignore everything recorded after this time: RFC 3339, `YYYY-MM-DD HH:MM[:SS]`
-        /// (Beijing) or a date (its end).
-        #[arg(long)]
-        known_at: Option<String>,
-        /// Only this target set (default: all in force).
-        #[arg(long)]
-        target_set: Option<String>,
-        /// Only this round in the funnel.
-        #[arg(long)]
-        round: Option<String>,
-        /// One view: about, targets, kpis, province, domain, applicant_kind, monthly, funnel
-        /// (CSV: default targets).
-        #[arg(long)]
-        view: Option<String>,
-        /// Write to this file instead of standard output (required for xlsx).
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-    },
+    Kpi(roster::kpi::KpiArgs),
     /// The roster as of a date (default: platforms on the roster; --status for any status).
-    Roster {
-        #[arg(long)]
-        as_of: Option<chrono::NaiveDate>,
-        #[arg(long)]
-        province: Option<String>,
-        #[arg(long)]
-        domain: Option<String>,
-        #[arg(long)]
-        status: Option<String>,
-    },
+    Roster(admin::RosterArgs),
     /// Applications per round and province, by stage reached.
     Funnel {
         #[arg(long)]
@@ -74,46 +42,8 @@ pub(crate) enum Report {
 
 pub(crate) async fn run(app: &App, report: Report, format: Format) -> anyhow::Result<()> {
     match report {
-        Report::Kpi {
-            as_of,
-            known_at,
-            target_set,
-            round,
-            view,
-            output,
-        } => {
-            roster::kpi::report(
-                app,
-                roster::kpi::KpiArgs {
-                    as_of,
-                    known_at,
-                    target_set,
-                    round,
-                    view,
-                    output,
-                },
-                format,
-            )
-            .await?
-        }
-        Report::Roster {
-            as_of,
-            province,
-            domain,
-            status,
-        } => {
-            admin::query_roster(
-                app,
-                admin::RosterArgs {
-                    as_of,
-                    province,
-                    domain,
-                    status,
-                },
-                format,
-            )
-            .await?
-        }
+        Report::Kpi(args) => roster::kpi::report(app, args, format).await?,
+        Report::Roster(args) => admin::query_roster(app, args, format).await?,
         Report::Funnel { round, as_of } => admin::query_funnel(app, round, as_of, format).await?,
         Report::Reviews { as_of, window_days } => {
             admin::query_reviews(app, as_of, window_days, format).await?
