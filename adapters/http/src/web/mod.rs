@@ -6,6 +6,7 @@
 
 mod actions;
 mod charts;
+mod forms;
 mod pages;
 pub(crate) mod session;
 

@@ -64,7 +64,7 @@ pub(crate) async fn reviews(
                         td { a href={"/ui/platforms/" (r.platform_id)} { (r.platform_name) } }
                         td { (province_name(lang, &r.province)) }
                         td { (r.trigger) } td { @if let Some(o) = r.opened_on { (o) } } td { (r.due_on) }
-                        td { @if let Some(rid) = &r.review_id { (crate::web::actions::conclude_form(&v, &r.platform_id, rid, state.app().today())) } }
+                        td { @if let Some(rid) = &r.review_id { (crate::web::actions::review_forms(&v, &r.platform_id, rid, state.app().today())) } }
                     }
                 } }
             } }
