@@ -451,19 +451,31 @@ pub fn progress(
 }
 
 /// The target sets in force at T: the built-in national set, then each defined set's latest
-/// revision recorded by T, unless retired by T.
+/// revision recorded by T, unless a retirement recorded by T retired that revision.
 pub fn target_sets(docs: &[TargetSetDoc], axes: &Axes) -> Vec<TargetSetView> {
     let mut sets = vec![national_2027()];
     for doc in docs {
-        if doc.retired.as_ref().is_some_and(|(s, _)| axes.knows(s.at)) {
-            continue;
-        }
-        if let Some(r) = doc
+        let Some(r) = doc
             .revisions
             .iter()
             .filter(|r| axes.knows(r.recorded.at))
             .max_by_key(|r| r.revision)
-        {
+        else {
+            continue;
+        };
+        // A document written before retirements were kept knows only its last one.
+        let legacy = doc
+            .retired
+            .as_ref()
+            .filter(|_| doc.retirements.is_empty())
+            .map(|(s, _)| (*s, u32::MAX));
+        let retired = doc
+            .retirements
+            .iter()
+            .copied()
+            .chain(legacy)
+            .any(|(s, last)| axes.knows(s.at) && last >= r.revision);
+        if !retired {
             sets.push(TargetSetView {
                 target_set_id: doc.target_set_id.clone(),
                 name: r.name.clone(),

@@ -550,6 +550,35 @@ fn analysts_target_sets_filter_by_province_and_follow_the_known_at_axis() {
         },
     );
     assert_eq!(log.report("2026-07-31", None).target_sets.len(), 1);
+
+    // Defined again later: as known between the retirement and the new definition the set was
+    // retired, as known after it the new revision is in force.
+    let retired = log.now();
+    log.push_set(
+        "jiangxi-2027",
+        "2026-08-01",
+        TargetSetEvent::TargetSetDefined {
+            name: "江西省2027（修订）".into(),
+            description: None,
+            targets: vec![target],
+            revision: 2,
+        },
+    );
+    let between = log.report("2026-08-31", Some(retired));
+    assert!(
+        !between
+            .target_sets
+            .iter()
+            .any(|s| s.target_set_id == "jiangxi-2027"),
+        "as known before it was defined again, the set is retired"
+    );
+    let now = log.report("2026-08-31", None);
+    let set = now
+        .target_sets
+        .iter()
+        .find(|s| s.target_set_id == "jiangxi-2027")
+        .expect("in force again");
+    assert_eq!((set.revision, set.name.as_str()), (2, "江西省2027（修订）"));
 }
 
 #[test]

@@ -211,9 +211,13 @@ pub struct TargetSetRevision {
 pub struct TargetSetDoc {
     pub target_set_id: String,
     pub revisions: Vec<TargetSetRevision>,
-    /// Retired (recorded time, business date, reason), if it was.
+    /// Retired (recorded time, business date, reason), if its last event is a retirement.
     #[serde(default)]
     pub retired: Option<(Stamp, String)>,
+    /// Every retirement: when it was recorded and the last revision it retired. A set defined
+    /// again after a retirement was still retired as known in between.
+    #[serde(default)]
+    pub retirements: Vec<(Stamp, u32)>,
 }
 
 fn stamp(e: &StoredEvent) -> Stamp {
@@ -344,6 +348,8 @@ pub fn fold_target_set(doc: &mut TargetSetDoc, event: &TargetSetEvent, e: &Store
         }
         TargetSetEvent::TargetSetRetired { reason } => {
             doc.retired = Some((stamp(e), reason.clone()));
+            let last = doc.revisions.iter().map(|r| r.revision).max().unwrap_or(0);
+            doc.retirements.push((stamp(e), last));
         }
     }
 }
