@@ -208,7 +208,7 @@ impl PolicyConsumer {
                 }
             }
         }
-        Ok(Ok(Platform::from_events(history)))
+        Ok(Ok(Platform::replay(history)))
     }
 
     /// Schedules or cancels the deadlines and issues the commands the policies derive from

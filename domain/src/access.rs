@@ -13,6 +13,8 @@ pub fn roles_for(command: CommandKind) -> &'static [Role] {
     command.roles()
 }
 
+/// Refuses (`forbidden`) an actor whose role may not issue the command at all (RULES.md §10);
+/// the jurisdiction is checked separately by `check_scope`.
 pub fn check_role(actor: &Actor, command: CommandKind) -> Result<(), Refusal> {
     let roles = roles_for(command);
     if roles.contains(&actor.role) {
@@ -87,7 +89,7 @@ pub fn check_scope(
         Role::City => {
             let c = actor.jurisdiction.as_deref().and_then(CityCode::parse);
             match (c, province) {
-                (Some(c), Some(p)) if c.province() == p => Ok(()),
+                (Some(c), Some(_)) if Some(&c) == city => Ok(()),
                 _ => Err(Refusal::forbidden(format!(
                     "city {} acts only on applicants of its own city ({})",
                     actor.jurisdiction.as_deref().unwrap_or("?"),

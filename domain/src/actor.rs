@@ -9,16 +9,26 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// An applicant unit: acts only on its own platforms, by its USCC.
     Applicant,
+    /// A city department (地级市工信局): endorses the applications of its city.
     City,
+    /// A provincial department (省级工信主管部门) or the XPCC: verifies, recommends and rejects
+    /// the applications of its province.
     Province,
+    /// The ministry (MIIT with NDRC, or with CAS for the bioreactor programme): opens rounds,
+    /// records evaluations, lists, reviews and delists.
     Ministry,
+    /// An analyst: reads only, except that it may define and retire KPI target sets.
     Analyst,
+    /// A process manager of dynamic management (policies, deadline scheduler).
     System,
+    /// No valid token: names a refused request in the audit log, never an acting user.
     Anonymous,
 }
 
 impl Role {
+    /// The code, as serialised (e.g. `ministry`).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Applicant => "applicant",
@@ -31,6 +41,7 @@ impl Role {
         }
     }
 
+    /// The role of a code; `None` for an unknown code and for `anonymous`, which no token may have.
     pub fn parse(s: &str) -> Option<Role> {
         Some(match s {
             "applicant" => Role::Applicant,
@@ -55,8 +66,12 @@ impl std::fmt::Display for Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
+    /// Who acts: a token's actor id, `system:<policy>` for a process manager, `anonymous`
+    /// without a token.
     pub id: String,
+    /// The role the actor acts in (RULES.md §10).
     pub role: Role,
+    /// Where the actor may act (see above); absent for ministry, analyst and system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jurisdiction: Option<String>,
 }
@@ -72,6 +87,8 @@ impl Actor {
         }
     }
 
+    /// The actor of a process manager: id `system:<policy>` (e.g. `system:policy D-4`), role
+    /// `system`, no jurisdiction.
     pub fn system(policy: &str) -> Actor {
         Actor {
             id: format!("system:{policy}"),

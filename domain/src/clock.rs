@@ -5,6 +5,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
 /// Injected time: the only source of "now" (recorded time), so tests control it.
 pub trait Clock: Send + Sync {
+    /// The current instant (recorded time, UTC).
     fn now(&self) -> DateTime<Utc>;
 
     /// Today's business date: the Asia/Shanghai calendar day (UTC+8, no daylight saving).
@@ -24,6 +25,7 @@ pub fn business_day(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&beijing()).date_naive()
 }
 
+/// The operating system's clock, which the `roster` binary injects; tests inject their own.
 pub struct SystemClock;
 
 impl Clock for SystemClock {

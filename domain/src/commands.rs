@@ -16,27 +16,35 @@ use crate::values::{Cny, Domain, Province, Uscc};
 /// What every command carries besides its body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandMeta {
+    /// The command's id: client-chosen, or derived by a policy; its events' ids derive from it.
     pub command_id: Uuid,
+    /// Who issues the command: id, role and jurisdiction (RULES.md §10).
     pub actor: Actor,
+    /// The day the act takes effect (RULES.md §12), as resolved by the command service.
     pub business_date: NaiveDate,
 }
 
 /// A command with its meta, as handed to an aggregate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope<C> {
+    /// Command id, actor and business date.
     pub meta: CommandMeta,
+    /// The command itself.
     pub command: C,
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rounds
 
+/// The ministry opens a round of applications (RULES.md §6): its opening day, deadlines per
+/// province (R-4), quota (R-1) and minimum notice length. A round is opened once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenRound {
     /// e.g. `2025`.
     #[schema(pattern = r"^[A-Za-z0-9_-]{1,32}$", min_length = 1, max_length = 32)]
     pub round_id: String,
+    /// First day applicants may submit; a submission before it is refused (R-4).
     pub opens_on: NaiveDate,
     /// Applicants submit by this date, per province (Guangdong 2025: 2025-07-04). Where a
     /// province has none, the province deadline applies to its applicants too.
@@ -69,13 +77,18 @@ fn default_notice_days() -> u32 {
     5
 }
 
+/// A command on a round's stream (`round-<id>`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum RoundCommand {
+    /// The ministry opens the round.
     OpenRound(OpenRound),
     /// Issued by the command service together with a province recommendation (R-1).
     RegisterRecommendation {
+        /// The platform recommended.
         platform_id: String,
+        /// The recommending province, whose quota the recommendation takes (R-1).
         province: Province,
+        /// The platform's declared domains, for the concentration warning (R-2).
         domains: BTreeSet<Domain>,
     },
 }
@@ -83,14 +96,23 @@ pub enum RoundCommand {
 // ---------------------------------------------------------------------------------------------
 // Platforms
 
+/// An applicant submits its application form in a round (RULES.md §5), by its province's
+/// applicant deadline (R-4); a unit whose cycle ended without listing, or whose platform was
+/// delisted, applies again the same way. The eligibility rules are assessed on submission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitApplication {
+    /// The round applied in (e.g. `2025`); it must have been opened, and a platform applies at
+    /// most once per round.
     #[schema(pattern = r"^[A-Za-z0-9_-]{1,32}$", min_length = 1, max_length = 32)]
     pub round_id: String,
+    /// The application form (申请表).
     pub form: ApplicationForm,
 }
 
+/// The applicant amends its application before the province decides; the eligibility rules
+/// are assessed again. The USCC and the province cannot be amended, nor the city once it has
+/// endorsed the application (R-3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmendApplication {
@@ -99,30 +121,43 @@ pub struct AmendApplication {
     pub changes: serde_json::Value,
 }
 
+/// The applicant withdraws its pending application, at any state before listing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawApplication {
+    /// Why the application is withdrawn; not blank.
     #[schema(min_length = 1, pattern = r"\S")]
     pub reason: String,
 }
 
+/// The applicant's city endorses the application and forwards it to the province (R-3), by
+/// the round's city deadline for that province where one is set (R-4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndorseByCity {
+    /// The city's opinion on the application.
     pub opinion: String,
 }
 
+/// The province recommends an application of its own province to the ministry (R-1 to R-4):
+/// at most the round's quota per province, by the province deadline, and after city endorsement
+/// where the round requires it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecommendByProvince {
+    /// The province's recommendation opinion (推荐意见).
     pub opinion: String,
+    /// The rank the province gives this recommendation (排序), if any: 1 up to the round's
+    /// quota per province (R-1).
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub rank: Option<u32>,
     /// Required to recommend an application that fails a hard rule (RULES.md §5).
     #[serde(default)]
     pub override_reason: Option<String>,
 }
 
+/// The province rejects the application (不予推荐); the unit may apply again in a later round.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectByProvince {
@@ -131,34 +166,48 @@ pub struct RejectByProvince {
     pub reasons: Vec<String>,
 }
 
+/// The ministry records the expert evaluation (专家评价) of a recommended application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordExpertEvaluation {
     /// 0-100.
     #[schema(maximum = 100)]
     pub score: u32,
+    /// Whether the application passed: then `evaluated`, otherwise `not_selected`.
     pub passed: bool,
+    /// Members of the expert panel, if recorded.
     #[serde(default)]
     pub panel: Vec<String>,
+    /// The panel's comments, if any.
     #[serde(default)]
     pub comments: Option<String>,
 }
 
+/// The ministry puts an evaluated platform on public notice (公示) from `from` to `until`,
+/// both days included; the period lasts at least the round's `notice_days` (R-5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartPublicNotice {
+    /// First day of the notice.
     pub from: NaiveDate,
+    /// Last day of the notice; not before `from`.
     pub until: NaiveDate,
 }
 
+/// The ministry records an objection raised during the public notice, on a business date
+/// within the notice period (R-5). An upheld objection ends the application as `not_selected`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordNoticeObjection {
+    /// Whether the ministry upholds the objection.
     pub upheld: bool,
+    /// What the objection says; not blank.
     #[schema(min_length = 1, pattern = r"\S")]
     pub summary: String,
 }
 
+/// The ministry lists a platform whose public notice has ended with no upheld objection (R-5),
+/// from the day after the notice; the listing takes effect on the business date. No fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListPlatform {}
@@ -167,27 +216,44 @@ pub struct ListPlatform {}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ServiceRecord {
+    /// An enterprise served (服务企业), counted in K-2.
     EnterpriseServed {
+        /// The served enterprise's USCC; K-2 counts each USCC once, whichever platforms served it.
         enterprise_uscc: Uscc,
+        /// The served enterprise's name.
         enterprise_name: String,
+        /// Contract amount, in yuan.
         contract_cny: Cny,
     },
+    /// A product incubated (孵化产品), counted in K-3.
     ProductIncubated {
+        /// The product's name; not blank. With `owner_uscc` it identifies the product in K-3.
         product_name: String,
+        /// USCC of the product's owner.
         owner_uscc: Uscc,
+        /// The product's domain.
         domain: Domain,
     },
+    /// A result industrialised (成果产业化), counted in K-4.
     ProjectIndustrialized {
+        /// The project's name.
         project: String,
+        /// Revenue of the industrialised result, in yuan.
         revenue_cny: Cny,
     },
+    /// An enterprise spun off (衍生孵化企业), counted in K-4.
     EnterpriseSpunOff {
+        /// The spun-off enterprise's USCC.
         enterprise_uscc: Uscc,
+        /// The spun-off enterprise's name.
         enterprise_name: String,
+        /// The spun-off enterprise's valuation, in yuan.
         valuation_cny: Cny,
     },
 }
 
+/// The platform's applicant or the ministry records a pilot service delivered by a platform
+/// on the roster (RULES.md §8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordService {
@@ -196,24 +262,36 @@ pub struct RecordService {
     pub service_id: Option<Uuid>,
     /// The date the service was delivered.
     pub dated: NaiveDate,
+    /// What was delivered, by `kind`.
     pub record: ServiceRecord,
 }
 
+/// The ministry retracts a service record, which then counts in no KPI at any as-of date
+/// (RULES.md §8). A record is retracted once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetractService {
+    /// The service record of this platform to retract.
     pub service_id: Uuid,
+    /// Why it is retracted; not blank.
     #[schema(min_length = 1, pattern = r"\S")]
     pub reason: String,
 }
 
+/// An incident of the platform is reported, in any state, by its applicant, its province or the
+/// ministry. For a platform on the roster, a strain leak opens a re-review (D-4) and, with major
+/// loss, delists it (D-5); a major safety or environmental accident opens a review (D-6).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportIncident {
+    /// The incident's id, unique on the platform.
     #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$", min_length = 1, max_length = 64)]
     pub incident_id: String,
+    /// What kind of incident it is.
     pub kind: IncidentKind,
+    /// The day it happened; not after the business date of the report.
     pub occurred_on: NaiveDate,
+    /// What happened; not blank.
     #[schema(min_length = 1, pattern = r"\S")]
     pub description: String,
     /// Direct economic loss, if known at report time.
@@ -224,16 +302,24 @@ pub struct ReportIncident {
     pub severity: Option<IncidentClass>,
 }
 
+/// The ministry or the platform's province records its assessment of a reported incident; the
+/// accident class of Decree 493 follows from the loss, deaths and serious injuries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssessIncident {
+    /// The reported incident of this platform assessed.
     #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$", min_length = 1, max_length = 64)]
     pub incident_id: String,
+    /// Direct economic loss as assessed, in yuan. For a strain leak of a platform on the roster, a
+    /// loss at or above the major-loss threshold delists it (D-5).
     pub direct_loss_cny: Cny,
+    /// Deaths caused; 0 when absent.
     #[serde(default)]
     pub deaths: u32,
+    /// Serious injuries caused; 0 when absent.
     #[serde(default)]
     pub serious_injuries: u32,
+    /// The assessment's conclusion; not blank.
     #[schema(min_length = 1, pattern = r"\S")]
     pub conclusion: String,
 }
@@ -241,12 +327,17 @@ pub struct AssessIncident {
 /// Why a review was opened: `triennial`, `incident:<id>` or `ad_hoc`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ReviewTrigger {
+    /// The review every three years after listing (D-1); one per due date (D-2).
     Triennial,
+    /// The re-review after the named incident of the platform (D-4, D-6); one per incident.
     Incident(String),
+    /// A review opened for any other reason.
     AdHoc,
 }
 
 impl ReviewTrigger {
+    /// Reads a trigger as written: `triennial`, `ad_hoc` or `incident:<id>` with a non-empty id;
+    /// `None` for anything else.
     pub fn parse(s: &str) -> Option<ReviewTrigger> {
         match s {
             "triennial" => Some(ReviewTrigger::Triennial),
@@ -286,40 +377,57 @@ impl<'de> Deserialize<'de> for ReviewTrigger {
     }
 }
 
+/// The ministry or the system opens a review of a platform on the roster (RULES.md §7); the
+/// platform is then `under_review`. Several reviews may be open at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenReview {
+    /// The review's id, unique on the platform.
     #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$", min_length = 1, max_length = 64)]
     pub review_id: String,
+    /// Why it is opened: `triennial`, `incident:<incident id>` or `ad_hoc`.
     #[schema(value_type = String, example = "triennial")]
     pub trigger: ReviewTrigger,
+    /// The day the review is due; one not concluded by then is overdue (D-2).
     pub due_on: NaiveDate,
 }
 
+/// The outcome of a review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewOutcome {
+    /// The platform stays on the roster: `listed` again once no other review is open.
     Passed,
+    /// The platform is delisted in the same commit (D-3).
     Failed,
 }
 
+/// The ministry or the system concludes an open review of the platform (RULES.md §7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConcludeReview {
+    /// The open review concluded.
     #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$", min_length = 1, max_length = 64)]
     pub review_id: String,
+    /// Passed or failed; a failed review delists the platform (D-3).
     pub outcome: ReviewOutcome,
+    /// The reasons for the outcome, if any.
     #[serde(default)]
     pub reasons: Vec<String>,
 }
 
+/// The ministry records the annual evaluation of a platform on the roster and its
+/// service-capability star rating (D-8); a later evaluation of the same year replaces that
+/// year's rating.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordAnnualEvaluation {
+    /// The year evaluated, from 2025 up to the year of the business date.
     pub year: i32,
     /// 服务能力星级, 1-5.
     #[schema(minimum = 1, maximum = 5)]
     pub stars: u8,
+    /// The evaluation's findings, if any.
     #[serde(default)]
     pub findings: Option<String>,
 }
@@ -328,11 +436,18 @@ pub struct RecordAnnualEvaluation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DelistReason {
+    /// A review failed (D-3).
     ReviewFailed,
+    /// A strain leak with major economic loss (D-5).
     StrainLeakMajorLoss,
+    /// Service capability or results below requirements (D-9).
     InsufficientService,
+    /// A serious violation in one `area`: intellectual property, production safety,
+    /// environmental protection or quality safety (D-9).
     SeriousViolation,
+    /// The unit gives up the listing of its own accord.
     Voluntary,
+    /// Any other reason.
     Other,
 }
 
@@ -350,18 +465,26 @@ impl DelistReason {
     }
 }
 
+/// The area of a serious violation (D-9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ViolationArea {
+    /// Intellectual property.
     Ip,
+    /// Production safety.
     Safety,
+    /// Environmental protection.
     Environment,
+    /// Quality safety.
     Quality,
 }
 
+/// The ministry or the system removes a platform from the roster (撤除); the delisting takes
+/// effect on its business date (D-7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DelistPlatform {
+    /// Why the platform is delisted.
     pub reason: DelistReason,
     /// Required with `serious_violation`.
     #[serde(default)]
@@ -374,32 +497,53 @@ pub struct DelistPlatform {
     #[serde(default)]
     #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$", min_length = 1, max_length = 64)]
     pub incident_id: Option<String>,
+    /// Free-text explanation, if any.
     #[serde(default)]
     pub details: Option<String>,
 }
 
+/// A command on one platform's stream, named in `type` as in the registry.
 // One command lives per request; boxing the form would buy nothing but noise.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", deny_unknown_fields)]
 pub enum PlatformCommand {
+    /// Applicant: submit an application (to `submitted`).
     SubmitApplication(SubmitApplication),
+    /// Applicant: amend a pending application before the province decides.
     AmendApplication(AmendApplication),
+    /// Applicant: withdraw a pending application (to `withdrawn`).
     WithdrawApplication(WithdrawApplication),
+    /// City: endorse an application of its own city (to `city_endorsed`).
     EndorseByCity(EndorseByCity),
+    /// Province: recommend an application to the ministry (to `recommended`).
     RecommendByProvince(RecommendByProvince),
+    /// Province: reject an application (to `rejected`).
     RejectByProvince(RejectByProvince),
+    /// Ministry: record the expert evaluation (to `evaluated` or `not_selected`).
     RecordExpertEvaluation(RecordExpertEvaluation),
+    /// Ministry: start the public notice (to `on_notice`).
     StartPublicNotice(StartPublicNotice),
+    /// Ministry: record an objection to the notice (upheld: to `not_selected`).
     RecordNoticeObjection(RecordNoticeObjection),
+    /// Ministry: list the platform after its notice (to `listed`).
     ListPlatform(ListPlatform),
+    /// Applicant or ministry: record a service of a platform on the roster.
     RecordService(RecordService),
+    /// Ministry: retract a service record.
     RetractService(RetractService),
+    /// Applicant, province or ministry: report an incident, in any state.
     ReportIncident(ReportIncident),
+    /// Ministry or province: assess a reported incident.
     AssessIncident(AssessIncident),
+    /// Ministry or system: open a review (to `under_review`).
     OpenReview(OpenReview),
+    /// Ministry or system: conclude a review (passed: `listed` once no review is open; failed:
+    /// `delisted`).
     ConcludeReview(ConcludeReview),
+    /// Ministry: record the annual evaluation and star rating (D-8).
     RecordAnnualEvaluation(RecordAnnualEvaluation),
+    /// Ministry or system: delist the platform (to `delisted`).
     DelistPlatform(DelistPlatform),
 }
 

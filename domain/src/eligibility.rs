@@ -30,10 +30,13 @@ pub const MIN_CCTV_DAYS: u32 = 90;
 /// G-3: "in recent years" (近年来) is read as the 3 years before the submission date.
 pub const G3_LOOKBACK_YEARS: u32 = 3;
 
+/// The outcome of one eligibility rule for an application (RULES.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// The rule is met.
     Pass,
+    /// The rule is not met: a province can recommend the application only with an override reason.
     Fail,
     /// The form lacks the answer the rule needs.
     MissingEvidence,
@@ -41,22 +44,36 @@ pub enum Outcome {
     NotApplicable,
 }
 
+/// The outcome of one hard rule (G-1..G-12) for an application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RuleResult {
+    /// The rule id, e.g. `G-8`.
     pub rule: String,
+    /// Pass, fail, missing evidence or not applicable.
     pub outcome: Outcome,
+    /// What the rule found, in words (e.g. `largest vessel 5000 L ≥ 1000 L`).
     pub detail: String,
 }
 
+/// A soft finding (RULES.md §5): equipment or software the Guideline encourages; shown, never
+/// blocking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SoftFinding {
+    /// What was looked for: `parallel_bioreactors`, `process_analytics_or_digital_twin`, or
+    /// `domain_equipment:<domain>` for each declared domain.
     pub code: String,
+    /// Whether the form declares it.
     pub present: bool,
+    /// The Guideline's wording; for domain equipment, the items found, or the items looked for when
+    /// none was found.
     pub detail: String,
 }
 
+/// The eligibility assessment of an application (`EligibilityAssessed`), made on submission and on
+/// every amendment (RULES.md §5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EligibilityAssessment {
+    /// The business date of the submission or amendment; G-3's three years count back from it.
     pub assessed_on: NaiveDate,
     /// Every hard rule G-1..G-12 with its outcome, in rule order.
     pub rules: Vec<RuleResult>,
@@ -68,6 +85,8 @@ pub struct EligibilityAssessment {
 }
 
 impl EligibilityAssessment {
+    /// The ids of the failed hard rules, in rule order: a recommendation needs an override reason
+    /// while there is any.
     pub fn hard_failures(&self) -> Vec<String> {
         self.rules
             .iter()
@@ -76,6 +95,7 @@ impl EligibilityAssessment {
             .collect()
     }
 
+    /// The outcome of rule `rule` (e.g. `G-3`); `None` when the assessment does not list it.
     pub fn outcome(&self, rule: &str) -> Option<Outcome> {
         self.rules
             .iter()
@@ -87,7 +107,9 @@ impl EligibilityAssessment {
 /// What G-3 needs to know of the platform's own incident history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PastIncident {
+    /// The incident's id on the platform's stream.
     pub incident_id: String,
+    /// The day the incident occurred.
     pub occurred_on: NaiveDate,
     /// Classified 较大 or above, or a major safety/environmental accident.
     pub serious: bool,

@@ -10,25 +10,46 @@ use serde::{Deserialize, Serialize};
 pub enum Code {
     /// A rule refused it: `G-4`, `R-1`, `D-5`, `K-2`, `C-3` … (a business refusal).
     Rule(String),
+    /// `state_conflict`: the platform's state does not allow the command (RULES.md §4), e.g. a
+    /// transition not in the table, a round it already applied in, a review already concluded.
     StateConflict,
+    /// `version_conflict`: the stream is not at the version the command expected (optimistic
+    /// concurrency), or kept moving while the command was retried; reload and retry.
     VersionConflict,
+    /// `duplicate`: what the command would create or end exists or ended already (a round, a
+    /// service record, an incident, a review, a retraction, a retired target set …).
     Duplicate,
+    /// `command_id_reused`: the command id was already used for a different command.
     CommandIdReused,
+    /// `invalid_input`: a field is missing, of the wrong type, unknown or out of bounds
+    /// (RULES.md §11); the refusal names the field.
     InvalidInput,
+    /// `malformed_json`: the body is not JSON, not a JSON object, or names a key twice.
     MalformedJson,
+    /// `body_too_large`: the request body is over the size limit.
     BodyTooLarge,
+    /// `impossible_date`: a value that is not a date, or a date that contradicts another (a notice
+    /// ending before it starts, a service or incident dated after the day it is recorded, a round's
+    /// deadlines out of order).
     ImpossibleDate,
     /// A business date after today (Asia/Shanghai): no act takes effect in the future (RULES.md §12).
     FutureBusinessDate,
     /// An applicant's, city's or province's act stated a business date other than the day it
     /// is recorded (RULES.md §12): those acts happen when they are recorded.
     BusinessDateNotToday,
+    /// `unauthenticated`: no bearer token, or an unknown or revoked one.
     Unauthenticated,
+    /// `forbidden`: the actor's role or jurisdiction does not allow the act (RULES.md §10).
     Forbidden,
+    /// `not_found`: no such platform, round, review, incident, service record, target set or route;
+    /// a platform outside the caller's jurisdiction answers the same (RULES.md §10).
     NotFound,
+    /// `too_many_requests`: over a rate limit.
     TooManyRequests,
     /// A store or the broker did not answer: worth retrying.
     Unavailable,
+    /// `internal`: a fault of the system (e.g. a stored result that cannot be read); the cause
+    /// goes to the server's log.
     Internal,
 }
 
@@ -41,13 +62,19 @@ pub enum Kind {
     Conflict,
     /// The request itself is wrong (the field names what).
     BadInput,
+    /// The request body is over the size limit.
     TooLarge,
+    /// No valid bearer token.
     Unauthenticated,
+    /// The role or the jurisdiction does not allow it.
     Forbidden,
+    /// No such thing, or none the caller may see.
     NotFound,
+    /// Over a rate limit.
     Throttled,
     /// The system could not answer now.
     Outage,
+    /// A fault of the system.
     Internal,
 }
 
@@ -112,6 +139,7 @@ impl Code {
         }
     }
 
+    /// What kind of failure the code is; the API's HTTP status follows from it.
     pub fn kind(&self) -> Kind {
         match self {
             Code::Rule(_) | Code::FutureBusinessDate | Code::BusinessDateNotToday => Kind::Business,
@@ -190,21 +218,37 @@ impl<'de> Deserialize<'de> for Code {
 /// The codes that are not rule ids, by name.
 pub mod code {
     use super::Code;
+    /// [`Code::StateConflict`] (`state_conflict`).
     pub const STATE_CONFLICT: Code = Code::StateConflict;
+    /// [`Code::VersionConflict`] (`version_conflict`).
     pub const VERSION_CONFLICT: Code = Code::VersionConflict;
+    /// [`Code::Forbidden`] (`forbidden`).
     pub const FORBIDDEN: Code = Code::Forbidden;
+    /// [`Code::InvalidInput`] (`invalid_input`).
     pub const INVALID_INPUT: Code = Code::InvalidInput;
+    /// [`Code::NotFound`] (`not_found`).
     pub const NOT_FOUND: Code = Code::NotFound;
+    /// [`Code::ImpossibleDate`] (`impossible_date`).
     pub const IMPOSSIBLE_DATE: Code = Code::ImpossibleDate;
+    /// [`Code::FutureBusinessDate`] (`future_business_date`).
     pub const FUTURE_BUSINESS_DATE: Code = Code::FutureBusinessDate;
+    /// [`Code::BusinessDateNotToday`] (`business_date_not_today`).
     pub const BUSINESS_DATE_NOT_TODAY: Code = Code::BusinessDateNotToday;
+    /// [`Code::CommandIdReused`] (`command_id_reused`).
     pub const COMMAND_ID_REUSED: Code = Code::CommandIdReused;
+    /// [`Code::Duplicate`] (`duplicate`).
     pub const DUPLICATE: Code = Code::Duplicate;
+    /// [`Code::Unavailable`] (`unavailable`).
     pub const UNAVAILABLE: Code = Code::Unavailable;
+    /// [`Code::Internal`] (`internal`).
     pub const INTERNAL: Code = Code::Internal;
+    /// [`Code::MalformedJson`] (`malformed_json`).
     pub const MALFORMED_JSON: Code = Code::MalformedJson;
+    /// [`Code::Unauthenticated`] (`unauthenticated`).
     pub const UNAUTHENTICATED: Code = Code::Unauthenticated;
+    /// [`Code::BodyTooLarge`] (`body_too_large`).
     pub const BODY_TOO_LARGE: Code = Code::BodyTooLarge;
+    /// [`Code::TooManyRequests`] (`too_many_requests`).
     pub const TOO_MANY_REQUESTS: Code = Code::TooManyRequests;
 }
 
@@ -235,16 +279,22 @@ pub fn store_refusal(e: crate::store::StoreError) -> Refusal {
     }
 }
 
+/// A refused command or request: its stable code, a message for whoever sent it, and the
+/// offending field when one applies. A refusal appends nothing (RULES.md §11).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct Refusal {
+    /// The stable code: a rule id (`G-4`, `R-1` …) or one of the named codes.
     pub code: Code,
+    /// What went wrong, in words a provincial clerk understands.
     pub message: String,
+    /// Path of the offending field (e.g. `form.site.area_m2`), when one applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
 
 impl Refusal {
+    /// A refusal with `code` and `message`, naming no field.
     pub fn new(code: impl Into<Code>, message: impl Into<String>) -> Refusal {
         Refusal {
             code: code.into(),
@@ -253,19 +303,23 @@ impl Refusal {
         }
     }
 
+    /// Names the offending field.
     pub fn at(mut self, field: &str) -> Refusal {
         self.field = Some(field.to_string());
         self
     }
 
+    /// An `invalid_input` refusal of `field`.
     pub fn invalid(field: &str, message: impl Into<String>) -> Refusal {
         Refusal::new(code::INVALID_INPUT, message).at(field)
     }
 
+    /// A `forbidden` refusal.
     pub fn forbidden(message: impl Into<String>) -> Refusal {
         Refusal::new(code::FORBIDDEN, message)
     }
 
+    /// A `not_found` refusal.
     pub fn not_found(message: impl Into<String>) -> Refusal {
         Refusal::new(code::NOT_FOUND, message)
     }

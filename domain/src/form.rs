@@ -8,10 +8,14 @@ use utoipa::ToSchema;
 
 use crate::values::{ApplicantKind, CityCode, Cny, Domain, Domains, Province, Quantity, Uscc};
 
+/// The application form (申请表) of the 2025 Guideline as submitted or amended; the
+/// eligibility rules G-1..G-12 are assessed on it (RULES.md §5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationForm {
+    /// The applying unit (申报单位).
     pub applicant: Applicant,
+    /// The pilot platform applied for (中试能力建设平台).
     pub platform: PlatformInfo,
     /// 申报类别, one or more (G-12).
     #[serde(default)]
@@ -23,20 +27,26 @@ pub struct ApplicationForm {
     /// 仪器设备原值, in yuan.
     #[serde(default)]
     pub equipment_value_cny: Option<Cny>,
+    /// Staff by category (人员配置), if given.
     #[serde(default)]
     pub staffing: Option<Staffing>,
     /// 近三年服务情况 (G-9).
     #[serde(default)]
     pub track_record: Option<TrackRecord>,
+    /// The equipment lists (中试装备仪器); the vessels are checked by G-8.
     #[serde(default)]
     pub equipment: Equipment,
+    /// Site and qualifications (场所配备及资质, G-4, G-5); absent, both rules report missing
+    /// evidence.
     #[serde(default)]
     pub site: Option<Site>,
     /// 公用工程 (G-6).
     #[serde(default)]
     pub utilities: Option<Vec<Utility>>,
+    /// The pilot technical team (人才团队, G-7); absent, G-7 reports missing evidence.
     #[serde(default)]
     pub team: Option<Team>,
+    /// IP protection (知识产权保护, G-11); absent, G-11 reports missing evidence.
     #[serde(default)]
     pub ip_protection: Option<IpProtection>,
     /// Biopharma platforms: complies with drug GMP (G-10).
@@ -53,36 +63,55 @@ pub struct ApplicationForm {
     pub evidence: Vec<Evidence>,
 }
 
+/// The applying unit (申报单位): a PRC-registered independent legal entity (G-1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Applicant {
+    /// Full name of the unit (申报单位名称).
     pub name: String,
+    /// The unit's unified social credit code (统一社会信用代码, G-1).
     pub uscc: Uscc,
+    /// University, research institute, state-owned or private enterprise (申报单位属性).
     pub kind: ApplicantKind,
+    /// Name of the legal representative (法定代表人).
     pub legal_representative: String,
+    /// The province that recommends the unit (GB/T 2260 two-digit prefix, or `XPCC`): the
+    /// registering province of its USCC, unless the USCC is centrally registered.
     pub province: Province,
+    /// The unit's city (6-digit GB/T 2260 code), within `province`; its department endorses the
+    /// application where the round requires it.
     pub city: CityCode,
+    /// Postal address (通讯地址), if given.
     #[serde(default)]
     pub address: Option<String>,
+    /// The contact person, if given.
     #[serde(default)]
     pub contact: Option<Contact>,
 }
 
+/// A contact person of the applicant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
+    /// The contact person's name.
     pub name: String,
+    /// Phone number (联系电话), if given.
     #[serde(default)]
     pub phone: Option<String>,
+    /// E-mail, if given.
     #[serde(default)]
     pub email: Option<String>,
 }
 
+/// The pilot platform (中试能力建设平台) as the form describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformInfo {
+    /// Name of the platform (中试能力建设平台名称).
     pub name: String,
+    /// Name of the platform leader (平台负责人).
     pub leader: String,
+    /// Main business scope of the platform (平台主营业务范围), if given.
     #[serde(default)]
     pub main_business: Option<String>,
     /// 中试平台是否已建成 (G-2).
@@ -93,19 +122,23 @@ pub struct PlatformInfo {
     pub years_in_operation: Option<u32>,
 }
 
+/// The penalty question of the form (是否违反安全、环保等法律法规而受到处罚, G-3).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Compliance {
     /// Penalised for safety or environmental violations in recent years.
     #[serde(default)]
     pub penalised: Option<bool>,
+    /// What penalty (受到何种处罚), if one was declared.
     #[serde(default)]
     pub penalty_details: Option<String>,
 }
 
+/// Staff numbers by category (人员配置).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Staffing {
+    /// Management staff (管理人员), number of people.
     pub management: u32,
     /// 正高级工程师
     pub professor_engineers: u32,
@@ -117,6 +150,7 @@ pub struct Staffing {
     pub testing_staff: u32,
 }
 
+/// The record of the last three years (近三年服务情况, G-9).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackRecord {
@@ -124,6 +158,7 @@ pub struct TrackRecord {
     pub pilot_projects: u32,
     /// 成功实现成果产业化生产 (G-9: at least 2, with revenue).
     pub industrialized_projects: u32,
+    /// Revenue of the industrialized results, in yuan (实现营业收入; G-9: more than zero).
     pub industrialized_revenue_cny: Cny,
     /// 创办或孵化企业 (G-9: at least 3).
     pub spun_off_enterprises: u32,
@@ -131,55 +166,77 @@ pub struct TrackRecord {
     pub spun_off_valuation_cny: Cny,
 }
 
+/// The equipment lists of the form (中试装备仪器).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Equipment {
     /// 发酵或酶催化相关设备 (G-8).
     #[serde(default)]
     pub vessels: Vec<Vessel>,
+    /// Purification and concentration equipment (纯化浓缩设备).
     #[serde(default)]
     pub purification: Vec<Instrument>,
+    /// Testing equipment (检验设备).
     #[serde(default)]
     pub testing: Vec<Instrument>,
+    /// Other equipment (其他设备).
     #[serde(default)]
     pub other: Vec<Instrument>,
+    /// Digital software systems (数字化软件系统).
     #[serde(default)]
     pub software: Vec<Software>,
 }
 
+/// Kind of a vessel in the fermentation or enzyme-catalysis equipment list (发酵或酶催化相关设备).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VesselKind {
+    /// Fermentation vessel (发酵罐); counts for G-8.
     Fermentation,
+    /// Enzyme-catalysis vessel (酶催化); counts for G-8.
     EnzymeCatalysis,
     /// 平行生物反应器 (soft finding).
     ParallelBioreactor,
 }
 
+/// A line of the fermentation or enzyme-catalysis equipment list (发酵或酶催化相关设备): vessels
+/// of one kind and size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Vessel {
+    /// Kind of vessel (类别).
     pub kind: VesselKind,
+    /// Name of the vessel, e.g. 5000L发酵罐.
     pub name: String,
+    /// Brand (品牌), if given.
     #[serde(default)]
     pub brand: Option<String>,
     /// Single-tank working volume in litres.
     pub volume_l: Quantity,
+    /// How many such vessels (数量); a line with 0 counts for nothing (G-8).
     pub count: u32,
 }
 
+/// An instrument line of the form: name, brand, model (仪器名称, 品牌, 型号).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Instrument {
+    /// Name of the instrument (仪器名称); searched for the Guideline's domain-specific
+    /// equipment (a soft finding).
     pub name: String,
+    /// Brand (品牌), if given.
     #[serde(default)]
     pub brand: Option<String>,
+    /// Model (型号), if given.
     #[serde(default)]
     pub model: Option<String>,
+    /// Number of units, if given.
     #[serde(default)]
     pub count: Option<u32>,
 }
 
+/// What a software system does; process analytics or a digital twin is a soft finding
+/// (RULES.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SoftwareKind {
@@ -187,32 +244,45 @@ pub enum SoftwareKind {
     ProcessAnalytics,
     /// 数字孪生 / 过程仿真
     DigitalTwin,
+    /// Process control, e.g. multi-parameter bioreactor control (生物反应器多参数控制系统).
     ProcessControl,
+    /// Process data management (过程数据管理系统).
     DataManagement,
+    /// Any other software.
     Other,
 }
 
+/// A software line of the form: name, kind, version (软件名称, 版本).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Software {
+    /// Name of the software (软件名称).
     pub name: String,
+    /// What the software does.
     pub kind: SoftwareKind,
+    /// Version (版本), if given.
     #[serde(default)]
     pub version: Option<String>,
 }
 
+/// Site and qualifications (场所配备及资质, G-4, G-5). Where a rule needs an answer that is left
+/// out, it reports missing evidence; a `false` fails G-5.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
     /// 用房面积, m² (G-4: at least 1500).
     #[serde(default)]
     pub area_m2: Option<Quantity>,
+    /// Strain room (菌种室), G-5.
     #[serde(default)]
     pub strain_room: Option<bool>,
+    /// Clean area (洁净区), G-5.
     #[serde(default)]
     pub clean_area: Option<bool>,
+    /// Explosion-proof area (防爆区), G-5.
     #[serde(default)]
     pub explosion_proof_area: Option<bool>,
+    /// Storage area (储存区), G-5.
     #[serde(default)]
     pub storage_area: Option<bool>,
     /// 安全评价
@@ -235,18 +305,28 @@ pub struct Site {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Utility {
+    /// Clean-in-place system (原位清洗系统, CIP).
     CleanInPlace,
+    /// Ventilation system (通风系统).
     Ventilation,
+    /// Air purification system (空气净化系统).
     AirPurification,
+    /// Purified water system (纯净水系统).
     PurifiedWater,
+    /// Steam system (蒸汽系统).
     Steam,
+    /// Chilled water system (制冷水系统).
     ChilledWater,
+    /// Off-gas treatment system (尾气处理系统).
     OffGasTreatment,
+    /// Wastewater treatment system (污水处理系统).
     WastewaterTreatment,
+    /// Power supply system (供电系统).
     PowerSupply,
 }
 
 impl Utility {
+    /// The nine utilities, in the Guideline's order; G-6 requires every one.
     pub const ALL: [Utility; 9] = [
         Utility::CleanInPlace,
         Utility::Ventilation,
@@ -259,6 +339,7 @@ impl Utility {
         Utility::PowerSupply,
     ];
 
+    /// Its code, as serialised (e.g. `clean_in_place`).
     pub fn code(self) -> &'static str {
         match self {
             Utility::CleanInPlace => "clean_in_place",
@@ -274,6 +355,7 @@ impl Utility {
     }
 }
 
+/// The pilot technical team (人才团队, G-7).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Team {
@@ -281,10 +363,13 @@ pub struct Team {
     pub fixed_technical_staff: u32,
     /// 硕士以上学历或中级以上职称的科技人员 (G-7: at least 60 % of the team).
     pub qualified_staff: u32,
+    /// Staff hold the health certificates and special-equipment operating qualifications their
+    /// posts need (配备健康证及特种设备操作等相关资质), if answered.
     #[serde(default)]
     pub certificates: Option<bool>,
 }
 
+/// IP protection (知识产权保护, G-11): every measure must be in place.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IpProtection {
@@ -300,24 +385,31 @@ pub struct IpProtection {
     pub cctv_retention_days: u32,
 }
 
+/// Market services of the last three years (市场服务).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarketServices {
+    /// Number of firms served (近三年平台相关服务企业).
     pub enterprises_served: u32,
+    /// Total of the contracts, in yuan (合同总金额).
     pub contract_total_cny: Cny,
 }
 
+/// A supporting document (佐证材料).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     /// The rule the document supports, e.g. `G-4`.
     #[serde(default)]
     pub rule: Option<String>,
+    /// The document's title.
     pub title: String,
+    /// Where the document is found (free text).
     pub reference: String,
 }
 
 impl ApplicationForm {
+    /// Whether `d` is among the declared domains (申报类别).
     pub fn has_domain(&self, d: Domain) -> bool {
         self.domains.contains(&d)
     }

@@ -7,6 +7,8 @@ use utoipa::ToSchema;
 
 use crate::values::Cny;
 
+/// The kind of an incident reported for a platform; it decides which policy of dynamic management
+/// follows (RULES.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentKind {
@@ -16,6 +18,7 @@ pub enum IncidentKind {
     Safety,
     /// 环境污染事故 (D-6)
     Environmental,
+    /// Any other incident: no policy of dynamic management acts on it.
     Other,
 }
 
@@ -39,6 +42,8 @@ pub enum IncidentClass {
 pub const MAJOR_LOSS_THRESHOLD: Cny = Cny(10_000_000);
 
 impl IncidentClass {
+    /// The class Decree 493 gives an accident: the highest class reached by its direct loss (none
+    /// known counts as zero), its deaths or its serious injuries.
     pub fn from_consequences(
         loss: Option<Cny>,
         deaths: u32,

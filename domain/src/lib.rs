@@ -4,6 +4,8 @@
 //! eligibility rules G-1..G-12, the recommendation rules R-1..R-5, and the ports through which
 //! adapters store events. No I/O, no SQL, no runtime: time enters through commands.
 
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod actor;
 pub mod clock;

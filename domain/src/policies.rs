@@ -15,6 +15,8 @@ use crate::incident::{IncidentClass, IncidentKind, MAJOR_LOSS_THRESHOLD};
 use crate::platform::Platform;
 use crate::values::Cny;
 
+/// Settings of the dynamic-management policies (RULES.md §7); the defaults are 10,000,000 CNY and
+/// 90 days for each period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyConfig {
     /// D-5: direct loss at or above this delists after a strain leak (较大: 10,000,000 CNY).
@@ -40,11 +42,15 @@ impl Default for PolicyConfig {
 pub struct Issued {
     /// The rule id of the policy, e.g. `D-4`.
     pub policy: &'static str,
+    /// The command id, derived from the trigger and the policy: a repeat acts once.
     pub command_id: Uuid,
+    /// The platform the command acts on.
     pub platform_id: String,
+    /// The command's business date: the triggering event's, or a deadline's scheduled opening day.
     pub business_date: NaiveDate,
     /// The triggering event.
     pub causation_id: Uuid,
+    /// The command, executed with the system's role.
     pub command: PlatformCommand,
 }
 
@@ -159,7 +165,9 @@ pub fn triennial_due_dates(listed_on: NaiveDate) -> impl Iterator<Item = NaiveDa
 pub struct Deadline {
     /// `<platform>/triennial/<due date>`: one per platform and due date.
     pub deadline_id: String,
+    /// The platform to review.
     pub platform_id: String,
+    /// What the deadline does when it fires.
     pub kind: DeadlineKind,
     /// The listing the deadline belongs to (a delisting cancels only its own listing's).
     pub listed_on: NaiveDate,
@@ -171,19 +179,23 @@ pub struct Deadline {
     pub scheduled_by: Uuid,
 }
 
+/// What a deadline does when it fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineKind {
+    /// Opens a triennial review (D-1, D-2).
     TriennialReview,
 }
 
 impl DeadlineKind {
+    /// The code, as stored (e.g. `triennial_review`).
     pub fn as_str(self) -> &'static str {
         match self {
             DeadlineKind::TriennialReview => "triennial_review",
         }
     }
 
+    /// The kind of a stored code; `None` for an unknown one.
     pub fn parse(s: &str) -> Option<DeadlineKind> {
         match s {
             "triennial_review" => Some(DeadlineKind::TriennialReview),
@@ -197,12 +209,16 @@ impl DeadlineKind {
 pub enum DeadlineChange {
     /// Insert if absent (scheduling is idempotent: a replayed event inserts nothing new).
     Schedule(Deadline),
-    /// Every pending deadline of the platform is cancelled (D-7: a delisted platform is not
-    /// reviewed).
+    /// The pending deadlines of the platform's last listing are cancelled (D-7: a delisted
+    /// platform is not reviewed).
     CancelPending {
+        /// The delisted platform.
         platform_id: String,
+        /// The listing whose pending deadlines are cancelled.
         listed_on: NaiveDate,
+        /// The business date of the delisting.
         on: NaiveDate,
+        /// Why, as noted on each cancelled deadline (e.g. `platform delisted (review_failed)`).
         reason: String,
     },
 }

@@ -23,7 +23,7 @@ use crate::values::{CityCode, Cny, Province};
 
 fn listed() -> Platform {
     use PlatformEvent as E;
-    Platform::from_events([
+    Platform::replay([
         E::ApplicationSubmitted {
             round_id: "2025".into(),
             cycle: 1,
@@ -126,7 +126,7 @@ fn d4_a_strain_leak_of_a_listed_platform_opens_its_re_review_once() {
 
 #[test]
 fn d4_no_re_review_before_listing() {
-    let mut p = Platform::from_events([PlatformEvent::ApplicationSubmitted {
+    let mut p = Platform::replay([PlatformEvent::ApplicationSubmitted {
         round_id: "2025".into(),
         cycle: 1,
         submitted_on: date("2025-07-01"),

@@ -2,12 +2,13 @@
 //! its route, who may issue it (RULES.md §10) and the platform states that allow it (RULES.md §4). The
 //! access rules (`access::roles_for`), a state's allowed commands (`Status::allowed_commands`),
 //! the API's routes, the parsing of a request into the typed command, the OpenAPI document's
-//! list of commands and the dashboard's dispatch are derived from it; the command's fields and
-//! its decision live in its own struct (`commands.rs`) and in `Platform::decide`.
+//! list of commands, which dashboard forms a page offers to whom, and the dashboard's dispatch
+//! are derived from it; the command's fields and its decision live in its own struct
+//! (`commands.rs`) and in `platform/decide.rs`.
 //!
 //! Adding a platform command: its struct in `commands.rs`, its variant in `PlatformCommand`, its
-//! line here, its decision in `platform.rs`. The compiler then names every place that must say
-//! something about it (the decision, the API's example, the OpenAPI component).
+//! line here, its decision in `platform/decide.rs`. The compiler then names every place that must
+//! say something about it (the decision's dispatch, the API's example, the dashboard's form).
 
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::ToSchema;
@@ -45,7 +46,9 @@ const ON_ROSTER: &[Status] = &[Status::Listed, Status::UnderReview];
 /// Reads one command's fields into its struct, the way the caller reports a bad field (the API
 /// names its path). What the registry parses a request with.
 pub trait Fields {
+    /// The caller's refusal of a bad field.
     type Error;
+    /// Reads the fields into the command struct `T`.
     fn parse<T: serde::de::DeserializeOwned>(self) -> Result<T, Self::Error>;
 }
 
@@ -57,8 +60,20 @@ macro_rules! registry {
         /// Every command of the system, without its fields.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum CommandKind {
-            $( $p, )*
-            $( $o, )*
+            $(
+                #[doc = concat!(
+                    "`", stringify!($p), "`: a platform command, `POST /api/v1/platforms/{id}/",
+                    $route, "`; issued by ", stringify!($($prole),*), "."
+                )]
+                $p,
+            )*
+            $(
+                #[doc = concat!(
+                    "`", stringify!($o), "`: not on a platform's stream; issued by ",
+                    stringify!($($orole),*), "."
+                )]
+                $o,
+            )*
         }
 
         impl CommandKind {

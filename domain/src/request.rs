@@ -18,14 +18,21 @@ use crate::targets::{TargetSet, TargetSetCommand};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Target {
+    /// A platform command, on the platform's stream.
     Platform {
+        /// The platform addressed (see `valid_platform_id`).
         platform_id: String,
+        /// The command on it.
         command: PlatformCommand,
     },
+    /// The opening of a round, on the round's stream.
     OpenRound {
+        /// The round to open.
         open_round: OpenRound,
     },
+    /// A command on a KPI target set (define or retire it), on the set's stream.
     TargetSet {
+        /// The command on the set.
         command: TargetSetCommand,
     },
 }
@@ -40,6 +47,7 @@ impl Target {
         }
     }
 
+    /// The command's name in the registry (`type` in a request).
     pub fn command_name(&self) -> &'static str {
         self.kind().name()
     }
@@ -54,6 +62,7 @@ impl Target {
         .unwrap_or_default()
     }
 
+    /// The stream the command addresses: `platform-<id>`, `round-<id>` or `targetset-<id>`.
     pub fn stream_id(&self) -> String {
         match self {
             Target::Platform { platform_id, .. } => Platform::stream_id(platform_id),
@@ -66,6 +75,9 @@ impl Target {
 /// A command as the service receives it (the actor comes from authentication, not the body).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandRequest {
+    /// Client-chosen id: sent again with the same request, it returns the first result and appends
+    /// nothing; with a different request, it is refused (`command_id_reused`). The nil UUID is
+    /// refused.
     pub command_id: Uuid,
     /// When the act takes effect. `None`: today (Asia/Shanghai, by the service's clock). The
     /// service refuses a date after today, and for applicants, cities and provinces any date but
@@ -73,26 +85,39 @@ pub struct CommandRequest {
     pub business_date: Option<NaiveDate>,
     /// Optimistic concurrency from the client: refuse if the target stream moved on.
     pub expected_version: Option<u64>,
+    /// Groups related commands; recorded in every event's metadata (the command id when absent).
     pub correlation_id: Option<Uuid>,
+    /// The event this command follows from; named only by the system's policies, never by a
+    /// client.
     pub causation_id: Option<Uuid>,
+    /// What the command addresses, with the command itself.
     pub target: Target,
 }
 
+/// An event appended by an accepted command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EventRef {
+    /// The event's id, derived from the command id and the event's index.
     pub event_id: Uuid,
+    /// The event's type, e.g. `PlatformListed`.
     pub event_type: String,
+    /// The stream it was appended to.
     pub stream_id: String,
+    /// Its version in that stream (the first event of a stream is 1).
     pub version: u64,
 }
 
 /// The result of an accepted command; the same is returned for a repeated command id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CommandOutcome {
+    /// The command's id.
     pub command_id: Uuid,
+    /// The target stream.
     pub stream_id: String,
     /// The target stream's version after the command.
     pub version: u64,
+    /// The events appended, in order; a province recommendation also appends to its round's
+    /// stream.
     pub events: Vec<EventRef>,
     /// Accepted with warnings (e.g. R-2).
     pub warnings: Vec<String>,

@@ -1,7 +1,7 @@
 //! The Round aggregate (stream `round-<id>`): the ministry's call for applications with its
 //! deadlines per province, and the recommendations each province has made.
 //! Recommendations are registered here in the same transaction as on the platform's stream, so
-//! two provinces' clerks racing for the last slot cannot both get it.
+//! two clerks of one province racing for its last slot cannot both get it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,18 +15,26 @@ use crate::error::{code, Refusal};
 use crate::events::RoundEvent;
 use crate::values::{Domain, Province};
 
+/// A province's recommendation registered in a round.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recommendation {
+    /// The recommended platform.
     pub platform_id: String,
+    /// The platform's declared domains when it was recommended.
     pub domains: BTreeSet<Domain>,
 }
 
+/// A round as its events leave it: its configuration once opened, and the recommendations
+/// registered per province.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Round {
+    /// The round as opened; `None` before it is opened.
     pub config: Option<OpenRound>,
+    /// Each province's recommendations, in the order they were registered.
     pub recommendations: BTreeMap<Province, Vec<Recommendation>>,
 }
 
+/// Whether `id` is a valid round id: 1-32 ASCII letters, digits, `-` or `_` (e.g. `2025`).
 pub fn valid_round_id(id: &str) -> bool {
     (1..=32).contains(&id.len())
         && id
@@ -35,6 +43,7 @@ pub fn valid_round_id(id: &str) -> bool {
 }
 
 impl Round {
+    /// The event stream of a round: `round-<id>`.
     pub fn stream_id(round_id: &str) -> String {
         format!("round-{round_id}")
     }
@@ -54,20 +63,25 @@ impl Round {
         self.config.as_ref()?.city_deadlines.get(&p).copied()
     }
 
+    /// The last day provinces may recommend to the ministry; `None` before the round opens.
     pub fn province_deadline(&self) -> Option<NaiveDate> {
         self.config.as_ref().map(|c| c.province_deadline)
     }
 
+    /// Whether applications of `p` must be endorsed by their city before the province may recommend
+    /// them (Guangdong 2025).
     pub fn requires_city_endorsement(&self, p: Province) -> bool {
         self.config
             .as_ref()
             .is_some_and(|c| c.city_endorsement_required.contains(&p))
     }
 
+    /// how many platforms each province may recommend in this round; 0 before it opens.
     pub fn quota(&self) -> u32 {
         self.config.as_ref().map_or(0, |c| c.quota_per_province)
     }
 
+    /// The recommendations province `p` has made in this round, in order.
     pub fn recommended(&self, p: Province) -> &[Recommendation] {
         self.recommendations.get(&p).map_or(&[], Vec::as_slice)
     }
@@ -117,6 +131,12 @@ fn validate_open(c: &OpenRound) -> Result<(), Refusal> {
         return Err(Refusal::invalid(
             "quota_per_province",
             "the quota must be at least 1",
+        ));
+    }
+    if c.notice_days == 0 {
+        return Err(Refusal::invalid(
+            "notice_days",
+            "a public notice lasts at least 1 day (R-5)",
         ));
     }
     if c.province_deadline < c.opens_on {

@@ -721,6 +721,77 @@ fn r1_fifth_recommendation_accepted_sixth_refused() {
 }
 
 #[test]
+fn r3_a_city_acts_only_on_applicants_of_its_own_city() {
+    let platform = Platform::replay(submitted(gd_form(), "2025-07-01"));
+    let endorse = PlatformCommand::EndorseByCity(EndorseByCity {
+        opinion: "同意".into(),
+    });
+    assert!(crate::access::check_scope(&city(), &platform, &endorse).is_ok());
+    // Guangzhou, in the same province as the Shenzhen applicant.
+    let guangzhou = actor(Role::City, Some("440100"));
+    let e = crate::access::check_scope(&guangzhou, &platform, &endorse).unwrap_err();
+    assert_eq!(e.code, crate::error::code::FORBIDDEN);
+    assert!(e.message.contains("440300"), "{}", e.message);
+}
+
+#[test]
+fn r1_a_rank_runs_from_1_to_the_quota() {
+    let mut given = submitted(gd_form(), "2025-07-01");
+    given.push(endorsed());
+    let with_rank = |rank: u32| {
+        PlatformTest::with(ctx())
+            .given(given.clone())
+            .when(cmd(
+                province(),
+                "2025-07-09",
+                PlatformCommand::RecommendByProvince(RecommendByProvince {
+                    opinion: "推荐".into(),
+                    rank: Some(rank),
+                    override_reason: None,
+                }),
+            ))
+            .inspect_result()
+    };
+    assert!(with_rank(1).is_ok());
+    assert!(with_rank(5).is_ok());
+    for bad in [0, 6] {
+        let e = with_rank(bad).expect_err("outside 1-5");
+        assert_eq!(e.code, crate::error::code::INVALID_INPUT);
+        assert_eq!(e.field.as_deref(), Some("rank"));
+        assert!(e.message.contains("1-5"), "{}", e.message);
+    }
+}
+
+#[test]
+fn r5_a_round_without_a_notice_day_is_refused() {
+    let open = |days: u32| {
+        let mut round = Round::default();
+        let sink = cqrs_es::event_sink::EventSink::default();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(round.handle(
+            Envelope {
+                meta: CommandMeta {
+                    command_id: uuid::Uuid::nil(),
+                    actor: ministry(),
+                    business_date: date("2025-06-16"),
+                },
+                command: RoundCommand::OpenRound(OpenRound {
+                    notice_days: days,
+                    ..round_2025()
+                }),
+            },
+            &(),
+            &sink,
+        ))
+    };
+    let e = open(0).expect_err("no notice day");
+    assert_eq!(e.field.as_deref(), Some("notice_days"));
+    assert!(open(1).is_ok());
+}
+
+#[test]
 fn r1_round_aggregate_refuses_the_sixth_registration() {
     let mut round = round_with(5, Domain::Enzymes);
     let sink = cqrs_es::event_sink::EventSink::default();
@@ -846,7 +917,7 @@ fn r5_upheld_objection_means_not_selected() {
         .inspect_result()
         .unwrap();
     given.extend(events);
-    let p = Platform::from_events(given.clone());
+    let p = Platform::replay(given.clone());
     assert_eq!(p.status, Status::NotSelected);
     let e = err(PlatformTest::with(ctx()).given(given).when(cmd(
         ministry(),
@@ -908,7 +979,7 @@ fn failed_expert_evaluation_is_not_selected() {
             .inspect_result()
             .unwrap(),
     );
-    assert_eq!(Platform::from_events(given).status, Status::NotSelected);
+    assert_eq!(Platform::replay(given).status, Status::NotSelected);
     let bad = PlatformCommand::RecordExpertEvaluation(RecordExpertEvaluation {
         score: 101,
         passed: true,
@@ -1080,7 +1151,7 @@ fn reapplication_after_delisting_in_a_later_round_only() {
     };
     assert_eq!(*cycle, 2);
     given.extend(events);
-    let p = Platform::from_events(given);
+    let p = Platform::replay(given);
     assert_eq!(p.status, Status::Submitted);
     assert_eq!(
         p.listed_periods,
@@ -1154,7 +1225,7 @@ fn several_reviews_open_at_once_and_listed_again_when_all_pass() {
         outcome: ReviewOutcome::Passed,
         reasons: vec![],
     };
-    let mut p = Platform::from_events(given.clone());
+    let mut p = Platform::replay(given.clone());
     assert_eq!(p.status, Status::UnderReview);
     assert!(p.status.is_listed());
     p.apply(pass("inc-leak-1"));
@@ -1233,7 +1304,7 @@ fn services_recorded_and_retracted_once() {
             .inspect_result()
             .unwrap(),
     );
-    assert!(Platform::from_events(given.clone()).services[&sid].retracted);
+    assert!(Platform::replay(given.clone()).services[&sid].retracted);
     assert_eq!(
         err(PlatformTest::with(ctx())
             .given(given)
@@ -1284,7 +1355,7 @@ fn d5_incident_class_follows_the_assessed_loss() {
                 .inspect_result()
                 .unwrap(),
         );
-        assert_eq!(Platform::from_events(g).incidents["leak-2"].class(), class);
+        assert_eq!(Platform::replay(g).incidents["leak-2"].class(), class);
     }
 }
 

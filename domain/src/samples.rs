@@ -11,6 +11,7 @@ use crate::commands::OpenRound;
 use crate::form::ApplicationForm;
 use crate::values::{gbt2260_divisions, Province};
 
+/// Parses a `YYYY-MM-DD` date; panics on anything else (for sample and test data).
 pub fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
 }
@@ -92,8 +93,11 @@ pub fn form_json(uscc: &str, province: &str, city: &str, domains: &[&str]) -> se
     })
 }
 
+/// The USCC of the sample Guangdong applicant (registered in Shenzhen, `440300`).
 pub const GD_USCC: &str = "91440300708461136T";
 
+/// The sample application of a Shenzhen applicant in the `enzymes` domain, as a typed form: no
+/// hard rule fails.
 pub fn gd_form() -> ApplicationForm {
     serde_json::from_value(form_json(GD_USCC, "44", "440300", &["enzymes"])).expect("fixture form")
 }

@@ -15,9 +15,15 @@ use crate::actor::{Actor, Role};
 /// Everything recorded about an event besides its payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventMetadata {
+    /// Who acted: id, role and jurisdiction.
     pub actor: Actor,
+    /// The command that wrote the event.
     pub command_id: Uuid,
+    /// Groups the events of one piece of work: the client's correlation id, else the command id;
+    /// a policy's command carries the one of the event it answers.
     pub correlation_id: Uuid,
+    /// The event behind the command: set only on commands of the process managers (a policy's
+    /// triggering event, the event that scheduled a deadline); a client cannot set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causation_id: Option<Uuid>,
     /// System time at which the store accepted the event (the "as known at" axis).
@@ -50,10 +56,15 @@ pub fn late_entry(business_date: NaiveDate, recorded_at: DateTime<Utc>) -> bool 
 /// An event about to be appended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
+    /// Its id, derived from the command id and the event's index, so a decision is reproducible.
     pub event_id: Uuid,
+    /// Its type, e.g. `PlatformListed`; type strings never change.
     pub event_type: String,
+    /// The version of the payload's schema for this type (a changed payload bumps it).
     pub schema_version: u32,
+    /// The event's data as JSON.
     pub payload: Value,
+    /// Who, when it was recorded, and as of which business date.
     pub metadata: EventMetadata,
 }
 
@@ -67,6 +78,7 @@ pub enum ExpectedVersion {
 }
 
 impl ExpectedVersion {
+    /// The expectation for a stream now at `version`: `NoStream` for 0, else `Exact`.
     pub fn from_current(version: u64) -> Self {
         if version == 0 {
             ExpectedVersion::NoStream
@@ -75,6 +87,7 @@ impl ExpectedVersion {
         }
     }
 
+    /// The expected version as a number: 0 for `NoStream`.
     pub fn as_u64(self) -> u64 {
         match self {
             ExpectedVersion::NoStream => 0,
@@ -83,10 +96,15 @@ impl ExpectedVersion {
     }
 }
 
+/// The events one commit appends to one stream, with the version the stream must be at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamAppend {
+    /// The stream: `platform-<id>`, `round-<id>` or `targetset-<id>`.
     pub stream_id: String,
+    /// The version the stream must be at; otherwise nothing of the commit is written
+    /// (`StoreError::VersionConflict`).
     pub expected_version: ExpectedVersion,
+    /// The events in order; they take the versions that follow the expected one.
     pub events: Vec<NewEvent>,
 }
 
@@ -94,19 +112,28 @@ pub struct StreamAppend {
 /// returns it and appends nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandRecord {
+    /// The command's id.
     pub command_id: Uuid,
     /// Hash of the command's canonical JSON: the same id with a different command is refused.
     pub fingerprint: String,
+    /// The command's result as JSON, returned again for a repeated command id.
     pub result: Value,
+    /// When the command was recorded.
     pub recorded_at: DateTime<Utc>,
 }
 
 /// One line of the audit log: who tried what, and what came of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
+    /// When the line was written.
     pub recorded_at: DateTime<Utc>,
+    /// Who tried: the actor of the token presented (revoked or not), or `anonymous` when there
+    /// was no token or an unknown one.
     pub actor: Actor,
+    /// The command id sent; absent for a refused request that was not a command (a read, an
+    /// authentication).
     pub command_id: Option<Uuid>,
+    /// The command's name, or the method and path of a refused request (e.g. `GET /api/v1/audit`).
     pub command_type: String,
     /// Stream the command addressed (e.g. `platform-xyz`, `round-2025`), when known.
     pub target: Option<String>,
@@ -114,6 +141,8 @@ pub struct AuditEntry {
     pub outcome: String,
     /// Stable error code on refusal (`G-8`, `R-1`, `forbidden`, `state_conflict` …).
     pub error_code: Option<String>,
+    /// The refusal's message; for an accepted command, notes such as the backfill operator or a
+    /// late entry (RULES.md §12).
     pub detail: Option<String>,
 }
 
@@ -152,29 +181,42 @@ pub const AUDIT_DETAIL_MAX: usize = 1000;
 /// (each with its own expected version), the command record and the audit line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Commit {
+    /// The command record, kept under the command id.
     pub command: CommandRecord,
+    /// The events per stream, each with its expected version.
     pub streams: Vec<StreamAppend>,
+    /// The audit line of the accepted command.
     pub audit: AuditEntry,
 }
 
 /// A stored event as read back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoredEvent {
+    /// Position in the one log of all streams, assigned when the event was stored.
     pub global_position: i64,
     /// PostgreSQL: the writing transaction's xid8. SQLite (one writer): always 0.
     pub transaction_id: u64,
+    /// The stream the event belongs to: `platform-<id>`, `round-<id>` or `targetset-<id>`.
     pub stream_id: String,
+    /// Its version in the stream: 1, 2, 3 … without gaps.
     pub version: u64,
+    /// Its id, derived from the id of the command that wrote it and its index in that command.
     pub event_id: Uuid,
+    /// Its type, e.g. `PlatformListed`.
     pub event_type: String,
+    /// The schema version of its payload; an older payload is upcast when decoded.
     pub schema_version: u32,
+    /// The event's data.
     #[schema(value_type = Object)]
     pub payload: Value,
+    /// Actor, command id, correlation and causation ids, recorded time (`recorded_at`) and
+    /// business date (`business_date`).
     #[schema(value_type = Object)]
     pub metadata: EventMetadata,
 }
 
 impl StoredEvent {
+    /// The log position of this event: a reader that has applied it reads on after this checkpoint.
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             transaction_id: self.transaction_id,
@@ -200,40 +242,55 @@ impl StoredEvent {
     utoipa::ToSchema,
 )]
 pub struct Checkpoint {
+    /// The transaction that wrote the last event covered (PostgreSQL xid8; 0 on SQLite).
     pub transaction_id: u64,
+    /// The global position of the last event covered.
     pub global_position: i64,
 }
 
 impl Checkpoint {
+    /// Before the first event: reading after it reads the whole log.
     pub const START: Checkpoint = Checkpoint {
         transaction_id: 0,
         global_position: 0,
     };
 }
 
+/// What `EventStore::append` did with a commit.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AppendOutcome {
     /// Events were appended; the new version of each stream, in the order of `Commit::streams`.
     Appended {
+        /// The new version of each stream.
         versions: Vec<u64>,
+        /// The global position of the last event written (0 when the commit held no events).
         last_position: i64,
     },
     /// The command id was already recorded with the same fingerprint: nothing was appended.
     Duplicate(CommandRecord),
 }
 
+/// Why a store operation failed.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum StoreError {
+    /// A stream was not at the version the commit expected (optimistic concurrency); nothing was
+    /// written.
     #[error("stream {stream_id} is at version {actual}, the command expected {expected}")]
     VersionConflict {
+        /// The stream.
         stream_id: String,
+        /// The version the commit expected.
         expected: u64,
+        /// The version the stream was found at.
         actual: u64,
     },
+    /// The command id is recorded with a different command (fingerprint); nothing was written.
     #[error("command id {0} was already used for a different command")]
     CommandIdReused(Uuid),
+    /// The store cannot be reached or used right now (connection, lock, disk): worth retrying.
     #[error("event store unavailable: {0}")]
     Unavailable(String),
+    /// Any other failure (bad data, a broken invariant, a bug): a retry would not fix it.
     #[error("event store error: {0}")]
     Other(String),
 }
@@ -292,24 +349,37 @@ pub trait EventStore: Send + Sync {
 /// A bearer token as stored: only the SHA-256 hash of the secret is kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenRecord {
+    /// Hex-encoded SHA-256 of the token's secret: the key the token is found by.
     pub token_hash: String,
+    /// The actor id of its requests (in their events and audit lines).
     pub actor_id: String,
+    /// The role it acts in.
     pub role: Role,
+    /// The applicant's USCC, the city's 6-digit code or the province's code (or `XPCC`); `None`
+    /// for the ministry and analysts.
     pub jurisdiction: Option<String>,
+    /// Who holds it, as given when it was issued.
     pub label: String,
+    /// When it was issued.
     pub created_at: DateTime<Utc>,
+    /// When it was revoked; a revoked token authenticates no request.
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// The token store port: bearer tokens, found by the hash of their secret (RULES.md §10).
 #[async_trait]
 pub trait TokenStore: Send + Sync {
+    /// Stores a new token; a hash already stored is refused (`StoreError::Other`) and the stored
+    /// token is kept.
     async fn insert_token(&self, token: TokenRecord) -> Result<(), StoreError>;
+    /// The token with this hash, revoked or not; `None` when there is none.
     async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// Marks a token revoked; returns false when no such token exists.
     async fn revoke_token(&self, token_hash: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
 }
 
 impl TokenRecord {
+    /// The actor a request authenticated with this token acts as.
     pub fn actor(&self) -> Actor {
         Actor {
             id: self.actor_id.clone(),
@@ -334,6 +404,7 @@ pub enum DeadlineState {
 }
 
 impl DeadlineState {
+    /// Its spelling in the store and in JSON: `pending`, `fired`, `refused` or `cancelled`.
     pub fn as_str(self) -> &'static str {
         match self {
             DeadlineState::Pending => "pending",
@@ -343,6 +414,7 @@ impl DeadlineState {
         }
     }
 
+    /// The state `as_str` spells `s`, if any.
     pub fn parse(s: &str) -> Option<DeadlineState> {
         [
             DeadlineState::Pending,
@@ -358,9 +430,12 @@ impl DeadlineState {
 /// A deadline with its bookkeeping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadlineRecord {
+    /// The deadline itself.
     #[serde(flatten)]
     pub deadline: crate::policies::Deadline,
+    /// Where it stands.
     pub state: DeadlineState,
+    /// When it was scheduled (system time).
     pub scheduled_at: DateTime<Utc>,
     /// When it fired, was refused or cancelled.
     pub settled_at: Option<DateTime<Utc>>,

@@ -41,6 +41,7 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// Every metric, K-1 to K-4.
     pub const ALL: [Metric; 5] = [
         Metric::ListedPlatforms,
         Metric::ServedEnterprises,
@@ -49,6 +50,7 @@ impl Metric {
         Metric::SpunOffEnterprises,
     ];
 
+    /// Its code in the API, target sets and reports (serde's spelling).
     pub fn code(self) -> &'static str {
         match self {
             Metric::ListedPlatforms => "listed_platforms",
@@ -69,6 +71,7 @@ impl Metric {
         }
     }
 
+    /// Its name in Chinese, as the policy texts call it.
     pub fn name_zh(self) -> &'static str {
         match self {
             Metric::ListedPlatforms => "中试能力建设平台",
@@ -79,6 +82,7 @@ impl Metric {
         }
     }
 
+    /// Its name in English.
     pub fn name_en(self) -> &'static str {
         match self {
             Metric::ListedPlatforms => "listed platforms",
@@ -89,6 +93,7 @@ impl Metric {
         }
     }
 
+    /// The metric a code names.
     pub fn parse(code: &str) -> Option<Metric> {
         Metric::ALL.into_iter().find(|m| m.code() == code)
     }
@@ -104,13 +109,16 @@ impl fmt::Display for Metric {
 /// (以上: 20 is met).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum Comparator {
+    /// `>` (超过, more than): the threshold itself does not meet the target; `gt` is read too.
     #[serde(rename = ">", alias = "gt")]
     Gt,
+    /// `>=` (以上, at least): the threshold itself meets the target; `ge` is read too.
     #[serde(rename = ">=", alias = "ge")]
     Ge,
 }
 
 impl Comparator {
+    /// The comparator as written in JSON and reports: `>` or `>=`.
     pub fn symbol(self) -> &'static str {
         match self {
             Comparator::Gt => ">",
@@ -118,6 +126,7 @@ impl Comparator {
         }
     }
 
+    /// Whether `value` meets `threshold`.
     pub fn met(self, value: u64, threshold: u64) -> bool {
         match self {
             Comparator::Gt => value > threshold,
@@ -142,16 +151,21 @@ impl Comparator {
 /// Which platforms a target counts: all, or those of one province, domain or applicant kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub struct TargetFilter {
+    /// Only platforms of this province (GB/T 2260 two-digit code, or `XPCC`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub province: Option<Province>,
+    /// Only platforms that declare this domain (a multi-domain platform counts in each of its
+    /// domains).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<Domain>,
+    /// Only platforms whose applicant is of this kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applicant_kind: Option<ApplicantKind>,
 }
 
 impl TargetFilter {
+    /// Whether the filter selects every platform (no province, domain or applicant kind).
     pub fn is_national(&self) -> bool {
         self == &TargetFilter::default()
     }
@@ -181,15 +195,22 @@ impl TargetFilter {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
+    /// The KPI the target is about.
     pub metric: Metric,
+    /// Only platforms of this province (GB/T 2260 two-digit code, or `XPCC`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub province: Option<Province>,
+    /// Only platforms that declare this domain (a multi-domain platform counts in each of its
+    /// domains).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<Domain>,
+    /// Only platforms whose applicant is of this kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applicant_kind: Option<ApplicantKind>,
+    /// How the value is compared with `threshold`.
     pub comparator: Comparator,
+    /// The value to compare with, e.g. 200 for K-2's 超过200家.
     pub threshold: u64,
     /// The date by which the target is to be met (as-of date of the forecast).
     pub deadline: NaiveDate,
@@ -199,6 +220,7 @@ pub struct Target {
 }
 
 impl Target {
+    /// Which platforms the target counts.
     pub fn filter(&self) -> TargetFilter {
         TargetFilter {
             province: self.province,
@@ -241,20 +263,29 @@ pub fn national_2027() -> TargetSetView {
 /// A target set as reports show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TargetSetView {
+    /// The set's id; `national-2027` for the built-in set.
     pub target_set_id: String,
+    /// The set's name.
     pub name: String,
+    /// What the set is, e.g. the plan it comes from.
     pub description: Option<String>,
+    /// Its targets.
     pub targets: Vec<Target>,
     /// 0 for the built-in set; 1 for the first definition, +1 for each revision.
     pub revision: u32,
+    /// Whether it is the built-in national set (defined by no command, never revised or retired).
     pub built_in: bool,
 }
 
 // ---------------------------------------------------------------------------------------------
 // Commands, events, aggregate
 
+/// The most targets one set may hold.
 pub const MAX_TARGETS: usize = 50;
 
+/// Defines a target set, or revises it (the new targets replace the old ones). The ministry and
+/// analysts define any set; a province only one whose every target is about its own province
+/// (RULES.md §8, §10).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefineTargetSet {
@@ -265,8 +296,10 @@ pub struct DefineTargetSet {
         max_length = 48
     )]
     pub target_set_id: String,
+    /// The set's name (not blank; stored trimmed).
     #[schema(min_length = 1, pattern = r"\S")]
     pub name: String,
+    /// What the set is, e.g. the plan it comes from.
     #[serde(default)]
     pub description: Option<String>,
     /// 1 to MAX_TARGETS (50) targets.
@@ -274,28 +307,35 @@ pub struct DefineTargetSet {
     pub targets: Vec<Target>,
 }
 
+/// Retires a target set: reports as known at any later time leave it out, until it is defined
+/// again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetireTargetSet {
+    /// The set to retire.
     #[schema(
         pattern = r"^[a-z0-9][a-z0-9_-]{0,47}$",
         min_length = 1,
         max_length = 48
     )]
     pub target_set_id: String,
+    /// Why it is retired (not blank).
     #[schema(min_length = 1, pattern = r"\S")]
     pub reason: String,
 }
 
+/// A command on a target set (stream `targetset-<id>`), named by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type")]
 pub enum TargetSetCommand {
     /// Defines the set, or revises it (a new revision replaces the targets).
     DefineTargetSet(DefineTargetSet),
+    /// Retires the set.
     RetireTargetSet(RetireTargetSet),
 }
 
 impl TargetSetCommand {
+    /// Its kind in the command registry.
     pub fn kind(&self) -> crate::registry::CommandKind {
         match self {
             TargetSetCommand::DefineTargetSet(_) => crate::registry::CommandKind::DefineTargetSet,
@@ -303,10 +343,12 @@ impl TargetSetCommand {
         }
     }
 
+    /// Its name: `DefineTargetSet` or `RetireTargetSet`.
     pub fn name(&self) -> &'static str {
         self.kind().name()
     }
 
+    /// The id of the set it addresses.
     pub fn target_set_id(&self) -> &str {
         match self {
             TargetSetCommand::DefineTargetSet(c) => &c.target_set_id,
@@ -315,22 +357,31 @@ impl TargetSetCommand {
     }
 }
 
+/// The events of a target set stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type")]
 pub enum TargetSetEvent {
+    /// The set was defined or revised.
     TargetSetDefined {
+        /// The set's name, trimmed.
         name: String,
+        /// What the set is.
         #[serde(default)]
         description: Option<String>,
+        /// The targets of this revision; they replace the previous ones.
         targets: Vec<Target>,
+        /// 1 for the first definition, +1 for each revision.
         revision: u32,
     },
+    /// The set was retired.
     TargetSetRetired {
+        /// Why it was retired.
         reason: String,
     },
 }
 
 impl TargetSetEvent {
+    /// Its type as the event store keeps it: the variant's name.
     pub fn event_type(&self) -> &'static str {
         match self {
             TargetSetEvent::TargetSetDefined { .. } => "TargetSetDefined",
@@ -349,14 +400,21 @@ impl DomainEvent for TargetSetEvent {
     }
 }
 
+/// The TargetSet aggregate (stream `targetset-<id>`): a set as its events leave it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TargetSet {
+    /// `None` until the set is first defined.
     pub name: Option<String>,
+    /// The targets of the latest revision.
     pub targets: Vec<Target>,
+    /// The latest revision; 0 before the first definition.
     pub revision: u32,
+    /// Whether the set is retired (a later definition revives it).
     pub retired: bool,
 }
 
+/// Whether `id` is a valid target set id: 1-48 lower-case ASCII letters, digits, '-' or '_',
+/// beginning with a letter or a digit.
 pub fn valid_target_set_id(id: &str) -> bool {
     (1..=48).contains(&id.len())
         && id
@@ -366,18 +424,20 @@ pub fn valid_target_set_id(id: &str) -> bool {
 }
 
 impl TargetSet {
+    /// The stream of a target set: `targetset-<id>`.
     pub fn stream_id(target_set_id: &str) -> String {
         format!("targetset-{target_set_id}")
     }
 
-    /// Who may define or retire a set: the ministry and analysts any; a province only sets
-    /// whose every target is filtered to its own province (a provincial plan).
     /// Whether `actor` may see this set: everyone the national and unscoped sets, a province
     /// only sets whose every target is about its own province (RULES.md §10; review finding L8).
     pub fn visible_to(&self, actor: &Actor) -> bool {
         target_set_visible(actor, &self.targets)
     }
 
+    /// Refuses (`forbidden`) an actor who may not define or retire a set with these targets: the
+    /// ministry and analysts may any; a province only when every target is filtered to its own
+    /// province; no other role may.
     pub fn check_scope(actor: &Actor, targets: &[Target]) -> Result<(), Refusal> {
         match actor.role {
             Role::Ministry | Role::Analyst => Ok(()),

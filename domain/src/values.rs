@@ -26,14 +26,30 @@ const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 )]
 pub struct Uscc(String);
 
+/// Why a text is not a valid USCC (RULES.md §3); the message names the fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UsccError {
+    /// The code is not 18 characters long; holds its length.
     #[error("a USCC has 18 characters, this one has {0}")]
     WrongLength(usize),
+    /// A character outside the USCC alphabet (`0-9` and `A-Y` without I, O, S, V, Z).
     #[error("character {position} ('{found}') is not allowed in a USCC (allowed: 0-9 and A-Y without I, O, S, V, Z)")]
-    InvalidCharacter { position: usize, found: char },
+    InvalidCharacter {
+        /// Position of the character, counted from 1.
+        position: usize,
+        /// The character found there.
+        found: char,
+    },
+    /// The 18th character is not the check character GB 32100-2015 gives for the first 17.
     #[error("the check character (18th) should be '{expected}', found '{found}'")]
-    WrongCheckCharacter { expected: char, found: char },
+    WrongCheckCharacter {
+        /// The check character the first 17 characters give.
+        expected: char,
+        /// The 18th character as given.
+        found: char,
+    },
+    /// Chars 3-8 are not `100000` (central registration) and name no known province (by their
+    /// two-digit prefix, or XPCC's 6590xx and 66 codes); holds them.
     #[error("characters 3-8 ('{0}') are not a known registering division (a GB/T 2260 code of a province, or 100000 for central registration)")]
     UnknownDivision(String),
 }
@@ -47,6 +63,8 @@ fn uscc_char_value(c: char) -> Option<u32> {
 }
 
 impl Uscc {
+    /// Parses a USCC, trimmed and upper-cased: 18 characters of the alphabet, a correct check
+    /// character, and a registering division of a known province or `100000` (G-1, RULES.md §3).
     pub fn parse(input: &str) -> Result<Uscc, UsccError> {
         let s = input.trim().to_ascii_uppercase();
         let length = s.chars().count();
@@ -98,6 +116,7 @@ impl Uscc {
         Uscc::parse(&format!("{prefix17}{check}"))
     }
 
+    /// The 18 characters, upper case.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -220,6 +239,8 @@ pub const PROVINCES: [(&str, &str, &str); 32] = [
 pub struct Province(&'static str);
 
 impl Province {
+    /// Parses a province code: a two-digit prefix of `PROVINCES`, or `XPCC` (any case) or `66` for
+    /// the XPCC; surrounding white space is ignored.
     pub fn parse(code: &str) -> Option<Province> {
         let code = code.trim();
         let code = if code.eq_ignore_ascii_case("xpcc") || code == "66" {
@@ -246,10 +267,12 @@ impl Province {
         Province::parse(division.get(..2)?).filter(|p| p.0 != "XPCC")
     }
 
+    /// The code: the GB/T 2260 two-digit prefix, or `XPCC`.
     pub fn code(&self) -> &'static str {
         self.0
     }
 
+    /// The Chinese name (e.g. 广东省).
     pub fn name_zh(&self) -> &'static str {
         PROVINCES
             .iter()
@@ -258,6 +281,7 @@ impl Province {
             .unwrap_or("")
     }
 
+    /// The English name (e.g. Guangdong).
     pub fn name_en(&self) -> &'static str {
         PROVINCES
             .iter()
@@ -266,6 +290,7 @@ impl Province {
             .unwrap_or("")
     }
 
+    /// All 32 recommending authorities, in the order of `PROVINCES`.
     pub fn all() -> impl Iterator<Item = Province> {
         PROVINCES.iter().map(|p| Province(p.0))
     }
@@ -341,6 +366,7 @@ impl CityCode {
         Province::from_division(code).map(|_| CityCode(code.to_string()))
     }
 
+    /// The provincial-level authority the city belongs to (XPCC for the 6590xx codes).
     pub fn province(&self) -> Province {
         Province::from_division(&self.0).expect("validated on parse")
     }
@@ -350,6 +376,7 @@ impl CityCode {
         gbt2260_name(&self.0).unwrap_or("")
     }
 
+    /// The 6-digit code.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -387,18 +414,28 @@ impl<'de> Deserialize<'de> for CityCode {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Domain {
+    /// 食品及添加剂: food and food additives.
     FoodAdditives,
+    /// 生物制药: biopharmaceuticals; smaller vessels may pass G-8, and drug GMP is required (G-10).
     Biopharma,
+    /// 化妆品: cosmetics.
     Cosmetics,
+    /// 化工: chemicals.
     Chemicals,
+    /// 能源: energy.
     Energy,
+    /// 酶制剂: enzyme preparations.
     Enzymes,
+    /// 木质纤维素利用: lignocellulose utilisation.
     Lignocellulose,
+    /// 一碳化合物原料利用: one-carbon (C1) compound feedstocks.
     C1Feedstock,
+    /// 植物底盘细胞开发: plant chassis cell development.
     PlantChassis,
 }
 
 impl Domain {
+    /// The nine domains, in the order of RULES.md §3.
     pub const ALL: [Domain; 9] = [
         Domain::FoodAdditives,
         Domain::Biopharma,
@@ -411,6 +448,7 @@ impl Domain {
         Domain::PlantChassis,
     ];
 
+    /// The code used in the API and in events (e.g. `c1_feedstock`).
     pub fn code(self) -> &'static str {
         match self {
             Domain::FoodAdditives => "food_additives",
@@ -425,6 +463,7 @@ impl Domain {
         }
     }
 
+    /// The Chinese name of the category (e.g. 生物制药).
     pub fn name_zh(self) -> &'static str {
         match self {
             Domain::FoodAdditives => "食品及添加剂",
@@ -439,25 +478,34 @@ impl Domain {
         }
     }
 
+    /// The domain of a code, exactly as written; `None` for a code not in RULES.md §3.
     pub fn parse(code: &str) -> Option<Domain> {
         Domain::ALL.into_iter().find(|d| d.code() == code)
     }
 }
 
+/// A set of domains (申报类别), ordered and without repeats; an application must declare at
+/// least one (G-12).
 pub type Domains = BTreeSet<Domain>;
 
+/// Kind of applicant unit (RULES.md §3), used in the KPI breakdowns.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum ApplicantKind {
+    /// 高校: a university.
     University,
+    /// 科研机构: a research institute.
     ResearchInstitute,
+    /// 国有企业: a state-owned enterprise.
     StateOwned,
+    /// 民营企业: a private enterprise.
     Private,
 }
 
 impl ApplicantKind {
+    /// The code used in the API and in events (e.g. `state_owned`).
     pub fn code(self) -> &'static str {
         match self {
             ApplicantKind::University => "university",
@@ -467,6 +515,7 @@ impl ApplicantKind {
         }
     }
 
+    /// The four kinds, in the order of RULES.md §3.
     pub const ALL: [ApplicantKind; 4] = [
         ApplicantKind::University,
         ApplicantKind::ResearchInstitute,
@@ -474,6 +523,7 @@ impl ApplicantKind {
         ApplicantKind::Private,
     ];
 
+    /// The Chinese name (e.g. 科研机构).
     pub fn name_zh(self) -> &'static str {
         match self {
             ApplicantKind::University => "高校",
@@ -483,6 +533,7 @@ impl ApplicantKind {
         }
     }
 
+    /// The kind of a code, exactly as written; `None` for an unknown code.
     pub fn parse(code: &str) -> Option<ApplicantKind> {
         ApplicantKind::ALL.into_iter().find(|k| k.code() == code)
     }
@@ -504,6 +555,7 @@ impl Cny {
         Cny(n * 10_000)
     }
 
+    /// The amount in yuan.
     pub fn yuan(self) -> u64 {
         self.0
     }

@@ -82,7 +82,7 @@ pub struct ProblemDetails {
 )))]
 struct ApiDoc;
 
-const DESCRIPTION: &str = "Applications, recommendations, listing, dynamic management and delisting of the MIIT/NDRC pilot-platform roster (工信厅联消费函〔2025〕234号). Every change is an immutable event.\n\nEvery route of the API is described here except the dashboard's HTML pages under `/ui`. Every request but `/health` and `/ready` needs `Authorization: Bearer <token>`. A method a path does not declare answers 405 with an empty body. Request bodies above 2 MiB are refused with 413. This layer applies no rate limit (a proxy in front may answer 429).";
+const DESCRIPTION: &str = "Applications, recommendations, listing, dynamic management and delisting of the MIIT/NDRC pilot-platform roster (工信厅联消费函〔2025〕234号). Every change is an immutable event.\n\nEvery route of the API is described here except the dashboard's HTML pages under `/ui`. Every request but `/health` and `/ready` needs `Authorization: Bearer <token>`. A method a path does not declare answers 405 with an empty body. Request bodies above 2 MiB are refused with 413. Requests are rate-limited per client address, per token and for failed authentications; over a limit the answer is 429 with `Retry-After`.";
 
 /// Path parameters, with the server's own id rules (`valid_platform_id`, `valid_round_id`,
 /// `valid_target_set_id`).

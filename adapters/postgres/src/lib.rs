@@ -361,8 +361,6 @@ fn plan<'a>(
     Ok((versions, rows))
 }
 
-/// One commit in one transaction: claim the command id, check every stream's version, insert
-/// all events in one statement, write the audit line.
 /// The version conflict `roster_append` raised (SQLSTATE RS409, detail `expected|actual|stream`).
 fn raised_conflict(err: &tokio_postgres::Error) -> Option<StoreError> {
     let db = err.as_db_error()?;

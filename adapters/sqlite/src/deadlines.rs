@@ -1,4 +1,4 @@
-//! `DeadlineStore` on SQLite, twin of the PostgreSQL one (`migrations/0003_deadlines.sql`).
+//! `DeadlineStore` on SQLite, twin of the PostgreSQL one (`adapters/postgres/migrations/0004_deadlines.sql`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};

@@ -21,23 +21,39 @@ use crate::values::{CityCode, Cny, Province, Uscc};
 
 mod decide;
 
+/// Where a platform stands in the lifecycle of RULES.md §4. `listed` and `under_review` are on
+/// the roster; from `withdrawn`, `rejected`, `not_selected` or `delisted` the unit may apply again,
+/// in a round it has not applied in.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// No application yet on this stream.
     #[default]
     New,
+    /// Application submitted in an open round; awaiting the city or the province.
     Submitted,
+    /// Endorsed by the applicant's city; awaiting the province.
     CityEndorsed,
+    /// Recommended by the province; awaiting the expert evaluation.
     Recommended,
+    /// Passed the expert evaluation; awaiting the public notice.
     Evaluated,
+    /// On public notice (公示); listed after it ends with no upheld objection.
     OnNotice,
+    /// On the roster (counts in K-1).
     Listed,
+    /// On the roster with at least one review open; still counts in K-1.
     UnderReview,
+    /// Rejected by the province.
     Rejected,
+    /// Failed the expert evaluation, or an objection during the public notice was upheld.
     NotSelected,
+    /// Withdrawn by the applicant before listing.
     Withdrawn,
+    /// Removed from the roster (撤除): a failed review (D-3), a strain leak with major loss (D-5),
+    /// a reason of D-9, a voluntary or another delisting.
     Delisted,
 }
 
@@ -202,14 +218,22 @@ impl std::fmt::Display for Status {
     }
 }
 
+/// An incident reported for the platform, with what its latest assessment found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
+    /// Its id as reported, unique on the platform.
     pub incident_id: String,
+    /// What happened: a strain leak, a safety or environmental accident, or other.
     pub kind: IncidentKind,
+    /// When it occurred.
     pub occurred_on: NaiveDate,
+    /// Direct economic loss stated in the report, if known then.
     pub reported_loss: Option<Cny>,
+    /// Class stated by the reporter, if any.
     pub stated_severity: Option<IncidentClass>,
+    /// Direct economic loss found by the latest assessment.
     pub assessed_loss: Option<Cny>,
+    /// Class under Decree 493 from the latest assessment's consequences.
     pub assessed_class: Option<IncidentClass>,
 }
 
@@ -230,38 +254,67 @@ impl Incident {
     }
 }
 
+/// A review of a listed platform: triennial (D-1), after an incident (D-4, D-6) or ad hoc.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Review {
+    /// Its id, unique on the platform (the system opens `triennial-<due date>` and
+    /// `incident-<incident id>`).
     pub review_id: String,
+    /// Why it was opened.
     pub trigger: ReviewTrigger,
+    /// The day by which it is to be concluded; an open review after it is overdue (D-2).
     pub due_on: NaiveDate,
+    /// `None` while it is open.
     pub outcome: Option<ReviewOutcome>,
 }
 
+/// A service record (RULES.md §8) as the platform keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceEntry {
+    /// The date of the service, which K-2..K-4 compare with the listed periods.
     pub dated: NaiveDate,
+    /// What was delivered.
     pub record: ServiceRecord,
+    /// Whether it was retracted; a retracted record never counts.
     pub retracted: bool,
 }
 
+/// The Platform aggregate: the state folded from the platform's stream, the current
+/// application cycle with the history kept across cycles (listed periods, reviews, services,
+/// incidents, star ratings).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Platform {
+    /// Where the platform stands (folded with `Status::after`).
     pub status: Status,
+    /// The current application cycle: 1 for the first application on the stream, +1 for each
+    /// application after; 0 before any.
     pub cycle: u32,
+    /// The round of the current cycle's application.
     pub round_id: Option<String>,
+    /// Every round the platform has applied in; it applies at most once per round.
     pub rounds_applied: BTreeSet<String>,
+    /// Business date of the current cycle's submission.
     pub submitted_on: Option<NaiveDate>,
+    /// The current cycle's application form, with its amendments applied.
     pub form: Option<ApplicationForm>,
+    /// The latest eligibility assessment of that form (G-1..G-12).
     pub assessment: Option<EligibilityAssessment>,
+    /// The city that endorsed the current cycle's application, if any.
     pub endorsed_by: Option<CityCode>,
+    /// The province that recommended it, if any.
     pub recommended_by: Option<Province>,
+    /// The current cycle's public notice: first and last day, both included.
     pub notice: Option<(NaiveDate, NaiveDate)>,
+    /// The current cycle's listing date; kept after a delisting, cleared by the next submission.
     pub listed_on: Option<NaiveDate>,
     /// Every listed period: (listed on, delisted on).
     pub listed_periods: Vec<(NaiveDate, Option<NaiveDate>)>,
+    /// Reviews by id: the concluded ones and those open (an open review is dropped when the
+    /// platform is delisted or applies again).
     pub reviews: BTreeMap<String, Review>,
+    /// Service records by id, retracted ones included (marked as such).
     pub services: BTreeMap<Uuid, ServiceEntry>,
+    /// Incidents by incident id, of every cycle.
     pub incidents: BTreeMap<String, Incident>,
     /// Star ratings by year (D-8); a later evaluation of the same year replaces the rating.
     pub star_ratings: BTreeMap<i32, u8>,
@@ -270,6 +323,7 @@ pub struct Platform {
 /// What a platform command needs to know beyond its own stream.
 #[derive(Debug, Clone, Default)]
 pub struct PlatformContext {
+    /// The platform's id (its stream is `platform-<id>`).
     pub platform_id: String,
     /// The round the command concerns (the submitted round, or the current cycle's round).
     pub round: Option<Round>,
@@ -358,22 +412,27 @@ fn merge_patch(target: &mut Value, patch: &Value) {
 }
 
 impl Platform {
+    /// The stream of a platform: `platform-<id>`.
     pub fn stream_id(platform_id: &str) -> String {
         format!("platform-{platform_id}")
     }
 
+    /// The applicant's USCC from the current form; `None` before the first submission.
     pub fn applicant_uscc(&self) -> Option<&Uscc> {
         self.form.as_ref().map(|f| &f.applicant.uscc)
     }
 
+    /// The applicant's declared province from the current form.
     pub fn province(&self) -> Option<Province> {
         self.form.as_ref().map(|f| f.applicant.province)
     }
 
+    /// The applicant's city from the current form.
     pub fn city(&self) -> Option<&CityCode> {
         self.form.as_ref().map(|f| &f.applicant.city)
     }
 
+    /// The reviews not concluded yet.
     pub fn open_reviews(&self) -> impl Iterator<Item = &Review> {
         self.reviews.values().filter(|r| r.outcome.is_none())
     }
@@ -615,15 +674,6 @@ impl Platform {
 }
 
 impl Platform {
-    /// Folds events into a platform (for reads and tests).
-    pub fn from_events(events: impl IntoIterator<Item = PlatformEvent>) -> Platform {
-        let mut p = Platform::default();
-        for e in events {
-            p.apply(e);
-        }
-        p
-    }
-
     /// Folds one more event in: a reader that follows the log keeps a platform current this way
     /// instead of reloading its history.
     pub fn absorb(&mut self, event: PlatformEvent) {
