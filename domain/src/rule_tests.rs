@@ -760,6 +760,21 @@ fn r1_a_rank_runs_from_1_to_the_quota() {
         assert_eq!(e.field.as_deref(), Some("rank"));
         assert!(e.message.contains("1-5"), "{}", e.message);
     }
+    // The sixth recommendation, ranked 6, is refused for the quota it exceeds.
+    let e = PlatformTest::with(ctx_with(round_with(5, Domain::Biopharma)))
+        .given(given.clone())
+        .when(cmd(
+            province(),
+            "2025-07-09",
+            PlatformCommand::RecommendByProvince(RecommendByProvince {
+                opinion: "推荐".into(),
+                rank: Some(6),
+                override_reason: None,
+            }),
+        ))
+        .inspect_result()
+        .expect_err("over the quota");
+    assert_eq!(e.code, "R-1");
 }
 
 #[test]

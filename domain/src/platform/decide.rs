@@ -203,16 +203,6 @@ impl Platform {
             let round = self.round(ctx)?;
             let province = self.province().expect("submitted");
             let round_id = &round.config.as_ref().expect("open").round_id;
-            // A rank orders the province's recommendations: 1 up to the round's quota.
-            if let Some(rank) = c.rank.filter(|r| *r == 0 || *r > round.quota()) {
-                return Err(Refusal::invalid(
-                    "rank",
-                    format!(
-                        "rank {rank} is outside 1-{q}: a province ranks at most its quota of {q} recommendations in round {round_id}",
-                        q = round.quota()
-                    ),
-                ));
-            }
             if self.status == Status::Submitted && round.requires_city_endorsement(province) {
                 return Err(Refusal::new(
                     code::STATE_CONFLICT,
@@ -249,6 +239,16 @@ impl Platform {
                 .at("override_reason"));
             }
             round.check_quota(province)?;
+            // A rank orders the province's recommendations: 1 up to the round's quota.
+            if let Some(rank) = c.rank.filter(|r| *r == 0 || *r > round.quota()) {
+                return Err(Refusal::invalid(
+                    "rank",
+                    format!(
+                        "rank {rank} is outside 1-{q}: a province ranks at most its quota of {q} recommendations in round {round_id}",
+                        q = round.quota()
+                    ),
+                ));
+            }
             let domains = &self.form.as_ref().expect("submitted").domains;
             let mut warnings = Vec::new();
             if round.concentrated_after(province, domains) {
