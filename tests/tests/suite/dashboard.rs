@@ -417,6 +417,7 @@ fn form_fields(body: &str, class: &str) -> Vec<(String, String)> {
         "action",
         "back",
         "review_id",
+        "incident_id",
     ]
     .into_iter()
     .filter_map(|n| hidden(form, n).map(|v| (n.to_string(), v)))
@@ -523,6 +524,160 @@ pub(crate) async fn the_ministry_concludes_a_review_and_a_province_rejects_from_
     assert_eq!(detail["status"], "rejected");
 }
 
+/// Opens the form of `class` on `path`, fills in `fields` and posts it; the outcome shown back
+/// on the page (the flash).
+async fn act(s: &Session, path: &str, class: &str, fields: &[(&str, &str)]) -> String {
+    let body = s.get(path).await.body;
+    let mut pairs = form_fields(&body, class);
+    pairs.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = s.post("/ui/act", &pairs, None).await;
+    assert_eq!(r.status, 303, "{class}: {}", r.body);
+    let back = s.get(path).await.body;
+    let at = back.find("id=\"flash\"").expect("an outcome is shown");
+    back[at..at + back[at..].find("</").unwrap()].to_string()
+}
+
+/// Every step of the funnel and of dynamic management that a page offers, done from the pages
+/// by the role that does it: the city endorses, the province recommends, the ministry records
+/// the evaluation, starts the notice, lists, rates and delists (after a refused unconfirmed
+/// delisting), each one becoming the event the API would record.
+pub(crate) async fn each_role_takes_an_application_to_the_roster_and_the_ministry_delists_it(
+    app: TestApp,
+) {
+    let platform = demo_with_an_open_round(&app).await;
+    let page = format!("/ui/platforms/{platform}");
+    let ministry = app.token(Role::Ministry, None).await;
+    let status = |body: serde_json::Value| body["status"].as_str().unwrap_or_default().to_string();
+    let detail = || async {
+        status(
+            app.get(Some(&ministry), &format!("/api/v1/platforms/{platform}"))
+                .await
+                .body,
+        )
+    };
+    let day = |n: u64| {
+        (roster_domain::clock::business_day(chrono::Utc::now()) + chrono::Days::new(n)).to_string()
+    };
+    let today = day(0);
+
+    let nanjing = app.token(Role::City, Some("320100")).await;
+    let (_, c) = sign_in(&app, &nanjing).await;
+    let c = c.unwrap();
+    let shown = act(&c, &page, "endorse", &[("opinion", "情况属实，同意推荐")]).await;
+    assert!(shown.contains("EndorseByCity"), "{shown}");
+    assert_eq!(detail().await, "city_endorsed");
+    assert!(
+        !c.get(&page).await.body.contains("class=\"endorse\""),
+        "endorsed once, not offered again"
+    );
+
+    let jiangsu = app.token(Role::Province, Some("32")).await;
+    let (_, j) = sign_in(&app, &jiangsu).await;
+    let j = j.unwrap();
+    act(
+        &j,
+        &page,
+        "recommend",
+        &[("opinion", "同意推荐"), ("rank", "1")],
+    )
+    .await;
+    assert_eq!(detail().await, "recommended");
+
+    let (_, m) = sign_in(&app, &ministry).await;
+    let m = m.unwrap();
+    let board = m.get(&page).await.body;
+    for absent in ["class=\"notice\"", "class=\"list\"", "class=\"delist\""] {
+        assert!(!board.contains(absent), "{absent} before the evaluation");
+    }
+    act(
+        &m,
+        &page,
+        "evaluate",
+        &[
+            ("business_date", &today),
+            ("score", "86"),
+            ("passed", "yes"),
+            ("panel", "张三\n李四\n王五"),
+        ],
+    )
+    .await;
+    assert_eq!(detail().await, "evaluated");
+    act(
+        &m,
+        &page,
+        "notice",
+        &[
+            ("business_date", &today),
+            ("from", &today),
+            ("until", &day(6)),
+        ],
+    )
+    .await;
+    assert_eq!(detail().await, "on_notice");
+
+    // The notice ends; the ministry signs in a week later and lists the platform.
+    app.clock.set(&day(7));
+    let (_, m) = sign_in(&app, &ministry).await;
+    let m = m.unwrap();
+    let shown = act(&m, &page, "list", &[("business_date", &day(7))]).await;
+    assert!(shown.contains("ListPlatform"), "{shown}");
+    assert_eq!(detail().await, "listed");
+    let year = &day(7)[..4];
+    act(
+        &m,
+        &page,
+        "annual",
+        &[("business_date", &day(7)), ("year", year), ("stars", "4")],
+    )
+    .await;
+    let body = app
+        .get(Some(&ministry), &format!("/api/v1/platforms/{platform}"))
+        .await
+        .body;
+    assert_eq!(body["state"]["star_ratings"][year], 4, "{body}");
+
+    // A delisting without its confirmation is refused before it is sent, naming the box.
+    let events = app.all_events().await.len();
+    let shown = act(
+        &m,
+        &page,
+        "delist",
+        &[
+            ("business_date", &day(7)),
+            ("reason", "serious_violation"),
+            ("area", "safety"),
+            ("details", "发生重大安全事故"),
+        ],
+    )
+    .await;
+    assert!(shown.contains("confirm"), "{shown}");
+    assert_eq!(app.all_events().await.len(), events, "nothing appended");
+    assert_eq!(detail().await, "listed");
+    act(
+        &m,
+        &page,
+        "delist",
+        &[
+            ("business_date", &day(7)),
+            ("reason", "serious_violation"),
+            ("area", "safety"),
+            ("details", "发生重大安全事故"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(detail().await, "delisted");
+    let after = m.get(&page).await.body;
+    assert!(
+        !after.contains("class=\"delist\"") && !after.contains("class=\"annual\""),
+        "a delisted platform is offered no roster act"
+    );
+}
+
 mod sqlite {
     use crate::app::{spawn_app, Kind};
 
@@ -543,6 +698,14 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_ministry_concludes_a_review_and_a_province_rejects_from_the_pages() {
         super::the_ministry_concludes_a_review_and_a_province_rejects_from_the_pages(
+            spawn_app(Kind::Sqlite).await,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_role_takes_an_application_to_the_roster_and_the_ministry_delists_it() {
+        super::each_role_takes_an_application_to_the_roster_and_the_ministry_delists_it(
             spawn_app(Kind::Sqlite).await,
         )
         .await;

@@ -46,10 +46,11 @@ fn platform_subject_forms(
     status: Status,
     today: NaiveDate,
     rules_fail: bool,
+    in_list: bool,
 ) -> Markup {
     html! {
-        @for f in forms::offered(v, Subject::Platform, status) {
-            (f.render(v, envelope(v, platform_id, f.action, today), rules_fail))
+        @for f in forms::offered(v, Subject::Platform, status).filter(|f| f.in_lists || !in_list) {
+            (f.render(v, envelope(v, platform_id, f.action, today), rules_fail, today))
         }
     }
 }
@@ -66,7 +67,25 @@ pub(super) fn review_forms(
             (f.render(v, html! {
                 (envelope(v, platform_id, f.action, today))
                 input type="hidden" name="review_id" value=(review_id);
-            }, false))
+            }, false, today))
+        }
+    }
+}
+
+/// The forms about one incident of a platform not yet assessed (an assessment).
+fn incident_forms(
+    v: &Viewer,
+    platform_id: &str,
+    status: Status,
+    incident_id: &str,
+    today: NaiveDate,
+) -> Markup {
+    html! {
+        @for f in forms::offered(v, Subject::Incident, status) {
+            (f.render(v, html! {
+                (envelope(v, platform_id, f.action, today))
+                input type="hidden" name="incident_id" value=(incident_id);
+            }, false, today))
         }
     }
 }
@@ -79,6 +98,7 @@ pub(super) fn summary_forms(v: &Viewer, p: &PlatformSummary, today: NaiveDate) -
         p.status,
         today,
         !p.hard_failures.is_empty(),
+        true,
     )
 }
 
@@ -99,14 +119,19 @@ pub(super) fn platform_forms(
         .filter(|r| r.outcome.is_none())
         .map(|r| &r.review_id)
         .collect();
+    let unassessed: Vec<&String> = p
+        .incidents
+        .values()
+        .filter(|i| i.assessed_class.is_none() && i.assessed_loss.is_none())
+        .map(|i| &i.incident_id)
+        .collect();
     html! {
-        @if v.may_act() {
-            div.actions {
-                (platform_subject_forms(v, platform_id, p.status, today, failing))
-                @if p.status == Status::UnderReview {
-                    @for r in &open { (review_forms(v, platform_id, r, today)) }
-                }
+        div.actions {
+            (platform_subject_forms(v, platform_id, p.status, today, failing, false))
+            @if p.status == Status::UnderReview {
+                @for r in &open { (review_forms(v, platform_id, r, today)) }
             }
+            @for i in &unassessed { (incident_forms(v, platform_id, p.status, i, today)) }
         }
     }
 }

@@ -10,6 +10,7 @@ use maud::{html, Markup};
 use roster_domain::error::Refusal;
 use roster_domain::platform::Status;
 use roster_domain::registry::CommandKind;
+use roster_domain::values::Domain;
 use serde_json::{json, Map, Value};
 
 use super::Viewer;
@@ -25,6 +26,9 @@ const fn w(zh: &'static str, en: &'static str) -> Words {
     Words { zh, en }
 }
 
+/// A value of a choice and its words.
+pub(super) type Opt = (&'static str, Words);
+
 /// How a field is entered, and so what JSON its text becomes.
 pub(super) enum Input {
     /// One line of text: a string, left out when empty.
@@ -33,10 +37,20 @@ pub(super) enum Input {
     Lines,
     /// A whole number in a range: an integer.
     Number { min: i64, max: i64 },
+    /// An amount in yuan: a whole number from 0.
+    Yuan,
+    /// A calendar date (YYYY-MM-DD); `today` starts it at today's date.
+    Date { today: bool },
     /// A choice among values: the chosen value's string.
-    Choice(&'static [(&'static str, Words)]),
+    Choice(&'static [Opt]),
+    /// One of the nine domains (申报类别, RULES.md §3): its code.
+    Domain,
+    /// Yes or no: a boolean.
+    YesNo,
     /// A value the page sets (the review a conclusion is for): a string.
     Preset,
+    /// An id the page makes up for a new record (`prefix-` and 8 hex digits): a string.
+    NewId(&'static str),
 }
 
 /// When a field is shown.
@@ -48,11 +62,14 @@ pub(super) enum Shown {
 }
 
 pub(super) struct Field {
+    /// Its name in the command's JSON; a dot nests (`record.kind`).
     pub name: &'static str,
     pub label: Words,
     pub input: Input,
     /// Refused before the command is sent when left empty.
     pub required: bool,
+    /// Required only when another field has this value (a failed review needs reasons).
+    pub required_when: Option<(&'static str, &'static str)>,
     /// The text the field starts with.
     pub initial: Option<Words>,
     pub shown: Shown,
@@ -64,6 +81,7 @@ const fn field(name: &'static str, label: Words, input: Input) -> Field {
         label,
         input,
         required: false,
+        required_when: None,
         initial: None,
         shown: Shown::Always,
     }
@@ -74,6 +92,16 @@ const fn required(mut f: Field) -> Field {
     f
 }
 
+const fn required_when(mut f: Field, other: &'static str, value: &'static str) -> Field {
+    f.required_when = Some((other, value));
+    f
+}
+
+const fn initially(mut f: Field, words: Words) -> Field {
+    f.initial = Some(words);
+    f
+}
+
 /// What a form acts on besides its platform.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Subject {
@@ -81,6 +109,15 @@ pub(super) enum Subject {
     Platform,
     /// One open review of the platform (one form per open review).
     OpenReview,
+    /// One incident of the platform not yet assessed (one form per incident).
+    Incident,
+}
+
+/// A destructive act asks to be confirmed with a ticked box (no script needed): always, or
+/// when a field has a value (a failed review).
+pub(super) struct Confirm {
+    pub label: Words,
+    pub when: Option<(&'static str, &'static str)>,
 }
 
 /// A command's form on the pages.
@@ -95,20 +132,80 @@ pub(super) struct CommandForm {
     pub danger: bool,
     pub subject: Subject,
     pub fields: &'static [Field],
+    pub confirm: Option<Confirm>,
+    /// Offered in the rows of the application list too (a step of the funnel), not only on
+    /// the platform's page.
+    pub in_lists: bool,
 }
 
-const RECOMMEND: CommandForm = CommandForm {
-    kind: CommandKind::RecommendByProvince,
-    action: "recommend",
-    title: w("推荐", "Recommend"),
-    submit: w("提交推荐", "Submit recommendation"),
-    danger: false,
-    subject: Subject::Platform,
-    fields: &[
-        Field {
-            initial: Some(w("同意推荐", "Recommended")),
-            ..required(field("opinion", w("推荐意见", "Opinion"), Input::Text))
-        },
+const fn act(
+    kind: CommandKind,
+    action: &'static str,
+    title: Words,
+    submit: Words,
+    fields: &'static [Field],
+) -> CommandForm {
+    CommandForm {
+        kind,
+        action,
+        title,
+        submit,
+        danger: false,
+        subject: Subject::Platform,
+        fields,
+        confirm: None,
+        in_lists: false,
+    }
+}
+
+/// A step of the funnel: offered in the application list's rows as well.
+const fn step(mut f: CommandForm) -> CommandForm {
+    f.in_lists = true;
+    f
+}
+
+const REASONS: Words = w("理由（每行一条）", "Reasons (one per line)");
+
+const WITHDRAW: CommandForm = CommandForm {
+    danger: true,
+    confirm: Some(Confirm {
+        label: w("确认撤回本次申报", "I withdraw this application"),
+        when: None,
+    }),
+    ..act(
+        CommandKind::WithdrawApplication,
+        "withdraw",
+        w("撤回申报", "Withdraw the application"),
+        w("撤回", "Withdraw"),
+        &[required(field(
+            "reason",
+            w("撤回原因", "Reason"),
+            Input::Text,
+        ))],
+    )
+};
+
+const ENDORSE: CommandForm = step(act(
+    CommandKind::EndorseByCity,
+    "endorse",
+    w("审核通过，报送省级", "Endorse and forward to the province"),
+    w("提交审核意见", "Submit endorsement"),
+    &[initially(
+        required(field("opinion", w("审核意见", "Opinion"), Input::Text)),
+        w("经审核，情况属实，同意推荐", "Verified; endorsed"),
+    )],
+));
+
+const RECOMMEND: CommandForm = step(act(
+    CommandKind::RecommendByProvince,
+    "recommend",
+    w("推荐", "Recommend"),
+    w("提交推荐", "Submit recommendation"),
+    &[
+        initially(
+            required(field("opinion", w("推荐意见", "Opinion"), Input::Text)),
+            w("同意推荐", "Recommended"),
+        ),
         field("rank", w("排序", "Rank"), Input::Number { min: 1, max: 5 }),
         Field {
             shown: Shown::WhenRulesFail,
@@ -122,79 +219,411 @@ const RECOMMEND: CommandForm = CommandForm {
             )
         },
     ],
-};
+));
 
 const REJECT: CommandForm = CommandForm {
-    kind: CommandKind::RejectByProvince,
-    action: "reject",
-    title: w("不予推荐", "Reject"),
-    submit: w("不予推荐", "Reject"),
     danger: true,
-    subject: Subject::Platform,
-    fields: &[required(field(
-        "reasons",
-        w("理由（每行一条）", "Reasons (one per line)"),
-        Input::Lines,
-    ))],
+    in_lists: true,
+    ..act(
+        CommandKind::RejectByProvince,
+        "reject",
+        w("不予推荐", "Reject"),
+        w("不予推荐", "Reject"),
+        &[required(field("reasons", REASONS, Input::Lines))],
+    )
 };
 
-const LIST: CommandForm = CommandForm {
-    kind: CommandKind::ListPlatform,
-    action: "list",
-    title: w("公示期满，入列", "List (after the notice)"),
-    submit: w("确认入列", "List the platform"),
-    danger: false,
-    subject: Subject::Platform,
-    fields: &[],
-};
-
-const CONCLUDE: CommandForm = CommandForm {
-    kind: CommandKind::ConcludeReview,
-    action: "conclude",
-    title: w("作出复核结论", "Conclude"),
-    submit: w("提交结论", "Submit conclusion"),
-    danger: false,
-    subject: Subject::OpenReview,
-    fields: &[
-        field("review_id", w("复核", "Review"), Input::Preset),
+const EVALUATE: CommandForm = step(act(
+    CommandKind::RecordExpertEvaluation,
+    "evaluate",
+    w("录入专家评审结果", "Record the expert evaluation"),
+    w("提交评审结果", "Record evaluation"),
+    &[
+        required(field(
+            "score",
+            w("评分（0–100）", "Score (0-100)"),
+            Input::Number { min: 0, max: 100 },
+        )),
+        required(field("passed", w("是否通过", "Passed"), Input::YesNo)),
         field(
-            "outcome",
-            w("结论", "Outcome"),
-            Input::Choice(&[
-                ("passed", w("通过", "passed")),
-                ("failed", w("不通过（撤销）", "failed (delists)")),
-            ]),
-        ),
-        field(
-            "reasons",
-            w("理由（每行一条）", "Reasons (one per line)"),
+            "panel",
+            w("评审专家（每行一位）", "Panel (one per line)"),
             Input::Lines,
         ),
+        field("comments", w("评审意见", "Comments"), Input::Text),
     ],
+));
+
+const NOTICE: CommandForm = step(act(
+    CommandKind::StartPublicNotice,
+    "notice",
+    w("开始公示", "Start the public notice"),
+    w("开始公示", "Start notice"),
+    &[
+        required(field(
+            "from",
+            w("公示开始", "Notice from"),
+            Input::Date { today: true },
+        )),
+        required(field(
+            "until",
+            w("公示截止", "Notice until"),
+            Input::Date { today: false },
+        )),
+    ],
+));
+
+const OBJECTION: CommandForm = step(act(
+    CommandKind::RecordNoticeObjection,
+    "objection",
+    w("登记公示异议", "Record an objection"),
+    w("登记异议", "Record objection"),
+    &[
+        required(field(
+            "summary",
+            w("异议内容摘要", "Summary of the objection"),
+            Input::Text,
+        )),
+        required(field("upheld", w("异议是否成立", "Upheld"), Input::YesNo)),
+    ],
+));
+
+const LIST: CommandForm = step(act(
+    CommandKind::ListPlatform,
+    "list",
+    w("公示期满，入列", "List (after the notice)"),
+    w("确认入列", "List the platform"),
+    &[],
+));
+
+const SERVICE_KINDS: &[Opt] = &[
+    ("enterprise_served", w("服务企业", "enterprise served")),
+    ("product_incubated", w("孵化产品", "product incubated")),
+    (
+        "project_industrialized",
+        w("项目产业化", "project industrialised"),
+    ),
+    ("enterprise_spun_off", w("孵化企业", "enterprise spun off")),
+];
+
+const SERVICE: CommandForm = act(
+    CommandKind::RecordService,
+    "service",
+    w("登记服务成果", "Record a service"),
+    w("登记", "Record"),
+    &[
+        required(field(
+            "dated",
+            w("日期", "Date"),
+            Input::Date { today: true },
+        )),
+        required(field(
+            "record.kind",
+            w("类别", "Kind"),
+            Input::Choice(SERVICE_KINDS),
+        )),
+        field(
+            "record.enterprise_name",
+            w(
+                "企业名称（服务企业、孵化企业）",
+                "Enterprise (served or spun off)",
+            ),
+            Input::Text,
+        ),
+        field(
+            "record.enterprise_uscc",
+            w("企业统一社会信用代码", "Enterprise's USCC"),
+            Input::Text,
+        ),
+        field(
+            "record.contract_cny",
+            w(
+                "合同金额（元，服务企业）",
+                "Contract (yuan, enterprise served)",
+            ),
+            Input::Yuan,
+        ),
+        field(
+            "record.valuation_cny",
+            w("估值（元，孵化企业）", "Valuation (yuan, spun off)"),
+            Input::Yuan,
+        ),
+        field(
+            "record.product_name",
+            w("产品名称（孵化产品）", "Product (incubated)"),
+            Input::Text,
+        ),
+        field(
+            "record.owner_uscc",
+            w("产品所属企业信用代码", "Product owner's USCC"),
+            Input::Text,
+        ),
+        field(
+            "record.domain",
+            w("产品领域", "Product domain"),
+            Input::Domain,
+        ),
+        field(
+            "record.project",
+            w("项目名称（项目产业化）", "Project (industrialised)"),
+            Input::Text,
+        ),
+        field(
+            "record.revenue_cny",
+            w("产值（元，项目产业化）", "Revenue (yuan, industrialised)"),
+            Input::Yuan,
+        ),
+    ],
+);
+
+const INCIDENT_KINDS: &[Opt] = &[
+    ("strain_leak", w("菌种泄露", "strain leak")),
+    ("safety", w("安全事故", "safety")),
+    ("environmental", w("环境污染事故", "environmental")),
+    ("other", w("其他", "other")),
+];
+
+const INCIDENT_CLASSES: &[Opt] = &[
+    ("general", w("一般", "general")),
+    ("larger", w("较大", "larger")),
+    ("major", w("重大", "major")),
+    ("especially_major", w("特别重大", "especially major")),
+];
+
+const INCIDENT: CommandForm = CommandForm {
+    danger: true,
+    ..act(
+        CommandKind::ReportIncident,
+        "incident",
+        w("报告事故", "Report an incident"),
+        w("报告", "Report"),
+        &[
+            field(
+                "incident_id",
+                w("事故编号", "Incident id"),
+                Input::NewId("inc"),
+            ),
+            required(field(
+                "kind",
+                w("类别", "Kind"),
+                Input::Choice(INCIDENT_KINDS),
+            )),
+            required(field(
+                "occurred_on",
+                w("发生日期", "Occurred on"),
+                Input::Date { today: true },
+            )),
+            required(field(
+                "description",
+                w("经过", "What happened"),
+                Input::Text,
+            )),
+            field(
+                "direct_loss_cny",
+                w("直接经济损失（元）", "Direct loss (yuan)"),
+                Input::Yuan,
+            ),
+            field(
+                "severity",
+                w("初报等级", "Stated class"),
+                Input::Choice(INCIDENT_CLASSES),
+            ),
+        ],
+    )
+};
+
+const ASSESS: CommandForm = CommandForm {
+    subject: Subject::Incident,
+    ..act(
+        CommandKind::AssessIncident,
+        "assess",
+        w("事故定级", "Assess the incident"),
+        w("提交定级", "Record assessment"),
+        &[
+            field("incident_id", w("事故", "Incident"), Input::Preset),
+            required(field(
+                "direct_loss_cny",
+                w("核定直接经济损失（元）", "Assessed direct loss (yuan)"),
+                Input::Yuan,
+            )),
+            field(
+                "deaths",
+                w("死亡人数", "Deaths"),
+                Input::Number {
+                    min: 0,
+                    max: 10_000,
+                },
+            ),
+            field(
+                "serious_injuries",
+                w("重伤人数", "Serious injuries"),
+                Input::Number {
+                    min: 0,
+                    max: 10_000,
+                },
+            ),
+            required(field(
+                "conclusion",
+                w("调查结论", "Conclusion"),
+                Input::Text,
+            )),
+        ],
+    )
+};
+
+const OPEN_REVIEW: CommandForm = act(
+    CommandKind::OpenReview,
+    "open-review",
+    w("启动复核", "Open a review"),
+    w("启动复核", "Open review"),
+    &[
+        field(
+            "review_id",
+            w("复核编号", "Review id"),
+            Input::NewId("review"),
+        ),
+        required(field(
+            "trigger",
+            w("起因", "Trigger"),
+            Input::Choice(&[
+                ("ad_hoc", w("专项复核", "ad hoc")),
+                ("triennial", w("三年复核", "triennial")),
+            ]),
+        )),
+        required(field(
+            "due_on",
+            w("截止日期", "Due on"),
+            Input::Date { today: false },
+        )),
+    ],
+);
+
+const CONCLUDE: CommandForm = CommandForm {
+    subject: Subject::OpenReview,
+    confirm: Some(Confirm {
+        label: w(
+            "确认：复核不通过将撤销该平台",
+            "I understand a failed review delists the platform",
+        ),
+        when: Some(("outcome", "failed")),
+    }),
+    ..act(
+        CommandKind::ConcludeReview,
+        "conclude",
+        w("作出复核结论", "Conclude"),
+        w("提交结论", "Submit conclusion"),
+        &[
+            field("review_id", w("复核", "Review"), Input::Preset),
+            required(field(
+                "outcome",
+                w("结论", "Outcome"),
+                Input::Choice(&[
+                    ("passed", w("通过", "passed")),
+                    ("failed", w("不通过（撤销）", "failed (delists)")),
+                ]),
+            )),
+            required_when(field("reasons", REASONS, Input::Lines), "outcome", "failed"),
+        ],
+    )
+};
+
+const ANNUAL: CommandForm = act(
+    CommandKind::RecordAnnualEvaluation,
+    "annual",
+    w("年度评价（星级）", "Annual evaluation (stars)"),
+    w("提交评价", "Record evaluation"),
+    &[
+        required(field(
+            "year",
+            w("年度", "Year"),
+            Input::Number {
+                min: 2025,
+                max: 2100,
+            },
+        )),
+        required(field(
+            "stars",
+            w("服务能力星级", "Stars"),
+            Input::Number { min: 1, max: 5 },
+        )),
+        field("findings", w("评价意见", "Findings"), Input::Text),
+    ],
+);
+
+const DELIST_REASONS: &[Opt] = &[
+    ("review_failed", w("复核不通过", "review failed")),
+    (
+        "strain_leak_major_loss",
+        w("菌种泄露造成重大损失", "strain leak with major loss"),
+    ),
+    (
+        "insufficient_service",
+        w("服务能力不足", "insufficient service"),
+    ),
+    ("serious_violation", w("严重违法违规", "serious violation")),
+    ("voluntary", w("主动申请退出", "voluntary")),
+    ("other", w("其他", "other")),
+];
+
+const DELIST: CommandForm = CommandForm {
+    danger: true,
+    confirm: Some(Confirm {
+        label: w(
+            "确认撤销该平台（不可撤回）",
+            "I delist this platform (cannot be undone)",
+        ),
+        when: None,
+    }),
+    ..act(
+        CommandKind::DelistPlatform,
+        "delist",
+        w("撤销", "Delist"),
+        w("撤销平台", "Delist the platform"),
+        &[
+            required(field(
+                "reason",
+                w("撤销原因", "Reason"),
+                Input::Choice(DELIST_REASONS),
+            )),
+            field(
+                "area",
+                w("违规领域", "Area of the violation"),
+                Input::Choice(&[
+                    ("ip", w("知识产权", "intellectual property")),
+                    ("safety", w("安全", "safety")),
+                    ("environment", w("环保", "environment")),
+                    ("quality", w("质量", "quality")),
+                ]),
+            ),
+            required(field("details", w("情况说明", "Details"), Input::Text)),
+        ],
+    )
 };
 
 /// The form of a command, or `None` for a command issued through the API only (and by the
 /// system's policies). Exhaustive: a new command must be given its answer here.
 pub(super) const fn form(kind: CommandKind) -> Option<&'static CommandForm> {
     match kind {
+        CommandKind::WithdrawApplication => Some(&WITHDRAW),
+        CommandKind::EndorseByCity => Some(&ENDORSE),
         CommandKind::RecommendByProvince => Some(&RECOMMEND),
         CommandKind::RejectByProvince => Some(&REJECT),
+        CommandKind::RecordExpertEvaluation => Some(&EVALUATE),
+        CommandKind::StartPublicNotice => Some(&NOTICE),
+        CommandKind::RecordNoticeObjection => Some(&OBJECTION),
         CommandKind::ListPlatform => Some(&LIST),
+        CommandKind::RecordService => Some(&SERVICE),
+        CommandKind::ReportIncident => Some(&INCIDENT),
+        CommandKind::AssessIncident => Some(&ASSESS),
+        CommandKind::OpenReview => Some(&OPEN_REVIEW),
         CommandKind::ConcludeReview => Some(&CONCLUDE),
+        CommandKind::RecordAnnualEvaluation => Some(&ANNUAL),
+        CommandKind::DelistPlatform => Some(&DELIST),
+        // The application form has a page of its own; a retraction names a recorded service;
+        // rounds and target sets are not acts on a platform.
         CommandKind::SubmitApplication
         | CommandKind::AmendApplication
-        | CommandKind::WithdrawApplication
-        | CommandKind::EndorseByCity
-        | CommandKind::RecordExpertEvaluation
-        | CommandKind::StartPublicNotice
-        | CommandKind::RecordNoticeObjection
-        | CommandKind::RecordService
         | CommandKind::RetractService
-        | CommandKind::ReportIncident
-        | CommandKind::AssessIncident
-        | CommandKind::OpenReview
-        | CommandKind::RecordAnnualEvaluation
-        | CommandKind::DelistPlatform
         | CommandKind::OpenRound
         | CommandKind::DefineTargetSet
         | CommandKind::RetireTargetSet => None,
@@ -226,9 +655,41 @@ pub(super) fn offered(
     })
 }
 
+/// The posted text of `name`, trimmed ("" when absent).
+fn text<'a>(posted: &'a [(String, String)], name: &str) -> &'a str {
+    posted
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .unwrap_or_default()
+}
+
+/// Sets `value` at a dotted path of `out`.
+fn insert(out: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            out.insert(path.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let inner = out
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(inner) = inner {
+                insert(inner, rest, value);
+            }
+        }
+    }
+}
+
 impl CommandForm {
     /// The form's own fields, for a platform that fails a hard rule or not.
-    pub(super) fn render(&self, v: &Viewer, envelope: Markup, rules_fail: bool) -> Markup {
+    pub(super) fn render(
+        &self,
+        v: &Viewer,
+        envelope: Markup,
+        rules_fail: bool,
+        today: chrono::NaiveDate,
+    ) -> Markup {
         let class = if self.danger { "danger" } else { "primary" };
         html! {
             details class={"act " (self.action)} {
@@ -236,7 +697,13 @@ impl CommandForm {
                 form method="post" action="/ui/act" class=(self.action) {
                     (envelope)
                     @for f in self.fields.iter().filter(|f| f.shown == Shown::Always || rules_fail) {
-                        (f.render(v))
+                        (f.render(v, today))
+                    }
+                    @if let Some(c) = &self.confirm {
+                        label.confirm {
+                            input type="checkbox" name="confirm" value="yes" required[c.when.is_none()];
+                            " " (v.t(c.label.zh, c.label.en))
+                        }
                     }
                     button class=(class) type="submit" { (v.t(self.submit.zh, self.submit.en)) }
                 }
@@ -244,17 +711,14 @@ impl CommandForm {
         }
     }
 
-    /// The posted fields as the command's JSON fields. A required field left empty and a
-    /// number or choice that is not one are refused here, naming the field, before anything is
-    /// sent; everything else is the command's own parsing and the domain's rules.
+    /// The posted fields as the command's JSON fields. A required field left empty, a number, a
+    /// date or a choice that is not one, and an unconfirmed destructive act are refused here,
+    /// naming the field, before anything is sent; everything else is the command's own parsing
+    /// and the domain's rules.
     pub(super) fn fields(&self, posted: &[(String, String)]) -> Result<Value, Refusal> {
         let mut out = Map::new();
         for f in self.fields {
-            let text = posted
-                .iter()
-                .find(|(k, _)| k == f.name)
-                .map(|(_, v)| v.trim())
-                .unwrap_or_default();
+            let text = text(posted, f.name);
             let value = match &f.input {
                 Input::Lines => {
                     let lines: Vec<&str> = text
@@ -269,9 +733,25 @@ impl CommandForm {
                     }
                 }
                 _ if text.is_empty() => None,
-                Input::Number { .. } => Some(json!(text.parse::<i64>().map_err(|_| {
-                    Refusal::invalid(f.name, format!("{} '{text}' is not a number", f.name))
-                })?)),
+                Input::Number { .. } | Input::Yuan => Some(json!(text
+                    .replace([',', '，'], "")
+                    .parse::<i64>()
+                    .map_err(|_| {
+                        Refusal::invalid(
+                            f.name,
+                            format!("{} '{text}' is not a whole number", f.name),
+                        )
+                    })?)),
+                Input::Date { .. } => {
+                    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+                        Refusal::new(
+                            roster_domain::error::code::IMPOSSIBLE_DATE,
+                            format!("{} '{text}' is not a date (YYYY-MM-DD)", f.name),
+                        )
+                        .at(f.name)
+                    })?;
+                    Some(json!(text))
+                }
                 Input::Choice(choices) => {
                     if !choices.iter().any(|(c, _)| *c == text) {
                         let names: Vec<&str> = choices.iter().map(|(c, _)| *c).collect();
@@ -282,27 +762,66 @@ impl CommandForm {
                     }
                     Some(json!(text))
                 }
-                Input::Text | Input::Preset => Some(json!(text)),
-            };
-            match value {
-                Some(value) => {
-                    out.insert(f.name.to_string(), value);
+                Input::Domain => {
+                    if !Domain::ALL.iter().any(|d| d.code() == text) {
+                        let codes: Vec<&str> = Domain::ALL.iter().map(|d| d.code()).collect();
+                        return Err(Refusal::invalid(
+                            f.name,
+                            format!("no domain '{text}'; one of {}", codes.join(", ")),
+                        ));
+                    }
+                    Some(json!(text))
                 }
-                None if f.required => {
+                Input::YesNo => match text {
+                    "yes" => Some(json!(true)),
+                    "no" => Some(json!(false)),
+                    _ => {
+                        return Err(Refusal::invalid(
+                            f.name,
+                            format!("{} '{text}' is neither yes nor no", f.name),
+                        ))
+                    }
+                },
+                Input::Text | Input::Preset | Input::NewId(_) => Some(json!(text)),
+            };
+            let needed = f.required
+                || f.required_when
+                    .is_some_and(|(other, value)| self::text(posted, other) == value);
+            match value {
+                Some(value) => insert(&mut out, f.name, value),
+                None if needed => {
                     return Err(Refusal::invalid(
                         f.name,
                         format!(
-                            "{} ({}) is required",
+                            "{} ({}) is required{}",
                             f.name,
                             if matches!(f.input, Input::Lines) {
                                 "at least one line"
                             } else {
                                 "not empty"
-                            }
+                            },
+                            f.required_when
+                                .map(|(o, v)| format!(" when {o} is {v}"))
+                                .unwrap_or_default()
                         ),
                     ))
                 }
                 None => {}
+            }
+        }
+        if let Some(c) = &self.confirm {
+            let applies = c
+                .when
+                .is_none_or(|(other, value)| text(posted, other) == value);
+            if applies && text(posted, "confirm") != "yes" {
+                return Err(Refusal::invalid(
+                    "confirm",
+                    format!(
+                        "{} must be confirmed: tick the box \"{}\"",
+                        self.kind.name(),
+                        c.label.zh
+                    ),
+                ));
             }
         }
         Ok(Value::Object(out))
@@ -310,18 +829,37 @@ impl CommandForm {
 }
 
 impl Field {
-    fn render(&self, v: &Viewer) -> Markup {
+    fn render(&self, v: &Viewer, today: chrono::NaiveDate) -> Markup {
         let label = v.t(self.label.zh, self.label.en);
         let initial = self.initial.map(|i| v.t(i.zh, i.en));
+        let required = self.required;
         html! {
             @match &self.input {
                 Input::Preset => {}
-                Input::Text => label { (label) input type="text" name=(self.name) required[self.required] value=[initial]; }
-                Input::Lines => label { (label) textarea name=(self.name) rows="2" required[self.required] { (initial.unwrap_or_default()) } }
-                Input::Number { min, max } => label { (label) input type="number" name=(self.name) min=(min) max=(max) size="3" required[self.required] value=[initial]; }
+                Input::NewId(prefix) => {
+                    input type="hidden" name=(self.name) value={(prefix) "-" (&uuid::Uuid::new_v4().simple().to_string()[..8])};
+                }
+                Input::Text => label { (label) input type="text" name=(self.name) required[required] value=[initial]; }
+                Input::Lines => label { (label) textarea name=(self.name) rows="2" required[required] { (initial.unwrap_or_default()) } }
+                Input::Number { min, max } => label { (label) input type="number" name=(self.name) min=(min) max=(max) size="3" required[required] value=[initial]; }
+                Input::Yuan => label { (label) input type="number" name=(self.name) min="0" step="1" inputmode="numeric" required[required]; }
+                Input::Date { today: start } => label { (label) input type="date" name=(self.name) required[required] value=[start.then_some(today)]; }
                 Input::Choice(choices) => label { (label)
-                    select name=(self.name) {
+                    select name=(self.name) required[required] {
+                        @if !required { option value="" { "—" } }
                         @for (value, words) in choices.iter() { option value=(value) { (v.t(words.zh, words.en)) } }
+                    }
+                }
+                Input::Domain => label { (label)
+                    select name=(self.name) required[required] {
+                        @if !required { option value="" { "—" } }
+                        @for d in Domain::ALL { option value=(d.code()) { (v.t(d.name_zh(), d.code())) } }
+                    }
+                }
+                Input::YesNo => label { (label)
+                    select name=(self.name) required[required] {
+                        option value="yes" { (v.t("是", "yes")) }
+                        option value="no" { (v.t("否", "no")) }
                     }
                 }
             }
@@ -371,6 +909,7 @@ mod tests {
                 ("review_id", "r-1"),
                 ("outcome", "failed"),
                 ("reasons", "a\n\n b \n"),
+                ("confirm", "yes"),
             ]))
             .unwrap();
         assert_eq!(
@@ -395,5 +934,126 @@ mod tests {
             .fields(&posted(&[("review_id", "r"), ("outcome", "maybe")]))
             .unwrap_err();
         assert_eq!(r.field.as_deref(), Some("outcome"));
+    }
+
+    /// A filled-in posting of every form: each becomes a command the API would accept, so a
+    /// field named differently from the command's own field is caught here.
+    #[test]
+    fn every_form_filled_in_parses_into_its_command() {
+        let uscc = roster_domain::samples::GD_USCC;
+        let samples: &[(&str, &[(&str, &str)])] = &[
+            ("withdraw", &[("reason", "改期申报"), ("confirm", "yes")]),
+            ("endorse", &[("opinion", "同意")]),
+            (
+                "recommend",
+                &[("opinion", "同意"), ("rank", "1"), ("override_reason", "r")],
+            ),
+            ("reject", &[("reasons", "G-4")]),
+            (
+                "evaluate",
+                &[
+                    ("score", "80"),
+                    ("passed", "yes"),
+                    ("panel", "张三\n李四"),
+                    ("comments", "良好"),
+                ],
+            ),
+            ("notice", &[("from", "2025-09-01"), ("until", "2025-09-07")]),
+            ("objection", &[("summary", "场地不符"), ("upheld", "no")]),
+            ("list", &[]),
+            (
+                "service",
+                &[
+                    ("dated", "2026-01-10"),
+                    ("record.kind", "enterprise_served"),
+                    ("record.enterprise_name", "某生物公司"),
+                    ("record.enterprise_uscc", uscc),
+                    ("record.contract_cny", "1,000,000"),
+                ],
+            ),
+            (
+                "incident",
+                &[
+                    ("incident_id", "inc-1"),
+                    ("kind", "strain_leak"),
+                    ("occurred_on", "2026-03-01"),
+                    ("description", "发酵罐泄漏"),
+                    ("direct_loss_cny", "50000"),
+                    ("severity", "general"),
+                ],
+            ),
+            (
+                "assess",
+                &[
+                    ("incident_id", "inc-1"),
+                    ("direct_loss_cny", "50000"),
+                    ("deaths", "0"),
+                    ("serious_injuries", "0"),
+                    ("conclusion", "一般事故"),
+                ],
+            ),
+            (
+                "open-review",
+                &[
+                    ("review_id", "review-1"),
+                    ("trigger", "ad_hoc"),
+                    ("due_on", "2026-06-30"),
+                ],
+            ),
+            (
+                "conclude",
+                &[
+                    ("review_id", "review-1"),
+                    ("outcome", "failed"),
+                    ("reasons", "整改不到位"),
+                    ("confirm", "yes"),
+                ],
+            ),
+            (
+                "annual",
+                &[("year", "2026"), ("stars", "4"), ("findings", "良好")],
+            ),
+            (
+                "delist",
+                &[
+                    ("reason", "serious_violation"),
+                    ("area", "safety"),
+                    ("details", "重大安全事故"),
+                    ("confirm", "yes"),
+                ],
+            ),
+        ];
+        for f in all() {
+            let (_, pairs) = samples
+                .iter()
+                .find(|(a, _)| *a == f.action)
+                .unwrap_or_else(|| panic!("no sample posting of {}", f.action));
+            let fields = f
+                .fields(&posted(pairs))
+                .unwrap_or_else(|r| panic!("{}: {r:?}", f.action));
+            let command = crate::commands::platform_command(f.kind, "", fields)
+                .unwrap_or_else(|r| panic!("{}: {r:?}", f.action));
+            assert_eq!(command.kind(), f.kind);
+        }
+    }
+
+    #[test]
+    fn a_failed_review_needs_reasons_and_a_confirmation_a_passed_one_neither() {
+        let passed = posted(&[("review_id", "r"), ("outcome", "passed")]);
+        assert!(CONCLUDE.fields(&passed).is_ok());
+        let failed = posted(&[("review_id", "r"), ("outcome", "failed")]);
+        let r = CONCLUDE.fields(&failed).unwrap_err();
+        assert_eq!(r.field.as_deref(), Some("reasons"));
+        let mut with_reason = failed.clone();
+        with_reason.push(("reasons".into(), "整改不到位".into()));
+        let r = CONCLUDE.fields(&with_reason).unwrap_err();
+        assert_eq!(r.field.as_deref(), Some("confirm"));
+        with_reason.push(("confirm".into(), "yes".into()));
+        assert!(CONCLUDE.fields(&with_reason).is_ok());
+        let delist = posted(&[("reason", "voluntary"), ("details", "主动退出")]);
+        assert_eq!(
+            DELIST.fields(&delist).unwrap_err().field.as_deref(),
+            Some("confirm")
+        );
     }
 }

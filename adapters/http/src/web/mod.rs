@@ -156,11 +156,6 @@ impl Viewer {
     pub(crate) fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
         self.lang.t(zh, en)
     }
-
-    /// The ministry and provinces act from the pages; analysts, cities and applicants read.
-    pub(crate) fn may_act(&self) -> bool {
-        matches!(self.actor.role, Role::Ministry | Role::Province)
-    }
 }
 
 /// Query parameters of a page, with the empty values of a form's "any" choice dropped.
