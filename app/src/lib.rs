@@ -13,6 +13,7 @@
 
 pub mod automation;
 pub mod commands;
+pub mod inbox;
 pub mod kpi;
 pub mod reads;
 pub mod runtime;

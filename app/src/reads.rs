@@ -17,6 +17,7 @@ use roster_projections::models::{self, incidents::IncidentsDoc, reviews::Reviews
 use roster_projections::queries::{
     self, FunnelRow, IncidentRow, ReviewRow, RosterQuery, RosterRow,
 };
+use roster_projections::Catalog;
 
 use crate::{refused, App};
 
@@ -44,6 +45,18 @@ pub fn operator(actor: &Actor) -> Result<(), Refusal> {
 /// own province's rows for the others.
 fn national_or_own(actor: &Actor, province: &str) -> bool {
     matches!(actor.role, Role::Ministry | Role::Analyst) || sees(actor, "", "", province)
+}
+
+/// Whether `actor` sees the row of a platform: by the platform's applicant, city and province
+/// (a city its own applicants', an applicant its own), by the row's province for a platform the
+/// catalog has not seen yet.
+fn visible(actor: &Actor, catalog: &Catalog, platform_id: &str, province: &str) -> bool {
+    match catalog.platforms.get(platform_id) {
+        Some(p) => sees(actor, &p.uscc, &p.city, &p.province),
+        None => {
+            national_or_own(actor, province) && !matches!(actor.role, Role::City | Role::Applicant)
+        }
+    }
 }
 
 impl App {
@@ -99,9 +112,10 @@ impl App {
         window_days: u32,
     ) -> Result<Vec<ReviewRow>, Refusal> {
         let all = self.documents(actor, &models::REVIEWS).await?;
+        let catalog = self.catalog().await;
         Ok(queries::reviews(&all, as_of, window_days)
             .into_iter()
-            .filter(|r| national_or_own(actor, &r.province))
+            .filter(|r| visible(actor, &catalog, &r.platform_id, &r.province))
             .collect())
     }
 
@@ -112,9 +126,10 @@ impl App {
         as_of: NaiveDate,
     ) -> Result<Vec<IncidentRow>, Refusal> {
         let all = self.documents(actor, &models::INCIDENTS).await?;
+        let catalog = self.catalog().await;
         Ok(queries::incidents(&all, as_of)
             .into_iter()
-            .filter(|r| national_or_own(actor, &r.province))
+            .filter(|r| visible(actor, &catalog, &r.platform_id, &r.province))
             .collect())
     }
 

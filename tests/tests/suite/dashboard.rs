@@ -678,6 +678,85 @@ pub(crate) async fn each_role_takes_an_application_to_the_roster_and_the_ministr
     );
 }
 
+/// Each user's home page lists what is due for them in their jurisdiction, overdue first and
+/// marked, with the days left.
+pub(crate) async fn each_inbox_lists_what_is_due_for_its_user(app: TestApp) {
+    let platform = demo_with_an_open_round(&app).await;
+    let ministry = app.token(Role::Ministry, None).await;
+    let day = |n: i64| {
+        (roster_domain::clock::business_day(chrono::Utc::now()) + chrono::Duration::days(n))
+            .to_string()
+    };
+    let r = app
+        .post(
+            &ministry,
+            "/api/v1/platforms/js-nj-chem/review",
+            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "business_date": day(-10),
+                "review_id": "adhoc-inbox", "trigger": "ad_hoc", "due_on": day(-2)}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let row = |body: &str, platform: &str, act: &str| -> Option<String> {
+        let marker = format!("data-platform=\"{platform}\" data-act=\"{act}\"");
+        let at = body.find(&marker)?;
+        let start = body[..at].rfind("<tr").unwrap();
+        Some(body[start..at + body[at..].find("</tr>").unwrap()].to_string())
+    };
+
+    let (first, s) = sign_in(&app, &ministry).await;
+    assert_eq!(first.status, 303);
+    let s = s.unwrap();
+    let home = s.get("/ui").await;
+    assert_eq!(home.headers[LOCATION], "/ui/inbox", "home is the inbox");
+    let inbox = s.get("/ui/inbox").await.body;
+    let overdue = row(&inbox, "js-nj-chem", "ConcludeReview").expect("the overdue review");
+    assert!(
+        overdue.contains("class=\"overdue\"") && overdue.contains("逾期2天"),
+        "{overdue}"
+    );
+    let first_row = inbox.find("<tbody").map(|t| &inbox[t..]).unwrap();
+    assert!(
+        first_row.find("class=\"overdue\"").unwrap() < first_row.find("</tr>").unwrap(),
+        "overdue first"
+    );
+
+    let jiangsu = app.token(Role::Province, Some("32")).await;
+    let (_, j) = sign_in(&app, &jiangsu).await;
+    let inbox = j.unwrap().get("/ui/inbox").await.body;
+    let due = row(&inbox, &platform, "RecommendByProvince").expect("Jiangsu recommends");
+    assert!(due.contains("30天") && due.contains(&day(30)), "{due}");
+    assert!(
+        row(&inbox, "js-nj-chem", "ConcludeReview").is_some(),
+        "its platform's review"
+    );
+
+    let nanjing = app.token(Role::City, Some("320100")).await;
+    let (_, c) = sign_in(&app, &nanjing).await;
+    let c = c.unwrap();
+    let inbox = c.get("/ui/inbox").await.body;
+    assert!(row(&inbox, &platform, "EndorseByCity").is_some(), "{inbox}");
+    let reviews = c.get("/ui/reviews").await.body;
+    assert!(
+        reviews.contains("data-platform=\"js-nj-chem\""),
+        "a city's reviews board shows its own platforms' reviews"
+    );
+
+    let guangdong = app.token(Role::Province, Some("44")).await;
+    let (_, g) = sign_in(&app, &guangdong).await;
+    let inbox = g.unwrap().get("/ui/inbox").await.body;
+    assert!(row(&inbox, &platform, "RecommendByProvince").is_none());
+    assert!(row(&inbox, "js-nj-chem", "ConcludeReview").is_none());
+
+    // The deadline passes: the recommendation lapses from the province's inbox.
+    app.clock.set(&day(31));
+    let (_, j) = sign_in(&app, &jiangsu).await;
+    let inbox = j.unwrap().get("/ui/inbox").await.body;
+    assert!(
+        row(&inbox, &platform, "RecommendByProvince").is_none(),
+        "{inbox}"
+    );
+}
+
 mod sqlite {
     use crate::app::{spawn_app, Kind};
 
@@ -709,6 +788,11 @@ mod sqlite {
             spawn_app(Kind::Sqlite).await,
         )
         .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_inbox_lists_what_is_due_for_its_user() {
+        super::each_inbox_lists_what_is_due_for_its_user(spawn_app(Kind::Sqlite).await).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

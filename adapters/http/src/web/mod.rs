@@ -34,6 +34,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/signin", get(signin_form).post(signin))
         .route("/ui/signout", post(signout))
         .route("/ui/lang", get(language))
+        .route("/ui/inbox", get(pages::inbox))
         .route("/ui/targets", get(pages::targets))
         .route("/ui/roster", get(pages::roster))
         .route("/ui/roster.csv", get(pages::roster_csv))
@@ -233,6 +234,9 @@ button.danger{background:#a4262c;color:#fff;border:0;border-radius:4px;padding:.
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:.75rem}
 .card{background:#fff;border-radius:6px;padding:.75rem;box-shadow:0 1px 2px #0001}
 .card .big{font-size:1.8rem;font-weight:600}
+tr.overdue td{color:#b3261e}
+tr.overdue td.days{font-weight:600}
+.card .big.overdue{color:#b3261e}
 .muted{color:#5c6773;font-size:.85rem}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1rem}
 .scroll{overflow-x:auto;background:#fff;border-radius:6px}
@@ -278,6 +282,9 @@ details.act label{display:flex;flex-direction:column;font-size:.8rem}
 /// The pages the role has, in the navigation's order: (path, 中文, English).
 fn nav_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> {
     let mut v = Vec::new();
+    if role != Role::Analyst {
+        v.push(("/ui/inbox", "待办事项", "To do"));
+    }
     if matches!(role, Role::Ministry | Role::Analyst | Role::Province) {
         v.push(("/ui/targets", "目标进度", "Targets"));
     }
@@ -371,10 +378,11 @@ pub(crate) fn page(v: &Viewer, title: &str, content: Markup) -> Response {
     .into_response()
 }
 
+/// Home is what is due for the user; analysts, who act on nothing, start at the targets.
 async fn home(v: Viewer) -> Redirect {
     match v.actor.role {
-        Role::Ministry | Role::Analyst | Role::Province => Redirect::to("/ui/targets"),
-        _ => Redirect::to("/ui/roster"),
+        Role::Analyst => Redirect::to("/ui/targets"),
+        _ => Redirect::to("/ui/inbox"),
     }
 }
 

@@ -140,9 +140,11 @@ fn outcome_name(lang: Lang, o: Outcome) -> &'static str {
     }
 }
 
+mod inbox;
 mod targets;
 
 pub(super) use funnel::funnel;
+pub(super) use inbox::inbox;
 pub(super) use platform::platform;
 pub(super) use reviews::reviews;
 pub(super) use roster::{roster, roster_csv, roster_xlsx};
