@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use roster_domain::access::sees;
 use roster_domain::actor::{Actor, Role};
-use roster_domain::commands::OpenRound;
 use roster_domain::platform::Status;
 use roster_domain::registry::CommandKind;
+use roster_domain::round::Round;
 use roster_domain::values::Province;
 use roster_domain::Refusal;
 use roster_projections::catalog::PlatformSummary;
@@ -80,36 +80,32 @@ fn item(
     }
 }
 
-/// The application acts of the funnel waiting for `role` on `p`, with their deadlines from the
-/// platform's round.
+/// The application acts of the funnel waiting for `role` on `p`, with their deadlines in the
+/// platform's round.
 fn application_acts(
     role: Role,
     p: &PlatformSummary,
-    round: Option<&OpenRound>,
+    round: Option<&Round>,
 ) -> Vec<(CommandKind, Option<NaiveDate>)> {
     let province = Province::parse(&p.province);
     let endorsement_required = round
         .zip(province)
-        .is_some_and(|(r, pr)| r.city_endorsement_required.contains(&pr));
-    let province_deadline = round.map(|r| r.province_deadline);
-    let city_deadline = round.map(|r| {
-        province
-            .and_then(|pr| r.city_deadlines.get(&pr).copied())
-            .unwrap_or(r.province_deadline)
-    });
-    match (role, p.status) {
-        (Role::City, Status::Submitted) => vec![(CommandKind::EndorseByCity, city_deadline)],
+        .is_some_and(|(r, pr)| r.requires_city_endorsement(pr));
+    let act = match (role, p.status) {
+        (Role::City, Status::Submitted) => CommandKind::EndorseByCity,
         (Role::Province, Status::Submitted) if !endorsement_required => {
-            vec![(CommandKind::RecommendByProvince, province_deadline)]
+            CommandKind::RecommendByProvince
         }
-        (Role::Province, Status::CityEndorsed) => {
-            vec![(CommandKind::RecommendByProvince, province_deadline)]
-        }
-        (Role::Ministry, Status::Recommended) => vec![(CommandKind::RecordExpertEvaluation, None)],
-        (Role::Ministry, Status::Evaluated) => vec![(CommandKind::StartPublicNotice, None)],
-        (Role::Ministry, Status::OnNotice) => vec![(CommandKind::ListPlatform, None)],
-        _ => vec![],
-    }
+        (Role::Province, Status::CityEndorsed) => CommandKind::RecommendByProvince,
+        (Role::Ministry, Status::Recommended) => CommandKind::RecordExpertEvaluation,
+        (Role::Ministry, Status::Evaluated) => CommandKind::StartPublicNotice,
+        (Role::Ministry, Status::OnNotice) => CommandKind::ListPlatform,
+        _ => return vec![],
+    };
+    let due = round
+        .zip(province)
+        .and_then(|(r, pr)| r.deadline_of(act, pr));
+    vec![(act, due)]
 }
 
 impl App {
@@ -140,11 +136,10 @@ impl App {
             let round = p
                 .round_id
                 .as_ref()
-                .and_then(|r| catalog.rounds.get(r))
-                .map(|r| &r.round);
+                .and_then(|r| crate::round_of(&catalog, r));
             // After its deadline an application act can no longer be done: it lapses
             // rather than standing overdue.
-            for (act, due) in application_acts(actor.role, p, round)
+            for (act, due) in application_acts(actor.role, p, round.as_ref())
                 .into_iter()
                 .filter(|(_, due)| due.is_none_or(|d| d >= today))
             {

@@ -379,6 +379,36 @@ impl App {
     }
 }
 
+/// A round as the domain knows it (its deadlines, quota and recommendations with their
+/// domains, for ), rebuilt from the catalog for the pages and the inbox.
+pub fn round_of(catalog: &Catalog, round_id: &str) -> Option<roster_domain::round::Round> {
+    use roster_domain::round::{Recommendation, Round};
+    use roster_domain::values::Province;
+    let summary = catalog.rounds.get(round_id)?;
+    let recommendations = summary
+        .recommendations
+        .iter()
+        .filter_map(|(province, ids)| {
+            let recs = ids
+                .iter()
+                .map(|id| Recommendation {
+                    platform_id: id.clone(),
+                    domains: catalog
+                        .platforms
+                        .get(id)
+                        .map(|p| p.domains.clone())
+                        .unwrap_or_default(),
+                })
+                .collect();
+            Some((Province::parse(province)?, recs))
+        })
+        .collect();
+    Some(Round {
+        config: Some(summary.round.clone()),
+        recommendations,
+    })
+}
+
 /// A store failure as the refusal every driving side reports (the driver's words go to the log).
 pub(crate) fn refused(e: StoreError) -> Refusal {
     roster_domain::error::store_refusal(e)

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::commands::{Envelope, OpenRound, RoundCommand};
 use crate::error::{code, Refusal};
 use crate::events::RoundEvent;
+use crate::registry::CommandKind;
 use crate::values::{Domain, Province};
 
 /// A province's recommendation registered in a round.
@@ -74,6 +75,19 @@ impl Round {
         self.config
             .as_ref()
             .is_some_and(|c| c.city_endorsement_required.contains(&p))
+    }
+
+    /// The last day of `kind` on an application of province `p` in this round: the
+    /// applicant's submission, the city's endorsement (only where the round sets a city
+    /// deadline) and the province's recommendation are time-limited; other acts are not. What
+    /// the decisions check, and what the pages use to stop offering a lapsed act.
+    pub fn deadline_of(&self, kind: CommandKind, p: Province) -> Option<NaiveDate> {
+        match kind {
+            CommandKind::SubmitApplication => self.applicant_deadline(p),
+            CommandKind::EndorseByCity => self.city_deadline(p),
+            CommandKind::RecommendByProvince => self.province_deadline(),
+            _ => None,
+        }
     }
 
     /// how many platforms each province may recommend in this round; 0 before it opens.

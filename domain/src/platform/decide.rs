@@ -2,6 +2,7 @@
 //! `Platform::decide` once the registry allows the command in the platform's state.
 
 use super::*;
+use crate::registry::CommandKind;
 use PlatformEvent as E;
 
 impl Platform {
@@ -63,7 +64,7 @@ impl Platform {
                 ));
             }
             let last = round
-                .applicant_deadline(form.applicant.province)
+                .deadline_of(CommandKind::SubmitApplication, form.applicant.province)
                 .expect("round open");
             deadline("R-4", "submission", on, last)?;
             let assessment = eligibility::assess(form, on, &self.past_incidents());
@@ -182,7 +183,7 @@ impl Platform {
                 return Err(Refusal::new("R-3", format!("city {city} may endorse only applicants of its own city; this applicant is in {own}")));
             }
             let round = self.round(ctx)?;
-            if let Some(last) = round.city_deadline(city.province()) {
+            if let Some(last) = round.deadline_of(CommandKind::EndorseByCity, city.province()) {
                 deadline("R-4", "city endorsement", on, last)?;
             }
             vec![E::CityEndorsed {
@@ -213,7 +214,9 @@ impl Platform {
                 "R-4",
                 "province recommendation",
                 on,
-                round.province_deadline().expect("open"),
+                round
+                    .deadline_of(CommandKind::RecommendByProvince, province)
+                    .expect("open"),
             )?;
             let uscc = self.applicant_uscc().expect("submitted");
             if !uscc.is_central() && uscc.registering_province() != Some(province) {

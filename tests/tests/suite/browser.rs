@@ -351,7 +351,11 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
     b.click("#signin button[type=submit]").await;
     assert!(b.text("#flash").await.contains("令牌无效"));
     b.sign_in(&ministry).await;
-    assert_eq!(b.path().await, "/ui/targets");
+    // Home is the inbox (待办): what is due for the ministry, then the targets.
+    assert_eq!(b.path().await, "/ui/inbox");
+    b.text("#count-todo").await;
+    b.shot("inbox").await;
+    b.go("/ui/targets").await;
     let cookies = b
         .client
         .execute("return document.cookie;", vec![])

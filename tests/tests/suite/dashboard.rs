@@ -757,6 +757,86 @@ pub(crate) async fn each_inbox_lists_what_is_due_for_its_user(app: TestApp) {
     );
 }
 
+/// Before recommending, a province sees its quota in use, the deadline and the R-2 warning
+/// when this recommendation would put all of its recommendations in one domain; after the
+/// deadline the recommendation is no longer offered, and the old form, posted, is refused.
+pub(crate) async fn a_province_sees_quota_deadline_and_r2_before_recommending_and_nothing_after(
+    app: TestApp,
+) {
+    let platform = demo_with_an_open_round(&app).await;
+    let page = format!("/ui/platforms/{platform}");
+    let day = |n: u64| {
+        (roster_domain::clock::business_day(chrono::Utc::now()) + chrono::Days::new(n)).to_string()
+    };
+    // A second Jiangsu applicant in enzymes, recommended first.
+    let uscc = roster_domain::values::Uscc::with_check_character("91320100MA7654321").unwrap();
+    let applicant = app.token(Role::Applicant, Some(uscc.as_str())).await;
+    let form = roster_domain::samples::form_json(uscc.as_str(), "32", "320100", &["enzymes"]);
+    let r = app
+        .post(
+            &applicant,
+            "/api/v1/platforms/js-second/application",
+            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "round_id": "browser", "form": form}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let jiangsu = app.token(Role::Province, Some("32")).await;
+    let r = app
+        .post(
+            &jiangsu,
+            "/api/v1/platforms/js-second/province-recommendation",
+            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "opinion": "同意", "rank": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    let (_, j) = sign_in(&app, &jiangsu).await;
+    let j = j.unwrap();
+    let body = j.get(&page).await.body;
+    assert!(
+        body.contains("data-used=\"1\" data-quota=\"5\""),
+        "the quota in use: {body}"
+    );
+    assert!(body.contains("1/5"));
+    assert!(body.contains("class=\"warning r2\""), "the R-2 warning");
+    assert!(
+        body.contains(&format!("截止日期：{}", day(30))),
+        "the deadline"
+    );
+    let stale = form_fields(&body, "recommend");
+
+    app.clock.set(&day(31));
+    let (_, j) = sign_in(&app, &jiangsu).await;
+    let j = j.unwrap();
+    let body = j.get(&page).await.body;
+    assert!(
+        !body.contains("class=\"recommend\""),
+        "no recommendation after the deadline"
+    );
+    assert!(
+        body.contains("class=\"reject\""),
+        "a rejection has no deadline"
+    );
+    let events = app.all_events().await.len();
+    let mut pairs: Vec<(String, String)> = stale
+        .into_iter()
+        .filter(|(k, _)| k != "csrf")
+        .chain([
+            ("csrf".to_string(), j.csrf.clone()),
+            ("opinion".to_string(), "同意推荐".to_string()),
+        ])
+        .collect();
+    pairs.retain(|(k, _)| k != "business_date");
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    j.post("/ui/act", &pairs, None).await;
+    let shown = j.get(&page).await.body;
+    assert!(shown.contains("R-4"), "{shown}");
+    assert_eq!(app.all_events().await.len(), events, "nothing appended");
+}
+
 mod sqlite {
     use crate::app::{spawn_app, Kind};
 
@@ -785,6 +865,14 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn each_role_takes_an_application_to_the_roster_and_the_ministry_delists_it() {
         super::each_role_takes_an_application_to_the_roster_and_the_ministry_delists_it(
+            spawn_app(Kind::Sqlite).await,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_province_sees_quota_deadline_and_r2_before_recommending_and_nothing_after() {
+        super::a_province_sees_quota_deadline_and_r2_before_recommending_and_nothing_after(
             spawn_app(Kind::Sqlite).await,
         )
         .await;

@@ -10,8 +10,13 @@ use axum::Form;
 use chrono::NaiveDate;
 use maud::{html, Markup};
 use roster_domain::error::{code, Refusal};
+use std::collections::BTreeSet;
+
 use roster_domain::platform::{Platform, Status};
+use roster_domain::registry::CommandKind;
 use roster_domain::request::{CommandRequest, Target};
+use roster_domain::round::Round;
+use roster_domain::values::{Domain, Province};
 use roster_projections::PlatformSummary;
 use uuid::Uuid;
 
@@ -39,7 +44,47 @@ fn envelope(v: &Viewer, platform_id: &str, action: &str, today: NaiveDate) -> Ma
     }
 }
 
-/// The forms about the platform itself that this user may issue in its state.
+/// What a platform's forms depend on besides its state: its round (the deadlines of R-4, the
+/// quota of R-1 and the recommendations R-2 compares with), its province and its domains.
+pub(super) struct Situation<'a> {
+    pub round: Option<Round>,
+    pub province: Option<Province>,
+    pub domains: &'a BTreeSet<Domain>,
+}
+
+impl Situation<'_> {
+    /// The last day of `kind` here, if a rule sets one.
+    fn deadline(&self, kind: CommandKind) -> Option<NaiveDate> {
+        self.round
+            .as_ref()
+            .zip(self.province)
+            .and_then(|(r, p)| r.deadline_of(kind, p))
+    }
+
+    /// What a province sees before it recommends: the quota in use and whether this
+    /// recommendation would put all of them in one domain.
+    fn before_recommending(&self, v: &Viewer) -> Markup {
+        let (Some(round), Some(p)) = (self.round.as_ref(), self.province) else {
+            return html! {};
+        };
+        let used = round.recommended(p).len();
+        html! {
+            p.quota data-used=(used) data-quota=(round.quota()) {
+                (v.t("本省本批次已推荐 ", "Recommended by the province in this round: "))
+                strong { (used) "/" (round.quota()) }
+            }
+            @if round.concentrated_after(p, self.domains) {
+                p.warning.r2 { "⚠ " (v.t(
+                    "R-2：推荐后本省的推荐将全部集中在同一领域（原则上不集中在单一方向或领域）",
+                    "R-2: with this one, all of the province's recommendations are in one domain (in principle they should not be)"
+                )) }
+            }
+        }
+    }
+}
+
+/// The forms about the platform itself that this user may issue in its state, before the act's
+/// deadline (a lapsed act is not offered; forged, the command service refuses it).
 fn platform_subject_forms(
     v: &Viewer,
     platform_id: &str,
@@ -47,10 +92,20 @@ fn platform_subject_forms(
     today: NaiveDate,
     rules_fail: bool,
     in_list: bool,
+    situation: &Situation<'_>,
 ) -> Markup {
     html! {
-        @for f in forms::offered(v, Subject::Platform, status).filter(|f| f.in_lists || !in_list) {
-            (f.render(v, envelope(v, platform_id, f.action, today), rules_fail, today))
+        @for f in forms::offered(v, Subject::Platform, status)
+            .filter(|f| f.in_lists || !in_list)
+            .filter(|f| situation.deadline(f.kind).is_none_or(|d| d >= today))
+        {
+            (f.render(v, html! {
+                (envelope(v, platform_id, f.action, today))
+                @if let Some(d) = situation.deadline(f.kind) {
+                    p.deadline { (v.t("截止日期：", "Deadline: ")) (d) " (" (v.t("剩余", "")) ((d - today).num_days()) (v.t("天", " days left")) ")" }
+                }
+                @if f.kind == CommandKind::RecommendByProvince { (situation.before_recommending(v)) }
+            }, rules_fail, today))
         }
     }
 }
@@ -91,7 +146,17 @@ fn incident_forms(
 }
 
 /// The actions a row of the funnel's application list offers to this user.
-pub(super) fn summary_forms(v: &Viewer, p: &PlatformSummary, today: NaiveDate) -> Markup {
+pub(super) fn summary_forms(
+    v: &Viewer,
+    p: &PlatformSummary,
+    round: Option<Round>,
+    today: NaiveDate,
+) -> Markup {
+    let situation = Situation {
+        round,
+        province: Province::parse(&p.province),
+        domains: &p.domains,
+    };
     platform_subject_forms(
         v,
         &p.platform_id,
@@ -99,6 +164,7 @@ pub(super) fn summary_forms(v: &Viewer, p: &PlatformSummary, today: NaiveDate) -
         today,
         !p.hard_failures.is_empty(),
         true,
+        &situation,
     )
 }
 
@@ -107,8 +173,15 @@ pub(super) fn platform_forms(
     v: &Viewer,
     platform_id: &str,
     p: &Platform,
+    round: Option<Round>,
     today: NaiveDate,
 ) -> Markup {
+    let no_domains = BTreeSet::new();
+    let situation = Situation {
+        round,
+        province: p.province(),
+        domains: p.form.as_ref().map_or(&no_domains, |f| &f.domains),
+    };
     let failing = p
         .assessment
         .as_ref()
@@ -127,7 +200,7 @@ pub(super) fn platform_forms(
         .collect();
     html! {
         div.actions {
-            (platform_subject_forms(v, platform_id, p.status, today, failing, false))
+            (platform_subject_forms(v, platform_id, p.status, today, failing, false, &situation))
             @if p.status == Status::UnderReview {
                 @for r in &open { (review_forms(v, platform_id, r, today)) }
             }

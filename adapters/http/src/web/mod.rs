@@ -237,6 +237,8 @@ button.danger{background:#a4262c;color:#fff;border:0;border-radius:4px;padding:.
 tr.overdue td{color:#b3261e}
 tr.overdue td.days{font-weight:600}
 .card .big.overdue{color:#b3261e}
+.warning{color:#8a4b00;background:#fff4e0;border-radius:4px;padding:.25rem .5rem}
+p.deadline,p.quota{margin:.25rem 0;font-size:.9rem}
 .muted{color:#5c6773;font-size:.85rem}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1rem}
 .scroll{overflow-x:auto;background:#fff;border-radius:6px}

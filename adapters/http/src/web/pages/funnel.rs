@@ -68,6 +68,14 @@ pub(crate) async fn funnel(
         })
         .collect();
     let today = state.app().today();
+    let rounds_now: HashMap<&str, roster_domain::round::Round> = {
+        let catalog = state.app().catalog().await;
+        applications
+            .iter()
+            .filter_map(|p| p.round_id.as_deref())
+            .filter_map(|r| Some((r, roster_app::round_of(&catalog, r)?)))
+            .collect()
+    };
     let body = html! {
         form.filters method="get" action="/ui/funnel" {
             label { (v.t("批次", "Round"))
@@ -100,7 +108,7 @@ pub(crate) async fn funnel(
                     td { (province_name(lang, &p.province)) }
                     td { (status_badge(lang, p.status)) }
                     td { @if p.hard_failures.is_empty() { span.outcome-pass { (v.t("符合", "pass")) } } @else { span.outcome-fail { (p.hard_failures.join(", ")) } } }
-                    td { (crate::web::actions::summary_forms(&v, p, today)) }
+                    td { (crate::web::actions::summary_forms(&v, p, p.round_id.as_deref().and_then(|r| rounds_now.get(r)).cloned(), today)) }
                 }
             } }
         } }

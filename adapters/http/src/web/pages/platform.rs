@@ -34,6 +34,10 @@ pub(crate) async fn platform(
         .map(|e| (e.event_id, e.event_type.as_str()))
         .collect();
     let today = state.app().today();
+    let round = match &p.round_id {
+        Some(r) => roster_app::round_of(&*state.app().catalog().await, r),
+        None => None,
+    };
     let body = html! {
         div.cards {
             div.card {
@@ -60,7 +64,7 @@ pub(crate) async fn platform(
                 @for (year, stars) in &p.star_ratings { div { (year) ": " (stars) " ★" } }
             }
         }
-        (crate::web::actions::platform_forms(&v, &platform_id, p, today))
+        (crate::web::actions::platform_forms(&v, &platform_id, p, round, today))
         h2 { (v.t("资格审查（各条规则）", "Eligibility (each rule)")) }
         @if let Some(a) = &p.assessment {
             p.muted { (v.t("审查日期", "Assessed on")) " " (a.assessed_on) }
