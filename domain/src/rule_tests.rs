@@ -738,8 +738,8 @@ fn r3_a_city_acts_only_on_applicants_of_its_own_city() {
 fn r1_a_rank_runs_from_1_to_the_quota() {
     let mut given = submitted(gd_form(), "2025-07-01");
     given.push(endorsed());
-    let with_rank = |rank: u32| {
-        PlatformTest::with(ctx())
+    let with_rank = |ctx: PlatformContext, rank: u32| {
+        PlatformTest::with(ctx)
             .given(given.clone())
             .when(cmd(
                 province(),
@@ -752,28 +752,16 @@ fn r1_a_rank_runs_from_1_to_the_quota() {
             ))
             .inspect_result()
     };
-    assert!(with_rank(1).is_ok());
-    assert!(with_rank(5).is_ok());
+    assert!(with_rank(ctx(), 1).is_ok());
+    assert!(with_rank(ctx(), 5).is_ok());
     for bad in [0, 6] {
-        let e = with_rank(bad).expect_err("outside 1-5");
+        let e = with_rank(ctx(), bad).expect_err("outside 1-5");
         assert_eq!(e.code, crate::error::code::INVALID_INPUT);
         assert_eq!(e.field.as_deref(), Some("rank"));
         assert!(e.message.contains("1-5"), "{}", e.message);
     }
     // The sixth recommendation, ranked 6, is refused for the quota it exceeds.
-    let e = PlatformTest::with(ctx_with(round_with(5, Domain::Biopharma)))
-        .given(given.clone())
-        .when(cmd(
-            province(),
-            "2025-07-09",
-            PlatformCommand::RecommendByProvince(RecommendByProvince {
-                opinion: "推荐".into(),
-                rank: Some(6),
-                override_reason: None,
-            }),
-        ))
-        .inspect_result()
-        .expect_err("over the quota");
+    let e = with_rank(ctx_with(round_with(5, Domain::Biopharma)), 6).expect_err("over the quota");
     assert_eq!(e.code, "R-1");
 }
 
