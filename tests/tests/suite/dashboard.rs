@@ -837,6 +837,105 @@ pub(crate) async fn a_province_sees_quota_deadline_and_r2_before_recommending_an
     assert_eq!(app.all_events().await.len(), events, "nothing appended");
 }
 
+/// The ministry rates every listed platform of a year from one table: each ticked row is its own
+/// command, a refused row is named with its reason and leaves the others decided, and the same
+/// table posted again acts once.
+pub(crate) async fn the_ministry_rates_a_years_platforms_from_one_table(app: TestApp) {
+    demo_with_an_open_round(&app).await;
+    let ministry = app.token(Role::Ministry, None).await;
+    let analyst = app.token(Role::Analyst, None).await;
+    let (_, a) = sign_in(&app, &analyst).await;
+    let page = a.unwrap().get("/ui/batch/annual").await;
+    assert_eq!(page.status, 403, "an analyst acts on nothing");
+
+    let (_, m) = sign_in(&app, &ministry).await;
+    let m = m.unwrap();
+    let inbox = m.get("/ui/inbox").await.body;
+    assert!(
+        inbox.contains("href=\"/ui/batch/annual\""),
+        "linked from home"
+    );
+    let table = m.get("/ui/batch/annual").await.body;
+    let listed: Vec<String> = table
+        .match_indices("<tr data-platform=\"")
+        .map(|(at, m)| {
+            let rest = &table[at + m.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect();
+    assert!(listed.len() >= 3, "the demo's listed platforms: {listed:?}");
+    let id_of = |p: &str| hidden(&table, &format!("command_id:{p}")).unwrap();
+    let (good, other, unrated) = (&listed[0], &listed[1], &listed[2]);
+    let today = roster_domain::clock::business_day(chrono::Utc::now()).to_string();
+    let year = &today[..4];
+    let (g_id, o_id, u_id) = (id_of(good), id_of(other), id_of(unrated));
+    let fields: Vec<(String, String)> = [
+        ("csrf", m.csrf.as_str()),
+        ("action", "annual"),
+        ("back", "/ui/batch/annual"),
+        ("business_date", today.as_str()),
+        ("year", year),
+        ("rows", good.as_str()),
+        ("rows", other.as_str()),
+        (&format!("command_id:{good}") as &str, g_id.as_str()),
+        (&format!("command_id:{other}") as &str, o_id.as_str()),
+        (&format!("command_id:{unrated}") as &str, u_id.as_str()),
+        (&format!("stars:{good}") as &str, "4"),
+        (&format!("stars:{other}") as &str, ""),
+        (&format!("stars:{unrated}") as &str, "5"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let stars = |p: String| {
+        let app = &app;
+        let ministry = &ministry;
+        async move {
+            app.get(Some(ministry), &format!("/api/v1/platforms/{p}"))
+                .await
+                .body["state"]["star_ratings"][year]
+                .clone()
+        }
+    };
+    let other_before = stars(other.clone()).await;
+    let unrated_before = stars(unrated.clone()).await;
+    let events = app.all_events().await.len();
+    let r = m.post("/ui/batch", &pairs, None).await;
+    assert_eq!(r.status, 303);
+    let shown = m.get("/ui/batch/annual").await.body;
+    let flash = &shown[shown.find("id=\"flash\"").expect("an outcome")..];
+    assert!(
+        flash.contains("已受理 1 项")
+            && flash.contains("未受理 1 项")
+            && flash.contains(other.as_str())
+            && flash.contains("stars"),
+        "{}",
+        &flash[..flash.find("</").unwrap()]
+    );
+    assert_eq!(app.all_events().await.len(), events + 1, "one row decided");
+    assert_eq!(stars(good.clone()).await, 4);
+    assert_eq!(
+        stars(other.clone()).await,
+        other_before,
+        "the refused row is unchanged"
+    );
+    assert_eq!(
+        stars(unrated.clone()).await,
+        unrated_before,
+        "an unticked row is not rated"
+    );
+    m.post("/ui/batch", &pairs, None).await;
+    assert_eq!(
+        app.all_events().await.len(),
+        events + 1,
+        "the same table posted again acts once"
+    );
+}
+
 mod sqlite {
     use crate::app::{spawn_app, Kind};
 
@@ -876,6 +975,12 @@ mod sqlite {
             spawn_app(Kind::Sqlite).await,
         )
         .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_ministry_rates_a_years_platforms_from_one_table() {
+        super::the_ministry_rates_a_years_platforms_from_one_table(spawn_app(Kind::Sqlite).await)
+            .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

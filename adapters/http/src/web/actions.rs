@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use roster_domain::platform::{Platform, Status};
 use roster_domain::registry::CommandKind;
-use roster_domain::request::{CommandRequest, Target};
+use roster_domain::request::{CommandOutcome, CommandRequest, Target};
 use roster_domain::round::Round;
 use roster_domain::values::{Domain, Province};
 use roster_projections::PlatformSummary;
@@ -210,7 +210,7 @@ pub(super) fn platform_forms(
 }
 
 /// The posted value of `name`, trimmed; `None` when absent or empty.
-fn posted<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn posted<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.trim())
@@ -218,7 +218,7 @@ fn posted<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// The form as the command request the API would build from the same fields.
-fn request(form: &[(String, String)]) -> Result<CommandRequest, Refusal> {
+pub(super) fn request(form: &[(String, String)]) -> Result<CommandRequest, Refusal> {
     let platform_id = posted(form, "platform_id")
         .ok_or_else(|| Refusal::invalid("platform_id", "the form names no platform"))?;
     let command_id = posted(form, "command_id")
@@ -260,7 +260,7 @@ fn request(form: &[(String, String)]) -> Result<CommandRequest, Refusal> {
 
 /// Only back to a page of the dashboard, by a path a `Location` header can carry (a CR/LF in it
 /// made the redirect fail with 500 after the command had run: review L10).
-fn back_to(form: &[(String, String)]) -> String {
+pub(super) fn back_to(form: &[(String, String)]) -> String {
     posted(form, "back")
         .filter(|b| b.starts_with("/ui") && !b.starts_with("//"))
         .filter(|b| b.len() <= 512 && b.bytes().all(|c| c.is_ascii_graphic()))
@@ -282,6 +282,61 @@ fn same_origin(headers: &HeaderMap) -> bool {
         .is_some_and(|(_, rest)| rest == host)
 }
 
+/// The posted form of a state-changing page, once it is known to come from this session's own
+/// page (CSRF token and origin); otherwise the refusal page, audited under `what`.
+pub(super) async fn checked_form(
+    state: &AppState,
+    v: &Viewer,
+    headers: &HeaderMap,
+    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+    what: &str,
+) -> Result<Vec<(String, String)>, Response> {
+    let checked = form
+        .map(|Form(f)| f)
+        .map_err(|e| Refusal::invalid("form", format!("the form could not be read: {e}")))
+        .and_then(|f| {
+            check_csrf(v, posted(&f, "csrf"))?;
+            if same_origin(headers) {
+                Ok(f)
+            } else {
+                Err(Refusal::forbidden("the form was posted from another site"))
+            }
+        });
+    match checked {
+        Ok(f) => Ok(f),
+        Err(r) => {
+            state
+                .audit_refusal(v.actor.clone(), what, &r.code, &r.message)
+                .await;
+            Err(PageError::new(v, r).into_response())
+        }
+    }
+}
+
+/// Runs the command a posted form stands for, as the API runs it; a form refused before it is
+/// sent is audited under `what`. The command's name and its outcome.
+pub(super) async fn run_form(
+    state: &AppState,
+    v: &Viewer,
+    form: &[(String, String)],
+    what: &str,
+) -> Result<(&'static str, CommandOutcome), Refusal> {
+    let req = match request(form) {
+        Ok(req) => req,
+        Err(r) => {
+            state
+                .audit_refusal(v.actor.clone(), what, &r.code, &r.message)
+                .await;
+            return Err(r);
+        }
+    };
+    let kind = match &req.target {
+        Target::Platform { command, .. } => command.name(),
+        _ => "",
+    };
+    commands::run(state, &v.actor, req).await.map(|o| (kind, o))
+}
+
 pub(super) async fn act(
     State(state): State<AppState>,
     v: Viewer,
@@ -289,69 +344,35 @@ pub(super) async fn act(
     form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let what = "POST /ui/act";
-    let form = match form {
-        Ok(Form(f)) => f,
-        Err(e) => {
-            let r = Refusal::invalid("form", format!("the form could not be read: {e}"));
-            state
-                .audit_refusal(v.actor.clone(), what, &r.code, &r.message)
-                .await;
-            return PageError::new(&v, r).into_response();
-        }
+    let form = match checked_form(&state, &v, &headers, form, what).await {
+        Ok(f) => f,
+        Err(page) => return page,
     };
-    let csrf = check_csrf(&v, posted(&form, "csrf")).and_then(|()| {
-        if same_origin(&headers) {
-            Ok(())
-        } else {
-            Err(Refusal::forbidden("the form was posted from another site"))
-        }
-    });
-    if let Err(r) = csrf {
-        state
-            .audit_refusal(v.actor.clone(), what, &r.code, &r.message)
-            .await;
-        return PageError::new(&v, r).into_response();
-    }
-    let back = back_to(&form);
-    let flash = match request(&form) {
-        Err(r) => {
-            state
-                .audit_refusal(v.actor.clone(), what, &r.code, &r.message)
-                .await;
-            refusal_flash(&v, &r)
-        }
-        Ok(req) => {
-            let kind = match &req.target {
-                Target::Platform { command, .. } => command.name(),
-                _ => "",
-            };
-            match commands::run(&state, &v.actor, req).await {
-                Ok(o) => {
-                    let mut text = format!(
-                        "{} {} ({}){}",
-                        v.t("已受理：", "Accepted:"),
-                        kind,
-                        o.stream_id,
-                        if o.duplicate {
-                            v.t("（此前已受理）", " (already accepted before)")
-                        } else {
-                            ""
-                        }
-                    );
-                    for w in &o.warnings {
-                        text.push_str(&format!(" ⚠ {w}"));
-                    }
-                    Flash { ok: true, text }
+    let flash = match run_form(&state, &v, &form, what).await {
+        Ok((kind, o)) => {
+            let mut text = format!(
+                "{} {} ({}){}",
+                v.t("已受理：", "Accepted:"),
+                kind,
+                o.stream_id,
+                if o.duplicate {
+                    v.t("（此前已受理）", " (already accepted before)")
+                } else {
+                    ""
                 }
-                Err(r) => refusal_flash(&v, &r),
+            );
+            for w in &o.warnings {
+                text.push_str(&format!(" ⚠ {w}"));
             }
+            Flash { ok: true, text }
         }
+        Err(r) => refusal_flash(&v, &r),
     };
     state.sessions().flash(&v.session_id, flash);
-    Redirect::to(&back).into_response()
+    Redirect::to(&back_to(&form)).into_response()
 }
 
-fn refusal_flash(v: &Viewer, r: &Refusal) -> Flash {
+pub(super) fn refusal_flash(v: &Viewer, r: &Refusal) -> Flash {
     Flash {
         ok: false,
         text: format!(

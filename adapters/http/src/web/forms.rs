@@ -136,6 +136,9 @@ pub(super) struct CommandForm {
     /// Offered in the rows of the application list too (a step of the funnel), not only on
     /// the platform's page.
     pub in_lists: bool,
+    /// Done for several platforms at once from one table (`/ui/batch/<action>`): the fields
+    /// given per row; the others are given once for the whole batch.
+    pub batch: Option<&'static [&'static str]>,
 }
 
 const fn act(
@@ -155,7 +158,14 @@ const fn act(
         fields,
         confirm: None,
         in_lists: false,
+        batch: None,
     }
+}
+
+/// An act also done for a batch of platforms, with the fields given per row.
+const fn batch(mut f: CommandForm, per_row: &'static [&'static str]) -> CommandForm {
+    f.batch = Some(per_row);
+    f
 }
 
 /// A step of the funnel: offered in the application list's rows as well.
@@ -233,45 +243,51 @@ const REJECT: CommandForm = CommandForm {
     )
 };
 
-const EVALUATE: CommandForm = step(act(
-    CommandKind::RecordExpertEvaluation,
-    "evaluate",
-    w("录入专家评审结果", "Record the expert evaluation"),
-    w("提交评审结果", "Record evaluation"),
-    &[
-        required(field(
-            "score",
-            w("评分（0–100）", "Score (0-100)"),
-            Input::Number { min: 0, max: 100 },
-        )),
-        required(field("passed", w("是否通过", "Passed"), Input::YesNo)),
-        field(
-            "panel",
-            w("评审专家（每行一位）", "Panel (one per line)"),
-            Input::Lines,
-        ),
-        field("comments", w("评审意见", "Comments"), Input::Text),
-    ],
-));
+const EVALUATE: CommandForm = batch(
+    step(act(
+        CommandKind::RecordExpertEvaluation,
+        "evaluate",
+        w("录入专家评审结果", "Record the expert evaluation"),
+        w("提交评审结果", "Record evaluation"),
+        &[
+            required(field(
+                "score",
+                w("评分（0–100）", "Score (0-100)"),
+                Input::Number { min: 0, max: 100 },
+            )),
+            required(field("passed", w("是否通过", "Passed"), Input::YesNo)),
+            field(
+                "panel",
+                w("评审专家（每行一位）", "Panel (one per line)"),
+                Input::Lines,
+            ),
+            field("comments", w("评审意见", "Comments"), Input::Text),
+        ],
+    )),
+    &["score", "passed", "comments"],
+);
 
-const NOTICE: CommandForm = step(act(
-    CommandKind::StartPublicNotice,
-    "notice",
-    w("开始公示", "Start the public notice"),
-    w("开始公示", "Start notice"),
-    &[
-        required(field(
-            "from",
-            w("公示开始", "Notice from"),
-            Input::Date { today: true },
-        )),
-        required(field(
-            "until",
-            w("公示截止", "Notice until"),
-            Input::Date { today: false },
-        )),
-    ],
-));
+const NOTICE: CommandForm = batch(
+    step(act(
+        CommandKind::StartPublicNotice,
+        "notice",
+        w("开始公示", "Start the public notice"),
+        w("开始公示", "Start notice"),
+        &[
+            required(field(
+                "from",
+                w("公示开始", "Notice from"),
+                Input::Date { today: true },
+            )),
+            required(field(
+                "until",
+                w("公示截止", "Notice until"),
+                Input::Date { today: false },
+            )),
+        ],
+    )),
+    &[],
+);
 
 const OBJECTION: CommandForm = step(act(
     CommandKind::RecordNoticeObjection,
@@ -288,13 +304,16 @@ const OBJECTION: CommandForm = step(act(
     ],
 ));
 
-const LIST: CommandForm = step(act(
-    CommandKind::ListPlatform,
-    "list",
-    w("公示期满，入列", "List (after the notice)"),
-    w("确认入列", "List the platform"),
+const LIST: CommandForm = batch(
+    step(act(
+        CommandKind::ListPlatform,
+        "list",
+        w("公示期满，入列", "List (after the notice)"),
+        w("确认入列", "List the platform"),
+        &[],
+    )),
     &[],
-));
+);
 
 const SERVICE_KINDS: &[Opt] = &[
     ("enterprise_served", w("服务企业", "enterprise served")),
@@ -527,27 +546,30 @@ const CONCLUDE: CommandForm = CommandForm {
     )
 };
 
-const ANNUAL: CommandForm = act(
-    CommandKind::RecordAnnualEvaluation,
-    "annual",
-    w("年度评价（星级）", "Annual evaluation (stars)"),
-    w("提交评价", "Record evaluation"),
-    &[
-        required(field(
-            "year",
-            w("年度", "Year"),
-            Input::Number {
-                min: 2025,
-                max: 2100,
-            },
-        )),
-        required(field(
-            "stars",
-            w("服务能力星级", "Stars"),
-            Input::Number { min: 1, max: 5 },
-        )),
-        field("findings", w("评价意见", "Findings"), Input::Text),
-    ],
+const ANNUAL: CommandForm = batch(
+    act(
+        CommandKind::RecordAnnualEvaluation,
+        "annual",
+        w("年度评价（星级）", "Annual evaluation (stars)"),
+        w("提交评价", "Record evaluation"),
+        &[
+            required(field(
+                "year",
+                w("年度", "Year"),
+                Input::Number {
+                    min: 2025,
+                    max: 2100,
+                },
+            )),
+            required(field(
+                "stars",
+                w("服务能力星级", "Stars"),
+                Input::Number { min: 1, max: 5 },
+            )),
+            field("findings", w("评价意见", "Findings"), Input::Text),
+        ],
+    ),
+    &["stars", "findings"],
 );
 
 const DELIST_REASONS: &[Opt] = &[
@@ -829,38 +851,49 @@ impl CommandForm {
 }
 
 impl Field {
+    /// The field with its label, as a form shows it.
     fn render(&self, v: &Viewer, today: chrono::NaiveDate) -> Markup {
-        let label = v.t(self.label.zh, self.label.en);
+        let control = self.control(v, today, self.name, self.required);
+        html! {
+            @match &self.input {
+                Input::Preset | Input::NewId(_) => (control),
+                _ => label { (v.t(self.label.zh, self.label.en)) (control) },
+            }
+        }
+    }
+
+    /// Its input element alone, posted under `name` (a batch table names one per row, and
+    /// marks none required: a row left out of the batch need not be filled in).
+    pub(super) fn control(
+        &self,
+        v: &Viewer,
+        today: chrono::NaiveDate,
+        name: &str,
+        required: bool,
+    ) -> Markup {
         let initial = self.initial.map(|i| v.t(i.zh, i.en));
-        let required = self.required;
         html! {
             @match &self.input {
                 Input::Preset => {}
                 Input::NewId(prefix) => {
-                    input type="hidden" name=(self.name) value={(prefix) "-" (&uuid::Uuid::new_v4().simple().to_string()[..8])};
+                    input type="hidden" name=(name) value={(prefix) "-" (&uuid::Uuid::new_v4().simple().to_string()[..8])};
                 }
-                Input::Text => label { (label) input type="text" name=(self.name) required[required] value=[initial]; }
-                Input::Lines => label { (label) textarea name=(self.name) rows="2" required[required] { (initial.unwrap_or_default()) } }
-                Input::Number { min, max } => label { (label) input type="number" name=(self.name) min=(min) max=(max) size="3" required[required] value=[initial]; }
-                Input::Yuan => label { (label) input type="number" name=(self.name) min="0" step="1" inputmode="numeric" required[required]; }
-                Input::Date { today: start } => label { (label) input type="date" name=(self.name) required[required] value=[start.then_some(today)]; }
-                Input::Choice(choices) => label { (label)
-                    select name=(self.name) required[required] {
-                        @if !required { option value="" { "—" } }
-                        @for (value, words) in choices.iter() { option value=(value) { (v.t(words.zh, words.en)) } }
-                    }
+                Input::Text => input type="text" name=(name) required[required] value=[initial];
+                Input::Lines => textarea name=(name) rows="2" required[required] { (initial.unwrap_or_default()) }
+                Input::Number { min, max } => input type="number" name=(name) min=(min) max=(max) size="3" required[required] value=[initial];
+                Input::Yuan => input type="number" name=(name) min="0" step="1" inputmode="numeric" required[required];
+                Input::Date { today: start } => input type="date" name=(name) required[required] value=[start.then_some(today)];
+                Input::Choice(choices) => select name=(name) required[required] {
+                    @if !self.required { option value="" { "—" } }
+                    @for (value, words) in choices.iter() { option value=(value) { (v.t(words.zh, words.en)) } }
                 }
-                Input::Domain => label { (label)
-                    select name=(self.name) required[required] {
-                        @if !required { option value="" { "—" } }
-                        @for d in Domain::ALL { option value=(d.code()) { (v.t(d.name_zh(), d.code())) } }
-                    }
+                Input::Domain => select name=(name) required[required] {
+                    @if !self.required { option value="" { "—" } }
+                    @for d in Domain::ALL { option value=(d.code()) { (v.t(d.name_zh(), d.code())) } }
                 }
-                Input::YesNo => label { (label)
-                    select name=(self.name) required[required] {
-                        option value="yes" { (v.t("是", "yes")) }
-                        option value="no" { (v.t("否", "no")) }
-                    }
+                Input::YesNo => select name=(name) required[required] {
+                    option value="yes" { (v.t("是", "yes")) }
+                    option value="no" { (v.t("否", "no")) }
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! a cookie session (`session`); every form that changes state carries the session's CSRF token.
 
 mod actions;
+mod batch;
 mod charts;
 mod forms;
 mod pages;
@@ -45,6 +46,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/reviews", get(pages::reviews))
         .route("/ui/funnel", get(pages::funnel))
         .route("/ui/act", post(actions::act))
+        .route("/ui/batch", post(batch::batch))
+        .route("/ui/batch/{action}", get(batch::batch_page))
         .layer(axum::middleware::map_response(secure_headers))
 }
 

@@ -38,6 +38,17 @@ pub(crate) async fn inbox(State(state): State<AppState>, v: Viewer) -> Result<Re
             div.card { div.muted { (v.t("待办", "To do")) } div.big id="count-todo" { (items.iter().filter(|i| i.mine).count()) } }
             div.card { div.muted { (v.t("逾期", "Overdue")) } div.big.overdue id="count-overdue" { (overdue) } }
         }
+        @let batches: Vec<_> = forms::all()
+            .filter(|f| f.batch.is_some() && f.kind.roles().contains(&v.actor.role))
+            .collect();
+        @if !batches.is_empty() {
+            p #batches { (v.t("批量办理：", "Batch acts: "))
+                @for (n, f) in batches.iter().enumerate() {
+                    @if n > 0 { " · " }
+                    a href={"/ui/batch/" (f.action)} { (v.t(f.title.zh, f.title.en)) }
+                }
+            }
+        }
         @if items.is_empty() {
             p.muted id="inbox-empty" { (v.t("目前没有待办事项。", "Nothing is waiting for you.")) }
         } @else {

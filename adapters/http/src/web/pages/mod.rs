@@ -40,7 +40,7 @@ fn status_badge(lang: Lang, s: Status) -> Markup {
     html! { span class={"status " (s.code())} data-status=(s.code()) { (status_name(lang, s)) } }
 }
 
-fn province_name(lang: Lang, code: &str) -> String {
+pub(super) fn province_name(lang: Lang, code: &str) -> String {
     Province::parse(code).map_or_else(
         || code.to_string(),
         |p| lang.t(p.name_zh(), p.name_en()).to_string(),
