@@ -94,12 +94,19 @@ impl App {
         round: Option<&str>,
         as_of: NaiveDate,
     ) -> Result<Vec<FunnelRow>, Refusal> {
-        let all = self.documents(actor, &models::FUNNEL).await?;
+        let mut all = self.documents(actor, &models::FUNNEL).await?;
+        // A city counts its own applicants, an applicant its own applications: their province's
+        // row is made of theirs alone.
+        let own_only = matches!(actor.role, Role::City | Role::Applicant);
+        if own_only {
+            let catalog = self.catalog().await;
+            all.retain(|d| visible(actor, &catalog, &d.platform_id, ""));
+        }
         Ok(queries::funnel(&all, round, as_of)
             .into_iter()
             .filter(|r| {
                 matches!(actor.role, Role::Ministry | Role::Analyst)
-                    || (r.province != "total" && national_or_own(actor, &r.province))
+                    || (r.province != "total" && (own_only || national_or_own(actor, &r.province)))
             })
             .collect())
     }

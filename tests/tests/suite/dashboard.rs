@@ -740,6 +740,15 @@ pub(crate) async fn each_inbox_lists_what_is_due_for_its_user(app: TestApp) {
         reviews.contains("data-platform=\"js-nj-chem\""),
         "a city's reviews board shows its own platforms' reviews"
     );
+    let funnel = c.get("/ui/funnel?round=browser").await.body;
+    let jiangsu_row = &funnel[funnel
+        .find("<tr data-province=\"32\"")
+        .expect("a city's funnel counts its own applicants")..];
+    let first_count = &jiangsu_row[jiangsu_row.find("class=\"num\">").unwrap() + 12..];
+    assert!(
+        first_count.starts_with("1<"),
+        "one application submitted: {first_count:.40}"
+    );
 
     let guangdong = app.token(Role::Province, Some("44")).await;
     let (_, g) = sign_in(&app, &guangdong).await;
