@@ -945,6 +945,67 @@ pub(crate) async fn the_ministry_rates_a_years_platforms_from_one_table(app: Tes
     );
 }
 
+/// The ministry opens a round from a page, with a province's own deadlines and its cities
+/// endorsing first; an impossible round is refused naming the field and appends nothing.
+pub(crate) async fn the_ministry_opens_a_round_from_a_page(app: TestApp) {
+    let ministry = app.token(Role::Ministry, None).await;
+    let analyst = app.token(Role::Analyst, None).await;
+    let (_, a) = sign_in(&app, &analyst).await;
+    assert_eq!(a.unwrap().get("/ui/rounds/new").await.status, 403);
+    let (_, m) = sign_in(&app, &ministry).await;
+    let m = m.unwrap();
+    assert!(m
+        .get("/ui/inbox")
+        .await
+        .body
+        .contains("href=\"/ui/rounds/new\""));
+    let page = m.get("/ui/rounds/new").await.body;
+    let command_id = hidden(&page, "command_id").unwrap();
+    let day = |n: u64| {
+        (roster_domain::clock::business_day(chrono::Utc::now()) + chrono::Days::new(n)).to_string()
+    };
+    let (today, gd_applicants, gd_cities, deadline) = (day(0), day(20), day(25), day(40));
+    let mut fields = vec![
+        ("csrf", m.csrf.as_str()),
+        ("command_id", command_id.as_str()),
+        ("round_id", "ui-round"),
+        ("business_date", today.as_str()),
+        ("opens_on", today.as_str()),
+        ("province_deadline", today.as_str()),
+        ("quota_per_province", "5"),
+        ("notice_days", "5"),
+        ("applicant_deadline:44", gd_applicants.as_str()),
+        ("city_deadline:44", gd_cities.as_str()),
+        ("city_endorsement", "44"),
+    ];
+    // The Guangdong deadlines lie after the provinces' deadline: refused, naming the field.
+    let events = app.all_events().await.len();
+    let r = m.post("/ui/rounds", &fields, None).await;
+    assert_eq!(r.headers[LOCATION], "/ui/rounds/new");
+    let shown = m.get("/ui/rounds/new").await.body;
+    assert!(shown.contains("impossible_date"), "{shown}");
+    assert_eq!(app.all_events().await.len(), events);
+
+    fields[5].1 = deadline.as_str();
+    let fresh = uuid::Uuid::new_v4().to_string();
+    fields[1].1 = fresh.as_str();
+    let r = m.post("/ui/rounds", &fields, None).await;
+    assert_eq!(r.headers[LOCATION], "/ui/funnel?round=ui-round");
+    let round = app
+        .get(Some(&ministry), "/api/v1/rounds/ui-round")
+        .await
+        .body;
+    let text = round.to_string();
+    assert!(
+        text.contains(&gd_applicants) && text.contains(&gd_cities) && text.contains(&deadline),
+        "{round}"
+    );
+    assert!(
+        text.contains("\"city_endorsement_required\":[\"44\"]"),
+        "{round}"
+    );
+}
+
 mod sqlite {
     use crate::app::{spawn_app, Kind};
 
@@ -990,6 +1051,11 @@ mod sqlite {
     async fn the_ministry_rates_a_years_platforms_from_one_table() {
         super::the_ministry_rates_a_years_platforms_from_one_table(spawn_app(Kind::Sqlite).await)
             .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_ministry_opens_a_round_from_a_page() {
+        super::the_ministry_opens_a_round_from_a_page(spawn_app(Kind::Sqlite).await).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@ mod batch;
 mod charts;
 mod forms;
 mod pages;
+mod rounds;
 pub(crate) mod session;
 
 use axum::extract::{FromRequestParts, Query, State};
@@ -47,6 +48,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/funnel", get(pages::funnel))
         .route("/ui/act", post(actions::act))
         .route("/ui/batch", post(batch::batch))
+        .route("/ui/rounds", post(rounds::open_round))
+        .route("/ui/rounds/new", get(rounds::new_round))
         .route("/ui/batch/{action}", get(batch::batch_page))
         .layer(axum::middleware::map_response(secure_headers))
 }

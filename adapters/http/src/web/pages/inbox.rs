@@ -41,6 +41,9 @@ pub(crate) async fn inbox(State(state): State<AppState>, v: Viewer) -> Result<Re
         @let batches: Vec<_> = forms::all()
             .filter(|f| f.batch.is_some() && f.kind.roles().contains(&v.actor.role))
             .collect();
+        @if roster_domain::registry::CommandKind::OpenRound.roles().contains(&v.actor.role) {
+            p { a.button href="/ui/rounds/new" id="new-round" { (v.t("开启申报批次", "Open a round")) } }
+        }
         @if !batches.is_empty() {
             p #batches { (v.t("批量办理：", "Batch acts: "))
                 @for (n, f) in batches.iter().enumerate() {
