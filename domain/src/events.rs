@@ -293,6 +293,49 @@ impl PlatformEvent {
     }
 }
 
+/// The Chinese and English names of the platform events, by type string: what pages, CLI tables
+/// and exports show instead of the type (the Chinese interface shows no raw codes).
+pub const PLATFORM_EVENT_NAMES: [(&str, &str, &str); 19] = [
+    ("ApplicationSubmitted", "提交申报", "application submitted"),
+    ("EligibilityAssessed", "资格审查", "eligibility assessed"),
+    ("ApplicationAmended", "修改申报", "application amended"),
+    ("ApplicationWithdrawn", "撤回申报", "application withdrawn"),
+    ("CityEndorsed", "市级审核推荐", "endorsed by the city"),
+    (
+        "ProvinceRecommended",
+        "省级推荐",
+        "recommended by the province",
+    ),
+    (
+        "ProvinceRejected",
+        "省级不予推荐",
+        "rejected by the province",
+    ),
+    ("ExpertEvaluationRecorded", "专家评审", "expert evaluation"),
+    ("PublicNoticeStarted", "开始公示", "public notice started"),
+    ("NoticeObjectionRecorded", "公示异议", "objection recorded"),
+    ("PlatformListed", "列入名单", "listed"),
+    ("ServiceRecorded", "登记服务成果", "service recorded"),
+    ("ServiceRetracted", "撤回服务成果", "service retracted"),
+    ("IncidentReported", "报告事故", "incident reported"),
+    ("IncidentAssessed", "事故定级", "incident assessed"),
+    ("ReviewOpened", "启动复核", "review opened"),
+    ("ReviewConcluded", "复核结论", "review concluded"),
+    ("AnnualEvaluationRecorded", "年度评价", "annual evaluation"),
+    ("PlatformDelisted", "撤销", "delisted"),
+];
+
+impl PlatformEvent {
+    /// The (Chinese, English) name of a platform event's type string; `None` for a type this
+    /// build does not know.
+    pub fn names(event_type: &str) -> Option<(&'static str, &'static str)> {
+        PLATFORM_EVENT_NAMES
+            .iter()
+            .find(|(t, _, _)| *t == event_type)
+            .map(|(_, zh, en)| (*zh, *en))
+    }
+}
+
 impl RoundEvent {
     /// The event's type string as stored, e.g. `RoundOpened`; it never changes.
     pub fn event_type(&self) -> &'static str {
@@ -428,6 +471,26 @@ pub fn encode<E: Serialize + DomainEvent>(event: &E) -> (String, u32, Value) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_platform_event_type_has_its_names() {
+        // The event types as the API document declares them (the `type` tag of each variant).
+        let schema =
+            serde_json::to_string(&<PlatformEvent as utoipa::PartialSchema>::schema()).unwrap();
+        let types: Vec<&str> = schema
+            .match_indices("\"enum\":[\"")
+            .map(|(at, m)| {
+                let rest = &schema[at + m.len()..];
+                &rest[..rest.find('"').unwrap()]
+            })
+            .filter(|t| t.chars().next().is_some_and(char::is_uppercase))
+            .collect();
+        assert_eq!(types.len(), PLATFORM_EVENT_NAMES.len(), "{types:?}");
+        for t in types {
+            let (zh, en) = PlatformEvent::names(t).unwrap_or_else(|| panic!("no name for {t}"));
+            assert!(!zh.is_empty() && !en.is_empty());
+        }
+    }
 
     #[test]
     fn review_opened_v1_is_upcast_to_v2() {

@@ -676,6 +676,21 @@ pub(crate) async fn each_role_takes_an_application_to_the_roster_and_the_ministr
         !after.contains("class=\"delist\"") && !after.contains("class=\"annual\""),
         "a delisted platform is offered no roster act"
     );
+    // The timeline in Chinese: event names, Beijing time, in business-date order.
+    let timeline = &after[after.find("id=\"timeline\"").unwrap()..];
+    assert!(timeline.contains(">列入名单<") && timeline.contains(">撤销<"));
+    assert!(!timeline.contains(">PlatformListed<"), "no raw event type");
+    assert!(timeline.contains("北京时间") && !timeline.contains(" UTC"));
+    let dates: Vec<&str> = timeline
+        .match_indices("<tr data-event=")
+        .map(|(at, _)| {
+            let cell = &timeline[at..];
+            let td = cell.find("<td>").unwrap() + 4;
+            &cell[td..td + 10]
+        })
+        .collect();
+    assert!(dates.len() >= 8, "{dates:?}");
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "{dates:?}");
 }
 
 /// Each user's home page lists what is due for them in their jurisdiction, overdue first and

@@ -3,6 +3,14 @@
 
 use super::*;
 
+/// An event's name in the page's language; a type this build does not know, as stored.
+fn event_name(lang: Lang, event_type: &str) -> String {
+    roster_domain::events::PlatformEvent::names(event_type).map_or_else(
+        || event_type.to_string(),
+        |(zh, en)| lang.t(zh, en).to_string(),
+    )
+}
+
 pub(crate) async fn platform(
     State(state): State<AppState>,
     Path(platform_id): Path<String>,
@@ -33,6 +41,9 @@ pub(crate) async fn platform(
         .iter()
         .map(|e| (e.event_id, e.event_type.as_str()))
         .collect();
+    // In business-date order (the order things took effect); the recorded order breaks ties.
+    let mut entries: Vec<_> = timeline.entries.iter().collect();
+    entries.sort_by_key(|e| (e.business_date, e.recorded_at));
     let today = state.app().today();
     let round = match &p.round_id {
         Some(r) => roster_app::round_of(&*state.app().catalog().await, r),
@@ -107,13 +118,13 @@ pub(crate) async fn platform(
         h2 { (v.t("时间线", "Timeline")) }
         div.scroll { table id="timeline" {
             thead { tr { th { (v.t("业务日期", "Business date")) } th { (v.t("事件", "Event")) } th { (v.t("内容", "Summary")) } th { (v.t("操作者", "Actor")) } th { (v.t("起因", "Cause")) } th { (v.t("记录时间", "Recorded")) } } }
-            tbody { @for e in &timeline.entries {
+            tbody { @for e in &entries {
                 tr data-event=(e.event_type) {
-                    td { (e.business_date) } td { (e.event_type) } td { (e.summary) }
+                    td { (e.business_date) } td { (event_name(lang, &e.event_type)) } td { (e.summary) }
                     td { (crate::web::role_name(lang, &e.actor)) " (" (e.actor.id) ")" }
-                    td { @if let Some(c) = e.causation_id { (by_event.get(&c).copied().unwrap_or("command")) " " span.muted { (c.simple().to_string()[..8]) } } }
+                    td { @if let Some(c) = e.causation_id { (by_event.get(&c).map_or_else(|| v.t("指令", "command").to_string(), |t| event_name(lang, t))) " " span.muted { (c.simple().to_string()[..8]) } } }
                     td.muted {
-                        (e.recorded_at.format("%Y-%m-%d %H:%M:%S UTC"))
+                        (e.recorded_at.with_timezone(&roster_domain::clock::beijing()).format("%Y-%m-%d %H:%M:%S")) (v.t("（北京时间）", " (Beijing)"))
                         @if e.late_entry { " " span.badge.late title=(v.t("记录时间晚于业务日期30天以上", "recorded more than 30 days after its business date")) { (v.t("补录", "late entry")) } }
                         @if let Some(op) = &e.backfilled_by { " " span.badge.backfill title=(op) { (v.t("历史迁移", "backfilled")) } }
                     }
