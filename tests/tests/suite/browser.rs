@@ -470,14 +470,27 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
         .await;
     assert_eq!(total, "16", "the demo's 16 applications");
     b.shot("funnel").await;
+    // The ministry's batch tables and the round form.
+    for (path, name) in [
+        ("/ui/batch/annual", "batch-annual"),
+        ("/ui/batch/list", "batch-list"),
+        ("/ui/rounds/new", "round-new"),
+    ] {
+        b.go(path).await;
+        b.text("main h1").await;
+        b.shot(name).await;
+    }
 
     // Phone width: the pages reflow, nothing scrolls sideways but the tables in their boxes.
     b.client.set_window_size(390, 844).await.unwrap();
     for (path, name) in [
+        ("/ui/inbox", "phone-inbox"),
         ("/ui/targets", "phone-targets"),
         ("/ui/roster", "phone-roster"),
         ("/ui/platforms/gd-dg-enzyme", "phone-platform"),
         ("/ui/funnel?round=2025", "phone-funnel"),
+        ("/ui/batch/annual", "phone-batch-annual"),
+        ("/ui/rounds/new", "phone-round-new"),
     ] {
         b.go(path).await;
         b.text("main h1").await;

@@ -6,6 +6,7 @@
 //! reads a posted form back into the command's JSON fields (`fields`), which then parse into the
 //! typed command exactly as an API request does.
 
+use chrono::Datelike;
 use maud::{html, Markup};
 use roster_domain::error::Refusal;
 use roster_domain::platform::Status;
@@ -39,6 +40,8 @@ pub(super) enum Input {
     Number { min: i64, max: i64 },
     /// An amount in yuan: a whole number from 0.
     Yuan,
+    /// A year of the programme, from 2025 to this year; it starts at this year.
+    Year,
     /// A calendar date (YYYY-MM-DD); `today` starts it at today's date.
     Date { today: bool },
     /// A choice among values: the chosen value's string.
@@ -553,14 +556,7 @@ const ANNUAL: CommandForm = batch(
         w("年度评价（星级）", "Annual evaluation (stars)"),
         w("提交评价", "Record evaluation"),
         &[
-            required(field(
-                "year",
-                w("年度", "Year"),
-                Input::Number {
-                    min: 2025,
-                    max: 2100,
-                },
-            )),
+            required(field("year", w("年度", "Year"), Input::Year)),
             required(field(
                 "stars",
                 w("服务能力星级", "Stars"),
@@ -755,7 +751,7 @@ impl CommandForm {
                     }
                 }
                 _ if text.is_empty() => None,
-                Input::Number { .. } | Input::Yuan => Some(json!(text
+                Input::Number { .. } | Input::Yuan | Input::Year => Some(json!(text
                     .replace([',', '，'], "")
                     .parse::<i64>()
                     .map_err(|_| {
@@ -882,6 +878,7 @@ impl Field {
                 Input::Lines => textarea name=(name) rows="2" required[required] { (initial.unwrap_or_default()) }
                 Input::Number { min, max } => input type="number" name=(name) min=(min) max=(max) size="3" required[required] value=[initial];
                 Input::Yuan => input type="number" name=(name) min="0" step="1" inputmode="numeric" required[required];
+                Input::Year => input type="number" name=(name) min="2025" max=(today.year()) value=(today.year()) required[required];
                 Input::Date { today: start } => input type="date" name=(name) required[required] value=[start.then_some(today)];
                 Input::Choice(choices) => select name=(name) required[required] {
                     @if !self.required { option value="" { "—" } }

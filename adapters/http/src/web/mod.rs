@@ -231,8 +231,8 @@ h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 .flash{padding:.6rem .8rem;border-radius:6px;margin-bottom:1rem}
 .flash.ok{background:#e3f4e8;border:1px solid #8fcf9f}
 .flash.error,.refusal{background:#fdecea;border:1px solid #f1a9a0;padding:.6rem .8rem;border-radius:6px}
-form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end;background:#fff;padding:.75rem;border-radius:6px;margin-bottom:1rem}
-form.filters label{display:flex;flex-direction:column;font-size:.85rem}
+.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end;background:#fff;padding:.75rem;border-radius:6px;margin-bottom:1rem}
+.filters label{display:flex;flex-direction:column;font-size:.85rem}
 input,select,textarea,button{font:inherit}
 input,select,textarea{padding:.25rem .4rem;border:1px solid #b8c2cc;border-radius:4px;max-width:100%}
 button.primary,a.button{background:#123a63;color:#fff;border:0;border-radius:4px;padding:.35rem .9rem;cursor:pointer;text-decoration:none;display:inline-block}
@@ -283,7 +283,7 @@ details.act label{display:flex;flex-direction:column;font-size:.8rem}
  header{padding:.5rem}
  .grid2{grid-template-columns:1fr}
  h1{font-size:1.2rem}
- form.filters label{flex:1 1 45%}
+ .filters label{flex:1 1 45%}
 }
 "#;
 
