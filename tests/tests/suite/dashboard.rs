@@ -1021,78 +1021,38 @@ pub(crate) async fn the_ministry_opens_a_round_from_a_page(app: TestApp) {
     );
 }
 
-mod sqlite {
-    use crate::app::{spawn_app, Kind};
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sessions_are_strict_http_only_cookies_and_pages_need_one() {
-        super::sessions_are_strict_http_only_cookies_and_pages_need_one(
-            spawn_app(Kind::Sqlite).await,
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn forms_without_the_sessions_csrf_token_change_nothing() {
-        super::forms_without_the_sessions_csrf_token_change_nothing(spawn_app(Kind::Sqlite).await)
-            .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_ministry_concludes_a_review_and_a_province_rejects_from_the_pages() {
-        super::the_ministry_concludes_a_review_and_a_province_rejects_from_the_pages(
-            spawn_app(Kind::Sqlite).await,
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn each_role_takes_an_application_to_the_roster_and_the_ministry_delists_it() {
-        super::each_role_takes_an_application_to_the_roster_and_the_ministry_delists_it(
-            spawn_app(Kind::Sqlite).await,
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_province_sees_quota_deadline_and_r2_before_recommending_and_nothing_after() {
-        super::a_province_sees_quota_deadline_and_r2_before_recommending_and_nothing_after(
-            spawn_app(Kind::Sqlite).await,
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_ministry_rates_a_years_platforms_from_one_table() {
-        super::the_ministry_rates_a_years_platforms_from_one_table(spawn_app(Kind::Sqlite).await)
-            .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_ministry_opens_a_round_from_a_page() {
-        super::the_ministry_opens_a_round_from_a_page(spawn_app(Kind::Sqlite).await).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn each_inbox_lists_what_is_due_for_its_user() {
-        super::each_inbox_lists_what_is_due_for_its_user(spawn_app(Kind::Sqlite).await).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn each_role_sees_its_own_pages_and_analysts_only_read() {
-        super::each_role_sees_its_own_pages_and_analysts_only_read(spawn_app(Kind::Sqlite).await)
-            .await;
-    }
+/// Instantiates each case on one store.
+macro_rules! on_store {
+    ($store:ident, $kind:ident: $($case:ident),* $(,)?) => {
+        mod $store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(crate::app::spawn_app(crate::app::Kind::$kind).await).await;
+                }
+            )*
+        }
+    };
 }
 
-mod postgres {
-    use crate::app::{spawn_app, Kind};
+on_store!(
+    sqlite,
+    Sqlite:
+    sessions_are_strict_http_only_cookies_and_pages_need_one,
+    forms_without_the_sessions_csrf_token_change_nothing,
+    the_ministry_concludes_a_review_and_a_province_rejects_from_the_pages,
+    each_role_takes_an_application_to_the_roster_and_the_ministry_delists_it,
+    a_province_sees_quota_deadline_and_r2_before_recommending_and_nothing_after,
+    the_ministry_rates_a_years_platforms_from_one_table,
+    the_ministry_opens_a_round_from_a_page,
+    each_inbox_lists_what_is_due_for_its_user,
+    each_role_sees_its_own_pages_and_analysts_only_read,
+);
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn forms_without_the_sessions_csrf_token_change_nothing() {
-        super::forms_without_the_sessions_csrf_token_change_nothing(
-            spawn_app(Kind::Postgres).await,
-        )
-        .await;
-    }
-}
+on_store!(
+    postgres,
+    Postgres:
+    forms_without_the_sessions_csrf_token_change_nothing,
+    each_role_takes_an_application_to_the_roster_and_the_ministry_delists_it,
+    each_inbox_lists_what_is_due_for_its_user,
+);

@@ -372,18 +372,22 @@ pub(super) async fn act(
     Redirect::to(&back_to(&form)).into_response()
 }
 
+/// A refusal as one line: `[code] message (field)`.
+pub(super) fn refusal_text(r: &Refusal) -> String {
+    format!(
+        "[{}] {}{}",
+        r.code,
+        r.message,
+        r.field
+            .as_deref()
+            .map(|f| format!(" ({f})"))
+            .unwrap_or_default()
+    )
+}
+
 pub(super) fn refusal_flash(v: &Viewer, r: &Refusal) -> Flash {
     Flash {
         ok: false,
-        text: format!(
-            "{} [{}] {}{}",
-            v.t("未受理：", "Refused:"),
-            r.code,
-            r.message,
-            r.field
-                .as_deref()
-                .map(|f| format!(" ({f})"))
-                .unwrap_or_default()
-        ),
+        text: format!("{} {}", v.t("未受理：", "Refused:"), refusal_text(r)),
     }
 }

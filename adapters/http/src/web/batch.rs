@@ -13,7 +13,7 @@ use maud::html;
 use roster_domain::access::sees;
 use uuid::Uuid;
 
-use super::actions::{back_to, checked_form, posted, refusal_flash, run_form};
+use super::actions::{back_to, checked_form, posted, refusal_flash, refusal_text, run_form};
 use super::forms::{self, CommandForm, Input};
 use super::session::Flash;
 use super::{page, PageError, Viewer};
@@ -187,15 +187,7 @@ pub(super) async fn batch(
         for (platform_id, pairs) in &rows {
             match run_form(&state, &v, pairs, what).await {
                 Ok(_) => accepted += 1,
-                Err(r) => refused.push(format!(
-                    "{platform_id} [{}] {}{}",
-                    r.code,
-                    r.message,
-                    r.field
-                        .as_deref()
-                        .map(|f| format!(" ({f})"))
-                        .unwrap_or_default()
-                )),
+                Err(r) => refused.push(format!("{platform_id} {}", refusal_text(&r))),
             }
         }
         Flash {
@@ -226,11 +218,7 @@ pub(super) async fn batch(
 mod tests {
     use super::*;
 
-    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::web::test_pairs as pairs;
 
     #[test]
     fn each_ticked_row_becomes_its_own_form_with_the_shared_fields() {

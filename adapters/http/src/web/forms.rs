@@ -916,12 +916,7 @@ mod tests {
         assert!(by_action("nothing").is_none());
     }
 
-    fn posted(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::web::test_pairs as posted;
 
     #[test]
     fn a_posted_form_becomes_the_commands_fields() {

@@ -629,3 +629,11 @@ async fn language(
     );
     resp
 }
+
+/// A posted form from literal pairs, for the form parsers' tests.
+#[cfg(test)]
+pub(crate) fn test_pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

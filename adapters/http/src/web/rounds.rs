@@ -197,11 +197,7 @@ pub(super) async fn open_round(
 mod tests {
     use super::*;
 
-    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::web::test_pairs as pairs;
 
     #[test]
     fn the_form_becomes_the_open_round_command() {
