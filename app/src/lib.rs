@@ -13,6 +13,7 @@
 
 pub mod automation;
 pub mod commands;
+pub mod files;
 pub mod inbox;
 pub mod kpi;
 pub mod reads;
@@ -48,8 +49,36 @@ pub struct Backends {
     pub tokens: Arc<dyn TokenStore>,
     pub models: Arc<dyn ReadModelStore>,
     pub deadlines: Arc<dyn DeadlineStore>,
+    /// Applicants' drafts (their private working copies, not events).
+    pub drafts: Arc<dyn roster_domain::store::DraftStore>,
+    /// Attachments (佐证材料), content-addressed.
+    pub attachments: Arc<dyn roster_domain::store::AttachmentStore>,
     /// e.g. `SQLite roster-data/roster.sqlite`, `PostgreSQL postgres://u:***@host/db`.
     pub description: String,
+}
+
+impl Backends {
+    /// Every port served by one store (each adapter implements them all over one database).
+    pub fn on<S>(store: Arc<S>, description: String) -> Backends
+    where
+        S: EventStore
+            + TokenStore
+            + ReadModelStore
+            + DeadlineStore
+            + roster_domain::store::DraftStore
+            + roster_domain::store::AttachmentStore
+            + 'static,
+    {
+        Backends {
+            events: store.clone(),
+            tokens: store.clone(),
+            models: store.clone(),
+            deadlines: store.clone(),
+            drafts: store.clone(),
+            attachments: store,
+            description,
+        }
+    }
 }
 
 /// Who applies the log to the read models and the policy consumer.
@@ -190,6 +219,24 @@ impl App {
         actor: &roster_domain::Actor,
         req: roster_domain::request::CommandRequest,
     ) -> Result<roster_domain::request::CommandOutcome, Refusal> {
+        // An application names its uploaded files by hash: each must be held (the service
+        // decides on the command alone and does not read the attachment store).
+        if let roster_domain::request::Target::Platform {
+            command: roster_domain::commands::PlatformCommand::SubmitApplication(submit),
+            ..
+        } = &req.target
+        {
+            if let Err(refusal) = self.check_attachments(&submit.form.evidence).await {
+                self.audit_refusal(
+                    actor.clone(),
+                    "SubmitApplication",
+                    &refusal.code,
+                    &refusal.message,
+                )
+                .await;
+                return Err(refusal);
+            }
+        }
         let result = self.inner.service.execute(actor, req).await;
         if let Ok(outcome) = &result {
             if !outcome.duplicate {

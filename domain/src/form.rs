@@ -404,8 +404,19 @@ pub struct Evidence {
     pub rule: Option<String>,
     /// The document's title.
     pub title: String,
-    /// Where the document is found (free text).
+    /// Where the document is found (free text); for an uploaded file, its file name.
     pub reference: String,
+    /// The uploaded file (佐证材料), by the SHA-256 of its bytes as the attachment store keeps
+    /// them; `None` for a document referenced only by title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub sha256: Option<String>,
+    /// The uploaded file's media type (`application/pdf`, `image/png`, `image/jpeg`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The uploaded file's size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 impl ApplicationForm {

@@ -43,6 +43,13 @@ pub const NAME_KEYS: [&str; 13] = [
 /// Lists held to `SHORT_LIST_MAX_ENTRIES`.
 pub const SHORT_LISTS: [&str; 2] = ["reasons", "panel"];
 
+/// Whether `s` is a SHA-256 as attachments are named: 64 lower-case hex digits.
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// Whether `c` may appear in a text: no C0 or C1 control character (newline and tab only in
 /// long text, a carriage return only before a newline), no DEL, no bidirectional override or
 /// isolate, no zero-width or other invisible formatting character, no line/paragraph separator,
@@ -145,6 +152,10 @@ fn check_number(path: &str, n: &serde_json::Number) -> Result<(), Refusal> {
 
 fn walk(path: &str, v: &Value) -> Result<(), Refusal> {
     match v {
+        Value::String(s) if key_of(path) == "sha256" && !is_sha256(s) => Err(Refusal::invalid(
+            path,
+            format!("{path} is not a SHA-256 (64 lower-case hex digits)"),
+        )),
         Value::String(s) => check_text(path, s),
         Value::Number(n) => check_number(path, n),
         Value::Array(items) => {
@@ -243,6 +254,21 @@ mod tests {
             );
         }
         assert!(check(&json!({"form": {"applicant": {"name": "a\nb"}}})).is_err());
+    }
+
+    #[test]
+    fn an_attachment_is_named_by_a_whole_lower_case_sha256() {
+        let with = |sha: &str| {
+            json!({"form": {"evidence": [{"title": "t", "reference": "r", "sha256": sha}]}})
+        };
+        assert!(check(&with(&"0a".repeat(32))).is_ok());
+        for bad in ["0A".repeat(32), "0a".repeat(31), "0a".repeat(32) + "0", "../".into()] {
+            assert_eq!(
+                field(check(&with(&bad))).as_deref(),
+                Some("form.evidence[0].sha256"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

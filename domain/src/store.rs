@@ -378,6 +378,55 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_token(&self, token_hash: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
 }
 
+/// An applicant's draft of an application (暂存): its private working copy, not an event. It
+/// keeps the fields as typed, valid or not, so a half-filled form comes back as it was left.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    /// The actor who owns it; nobody else reads it.
+    pub owner: String,
+    /// The draft's id, unique per owner.
+    pub draft_id: String,
+    /// The form's fields as posted: name and text, in order.
+    pub fields: Vec<(String, String)>,
+    /// When it was last saved.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The draft store port: an applicant's drafts, by owner.
+#[async_trait]
+pub trait DraftStore: Send + Sync {
+    /// Stores the draft, replacing the owner's draft of the same id.
+    async fn save_draft(&self, draft: Draft) -> Result<(), StoreError>;
+    /// The owner's draft of this id; `None` when there is none.
+    async fn load_draft(&self, owner: &str, draft_id: &str) -> Result<Option<Draft>, StoreError>;
+    /// The owner's drafts, the most recently saved first.
+    async fn drafts(&self, owner: &str) -> Result<Vec<Draft>, StoreError>;
+    /// Deletes the owner's draft; false when there was none.
+    async fn delete_draft(&self, owner: &str, draft_id: &str) -> Result<bool, StoreError>;
+}
+
+/// A stored file (佐证材料): its bytes are found by their SHA-256, so the same document uploaded
+/// twice is stored once and an event that names the hash names exactly those bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// SHA-256 of the bytes, 64 lower-case hex digits.
+    pub sha256: String,
+    /// The media type found from the bytes (`application/pdf`, `image/png`, `image/jpeg`).
+    pub media_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// The attachment store port: content-addressed files.
+#[async_trait]
+pub trait AttachmentStore: Send + Sync {
+    /// Stores the file under its hash; storing the same hash again changes nothing. The caller
+    /// has computed the hash from the bytes.
+    async fn put_file(&self, file: StoredFile) -> Result<(), StoreError>;
+    /// The file with this hash; `None` when there is none.
+    async fn get_file(&self, sha256: &str) -> Result<Option<StoredFile>, StoreError>;
+}
+
 impl TokenRecord {
     /// The actor a request authenticated with this token acts as.
     pub fn actor(&self) -> Actor {

@@ -27,14 +27,10 @@ pub async fn open(database_url: Option<&str>, data_file: &Path) -> anyhow::Resul
                 .await
                 .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
             pg.migrate().await.context("PostgreSQL migrations failed")?;
-            let pg = Arc::new(pg);
-            Ok(Backends {
-                events: pg.clone(),
-                tokens: pg.clone(),
-                models: pg.clone(),
-                deadlines: pg,
-                description: format!("PostgreSQL {}", redact(url)),
-            })
+            Ok(Backends::on(
+                Arc::new(pg),
+                format!("PostgreSQL {}", redact(url)),
+            ))
         }
         None => {
             if let Some(dir) = data_file.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -44,13 +40,10 @@ pub async fn open(database_url: Option<&str>, data_file: &Path) -> anyhow::Resul
             let sqlite = Arc::new(roster_sqlite::SqliteStore::open(data_file).with_context(
                 || format!("cannot open the SQLite store {}", data_file.display()),
             )?);
-            Ok(Backends {
-                events: sqlite.clone(),
-                tokens: sqlite.clone(),
-                models: sqlite.clone(),
-                deadlines: sqlite,
-                description: format!("SQLite {}", data_file.display()),
-            })
+            Ok(Backends::on(
+                sqlite,
+                format!("SQLite {}", data_file.display()),
+            ))
         }
     }
 }

@@ -12,9 +12,9 @@ use futures_util::future::join_all;
 use roster_domain::actor::{Actor, Role};
 use roster_domain::policies::{triennial_deadline, Deadline, PolicyConfig};
 use roster_domain::store::{
-    AppendOutcome, AuditEntry, Checkpoint, CommandRecord, Commit, DeadlineState, DeadlineStore,
-    EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, StreamAppend,
-    TokenRecord, TokenStore,
+    AppendOutcome, AttachmentStore, AuditEntry, Checkpoint, CommandRecord, Commit, DeadlineState,
+    DeadlineStore, Draft, DraftStore, EventMetadata, EventStore, ExpectedVersion, NewEvent,
+    StoreError, StoredEvent, StoredFile, StreamAppend, TokenRecord, TokenStore,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -906,4 +906,88 @@ pub async fn racing_settlements_settle_once(store: &dyn DeadlineStore) {
     )
     .await;
     assert_eq!(wins.into_iter().filter(|w| *w.as_ref().unwrap()).count(), 1);
+}
+
+pub async fn drafts_save_list_delete(store: &dyn DraftStore) {
+    let draft = |owner: &str, id: &str, name: &str, at: DateTime<Utc>| Draft {
+        owner: owner.to_string(),
+        draft_id: id.to_string(),
+        fields: vec![
+            ("form.platform.name".to_string(), name.to_string()),
+            ("form.domains".to_string(), "enzymes".to_string()),
+            ("form.domains".to_string(), "fermentation".to_string()),
+        ],
+        updated_at: at,
+    };
+    let t0 = now();
+    let first = draft("applicant-a", "d-0001", "甲平台", t0);
+    store.save_draft(first.clone()).await.unwrap();
+    store
+        .save_draft(draft(
+            "applicant-a",
+            "d-0002",
+            "乙平台",
+            t0 + chrono::Duration::seconds(5),
+        ))
+        .await
+        .unwrap();
+    store
+        .save_draft(draft("applicant-b", "d-0001", "别人的", t0))
+        .await
+        .unwrap();
+    // Fields come back as saved, in order, repeated names included; owners are apart.
+    assert_eq!(
+        store.load_draft("applicant-a", "d-0001").await.unwrap(),
+        Some(first.clone())
+    );
+    let mine: Vec<String> = store
+        .drafts("applicant-a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.draft_id)
+        .collect();
+    assert_eq!(mine, ["d-0002", "d-0001"], "the most recently saved first");
+    // Saving again replaces the draft whole.
+    let later = draft(
+        "applicant-a",
+        "d-0001",
+        "甲平台（改）",
+        t0 + chrono::Duration::seconds(9),
+    );
+    store.save_draft(later.clone()).await.unwrap();
+    assert_eq!(
+        store.load_draft("applicant-a", "d-0001").await.unwrap(),
+        Some(later)
+    );
+    assert!(store.delete_draft("applicant-a", "d-0001").await.unwrap());
+    assert!(!store.delete_draft("applicant-a", "d-0001").await.unwrap());
+    assert_eq!(
+        store.load_draft("applicant-a", "d-0001").await.unwrap(),
+        None
+    );
+    assert!(store
+        .load_draft("applicant-b", "d-0001")
+        .await
+        .unwrap()
+        .is_some());
+}
+
+pub async fn attachments_are_stored_once_by_hash(store: &dyn AttachmentStore) {
+    let file = StoredFile {
+        sha256: "3a".repeat(32),
+        media_type: "application/pdf".to_string(),
+        bytes: b"%PDF-1.4\n\x00\xff binary".to_vec(),
+    };
+    store.put_file(file.clone()).await.unwrap();
+    // The same hash again changes nothing (the first bytes stay).
+    store
+        .put_file(StoredFile {
+            bytes: b"%PDF-other".to_vec(),
+            ..file.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.get_file(&file.sha256).await.unwrap(), Some(file));
+    assert_eq!(store.get_file(&"00".repeat(32)).await.unwrap(), None);
 }

@@ -14,6 +14,7 @@
 
 mod deadlines;
 mod error;
+mod files;
 mod migrate;
 mod read_models;
 

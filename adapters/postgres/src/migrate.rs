@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "read_model_layout",
         sql: include_str!("../migrations/0005_read_model_layout.sql"),
     },
+    Migration {
+        version: 6,
+        name: "drafts_and_attachments",
+        sql: include_str!("../migrations/0006_drafts_and_attachments.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key for `pg_advisory_xact_lock`; only needs to differ from the other

@@ -11,6 +11,7 @@
 
 mod deadlines;
 mod error;
+mod files;
 mod migrate;
 mod read_models;
 

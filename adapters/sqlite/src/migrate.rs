@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "read_model_layout",
         sql: include_str!("../migrations/0004_read_model_layout.sql"),
     },
+    Migration {
+        version: 5,
+        name: "drafts_and_attachments",
+        sql: include_str!("../migrations/0005_drafts_and_attachments.sql"),
+    },
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -134,13 +134,7 @@ pub async fn commands(
 /// in-process followers): a fresh one has a cold aggregate cache.
 pub(crate) fn bench_app(store: Arc<PgStore>, description: String) -> App {
     App::new(
-        Backends {
-            events: store.clone(),
-            tokens: store.clone(),
-            models: store.clone(),
-            deadlines: store,
-            description,
-        },
+        Backends::on(store, description),
         Arc::new(SystemClock),
         Settings::serving(PolicyConfig::default(), Transport::Broker),
     )

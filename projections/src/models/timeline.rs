@@ -53,9 +53,16 @@ pub fn summary(event: &PlatformEvent) -> String {
             form,
             ..
         } => {
+            let files = form.evidence.iter().filter(|e| e.sha256.is_some()).count();
             format!(
-                "application submitted to round {round_id} (cycle {cycle}) by {} ({})",
-                form.applicant.name, form.applicant.uscc
+                "application submitted to round {round_id} (cycle {cycle}) by {} ({}){}",
+                form.applicant.name,
+                form.applicant.uscc,
+                if files > 0 {
+                    format!(", {files} file(s) attached")
+                } else {
+                    String::new()
+                }
             )
         }
         E::EligibilityAssessed { assessment } => {

@@ -8,7 +8,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use roster_domain::actor::Role;
 use roster_domain::clock::Clock;
 use roster_domain::policies::PolicyConfig;
-use roster_domain::store::{DeadlineStore, EventStore, TokenRecord, TokenStore};
+use roster_domain::store::{
+    AttachmentStore, DeadlineStore, DraftStore, EventStore, TokenRecord, TokenStore,
+};
 use roster_projections::ReadModelStore;
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -114,13 +116,21 @@ pub(crate) async fn spawn_app_configured(
         Arc<dyn TokenStore>,
         Arc<dyn ReadModelStore>,
         Arc<dyn DeadlineStore>,
+        (Arc<dyn DraftStore>, Arc<dyn AttachmentStore>),
         Guard,
     );
-    let (store, tokens, models, deadlines, guard): Stores = match kind {
+    let (store, tokens, models, deadlines, files, guard): Stores = match kind {
         Kind::Sqlite => {
             let (s, g) = fresh_sqlite().await;
             let s = Arc::new(s);
-            (s.clone(), s.clone(), s.clone(), s, Guard::Sqlite(g))
+            (
+                s.clone(),
+                s.clone(),
+                s.clone(),
+                s.clone(),
+                (s.clone(), s),
+                Guard::Sqlite(g),
+            )
         }
         Kind::Postgres => {
             let (s, g) = fresh_pg().await;
@@ -129,7 +139,8 @@ pub(crate) async fn spawn_app_configured(
                 s.clone(),
                 s.clone(),
                 s.clone(),
-                s,
+                s.clone(),
+                (s.clone(), s),
                 Guard::Postgres(Box::new(g)),
             )
         }
@@ -149,6 +160,8 @@ pub(crate) async fn spawn_app_configured(
             tokens: tokens.clone(),
             models: models.clone(),
             deadlines: deadlines.clone(),
+            drafts: files.0,
+            attachments: files.1,
             description: "test".into(),
         },
         clock.clone(),

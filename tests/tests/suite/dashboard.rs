@@ -7,20 +7,21 @@ use reqwest::redirect::Policy;
 use roster_domain::actor::Role;
 
 use crate::app::TestApp;
+use crate::applying::an_applicant_drafts_attaches_previews_submits_prints_and_amends;
 use crate::browser::demo_with_an_open_round;
 
 /// A user's browser without a browser: keeps the session cookie by hand.
-struct Session {
-    http: reqwest::Client,
-    base: String,
-    cookie: String,
-    csrf: String,
+pub(crate) struct Session {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 fn client() -> reqwest::Client {
@@ -37,13 +38,13 @@ fn set_cookies(h: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-fn hidden(body: &str, name: &str) -> Option<String> {
+pub(crate) fn hidden(body: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let at = body.find(&marker)? + marker.len();
     Some(body[at..].split('"').next()?.to_string())
 }
 
-async fn page(http: &reqwest::Client, req: reqwest::RequestBuilder) -> Page {
+pub(crate) async fn page(http: &reqwest::Client, req: reqwest::RequestBuilder) -> Page {
     let _ = http;
     let r = req.send().await.unwrap();
     Page {
@@ -54,7 +55,7 @@ async fn page(http: &reqwest::Client, req: reqwest::RequestBuilder) -> Page {
 }
 
 /// Signs in through the form; returns the sign-in response and, when it opened one, the session.
-async fn sign_in(app: &TestApp, token: &str) -> (Page, Option<Session>) {
+pub(crate) async fn sign_in(app: &TestApp, token: &str) -> (Page, Option<Session>) {
     let http = client();
     let form = page(&http, http.get(format!("{}/ui/signin", app.base))).await;
     assert_eq!(form.status, 200);
@@ -97,7 +98,7 @@ async fn sign_in(app: &TestApp, token: &str) -> (Page, Option<Session>) {
 }
 
 impl Session {
-    async fn get(&self, path: &str) -> Page {
+    pub(crate) async fn get(&self, path: &str) -> Page {
         page(
             &self.http,
             self.http
@@ -107,7 +108,12 @@ impl Session {
         .await
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)], origin: Option<&str>) -> Page {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Page {
         let mut req = self
             .http
             .post(format!("{}{path}", self.base))
@@ -1055,4 +1061,14 @@ on_store!(
     forms_without_the_sessions_csrf_token_change_nothing,
     each_role_takes_an_application_to_the_roster_and_the_ministry_delists_it,
     each_inbox_lists_what_is_due_for_its_user,
+);
+
+on_store!(
+    applying_sqlite,
+    Sqlite: an_applicant_drafts_attaches_previews_submits_prints_and_amends,
+);
+
+on_store!(
+    applying_postgres,
+    Postgres: an_applicant_drafts_attaches_previews_submits_prints_and_amends,
 );

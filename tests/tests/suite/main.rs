@@ -38,6 +38,8 @@ macro_rules! contract_cases {
             tokens_insert_find_revoke,
             deadlines_schedule_fire_and_cancel,
             racing_settlements_settle_once,
+            drafts_save_list_delete,
+            attachments_are_stored_once_by_hash,
         );
     };
 }
@@ -45,6 +47,7 @@ macro_rules! contract_cases {
 #[macro_use]
 mod api;
 mod app;
+mod applying;
 mod broker;
 mod browser;
 mod cli;

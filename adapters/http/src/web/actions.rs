@@ -269,7 +269,7 @@ pub(super) fn back_to(form: &[(String, String)]) -> String {
 }
 
 /// A form posted from another site is refused even when the browser sent the cookie.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return true;
     };

@@ -85,7 +85,7 @@ pub(super) async fn batch_page(
                 }
                 @for f in &shared {
                     @if !matches!(f.input, Input::Preset | Input::NewId(_)) {
-                        label { (v.t(f.label.zh, f.label.en)) (f.control(&v, today, f.name, f.required)) }
+                        label { (v.t(f.label.zh, f.label.en)) (f.control(&v, today, f.name, f.required, &[])) }
                     }
                 }
             }
@@ -108,7 +108,7 @@ pub(super) async fn batch_page(
                             td { (super::pages::province_name(lang, &p.province)) }
                             td { (super::pages::status_name(lang, p.status)) }
                             @for f in &row_fields {
-                                td { (f.control(&v, today, &format!("{}:{}", f.name, p.platform_id), false)) }
+                                td { (f.control(&v, today, &format!("{}:{}", f.name, p.platform_id), false, &[])) }
                             }
                         }
                     } }

@@ -54,6 +54,21 @@ pub(super) enum Input {
     Preset,
     /// An id the page makes up for a new record (`prefix-` and 8 hex digits): a string.
     NewId(&'static str),
+    /// Several lines of free text: one string (a goal, a description).
+    LongText,
+    /// A quantity with decimals (an area in m², a volume in litres): a number from 0.
+    Decimal,
+    /// Any of several values, ticked: an array of the ticked values' strings.
+    Many(&'static [Opt]),
+    /// Any of the nine domains (申报类别), ticked: an array of their codes.
+    Domains,
+    /// A province (GB/T 2260 prefix, or `XPCC`): its code.
+    Province,
+    /// Kept in the page as it was (a file's hash): a string, or a number when `number`.
+    Hidden { number: bool },
+    /// A table of rows with these columns (a list of equipment, of evidence): an array of
+    /// objects, one per row that is not blank; a page shows the rows given and blank ones.
+    Table(&'static [Field]),
 }
 
 /// When a field is shown.
@@ -683,6 +698,57 @@ fn text<'a>(posted: &'a [(String, String)], name: &str) -> &'a str {
 }
 
 /// Sets `value` at a dotted path of `out`.
+/// Every posted value of `name` (ticked boxes), trimmed, blanks left out.
+fn all_texts<'a>(posted: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    posted
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// The rows of a table field as posted (`{name}.{row}.{column}`), by row number, each with its
+/// cells named by column alone.
+#[allow(clippy::type_complexity)]
+fn table_rows(
+    posted: &[(String, String)],
+    name: &str,
+) -> Result<std::collections::BTreeMap<usize, Vec<(String, String)>>, Refusal> {
+    let mut rows: std::collections::BTreeMap<usize, Vec<(String, String)>> = Default::default();
+    let prefix = format!("{name}.");
+    for (k, v) in posted {
+        let Some((row, column)) = k.strip_prefix(&prefix).and_then(|r| r.split_once('.')) else {
+            continue;
+        };
+        let row: usize = row
+            .parse()
+            .ok()
+            .filter(|r| *r < roster_domain::input::LIST_MAX_ENTRIES)
+            .ok_or_else(|| {
+                Refusal::invalid(
+                    name,
+                    format!(
+                        "{name} has at most {} rows",
+                        roster_domain::input::LIST_MAX_ENTRIES
+                    ),
+                )
+            })?;
+        rows.entry(row)
+            .or_default()
+            .push((column.to_string(), v.clone()));
+    }
+    Ok(rows)
+}
+
+/// The number of rows a table field has in a posted form (one past the highest row number).
+pub(super) fn table_len(posted: &[(String, String)], name: &str) -> usize {
+    table_rows(posted, name)
+        .ok()
+        .and_then(|rows| rows.keys().next_back().map(|r| r + 1))
+        .unwrap_or(0)
+}
+
 fn insert(out: &mut Map<String, Value>, path: &str, value: Value) {
     match path.split_once('.') {
         None => {
@@ -697,6 +763,173 @@ fn insert(out: &mut Map<String, Value>, path: &str, value: Value) {
             }
         }
     }
+}
+
+/// The JSON object that `fields` stand for in a posted form: each field's text read as its
+/// input says (a blank optional field is left out), nested by the dots of its name; the first
+/// field that cannot be read, or a required one left blank, is refused by name.
+pub(super) fn values(
+    fields: &[Field],
+    posted: &[(String, String)],
+) -> Result<Map<String, Value>, Refusal> {
+    let mut out = Map::new();
+    for f in fields {
+        let text = text(posted, f.name);
+        let value = match &f.input {
+            Input::Lines => {
+                let lines: Vec<&str> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                if lines.is_empty() {
+                    None
+                } else {
+                    Some(json!(lines))
+                }
+            }
+            Input::Many(choices) => {
+                let ticked = all_texts(posted, f.name);
+                if let Some(bad) = ticked
+                    .iter()
+                    .find(|t| !choices.iter().any(|(c, _)| c == *t))
+                {
+                    let names: Vec<&str> = choices.iter().map(|(c, _)| *c).collect();
+                    return Err(Refusal::invalid(
+                        f.name,
+                        format!("no {} '{bad}'; any of {}", f.name, names.join(", ")),
+                    ));
+                }
+                (!ticked.is_empty()).then(|| json!(ticked))
+            }
+            Input::Domains => {
+                let ticked = all_texts(posted, f.name);
+                if let Some(bad) = ticked.iter().find(|t| Domain::parse(t).is_none()) {
+                    let codes: Vec<&str> = Domain::ALL.iter().map(|d| d.code()).collect();
+                    return Err(Refusal::invalid(
+                        f.name,
+                        format!("no domain '{bad}'; any of {}", codes.join(", ")),
+                    ));
+                }
+                (!ticked.is_empty()).then(|| json!(ticked))
+            }
+            Input::Table(columns) => {
+                let rows = table_rows(posted, f.name)?;
+                let mut list = Vec::new();
+                for (i, row) in rows {
+                    if row.iter().all(|(_, v)| v.trim().is_empty()) {
+                        continue;
+                    }
+                    let object = values(columns, &row).map_err(|mut r| {
+                        r.field = Some(format!(
+                            "{}[{i}].{}",
+                            f.name,
+                            r.field.as_deref().unwrap_or_default()
+                        ));
+                        r
+                    })?;
+                    list.push(Value::Object(object));
+                }
+                (!list.is_empty()).then_some(Value::Array(list))
+            }
+            _ if text.is_empty() => None,
+            Input::Decimal => {
+                let n = text
+                    .replace([',', '，'], "")
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite() && *n >= 0.0)
+                    .ok_or_else(|| {
+                        Refusal::invalid(
+                            f.name,
+                            format!("{} '{text}' is not a number from 0", f.name),
+                        )
+                    })?;
+                Some(json!(n))
+            }
+            Input::Province => {
+                let p = roster_domain::values::Province::parse(text)
+                    .ok_or_else(|| Refusal::invalid(f.name, format!("no province '{text}'")))?;
+                Some(json!(p.code()))
+            }
+            Input::Hidden { number: true } => Some(json!(text.parse::<u64>().map_err(|_| {
+                Refusal::invalid(f.name, format!("{} '{text}' is not a whole number", f.name))
+            })?)),
+            Input::LongText | Input::Hidden { number: false } => Some(json!(text)),
+            Input::Number { .. } | Input::Yuan | Input::Year => Some(json!(text
+                .replace([',', '，'], "")
+                .parse::<i64>()
+                .map_err(|_| {
+                    Refusal::invalid(f.name, format!("{} '{text}' is not a whole number", f.name))
+                })?)),
+            Input::Date { .. } => {
+                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+                    Refusal::new(
+                        roster_domain::error::code::IMPOSSIBLE_DATE,
+                        format!("{} '{text}' is not a date (YYYY-MM-DD)", f.name),
+                    )
+                    .at(f.name)
+                })?;
+                Some(json!(text))
+            }
+            Input::Choice(choices) => {
+                if !choices.iter().any(|(c, _)| *c == text) {
+                    let names: Vec<&str> = choices.iter().map(|(c, _)| *c).collect();
+                    return Err(Refusal::invalid(
+                        f.name,
+                        format!("no {} '{text}'; one of {}", f.name, names.join(", ")),
+                    ));
+                }
+                Some(json!(text))
+            }
+            Input::Domain => {
+                if !Domain::ALL.iter().any(|d| d.code() == text) {
+                    let codes: Vec<&str> = Domain::ALL.iter().map(|d| d.code()).collect();
+                    return Err(Refusal::invalid(
+                        f.name,
+                        format!("no domain '{text}'; one of {}", codes.join(", ")),
+                    ));
+                }
+                Some(json!(text))
+            }
+            Input::YesNo => match text {
+                "yes" => Some(json!(true)),
+                "no" => Some(json!(false)),
+                _ => {
+                    return Err(Refusal::invalid(
+                        f.name,
+                        format!("{} '{text}' is neither yes nor no", f.name),
+                    ))
+                }
+            },
+            Input::Text | Input::Preset | Input::NewId(_) => Some(json!(text)),
+        };
+        let needed = f.required
+            || f.required_when
+                .is_some_and(|(other, value)| self::text(posted, other) == value);
+        match value {
+            Some(value) => insert(&mut out, f.name, value),
+            None if needed => {
+                return Err(Refusal::invalid(
+                    f.name,
+                    format!(
+                        "{} ({}) is required{}",
+                        f.name,
+                        if matches!(f.input, Input::Lines) {
+                            "at least one line"
+                        } else {
+                            "not empty"
+                        },
+                        f.required_when
+                            .map(|(o, v)| format!(" when {o} is {v}"))
+                            .unwrap_or_default()
+                    ),
+                ))
+            }
+            None => {}
+        }
+    }
+    Ok(out)
 }
 
 impl CommandForm {
@@ -734,99 +967,7 @@ impl CommandForm {
     /// naming the field, before anything is sent; everything else is the command's own parsing
     /// and the domain's rules.
     pub(super) fn fields(&self, posted: &[(String, String)]) -> Result<Value, Refusal> {
-        let mut out = Map::new();
-        for f in self.fields {
-            let text = text(posted, f.name);
-            let value = match &f.input {
-                Input::Lines => {
-                    let lines: Vec<&str> = text
-                        .lines()
-                        .map(str::trim)
-                        .filter(|l| !l.is_empty())
-                        .collect();
-                    if lines.is_empty() {
-                        None
-                    } else {
-                        Some(json!(lines))
-                    }
-                }
-                _ if text.is_empty() => None,
-                Input::Number { .. } | Input::Yuan | Input::Year => Some(json!(text
-                    .replace([',', '，'], "")
-                    .parse::<i64>()
-                    .map_err(|_| {
-                        Refusal::invalid(
-                            f.name,
-                            format!("{} '{text}' is not a whole number", f.name),
-                        )
-                    })?)),
-                Input::Date { .. } => {
-                    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-                        Refusal::new(
-                            roster_domain::error::code::IMPOSSIBLE_DATE,
-                            format!("{} '{text}' is not a date (YYYY-MM-DD)", f.name),
-                        )
-                        .at(f.name)
-                    })?;
-                    Some(json!(text))
-                }
-                Input::Choice(choices) => {
-                    if !choices.iter().any(|(c, _)| *c == text) {
-                        let names: Vec<&str> = choices.iter().map(|(c, _)| *c).collect();
-                        return Err(Refusal::invalid(
-                            f.name,
-                            format!("no {} '{text}'; one of {}", f.name, names.join(", ")),
-                        ));
-                    }
-                    Some(json!(text))
-                }
-                Input::Domain => {
-                    if !Domain::ALL.iter().any(|d| d.code() == text) {
-                        let codes: Vec<&str> = Domain::ALL.iter().map(|d| d.code()).collect();
-                        return Err(Refusal::invalid(
-                            f.name,
-                            format!("no domain '{text}'; one of {}", codes.join(", ")),
-                        ));
-                    }
-                    Some(json!(text))
-                }
-                Input::YesNo => match text {
-                    "yes" => Some(json!(true)),
-                    "no" => Some(json!(false)),
-                    _ => {
-                        return Err(Refusal::invalid(
-                            f.name,
-                            format!("{} '{text}' is neither yes nor no", f.name),
-                        ))
-                    }
-                },
-                Input::Text | Input::Preset | Input::NewId(_) => Some(json!(text)),
-            };
-            let needed = f.required
-                || f.required_when
-                    .is_some_and(|(other, value)| self::text(posted, other) == value);
-            match value {
-                Some(value) => insert(&mut out, f.name, value),
-                None if needed => {
-                    return Err(Refusal::invalid(
-                        f.name,
-                        format!(
-                            "{} ({}) is required{}",
-                            f.name,
-                            if matches!(f.input, Input::Lines) {
-                                "at least one line"
-                            } else {
-                                "not empty"
-                            },
-                            f.required_when
-                                .map(|(o, v)| format!(" when {o} is {v}"))
-                                .unwrap_or_default()
-                        ),
-                    ))
-                }
-                None => {}
-            }
-        }
+        let out = values(self.fields, posted)?;
         if let Some(c) = &self.confirm {
             let applies = c
                 .when
@@ -849,7 +990,7 @@ impl CommandForm {
 impl Field {
     /// The field with its label, as a form shows it.
     fn render(&self, v: &Viewer, today: chrono::NaiveDate) -> Markup {
-        let control = self.control(v, today, self.name, self.required);
+        let control = self.control(v, today, self.name, self.required, &[]);
         html! {
             @match &self.input {
                 Input::Preset | Input::NewId(_) => (control),
@@ -866,31 +1007,76 @@ impl Field {
         today: chrono::NaiveDate,
         name: &str,
         required: bool,
+        posted: &[(String, String)],
     ) -> Markup {
-        let initial = self.initial.map(|i| v.t(i.zh, i.en));
+        // What the field shows: the value posted (or saved) under its name, else its initial
+        // text.
+        let given = posted
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        let value = given.or_else(|| self.initial.map(|i| v.t(i.zh, i.en)));
+        let ticked = all_texts(posted, name);
         html! {
             @match &self.input {
                 Input::Preset => {}
                 Input::NewId(prefix) => {
                     input type="hidden" name=(name) value={(prefix) "-" (&uuid::Uuid::new_v4().simple().to_string()[..8])};
                 }
-                Input::Text => input type="text" name=(name) required[required] value=[initial];
-                Input::Lines => textarea name=(name) rows="2" required[required] { (initial.unwrap_or_default()) }
-                Input::Number { min, max } => input type="number" name=(name) min=(min) max=(max) size="3" required[required] value=[initial];
-                Input::Yuan => input type="number" name=(name) min="0" step="1" inputmode="numeric" required[required];
-                Input::Year => input type="number" name=(name) min="2025" max=(today.year()) value=(today.year()) required[required];
-                Input::Date { today: start } => input type="date" name=(name) required[required] value=[start.then_some(today)];
+                Input::Hidden { .. } => input type="hidden" name=(name) value=[value];
+                Input::Text => input type="text" name=(name) required[required] value=[value];
+                Input::Lines => textarea name=(name) rows="2" required[required] { (value.unwrap_or_default()) }
+                Input::LongText => textarea name=(name) rows="4" required[required] { (value.unwrap_or_default()) }
+                Input::Number { min, max } => input type="number" name=(name) min=(min) max=(max) size="3" required[required] value=[value];
+                Input::Yuan => input type="number" name=(name) min="0" step="1" inputmode="numeric" required[required] value=[value];
+                Input::Decimal => input type="number" name=(name) min="0" step="any" inputmode="decimal" required[required] value=[value];
+                Input::Year => input type="number" name=(name) min="2025" max=(today.year()) value=(value.map_or_else(|| today.year().to_string(), str::to_string)) required[required];
+                Input::Date { today: start } => input type="date" name=(name) required[required] value=[value.map(str::to_string).or_else(|| start.then(|| today.to_string()))];
                 Input::Choice(choices) => select name=(name) required[required] {
                     @if !self.required { option value="" { "—" } }
-                    @for (value, words) in choices.iter() { option value=(value) { (v.t(words.zh, words.en)) } }
+                    @for (c, words) in choices.iter() { option value=(c) selected[value == Some(*c)] { (v.t(words.zh, words.en)) } }
                 }
                 Input::Domain => select name=(name) required[required] {
                     @if !self.required { option value="" { "—" } }
-                    @for d in Domain::ALL { option value=(d.code()) { (v.t(d.name_zh(), d.code())) } }
+                    @for d in Domain::ALL { option value=(d.code()) selected[value == Some(d.code())] { (v.t(d.name_zh(), d.code())) } }
+                }
+                Input::Province => select name=(name) required[required] {
+                    @if !self.required { option value="" { "—" } }
+                    @for p in roster_domain::values::Province::all() { option value=(p.code()) selected[value == Some(p.code())] { (v.t(p.name_zh(), p.name_en())) } }
                 }
                 Input::YesNo => select name=(name) required[required] {
-                    option value="yes" { (v.t("是", "yes")) }
-                    option value="no" { (v.t("否", "no")) }
+                    @if !self.required { option value="" { "—" } }
+                    option value="yes" selected[value == Some("yes")] { (v.t("是", "yes")) }
+                    option value="no" selected[value == Some("no")] { (v.t("否", "no")) }
+                }
+                Input::Many(choices) => span.many {
+                    @for (c, words) in choices.iter() {
+                        label.tick { input type="checkbox" name=(name) value=(c) checked[ticked.contains(c)]; " " (v.t(words.zh, words.en)) }
+                    }
+                }
+                Input::Domains => span.many {
+                    @for d in Domain::ALL {
+                        label.tick { input type="checkbox" name=(name) value=(d.code()) checked[ticked.contains(&d.code())]; " " (v.t(d.name_zh(), d.code())) }
+                    }
+                }
+                Input::Table(columns) => {
+                    @let rows = table_len(posted, name) + 2;
+                    div.scroll { table.entry {
+                        thead { tr { th { "#" } @for c in columns.iter().filter(|c| !matches!(c.input, Input::Hidden { .. })) { th { (v.t(c.label.zh, c.label.en)) } } } }
+                        tbody { @for i in 0..rows {
+                            tr {
+                                td.muted {
+                                    (i + 1)
+                                    @for c in columns.iter().filter(|c| matches!(c.input, Input::Hidden { .. })) {
+                                        (c.control(v, today, &format!("{name}.{i}.{}", c.name), false, posted))
+                                    }
+                                }
+                                @for c in columns.iter().filter(|c| !matches!(c.input, Input::Hidden { .. })) {
+                                    td { (c.control(v, today, &format!("{name}.{i}.{}", c.name), false, posted)) }
+                                }
+                            }
+                        } }
+                    } }
                 }
             }
         }

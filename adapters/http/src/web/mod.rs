@@ -5,6 +5,7 @@
 //! a cookie session (`session`); every form that changes state carries the session's CSRF token.
 
 mod actions;
+mod apply;
 mod batch;
 mod charts;
 mod forms;
@@ -51,6 +52,27 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/rounds", post(rounds::open_round))
         .route("/ui/rounds/new", get(rounds::new_round))
         .route("/ui/batch/{action}", get(batch::batch_page))
+        .route("/ui/apply", get(apply::mine))
+        .route("/ui/drafts", post(apply::create))
+        .route(
+            "/ui/drafts/{draft_id}",
+            get(apply::show)
+                .post(apply::post)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    apply::UPLOAD_BODY_LIMIT,
+                )),
+        )
+        .route("/ui/drafts/{draft_id}/deletion", post(apply::delete))
+        .route(
+            "/ui/drafts/{draft_id}/files/{sha256}",
+            get(apply::draft_file),
+        )
+        .route(
+            "/ui/platforms/{platform_id}/files/{sha256}",
+            get(apply::platform_file),
+        )
+        .route("/ui/platforms/{platform_id}/print", get(apply::print))
+        .route("/ui/platforms/{platform_id}/amendment", post(apply::amend))
         .layer(axum::middleware::map_response(secure_headers))
 }
 
@@ -278,7 +300,44 @@ details.act{margin:.25rem 0}
 details.act form{display:flex;flex-wrap:wrap;gap:.4rem;align-items:flex-end;margin:.4rem 0}
 details.act label{display:flex;flex-direction:column;font-size:.8rem}
 .downloads a{margin-right:1rem}
+nav.sections{display:flex;flex-wrap:wrap;gap:.25rem .75rem;font-size:.85rem;margin-bottom:.5rem}
+form.application fieldset{background:#fff;border:1px solid #e3e7ec;border-radius:6px;margin:0 0 .75rem;padding:.5rem .75rem;display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}
+form.application legend{font-weight:600;padding:0 .25rem}
+form.application label,form.application .field{display:flex;flex-direction:column;font-size:.85rem;flex:1 1 220px}
+form.application .field{flex-basis:100%}
+form.application label.tick{flex-direction:row;flex:0 0 auto;gap:.25rem;align-items:center}
+form.application textarea{width:100%}
+.many{display:flex;flex-wrap:wrap;gap:.25rem 1rem}
+table.entry td{padding:.2rem}
+table.entry input,table.entry select{width:100%;min-width:5rem}
+.upload{display:flex;flex-wrap:wrap;gap:.5rem 1rem;width:100%;border-top:1px dashed #b8c2cc;padding-top:.5rem}
+.buttons{display:flex;flex-wrap:wrap;gap:.5rem;margin:.75rem 0;position:sticky;bottom:0;background:#f4f6f9;padding:.5rem 0}
+.buttons button{padding:.35rem .9rem}
+ul.files{width:100%;margin:.25rem 0}
+p.links{display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
+form.inline{display:inline}
+.print-doc{background:#fff;padding:1rem 1.5rem;border-radius:6px}
+.doc-title{font-size:1.5rem;font-weight:700;text-align:center;margin:.5rem 0 1rem}
+.print-row{display:flex;gap:1rem;border-bottom:1px solid #e3e7ec;padding:.2rem 0}
+.print-row .label{flex:0 0 16rem;color:#5c6773}
+.print-table{margin:.25rem 0 .75rem}
+.stamp .sign{display:flex;flex-wrap:wrap;justify-content:space-between;gap:1rem;margin-top:2.5rem;min-height:4rem}
+@media print{
+ @page{size:A4;margin:18mm 15mm 20mm;@bottom-center{content:counter(page) " / " counter(pages)}}
+ body{background:#fff;font-size:11pt}
+ header,.flash,.no-print,details.act,p.links,nav.sections,.buttons,form{display:none!important}
+ main{max-width:none;padding:0}
+ main>h1{display:none}
+ .print-doc{padding:0}
+ .scroll{overflow:visible}
+ .print-section{break-inside:auto}
+ .print-section h2{break-after:avoid}
+ tr,.print-row{break-inside:avoid}
+ a{color:inherit;text-decoration:none}
+}
 @media (max-width:640px){
+ .print-row{flex-direction:column;gap:0}
+ .print-row .label{flex:none}
  main{padding:.5rem}
  header{padding:.5rem}
  .grid2{grid-template-columns:1fr}
@@ -292,6 +351,9 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> {
     let mut v = Vec::new();
     if role != Role::Analyst {
         v.push(("/ui/inbox", "待办事项", "To do"));
+    }
+    if role == Role::Applicant {
+        v.push(("/ui/apply", "我的申报", "My applications"));
     }
     if matches!(role, Role::Ministry | Role::Analyst | Role::Province) {
         v.push(("/ui/targets", "目标进度", "Targets"));

@@ -92,6 +92,31 @@ fn file(content_type: &str, name: &str, body: impl IntoResponse) -> Response {
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+/// The eligibility assessment rule by rule (G-1..G-12), then the soft findings.
+pub(super) fn eligibility_table(
+    v: &Viewer,
+    a: &roster_domain::eligibility::EligibilityAssessment,
+) -> Markup {
+    let lang = v.lang;
+    html! {
+        div.scroll { table id="eligibility" {
+            thead { tr { th { (v.t("规则", "Rule")) } th { (v.t("结果", "Outcome")) } th { (v.t("说明", "Detail")) } } }
+            tbody {
+                @for r in &a.rules {
+                    tr data-rule=(r.rule) {
+                        td { (r.rule) }
+                        td class=(outcome_class(r.outcome)) { (outcome_name(lang, r.outcome)) }
+                        td { (r.detail) }
+                    }
+                }
+                @for s in &a.soft_findings {
+                    tr { td { (s.code) } td { @if s.present { (v.t("有", "present")) } @else { (v.t("无", "absent")) } } td { (s.detail) } }
+                }
+            }
+        } }
+    }
+}
+
 mod funnel;
 mod platform;
 mod reviews;

@@ -75,25 +75,43 @@ pub(crate) async fn platform(
                 @for (year, stars) in &p.star_ratings { div { (year) ": " (stars) " ★" } }
             }
         }
+        @if form.is_some() {
+            p.links {
+                a href={"/ui/platforms/" (platform_id) "/print"} id="print" { (v.t("打印申报书", "Print the application")) }
+                @if v.actor.role == roster_domain::actor::Role::Applicant
+                    && roster_domain::registry::CommandKind::AmendApplication.allowed_in().contains(&p.status) {
+                    form.inline method="post" action={"/ui/platforms/" (platform_id) "/amendment"} {
+                        input type="hidden" name="csrf" value=(v.csrf);
+                        button type="submit" id="amend" { (v.t("修改申报", "Amend the application")) }
+                    }
+                }
+            }
+        }
         (crate::web::actions::platform_forms(&v, &platform_id, p, round, today))
+        @if let Some(f) = form {
+            h2 { (v.t("佐证材料", "Supporting documents")) }
+            @if f.evidence.is_empty() { p.muted { (v.t("未附佐证材料。", "None attached.")) } }
+            @else {
+                div.scroll { table id="evidence" {
+                    thead { tr { th { (v.t("对应条件", "Rule")) } th { (v.t("材料名称", "Title")) } th { (v.t("文件", "File")) } th { "SHA-256" } } }
+                    tbody { @for e in &f.evidence {
+                        tr {
+                            td { (e.rule.as_deref().unwrap_or("—")) }
+                            td { (e.title) }
+                            td { @if let Some(sha) = &e.sha256 {
+                                a href={"/ui/platforms/" (platform_id) "/files/" (sha)} { (e.reference) }
+                                @if let Some(n) = e.size { " " span.muted { "(" (n / 1024 + 1) " KB)" } }
+                            } @else { (e.reference) } }
+                            td.muted { @if let Some(sha) = &e.sha256 { (&sha[..16]) "…" } }
+                        }
+                    } }
+                } }
+            }
+        }
         h2 { (v.t("资格审查（各条规则）", "Eligibility (each rule)")) }
         @if let Some(a) = &p.assessment {
             p.muted { (v.t("审查日期", "Assessed on")) " " (a.assessed_on) }
-            div.scroll { table id="eligibility" {
-                thead { tr { th { (v.t("规则", "Rule")) } th { (v.t("结果", "Outcome")) } th { (v.t("说明", "Detail")) } } }
-                tbody {
-                    @for r in &a.rules {
-                        tr data-rule=(r.rule) {
-                            td { (r.rule) }
-                            td class=(outcome_class(r.outcome)) { (outcome_name(lang, r.outcome)) }
-                            td { (r.detail) }
-                        }
-                    }
-                    @for s in &a.soft_findings {
-                        tr { td { (s.code) } td { @if s.present { (v.t("有", "present")) } @else { (v.t("无", "absent")) } } td { (s.detail) } }
-                    }
-                }
-            } }
+            (super::eligibility_table(&v, a))
             @for w in &a.warnings { p.muted { "⚠ " (w) } }
         } @else {
             p.muted { (v.t("尚无资格审查。", "No eligibility assessment yet.")) }

@@ -1,0 +1,351 @@
+//! An applicant applies from the pages (issue: every role in the browser): a draft saved and
+//! opened again, a PDF attached and a disguised file refused, the eligibility previewed, the
+//! application submitted with its file named by hash, the file readable only by those who read
+//! the platform, the 申报书 printed, and the application amended from a draft made from it.
+
+use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, LOCATION};
+use reqwest::multipart::{Form, Part};
+use roster_domain::actor::Role;
+use roster_domain::values::Uscc;
+
+use crate::app::TestApp;
+use crate::browser::demo_with_an_open_round;
+use crate::dashboard::{hidden, sign_in, Page, Session};
+
+/// A small but well-formed PDF (what a scanner would produce, minus the pages).
+pub(crate) const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+/// The fields of a complete application of a Nanjing applicant, as the page posts them.
+pub(crate) fn filled_in(uscc: &str, name: &str) -> Vec<(String, String)> {
+    let mut v: Vec<(&str, &str)> = vec![
+        ("round_id", "browser"),
+        ("form.applicant.name", "南京示例生物科技有限公司"),
+        ("form.applicant.uscc", uscc),
+        ("form.applicant.kind", "private"),
+        ("form.applicant.legal_representative", "赵六"),
+        ("form.applicant.province", "32"),
+        ("form.applicant.city", "320100"),
+        ("form.applicant.contact.name", "钱七"),
+        ("form.applicant.contact.phone", "025-88888888"),
+        ("form.platform.name", name),
+        ("form.platform.leader", "孙八"),
+        ("form.platform.built", "yes"),
+        ("form.platform.years_in_operation", "4"),
+        ("form.domains", "enzymes"),
+        ("form.compliance.penalised", "no"),
+        ("form.staffing.management", "6"),
+        ("form.staffing.professor_engineers", "3"),
+        ("form.staffing.senior_engineers", "8"),
+        ("form.staffing.engineers", "12"),
+        ("form.staffing.testing_staff", "5"),
+        ("form.equipment.vessels.0.kind", "fermentation"),
+        ("form.equipment.vessels.0.name", "5000L发酵罐"),
+        ("form.equipment.vessels.0.volume_l", "5000"),
+        ("form.equipment.vessels.0.count", "2"),
+        ("form.equipment.vessels.1.kind", ""),
+        ("form.equipment.vessels.1.name", ""),
+        ("form.site.area_m2", "3200"),
+        ("form.site.strain_room", "yes"),
+        ("form.site.clean_area", "yes"),
+        ("form.site.explosion_proof_area", "yes"),
+        ("form.site.storage_area", "yes"),
+        ("form.site.safety_assessment_passed", "yes"),
+        ("form.site.environmental_assessment_passed", "yes"),
+        ("form.site.health_assessment_passed", "yes"),
+        ("form.team.fixed_technical_staff", "30"),
+        ("form.team.qualified_staff", "21"),
+        ("form.ip_protection.ip_department", "yes"),
+        ("form.ip_protection.headed_by_principal", "yes"),
+        ("form.ip_protection.strain_bank_dual_lock", "yes"),
+        ("form.ip_protection.access_control_graded", "yes"),
+        ("form.ip_protection.cctv_retention_days", "180"),
+        ("form.track_record.pilot_projects", "12"),
+        ("form.track_record.industrialized_projects", "3"),
+        ("form.track_record.industrialized_revenue_cny", "80000000"),
+        ("form.track_record.spun_off_enterprises", "3"),
+        ("form.track_record.spun_off_valuation_cny", "25000000"),
+        ("form.market_services.enterprises_served", "40"),
+        ("form.market_services.contract_total_cny", "30000000"),
+        ("form.goals", "三年内服务企业100家"),
+    ];
+    for u in [
+        "clean_in_place",
+        "ventilation",
+        "air_purification",
+        "purified_water",
+        "steam",
+        "chilled_water",
+        "off_gas_treatment",
+        "wastewater_treatment",
+        "power_supply",
+    ] {
+        v.push(("form.utilities", u));
+    }
+    v.into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl Session {
+    /// Posts the draft form as the browser does (multipart, with an optional file).
+    pub(crate) async fn post_draft(
+        &self,
+        draft: &str,
+        fields: &[(String, String)],
+        op: &str,
+        file: Option<(&str, &[u8], &str)>,
+    ) -> Page {
+        let mut form = Form::new()
+            .text("csrf", self.csrf.clone())
+            .text("op", op.to_string());
+        for (k, v) in fields {
+            form = form.text(k.clone(), v.clone());
+        }
+        if let Some((name, bytes, title)) = file {
+            form = form
+                .part(
+                    "file",
+                    Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+                )
+                .text("upload_title", title.to_string())
+                .text("upload_rule", "G-5");
+        }
+        let r = self
+            .http
+            .post(format!("{}/ui/drafts/{draft}", self.base))
+            .header(COOKIE, &self.cookie)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        Page {
+            status: r.status().as_u16(),
+            headers: r.headers().clone(),
+            body: r.text().await.unwrap(),
+        }
+    }
+
+    /// Starts a draft from `path`'s button (a new one, or an amendment); its id.
+    pub(crate) async fn start_draft(&self, path: &str) -> String {
+        let r = self.post(path, &[("csrf", &self.csrf)], None).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let to = location(&r);
+        to.strip_prefix("/ui/drafts/")
+            .unwrap_or_else(|| panic!("to a draft, not {to}"))
+            .to_string()
+    }
+}
+
+pub(crate) fn location(p: &Page) -> String {
+    p.headers
+        .get(LOCATION)
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+pub(crate) async fn an_applicant_drafts_attaches_previews_submits_prints_and_amends(app: TestApp) {
+    demo_with_an_open_round(&app).await;
+    let uscc = Uscc::with_check_character("91320100MA7654321").unwrap();
+    let applicant = app.token(Role::Applicant, Some(uscc.as_str())).await;
+    let (_, a) = sign_in(&app, &applicant).await;
+    let a = a.unwrap();
+
+    // 我的申报: nothing yet; a new draft starts with the unit's USCC and province.
+    let mine = a.get("/ui/apply").await;
+    assert_eq!(mine.status, 200);
+    assert!(mine.body.contains("id=\"new-draft\""), "{}", mine.body);
+    let draft = a.start_draft("/ui/drafts").await;
+    let page = a.get(&format!("/ui/drafts/{draft}")).await.body;
+    assert_eq!(
+        hidden_value(&page, "form.applicant.uscc").as_deref(),
+        Some(uscc.as_str())
+    );
+    assert!(
+        page.contains("<option value=\"32\" selected>"),
+        "Jiangsu chosen"
+    );
+    assert!(page.contains("<option value=\"browser\""), "the open round");
+
+    // Half filled in and saved: it comes back as left; the preview says what is missing.
+    let half = vec![(
+        "form.platform.name".to_string(),
+        "南京示例中试平台（申报测试）".to_string(),
+    )];
+    let r = a.post_draft(&draft, &half, "preview", None).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(location(&r), format!("/ui/drafts/{draft}#preview"));
+    let page = a.get(&format!("/ui/drafts/{draft}")).await.body;
+    assert!(page.contains("南京示例中试平台（申报测试）"));
+    assert!(
+        page.contains("暂不能预审"),
+        "an unfinished form is not assessed"
+    );
+
+    // A web page named .pdf is refused by its content; the typed fields are kept.
+    let mut fields = filled_in(uscc.as_str(), "南京示例中试平台（申报测试）");
+    let r = a
+        .post_draft(
+            &draft,
+            &fields,
+            "save",
+            Some((
+                "安评.pdf",
+                b"<html><script>alert(1)</script>",
+                "安全评价报告",
+            )),
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let page = a.get(&format!("/ui/drafts/{draft}")).await.body;
+    assert!(page.contains("is not a PDF, PNG or JPEG"), "{page}");
+    assert!(page.contains("孙八"), "the fields typed were saved");
+    assert!(!page.contains("/files/"), "no file stored");
+
+    // A real PDF is attached and previewed: every hard rule passes.
+    let r = a
+        .post_draft(
+            &draft,
+            &fields,
+            "preview",
+            Some(("安全评价报告.pdf", PDF, "安全评价报告")),
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let page = a.get(&format!("/ui/drafts/{draft}")).await.body;
+    assert!(page.contains("已上传"), "{page}");
+    assert!(
+        page.contains("data-rule=\"G-12\""),
+        "the preview runs every rule"
+    );
+    assert!(page.contains("未发现不符合硬性条件"), "{page}");
+    let sha = hidden_value(&page, "form.evidence.0.sha256").expect("the file's hash is kept");
+    assert_eq!(sha.len(), 64);
+    let got = a.get(&format!("/ui/drafts/{draft}/files/{sha}")).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.headers[CONTENT_TYPE], "application/pdf");
+    assert!(got.headers[CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+
+    // Someone else's draft is not there for another applicant.
+    let other = Uscc::with_check_character("91320100MA1111111").unwrap();
+    let other = app.token(Role::Applicant, Some(other.as_str())).await;
+    let (_, o) = sign_in(&app, &other).await;
+    let o = o.unwrap();
+    assert_eq!(o.get(&format!("/ui/drafts/{draft}")).await.status, 404);
+    assert_eq!(
+        o.get(&format!("/ui/drafts/{draft}/files/{sha}"))
+            .await
+            .status,
+        404
+    );
+
+    // Submitted with the evidence rows the page carries: recorded, the draft gone.
+    for (c, v) in [
+        ("rule", "G-5"),
+        ("title", "安全评价报告"),
+        ("reference", "安全评价报告.pdf"),
+        ("sha256", sha.as_str()),
+        ("media_type", "application/pdf"),
+        ("size", &PDF.len().to_string()),
+    ] {
+        fields.push((format!("form.evidence.0.{c}"), v.to_string()));
+    }
+    let r = a.post_draft(&draft, &fields, "submit", None).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let Some(platform) = location(&r).strip_prefix("/ui/platforms/").map(str::to_string) else {
+        let page = a.get(&format!("/ui/drafts/{draft}")).await.body;
+        let flash = page.split("id=\"flash\">").nth(1).unwrap_or(&page);
+        panic!("not submitted: {}", &flash[..flash.len().min(600)]);
+    };
+    assert_eq!(a.get(&format!("/ui/drafts/{draft}")).await.status, 404);
+    let ministry = app.token(Role::Ministry, None).await;
+    let detail = app
+        .get(Some(&ministry), &format!("/api/v1/platforms/{platform}"))
+        .await
+        .body;
+    assert_eq!(detail["status"], "submitted", "{detail}");
+    assert_eq!(detail["history"][0]["payload"]["form"]["evidence"][0]["sha256"], sha.as_str());
+    let shown = a.get(&format!("/ui/platforms/{platform}")).await.body;
+    assert!(shown.contains(&format!("/ui/platforms/{platform}/files/{sha}")));
+    assert!(
+        shown.contains("1 file(s) attached"),
+        "the timeline names the file"
+    );
+
+    // The file: for the applicant, the ministry, its city; not for another city, and not
+    // through a platform that does not reference it.
+    let file = format!("/ui/platforms/{platform}/files/{sha}");
+    assert_eq!(a.get(&file).await.body.as_bytes(), PDF);
+    let (_, m) = sign_in(&app, &ministry).await;
+    let m = m.unwrap();
+    assert_eq!(m.get(&file).await.status, 200);
+    let nanjing = app.token(Role::City, Some("320100")).await;
+    let (_, n) = sign_in(&app, &nanjing).await;
+    assert_eq!(n.unwrap().get(&file).await.status, 200);
+    let wuxi = app.token(Role::City, Some("320200")).await;
+    let (_, w) = sign_in(&app, &wuxi).await;
+    assert_eq!(w.unwrap().get(&file).await.status, 404);
+    assert_eq!(
+        m.get(&format!("/ui/platforms/js-browser/files/{sha}"))
+            .await
+            .status,
+        404
+    );
+
+    // The 申报书 prints every section and the boxes for the seal.
+    let print = a.get(&format!("/ui/platforms/{platform}/print")).await;
+    assert_eq!(print.status, 200);
+    for text in [
+        "生物制造中试能力建设平台申请表",
+        "南京示例中试平台（申报测试）",
+        "5000L发酵罐",
+        "申报单位（盖章）",
+        "@page",
+    ] {
+        assert!(print.body.contains(text), "{text} in the print");
+    }
+
+    // Amended from a draft made from the application: only what changed is sent.
+    let amendment = a
+        .start_draft(&format!("/ui/platforms/{platform}/amendment"))
+        .await;
+    let page = a.get(&format!("/ui/drafts/{amendment}")).await.body;
+    assert!(page.contains("南京示例中试平台（申报测试）"));
+    let mut changed = fields.clone();
+    changed.retain(|(k, _)| k != "round_id");
+    changed.push(("amends".into(), platform.clone()));
+    for (k, v) in changed.iter_mut() {
+        if k == "form.platform.leader" {
+            *v = "周九".into();
+        }
+    }
+    let r = a.post_draft(&amendment, &changed, "submit", None).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let detail = app
+        .get(Some(&ministry), &format!("/api/v1/platforms/{platform}"))
+        .await
+        .body;
+    let amended = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "ApplicationAmended")
+        .expect("an amendment recorded");
+    assert_eq!(
+        amended["payload"]["changes"],
+        serde_json::json!({"platform": {"leader": "周九"}}),
+        "only what changed"
+    );
+    let timeline = a.get(&format!("/ui/platforms/{platform}")).await.body;
+    assert!(
+        timeline.contains("application amended: platform"),
+        "{timeline}"
+    );
+}
+
+/// The value of the field `name` in a page, whichever control carries it.
+fn hidden_value(body: &str, name: &str) -> Option<String> {
+    hidden(body, name)
+}
