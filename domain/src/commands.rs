@@ -266,6 +266,17 @@ pub struct RecordService {
     pub record: ServiceRecord,
 }
 
+/// A listed platform (or the ministry) records several services at once, as rows of the
+/// ministry's spreadsheet: all of them or none. Each row is decided as `RecordService` is; when
+/// any row is refused the whole batch is refused, naming every refused row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordServices {
+    /// The services, in the spreadsheet's order; 1 to 500.
+    #[schema(min_items = 1, max_items = 500)]
+    pub services: Vec<RecordService>,
+}
+
 /// The ministry retracts a service record, which then counts in no KPI at any as-of date
 /// (RULES.md §8). A record is retracted once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -530,6 +541,8 @@ pub enum PlatformCommand {
     ListPlatform(ListPlatform),
     /// Applicant or ministry: record a service of a platform on the roster.
     RecordService(RecordService),
+    /// Applicant or ministry: record several services at once, all or none.
+    RecordServices(RecordServices),
     /// Ministry: retract a service record.
     RetractService(RetractService),
     /// Applicant, province or ministry: report an incident, in any state.

@@ -258,11 +258,14 @@ mod tests {
 
     #[test]
     fn an_attachment_is_named_by_a_whole_lower_case_sha256() {
-        let with = |sha: &str| {
-            json!({"form": {"evidence": [{"title": "t", "reference": "r", "sha256": sha}]}})
-        };
+        let with = |sha: &str| json!({"form": {"evidence": [{"title": "t", "reference": "r", "sha256": sha}]}});
         assert!(check(&with(&"0a".repeat(32))).is_ok());
-        for bad in ["0A".repeat(32), "0a".repeat(31), "0a".repeat(32) + "0", "../".into()] {
+        for bad in [
+            "0A".repeat(32),
+            "0a".repeat(31),
+            "0a".repeat(32) + "0",
+            "../".into(),
+        ] {
             assert_eq!(
                 field(check(&with(&bad))).as_deref(),
                 Some("form.evidence[0].sha256"),

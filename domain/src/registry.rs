@@ -162,6 +162,7 @@ registry! {
         RecordNoticeObjection => "notice-objection", [Ministry], &[Status::OnNotice];
         ListPlatform => "listing", [Ministry], &[Status::OnNotice];
         RecordService => "service", [Applicant, Ministry], ON_ROSTER;
+        RecordServices => "services", [Applicant, Ministry], ON_ROSTER;
         RetractService => "service-retraction", [Ministry], ON_ROSTER;
         ReportIncident => "incident", [Applicant, Province, Ministry], ANY_STATE;
         AssessIncident => "incident-assessment", [Ministry, Province], ANY_STATE;

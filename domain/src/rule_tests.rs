@@ -1251,6 +1251,80 @@ fn several_reviews_open_at_once_and_listed_again_when_all_pass() {
 }
 
 #[test]
+fn services_recorded_in_a_batch_all_or_none_naming_every_refused_row() {
+    let served = |dated: &str, id: Option<u128>| RecordService {
+        service_id: id.map(uuid::Uuid::from_u128),
+        dated: date(dated),
+        record: ServiceRecord::EnterpriseServed {
+            enterprise_uscc: "91110000802100433B".parse_uscc(),
+            enterprise_name: "某企业".into(),
+            contract_cny: crate::values::Cny(300_000),
+        },
+    };
+    let batch = |rows: Vec<RecordService>| {
+        PlatformCommand::RecordServices(RecordServices { services: rows })
+    };
+    let given = listed_history();
+    // Three good rows: three events, each with its own id (derived where none is given).
+    let events = PlatformTest::with(ctx())
+        .given(given.clone())
+        .when(cmd(
+            applicant(),
+            "2026-01-11",
+            batch(vec![
+                served("2026-01-05", None),
+                served("2026-01-11", None),
+                served("2026-01-06", Some(9)),
+            ]),
+        ))
+        .inspect_result()
+        .unwrap();
+    assert_eq!(events.len(), 3);
+    let ids: std::collections::HashSet<_> = events
+        .iter()
+        .map(|e| match e {
+            PlatformEvent::ServiceRecorded { service_id, .. } => *service_id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids.len(), 3);
+    // A row dated the day after recording, and an id twice: refused, both rows named, nothing
+    // recorded.
+    let r = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        applicant(),
+        "2026-01-11",
+        batch(vec![
+            served("2026-01-05", Some(1)),
+            served("2026-01-12", None),
+            served("2026-01-06", Some(1)),
+        ]),
+    )));
+    assert_eq!(r.code, "impossible_date");
+    assert_eq!(r.field.as_deref(), Some("services[1].dated"));
+    assert!(
+        r.message.starts_with("2 of 3 services refused"),
+        "{}",
+        r.message
+    );
+    assert!(
+        r.message.contains("services[2]: service record"),
+        "{}",
+        r.message
+    );
+    // An empty batch.
+    assert_eq!(
+        err(PlatformTest::with(ctx()).given(given).when(cmd(
+            applicant(),
+            "2026-01-11",
+            batch(vec![])
+        )))
+        .field
+        .as_deref(),
+        Some("services")
+    );
+}
+
+#[test]
 fn services_recorded_and_retracted_once() {
     let sid = uuid::Uuid::from_u128(7);
     let rec = PlatformCommand::RecordService(RecordService {

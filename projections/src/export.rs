@@ -589,6 +589,34 @@ pub fn roster_sheet(rows: &[crate::queries::RosterRow]) -> Sheet {
     }
 }
 
+/// The columns of the ministry's services spreadsheet (服务成果登记表), one service per row: the
+/// template applicants download and the upload reads back (CSV by the keys, XLSX by the Chinese
+/// and English header rows). Which columns a row fills depends on its kind (类别).
+pub const SERVICE_COLUMNS: [Column; 11] = [
+    col("dated", "日期", "Date"),
+    col("kind", "类别", "Kind"),
+    col("enterprise_name", "企业名称", "Enterprise"),
+    col("enterprise_uscc", "企业统一社会信用代码", "Enterprise USCC"),
+    col("contract_cny", "合同金额（元）", "Contract (CNY)"),
+    col("valuation_cny", "企业估值（元）", "Valuation (CNY)"),
+    col("product_name", "产品名称", "Product"),
+    col("owner_uscc", "产品所属企业信用代码", "Product owner's USCC"),
+    col("domain", "产品领域", "Product domain"),
+    col("project", "产业化项目名称", "Project"),
+    col("revenue_cny", "产值（元）", "Revenue (CNY)"),
+];
+
+/// The services spreadsheet with no rows: the template to fill in.
+pub fn services_template() -> Sheet {
+    Sheet {
+        name: "services",
+        title_zh: "服务成果登记表",
+        title_en: "Services",
+        columns: SERVICE_COLUMNS.to_vec(),
+        rows: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

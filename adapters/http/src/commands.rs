@@ -212,6 +212,20 @@ pub(crate) fn platform_command(
             check_record_fields(prefix, record)?;
         }
     }
+    if kind == CommandKind::RecordServices {
+        if let Some(Value::Array(rows)) = fields.get("services") {
+            for (i, row) in rows.iter().enumerate() {
+                if let Some(Value::Object(record)) = row.get("record") {
+                    let at = if prefix.is_empty() {
+                        format!("services[{i}]")
+                    } else {
+                        format!("{prefix}.services[{i}]")
+                    };
+                    check_record_fields(&at, record)?;
+                }
+            }
+        }
+    }
     kind.platform_command(PathFields {
         prefix,
         value: fields,

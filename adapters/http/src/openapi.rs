@@ -473,6 +473,13 @@ fn example(kind: CommandKind, e: &dyn Fn(u32, Value) -> Value, form: &Value) -> 
                 "record": {"kind": "enterprise_served", "enterprise_uscc": "91440300708461136T", "enterprise_name": "深圳示例生物科技有限公司", "contract_cny": 1200000},
             }),
         ),
+        CommandKind::RecordServices => e(
+            11,
+            json!({"services": [
+                {"dated": "2026-03-02", "record": {"kind": "enterprise_served", "enterprise_uscc": "91440300708461136T", "enterprise_name": "深圳示例生物科技有限公司", "contract_cny": 1200000}},
+                {"dated": "2026-03-05", "record": {"kind": "project_industrialized", "project": "酶法合成示例项目", "revenue_cny": 8000000}}
+            ]}),
+        ),
         CommandKind::RetractService => e(
             12,
             json!({"service_id": "0190c7e2-4b1d-7a3c-9e2f-3d4c5b6a7980", "reason": "重复录入"}),

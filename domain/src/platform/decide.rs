@@ -425,6 +425,74 @@ impl Platform {
         })
     }
 
+    /// Every row decided as `record_service` would, with its own service id (given, or derived
+    /// from the command id and the row); a service id twice in the batch is refused. Any row
+    /// refused refuses the batch, and the refusal names every refused row.
+    pub(super) fn record_services(
+        &self,
+        c: &RecordServices,
+        meta: &CommandMeta,
+        ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        if c.services.is_empty() {
+            return Err(Refusal::invalid(
+                "services",
+                "the batch has no service; give at least one",
+            ));
+        }
+        let mut events = Vec::with_capacity(c.services.len());
+        let mut refused: Vec<Refusal> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, row) in c.services.iter().enumerate() {
+            let row = RecordService {
+                service_id: Some(row.service_id.unwrap_or_else(|| {
+                    Uuid::new_v5(&meta.command_id, format!("service-{i}").as_bytes())
+                })),
+                ..row.clone()
+            };
+            let decided = if seen.insert(row.service_id) {
+                self.record_service(&row, meta, ctx)
+            } else {
+                Err(Refusal::new(
+                    code::DUPLICATE,
+                    format!(
+                        "service record {} is twice in the batch",
+                        row.service_id.unwrap_or_default()
+                    ),
+                )
+                .at("service_id"))
+            };
+            match decided {
+                Ok(e) => events.extend(e),
+                Err(mut r) => {
+                    let field = r.field.take();
+                    r.field = Some(match field {
+                        Some(f) => format!("services[{i}].{f}"),
+                        None => format!("services[{i}]"),
+                    });
+                    r.message = format!("services[{i}]: {}", r.message);
+                    refused.push(r);
+                }
+            }
+        }
+        match refused.len() {
+            0 => Ok(events),
+            n => {
+                let mut first = refused[0].clone();
+                first.message = format!(
+                    "{n} of {} services refused, nothing recorded: {}",
+                    c.services.len(),
+                    refused
+                        .iter()
+                        .map(|r| r.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+                Err(first)
+            }
+        }
+    }
+
     pub(super) fn retract_service(
         &self,
         c: &RetractService,

@@ -490,6 +490,7 @@ impl Platform {
             C::RecordNoticeObjection(c) => self.record_notice_objection(c, &cmd.meta, ctx),
             C::ListPlatform(c) => self.list_platform(c, &cmd.meta, ctx),
             C::RecordService(c) => self.record_service(c, &cmd.meta, ctx),
+            C::RecordServices(c) => self.record_services(c, &cmd.meta, ctx),
             C::RetractService(c) => self.retract_service(c, &cmd.meta, ctx),
             C::ReportIncident(c) => self.report_incident(c, &cmd.meta, ctx),
             C::AssessIncident(c) => self.assess_incident(c, &cmd.meta, ctx),

@@ -254,7 +254,10 @@ pub(crate) async fn an_applicant_drafts_attaches_previews_submits_prints_and_ame
     }
     let r = a.post_draft(&draft, &fields, "submit", None).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let Some(platform) = location(&r).strip_prefix("/ui/platforms/").map(str::to_string) else {
+    let Some(platform) = location(&r)
+        .strip_prefix("/ui/platforms/")
+        .map(str::to_string)
+    else {
         let page = a.get(&format!("/ui/drafts/{draft}")).await.body;
         let flash = page.split("id=\"flash\">").nth(1).unwrap_or(&page);
         panic!("not submitted: {}", &flash[..flash.len().min(600)]);
@@ -266,7 +269,10 @@ pub(crate) async fn an_applicant_drafts_attaches_previews_submits_prints_and_ame
         .await
         .body;
     assert_eq!(detail["status"], "submitted", "{detail}");
-    assert_eq!(detail["history"][0]["payload"]["form"]["evidence"][0]["sha256"], sha.as_str());
+    assert_eq!(
+        detail["history"][0]["payload"]["form"]["evidence"][0]["sha256"],
+        sha.as_str()
+    );
     let shown = a.get(&format!("/ui/platforms/{platform}")).await.body;
     assert!(shown.contains(&format!("/ui/platforms/{platform}/files/{sha}")));
     assert!(
@@ -348,4 +354,129 @@ pub(crate) async fn an_applicant_drafts_attaches_previews_submits_prints_and_ame
 /// The value of the field `name` in a page, whichever control carries it.
 fn hidden_value(body: &str, name: &str) -> Option<String> {
     hidden(body, name)
+}
+
+impl Session {
+    /// Uploads a services spreadsheet to a platform, as the upload form does.
+    pub(crate) async fn upload_services(&self, platform: &str, name: &str, bytes: &[u8]) -> Page {
+        let form = Form::new().text("csrf", self.csrf.clone()).part(
+            "file",
+            Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+        );
+        let r = self
+            .http
+            .post(format!("{}/ui/platforms/{platform}/services", self.base))
+            .header(COOKIE, &self.cookie)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        Page {
+            status: r.status().as_u16(),
+            headers: r.headers().clone(),
+            body: r.text().await.unwrap(),
+        }
+    }
+}
+
+/// The applicant of a demo platform, by the USCC its application gave.
+pub(crate) async fn applicant_of(app: &TestApp, platform: &str) -> String {
+    let ministry = app.token(Role::Ministry, None).await;
+    let detail = app
+        .get(Some(&ministry), &format!("/api/v1/platforms/{platform}"))
+        .await
+        .body;
+    let uscc = detail["history"][0]["payload"]["form"]["applicant"]["uscc"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.token(Role::Applicant, Some(&uscc)).await
+}
+
+pub(crate) async fn a_listed_platform_uploads_its_services_all_or_none(app: TestApp) {
+    demo_with_an_open_round(&app).await;
+    let platform = "gd-dg-enzyme";
+    let token = applicant_of(&app, platform).await;
+    let (_, a) = sign_in(&app, &token).await;
+    let a = a.unwrap();
+    let ministry = app.token(Role::Ministry, None).await;
+    let services = || async {
+        app.get(Some(&ministry), &format!("/api/v1/platforms/{platform}"))
+            .await
+            .body["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event_type"] == "ServiceRecorded")
+            .count()
+    };
+    let before = services().await;
+    let shown = a.get(&format!("/ui/platforms/{platform}")).await.body;
+    assert!(
+        shown.contains("id=\"services-bulk\""),
+        "offered to its applicant"
+    );
+
+    // The template downloads in both forms.
+    let t = a.get("/ui/services-template.csv").await;
+    assert_eq!(t.status, 200);
+    assert!(t.body.contains("dated,kind,enterprise_name"));
+    assert_eq!(a.get("/ui/services-template.xlsx").await.status, 200);
+
+    // One row dated tomorrow (the day it is recorded is today, RULES.md §12): nothing recorded,
+    // the row named by its line in the sheet.
+    let today = roster_domain::clock::business_day(chrono::Utc::now());
+    let tomorrow = today + chrono::Days::new(1);
+    let sheet = |last: chrono::NaiveDate| {
+        format!(
+            "日期,类别,企业名称,企业统一社会信用代码,合同金额（元）,产业化项目名称,产值（元）\n\
+             {today},服务企业,上传示例企业甲,91110000802100433B,300000,,\n\
+             {today},项目产业化,,,,上传示例项目,5000000\n\
+             {last},服务企业,上传示例企业乙,91110000802100433B,200000,,\n"
+        )
+    };
+    let bad = sheet(tomorrow);
+    let r = a
+        .upload_services(platform, "services.csv", bad.as_bytes())
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("未登记任何一行"), "{}", r.body);
+    assert!(r.body.contains("line 4"), "the sheet's line: {}", r.body);
+    assert!(
+        r.body.contains("class=\"refused\" data-line=\"4\""),
+        "{}",
+        r.body
+    );
+    assert_eq!(services().await, before, "nothing applied");
+
+    // A row that cannot be read: also nothing, every bad line named.
+    let unreadable = format!("{}2026-02-30,咨询,,,,,\n", sheet(today));
+    let r = a
+        .upload_services(platform, "services.csv", unreadable.as_bytes())
+        .await;
+    assert!(r.body.contains("data-line=\"5\""), "{}", r.body);
+    assert_eq!(services().await, before);
+
+    // The corrected sheet: three services; the same file again records nothing twice.
+    let good = sheet(today);
+    let r = a
+        .upload_services(platform, "services.csv", good.as_bytes())
+        .await;
+    assert!(r.body.contains("已登记 3"), "{}", r.body);
+    assert_eq!(services().await, before + 3);
+    let r = a
+        .upload_services(platform, "services.csv", good.as_bytes())
+        .await;
+    assert!(r.body.contains("此前已登记"), "{}", r.body);
+    assert_eq!(services().await, before + 3);
+
+    // Another applicant may not upload to this platform.
+    let other = Uscc::with_check_character("91320100MA1111111").unwrap();
+    let other = app.token(Role::Applicant, Some(other.as_str())).await;
+    let (_, o) = sign_in(&app, &other).await;
+    let r = o
+        .unwrap()
+        .upload_services(platform, "services.csv", good.as_bytes())
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
 }

@@ -642,3 +642,119 @@ async fn downloaded(dir: &Path, part: &str) -> PathBuf {
 async fn the_dashboard_in_a_real_browser_on_sqlite() {
     the_dashboard_in_a_real_browser().await;
 }
+
+/// An applicant in the browser: a new draft from 我的申报, the form filled in by typing and
+/// ticking, a PDF attached through the file input, the eligibility previewed, the application
+/// submitted, and the 申报书 printed to PDF by Chromium (print stylesheet: no navigation).
+pub(crate) async fn an_applicant_applies_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let _not_during_broker_faults = crate::broker::BROKER.read().await;
+    let app = spawn_app(Kind::Sqlite).await;
+    demo_with_an_open_round(&app).await;
+    let uscc = Uscc::with_check_character("91320100MA2468024").unwrap();
+    let applicant = app.token(Role::Applicant, Some(uscc.as_str())).await;
+    let driver = Driver::start().await;
+    let b = Browser::open(&driver, &app.base, "applicant").await;
+    b.sign_in(&applicant).await;
+    b.go("/ui/apply").await;
+    b.shot("apply").await;
+    b.click("#new-draft").await;
+    assert!(b.path().await.starts_with("/ui/drafts/d-"));
+    b.shot("draft-new").await;
+    for (name, value) in [
+        ("form.applicant.name", "南京浏览器示例生物有限公司"),
+        ("form.applicant.legal_representative", "赵六"),
+        ("form.applicant.city", "320100"),
+        ("form.platform.name", "南京浏览器示例中试平台"),
+        ("form.platform.leader", "孙八"),
+        ("form.equipment.vessels.0.name", "5000L发酵罐"),
+        ("form.equipment.vessels.0.volume_l", "5000"),
+        ("form.equipment.vessels.0.count", "2"),
+        ("form.site.area_m2", "1500"),
+    ] {
+        b.fill(&format!("[name='{name}']"), value).await;
+    }
+    b.select("[name='form.applicant.kind']", "private").await;
+    b.select("[name='form.platform.built']", "yes").await;
+    b.select("[name='form.equipment.vessels.0.kind']", "fermentation")
+        .await;
+    b.click_here("input[name='form.domains'][value='enzymes']")
+        .await;
+    let pdf = artefacts().join("evidence.pdf");
+    std::fs::write(&pdf, crate::applying::PDF).unwrap();
+    b.client
+        .find(Locator::Css("input[type=file][name=file]"))
+        .await
+        .unwrap()
+        .send_keys(pdf.to_str().unwrap())
+        .await
+        .unwrap();
+    b.fill("[name=upload_title]", "安全评价报告").await;
+    b.click("#check").await;
+    assert!(b.text("#flash").await.contains("已上传"));
+    // The preview: every rule, as the assessment will record it (G-4 passes at 1,500 m²).
+    assert_eq!(b.count("#eligibility tr[data-rule]").await, 12);
+    assert_eq!(
+        b.text("#eligibility tr[data-rule='G-4'] td:nth-child(2)")
+            .await,
+        "符合"
+    );
+    assert_eq!(b.count("ul.files li").await, 1, "the PDF is listed");
+    b.shot("draft-preview").await;
+    b.client.set_window_size(390, 844).await.unwrap();
+    b.shot("phone-draft").await;
+    let wide = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll')).slice(0, 5).map(e => e.tagName + '.' + e.className + '[' + (e.getAttribute('name') || '') + '] ' + Math.round(e.getBoundingClientRect().right)).join('; ');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(b.fits_width().await, "the form fits a phone: {wide}");
+    b.client.set_window_size(1280, 900).await.unwrap();
+
+    b.click("#submit").await;
+    let page = b.path().await;
+    let platform = page
+        .strip_prefix("/ui/platforms/")
+        .unwrap_or_else(|| panic!("submitted to the platform page, not {page}"))
+        .to_string();
+    assert!(b.text("#flash").await.contains("申报已提交"));
+    assert_eq!(b.count("#evidence a[href*='/files/']").await, 1);
+    b.shot("submitted").await;
+
+    b.click("#print").await;
+    b.text(".doc-title").await;
+    b.shot("print").await;
+    let printed = b
+        .client
+        .print(fantoccini::wd::PrintConfiguration::default())
+        .await
+        .expect("Chromium prints the page to PDF");
+    assert!(printed.starts_with(b"%PDF"), "a PDF");
+    std::fs::write(artefacts().join("applicant-print.pdf"), &printed).unwrap();
+    // Every section on A4 pages (Skia writes each page's dictionary uncompressed).
+    let pages = printed
+        .windows(b"/Type /Page\n".len())
+        .filter(|w| {
+            *w == b"/Type /Page\n"
+                || w.starts_with(b"/Type /Page/")
+                || w.starts_with(b"/Type /Page ")
+        })
+        .count();
+    assert!(pages >= 2, "the whole application on {pages} A4 page(s)");
+    b.client.set_window_size(390, 844).await.unwrap();
+    b.go(&format!("/ui/platforms/{platform}/print")).await;
+    assert!(b.fits_width().await, "the print page fits a phone");
+    b.shot("phone-print").await;
+    b.close().await;
+    drop(driver.process);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applicant_applies_in_a_real_browser_on_sqlite() {
+    an_applicant_applies_in_a_real_browser().await;
+}

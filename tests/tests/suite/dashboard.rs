@@ -7,7 +7,10 @@ use reqwest::redirect::Policy;
 use roster_domain::actor::Role;
 
 use crate::app::TestApp;
-use crate::applying::an_applicant_drafts_attaches_previews_submits_prints_and_amends;
+use crate::applying::{
+    a_listed_platform_uploads_its_services_all_or_none,
+    an_applicant_drafts_attaches_previews_submits_prints_and_amends,
+};
 use crate::browser::demo_with_an_open_round;
 
 /// A user's browser without a browser: keeps the session cookie by hand.
@@ -1066,9 +1069,11 @@ on_store!(
 on_store!(
     applying_sqlite,
     Sqlite: an_applicant_drafts_attaches_previews_submits_prints_and_amends,
+    a_listed_platform_uploads_its_services_all_or_none,
 );
 
 on_store!(
     applying_postgres,
     Postgres: an_applicant_drafts_attaches_previews_submits_prints_and_amends,
+    a_listed_platform_uploads_its_services_all_or_none,
 );

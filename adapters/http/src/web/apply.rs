@@ -533,6 +533,61 @@ fn form_pairs(posted: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The form's fields with the blank rows of its tables left out and the rest numbered from 0,
+/// so a saved draft (and a file appended to it) has no gaps.
+fn compact(fields: Vec<(String, String)>) -> Vec<(String, String)> {
+    let tables: Vec<&str> = SECTIONS
+        .iter()
+        .flat_map(|s| s.fields.iter())
+        .filter(|f| matches!(f.input, Input::Table(_)))
+        .map(|f| f.name)
+        .collect();
+    let row_of = |k: &str| -> Option<(&str, usize, String)> {
+        let table = tables.iter().find(|t| {
+            k.strip_prefix(**t)
+                .is_some_and(|rest| rest.starts_with('.'))
+        })?;
+        let (row, column) = k[table.len() + 1..].split_once('.')?;
+        Some((table, row.parse().ok()?, column.to_string()))
+    };
+    let blank: std::collections::HashSet<(&str, usize)> = {
+        let mut filled = std::collections::HashSet::new();
+        let mut all = std::collections::HashSet::new();
+        for (k, v) in &fields {
+            if let Some((t, r, _)) = row_of(k) {
+                all.insert((t, r));
+                if !v.trim().is_empty() {
+                    filled.insert((t, r));
+                }
+            }
+        }
+        all.difference(&filled).copied().collect()
+    };
+    let mut renumber: std::collections::HashMap<(&str, usize), usize> = Default::default();
+    for t in &tables {
+        let mut rows: Vec<usize> = fields
+            .iter()
+            .filter_map(|(k, _)| row_of(k))
+            .filter(|(tt, r, _)| tt == t && !blank.contains(&(*tt, *r)))
+            .map(|(_, r, _)| r)
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        for (i, r) in rows.into_iter().enumerate() {
+            renumber.insert((t, r), i);
+        }
+    }
+    fields
+        .iter()
+        .filter_map(|(k, v)| match row_of(k) {
+            None => Some((k.clone(), v.clone())),
+            Some((t, r, c)) => renumber
+                .get(&(t, r))
+                .map(|i| (format!("{t}.{i}.{c}"), v.clone())),
+        })
+        .collect()
+}
+
 /// The application form a draft stands for, or the first field that cannot be read.
 fn read_form(pairs: &[(String, String)]) -> Result<ApplicationForm, Refusal> {
     let mut object = Map::new();
@@ -574,7 +629,11 @@ fn text_of(v: &Value) -> Option<String> {
         Value::Null => None,
         Value::Bool(b) => Some(if *b { "yes" } else { "no" }.to_string()),
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        // A whole quantity stored as 5000.0 reads 5000, as it was typed.
+        Value::Number(n) => Some(match n.as_f64() {
+            Some(x) if n.is_f64() && x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
+            _ => n.to_string(),
+        }),
         _ => None,
     }
 }
@@ -656,10 +715,17 @@ fn preview(v: &Viewer, pairs: &[(String, String)], today: NaiveDate) -> Markup {
                 Ok(form) => {
                     @let a = roster_domain::eligibility::assess(&form, today, &[]);
                     @let fails = a.hard_failures();
+                    @let missing: Vec<&str> = a.rules.iter()
+                        .filter(|r| r.outcome == roster_domain::eligibility::Outcome::MissingEvidence)
+                        .map(|r| r.rule.as_str())
+                        .collect();
                     @if fails.is_empty() {
-                        p.flash.ok { (v.t("未发现不符合硬性条件的情况。", "No hard rule fails.")) }
+                        p.flash.ok #preview-verdict { (v.t("未发现不符合硬性条件的情况。", "No hard rule fails.")) }
                     } @else {
-                        p.warning { "⚠ " (v.t("不符合的硬性条件：", "Hard rules failing: ")) (fails.join("、")) }
+                        p.warning #preview-verdict { "⚠ " (v.t("不符合的硬性条件：", "Hard rules failing: ")) (fails.join("、")) }
+                    }
+                    @if !missing.is_empty() {
+                        p.warning #preview-missing { (v.t("尚缺材料、暂无法判断：", "Not yet judged for lack of answers: ")) (missing.join("、")) }
                     }
                     (super::pages::eligibility_table(v, &a))
                 }
@@ -1045,7 +1111,7 @@ pub(super) async fn post(
     if let Err(r) = state.app().draft(&v.actor, &draft_id).await {
         return refused(&v, r);
     }
-    let mut fields = form_pairs(&posted);
+    let mut fields = compact(form_pairs(&posted));
     let here = format!("/ui/drafts/{draft_id}");
     let mut notes = Vec::new();
     if let Some((file_name, bytes)) = file {
@@ -1452,6 +1518,28 @@ mod tests {
         assert!(
             r.message.contains("professor_engineers") || r.message.contains("applicant"),
             "{r:?}"
+        );
+    }
+
+    #[test]
+    fn blank_rows_are_dropped_and_the_rest_numbered_from_zero() {
+        let c = compact(posted(&[
+            ("form.evidence.0.title", ""),
+            ("form.evidence.0.rule", ""),
+            ("form.evidence.1.title", "  "),
+            ("form.evidence.2.title", "营业执照"),
+            ("form.evidence.2.rule", "G-1"),
+            ("form.equipment.vessels.5.name", "罐"),
+            ("form.platform.name", "平台"),
+        ]));
+        assert_eq!(
+            c,
+            posted(&[
+                ("form.evidence.0.title", "营业执照"),
+                ("form.evidence.0.rule", "G-1"),
+                ("form.equipment.vessels.0.name", "罐"),
+                ("form.platform.name", "平台"),
+            ])
         );
     }
 

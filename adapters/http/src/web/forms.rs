@@ -654,7 +654,9 @@ pub(super) const fn form(kind: CommandKind) -> Option<&'static CommandForm> {
         CommandKind::DelistPlatform => Some(&DELIST),
         // The application form has a page of its own; a retraction names a recorded service;
         // rounds and target sets are not acts on a platform.
+        // The application has its own pages (`apply.rs`), the services batch its upload.
         CommandKind::SubmitApplication
+        | CommandKind::RecordServices
         | CommandKind::AmendApplication
         | CommandKind::RetractService
         | CommandKind::OpenRound

@@ -11,6 +11,7 @@ mod charts;
 mod forms;
 mod pages;
 mod rounds;
+mod services;
 pub(crate) mod session;
 
 use axum::extract::{FromRequestParts, Query, State};
@@ -72,6 +73,20 @@ pub(crate) fn routes() -> Router<AppState> {
             get(apply::platform_file),
         )
         .route("/ui/platforms/{platform_id}/print", get(apply::print))
+        .route(
+            "/ui/platforms/{platform_id}/services",
+            get(services::page_of)
+                .post(services::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(services::UPLOAD_LIMIT)),
+        )
+        .route(
+            "/ui/services-template.csv",
+            get(|| services::template("services-template.csv")),
+        )
+        .route(
+            "/ui/services-template.xlsx",
+            get(|| services::template("services-template.xlsx")),
+        )
         .route("/ui/platforms/{platform_id}/amendment", post(apply::amend))
         .layer(axum::middleware::map_response(secure_headers))
 }
@@ -301,10 +316,10 @@ details.act form{display:flex;flex-wrap:wrap;gap:.4rem;align-items:flex-end;marg
 details.act label{display:flex;flex-direction:column;font-size:.8rem}
 .downloads a{margin-right:1rem}
 nav.sections{display:flex;flex-wrap:wrap;gap:.25rem .75rem;font-size:.85rem;margin-bottom:.5rem}
-form.application fieldset{background:#fff;border:1px solid #e3e7ec;border-radius:6px;margin:0 0 .75rem;padding:.5rem .75rem;display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}
+form.application fieldset{min-width:0;background:#fff;border:1px solid #e3e7ec;border-radius:6px;margin:0 0 .75rem;padding:.5rem .75rem;display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}
 form.application legend{font-weight:600;padding:0 .25rem}
 form.application label,form.application .field{display:flex;flex-direction:column;font-size:.85rem;flex:1 1 220px}
-form.application .field{flex-basis:100%}
+form.application .field{flex-basis:100%;min-width:0;max-width:100%}
 form.application label.tick{flex-direction:row;flex:0 0 auto;gap:.25rem;align-items:center}
 form.application textarea{width:100%}
 .many{display:flex;flex-wrap:wrap;gap:.25rem 1rem}

@@ -76,7 +76,7 @@ fn refused(v: &Viewer, r: impl Into<Problem>) -> PageError {
     PageError::new(v, r)
 }
 
-fn file(content_type: &str, name: &str, body: impl IntoResponse) -> Response {
+pub(super) fn file(content_type: &str, name: &str, body: impl IntoResponse) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
@@ -90,7 +90,7 @@ fn file(content_type: &str, name: &str, body: impl IntoResponse) -> Response {
         .into_response()
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(super) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// The eligibility assessment rule by rule (G-1..G-12), then the soft findings.
 pub(super) fn eligibility_table(

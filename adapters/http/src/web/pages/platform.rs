@@ -78,6 +78,10 @@ pub(crate) async fn platform(
         @if form.is_some() {
             p.links {
                 a href={"/ui/platforms/" (platform_id) "/print"} id="print" { (v.t("打印申报书", "Print the application")) }
+                @if roster_domain::registry::CommandKind::RecordServices.roles().contains(&v.actor.role)
+                    && roster_domain::registry::CommandKind::RecordServices.allowed_in().contains(&p.status) {
+                    a href={"/ui/platforms/" (platform_id) "/services"} id="services-bulk" { (v.t("批量登记服务成果（上传表格）", "Record services in bulk (spreadsheet)")) }
+                }
                 @if v.actor.role == roster_domain::actor::Role::Applicant
                     && roster_domain::registry::CommandKind::AmendApplication.allowed_in().contains(&p.status) {
                     form.inline method="post" action={"/ui/platforms/" (platform_id) "/amendment"} {
