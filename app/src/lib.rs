@@ -16,6 +16,7 @@ pub mod commands;
 pub mod files;
 pub mod inbox;
 pub mod kpi;
+pub mod notifications;
 pub mod reads;
 pub mod runtime;
 pub mod status;
@@ -53,6 +54,8 @@ pub struct Backends {
     pub drafts: Arc<dyn roster_domain::store::DraftStore>,
     /// Attachments (佐证材料), content-addressed.
     pub attachments: Arc<dyn roster_domain::store::AttachmentStore>,
+    /// Up to when each user has read their notifications.
+    pub read_marks: Arc<dyn roster_domain::store::ReadMarkStore>,
     /// e.g. `SQLite roster-data/roster.sqlite`, `PostgreSQL postgres://u:***@host/db`.
     pub description: String,
 }
@@ -67,6 +70,7 @@ impl Backends {
             + DeadlineStore
             + roster_domain::store::DraftStore
             + roster_domain::store::AttachmentStore
+            + roster_domain::store::ReadMarkStore
             + 'static,
     {
         Backends {
@@ -75,7 +79,8 @@ impl Backends {
             models: store.clone(),
             deadlines: store.clone(),
             drafts: store.clone(),
-            attachments: store,
+            attachments: store.clone(),
+            read_marks: store,
             description,
         }
     }

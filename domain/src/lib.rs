@@ -16,6 +16,7 @@ pub mod events;
 pub mod form;
 pub mod incident;
 pub mod input;
+pub mod notify;
 pub mod platform;
 pub mod policies;
 #[cfg(test)]

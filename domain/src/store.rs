@@ -405,6 +405,15 @@ pub trait DraftStore: Send + Sync {
     async fn delete_draft(&self, owner: &str, draft_id: &str) -> Result<bool, StoreError>;
 }
 
+/// The read mark port: up to when a user has read their notifications (通知), by owner.
+#[async_trait]
+pub trait ReadMarkStore: Send + Sync {
+    /// Marks everything recorded up to `upto` read; an earlier mark never moves it back.
+    async fn mark_read(&self, owner: &str, upto: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Up to when the owner has read; `None` when never.
+    async fn read_upto(&self, owner: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
+
 /// A stored file (佐证材料): its bytes are found by their SHA-256, so the same document uploaded
 /// twice is stored once and an event that names the hash names exactly those bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -991,3 +991,20 @@ pub async fn attachments_are_stored_once_by_hash(store: &dyn AttachmentStore) {
     assert_eq!(store.get_file(&file.sha256).await.unwrap(), Some(file));
     assert_eq!(store.get_file(&"00".repeat(32)).await.unwrap(), None);
 }
+
+pub async fn read_marks_only_move_forward(store: &dyn roster_domain::store::ReadMarkStore) {
+    assert_eq!(store.read_upto("clerk-1").await.unwrap(), None);
+    let t = now();
+    store.mark_read("clerk-1", t).await.unwrap();
+    assert_eq!(store.read_upto("clerk-1").await.unwrap(), Some(t));
+    // An older mark (a page opened earlier and posted late) does not move it back.
+    store
+        .mark_read("clerk-1", t - chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(store.read_upto("clerk-1").await.unwrap(), Some(t));
+    let later = t + chrono::Duration::seconds(30);
+    store.mark_read("clerk-1", later).await.unwrap();
+    assert_eq!(store.read_upto("clerk-1").await.unwrap(), Some(later));
+    assert_eq!(store.read_upto("clerk-2").await.unwrap(), None);
+}

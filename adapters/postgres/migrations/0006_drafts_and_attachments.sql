@@ -15,3 +15,9 @@ CREATE TABLE attachments (
     bytes      BYTEA NOT NULL,
     stored_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+
+-- Up to when each user has read their notifications (a user's state, not an event).
+CREATE TABLE read_marks (
+    owner     TEXT PRIMARY KEY,
+    read_upto TIMESTAMPTZ NOT NULL
+);

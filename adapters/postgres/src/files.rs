@@ -134,3 +134,44 @@ impl AttachmentStore for PgStore {
         release(client, result)
     }
 }
+
+#[async_trait]
+impl roster_domain::store::ReadMarkStore for PgStore {
+    async fn mark_read(
+        &self,
+        owner: &str,
+        upto: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let result = client
+            .execute(
+                "INSERT INTO read_marks (owner, read_upto) VALUES ($1, $2)
+                 ON CONFLICT (owner) DO UPDATE
+                 SET read_upto = greatest(read_marks.read_upto, excluded.read_upto)",
+                &[&owner, &upto],
+            )
+            .await
+            .map(drop)
+            .map_err(from_pg);
+        release(client, result)
+    }
+
+    async fn read_upto(
+        &self,
+        owner: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let client = self.client().await?;
+        let result = async {
+            let row = client
+                .query_opt(
+                    "SELECT read_upto FROM read_marks WHERE owner = $1",
+                    &[&owner],
+                )
+                .await
+                .map_err(from_pg)?;
+            row.map(|r| r.try_get(0).map_err(from_pg)).transpose()
+        }
+        .await;
+        release(client, result)
+    }
+}

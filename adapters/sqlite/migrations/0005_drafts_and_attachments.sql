@@ -15,3 +15,9 @@ CREATE TABLE attachments (
     bytes      BLOB NOT NULL,
     stored_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
+
+-- Up to when each user has read their notifications (a user's state, not an event).
+CREATE TABLE read_marks (
+    owner     TEXT PRIMARY KEY,
+    read_upto TEXT NOT NULL
+);

@@ -128,3 +128,42 @@ impl AttachmentStore for SqliteStore {
         .await
     }
 }
+
+#[async_trait]
+impl roster_domain::store::ReadMarkStore for SqliteStore {
+    async fn mark_read(
+        &self,
+        owner: &str,
+        upto: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let owner = owner.to_owned();
+        self.run(move |conn| {
+            // Fixed-width UTC text sorts chronologically, so max() keeps the later mark.
+            conn.execute(
+                "INSERT INTO read_marks (owner, read_upto) VALUES (?1, ?2)
+                 ON CONFLICT (owner) DO UPDATE SET read_upto = max(read_upto, excluded.read_upto)",
+                params![owner, time_text(&upto)],
+            )
+            .map(drop)
+            .map_err(from_sqlite)
+        })
+        .await
+    }
+
+    async fn read_upto(
+        &self,
+        owner: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let owner = owner.to_owned();
+        self.run(move |conn| {
+            conn.query_row(
+                "SELECT read_upto FROM read_marks WHERE owner = ?1",
+                [owner],
+                |row| time_at(row, 0),
+            )
+            .optional()
+            .map_err(from_sqlite)
+        })
+        .await
+    }
+}

@@ -75,6 +75,11 @@ impl SimClock {
         let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("date");
         *self.0.lock().unwrap() = day.and_hms_opt(4, 0, 0).unwrap().and_utc();
     }
+
+    /// Moves the clock on by `d` (a later act is recorded later).
+    pub(crate) fn advance(&self, d: chrono::Duration) {
+        *self.0.lock().unwrap() += d;
+    }
 }
 
 impl Clock for SimClock {
@@ -116,7 +121,11 @@ pub(crate) async fn spawn_app_configured(
         Arc<dyn TokenStore>,
         Arc<dyn ReadModelStore>,
         Arc<dyn DeadlineStore>,
-        (Arc<dyn DraftStore>, Arc<dyn AttachmentStore>),
+        (
+            Arc<dyn DraftStore>,
+            Arc<dyn AttachmentStore>,
+            Arc<dyn roster_domain::store::ReadMarkStore>,
+        ),
         Guard,
     );
     let (store, tokens, models, deadlines, files, guard): Stores = match kind {
@@ -128,7 +137,7 @@ pub(crate) async fn spawn_app_configured(
                 s.clone(),
                 s.clone(),
                 s.clone(),
-                (s.clone(), s),
+                (s.clone(), s.clone(), s),
                 Guard::Sqlite(g),
             )
         }
@@ -140,7 +149,7 @@ pub(crate) async fn spawn_app_configured(
                 s.clone(),
                 s.clone(),
                 s.clone(),
-                (s.clone(), s),
+                (s.clone(), s.clone(), s),
                 Guard::Postgres(Box::new(g)),
             )
         }
@@ -162,6 +171,7 @@ pub(crate) async fn spawn_app_configured(
             deadlines: deadlines.clone(),
             drafts: files.0,
             attachments: files.1,
+            read_marks: files.2,
             description: "test".into(),
         },
         clock.clone(),

@@ -480,3 +480,89 @@ pub(crate) async fn a_listed_platform_uploads_its_services_all_or_none(app: Test
         .await;
     assert_eq!(r.status, 404, "{}", r.body);
 }
+
+pub(crate) async fn each_user_is_told_of_what_concerns_them_and_marks_it_read(app: TestApp) {
+    // `js-browser`: submitted by a Nanjing applicant in the open round (Jiangsu needs no city
+    // endorsement in it).
+    let platform = demo_with_an_open_round(&app).await;
+    let uscc = Uscc::with_check_character("91320100MA1234567").unwrap();
+    let applicant = app.token(Role::Applicant, Some(uscc.as_str())).await;
+    let (_, a) = sign_in(&app, &applicant).await;
+    let a = a.unwrap();
+    let unread = |body: &str| -> usize {
+        let at = body.find("id=\"count-unread\">").expect("the unread count") + 18;
+        body[at..].split('<').next().unwrap().parse().unwrap()
+    };
+    // Its own submission tells the applicant nothing; the city and the province hear of it.
+    let page = a.get("/ui/notifications").await.body;
+    assert!(
+        !page.contains(&format!("/ui/platforms/{platform}\"")),
+        "{page}"
+    );
+    let nanjing = app.token(Role::City, Some("320100")).await;
+    let (_, c) = sign_in(&app, &nanjing).await;
+    let c = c.unwrap();
+    let page = c.get("/ui/notifications").await.body;
+    assert!(
+        page.contains("data-event=\"ApplicationSubmitted\""),
+        "{page}"
+    );
+    let wuxi = app.token(Role::City, Some("320200")).await;
+    let (_, w) = sign_in(&app, &wuxi).await;
+    let page = w.unwrap().get("/ui/notifications").await.body;
+    assert!(
+        !page.contains(&format!("/ui/platforms/{platform}\"")),
+        "another city's"
+    );
+
+    // The province recommends: the applicant is told, unread, on its inbox and in the centre.
+    let jiangsu = app.token(Role::Province, Some("32")).await;
+    let r = app
+        .post(
+            &jiangsu,
+            &format!("/api/v1/platforms/{platform}/province-recommendation"),
+            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "opinion": "同意推荐", "rank": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let page = a.get("/ui/notifications").await.body;
+    assert!(
+        page.contains("data-event=\"ProvinceRecommended\""),
+        "{page}"
+    );
+    assert!(page.contains("class=\"unread\""));
+    assert_eq!(unread(&page), 1);
+    assert_eq!(unread(&a.get("/ui/inbox").await.body), 1);
+
+    // Marked read: nothing unread; the next decision is unread again.
+    let shown = a.get("/ui/notifications").await.body;
+    let upto = hidden(&shown, "upto").expect("the newest shown is what is marked read");
+    let r = a
+        .post(
+            "/ui/notifications/read",
+            &[("csrf", &a.csrf), ("upto", &upto)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(unread(&a.get("/ui/notifications").await.body), 0);
+    app.clock.advance(chrono::Duration::minutes(5));
+    let ministry = app.token(Role::Ministry, None).await;
+    let r = app
+        .post(
+            &ministry,
+            &format!("/api/v1/platforms/{platform}/expert-evaluation"),
+            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "score": 88, "passed": true}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let page = a.get("/ui/notifications").await.body;
+    assert_eq!(unread(&page), 1);
+    assert!(page.contains("data-event=\"ExpertEvaluationRecorded\""));
+    // Without the session's CSRF token nothing is marked.
+    let r = a
+        .post("/ui/notifications/read", &[("csrf", "forged")], None)
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(unread(&a.get("/ui/notifications").await.body), 1);
+}

@@ -30,8 +30,8 @@ async fn two_processes_can_migrate_at_once() {
         .unwrap()
         .get::<_, i64>(0);
     // 0001 event store, 0002 read models, 0003 append function, 0004 deadlines, 0005 read-model
-    // layout: each applied once, not once per process.
-    assert_eq!(applied, 5);
+    // layout, 0006 drafts, attachments and read marks: each applied once, not once per process.
+    assert_eq!(applied, 6);
     first
         .append(single("platform-a", ExpectedVersion::NoStream, 1))
         .await

@@ -10,6 +10,7 @@ use crate::app::TestApp;
 use crate::applying::{
     a_listed_platform_uploads_its_services_all_or_none,
     an_applicant_drafts_attaches_previews_submits_prints_and_amends,
+    each_user_is_told_of_what_concerns_them_and_marks_it_read,
 };
 use crate::browser::demo_with_an_open_round;
 
@@ -1070,10 +1071,12 @@ on_store!(
     applying_sqlite,
     Sqlite: an_applicant_drafts_attaches_previews_submits_prints_and_amends,
     a_listed_platform_uploads_its_services_all_or_none,
+    each_user_is_told_of_what_concerns_them_and_marks_it_read,
 );
 
 on_store!(
     applying_postgres,
     Postgres: an_applicant_drafts_attaches_previews_submits_prints_and_amends,
     a_listed_platform_uploads_its_services_all_or_none,
+    each_user_is_told_of_what_concerns_them_and_marks_it_read,
 );

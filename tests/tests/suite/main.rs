@@ -40,6 +40,7 @@ macro_rules! contract_cases {
             racing_settlements_settle_once,
             drafts_save_list_delete,
             attachments_are_stored_once_by_hash,
+            read_marks_only_move_forward,
         );
     };
 }

@@ -39,6 +39,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/signout", post(signout))
         .route("/ui/lang", get(language))
         .route("/ui/inbox", get(pages::inbox))
+        .route("/ui/notifications", get(pages::notifications))
+        .route("/ui/notifications/read", post(pages::mark_read))
         .route("/ui/targets", get(pages::targets))
         .route("/ui/roster", get(pages::roster))
         .route("/ui/roster.csv", get(pages::roster_csv))
@@ -278,6 +280,8 @@ button.danger{background:#a4262c;color:#fff;border:0;border-radius:4px;padding:.
 .card{background:#fff;border-radius:6px;padding:.75rem;box-shadow:0 1px 2px #0001}
 .card .big{font-size:1.8rem;font-weight:600}
 tr.overdue td{color:#b3261e}
+tr.unread td{font-weight:600}
+.badge.new{background:#ffd166}
 tr.overdue td.days{font-weight:600}
 .card .big.overdue{color:#b3261e}
 .warning{color:#8a4b00;background:#fff4e0;border-radius:4px;padding:.25rem .5rem}
@@ -366,6 +370,9 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> {
     let mut v = Vec::new();
     if role != Role::Analyst {
         v.push(("/ui/inbox", "待办事项", "To do"));
+    }
+    if role != Role::Analyst {
+        v.push(("/ui/notifications", "通知", "Notifications"));
     }
     if role == Role::Applicant {
         v.push(("/ui/apply", "我的申报", "My applications"));

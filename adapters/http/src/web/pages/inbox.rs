@@ -33,10 +33,16 @@ pub(crate) async fn inbox(State(state): State<AppState>, v: Viewer) -> Result<Re
         .map_err(|r| refused(&v, r))?;
     let lang = v.lang;
     let overdue = items.iter().filter(|i| i.overdue()).count();
+    let unread = state
+        .app()
+        .notifications(&v.actor)
+        .await
+        .map_or(0, |(_, unread)| unread);
     let body = html! {
         div.cards {
             div.card { div.muted { (v.t("待办", "To do")) } div.big id="count-todo" { (items.iter().filter(|i| i.mine).count()) } }
             div.card { div.muted { (v.t("逾期", "Overdue")) } div.big.overdue id="count-overdue" { (overdue) } }
+            div.card { div.muted { a href="/ui/notifications" { (v.t("未读通知", "Unread notifications")) } } div.big id="count-unread" { (unread) } }
         }
         @let batches: Vec<_> = forms::all()
             .filter(|f| f.batch.is_some() && f.kind.roles().contains(&v.actor.role))

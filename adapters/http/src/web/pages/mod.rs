@@ -166,10 +166,12 @@ fn outcome_name(lang: Lang, o: Outcome) -> &'static str {
 }
 
 mod inbox;
+mod notifications;
 mod targets;
 
 pub(super) use funnel::funnel;
 pub(super) use inbox::inbox;
+pub(super) use notifications::{mark_read, notifications};
 pub(super) use platform::platform;
 pub(super) use reviews::reviews;
 pub(super) use roster::{roster, roster_csv, roster_xlsx};
