@@ -16,6 +16,7 @@ pub mod commands;
 pub mod files;
 pub mod inbox;
 pub mod kpi;
+pub mod mailer;
 pub mod notifications;
 pub mod reads;
 pub mod runtime;
@@ -107,6 +108,8 @@ pub struct Settings {
     pub stall_rule: StallRule,
     /// A broker consumer without its subscription for this long is missing.
     pub subscription_grace: Duration,
+    /// The SMTP relay notifications are mailed through; `None`: no e-mail.
+    pub mail: Option<mailer::MailSettings>,
 }
 
 /// Default for `Settings::stall_after`.
@@ -125,6 +128,7 @@ impl Settings {
             stall_after: DEFAULT_STALL_AFTER,
             stall_rule: StallRule::Observed,
             subscription_grace: DEFAULT_SUBSCRIPTION_GRACE,
+            mail: None,
         }
     }
 

@@ -38,9 +38,11 @@ impl Runtime {
             })
         };
         let automation = tokio::spawn(automation_loop(app.clone()));
-        Runtime {
-            tasks: vec![catalog, automation],
+        let mut tasks = vec![catalog, automation];
+        if let Some(mail) = app.settings().mail.clone() {
+            tasks.push(tokio::spawn(mail_loop(app.clone(), mail)));
         }
+        Runtime { tasks }
     }
 
     /// Stops every task (also done on drop).
@@ -79,5 +81,33 @@ async fn automation_loop(app: App) {
             crate::Transport::Broker => SCHEDULER_PERIOD,
         };
         let _ = tokio::time::timeout(period, app.inner.wake.notified()).await;
+    }
+}
+
+/// How often the e-mail sender looks for new events; after a failure it waits `MAIL_RETRY`.
+const MAIL_PERIOD: Duration = Duration::from_secs(1);
+const MAIL_RETRY: Duration = Duration::from_secs(5);
+
+async fn mail_loop(app: App, settings: crate::mailer::MailSettings) {
+    let (transport, from) = match crate::mailer::transport(&settings) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "e-mail of notifications is off");
+            return;
+        }
+    };
+    loop {
+        match app.send_notifications(&transport, &from).await {
+            Ok(sent) => {
+                if sent > 0 {
+                    tracing::info!(sent, "notifications mailed");
+                }
+                tokio::time::sleep(MAIL_PERIOD).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "notifications could not be mailed; retrying");
+                tokio::time::sleep(MAIL_RETRY).await;
+            }
+        }
     }
 }

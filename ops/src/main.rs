@@ -61,6 +61,8 @@ enum Command {
         policy: cli::serve::PolicyArgs,
         #[command(flatten)]
         limits: cli::serve::LimitArgs,
+        #[command(flatten)]
+        mail: cli::serve::MailArgs,
     },
     /// Create or upgrade the store's schema.
     Migrate,
@@ -155,6 +157,7 @@ async fn main() -> anyhow::Result<()> {
         demo,
         policy,
         limits,
+        mail,
     } = cli.command
     {
         return cli::serve::serve(
@@ -163,8 +166,7 @@ async fn main() -> anyhow::Result<()> {
             broker,
             listen,
             demo,
-            policy.config(),
-            &limits,
+            (policy.config(), &limits, mail.settings()?),
         )
         .await;
     }

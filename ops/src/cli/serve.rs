@@ -61,6 +61,35 @@ pub(crate) struct LimitArgs {
     subscription_grace_seconds: u64,
 }
 
+/// E-mail of notifications (off unless a relay is given).
+#[derive(clap::Args)]
+pub(crate) struct MailArgs {
+    /// The SMTP relay notifications are mailed through, `smtp://host[:port]` (plain SMTP to a
+    /// relay on the intranet, which delivers onward). Without it no e-mail is sent; the
+    /// notification centre works either way.
+    #[arg(long, env = "ROSTER_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender of the notifications.
+    #[arg(
+        long,
+        env = "ROSTER_MAIL_FROM",
+        default_value = "roster-noreply@localhost"
+    )]
+    mail_from: String,
+}
+
+impl MailArgs {
+    pub(crate) fn settings(&self) -> anyhow::Result<Option<roster_app::mailer::MailSettings>> {
+        self.smtp_url
+            .as_deref()
+            .map(|url| {
+                roster_app::mailer::MailSettings::parse(url, &self.mail_from)
+                    .map_err(anyhow::Error::msg)
+            })
+            .transpose()
+    }
+}
+
 impl LimitArgs {
     pub(crate) fn config(&self) -> roster_http::limits::LimitConfig {
         roster_http::limits::LimitConfig {
@@ -112,8 +141,11 @@ pub(crate) async fn serve(
     broker: Option<roster_rabbitmq::BrokerConfig>,
     listen: SocketAddr,
     demo: bool,
-    policy: roster_domain::policies::PolicyConfig,
-    limits: &LimitArgs,
+    (policy, limits, mail): (
+        roster_domain::policies::PolicyConfig,
+        &LimitArgs,
+        Option<roster_app::mailer::MailSettings>,
+    ),
 ) -> anyhow::Result<()> {
     let transport = if broker.is_some() {
         Transport::Broker
@@ -123,6 +155,7 @@ pub(crate) async fn serve(
     let settings = Settings {
         stall_after: std::time::Duration::from_secs(limits.stall_after_seconds),
         subscription_grace: std::time::Duration::from_secs(limits.subscription_grace_seconds),
+        mail,
         ..Settings::serving(policy, transport)
     };
     let app = App::new(backends, Arc::new(SystemClock), settings);

@@ -566,3 +566,210 @@ pub(crate) async fn each_user_is_told_of_what_concerns_them_and_marks_it_read(ap
     assert_eq!(r.status, 403);
     assert_eq!(unread(&a.get("/ui/notifications").await.body), 1);
 }
+
+/// What the sink was sent: per message, the envelope's recipients and the raw message.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(Vec<String>, String)>>>;
+
+/// A local SMTP server that keeps what it is sent (the envelope's recipients and the raw
+/// message), for the e-mail tests; answers every command as a relay would.
+pub(crate) struct SmtpSink {
+    pub(crate) port: u16,
+    pub(crate) received: Received,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SmtpSink {
+    pub(crate) async fn start(port: u16) -> SmtpSink {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("the SMTP sink binds");
+        let port = listener.local_addr().unwrap().port();
+        let received: Received = Default::default();
+        let store = received.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let store = store.clone();
+                tokio::spawn(async move {
+                    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+                    let mut rcpt = Vec::new();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let upper = line.to_ascii_uppercase();
+                        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO")
+                        {
+                            b"250-sink\r\n250 8BITMIME\r\n"
+                        } else if upper.starts_with("RCPT TO:") {
+                            rcpt.push(line[8..].trim().trim_matches(['<', '>']).to_string());
+                            b"250 ok\r\n"
+                        } else if upper.starts_with("DATA") {
+                            let _ = write.write_all(b"354 go on\r\n").await;
+                            let mut data = String::new();
+                            while let Ok(Some(l)) = lines.next_line().await {
+                                if l == "." {
+                                    break;
+                                }
+                                data.push_str(&l);
+                                data.push('\n');
+                            }
+                            store
+                                .lock()
+                                .unwrap()
+                                .push((std::mem::take(&mut rcpt), data));
+                            b"250 queued\r\n"
+                        } else if upper.starts_with("QUIT") {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            return;
+                        } else {
+                            b"250 ok\r\n"
+                        };
+                        if write.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        SmtpSink {
+            port,
+            received,
+            task,
+        }
+    }
+
+    /// Stops accepting (the relay is down).
+    pub(crate) fn stop(self) -> u16 {
+        self.task.abort();
+        self.port
+    }
+
+    pub(crate) fn to(&self, address: &str) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(rcpt, _)| rcpt.iter().any(|r| r == address))
+            .map(|(_, m)| m.clone())
+            .collect()
+    }
+}
+
+/// Waits until `sink` has `n` messages to `address`.
+async fn mailed(sink: &SmtpSink, address: &str, n: usize) -> Vec<String> {
+    for _ in 0..200 {
+        let got = sink.to(address);
+        if got.len() >= n {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{n} message(s) to {address} expected, got {}",
+        sink.to(address).len()
+    );
+}
+
+pub(crate) async fn notifications_are_mailed_once_and_none_is_lost_while_the_relay_is_down(
+    kind: crate::app::Kind,
+) {
+    let sink = SmtpSink::start(0).await;
+    let app = crate::app::spawn_app_configured(
+        kind,
+        crate::app::SimClock::at(
+            &roster_domain::clock::business_day(chrono::Utc::now()).to_string(),
+        ),
+        roster_domain::policies::PolicyConfig::default(),
+        true,
+        |s| {
+            s.mail = Some(roster_app::mailer::MailSettings {
+                host: "127.0.0.1".into(),
+                port: sink.port,
+                from: "roster@example.gov.cn".into(),
+            })
+        },
+    )
+    .await;
+    let platform = demo_with_an_open_round(&app).await;
+    let uscc = Uscc::with_check_character("91320100MA1234567").unwrap();
+    let applicant = app.token(Role::Applicant, Some(uscc.as_str())).await;
+    let (_, a) = sign_in(&app, &applicant).await;
+    let a = a.unwrap();
+    // Not an address: refused, nothing saved.
+    a.post(
+        "/ui/notifications/email",
+        &[("csrf", &a.csrf), ("email", "not an address")],
+        None,
+    )
+    .await;
+    assert!(a
+        .get("/ui/notifications")
+        .await
+        .body
+        .contains("is not an e-mail address"));
+    let r = a
+        .post(
+            "/ui/notifications/email",
+            &[("csrf", &a.csrf), ("email", "shenbao@example.com")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(a
+        .get("/ui/notifications")
+        .await
+        .body
+        .contains("value=\"shenbao@example.com\""));
+
+    let jiangsu = app.token(Role::Province, Some("32")).await;
+    let r = app
+        .post(
+            &jiangsu,
+            &format!("/api/v1/platforms/{platform}/province-recommendation"),
+            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "opinion": "同意推荐", "rank": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let recommended = r.body["events"][0]["event_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let got = mailed(&sink, "shenbao@example.com", 1).await;
+    assert!(
+        got[0].contains(&format!("Message-ID: <{recommended}.")),
+        "{}",
+        got[0]
+    );
+    assert!(got[0].contains("Subject: "), "{}", got[0]);
+
+    // The relay goes down; the ministry's evaluation is recorded meanwhile; the relay comes
+    // back on the same port and the message arrives, once; nothing is sent twice.
+    let port = sink.stop();
+    let ministry = app.token(Role::Ministry, None).await;
+    let r = app
+        .post(
+            &ministry,
+            &format!("/api/v1/platforms/{platform}/expert-evaluation"),
+            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "score": 90, "passed": true}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let evaluated = r.body["events"][0]["event_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let sink = SmtpSink::start(port).await;
+    let got = mailed(&sink, "shenbao@example.com", 1).await;
+    assert!(
+        got[0].contains(&format!("Message-ID: <{evaluated}.")),
+        "{}",
+        got[0]
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(sink.to("shenbao@example.com").len(), 1, "nothing twice");
+    drop(app);
+}

@@ -1080,3 +1080,19 @@ on_store!(
     a_listed_platform_uploads_its_services_all_or_none,
     each_user_is_told_of_what_concerns_them_and_marks_it_read,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_are_mailed_once_and_none_is_lost_while_the_relay_is_down_on_sqlite() {
+    crate::applying::notifications_are_mailed_once_and_none_is_lost_while_the_relay_is_down(
+        crate::app::Kind::Sqlite,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_are_mailed_once_and_none_is_lost_while_the_relay_is_down_on_postgres() {
+    crate::applying::notifications_are_mailed_once_and_none_is_lost_while_the_relay_is_down(
+        crate::app::Kind::Postgres,
+    )
+    .await;
+}

@@ -41,6 +41,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/inbox", get(pages::inbox))
         .route("/ui/notifications", get(pages::notifications))
         .route("/ui/notifications/read", post(pages::mark_read))
+        .route("/ui/notifications/email", post(pages::set_email))
         .route("/ui/targets", get(pages::targets))
         .route("/ui/roster", get(pages::roster))
         .route("/ui/roster.csv", get(pages::roster_csv))

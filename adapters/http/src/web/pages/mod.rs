@@ -171,7 +171,7 @@ mod targets;
 
 pub(super) use funnel::funnel;
 pub(super) use inbox::inbox;
-pub(super) use notifications::{mark_read, notifications};
+pub(super) use notifications::{mark_read, notifications, set_email};
 pub(super) use platform::platform;
 pub(super) use reviews::reviews;
 pub(super) use roster::{roster, roster_csv, roster_xlsx};

@@ -26,7 +26,20 @@ pub(crate) async fn notifications(
         .await
         .map_err(|r| refused(&v, r))?;
     let lang = v.lang;
+    let email = state
+        .app()
+        .mail_address(&v.actor)
+        .await
+        .map_err(|r| refused(&v, r))?;
     let body = html! {
+        form.filters method="post" action="/ui/notifications/email" id="mail" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            label {
+                (v.t("同时发送到邮箱（留空则不发送）", "Also e-mail them to (empty: no e-mail)"))
+                input type="email" name="email" value=[email.as_deref()] size="30" autocomplete="email";
+            }
+            button type="submit" { (v.t("保存", "Save")) }
+        }
         div.cards {
             div.card { div.muted { (v.t("未读通知", "Unread")) } div.big id="count-unread" { (unread) } }
             div.card { div.muted { (v.t("全部通知", "All")) } div.big { (items.len()) } }
@@ -81,6 +94,35 @@ pub(crate) async fn mark_read(
         Ok(()) => Flash {
             ok: true,
             text: v.t("已全部标为已读。", "All marked read.").to_string(),
+        },
+        Err(r) => crate::web::actions::refusal_flash(&v, &r),
+    };
+    state.sessions().flash(&v.session_id, flash);
+    Redirect::to("/ui/notifications").into_response()
+}
+
+pub(crate) async fn set_email(
+    State(state): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let what = "POST /ui/notifications/email";
+    let posted = match checked_form(&state, &v, &headers, form, what).await {
+        Ok(f) => f,
+        Err(page) => return page,
+    };
+    let email = crate::web::actions::posted(&posted, "email");
+    let flash = match state.app().set_mail_address(&v.actor, email).await {
+        Ok(()) => Flash {
+            ok: true,
+            text: match email {
+                Some(e) => format!(
+                    "{}{e}",
+                    v.t("通知将同时发送到 ", "Notifications will also go to ")
+                ),
+                None => v.t("不再发送邮件通知。", "No more e-mail.").to_string(),
+            },
         },
         Err(r) => crate::web::actions::refusal_flash(&v, &r),
     };
