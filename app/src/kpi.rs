@@ -111,7 +111,25 @@ impl App {
             }
         }
         let report = match province {
-            Some(p) => kpi::report(&restrict(&loaded.platforms, p), &sets, axes, &opts),
+            Some(p) => {
+                // A province's platforms are scored against its own target sets; a national
+                // target shows the national figure and status, with the province's share beside
+                // it, never the province's few platforms as "behind" the nation's 20.
+                let mut own = kpi::report(&restrict(&loaded.platforms, p), &sets, axes, &opts);
+                let national = kpi::report(&loaded.platforms, &sets, axes, &opts);
+                for t in own.targets.iter_mut().filter(|t| t.scope == "national") {
+                    if let Some(n) = national
+                        .targets
+                        .iter()
+                        .find(|n| n.target_set_id == t.target_set_id && n.metric == t.metric)
+                    {
+                        let share = t.value;
+                        *t = n.clone();
+                        t.province_value = Some(share);
+                    }
+                }
+                own
+            }
             None => kpi::report(&loaded.platforms, &sets, axes, &opts),
         };
         Ok(ScopedReport { report, province })

@@ -263,7 +263,7 @@ fn compose(
 ) -> Result<Message, String> {
     let (zh, _) = PlatformEvent::names(&e.event_type).unwrap_or(("事项", ""));
     let summary = decode_platform(&e.event_type, e.schema_version, &e.payload)
-        .map(|p| roster_projections::models::timeline::summary(&p))
+        .map(|p| roster_projections::models::timeline::summary_zh(&p))
         .unwrap_or_default();
     let platform_id = roster_projections::models::platform_id(e).unwrap_or_default();
     let body = format!(

@@ -27,6 +27,8 @@ pub struct Notification {
     pub by: Actor,
     /// The timeline's one-line summary.
     pub summary: String,
+    /// The same in Chinese (empty for a row written before it existed).
+    pub summary_zh: String,
     /// Recorded after the user's read mark.
     pub unread: bool,
 }
@@ -76,6 +78,7 @@ impl App {
                         recorded_at: e.recorded_at,
                         by: e.actor,
                         summary: e.summary,
+                        summary_zh: e.summary_zh,
                     }),
             );
         }

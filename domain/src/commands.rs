@@ -361,6 +361,65 @@ impl ReviewTrigger {
     }
 }
 
+impl ReviewTrigger {
+    /// In Chinese: 三年复核, 事故复核（<id>）, 专项复核.
+    pub fn name_zh(&self) -> String {
+        match self {
+            ReviewTrigger::Triennial => "三年复核".into(),
+            ReviewTrigger::Incident(id) => format!("事故复核（{id}）"),
+            ReviewTrigger::AdHoc => "专项复核".into(),
+        }
+    }
+}
+
+impl ReviewOutcome {
+    /// In Chinese: 通过 or 不通过.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ReviewOutcome::Passed => "通过",
+            ReviewOutcome::Failed => "不通过",
+        }
+    }
+}
+
+impl DelistReason {
+    /// In Chinese (D-9's wording).
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            DelistReason::ReviewFailed => "复核不通过",
+            DelistReason::StrainLeakMajorLoss => "菌种泄露造成重大经济损失",
+            DelistReason::InsufficientService => "服务能力或成效不达要求",
+            DelistReason::SeriousViolation => "严重违法违规",
+            DelistReason::Voluntary => "主动申请退出",
+            DelistReason::Other => "其他原因",
+        }
+    }
+}
+
+impl ViolationArea {
+    /// In Chinese: 知识产权, 安全生产, 生态环境, 质量安全.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ViolationArea::Ip => "知识产权",
+            ViolationArea::Safety => "安全生产",
+            ViolationArea::Environment => "生态环境",
+            ViolationArea::Quality => "质量安全",
+        }
+    }
+}
+
+impl ServiceRecord {
+    /// The kind in Chinese: 服务企业, 孵化产品, 项目产业化, 孵化企业.
+    pub fn kind_zh(&self) -> &'static str {
+        match self {
+            ServiceRecord::EnterpriseServed { .. } => "服务企业",
+            ServiceRecord::ProductIncubated { .. } => "孵化产品",
+            ServiceRecord::ProjectIndustrialized { .. } => "项目产业化",
+            ServiceRecord::EnterpriseSpunOff { .. } => "孵化企业",
+        }
+    }
+}
+
 impl std::fmt::Display for ReviewTrigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

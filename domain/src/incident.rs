@@ -41,7 +41,29 @@ pub enum IncidentClass {
 /// Default major-loss threshold of D-5: a 较大 accident begins at 10,000,000 CNY direct loss.
 pub const MAJOR_LOSS_THRESHOLD: Cny = Cny(10_000_000);
 
+impl IncidentKind {
+    /// In Chinese: 菌种泄露, 安全事故, 环境污染事故, 其他.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            IncidentKind::StrainLeak => "菌种泄露",
+            IncidentKind::Safety => "安全事故",
+            IncidentKind::Environmental => "环境污染事故",
+            IncidentKind::Other => "其他",
+        }
+    }
+}
+
 impl IncidentClass {
+    /// In Chinese: 一般, 较大, 重大, 特别重大.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            IncidentClass::General => "一般",
+            IncidentClass::Larger => "较大",
+            IncidentClass::Major => "重大",
+            IncidentClass::EspeciallyMajor => "特别重大",
+        }
+    }
+
     /// The class Decree 493 gives an accident: the highest class reached by its direct loss (none
     /// known counts as zero), its deaths or its serious injuries.
     pub fn from_consequences(

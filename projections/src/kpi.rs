@@ -112,6 +112,19 @@ impl Facts {
     pub fn first_listing(&self) -> Option<NaiveDate> {
         self.listings.iter().map(|(f, _)| *f).min()
     }
+
+    /// The distinct days platforms were listed on in `(from, to]` (the batches of 名单).
+    pub fn listing_days(&self, from: NaiveDate, to: NaiveDate) -> u32 {
+        let mut days: Vec<NaiveDate> = self
+            .listings
+            .iter()
+            .map(|(f, _)| *f)
+            .filter(|f| from < *f && *f <= to)
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        days.len() as u32
+    }
 }
 
 /// "Not counted in this group."
@@ -283,6 +296,15 @@ pub struct TargetProgress {
     pub required_per_month: Option<f64>,
     /// `met`, `on_track`, `behind`, or `missed` (deadline passed unmet).
     pub status: &'static str,
+    /// K-1 only: on how many distinct days platforms were listed within the rate window. The
+    /// roster grows by batches (名单), so a rate from one or two listing days is a weak basis
+    /// for a monthly forecast; the page says so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listing_days_in_window: Option<u32>,
+    /// For a province's view of a national target: the province's own value (its share of the
+    /// national figure, which `value` then is); `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_value: Option<u64>,
 }
 
 /// One row of a breakdown: a province, a domain or an applicant kind, or the deduplicated
@@ -447,6 +469,9 @@ pub fn progress(
         forecast_met,
         required_per_month: required,
         status,
+        listing_days_in_window: (m == Metric::ListedPlatforms)
+            .then(|| window.map_or(0, |w| facts.listing_days(w, d))),
+        province_value: None,
     }
 }
 

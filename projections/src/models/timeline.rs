@@ -30,6 +30,10 @@ pub struct TimelineEntry {
     pub command_id: Uuid,
     pub causation_id: Option<Uuid>,
     pub summary: String,
+    /// The same line in Chinese; empty in rows written before it existed (the page then shows
+    /// `summary`; `roster rebuild timeline` fills it).
+    #[serde(default)]
+    pub summary_zh: String,
     /// Recorded more than 30 days after its business date (RULES.md §12).
     #[serde(default)]
     pub late_entry: bool,
@@ -178,6 +182,139 @@ pub fn summary(event: &PlatformEvent) -> String {
     }
 }
 
+fn yuan(c: roster_domain::values::Cny) -> String {
+    format!("{} 元", c.yuan())
+}
+
+/// The one-line summary in Chinese, as a clerk reads it.
+pub fn summary_zh(event: &PlatformEvent) -> String {
+    use PlatformEvent as E;
+    match event {
+        E::ApplicationSubmitted {
+            round_id,
+            cycle,
+            form,
+            ..
+        } => {
+            let files = form.evidence.iter().filter(|e| e.sha256.is_some()).count();
+            format!(
+                "{}（{}）提交 {round_id} 批次申报（第 {cycle} 次）{}",
+                form.applicant.name,
+                form.applicant.uscc,
+                if files > 0 {
+                    format!("，附佐证材料 {files} 份")
+                } else {
+                    String::new()
+                }
+            )
+        }
+        E::EligibilityAssessed { assessment } => {
+            let failed = assessment.hard_failures();
+            if failed.is_empty() {
+                "资格审查：硬性条件均符合或待补材料".into()
+            } else {
+                format!("资格审查：不符合 {}", failed.join("、"))
+            }
+        }
+        E::ApplicationAmended { changes, .. } => {
+            let fields: Vec<&str> = changes
+                .as_object()
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            format!("修改申报：{}", fields.join("、"))
+        }
+        E::ApplicationWithdrawn { reason } => format!("撤回申报：{reason}"),
+        E::CityEndorsed { city, opinion } => format!("市级（{city}）审核推荐：{opinion}"),
+        E::ProvinceRecommended {
+            province,
+            rank,
+            warnings,
+            overridden_rules,
+            ..
+        } => {
+            let mut s = format!("{}推荐", province.name_zh());
+            if let Some(r) = rank {
+                s.push_str(&format!("（排序第 {r}）"));
+            }
+            if !overridden_rules.is_empty() {
+                s.push_str(&format!("；不符合 {} 仍推荐", overridden_rules.join("、")));
+            }
+            for w in warnings {
+                s.push_str(&format!("；提示 {w}"));
+            }
+            s
+        }
+        E::ProvinceRejected { province, reasons } => {
+            format!("{}不予推荐：{}", province.name_zh(), reasons.join("；"))
+        }
+        E::ExpertEvaluationRecorded { score, passed, .. } => format!(
+            "专家评审 {score} 分：{}",
+            if *passed { "通过" } else { "未通过" }
+        ),
+        E::PublicNoticeStarted { from, until } => format!("公示 {from} 至 {until}"),
+        E::NoticeObjectionRecorded { upheld, summary } => format!(
+            "公示异议（{}）：{summary}",
+            if *upheld { "成立" } else { "不成立" }
+        ),
+        E::PlatformListed { listed_on } => format!("{listed_on} 列入名单"),
+        E::ServiceRecorded { dated, record, .. } => {
+            format!("登记 {dated} 的服务成果：{}", record.kind_zh())
+        }
+        E::ServiceRetracted { service_id, reason } => {
+            format!("撤回服务成果 {service_id}：{reason}")
+        }
+        E::IncidentReported {
+            incident_id,
+            kind,
+            occurred_on,
+            direct_loss_cny,
+            ..
+        } => format!(
+            "报告事故 {incident_id}（{}），发生于 {occurred_on}{}",
+            kind.name_zh(),
+            direct_loss_cny
+                .map(|l| format!("，直接经济损失 {}", yuan(l)))
+                .unwrap_or_default()
+        ),
+        E::IncidentAssessed {
+            incident_id,
+            direct_loss_cny,
+            class,
+            ..
+        } => format!(
+            "事故 {incident_id} 定级：直接经济损失 {}，{}事故",
+            yuan(*direct_loss_cny),
+            class.name_zh()
+        ),
+        E::ReviewOpened {
+            review_id,
+            trigger,
+            due_on,
+        } => format!(
+            "启动复核 {review_id}（{}），截止 {due_on}",
+            trigger.name_zh()
+        ),
+        E::ReviewConcluded {
+            review_id, outcome, ..
+        } => format!("复核 {review_id} 结论：{}", outcome.name_zh()),
+        E::AnnualEvaluationRecorded { year, stars, .. } => {
+            format!("{year} 年度评价：{stars} 星")
+        }
+        E::PlatformDelisted {
+            reason,
+            area,
+            cause,
+            ..
+        } => format!(
+            "撤销：{}{}{}",
+            reason.name_zh(),
+            area.map(|a| format!("（{}）", a.name_zh()))
+                .unwrap_or_default(),
+            cause.map(|c| format!("，起因事件 {c}")).unwrap_or_default()
+        ),
+    }
+}
+
 /// The timeline read model.
 pub fn model() -> TimelineModel {
     TimelineModel
@@ -197,6 +334,9 @@ struct Row {
     /// Set for acts of the system: the text after the cause (e.g. ", due 2027-01-31").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     automatic_tail: Option<String>,
+    /// The same in Chinese.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    automatic_tail_zh: Option<String>,
 }
 
 /// The key of a platform's row for stream version `version`.
@@ -237,7 +377,9 @@ impl Projection for TimelineModel {
 
 fn row(event: &PlatformEvent, e: &StoredEvent) -> Row {
     let mut summary = summary(event);
+    let mut summary_zh = summary_zh(event);
     let mut automatic_tail = None;
+    let mut automatic_tail_zh = None;
     if e.metadata.actor.role == roster_domain::actor::Role::System {
         // "policy D-4" from the system actor "system:policy D-4".
         let id = &e.metadata.actor.id;
@@ -250,10 +392,14 @@ fn row(event: &PlatformEvent, e: &StoredEvent) -> Row {
             } => {
                 summary = format!("review {review_id} ({trigger}) opened automatically by {who}");
                 automatic_tail = Some(format!(", due {due_on}"));
+                summary_zh = format!("{who} 自动启动复核 {review_id}（{}）", trigger.name_zh());
+                automatic_tail_zh = Some(format!("，截止 {due_on}"));
             }
             _ => {
                 summary = format!("{summary}: automatically by {who}");
                 automatic_tail = Some(String::new());
+                summary_zh = format!("{summary_zh}（{who} 自动办理）");
+                automatic_tail_zh = Some(String::new());
             }
         }
     }
@@ -269,10 +415,12 @@ fn row(event: &PlatformEvent, e: &StoredEvent) -> Row {
             command_id: e.metadata.command_id,
             causation_id: e.metadata.causation_id,
             summary,
+            summary_zh,
             late_entry: e.metadata.late_entry(),
             backfilled_by: e.metadata.backfilled_by.clone(),
         },
         automatic_tail,
+        automatic_tail_zh,
     }
 }
 
@@ -288,6 +436,7 @@ pub fn assemble(
         let Row {
             mut entry,
             automatic_tail,
+            automatic_tail_zh,
         } = serde_json::from_value(v)
             .map_err(|err| format!("timeline row of {platform_id} unreadable: {err}"))?;
         if let Some(tail) = automatic_tail {
@@ -303,6 +452,18 @@ pub fn assemble(
                 }
             }
             entry.summary.push_str(&tail);
+        }
+        if let (Some(tail), false) = (automatic_tail_zh, entry.summary_zh.is_empty()) {
+            if let Some(c) = entry.causation_id {
+                match by_event.get(&c) {
+                    Some(&i) if !entries[i].summary_zh.is_empty() => {
+                        let cause = entries[i].summary_zh.clone();
+                        entry.summary_zh.push_str(&format!("，起因：{cause}"));
+                    }
+                    _ => entry.summary_zh.push_str(&format!("，起因事件 {c}")),
+                }
+            }
+            entry.summary_zh.push_str(&tail);
         }
         by_event.insert(entry.event_id, entries.len());
         entries.push(entry);
@@ -335,4 +496,84 @@ pub fn assemble_all(
         .into_iter()
         .map(|(pid, rows)| assemble(&pid, rows))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roster_domain::samples::stored_event;
+    use serde_json::json;
+
+    fn stored(
+        position: i64,
+        event: &PlatformEvent,
+        actor: serde_json::Value,
+        cause: Option<Uuid>,
+    ) -> StoredEvent {
+        let mut e = stored_event(1, position);
+        let v = serde_json::to_value(event).unwrap();
+        e.event_type = v["type"].as_str().unwrap().to_string();
+        let mut payload = v;
+        payload.as_object_mut().unwrap().remove("type");
+        e.payload = payload;
+        e.metadata.actor = serde_json::from_value(actor).unwrap();
+        e.metadata.causation_id = cause;
+        e
+    }
+
+    #[test]
+    fn an_automatic_review_names_its_cause_in_both_languages() {
+        let incident = PlatformEvent::IncidentReported {
+            incident_id: "leak-1".into(),
+            kind: roster_domain::incident::IncidentKind::StrainLeak,
+            occurred_on: "2026-04-01".parse().unwrap(),
+            description: "x".into(),
+            direct_loss_cny: Some(roster_domain::values::Cny(20_000)),
+            severity: None,
+        };
+        let first = stored(
+            1,
+            &incident,
+            json!({"id": "a", "role": "applicant", "jurisdiction": "91440300708461136T"}),
+            None,
+        );
+        let review = PlatformEvent::ReviewOpened {
+            review_id: "inc-leak-1".into(),
+            trigger: roster_domain::commands::ReviewTrigger::Incident("leak-1".into()),
+            due_on: "2026-07-01".parse().unwrap(),
+        };
+        let second = stored(
+            2,
+            &review,
+            json!({"id": "system:policy D-4", "role": "system"}),
+            Some(first.event_id),
+        );
+        let rows = [&first, &second]
+            .map(|e| serde_json::to_value(row(&super::super::decode(e).unwrap(), e)).unwrap());
+        let doc = assemble("1", rows).unwrap();
+        assert_eq!(
+            doc.entries[0].summary_zh,
+            "报告事故 leak-1（菌种泄露），发生于 2026-04-01，直接经济损失 20000 元"
+        );
+        assert_eq!(
+            doc.entries[1].summary_zh,
+            "policy D-4 自动启动复核 inc-leak-1（事故复核（leak-1）），起因：报告事故 leak-1（菌种泄露），发生于 2026-04-01，直接经济损失 20000 元，截止 2026-07-01"
+        );
+        assert!(doc.entries[1]
+            .summary
+            .starts_with("review inc-leak-1 (incident:leak-1) opened automatically by policy D-4 after incident leak-1"));
+    }
+
+    #[test]
+    fn a_row_written_before_the_chinese_line_reads_back_with_an_empty_one() {
+        let old = json!({
+            "position": 1, "version": 1, "event_id": Uuid::nil(), "event_type": "PlatformListed",
+            "business_date": "2025-12-01", "recorded_at": "2025-12-01T02:00:00Z",
+            "actor": {"id": "m", "role": "ministry"}, "command_id": Uuid::nil(),
+            "causation_id": null, "summary": "listed on 2025-12-01"
+        });
+        let doc = assemble("1", [old]).unwrap();
+        assert_eq!(doc.entries[0].summary_zh, "");
+        assert_eq!(doc.entries[0].summary, "listed on 2025-12-01");
+    }
 }

@@ -276,7 +276,7 @@ pub(crate) async fn an_applicant_drafts_attaches_previews_submits_prints_and_ame
     let shown = a.get(&format!("/ui/platforms/{platform}")).await.body;
     assert!(shown.contains(&format!("/ui/platforms/{platform}/files/{sha}")));
     assert!(
-        shown.contains("1 file(s) attached"),
+        shown.contains("附佐证材料 1 份"),
         "the timeline names the file"
     );
 
@@ -345,10 +345,7 @@ pub(crate) async fn an_applicant_drafts_attaches_previews_submits_prints_and_ame
         "only what changed"
     );
     let timeline = a.get(&format!("/ui/platforms/{platform}")).await.body;
-    assert!(
-        timeline.contains("application amended: platform"),
-        "{timeline}"
-    );
+    assert!(timeline.contains("修改申报：platform"), "{timeline}");
 }
 
 /// The value of the field `name` in a page, whichever control carries it.
@@ -772,4 +769,62 @@ pub(crate) async fn notifications_are_mailed_once_and_none_is_lost_while_the_rel
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(sink.to("shenbao@example.com").len(), 1, "nothing twice");
     drop(app);
+}
+
+pub(crate) async fn a_province_sees_national_targets_as_national_with_its_share(app: TestApp) {
+    roster::demo::load(&app.cli(), "test-operator")
+        .await
+        .expect("demo loads");
+    let ministry = app.token(Role::Ministry, None).await;
+    let guangdong = app.token(Role::Province, Some("44")).await;
+    let national = app.get(Some(&ministry), "/api/v1/reports/kpi").await.body;
+    let seen = app.get(Some(&guangdong), "/api/v1/reports/kpi").await.body;
+    let k1 = |r: &serde_json::Value, set: &str| {
+        r["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["target_set_id"] == set && t["metric"] == "listed_platforms")
+            .cloned()
+            .unwrap_or_else(|| panic!("K-1 of {set} in {r}"))
+    };
+    let n = k1(&national, "national-2027");
+    let g = k1(&seen, "national-2027");
+    // The national target keeps the national figure and status; Guangdong's part beside it.
+    assert_eq!(g["value"], n["value"]);
+    assert_eq!(g["status"], n["status"]);
+    assert!(n.get("province_value").is_none());
+    let own = seen["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["metric"] == "listed_platforms")
+        .unwrap()["value"]
+        .clone();
+    assert_eq!(g["province_value"], own, "Guangdong's own listed platforms");
+    assert!(own.as_u64().unwrap() < n["value"].as_u64().unwrap());
+    // Its own target set is scored on its own platforms.
+    let analyst = app.token(Role::Analyst, None).await;
+    let plan = serde_json::json!({"command_id": uuid::Uuid::new_v4(),
+        "target_set_id": "guangdong-2027", "name": "广东省2027年目标",
+        "targets": [{"metric": "listed_platforms", "province": "44", "comparator": ">=",
+                     "threshold": 6, "deadline": "2027-12-31"}]});
+    let r = app.post(&analyst, "/api/v1/targets", &plan).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let seen = app.get(Some(&guangdong), "/api/v1/reports/kpi").await.body;
+    let plan = k1(&seen, "guangdong-2027");
+    assert_eq!(plan["value"], own);
+    assert_eq!(plan["scope"], "province=44");
+    assert!(plan.get("province_value").is_none());
+
+    // The page says so, and says how the K-1 forecast is made: the demo's platforms were all
+    // listed on one day, more than a year before today, so the window holds no listing day and
+    // the monthly extrapolation is flagged.
+    assert_eq!(n["listing_days_in_window"], 0);
+    let (_, p) = sign_in(&app, &guangdong).await;
+    let page = p.unwrap().get("/ui/targets").await.body;
+    assert!(page.contains("本省贡献"), "{page}");
+    assert!(page.contains(&format!("<strong class=\"province-value\">{own}</strong>")));
+    assert!(page.contains("测算方法"));
+    assert!(page.contains("名单按批次发布"));
 }

@@ -9,6 +9,7 @@ use roster_domain::actor::Role;
 use crate::app::TestApp;
 use crate::applying::{
     a_listed_platform_uploads_its_services_all_or_none,
+    a_province_sees_national_targets_as_national_with_its_share,
     an_applicant_drafts_attaches_previews_submits_prints_and_amends,
     each_user_is_told_of_what_concerns_them_and_marks_it_read,
 };
@@ -1072,6 +1073,7 @@ on_store!(
     Sqlite: an_applicant_drafts_attaches_previews_submits_prints_and_amends,
     a_listed_platform_uploads_its_services_all_or_none,
     each_user_is_told_of_what_concerns_them_and_marks_it_read,
+    a_province_sees_national_targets_as_national_with_its_share,
 );
 
 on_store!(

@@ -66,7 +66,7 @@ pub(crate) async fn notifications(
                         td.date { (n.recorded_at.with_timezone(&roster_domain::clock::beijing()).format("%Y-%m-%d %H:%M")) }
                         td { a href={"/ui/platforms/" (n.platform_id)} { (n.platform_name) } }
                         td { @if n.unread { span.badge.new { (v.t("未读", "new")) } " " } (event_name(lang, &n.event_type)) }
-                        td { (n.summary) }
+                        td { (if v.lang == Lang::Zh && !n.summary_zh.is_empty() { &n.summary_zh } else { &n.summary }) }
                         td { (crate::web::role_name(lang, &n.by)) }
                     }
                 } }

@@ -142,7 +142,7 @@ pub(crate) async fn platform(
             thead { tr { th { (v.t("业务日期", "Business date")) } th { (v.t("事件", "Event")) } th { (v.t("内容", "Summary")) } th { (v.t("操作者", "Actor")) } th { (v.t("起因", "Cause")) } th { (v.t("记录时间", "Recorded")) } } }
             tbody { @for e in &entries {
                 tr data-event=(e.event_type) {
-                    td { (e.business_date) } td { (event_name(lang, &e.event_type)) } td { (e.summary) }
+                    td { (e.business_date) } td { (event_name(lang, &e.event_type)) } td { (if v.lang == Lang::Zh && !e.summary_zh.is_empty() { &e.summary_zh } else { &e.summary }) }
                     td { (crate::web::role_name(lang, &e.actor)) " (" (e.actor.id) ")" }
                     td { @if let Some(c) = e.causation_id { (by_event.get(&c).map_or_else(|| v.t("指令", "command").to_string(), |t| event_name(lang, t))) " " span.muted { (c.simple().to_string()[..8]) } } }
                     td.muted {

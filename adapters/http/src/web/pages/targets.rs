@@ -81,13 +81,39 @@ pub(crate) async fn targets(
                             " · " (v.t("需每月", "needs")) " " (format!("{:.2}", r)) (v.t("", "/month"))
                         }
                     }
+                    @if let Some(pv) = t.province_value {
+                        div.share {
+                            (v.t("以上为全国数据；本省贡献 ", "The figures above are national; this province contributes "))
+                            strong.province-value { (pv) }
+                            @if t.value > 0 { " (" (format!("{:.0}", pv as f64 * 100.0 / t.value as f64)) "%)" }
+                            (v.t("，占全国目标 ", ", of the national target "))
+                            (format!("{:.0}%", pv as f64 * 100.0 / t.threshold.max(1) as f64))
+                        }
+                    }
+                    div.muted.method {
+                        (v.t("测算方法：", "Method: "))
+                        @match t.rate_window_from {
+                            Some(from) => {
+                                (v.t("以 ", "the average monthly growth from ")) (from) (v.t(" 至截至日期的月均增量，乘以距截止日期的月数，加上当前值。", " to the as-of date, times the months left, added to the value."))
+                            }
+                            None => { (v.t("尚无列入名单的平台，无法测算增速。", "no platform listed yet: no rate to forecast from.")) }
+                        }
+                    }
+                    @if let Some(days) = t.listing_days_in_window.filter(|d| *d <= 2 && t.gap > 0) {
+                        p.warning.caveat {
+                            "⚠ " (v.t("名单按批次发布：测算窗口内仅有 ", "Platforms are listed in batches: the window holds only "))
+                            (days) (v.t(" 个列入日期，按月外推仅供参考；达成目标还需再列入 ", " listing day(s), so a monthly extrapolation is indicative only; the target needs "))
+                            strong { (t.gap) } (v.t(" 个平台（取决于后续批次）。", " more platforms (from future batches)."))
+                        }
+                    }
                 }
             }
         }
         h2 { (v.t("月度走势、预测与所需轨迹", "Monthly figures, forecast and required trajectory")) }
         div.grid2 {
             @for (i, t) in report.targets.iter().enumerate() {
-                @if t.scope == "national" {
+                @if (t.scope == "national" && t.province_value.is_none())
+                    || province.is_some_and(|p| t.scope == format!("province={}", p.code())) {
                     div.card id={"chart-" (i)} {
                         strong { (v.t(t.name_zh, t.name_en)) " · " (t.target_set_name) }
                         (trajectory_chart(lang, &report, t))
