@@ -73,6 +73,13 @@ pub struct Status {
     pub relay_lag: Option<u64>,
     /// The relay is behind and has not published for longer than the stall limit.
     pub relay_stalled: bool,
+    /// The e-mail sender's place in the log, when it has run (`roster serve --smtp-url`).
+    pub mail_checkpoint: Option<Checkpoint>,
+    /// Events the e-mail sender has not gone past yet.
+    pub mail_lag: Option<u64>,
+    /// The e-mail sender is behind and has not moved for the stall limit (the relay down, say);
+    /// reported, but not a reason for `/ready` to refuse traffic: the roster works without mail.
+    pub mail_stalled: bool,
     /// `local` (in-process) or `broker`.
     #[schema(value_type = String)]
     pub transport: &'static str,
@@ -235,6 +242,19 @@ impl App {
             }
             None => (None, false),
         };
+        let mail = states
+            .iter()
+            .find(|s| s.projection == crate::mailer::MAILER);
+        let (mail_lag, mail_stalled) = match mail {
+            Some(m) => {
+                let lag = self.events().count_after(m.checkpoint).await?;
+                let stalled = self
+                    .stalled(crate::mailer::MAILER, m.checkpoint, lag, m.updated_at)
+                    .await?;
+                (Some(lag), stalled)
+            }
+            None => (None, false),
+        };
         let today = self.today();
         let pending = self.deadlines().deadlines(true, usize::MAX >> 1).await?;
         let deadlines = DeadlineStatus {
@@ -261,6 +281,9 @@ impl App {
             relay_checkpoint: relay.map(|r| r.checkpoint),
             relay_lag,
             relay_stalled,
+            mail_checkpoint: mail.map(|m| m.checkpoint),
+            mail_lag,
+            mail_stalled,
             transport: match self.inner.settings.transport {
                 crate::Transport::Local => "local",
                 crate::Transport::Broker => "broker",

@@ -124,6 +124,16 @@ pub fn print_status(r: &StatusReport) {
             if v.relay_stalled { "STALLED" } else { "" }.into(),
         ]);
     }
+    if let (Some(c), Some(lag)) = (v.mail_checkpoint, v.mail_lag) {
+        readers.add_row(vec![
+            roster_app::mailer::MAILER.to_string(),
+            c.global_position.to_string(),
+            lag.to_string(),
+            "-".into(),
+            "-".into(),
+            if v.mail_stalled { "STALLED" } else { "" }.into(),
+        ]);
+    }
     println!("{readers}");
     if !r.broker.is_empty() {
         let mut queues = table(

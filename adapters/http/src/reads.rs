@@ -286,6 +286,20 @@ pub(crate) async fn metrics(
         labels: vec![],
         value: status.deadlines.late as f64,
     });
+    if let Some(lag) = status.mail_lag {
+        gauges.push(Gauge {
+            name: "roster_mail_lag_events",
+            help: "Events the e-mail sender of notifications has not gone past (the relay down?).",
+            labels: vec![],
+            value: lag as f64,
+        });
+        gauges.push(Gauge {
+            name: "roster_mail_stalled",
+            help: "1 when the e-mail sender is behind and has not moved for the stall limit.",
+            labels: vec![],
+            value: f64::from(u8::from(status.mail_stalled)),
+        });
+    }
     if let Some(lag) = status.relay_lag {
         gauges.push(Gauge {
             name: "roster_relay_lag_events",

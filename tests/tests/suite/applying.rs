@@ -759,6 +759,9 @@ pub(crate) async fn notifications_are_mailed_once_and_none_is_lost_while_the_rel
         .unwrap()
         .to_string();
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    // The operator sees the sender behind (status, metrics) while the relay is down.
+    let status = app.get(Some(&ministry), "/api/v1/status").await.body;
+    assert!(status["mail_lag"].as_u64().unwrap() > 0, "{status}");
     let sink = SmtpSink::start(port).await;
     let got = mailed(&sink, "shenbao@example.com", 1).await;
     assert!(
@@ -768,6 +771,8 @@ pub(crate) async fn notifications_are_mailed_once_and_none_is_lost_while_the_rel
     );
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(sink.to("shenbao@example.com").len(), 1, "nothing twice");
+    let status = app.get(Some(&ministry), "/api/v1/status").await.body;
+    assert_eq!(status["mail_lag"], 0, "{status}");
     drop(app);
 }
 
