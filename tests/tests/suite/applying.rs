@@ -833,3 +833,48 @@ pub(crate) async fn a_province_sees_national_targets_as_national_with_its_share(
     assert!(page.contains("测算方法"));
     assert!(page.contains("名单按批次发布"));
 }
+
+pub(crate) async fn the_roster_table_searches_sorts_and_filters_by_city(app: TestApp) {
+    roster::demo::load(&app.cli(), "test-operator")
+        .await
+        .expect("demo loads");
+    let ministry = app.token(Role::Ministry, None).await;
+    let (_, m) = sign_in(&app, &ministry).await;
+    let m = m.unwrap();
+    let rows = |body: &str| -> Vec<String> {
+        body.split("data-platform=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().to_string())
+            .collect()
+    };
+    let all = rows(&m.get("/ui/roster").await.body);
+    assert!(all.len() > 5, "{all:?}");
+    // Search: every word, in names, units and codes.
+    let found = m.get("/ui/roster?q=%E6%B7%B1%E5%9C%B3").await.body; // 深圳
+    let shenzhen = rows(&found);
+    assert!(
+        !shenzhen.is_empty() && shenzhen.len() < all.len(),
+        "{shenzhen:?}"
+    );
+    assert!(
+        shenzhen.iter().all(|p| p.starts_with("gd-sz")),
+        "{shenzhen:?}"
+    );
+    assert!(found.contains("id=\"page-of\""));
+    // City filter (a Dongguan platform by its city code).
+    let dongguan = rows(&m.get("/ui/roster?city=441900").await.body);
+    assert_eq!(dongguan, ["gd-dg-enzyme"]);
+    // Sorted by name one way and the other: the same rows, in reverse order.
+    let by_name = rows(&m.get("/ui/roster?sort=platform&dir=asc").await.body);
+    let by_name_desc = rows(&m.get("/ui/roster?sort=platform&dir=desc").await.body);
+    assert_eq!(by_name.len(), all.len());
+    let mut reversed = by_name_desc.clone();
+    reversed.reverse();
+    assert_eq!(by_name, reversed);
+    // The download takes the search (all pages), and a bad sort column is refused by name.
+    let csv = m.get("/ui/roster.csv?q=%E6%B7%B1%E5%9C%B3").await.body;
+    assert_eq!(csv.lines().count(), shenzhen.len() + 1, "{csv}");
+    let bad = m.get("/ui/roster?sort=password").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("cannot sort on"));
+}

@@ -12,6 +12,7 @@ use crate::applying::{
     a_province_sees_national_targets_as_national_with_its_share,
     an_applicant_drafts_attaches_previews_submits_prints_and_amends,
     each_user_is_told_of_what_concerns_them_and_marks_it_read,
+    the_roster_table_searches_sorts_and_filters_by_city,
 };
 use crate::browser::demo_with_an_open_round;
 
@@ -1074,6 +1075,7 @@ on_store!(
     a_listed_platform_uploads_its_services_all_or_none,
     each_user_is_told_of_what_concerns_them_and_marks_it_read,
     a_province_sees_national_targets_as_national_with_its_share,
+    the_roster_table_searches_sorts_and_filters_by_city,
 );
 
 on_store!(

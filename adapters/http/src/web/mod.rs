@@ -13,6 +13,7 @@ mod pages;
 mod rounds;
 mod services;
 pub(crate) mod session;
+mod table;
 
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
@@ -334,6 +335,9 @@ table.entry input,table.entry select{width:100%;min-width:5rem}
 .buttons{display:flex;flex-wrap:wrap;gap:.5rem;margin:.75rem 0;position:sticky;bottom:0;background:#f4f6f9;padding:.5rem 0}
 .buttons button{padding:.35rem .9rem}
 ul.files{width:100%;margin:.25rem 0}
+nav.pager{display:flex;gap:1rem;align-items:center;margin:.5rem 0;font-size:.9rem}
+th a.sort{color:inherit;text-decoration:none}
+th[aria-sort] a.sort{text-decoration:underline}
 p.links{display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
 form.inline{display:inline}
 .print-doc{background:#fff;padding:1rem 1.5rem;border-radius:6px}

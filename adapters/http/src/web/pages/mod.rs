@@ -24,7 +24,7 @@ use roster_projections::models::timeline::TimelineDoc;
 use roster_projections::queries::{ReviewState, RosterRow};
 
 use super::charts::{self, Bar, Series, Stroke};
-use super::{filled, page, Lang, PageError, Viewer};
+use super::{filled, page, table, Lang, PageError, Viewer};
 use crate::problem::Problem;
 use crate::reads::{self, date_param, known};
 use crate::AppState;
@@ -91,6 +91,15 @@ pub(super) fn file(content_type: &str, name: &str, body: impl IntoResponse) -> R
 }
 
 pub(super) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A city by its 6-digit GB/T 2260 code, with its province's name (the city names list is not
+/// in the build; the code is what the applications give).
+pub(super) fn city_name(code: &str) -> String {
+    match Province::from_division(code) {
+        Some(p) => format!("{}·{code}", p.name_zh()),
+        None => code.to_string(),
+    }
+}
 
 /// The eligibility assessment rule by rule (G-1..G-12), then the soft findings.
 pub(super) fn eligibility_table(

@@ -2,20 +2,68 @@
 
 use super::*;
 
-const ROSTER_PAGE_PARAMS: [&str; 5] = ["as_of", "province", "domain", "status", "stars"];
+const ROSTER_PAGE_PARAMS: [&str; 10] = [
+    "as_of", "province", "domain", "status", "stars", "city", "q", "sort", "dir", "page",
+];
 
+/// The columns the roster table sorts on.
+const SORTS: [&str; 7] = [
+    "platform",
+    "applicant",
+    "province",
+    "status",
+    "listed_on",
+    "next_review",
+    "stars",
+];
+
+fn sort_key(r: &RosterRow, col: &str) -> table::Key {
+    use table::Key;
+    let date = |d: Option<NaiveDate>| {
+        d.map_or(Key::Blank, |d| {
+            Key::Num(chrono::Datelike::num_days_from_ce(&d).into())
+        })
+    };
+    match col {
+        "platform" => Key::Text(r.platform_name.clone()),
+        "applicant" => Key::Text(r.applicant_name.clone()),
+        "province" => Key::Text(r.province.clone()),
+        "status" => Key::Text(r.status.code().to_string()),
+        "listed_on" => date(r.listed_on),
+        "next_review" => date(r.next_review_due),
+        _ => r.stars.map_or(Key::Blank, |s| Key::Num(s.into())),
+    }
+}
+
+/// The roster rows of the page's filters, search and order (every page: the downloads take
+/// them all), and the view.
 async fn roster_for(
     state: &AppState,
     v: &Viewer,
     params: &HashMap<String, String>,
-) -> Result<(NaiveDate, Vec<RosterRow>), PageError> {
+) -> Result<(NaiveDate, Vec<RosterRow>, table::View), PageError> {
     known(params, &ROSTER_PAGE_PARAMS).map_err(|r| refused(v, r))?;
+    let view = table::View::of(params, &SORTS).map_err(|r| refused(v, r))?;
     let q = reads::roster_query(params).map_err(|r| refused(v, r))?;
-    state
+    let (as_of, mut rows) = state
         .app()
         .roster(&v.actor, &q)
         .await
-        .map_err(|p| refused(v, p))
+        .map_err(|p| refused(v, p))?;
+    if let Some(city) = params.get("city") {
+        rows.retain(|r| &r.city == city);
+    }
+    let rows = view.select(
+        rows,
+        |r| {
+            format!(
+                "{} {} {} {} {}",
+                r.platform_name, r.applicant_name, r.uscc, r.platform_id, r.province_name
+            )
+        },
+        sort_key,
+    );
+    Ok((as_of, rows, view))
 }
 
 pub(crate) async fn roster(
@@ -24,7 +72,9 @@ pub(crate) async fn roster(
     Query(params): Params,
 ) -> Result<Response, PageError> {
     let params = filled(params);
-    let (as_of, rows) = roster_for(&state, &v, &params).await?;
+    let (as_of, rows, view) = roster_for(&state, &v, &params).await?;
+    let (shown, pages) = view.page_of(&rows);
+    let cities: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.city.as_str()).collect();
     let lang = v.lang;
     let qs = query_string(&params);
     let national = matches!(v.actor.role, Role::Ministry | Role::Analyst);
@@ -91,6 +141,20 @@ pub(crate) async fn roster(
                     }
                 }
             }
+            @if v.actor.role != Role::City && v.actor.role != Role::Applicant {
+                label { (v.t("城市", "City"))
+                    select name="city" id="city" {
+                        option value="" { (v.t("全部", "All")) }
+                        @for c in &cities {
+                            option value=(c) selected[selected("city", c)] { (city_name(c)) }
+                        }
+                        @if let Some(c) = params.get("city").filter(|c| !cities.contains(c.as_str())) {
+                            option value=(c) selected { (city_name(c)) }
+                        }
+                    }
+                }
+            }
+            (table::search(&v, &view))
             button.primary type="submit" id="apply" { (v.t("筛选", "Filter")) }
         }
         p { span id="roster-count" data-count=(rows.len()) { (rows.len()) } " " (v.t("个平台，截至", "platforms as of")) " " (as_of)
@@ -102,12 +166,17 @@ pub(crate) async fn roster(
         div.scroll {
             table id="roster-table" {
                 thead { tr {
-                    th { (v.t("平台", "Platform")) } th { (v.t("申报单位", "Applicant")) } th { (v.t("省份", "Province")) }
-                    th { (v.t("领域", "Domains")) } th { (v.t("状态", "Status")) } th { (v.t("入列日期", "Listed on")) }
-                    th { (v.t("下次复核截止", "Next review due")) } th { (v.t("星级", "Stars")) }
+                    (table::th(&v, "/ui/roster", &params, &view, "platform", ("平台", "Platform")))
+                    (table::th(&v, "/ui/roster", &params, &view, "applicant", ("申报单位", "Applicant")))
+                    (table::th(&v, "/ui/roster", &params, &view, "province", ("省份", "Province")))
+                    th { (v.t("领域", "Domains")) }
+                    (table::th(&v, "/ui/roster", &params, &view, "status", ("状态", "Status")))
+                    (table::th(&v, "/ui/roster", &params, &view, "listed_on", ("入列日期", "Listed on")))
+                    (table::th(&v, "/ui/roster", &params, &view, "next_review", ("下次复核截止", "Next review due")))
+                    (table::th(&v, "/ui/roster", &params, &view, "stars", ("星级", "Stars")))
                 } }
                 tbody {
-                    @for r in &rows {
+                    @for r in shown {
                         tr data-platform=(r.platform_id) {
                             td { a href={"/ui/platforms/" (r.platform_id)} { (r.platform_name) } }
                             td { (r.applicant_name) }
@@ -122,6 +191,7 @@ pub(crate) async fn roster(
                 }
             }
         }
+        (table::pager(&v, "/ui/roster", &params, &view, pages, rows.len()))
         div.grid2 {
             div { h2 { (v.t("按省份", "By province")) } (charts::bars(v.t("按省份的平台数", "Platforms by province"), &province_bars)) }
             div { h2 { (v.t("按领域", "By domain")) } (charts::bars(v.t("按领域的平台数（多领域平台各计一次）", "Platforms by domain (a multi-domain platform in each)"), &domain_bars)) }
@@ -135,7 +205,7 @@ pub(crate) async fn roster_csv(
     v: Viewer,
     Query(params): Params,
 ) -> Result<Response, PageError> {
-    let (as_of, rows) = roster_for(&state, &v, &filled(params)).await?;
+    let (as_of, rows, _) = roster_for(&state, &v, &filled(params)).await?;
     let body = export::to_csv(&export::roster_sheet(&rows))
         .map_err(|e| refused(&v, Problem::new(code::INTERNAL, e.to_string())))?;
     Ok(file(
@@ -150,7 +220,7 @@ pub(crate) async fn roster_xlsx(
     v: Viewer,
     Query(params): Params,
 ) -> Result<Response, PageError> {
-    let (as_of, rows) = roster_for(&state, &v, &filled(params)).await?;
+    let (as_of, rows, _) = roster_for(&state, &v, &filled(params)).await?;
     let body = export::to_xlsx(&[export::roster_sheet(&rows)])
         .map_err(|e| refused(&v, Problem::new(code::INTERNAL, e.to_string())))?;
     Ok(file(XLSX, &format!("roster-{as_of}.xlsx"), body))
