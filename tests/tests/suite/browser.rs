@@ -475,11 +475,30 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
         ("/ui/batch/annual", "batch-annual"),
         ("/ui/batch/list", "batch-list"),
         ("/ui/rounds/new", "round-new"),
+        ("/ui/provinces", "provinces"),
+        ("/ui/notifications", "notifications"),
     ] {
         b.go(path).await;
         b.text("main h1").await;
         b.shot(name).await;
     }
+    // The province comparison: every authority, zeros included; the map draws the provinces
+    // coloured by K-1 with Guangdong's value.
+    b.go("/ui/provinces").await;
+    assert_eq!(b.count("#provinces tbody tr").await, 32);
+    assert_eq!(b.count("svg.china path.province[data-province]").await, 31);
+    let gd = api(&app, &ministry, "/api/v1/reports/kpi").await["by_province"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "44")
+        .unwrap()["listed_platforms"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        b.text("#provinces tr[data-province='44'] td:nth-child(2)").await,
+        gd.to_string()
+    );
 
     // Phone width: the pages reflow, nothing scrolls sideways but the tables in their boxes.
     b.client.set_window_size(390, 844).await.unwrap();
@@ -491,6 +510,8 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
         ("/ui/funnel?round=2025", "phone-funnel"),
         ("/ui/batch/annual", "phone-batch-annual"),
         ("/ui/rounds/new", "phone-round-new"),
+        ("/ui/provinces", "phone-provinces"),
+        ("/ui/notifications", "phone-notifications"),
     ] {
         b.go(path).await;
         b.text("main h1").await;

@@ -45,6 +45,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/notifications/email", post(pages::set_email))
         .route("/ui/targets", get(pages::targets))
         .route("/ui/roster", get(pages::roster))
+        .route("/ui/provinces", get(pages::provinces))
         .route("/ui/roster.csv", get(pages::roster_csv))
         .route("/ui/roster.xlsx", get(pages::roster_xlsx))
         .route("/ui/kpi.xlsx", get(pages::kpi_xlsx))
@@ -335,6 +336,16 @@ table.entry input,table.entry select{width:100%;min-width:5rem}
 .buttons{display:flex;flex-wrap:wrap;gap:.5rem;margin:.75rem 0;position:sticky;bottom:0;background:#f4f6f9;padding:.5rem 0}
 .buttons button{padding:.35rem .9rem}
 ul.files{width:100%;margin:.25rem 0}
+svg.china{width:100%;height:auto;background:#fff;border-radius:6px}
+svg.china .province{stroke:#fff;stroke-width:.6}
+svg.china .c0{fill:#e3e7ec}svg.china .c1{fill:#c6dbef}svg.china .c2{fill:#6baed6}svg.china .c3{fill:#2f6fad}svg.china .c4{fill:#123a63}
+svg.china .other{fill:#d5d8dc}
+svg.china .maritime{fill:none;stroke:#5c6773;stroke-width:1.2}
+svg.china .province:hover{stroke:#ffd166;stroke-width:1.5}
+.legend .swatch{display:inline-block;width:.9rem;height:.9rem;vertical-align:middle;border-radius:2px}
+.legend .c0{background:#e3e7ec}.legend .c1{background:#c6dbef}.legend .c2{background:#6baed6}.legend .c3{background:#2f6fad}.legend .c4{background:#123a63}
+figure.map{margin:0}
+#provinces td:first-child,#provinces th{white-space:nowrap}
 nav.pager{display:flex;gap:1rem;align-items:center;margin:.5rem 0;font-size:.9rem}
 th a.sort{color:inherit;text-decoration:none}
 th[aria-sort] a.sort{text-decoration:underline}
@@ -386,6 +397,9 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> {
         v.push(("/ui/targets", "目标进度", "Targets"));
     }
     v.push(("/ui/roster", "平台名单", "Roster"));
+    if matches!(role, Role::Ministry | Role::Analyst) {
+        v.push(("/ui/provinces", "分省对比", "Provinces"));
+    }
     v.push(("/ui/reviews", "复核与事故", "Reviews & incidents"));
     v.push(("/ui/funnel", "申报漏斗", "Funnel"));
     v

@@ -92,13 +92,9 @@ pub(super) fn file(content_type: &str, name: &str, body: impl IntoResponse) -> R
 
 pub(super) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-/// A city by its 6-digit GB/T 2260 code, with its province's name (the city names list is not
-/// in the build; the code is what the applications give).
+/// A city by its GB/T 2260 name (the code when it is not in the list).
 pub(super) fn city_name(code: &str) -> String {
-    match Province::from_division(code) {
-        Some(p) => format!("{}·{code}", p.name_zh()),
-        None => code.to_string(),
-    }
+    roster_domain::values::gbt2260_name(code).map_or_else(|| code.to_string(), str::to_string)
 }
 
 /// The eligibility assessment rule by rule (G-1..G-12), then the soft findings.
@@ -176,12 +172,14 @@ fn outcome_name(lang: Lang, o: Outcome) -> &'static str {
 
 mod inbox;
 mod notifications;
+mod provinces;
 mod targets;
 
 pub(super) use funnel::funnel;
 pub(super) use inbox::inbox;
 pub(super) use notifications::{mark_read, notifications, set_email};
 pub(super) use platform::platform;
+pub(super) use provinces::provinces;
 pub(super) use reviews::reviews;
 pub(super) use roster::{roster, roster_csv, roster_xlsx};
 pub(super) use targets::{kpi_csv, kpi_xlsx, targets};

@@ -62,7 +62,7 @@ pub(crate) async fn platform(
                 div.card {
                     div.muted { (v.t("申报单位", "Applicant")) }
                     div { (f.applicant.name) }
-                    div.muted { (f.applicant.uscc.as_str()) " · " (province_name(lang, f.applicant.province.code())) " · " (f.applicant.city.as_str()) }
+                    div.muted { (f.applicant.uscc.as_str()) " · " (province_name(lang, f.applicant.province.code())) " · " (f.applicant.city.name()) " (" (f.applicant.city.as_str()) ")" }
                 }
                 div.card {
                     div.muted { (v.t("领域", "Domains")) }
