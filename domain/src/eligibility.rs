@@ -53,6 +53,18 @@ pub struct RuleResult {
     pub outcome: Outcome,
     /// What the rule found, in words (e.g. `largest vessel 5000 L ≥ 1000 L`).
     pub detail: String,
+    /// The same in Chinese (e.g. `最大罐体 5000 升 ≥ 1000 升`); empty in assessments recorded
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail_zh: String,
+}
+
+impl RuleResult {
+    /// The result with its Chinese detail.
+    fn zh(mut self, detail_zh: impl Into<String>) -> RuleResult {
+        self.detail_zh = detail_zh.into();
+        self
+    }
 }
 
 /// A soft finding (RULES.md §5): equipment or software the Guideline encourages; shown, never
@@ -120,29 +132,37 @@ fn result(rule: &str, outcome: Outcome, detail: impl Into<String>) -> RuleResult
         rule: rule.to_string(),
         outcome,
         detail: detail.into(),
+        detail_zh: String::new(),
     }
 }
 
-fn all_true(items: &[(&str, Option<bool>)]) -> (Outcome, String) {
-    let missing: Vec<&str> = items
+fn all_true(items: &[(&str, &str, Option<bool>)]) -> (Outcome, String, String) {
+    let missing: Vec<(&str, &str)> = items
         .iter()
-        .filter(|(_, v)| v.is_none())
-        .map(|(n, _)| *n)
+        .filter(|(_, _, v)| v.is_none())
+        .map(|(n, z, _)| (*n, *z))
         .collect();
-    let failing: Vec<&str> = items
+    let failing: Vec<(&str, &str)> = items
         .iter()
-        .filter(|(_, v)| *v == Some(false))
-        .map(|(n, _)| *n)
+        .filter(|(_, _, v)| *v == Some(false))
+        .map(|(n, z, _)| (*n, *z))
         .collect();
+    let en = |l: &[(&str, &str)]| l.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+    let zh = |l: &[(&str, &str)]| l.iter().map(|(_, z)| *z).collect::<Vec<_>>().join("、");
     if !failing.is_empty() {
-        (Outcome::Fail, format!("lacking: {}", failing.join(", ")))
+        (
+            Outcome::Fail,
+            format!("lacking: {}", en(&failing)),
+            format!("缺少：{}", zh(&failing)),
+        )
     } else if !missing.is_empty() {
         (
             Outcome::MissingEvidence,
-            format!("not answered: {}", missing.join(", ")),
+            format!("not answered: {}", en(&missing)),
+            format!("未填写：{}", zh(&missing)),
         )
     } else {
-        (Outcome::Pass, "all present".into())
+        (Outcome::Pass, "all present".into(), "均已具备".into())
     }
 }
 
@@ -205,8 +225,10 @@ fn g1(cx: &Subject<'_>, warnings: &mut Vec<String>) -> RuleResult {
     }
     if uscc.is_individual_business() {
         result("G-1", Outcome::Fail, format!("{uscc} is registered as an individual business (个体工商户), not an independent legal entity"))
+            .zh(format!("{uscc} 为个体工商户，不是独立法人"))
     } else {
         result("G-1", Outcome::Pass, format!("USCC {uscc} valid"))
+            .zh(format!("统一社会信用代码 {uscc} 有效"))
     }
 }
 
@@ -214,17 +236,21 @@ fn g1(cx: &Subject<'_>, warnings: &mut Vec<String>) -> RuleResult {
 fn g2(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
     let form = cx.form;
     match form.platform.built {
-        Some(true) => result("G-2", Outcome::Pass, "platform built and operating"),
+        Some(true) => {
+            result("G-2", Outcome::Pass, "platform built and operating").zh("已建成并正常运营")
+        }
         Some(false) => result(
             "G-2",
             Outcome::Fail,
             "platform not yet built (已建成且正常运营 required)",
-        ),
+        )
+        .zh("尚未建成（须已建成且正常运营）"),
         None => result(
             "G-2",
             Outcome::MissingEvidence,
             "form does not say whether the platform is built",
-        ),
+        )
+        .zh("未填写是否已建成"),
     }
 }
 
@@ -251,6 +277,10 @@ fn g3(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
                 ids.join(", ")
             ),
         )
+        .zh(format!(
+            "{since} 以来记录有较大及以上事故：{}",
+            ids.join("、")
+        ))
     } else {
         match form.compliance.penalised {
             Some(true) => result(
@@ -263,17 +293,26 @@ fn g3(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
                         .as_deref()
                         .unwrap_or("(no details)")
                 ),
-            ),
+            )
+            .zh(format!(
+                "因违反安全、环保等法律法规受到处罚：{}",
+                form.compliance
+                    .penalty_details
+                    .as_deref()
+                    .unwrap_or("（未说明）")
+            )),
             Some(false) => result(
                 "G-3",
                 Outcome::Pass,
                 "no penalty declared, no serious incident recorded in 3 years",
-            ),
+            )
+            .zh("未申报处罚，近三年无较大及以上事故记录"),
             None => result(
                 "G-3",
                 Outcome::MissingEvidence,
                 "form does not answer the penalty question",
-            ),
+            )
+            .zh("未回答是否受到处罚"),
         }
     }
 }
@@ -284,13 +323,15 @@ fn g4(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
     match form.site.as_ref().and_then(|s| s.area_m2) {
         Some(a) if a.0 >= MIN_SITE_AREA_M2 => {
             result("G-4", Outcome::Pass, format!("{} m² ≥ 1500 m²", a.0))
+                .zh(format!("用房面积 {} 平方米 ≥ 1500 平方米", a.0))
         }
         Some(a) => result(
             "G-4",
             Outcome::Fail,
             format!("{} m² < 1500 m² (用房面积不少于1500平方米)", a.0),
-        ),
-        None => result("G-4", Outcome::MissingEvidence, "site area not given"),
+        )
+        .zh(format!("用房面积 {} 平方米 < 1500 平方米", a.0)),
+        None => result("G-4", Outcome::MissingEvidence, "site area not given").zh("未填写用房面积"),
     }
 }
 
@@ -298,21 +339,31 @@ fn g4(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
 fn g5(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
     let form = cx.form;
     match &form.site {
-        None => result("G-5", Outcome::MissingEvidence, "site conditions not given"),
+        None => result("G-5", Outcome::MissingEvidence, "site conditions not given")
+            .zh("未填写场所配备及资质"),
         Some(s) => {
-            let (o, d) = all_true(&[
-                ("strain_room", s.strain_room),
-                ("clean_area", s.clean_area),
-                ("explosion_proof_area", s.explosion_proof_area),
-                ("storage_area", s.storage_area),
-                ("safety_assessment_passed", s.safety_assessment_passed),
+            let (o, d, z) = all_true(&[
+                ("strain_room", "菌种室", s.strain_room),
+                ("clean_area", "洁净区", s.clean_area),
+                ("explosion_proof_area", "防爆区", s.explosion_proof_area),
+                ("storage_area", "仓储区", s.storage_area),
+                (
+                    "safety_assessment_passed",
+                    "安全评价",
+                    s.safety_assessment_passed,
+                ),
                 (
                     "environmental_assessment_passed",
+                    "环境影响评价",
                     s.environmental_assessment_passed,
                 ),
-                ("health_assessment_passed", s.health_assessment_passed),
+                (
+                    "health_assessment_passed",
+                    "职业卫生评价",
+                    s.health_assessment_passed,
+                ),
             ]);
-            result("G-5", o, d)
+            result("G-5", o, d).zh(z)
         }
     }
 }
@@ -321,7 +372,7 @@ fn g5(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
 fn g6(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
     let form = cx.form;
     match &form.utilities {
-        None => result("G-6", Outcome::MissingEvidence, "utilities not given"),
+        None => result("G-6", Outcome::MissingEvidence, "utilities not given").zh("未填写公用工程"),
         Some(have) => {
             let missing: Vec<&str> = Utility::ALL
                 .iter()
@@ -329,13 +380,22 @@ fn g6(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
                 .map(|u| u.code())
                 .collect();
             if missing.is_empty() {
-                result("G-6", Outcome::Pass, "all nine utilities present")
+                result("G-6", Outcome::Pass, "all nine utilities present").zh("九项公用工程齐全")
             } else {
                 result(
                     "G-6",
                     Outcome::Fail,
                     format!("missing utilities: {}", missing.join(", ")),
                 )
+                .zh(format!(
+                    "缺少公用工程：{}",
+                    Utility::ALL
+                        .iter()
+                        .filter(|u| !have.contains(u))
+                        .map(|u| u.name_zh())
+                        .collect::<Vec<_>>()
+                        .join("、")
+                ))
             }
         }
     }
@@ -345,7 +405,7 @@ fn g6(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
 fn g7(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
     let form = cx.form;
     match &form.team {
-        None => result("G-7", Outcome::MissingEvidence, "team not given"),
+        None => result("G-7", Outcome::MissingEvidence, "team not given").zh("未填写人才团队"),
         Some(t) if t.qualified_staff > t.fixed_technical_staff => result(
             "G-7",
             Outcome::Fail,
@@ -353,7 +413,11 @@ fn g7(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
                 "qualified staff ({}) exceeds the team ({})",
                 t.qualified_staff, t.fixed_technical_staff
             ),
-        ),
+        )
+        .zh(format!(
+            "具备资质人员（{}）多于团队人数（{}）",
+            t.qualified_staff, t.fixed_technical_staff
+        )),
         Some(t) => {
             let size_ok = t.fixed_technical_staff >= MIN_TEAM;
             let share_ok = u64::from(t.qualified_staff) * 100
@@ -376,6 +440,10 @@ fn g7(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
                 },
                 detail,
             )
+            .zh(format!(
+                "固定技术人员 {} 人（≥ 15），具备资质 {} 人，占 {:.1}%（≥ 60%）",
+                t.fixed_technical_staff, t.qualified_staff, pct
+            ))
         }
     }
 }
@@ -403,22 +471,26 @@ fn g8(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
             "G-8",
             Outcome::Fail,
             "no fermentation or enzyme-catalysis vessel declared",
-        ),
+        )
+        .zh("未填报发酵或酶催化设备"),
         Some(l) if l >= MIN_VESSEL_LITRES => result(
             "G-8",
             Outcome::Pass,
             format!("largest vessel {l} L ≥ 1000 L"),
-        ),
+        )
+        .zh(format!("最大罐体 {l} 升 ≥ 1000 升")),
         Some(l) if form.has_domain(Domain::Biopharma) => result(
             "G-8",
             Outcome::Pass,
             format!("largest vessel {l} L; waived for biopharma (生物制药领域单罐体积可降低)"),
-        ),
+        )
+        .zh(format!("最大罐体 {l} 升；生物制药领域单罐体积可降低")),
         Some(l) => result(
             "G-8",
             Outcome::Fail,
             format!("largest vessel {l} L < 1000 L"),
-        ),
+        )
+        .zh(format!("最大罐体 {l} 升 < 1000 升")),
     }
 }
 
@@ -430,7 +502,8 @@ fn g9(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
             "G-9",
             Outcome::MissingEvidence,
             "three-year record not given",
-        ),
+        )
+        .zh("未填写近三年服务情况"),
         Some(t) => {
             let projects_ok = t.pilot_projects >= MIN_PILOT_PROJECTS;
             let industrialized_ok = t.industrialized_projects >= MIN_INDUSTRIALIZED
@@ -450,6 +523,14 @@ fn g9(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
                 },
                 detail,
             )
+            .zh(format!(
+                "中试项目 {} 项（≥ 5）；产业化 {} 项、营业收入 {} 元（≥ 2 项且 > 0）；孵化企业 {} 家、估值 {} 元（≥ 3 家且 ≥ 2000 万元）",
+                t.pilot_projects,
+                t.industrialized_projects,
+                t.industrialized_revenue_cny.yuan(),
+                t.spun_off_enterprises,
+                t.spun_off_valuation_cny.yuan()
+            ))
         }
     }
 }
@@ -459,19 +540,23 @@ fn g10(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
     let form = cx.form;
     if !form.has_domain(Domain::Biopharma) {
         result("G-10", Outcome::NotApplicable, "not a biopharma platform")
+            .zh("非生物制药领域，不适用")
     } else {
         match form.gmp_compliant {
-            Some(true) => result("G-10", Outcome::Pass, "complies with drug GMP"),
+            Some(true) => result("G-10", Outcome::Pass, "complies with drug GMP")
+                .zh("符合药品生产质量管理规范"),
             Some(false) => result(
                 "G-10",
                 Outcome::Fail,
                 "biopharma platform does not comply with drug GMP (药品质量管理规范)",
-            ),
+            )
+            .zh("生物制药平台不符合药品生产质量管理规范"),
             None => result(
                 "G-10",
                 Outcome::MissingEvidence,
                 "GMP compliance not stated",
-            ),
+            )
+            .zh("未说明是否符合药品生产质量管理规范"),
         }
     }
 }
@@ -484,23 +569,30 @@ fn g11(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
             "G-11",
             Outcome::MissingEvidence,
             "IP protection not described",
-        ),
+        )
+        .zh("未填写知识产权保护措施"),
         Some(p) => {
             let mut lacking = Vec::new();
+            let mut lacking_zh = Vec::new();
             if !p.ip_department {
                 lacking.push("IP department".to_string());
+                lacking_zh.push("知识产权管理部门".to_string());
             }
             if !p.headed_by_principal {
                 lacking.push("headed by the principal".to_string());
+                lacking_zh.push("主要负责人分管".to_string());
             }
             if !p.strain_bank_dual_lock {
                 lacking.push("strain bank with dual-person dual-lock".to_string());
+                lacking_zh.push("菌种库双人双锁".to_string());
             }
             if !p.access_control_graded {
                 lacking.push("graded access control".to_string());
+                lacking_zh.push("分级门禁".to_string());
             }
             if p.cctv_retention_days < MIN_CCTV_DAYS {
                 lacking.push(format!("CCTV kept {} days < 90", p.cctv_retention_days));
+                lacking_zh.push(format!("监控录像保存 {} 天 < 90 天", p.cctv_retention_days));
             }
             if lacking.is_empty() {
                 result(
@@ -511,12 +603,17 @@ fn g11(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
                         p.cctv_retention_days
                     ),
                 )
+                .zh(format!(
+                    "措施齐全，监控录像保存 {} 天",
+                    p.cctv_retention_days
+                ))
             } else {
                 result(
                     "G-11",
                     Outcome::Fail,
                     format!("lacking: {}", lacking.join(", ")),
                 )
+                .zh(format!("缺少：{}", lacking_zh.join("、")))
             }
         }
     }
@@ -526,10 +623,15 @@ fn g11(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
 fn g12(cx: &Subject<'_>, _warnings: &mut Vec<String>) -> RuleResult {
     let form = cx.form;
     if form.domains.is_empty() {
-        result("G-12", Outcome::Fail, "no domain declared")
+        result("G-12", Outcome::Fail, "no domain declared").zh("未选择申报类别")
     } else {
         let names: Vec<&str> = form.domains.iter().map(|d| d.code()).collect();
-        result("G-12", Outcome::Pass, names.join(", "))
+        result("G-12", Outcome::Pass, names.join(", ")).zh(form
+            .domains
+            .iter()
+            .map(|d| d.name_zh())
+            .collect::<Vec<_>>()
+            .join("、"))
     }
 }
 

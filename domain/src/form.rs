@@ -326,6 +326,21 @@ pub enum Utility {
 }
 
 impl Utility {
+    /// The Chinese name (e.g. 纯化水).
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Utility::CleanInPlace => "在线清洗（CIP）",
+            Utility::Ventilation => "通风",
+            Utility::AirPurification => "空气净化",
+            Utility::PurifiedWater => "纯化水",
+            Utility::Steam => "蒸汽",
+            Utility::ChilledWater => "冷冻水",
+            Utility::OffGasTreatment => "尾气处理",
+            Utility::WastewaterTreatment => "污水处理",
+            Utility::PowerSupply => "供电",
+        }
+    }
+
     /// The nine utilities, in the Guideline's order; G-6 requires every one.
     pub const ALL: [Utility; 9] = [
         Utility::CleanInPlace,

@@ -1530,3 +1530,34 @@ fn commands_refuse_unknown_fields_and_name_the_path() {
     let nested = serde_json::from_value::<PlatformCommand>(json!({"type": "RecordService", "dated": "2026-01-01", "record": {"kind": "project_industrialized", "project": "p", "revenue_cny": 1, "extra": true}})).unwrap_err();
     assert!(nested.to_string().contains("extra"), "{nested}");
 }
+
+#[test]
+fn every_rule_explains_itself_in_chinese_too() {
+    // A complete form, and one that answers almost nothing: every rule's result has its
+    // Chinese detail, whichever branch it took.
+    let full = crate::samples::gd_form();
+    let mut bare = crate::samples::gd_form();
+    bare.platform.built = None;
+    bare.compliance.penalised = Some(true);
+    bare.site = None;
+    bare.utilities = Some(vec![]);
+    bare.team = None;
+    bare.equipment.vessels.clear();
+    bare.track_record = None;
+    bare.ip_protection = None;
+    bare.domains.clear();
+    for form in [&full, &bare] {
+        let a = crate::eligibility::assess(form, date("2026-01-01"), &[]);
+        for r in &a.rules {
+            assert!(!r.detail_zh.is_empty(), "{} {:?}: {}", r.rule, r.outcome, r.detail);
+            assert!(
+                !r.detail_zh.chars().any(|c| c.is_ascii_lowercase()) || r.rule == "G-1",
+                "{}: {}",
+                r.rule,
+                r.detail_zh
+            );
+        }
+    }
+    let a = crate::eligibility::assess(&full, date("2026-01-01"), &[]);
+    assert_eq!(a.rules[3].detail_zh, "用房面积 3200 平方米 ≥ 1500 平方米");
+}

@@ -496,7 +496,8 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
         .as_u64()
         .unwrap();
     assert_eq!(
-        b.text("#provinces tr[data-province='44'] td:nth-child(2)").await,
+        b.text("#provinces tr[data-province='44'] td:nth-child(2)")
+            .await,
         gd.to_string()
     );
 

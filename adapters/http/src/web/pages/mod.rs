@@ -97,6 +97,32 @@ pub(super) fn city_name(code: &str) -> String {
     roster_domain::values::gbt2260_name(code).map_or_else(|| code.to_string(), str::to_string)
 }
 
+/// A soft finding (鼓励项) by what it looked for.
+fn soft_finding_name(lang: Lang, code: &str) -> String {
+    match code {
+        "parallel_bioreactors" => lang
+            .t("鼓励项：平行生物反应器", "Encouraged: parallel bioreactors")
+            .into(),
+        "process_analytics_or_digital_twin" => lang
+            .t(
+                "鼓励项：过程分析与数字化仿真软件",
+                "Encouraged: process analytics or digital twin",
+            )
+            .into(),
+        other => match other
+            .strip_prefix("domain_equipment:")
+            .and_then(Domain::parse)
+        {
+            Some(d) => format!(
+                "{}{}",
+                lang.t("鼓励项：专用设备·", "Encouraged: equipment for "),
+                domain_name(lang, d)
+            ),
+            None => other.to_string(),
+        },
+    }
+}
+
 /// The eligibility assessment rule by rule (G-1..G-12), then the soft findings.
 pub(super) fn eligibility_table(
     v: &Viewer,
@@ -111,11 +137,11 @@ pub(super) fn eligibility_table(
                     tr data-rule=(r.rule) {
                         td { (r.rule) }
                         td class=(outcome_class(r.outcome)) { (outcome_name(lang, r.outcome)) }
-                        td { (r.detail) }
+                        td { (if lang == Lang::Zh && !r.detail_zh.is_empty() { &r.detail_zh } else { &r.detail }) }
                     }
                 }
                 @for s in &a.soft_findings {
-                    tr { td { (s.code) } td { @if s.present { (v.t("有", "present")) } @else { (v.t("无", "absent")) } } td { (s.detail) } }
+                    tr data-finding=(s.code) { td { (soft_finding_name(lang, &s.code)) } td { @if s.present { (v.t("有", "present")) } @else { (v.t("无", "absent")) } } td { (s.detail) } }
                 }
             }
         } }
