@@ -131,6 +131,46 @@ impl Code {
             .map(|(c, _)| c.clone())
     }
 
+    /// What the refusal means, in Chinese, for the people who read it on a page: by the rule
+    /// for a rule's refusal, by its kind otherwise. The message keeps the particulars.
+    pub fn explain_zh(&self) -> String {
+        let fixed = match self {
+            Code::Rule(id) => {
+                return match id.as_str() {
+                    "R-1" => "超出本省本批次推荐名额（R-1）".into(),
+                    "R-2" => "推荐集中于单一领域（R-2）".into(),
+                    "R-3" => "不在本辖区：省级只推荐本省单位，市级只审核本市单位（R-3）".into(),
+                    "R-4" => "已过本环节截止日期（R-4）".into(),
+                    "R-5" => "公示期未满或公示异议成立，暂不能列入名单（R-5）".into(),
+                    "D-3" => "复核未通过（D-3）".into(),
+                    "D-5" => "菌种泄露造成较大经济损失（D-5）".into(),
+                    g if g.starts_with("G-") => format!("不符合申报条件 {g}"),
+                    d if d.starts_with("D-") => format!("不符合动态管理规则 {d}"),
+                    k if k.starts_with("K-") => format!("不符合目标与指标规则 {k}"),
+                    c if c.starts_with("C-") => format!("不符合揭榜挂帅规则 {c}"),
+                    other => format!("不符合规则 {other}"),
+                }
+            }
+            Code::StateConflict => "当前状态下不能办理此事项",
+            Code::VersionConflict => "数据已被他人更新，请刷新后重试",
+            Code::Duplicate => "已办理过，不能重复办理",
+            Code::CommandIdReused => "此表单已用于其他事项，请刷新页面后重新填写",
+            Code::InvalidInput => "填写内容有误",
+            Code::MalformedJson => "提交的数据格式有误",
+            Code::BodyTooLarge => "提交的内容过大",
+            Code::ImpossibleDate => "日期无效",
+            Code::FutureBusinessDate => "业务日期不能晚于今天",
+            Code::BusinessDateNotToday => "本单位办理的事项以提交当日为准，不能另填日期",
+            Code::Unauthenticated => "未登录或登录已失效",
+            Code::Forbidden => "无权办理（角色或辖区不符）",
+            Code::NotFound => "未找到",
+            Code::TooManyRequests => "请求过于频繁，请稍后再试",
+            Code::Unavailable => "系统暂时不可用，请稍后重试",
+            Code::Internal => "系统内部错误",
+        };
+        fixed.to_string()
+    }
+
     /// The rule id, when a rule refused.
     pub fn rule(&self) -> Option<&str> {
         match self {
@@ -360,5 +400,26 @@ mod tests {
         assert_eq!(Code::Rule("R-1".into()).kind(), Kind::Business);
         assert_eq!(code::COMMAND_ID_REUSED.kind(), Kind::Conflict);
         assert_eq!(code::UNAVAILABLE.kind(), Kind::Outage);
+    }
+}
+
+#[cfg(test)]
+mod explain_tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_explained_in_chinese() {
+        for (c, name) in Code::NAMED.iter().filter(|(_, n)| !n.is_empty()) {
+            let zh = c.explain_zh();
+            assert!(
+                zh.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)),
+                "{name}: {zh}"
+            );
+        }
+        assert_eq!(
+            Code::Rule("R-1".into()).explain_zh(),
+            "超出本省本批次推荐名额（R-1）"
+        );
+        assert_eq!(Code::Rule("G-4".into()).explain_zh(), "不符合申报条件 G-4");
     }
 }

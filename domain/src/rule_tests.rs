@@ -1549,7 +1549,13 @@ fn every_rule_explains_itself_in_chinese_too() {
     for form in [&full, &bare] {
         let a = crate::eligibility::assess(form, date("2026-01-01"), &[]);
         for r in &a.rules {
-            assert!(!r.detail_zh.is_empty(), "{} {:?}: {}", r.rule, r.outcome, r.detail);
+            assert!(
+                !r.detail_zh.is_empty(),
+                "{} {:?}: {}",
+                r.rule,
+                r.outcome,
+                r.detail
+            );
             assert!(
                 !r.detail_zh.chars().any(|c| c.is_ascii_lowercase()) || r.rule == "G-1",
                 "{}: {}",

@@ -616,7 +616,7 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
     gdb.loaded().await;
     let flash = gdb.text("#flash").await;
     assert!(
-        flash.contains("未受理") && flash.contains("not_found"),
+        flash.contains("未受理") && flash.contains("未找到"),
         "{flash}"
     );
     gdb.shot("recommend-refused").await;

@@ -364,7 +364,11 @@ pub(super) async fn act(
             for w in &o.warnings {
                 text.push_str(&format!(" ⚠ {w}"));
             }
-            Flash { ok: true, text }
+            Flash {
+                ok: true,
+                text,
+                code: None,
+            }
         }
         Err(r) => refusal_flash(&v, &r),
     };
@@ -385,9 +389,28 @@ pub(super) fn refusal_text(r: &Refusal) -> String {
     )
 }
 
+/// A refusal as one line in the viewer's language: in Chinese what it means, then the
+/// particulars; in English `[code] message (field)`.
+pub(super) fn refusal_line(v: &Viewer, r: &Refusal) -> String {
+    match v.lang {
+        super::Lang::Zh => format!(
+            "{}{}。详情：{}",
+            r.code.explain_zh(),
+            r.field
+                .as_deref()
+                .map(|f| format!("（字段 {f}）"))
+                .unwrap_or_default(),
+            r.message
+        ),
+        super::Lang::En => refusal_text(r),
+    }
+}
+
 pub(super) fn refusal_flash(v: &Viewer, r: &Refusal) -> Flash {
+    // What it means first, in Chinese; the particulars (the row, the date, the value) after.
     Flash {
         ok: false,
-        text: format!("{} {}", v.t("未受理：", "Refused:"), refusal_text(r)),
+        text: format!("{} {}", v.t("未受理：", "Refused:"), refusal_line(v, r)),
+        code: Some(r.code.to_string()),
     }
 }

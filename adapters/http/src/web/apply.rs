@@ -1162,6 +1162,7 @@ pub(super) async fn post(
             Flash {
                 ok: true,
                 text: notes.join(" "),
+                code: None,
             },
         );
         let anchor = if op == "preview" { "#preview" } else { "" };
@@ -1174,7 +1175,15 @@ pub(super) async fn post(
             for w in warnings {
                 text.push_str(&format!(" ⚠ {w}"));
             }
-            flash(&state, &v, Flash { ok: true, text });
+            flash(
+                &state,
+                &v,
+                Flash {
+                    ok: true,
+                    text,
+                    code: None,
+                },
+            );
             Redirect::to(&format!("/ui/platforms/{platform_id}")).into_response()
         }
         Err(r) => {
@@ -1296,6 +1305,7 @@ pub(super) async fn delete(
                 Flash {
                     ok: true,
                     text: v.t("暂存已删除。", "Draft deleted.").to_string(),
+                    code: None,
                 },
             );
             Redirect::to("/ui/apply").into_response()

@@ -13,7 +13,7 @@ use maud::html;
 use roster_domain::access::sees;
 use uuid::Uuid;
 
-use super::actions::{back_to, checked_form, posted, refusal_flash, refusal_text, run_form};
+use super::actions::{back_to, checked_form, posted, refusal_flash, refusal_line, run_form};
 use super::forms::{self, CommandForm, Input};
 use super::session::Flash;
 use super::{page, PageError, Viewer};
@@ -180,6 +180,7 @@ pub(super) async fn batch(
         Flash {
             ok: false,
             text: v.t("未选择任何平台。", "No row was ticked.").to_string(),
+            code: None,
         }
     } else {
         let mut accepted = 0;
@@ -187,7 +188,7 @@ pub(super) async fn batch(
         for (platform_id, pairs) in &rows {
             match run_form(&state, &v, pairs, what).await {
                 Ok(_) => accepted += 1,
-                Err(r) => refused.push(format!("{platform_id} {}", refusal_text(&r))),
+                Err(r) => refused.push(format!("{platform_id} {}", refusal_line(&v, &r))),
             }
         }
         Flash {
@@ -208,6 +209,7 @@ pub(super) async fn batch(
                     )
                 }
             ),
+            code: None,
         }
     };
     state.sessions().flash(&v.session_id, flash);

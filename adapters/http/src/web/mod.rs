@@ -246,6 +246,7 @@ fn page_error(lang: Lang, viewer: Option<(&Actor, &str)>, p: Problem) -> Respons
         section.refusal role="alert" {
             h2 { (lang.t("请求未被接受", "Request refused")) " (" (p.status.as_u16()) ")" }
             p.code { code { (r.code) } @if let Some(rule) = r.code.rule() { " · " (lang.t("规则", "rule")) " " (rule) } }
+            @if lang == Lang::Zh { p.explain { strong { (r.code.explain_zh()) } } }
             p.detail { (r.message) }
             @if let Some(f) = &r.field { p { (lang.t("字段", "field")) ": " code { (f) } } }
             p { a href="/ui" { (lang.t("返回首页", "Back to the start page")) } }
@@ -468,7 +469,7 @@ pub(crate) fn layout(
                 main {
                     h1 { (title) }
                     @if let Some(f) = flash {
-                        div class={"flash " (if f.ok { "ok" } else { "error" })} role="status" id="flash" { (f.text) }
+                        div class={"flash " (if f.ok { "ok" } else { "error" })} role="status" id="flash" data-code=[f.code.as_deref()] { (f.text) }
                     }
                     (content)
                 }
@@ -525,6 +526,7 @@ fn signin_page(
     let flash = error.map(|e| Flash {
         ok: false,
         text: e.to_string(),
+        code: None,
     });
     let mut resp = (
         status,

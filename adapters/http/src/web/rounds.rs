@@ -180,9 +180,14 @@ pub(super) async fn open_round(
                     ""
                 }
             );
-            state
-                .sessions()
-                .flash(&v.session_id, Flash { ok: true, text });
+            state.sessions().flash(
+                &v.session_id,
+                Flash {
+                    ok: true,
+                    text,
+                    code: None,
+                },
+            );
             // A round id that was accepted is letters, digits, '-' and '_' only.
             Redirect::to(&format!("/ui/funnel?round={round_id}")).into_response()
         }

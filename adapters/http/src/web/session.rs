@@ -29,10 +29,13 @@ pub(crate) const SESSIONS_PER_TOKEN: usize = 20;
 pub(crate) const MAX_SESSIONS: usize = 10_000;
 
 /// The message shown once on the page a form redirects to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Flash {
     pub ok: bool,
     pub text: String,
+    /// A refusal's code (`R-1`, `impossible_date` …): on the message as `data-code`, for
+    /// support and tests, not shown as text.
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -197,6 +200,7 @@ mod tests {
             Flash {
                 ok: true,
                 text: "done".into(),
+                code: None,
             },
         );
         assert_eq!(s.take(&id, now).unwrap().flash.unwrap().text, "done");

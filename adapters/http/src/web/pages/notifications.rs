@@ -94,6 +94,7 @@ pub(crate) async fn mark_read(
         Ok(()) => Flash {
             ok: true,
             text: v.t("已全部标为已读。", "All marked read.").to_string(),
+            code: None,
         },
         Err(r) => crate::web::actions::refusal_flash(&v, &r),
     };
@@ -123,6 +124,7 @@ pub(crate) async fn set_email(
                 ),
                 None => v.t("不再发送邮件通知。", "No more e-mail.").to_string(),
             },
+            code: None,
         },
         Err(r) => crate::web::actions::refusal_flash(&v, &r),
     };
