@@ -673,7 +673,23 @@ pub(crate) async fn an_applicant_applies_in_a_real_browser() {
         return;
     }
     let _not_during_broker_faults = crate::broker::BROKER.read().await;
-    let app = spawn_app(Kind::Sqlite).await;
+    let sink = crate::applying::SmtpSink::start(0).await;
+    let app = crate::app::spawn_app_configured(
+        Kind::Sqlite,
+        crate::app::SimClock::at(
+            &roster_domain::clock::business_day(chrono::Utc::now()).to_string(),
+        ),
+        roster_domain::policies::PolicyConfig::default(),
+        true,
+        |s| {
+            s.mail = Some(roster_app::mailer::MailSettings {
+                host: "127.0.0.1".into(),
+                port: sink.port,
+                from: "roster@example.gov.cn".into(),
+            })
+        },
+    )
+    .await;
     demo_with_an_open_round(&app).await;
     let uscc = Uscc::with_check_character("91320100MA2468024").unwrap();
     let applicant = app.token(Role::Applicant, Some(uscc.as_str())).await;
@@ -772,6 +788,232 @@ pub(crate) async fn an_applicant_applies_in_a_real_browser() {
     b.go(&format!("/ui/platforms/{platform}/print")).await;
     assert!(b.fits_width().await, "the print page fits a phone");
     b.shot("phone-print").await;
+    b.client.set_window_size(1280, 900).await.unwrap();
+
+    // --- The applicant leaves an e-mail address for its notifications.
+    b.go("/ui/notifications").await;
+    b.fill("#mail input[name=email]", "shenbao@example.com")
+        .await;
+    b.click("#mail button[type=submit]").await;
+    assert!(b.text("#flash").await.contains("shenbao@example.com"));
+
+    // --- Nanjing endorses from its inbox.
+    let nanjing = app.token(Role::City, Some("320100")).await;
+    let c = Browser::open(&driver, &app.base, "city").await;
+    c.sign_in(&nanjing).await;
+    assert_eq!(c.path().await, "/ui/inbox");
+    assert!(
+        c.count(&format!("a[href='/ui/platforms/{platform}']"))
+            .await
+            >= 1,
+        "in the city's inbox"
+    );
+    c.shot("inbox").await;
+    c.go(&format!("/ui/platforms/{platform}")).await;
+    c.click_here("details.endorse summary").await;
+    c.shot("endorse").await;
+    c.click("form.endorse button[type=submit]").await;
+    assert!(c.text("#flash").await.contains("已受理"));
+    c.close().await;
+
+    // --- Jiangsu recommends with its quota in use shown.
+    let jiangsu = app.token(Role::Province, Some("32")).await;
+    let j = Browser::open(&driver, &app.base, "province").await;
+    j.sign_in(&jiangsu).await;
+    j.shot("inbox").await;
+    j.go(&format!("/ui/platforms/{platform}")).await;
+    j.click_here("details.recommend summary").await;
+    assert!(j.text("details.recommend p.quota").await.contains("/5"));
+    j.fill("form.recommend input[name=rank]", "1").await;
+    j.shot("recommend").await;
+    j.click("form.recommend button[type=submit]").await;
+    assert!(j.text("#flash").await.contains("已受理"));
+    j.close().await;
+    // The applicant is told, by e-mail too.
+    for _ in 0..100 {
+        if !sink.to("shenbao@example.com").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        sink.to("shenbao@example.com").len(),
+        1,
+        "the recommendation mailed"
+    );
+    b.go("/ui/notifications").await;
+    assert!(
+        b.count("#notifications tr.unread[data-event=ProvinceRecommended]")
+            .await
+            == 1
+    );
+    b.shot("notifications").await;
+
+    // --- The ministry evaluates, starts the notice and lists from the batch tables.
+    let ministry = app.token(Role::Ministry, None).await;
+    let m = Browser::open(&driver, &app.base, "ministry-journey").await;
+    m.sign_in(&ministry).await;
+    let tick = format!("#batch-rows input[name=rows][value={platform}]");
+    m.go("/ui/batch/evaluate").await;
+    eprintln!(
+        "FIND {:?}",
+        m.client.find(Locator::Css(&tick)).await.map(|_| ())
+    );
+    m.click_here(&tick).await;
+    m.fill(&format!("input[name=\"score:{platform}\"]"), "86")
+        .await;
+    m.select(&format!("select[name=\"passed:{platform}\"]"), "yes")
+        .await;
+    m.shot("batch-evaluate").await;
+    m.click("#batch button[type=submit]").await;
+    assert!(
+        m.text("#flash").await.contains("已受理 1"),
+        "{}",
+        m.text("#flash").await
+    );
+    let today =
+        roster_domain::clock::business_day(roster_domain::clock::Clock::now(app.clock.as_ref()));
+    m.go("/ui/batch/notice").await;
+    m.set_value("[name=until]", &(today + chrono::Days::new(5)).to_string())
+        .await;
+    m.click_here(&tick).await;
+    m.click("#batch button[type=submit]").await;
+    assert!(
+        m.text("#flash").await.contains("已受理 1"),
+        "{}",
+        m.text("#flash").await
+    );
+    // The notice runs its days; the day after it the platform is listed.
+    app.clock.advance(chrono::Duration::days(6));
+    // A week later the sessions (12 hours) have ended: everyone signs in again.
+    m.sign_in(&ministry).await;
+    b.sign_in(&applicant).await;
+    m.go("/ui/batch/list").await;
+    m.click_here(&tick).await;
+    m.shot("batch-list").await;
+    m.click("#batch button[type=submit]").await;
+    assert!(
+        m.text("#flash").await.contains("已受理 1"),
+        "{}",
+        m.text("#flash").await
+    );
+    let status = |d: Value| d["status"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        status(api(&app, &ministry, &format!("/api/v1/platforms/{platform}")).await),
+        "listed"
+    );
+
+    // --- The listed platform uploads its services: a sheet with one bad row changes nothing and
+    // names the row; the corrected sheet records every row.
+    let day =
+        roster_domain::clock::business_day(roster_domain::clock::Clock::now(app.clock.as_ref()));
+    let bad = artefacts().join("services-bad.csv");
+    let good = artefacts().join("services-good.csv");
+    let sheet = |last: chrono::NaiveDate| {
+        format!(
+            "日期,类别,企业名称,企业统一社会信用代码,合同金额（元）\n{day},服务企业,浏览器示例企业甲,91110000802100433B,300000\n{last},服务企业,浏览器示例企业乙,91110000802100433B,200000\n"
+        )
+    };
+    std::fs::write(&bad, sheet(day + chrono::Days::new(1))).unwrap();
+    std::fs::write(&good, sheet(day)).unwrap();
+    b.go(&format!("/ui/platforms/{platform}")).await;
+    b.click("#services-bulk").await;
+    let upload = |file: std::path::PathBuf| {
+        let b = &b;
+        async move {
+            b.client
+                .find(Locator::Css("#services-upload input[type=file]"))
+                .await
+                .unwrap()
+                .send_keys(file.to_str().unwrap())
+                .await
+                .unwrap();
+            b.click("#services-upload button[type=submit]").await;
+        }
+    };
+    upload(bad).await;
+    assert!(b.text("#flash").await.contains("未登记任何一行"));
+    assert_eq!(
+        b.count("#report tr.refused[data-line='3']").await,
+        1,
+        "the bad row by its line"
+    );
+    b.shot("services-refused").await;
+    let services = |d: Value| {
+        d["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event_type"] == "ServiceRecorded")
+            .count()
+    };
+    assert_eq!(
+        services(api(&app, &ministry, &format!("/api/v1/platforms/{platform}")).await),
+        0
+    );
+    upload(good).await;
+    assert!(
+        b.text("#flash").await.contains("已登记 2"),
+        "{}",
+        b.text("#flash").await
+    );
+    b.shot("services-recorded").await;
+    assert_eq!(
+        services(api(&app, &ministry, &format!("/api/v1/platforms/{platform}")).await),
+        2
+    );
+
+    // --- Stars for the year, then a delisting with its confirmation.
+    m.go("/ui/batch/annual").await;
+    m.shot("batch-annual").await;
+    m.click_here(&tick).await;
+    m.fill(&format!("[name=\"stars:{platform}\"]"), "4").await;
+    m.click("#batch button[type=submit]").await;
+    assert!(
+        m.text("#flash").await.contains("已受理 1"),
+        "{}",
+        m.text("#flash").await
+    );
+    m.go(&format!("/ui/platforms/{platform}")).await;
+    m.click_here("details.delist summary").await;
+    m.select("form.delist select[name=reason]", "insufficient_service")
+        .await;
+    m.fill(
+        "form.delist input[name=details]",
+        "年度评价后服务能力不达要求（浏览器测试）",
+    )
+    .await;
+    m.click_here("form.delist input[name=confirm]").await;
+    m.shot("delist").await;
+    m.click("form.delist button[type=submit]").await;
+    assert!(
+        m.text("#flash").await.contains("已受理"),
+        "{}",
+        m.text("#flash").await
+    );
+    assert_eq!(
+        status(api(&app, &ministry, &format!("/api/v1/platforms/{platform}")).await),
+        "delisted"
+    );
+    m.shot("delisted").await;
+    m.close().await;
+
+    // --- Every page of the journey at phone width too.
+    b.client.set_window_size(390, 844).await.unwrap();
+    for (path, name) in [
+        ("/ui/apply".to_string(), "phone-apply"),
+        ("/ui/notifications".to_string(), "phone-notifications"),
+        (
+            format!("/ui/platforms/{platform}/services"),
+            "phone-services",
+        ),
+        (format!("/ui/platforms/{platform}"), "phone-platform"),
+    ] {
+        b.go(&path).await;
+        b.text("main h1").await;
+        assert!(b.fits_width().await, "{path} is wider than a phone");
+        b.shot(name).await;
+    }
     b.close().await;
     drop(driver.process);
 }
