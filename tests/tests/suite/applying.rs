@@ -110,19 +110,7 @@ impl Session {
                 .text("upload_title", title.to_string())
                 .text("upload_rule", "G-5");
         }
-        let r = self
-            .http
-            .post(format!("{}/ui/drafts/{draft}", self.base))
-            .header(COOKIE, &self.cookie)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        Page {
-            status: r.status().as_u16(),
-            headers: r.headers().clone(),
-            body: r.text().await.unwrap(),
-        }
+        self.multipart(&format!("/ui/drafts/{draft}"), form).await
     }
 
     /// Starts a draft from `path`'s button (a new one, or an amendment); its id.
@@ -360,9 +348,15 @@ impl Session {
             "file",
             Part::bytes(bytes.to_vec()).file_name(name.to_string()),
         );
+        self.multipart(&format!("/ui/platforms/{platform}/services"), form)
+            .await
+    }
+
+    /// Posts a multipart form (with its file) as the browser does.
+    pub(crate) async fn multipart(&self, path: &str, form: Form) -> Page {
         let r = self
             .http
-            .post(format!("{}/ui/platforms/{platform}/services", self.base))
+            .post(format!("{}{path}", self.base))
             .header(COOKIE, &self.cookie)
             .multipart(form)
             .send()
@@ -438,7 +432,7 @@ pub(crate) async fn a_listed_platform_uploads_its_services_all_or_none(app: Test
         .await;
     assert_eq!(r.status, 200);
     assert!(r.body.contains("未登记任何一行"), "{}", r.body);
-    assert!(r.body.contains("line 4"), "the sheet's line: {}", r.body);
+    assert!(r.body.contains("第 4 行"), "the sheet's line: {}", r.body);
     assert!(
         r.body.contains("class=\"refused\" data-line=\"4\""),
         "{}",
@@ -655,6 +649,27 @@ impl SmtpSink {
     }
 }
 
+/// An application of today that mails its notifications through `sink`.
+pub(crate) async fn mailing_app(kind: crate::app::Kind, sink: &SmtpSink) -> TestApp {
+    let port = sink.port;
+    crate::app::spawn_app_configured(
+        kind,
+        crate::app::SimClock::at(
+            &roster_domain::clock::business_day(chrono::Utc::now()).to_string(),
+        ),
+        roster_domain::policies::PolicyConfig::default(),
+        true,
+        move |s| {
+            s.mail = Some(roster_app::mailer::MailSettings {
+                host: "127.0.0.1".into(),
+                port,
+                from: "roster@example.gov.cn".into(),
+            })
+        },
+    )
+    .await
+}
+
 /// Waits until `sink` has `n` messages to `address`.
 async fn mailed(sink: &SmtpSink, address: &str, n: usize) -> Vec<String> {
     for _ in 0..200 {
@@ -674,22 +689,7 @@ pub(crate) async fn notifications_are_mailed_once_and_none_is_lost_while_the_rel
     kind: crate::app::Kind,
 ) {
     let sink = SmtpSink::start(0).await;
-    let app = crate::app::spawn_app_configured(
-        kind,
-        crate::app::SimClock::at(
-            &roster_domain::clock::business_day(chrono::Utc::now()).to_string(),
-        ),
-        roster_domain::policies::PolicyConfig::default(),
-        true,
-        |s| {
-            s.mail = Some(roster_app::mailer::MailSettings {
-                host: "127.0.0.1".into(),
-                port: sink.port,
-                from: "roster@example.gov.cn".into(),
-            })
-        },
-    )
-    .await;
+    let app = mailing_app(kind, &sink).await;
     let platform = demo_with_an_open_round(&app).await;
     let uscc = Uscc::with_check_character("91320100MA1234567").unwrap();
     let applicant = app.token(Role::Applicant, Some(uscc.as_str())).await;

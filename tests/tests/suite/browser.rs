@@ -674,22 +674,7 @@ pub(crate) async fn an_applicant_applies_in_a_real_browser() {
     }
     let _not_during_broker_faults = crate::broker::BROKER.read().await;
     let sink = crate::applying::SmtpSink::start(0).await;
-    let app = crate::app::spawn_app_configured(
-        Kind::Sqlite,
-        crate::app::SimClock::at(
-            &roster_domain::clock::business_day(chrono::Utc::now()).to_string(),
-        ),
-        roster_domain::policies::PolicyConfig::default(),
-        true,
-        |s| {
-            s.mail = Some(roster_app::mailer::MailSettings {
-                host: "127.0.0.1".into(),
-                port: sink.port,
-                from: "roster@example.gov.cn".into(),
-            })
-        },
-    )
-    .await;
+    let app = crate::applying::mailing_app(Kind::Sqlite, &sink).await;
     demo_with_an_open_round(&app).await;
     let uscc = Uscc::with_check_character("91320100MA2468024").unwrap();
     let applicant = app.token(Role::Applicant, Some(uscc.as_str())).await;

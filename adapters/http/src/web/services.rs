@@ -72,7 +72,7 @@ fn rows_by_key(table: Vec<Vec<String>>) -> Result<Vec<Row>, Refusal> {
     let Some(first) = table.iter().position(|r| is_header(r)) else {
         return Err(Refusal::invalid(
             "file",
-            "no header row: the first row must name the columns (日期, 类别 … as in the template)",
+            "没有表头行：第一行须写明各列名称（日期、类别……，同模板）",
         ));
     };
     let header: Vec<Option<&'static str>> = table[first]
@@ -87,10 +87,7 @@ fn rows_by_key(table: Vec<Vec<String>>) -> Result<Vec<Row>, Refusal> {
     for needed in ["dated", "kind"] {
         if !header.contains(&Some(needed)) {
             let c = SERVICE_COLUMNS.iter().find(|c| c.key == needed).unwrap();
-            return Err(Refusal::invalid(
-                "file",
-                format!("the column {}（{}）is missing", c.zh, c.key),
-            ));
+            return Err(Refusal::invalid("file", format!("缺少“{}”列", c.zh)));
         }
     }
     let mut out = Vec::new();
@@ -109,10 +106,7 @@ fn rows_by_key(table: Vec<Vec<String>>) -> Result<Vec<Row>, Refusal> {
     if out.len() > MAX_ROWS {
         return Err(Refusal::invalid(
             "file",
-            format!(
-                "the sheet has {} rows; one upload records at most {MAX_ROWS}",
-                out.len()
-            ),
+            format!("表中有 {} 行；每次最多登记 {MAX_ROWS} 行", out.len()),
         ));
     }
     Ok(out)
@@ -122,14 +116,14 @@ fn rows_by_key(table: Vec<Vec<String>>) -> Result<Vec<Row>, Refusal> {
 fn service_of(cells: &Map<String, Value>) -> Result<RecordService, String> {
     let text = |k: &str| cells.get(k).and_then(Value::as_str).unwrap_or_default();
     let dated = parse_date(text("dated"))
-        .ok_or_else(|| format!("日期 '{}' is not a date (YYYY-MM-DD)", text("dated")))?;
+        .ok_or_else(|| format!("日期“{}”不是有效日期（YYYY-MM-DD）", text("dated")))?;
     let kind = KINDS
         .iter()
         .find(|(code, zh)| text("kind") == *code || text("kind") == *zh)
         .map(|(code, _)| *code)
         .ok_or_else(|| {
             format!(
-                "类别 '{}' is none of {}",
+                "类别“{}”应为 {} 之一",
                 text("kind"),
                 KINDS.map(|(_, zh)| zh).join("、")
             )
@@ -140,20 +134,20 @@ fn service_of(cells: &Map<String, Value>) -> Result<RecordService, String> {
         let value = text(key);
         if value.is_empty() {
             let c = SERVICE_COLUMNS.iter().find(|c| c.key == *key).unwrap();
-            return Err(format!("{} is required for {}", c.zh, text("kind")));
+            return Err(format!("{}须填写{}", text("kind"), c.zh));
         }
         let v = if key.ends_with("_cny") {
             let n: u64 = value
                 .replace([',', '，'], "")
                 .trim_end_matches(".0")
                 .parse()
-                .map_err(|_| format!("{key} '{value}' is not a whole number of yuan"))?;
+                .map_err(|_| format!("{key}“{value}”不是整数金额（元）"))?;
             json!(n)
         } else if *key == "domain" {
             let d = Domain::ALL
                 .iter()
                 .find(|d| d.code() == value || d.name_zh() == value)
-                .ok_or_else(|| format!("产品领域 '{value}' is none of the nine domains"))?;
+                .ok_or_else(|| format!("产品领域“{value}”不是九个申报类别之一"))?;
             json!(d.code())
         } else {
             json!(value)
@@ -166,14 +160,14 @@ fn service_of(cells: &Map<String, Value>) -> Result<RecordService, String> {
         .filter(|k| !["dated", "kind"].contains(k) && !columns_of(kind).contains(k))
         .collect();
     if !others.is_empty() {
-        return Err(format!(
-            "{} filled in, but not used by {}",
-            others.join(", "),
-            text("kind")
-        ));
+        let labels: Vec<&str> = others
+            .iter()
+            .filter_map(|k| SERVICE_COLUMNS.iter().find(|c| c.key == *k).map(|c| c.zh))
+            .collect();
+        return Err(format!("{}不填写：{}", text("kind"), labels.join("、")));
     }
     let command = json!({"dated": dated, "record": record});
-    serde_json::from_value::<RecordService>(command).map_err(|e| e.to_string())
+    serde_json::from_value::<RecordService>(command).map_err(|e| format!("内容有误：{e}"))
 }
 
 fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
@@ -225,7 +219,7 @@ fn table_of(bytes: &[u8]) -> Result<Vec<Vec<String>>, Refusal> {
     let text = std::str::from_utf8(bytes).map_err(|_| {
         Refusal::invalid(
             "file",
-            "the file is neither XLSX nor UTF-8 CSV (save the sheet as XLSX, or as CSV UTF-8)",
+            "文件既不是 XLSX 也不是 UTF-8 编码的 CSV（请另存为 XLSX 或“CSV UTF-8”）",
         )
     })?;
     let mut reader = csv::ReaderBuilder::new()
@@ -248,7 +242,7 @@ fn table_of(bytes: &[u8]) -> Result<Vec<Vec<String>>, Refusal> {
 pub(super) fn read_upload(bytes: &[u8]) -> Result<(Vec<RecordService>, Vec<Line>), Refusal> {
     let rows = rows_by_key(table_of(bytes)?)?;
     if rows.is_empty() {
-        return Err(Refusal::invalid("file", "the sheet has no service rows"));
+        return Err(Refusal::invalid("file", "表中没有服务成果行"));
     }
     let mut services = Vec::new();
     let mut lines = Vec::new();
@@ -406,7 +400,9 @@ pub(super) async fn upload(
         },
         Err((r, lines)) => html! {
             div.flash.error id="flash" role="alert" {
-                (v.t("未登记任何一行：", "Nothing recorded: ")) (r.message)
+                (v.t("未登记任何一行：", "Nothing recorded: "))
+                @if v.lang == super::Lang::Zh && r.code != roster_domain::error::code::INVALID_INPUT { (r.code.explain_zh()) "。" }
+                (r.message)
             }
             (report(&v, &lines))
             (upload_form(&v, &platform_id))
@@ -442,20 +438,14 @@ async fn record(
     what: &str,
 ) -> Result<(Vec<Line>, usize, bool), (Refusal, Vec<Line>)> {
     if bytes.is_empty() {
-        return Err((
-            Refusal::invalid("file", "choose the spreadsheet to upload"),
-            vec![],
-        ));
+        return Err((Refusal::invalid("file", "请选择要上传的表格"), vec![]));
     }
     let (services, mut lines) = read_upload(bytes).map_err(|r| (r, vec![]))?;
     let bad = lines.iter().filter(|l| l.error.is_some()).count();
     if bad > 0 {
         let r = Refusal::invalid(
             "file",
-            format!(
-                "{bad} of {} rows refused (see the lines below)",
-                lines.len()
-            ),
+            format!("{} 行中有 {bad} 行有误（见下表）", lines.len()),
         );
         state
             .audit_refusal(v.actor.clone(), what, &r.code, &r.message)
@@ -498,7 +488,7 @@ async fn record(
                         .map(|d| d.split("; services[").next().unwrap_or(d).to_string());
                     l.error = detail;
                 }
-                r.message = r.message.replace(&at, &format!("line {}", l.line));
+                r.message = r.message.replace(&at, &format!("第 {} 行", l.line));
             }
             Err((r, lines))
         }
@@ -563,7 +553,7 @@ mod tests {
             .map(|l| l.line)
             .collect();
         assert_eq!(bad, [4, 5, 6, 7], "the English header row is not a service");
-        assert!(lines[1].error.as_deref().unwrap().contains("not a date"));
+        assert!(lines[1].error.as_deref().unwrap().contains("不是有效日期"));
         assert!(
             lines[2].error.as_deref().unwrap().contains("G-1"),
             "{:?}",
@@ -573,8 +563,8 @@ mod tests {
             .error
             .as_deref()
             .unwrap()
-            .contains("企业名称 is required"));
-        assert!(lines[4].error.as_deref().unwrap().contains("类别 '咨询'"));
+            .contains("须填写企业名称"));
+        assert!(lines[4].error.as_deref().unwrap().contains("类别“咨询”"));
     }
 
     #[test]
