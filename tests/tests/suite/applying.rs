@@ -874,6 +874,17 @@ pub(crate) async fn the_roster_table_searches_sorts_and_filters_by_city(app: Tes
     // The download takes the search (all pages), and a bad sort column is refused by name.
     let csv = m.get("/ui/roster.csv?q=%E6%B7%B1%E5%9C%B3").await.body;
     assert_eq!(csv.lines().count(), shenzhen.len() + 1, "{csv}");
+    // The funnel's application list searches and sorts the same way.
+    let funnel = m
+        .get("/ui/funnel?round=2025&sort=submitted&dir=desc&q=%E6%B7%B1%E5%9C%B3")
+        .await;
+    assert_eq!(funnel.status, 200);
+    let listed = rows(&funnel.body);
+    assert!(
+        !listed.is_empty() && listed.iter().all(|p| p.starts_with("gd-sz")),
+        "{listed:?}"
+    );
+    assert!(funnel.body.contains("aria-sort=\"descending\""));
     let bad = m.get("/ui/roster?sort=password").await;
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("cannot sort on"));

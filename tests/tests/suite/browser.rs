@@ -512,6 +512,8 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
         ("/ui/batch/annual", "phone-batch-annual"),
         ("/ui/rounds/new", "phone-round-new"),
         ("/ui/provinces", "phone-provinces"),
+        ("/ui/reviews", "phone-reviews"),
+        ("/ui/batch/evaluate", "phone-batch-evaluate"),
         ("/ui/notifications", "phone-notifications"),
     ] {
         b.go(path).await;

@@ -9,13 +9,21 @@ type Stage = (
     fn(&roster_projections::queries::FunnelRow) -> u32,
 );
 
+/// The columns the application list sorts on.
+const SORTS: [&str; 5] = ["platform", "applicant", "province", "submitted", "status"];
+
 pub(crate) async fn funnel(
     State(state): State<AppState>,
     v: Viewer,
     Query(params): Params,
 ) -> Result<Response, PageError> {
     let params = filled(params);
-    known(&params, &["round", "as_of"]).map_err(|r| refused(&v, r))?;
+    known(
+        &params,
+        &["round", "as_of", "city", "q", "sort", "dir", "page"],
+    )
+    .map_err(|r| refused(&v, r))?;
+    let view = table::View::of(&params, &SORTS).map_err(|r| refused(&v, r))?;
     let as_of = date_param(&params, "as_of")
         .map_err(|r| refused(&v, r))?
         .unwrap_or_else(|| state.app().today());
@@ -44,6 +52,30 @@ pub(crate) async fn funnel(
         .filter(|p| roster_domain::access::sees(&v.actor, &p.uscc, &p.city, &p.province))
         .cloned()
         .collect();
+    let cities: std::collections::BTreeSet<String> =
+        applications.iter().map(|p| p.city.clone()).collect();
+    let applications: Vec<roster_projections::PlatformSummary> = view.select(
+        applications
+            .into_iter()
+            .filter(|p| params.get("city").is_none_or(|c| &p.city == c))
+            .collect(),
+        |p| {
+            format!(
+                "{} {} {} {}",
+                p.platform_name, p.applicant_name, p.uscc, p.platform_id
+            )
+        },
+        |p, col| match col {
+            "platform" => table::Key::Text(p.platform_name.clone()),
+            "applicant" => table::Key::Text(p.applicant_name.clone()),
+            "province" => table::Key::Text(p.province.clone()),
+            "status" => table::Key::Text(p.status.code().to_string()),
+            _ => p.submitted_on.map_or(table::Key::Blank, |d| {
+                table::Key::Num(chrono::Datelike::num_days_from_ce(&d).into())
+            }),
+        },
+    );
+    let (shown, pages) = view.page_of(&applications);
     let lang = v.lang;
     let stages: [Stage; 9] = [
         ("申报", "submitted", |r| r.submitted),
@@ -84,6 +116,15 @@ pub(crate) async fn funnel(
                 }
             }
             label { (v.t("截至日期", "As of")) input type="date" name="as_of" id="as_of" value=(as_of); }
+            @if !matches!(v.actor.role, Role::City | Role::Applicant) {
+                label { (v.t("城市", "City"))
+                    select name="city" id="city" {
+                        option value="" { (v.t("全部", "All")) }
+                        @for c in &cities { option value=(c) selected[params.get("city") == Some(c)] { (city_name(c)) } }
+                    }
+                }
+            }
+            (table::search(&v, &view))
             button.primary type="submit" id="apply" { (v.t("更新", "Update")) }
         }
         div.grid2 {
@@ -100,18 +141,27 @@ pub(crate) async fn funnel(
         }
         h2 { (v.t("本批次申报", "Applications in this round")) " (" (applications.len()) ")" }
         div.scroll { table id="applications" {
-            thead { tr { th { (v.t("平台", "Platform")) } th { (v.t("申报单位", "Applicant")) } th { (v.t("省份", "Province")) } th { (v.t("状态", "Status")) } th { (v.t("资格", "Eligibility")) } th { (v.t("操作", "Actions")) } } }
-            tbody { @for p in &applications {
+            thead { tr {
+                (table::th(&v, "/ui/funnel", &params, &view, "platform", ("平台", "Platform")))
+                (table::th(&v, "/ui/funnel", &params, &view, "applicant", ("申报单位", "Applicant")))
+                (table::th(&v, "/ui/funnel", &params, &view, "province", ("省份", "Province")))
+                (table::th(&v, "/ui/funnel", &params, &view, "submitted", ("提交日期", "Submitted")))
+                (table::th(&v, "/ui/funnel", &params, &view, "status", ("状态", "Status")))
+                th { (v.t("资格", "Eligibility")) } th { (v.t("操作", "Actions")) }
+            } }
+            tbody { @for p in shown {
                 tr data-platform=(p.platform_id) {
                     td { a href={"/ui/platforms/" (p.platform_id)} { (p.platform_name) } }
                     td { (p.applicant_name) }
                     td { (province_name(lang, &p.province)) }
+                    td.date { @if let Some(d) = p.submitted_on { (d) } }
                     td { (status_badge(lang, p.status)) }
                     td { @if p.hard_failures.is_empty() { span.outcome-pass { (v.t("符合", "pass")) } } @else { span.outcome-fail { (p.hard_failures.join(", ")) } } }
                     td { (crate::web::actions::summary_forms(&v, p, p.round_id.as_deref().and_then(|r| rounds_now.get(r)).cloned(), today)) }
                 }
             } }
         } }
+        (table::pager(&v, "/ui/funnel", &params, &view, pages, applications.len()))
     };
     Ok(page(&v, v.t("申报漏斗", "Funnel"), body))
 }
