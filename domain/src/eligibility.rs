@@ -739,7 +739,7 @@ fn soft_findings(form: &ApplicationForm) -> Vec<SoftFinding> {
             present: !found.is_empty(),
             detail: if found.is_empty() {
                 format!(
-                    "none of the Guideline's {} equipment found ({})",
+                    "未见指南所列{}专用设备（{}）",
                     d.name_zh(),
                     listed.join("、")
                 )

@@ -150,7 +150,12 @@ impl Uscc {
             let v = match b {
                 b'0'..=b'9' => (b - b'0') as u32,
                 b'A'..=b'Z' => (b - b'A') as u32 + 10,
-                _ => return Some("organisation code contains an unexpected character".into()),
+                _ => {
+                    return Some(
+                        "组织机构代码含有不应出现的字符（仅提示） / organisation code contains an unexpected character (warning only)"
+                            .into(),
+                    )
+                }
             };
             sum += v * ORG_WEIGHTS[i];
         }
@@ -163,8 +168,8 @@ impl Uscc {
         let found = org[8] as char;
         (expected != found).then(|| {
             format!(
-                "organisation code {} has check character '{found}', GB 11714 gives '{expected}' (warning only)",
-                &self.0[8..17]
+                "组织机构代码 {org} 的校验码为“{found}”，按 GB 11714 应为“{expected}”（仅提示） / organisation code {org} has check character '{found}', GB 11714 gives '{expected}' (warning only)",
+                org = &self.0[8..17]
             )
         })
     }

@@ -885,6 +885,16 @@ pub(crate) async fn the_roster_table_searches_sorts_and_filters_by_city(app: Tes
         "{listed:?}"
     );
     assert!(funnel.body.contains("aria-sort=\"descending\""));
+    // The reviews board: triggers in Chinese, one search over reviews and incidents.
+    let reviews = m.get("/ui/reviews").await.body;
+    assert!(reviews.contains("<td>三年复核</td>"), "{reviews}");
+    assert!(!reviews.contains("<td>triennial</td>"));
+    let searched = m.get("/ui/reviews?q=%E6%B7%B1%E5%9C%B3").await.body; // 深圳
+    let platforms = rows(&searched);
+    assert!(
+        !platforms.is_empty() && platforms.iter().all(|p| p.starts_with("gd-sz")),
+        "{platforms:?}"
+    );
     let bad = m.get("/ui/roster?sort=password").await;
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("cannot sort on"));

@@ -97,6 +97,14 @@ pub(super) fn city_name(code: &str) -> String {
     roster_domain::values::gbt2260_name(code).map_or_else(|| code.to_string(), str::to_string)
 }
 
+/// A review's trigger as written (`triennial`, `ad_hoc`, `incident:<id>`) in the page's language.
+pub(super) fn trigger_name(lang: Lang, trigger: &str) -> String {
+    match (lang, roster_domain::commands::ReviewTrigger::parse(trigger)) {
+        (Lang::Zh, Some(t)) => t.name_zh(),
+        _ => trigger.to_string(),
+    }
+}
+
 /// A soft finding (鼓励项) by what it looked for.
 fn soft_finding_name(lang: Lang, code: &str) -> String {
     match code {

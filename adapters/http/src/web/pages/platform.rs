@@ -124,7 +124,7 @@ pub(crate) async fn platform(
         div.scroll { table id="reviews" {
             thead { tr { th { (v.t("复核", "Review")) } th { (v.t("起因", "Trigger")) } th { (v.t("开启", "Opened")) } th { (v.t("截止", "Due")) } th { (v.t("结论", "Outcome")) } } }
             tbody { @for r in &reviews.reviews {
-                tr { td { (r.review_id) } td { (r.trigger) } td { (r.opened_on) } td { (r.due_on) }
+                tr { td { (r.review_id) } td { (super::trigger_name(lang, &r.trigger)) } td { (r.opened_on) } td { (r.due_on) }
                      td { @if let Some(o) = r.outcome { (review_outcome(lang, o)) " " @if let Some(c) = r.concluded_on { (c) } } @else if r.lapsed_on.is_some() { (v.t("失效", "lapsed")) } @else { (v.t("进行中", "open")) } } }
             } }
         } }

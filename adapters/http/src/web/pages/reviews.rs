@@ -8,7 +8,8 @@ pub(crate) async fn reviews(
     Query(params): Params,
 ) -> Result<Response, PageError> {
     let params = filled(params);
-    known(&params, &["as_of"]).map_err(|r| refused(&v, r))?;
+    known(&params, &["as_of", "q"]).map_err(|r| refused(&v, r))?;
+    let view = table::View::of(&params, &[]).map_err(|r| refused(&v, r))?;
     let as_of = date_param(&params, "as_of")
         .map_err(|r| refused(&v, r))?
         .unwrap_or_else(|| state.app().today());
@@ -23,6 +24,30 @@ pub(crate) async fn reviews(
         .incidents(&v.actor, as_of)
         .await
         .map_err(|p| refused(&v, p))?;
+    // One search over both registers: platform, province, review and incident ids.
+    let rows = view.select(
+        rows,
+        |r| {
+            format!(
+                "{} {} {} {}",
+                r.platform_name,
+                r.platform_id,
+                province_name(Lang::Zh, &r.province),
+                r.review_id.as_deref().unwrap_or("")
+            )
+        },
+        |_, _| table::Key::Blank,
+    );
+    let incidents = view.select(
+        incidents,
+        |i| {
+            format!(
+                "{} {} {} {}",
+                i.platform_name, i.platform_id, i.incident.incident_id, i.incident.description
+            )
+        },
+        |_, _| table::Key::Blank,
+    );
     let lang = v.lang;
     let sections: [(&str, &str, &str, &[ReviewState]); 4] = [
         ("overdue", "逾期未结", "Overdue", &[ReviewState::Overdue]),
@@ -52,6 +77,7 @@ pub(crate) async fn reviews(
     let body = html! {
         form.filters method="get" action="/ui/reviews" {
             label { (v.t("截至日期", "As of")) input type="date" name="as_of" id="as_of" value=(as_of); }
+            (table::search(&v, &view))
             button.primary type="submit" id="apply" { (v.t("更新", "Update")) }
         }
         @for (id, zh, en, states) in sections {
@@ -63,7 +89,7 @@ pub(crate) async fn reviews(
                     tr data-platform=(r.platform_id) {
                         td { a href={"/ui/platforms/" (r.platform_id)} { (r.platform_name) } }
                         td { (province_name(lang, &r.province)) }
-                        td { (r.trigger) } td { @if let Some(o) = r.opened_on { (o) } } td { (r.due_on) }
+                        td { (trigger_name(lang, &r.trigger)) } td { @if let Some(o) = r.opened_on { (o) } } td { (r.due_on) }
                         td { @if let Some(rid) = &r.review_id { (crate::web::actions::review_forms(&v, &r.platform_id, rid, state.app().today())) } }
                     }
                 } }
