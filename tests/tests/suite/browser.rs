@@ -801,6 +801,18 @@ pub(crate) async fn an_applicant_applies_in_a_real_browser() {
     c.shot("endorse").await;
     c.click("form.endorse button[type=submit]").await;
     assert!(c.text("#flash").await.contains("已受理"));
+    c.client.set_window_size(390, 844).await.unwrap();
+    for (path, name) in [
+        ("/ui/inbox", "phone-inbox"),
+        ("/ui/notifications", "phone-notifications"),
+        ("/ui/funnel", "phone-funnel"),
+        ("/ui/roster", "phone-roster"),
+    ] {
+        c.go(path).await;
+        c.text("main h1").await;
+        assert!(c.fits_width().await, "{path} is wider than a phone");
+        c.shot(name).await;
+    }
     c.close().await;
 
     // --- Jiangsu recommends with its quota in use shown.
@@ -815,18 +827,33 @@ pub(crate) async fn an_applicant_applies_in_a_real_browser() {
     j.shot("recommend").await;
     j.click("form.recommend button[type=submit]").await;
     assert!(j.text("#flash").await.contains("已受理"));
+    j.client.set_window_size(390, 844).await.unwrap();
+    for (path, name) in [
+        ("/ui/inbox", "phone-inbox"),
+        ("/ui/targets", "phone-targets"),
+        (
+            &format!("/ui/platforms/{platform}") as &str,
+            "phone-platform",
+        ),
+    ] {
+        j.go(path).await;
+        j.text("main h1").await;
+        assert!(j.fits_width().await, "{path} is wider than a phone");
+        j.shot(name).await;
+    }
     j.close().await;
-    // The applicant is told, by e-mail too.
+    // The applicant is told of the endorsement and the recommendation, by e-mail too.
     for _ in 0..100 {
-        if !sink.to("shenbao@example.com").is_empty() {
+        if sink.to("shenbao@example.com").len() >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         sink.to("shenbao@example.com").len(),
-        1,
-        "the recommendation mailed"
+        2,
+        "the endorsement and the recommendation mailed, once each"
     );
     b.go("/ui/notifications").await;
     assert!(
