@@ -418,9 +418,12 @@ pub(crate) fn role_name(lang: Lang, actor: &Actor) -> String {
     };
     match &actor.jurisdiction {
         Some(j) => {
-            let place = roster_domain::values::Province::parse(j)
-                .filter(|_| actor.role == Role::Province)
-                .map(|p| lang.t(p.name_zh(), p.name_en()).to_string());
+            let place = match actor.role {
+                Role::Province => roster_domain::values::Province::parse(j)
+                    .map(|p| lang.t(p.name_zh(), p.name_en()).to_string()),
+                Role::City => roster_domain::values::gbt2260_name(j).map(|n| format!("{n}（{j}）")),
+                _ => None,
+            };
             format!("{role} · {}", place.unwrap_or_else(|| j.clone()))
         }
         None => role.to_string(),
