@@ -370,6 +370,26 @@ impl Session {
     }
 }
 
+/// A platform command through the API, accepted (201) with a fresh command id.
+async fn act(
+    app: &TestApp,
+    token: &str,
+    platform: &str,
+    route: &str,
+    mut body: serde_json::Value,
+) -> crate::app::Response {
+    body["command_id"] = serde_json::json!(uuid::Uuid::new_v4());
+    let r = app
+        .post(
+            token,
+            &format!("/api/v1/platforms/{platform}/{route}"),
+            &body,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{route}: {}", r.body);
+    r
+}
+
 /// The applicant of a demo platform, by the USCC its application gave.
 pub(crate) async fn applicant_of(app: &TestApp, platform: &str) -> String {
     let ministry = app.token(Role::Ministry, None).await;
@@ -508,14 +528,14 @@ pub(crate) async fn each_user_is_told_of_what_concerns_them_and_marks_it_read(ap
 
     // The province recommends: the applicant is told, unread, on its inbox and in the centre.
     let jiangsu = app.token(Role::Province, Some("32")).await;
-    let r = app
-        .post(
-            &jiangsu,
-            &format!("/api/v1/platforms/{platform}/province-recommendation"),
-            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "opinion": "同意推荐", "rank": 1}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    act(
+        &app,
+        &jiangsu,
+        &platform,
+        "province-recommendation",
+        serde_json::json!({"opinion": "同意推荐", "rank": 1}),
+    )
+    .await;
     let page = a.get("/ui/notifications").await.body;
     assert!(
         page.contains("data-event=\"ProvinceRecommended\""),
@@ -539,14 +559,14 @@ pub(crate) async fn each_user_is_told_of_what_concerns_them_and_marks_it_read(ap
     assert_eq!(unread(&a.get("/ui/notifications").await.body), 0);
     app.clock.advance(chrono::Duration::minutes(5));
     let ministry = app.token(Role::Ministry, None).await;
-    let r = app
-        .post(
-            &ministry,
-            &format!("/api/v1/platforms/{platform}/expert-evaluation"),
-            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "score": 88, "passed": true}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    act(
+        &app,
+        &ministry,
+        &platform,
+        "expert-evaluation",
+        serde_json::json!({"score": 88, "passed": true}),
+    )
+    .await;
     let page = a.get("/ui/notifications").await.body;
     assert_eq!(unread(&page), 1);
     assert!(page.contains("data-event=\"ExpertEvaluationRecorded\""));
@@ -722,14 +742,14 @@ pub(crate) async fn notifications_are_mailed_once_and_none_is_lost_while_the_rel
         .contains("value=\"shenbao@example.com\""));
 
     let jiangsu = app.token(Role::Province, Some("32")).await;
-    let r = app
-        .post(
-            &jiangsu,
-            &format!("/api/v1/platforms/{platform}/province-recommendation"),
-            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "opinion": "同意推荐", "rank": 1}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    let r = act(
+        &app,
+        &jiangsu,
+        &platform,
+        "province-recommendation",
+        serde_json::json!({"opinion": "同意推荐", "rank": 1}),
+    )
+    .await;
     let recommended = r.body["events"][0]["event_id"]
         .as_str()
         .unwrap()
@@ -746,14 +766,14 @@ pub(crate) async fn notifications_are_mailed_once_and_none_is_lost_while_the_rel
     // back on the same port and the message arrives, once; nothing is sent twice.
     let port = sink.stop();
     let ministry = app.token(Role::Ministry, None).await;
-    let r = app
-        .post(
-            &ministry,
-            &format!("/api/v1/platforms/{platform}/expert-evaluation"),
-            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "score": 90, "passed": true}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    let r = act(
+        &app,
+        &ministry,
+        &platform,
+        "expert-evaluation",
+        serde_json::json!({"score": 90, "passed": true}),
+    )
+    .await;
     let evaluated = r.body["events"][0]["event_id"]
         .as_str()
         .unwrap()

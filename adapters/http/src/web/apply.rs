@@ -28,7 +28,7 @@ use uuid::Uuid;
 use super::actions::{refusal_flash, same_origin};
 use super::forms::{self, Field, Input, Opt, Words};
 use super::session::Flash;
-use super::{check_csrf, page, PageError, Viewer};
+use super::{check_csrf, page, Viewer};
 use crate::commands;
 use crate::AppState;
 
@@ -753,9 +753,7 @@ fn draft_title(v: &Viewer, d: &Draft) -> String {
     )
 }
 
-fn refused(v: &Viewer, r: Refusal) -> Response {
-    PageError::new(v, r).into_response()
-}
+use super::refusal_page as refused;
 
 /// 我的申报: the applicant's drafts and its applications with their progress (进度查询).
 pub(super) async fn mine(State(state): State<AppState>, v: Viewer) -> Response {
@@ -820,6 +818,15 @@ fn first_fields(v: &Viewer) -> Vec<(String, String)> {
     out
 }
 
+/// A new draft with `fields`, then its page.
+async fn start_draft(state: &AppState, v: &Viewer, fields: Vec<(String, String)>) -> Response {
+    let id = new_draft_id();
+    match state.app().save_draft(&v.actor, &id, fields).await {
+        Ok(_) => Redirect::to(&format!("/ui/drafts/{id}")).into_response(),
+        Err(r) => refused(v, r),
+    }
+}
+
 fn new_draft_id() -> String {
     format!("d-{}", &Uuid::new_v4().simple().to_string()[..12])
 }
@@ -864,15 +871,7 @@ pub(super) async fn create(
     if let Err(page) = checked(&state, &v, &headers, &posted, "POST /ui/drafts").await {
         return page;
     }
-    let id = new_draft_id();
-    match state
-        .app()
-        .save_draft(&v.actor, &id, first_fields(&v))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/ui/drafts/{id}")).into_response(),
-        Err(r) => refused(&v, r),
-    }
+    start_draft(&state, &v, first_fields(&v)).await
 }
 
 /// A platform's application opened as a draft to amend it (the draft names what it amends).
@@ -888,13 +887,9 @@ pub(super) async fn amend(
     if let Err(page) = checked(&state, &v, &headers, &posted, &what).await {
         return page;
     }
-    let loaded = match state
-        .app()
-        .readable_platform(&v.actor, &platform_id, &what)
-        .await
-    {
+    let loaded = match super::readable_or_page(&state, &v, &platform_id, &what).await {
         Ok(l) => l,
-        Err(r) => return refused(&v, r),
+        Err(page) => return page,
     };
     let Some(form) = loaded.state.form.as_ref() else {
         return refused(
@@ -904,11 +899,7 @@ pub(super) async fn amend(
     };
     let mut fields = vec![("amends".to_string(), platform_id.clone())];
     fields.extend(form_to_pairs(form));
-    let id = new_draft_id();
-    match state.app().save_draft(&v.actor, &id, fields).await {
-        Ok(_) => Redirect::to(&format!("/ui/drafts/{id}")).into_response(),
-        Err(r) => refused(&v, r),
-    }
+    start_draft(&state, &v, fields).await
 }
 
 /// The draft's page: the whole form in sections, its files, the preview and the buttons.
@@ -1391,13 +1382,9 @@ pub(super) async fn print(
     v: Viewer,
 ) -> Response {
     let what = format!("GET /ui/platforms/{platform_id}/print");
-    let loaded = match state
-        .app()
-        .readable_platform(&v.actor, &platform_id, &what)
-        .await
-    {
+    let loaded = match super::readable_or_page(&state, &v, &platform_id, &what).await {
         Ok(l) => l,
-        Err(r) => return refused(&v, r),
+        Err(page) => return page,
     };
     let p = &loaded.state;
     let Some(form) = p.form.as_ref() else {

@@ -481,6 +481,26 @@ pub(crate) fn layout(
     }
 }
 
+/// A refusal as the page the user sees.
+pub(crate) fn refusal_page(v: &Viewer, r: Refusal) -> Response {
+    PageError::new(v, r).into_response()
+}
+
+/// The platform `v` may read, for the page `what`; otherwise the refusal page (a platform
+/// outside the user's reach reads as one that does not exist).
+pub(crate) async fn readable_or_page(
+    state: &AppState,
+    v: &Viewer,
+    platform_id: &str,
+    what: &str,
+) -> Result<roster_app::commands::Loaded<roster_domain::platform::Platform>, Response> {
+    state
+        .app()
+        .readable_platform(&v.actor, platform_id, what)
+        .await
+        .map_err(|r| refusal_page(v, r))
+}
+
 /// A page of a signed-in user.
 pub(crate) fn page(v: &Viewer, title: &str, content: Markup) -> Response {
     layout(

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::actions::same_origin;
-use super::{check_csrf, page, PageError, Viewer};
+use super::{check_csrf, page, Viewer};
 use crate::commands;
 use crate::AppState;
 
@@ -261,9 +261,7 @@ pub(super) fn read_upload(bytes: &[u8]) -> Result<(Vec<RecordService>, Vec<Line>
     Ok((services, lines))
 }
 
-fn refused(v: &Viewer, r: Refusal) -> Response {
-    PageError::new(v, r).into_response()
-}
+use super::refusal_page as refused;
 
 fn upload_form(v: &Viewer, platform_id: &str) -> maud::Markup {
     html! {
@@ -291,13 +289,9 @@ pub(super) async fn page_of(
     v: Viewer,
 ) -> Response {
     let what = format!("GET /ui/platforms/{platform_id}/services");
-    let loaded = match state
-        .app()
-        .readable_platform(&v.actor, &platform_id, &what)
-        .await
-    {
+    let loaded = match super::readable_or_page(&state, &v, &platform_id, &what).await {
         Ok(l) => l,
-        Err(r) => return refused(&v, r),
+        Err(page) => return page,
     };
     let name = loaded
         .state
@@ -378,12 +372,8 @@ pub(super) async fn upload(
     }
     // Only those who may read the platform learn anything about it (the command service then
     // decides whether this user may record its services).
-    if let Err(r) = state
-        .app()
-        .readable_platform(&v.actor, &platform_id, &what)
-        .await
-    {
-        return refused(&v, r);
+    if let Err(page) = super::readable_or_page(&state, &v, &platform_id, &what).await {
+        return page;
     }
     let bytes = file.unwrap_or_default();
     let outcome = record(&state, &v, &platform_id, &bytes, &what).await;
