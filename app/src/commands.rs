@@ -66,14 +66,14 @@ fn effective_date(
             code::FUTURE_BUSINESS_DATE,
             format!("business_date {on} is after today ({today}, Beijing time): an act cannot take effect in the future"),
         )
-        .at("business_date"));
+        .at("business_date").zh(format!("业务日期 {on} 晚于今天（北京时间 {today}），不能预先生效")));
     }
     if on != today && acts_when_recorded(role) && *entry == Entry::Live {
         return Err(Refusal::new(
             code::BUSINESS_DATE_NOT_TODAY,
             format!("a {role}'s act takes effect on the day it is recorded ({today}, Beijing time), not {on}: omit business_date or send today's date"),
         )
-        .at("business_date"));
+        .at("business_date").zh(format!("本单位办理的事项以提交当日（北京时间 {today}）为准，不能填写 {on}")));
     }
     Ok(on)
 }
@@ -585,7 +585,7 @@ impl CommandService {
                         }
                     }
                     if req.expected_version.is_some() && fresh {
-                        return Err(Refusal::new(code::VERSION_CONFLICT, "the stream moved on since the version the command expected; reload and retry"));
+                        return Err(Refusal::new(code::VERSION_CONFLICT, "the stream moved on since the version the command expected; reload and retry").zh("数据已被他人更新，请刷新页面后重新办理"));
                     }
                     fresh = true;
                     continue;
@@ -599,7 +599,8 @@ impl CommandService {
         Err(Refusal::new(
             code::VERSION_CONFLICT,
             "the platform changed concurrently too often; retry the command",
-        ))
+        )
+        .zh("平台数据正被频繁更新，请稍后重试"))
     }
 
     fn replay(first: CommandRecord, fingerprint: &str) -> Result<CommandOutcome, Refusal> {

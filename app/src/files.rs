@@ -107,7 +107,11 @@ impl App {
                     "a draft keeps at most {DRAFT_MAX_FIELDS} fields; this one has {}",
                     fields.len()
                 ),
-            ));
+            )
+            .zh(format!(
+                "草稿至多保存 {DRAFT_MAX_FIELDS} 项，本草稿有 {} 项",
+                fields.len()
+            )));
         }
         if let Some((name, _)) = fields
             .iter()
@@ -116,7 +120,8 @@ impl App {
             return Err(Refusal::invalid(
                 name,
                 format!("{name} is longer than {DRAFT_MAX_FIELD_CHARS} characters"),
-            ));
+            )
+            .zh(format!("此项超过 {DRAFT_MAX_FIELD_CHARS} 个字符")));
         }
         let store = &self.backends().drafts;
         let existing = store.drafts(&actor.id).await.map_err(store_refusal)?;
@@ -126,7 +131,7 @@ impl App {
                 format!(
                     "at most {DRAFTS_MAX} drafts are kept; submit or delete one before starting another"
                 ),
-            ));
+            ).zh(format!("至多保存 {DRAFTS_MAX} 份草稿；请先提交或删除一份")));
         }
         let draft = Draft {
             owner: actor.id.clone(),
@@ -169,10 +174,10 @@ impl App {
     ) -> Result<Evidence, Refusal> {
         Self::applicant_only(actor, "uploads evidence")?;
         if bytes.is_empty() {
-            return Err(Refusal::invalid(
-                "file",
-                format!("the file '{file_name}' is empty"),
-            ));
+            return Err(
+                Refusal::invalid("file", format!("the file '{file_name}' is empty"))
+                    .zh(format!("文件“{file_name}”是空的")),
+            );
         }
         if bytes.len() > ATTACHMENT_MAX_BYTES {
             return Err(Refusal::new(
@@ -183,13 +188,20 @@ impl App {
                     ATTACHMENT_MAX_BYTES / (1024 * 1024)
                 ),
             )
-            .at("file"));
+            .at("file")
+            .zh(format!(
+                "文件“{file_name}”超过 {} MiB",
+                ATTACHMENT_MAX_BYTES / (1024 * 1024)
+            )));
         }
         let media_type = sniff(&bytes).ok_or_else(|| {
             Refusal::invalid(
                 "file",
                 format!("the file '{file_name}' is not a PDF, PNG or JPEG (by its content)"),
             )
+            .zh(format!(
+                "文件“{file_name}”不是 PDF、PNG 或 JPEG（按文件内容判断）"
+            ))
         })?;
         // The name as a one-line reference: no path, no control characters, bounded.
         let base = file_name.rsplit(['/', '\\']).next().unwrap_or_default();
@@ -297,7 +309,8 @@ impl App {
                     return Err(Refusal::invalid(
                         &format!("form.evidence[{i}].sha256"),
                         format!("no attachment {sha} was uploaded; upload the file first"),
-                    ));
+                    )
+                    .zh("所列附件尚未上传，请先上传文件"));
                 }
             }
         }

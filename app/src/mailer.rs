@@ -114,12 +114,14 @@ impl App {
             Some(e) => {
                 let mailbox: Mailbox = e.parse().map_err(|err| {
                     Refusal::invalid("email", format!("'{e}' is not an e-mail address: {err}"))
+                        .zh(format!("“{e}”不是电子邮箱地址"))
                 })?;
                 if mailbox.name.is_some() || e.len() > 254 {
                     return Err(Refusal::invalid(
                         "email",
                         format!("'{e}' is not a plain e-mail address"),
-                    ));
+                    )
+                    .zh(format!("“{e}”不是单纯的电子邮箱地址（只填地址，不带姓名）")));
                 }
                 Some(json!(MailSubscription {
                     actor: actor.clone(),
@@ -157,7 +159,8 @@ impl App {
         Err(Refusal::new(
             code::UNAVAILABLE,
             "the address could not be saved; try again",
-        ))
+        )
+        .zh("邮箱地址未能保存，请重试"))
     }
 
     /// One pass of the sender: mails the notifications of the events after its checkpoint and

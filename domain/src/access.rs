@@ -30,7 +30,8 @@ pub fn check_role(actor: &Actor, command: CommandKind) -> Result<(), Refusal> {
             } else {
                 names.join(", ")
             }
-        )))
+        ))
+        .zh(format!("{}无权办理此事项", actor.role.name_zh())))
     }
 }
 
@@ -61,8 +62,8 @@ pub fn check_scope(
         };
     match actor.role {
         Role::Ministry | Role::System => Ok(()),
-        Role::Analyst => Err(Refusal::forbidden("analysts read only")),
-        Role::Anonymous => Err(Refusal::forbidden("sign in first")),
+        Role::Analyst => Err(Refusal::forbidden("analysts read only").zh("分析人员只能查阅")),
+        Role::Anonymous => Err(Refusal::forbidden("sign in first").zh("请先登录")),
         Role::Applicant => {
             let own = actor
                 .jurisdiction
@@ -74,6 +75,10 @@ pub fn check_scope(
                         "applicant {} may apply only under its own USCC, not {}",
                         actor.jurisdiction.as_deref().unwrap_or("?"),
                         s.form.applicant.uscc
+                    ))
+                    .zh(format!(
+                        "申报单位只能以本单位的统一社会信用代码申报，不能用 {}",
+                        s.form.applicant.uscc
                     )));
                 }
             }
@@ -83,7 +88,8 @@ pub fn check_scope(
                 Err(Refusal::forbidden(format!(
                     "applicant {} acts only on its own platforms",
                     actor.jurisdiction.as_deref().unwrap_or("?")
-                )))
+                ))
+                .zh("申报单位只能办理本单位平台的事项"))
             }
         }
         Role::City => {
@@ -94,7 +100,8 @@ pub fn check_scope(
                     "city {} acts only on applicants of its own city ({})",
                     actor.jurisdiction.as_deref().unwrap_or("?"),
                     city.map(|c| c.as_str()).unwrap_or("unknown")
-                ))),
+                ))
+                .zh("市级用户只能办理本市申报单位的事项")),
             }
         }
         Role::Province => match (actor_province(actor), province) {
@@ -103,7 +110,8 @@ pub fn check_scope(
                 "province {} acts only on applications of its own province ({})",
                 actor.jurisdiction.as_deref().unwrap_or("?"),
                 province.map(|p| p.code()).unwrap_or("unknown")
-            ))),
+            ))
+            .zh("省级用户只能办理本省的申报")),
         },
     }
 }

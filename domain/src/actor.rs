@@ -41,6 +41,19 @@ impl Role {
         }
     }
 
+    /// The role as the Chinese pages and refusals name it.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Role::Applicant => "申报单位",
+            Role::City => "市级主管部门",
+            Role::Province => "省级主管部门",
+            Role::Ministry => "工业和信息化部",
+            Role::Analyst => "分析人员（只读）",
+            Role::System => "系统",
+            Role::Anonymous => "未登录",
+        }
+    }
+
     /// The role of a code; `None` for an unknown code and for `anonymous`, which no token may have.
     pub fn parse(s: &str) -> Option<Role> {
         Some(match s {

@@ -300,21 +300,21 @@ pub fn store_refusal(e: crate::store::StoreError) -> Refusal {
         StoreError::VersionConflict { stream_id, expected, actual } => Refusal::new(
             code::VERSION_CONFLICT,
             format!("{stream_id} is at version {actual}, the command expected {expected}; reload and retry"),
-        ),
+        ).zh("数据已被他人更新，请刷新页面后重新办理"),
         StoreError::CommandIdReused(id) => Refusal::new(
             code::COMMAND_ID_REUSED,
             format!("command id {id} was already used for a different command; use a new command id"),
         )
-        .at("command_id"),
+        .at("command_id").zh("此表单已提交过其他内容，请刷新页面后重新填写"),
         // The driver's words (SQL, hosts, database names) go to the log, never to a caller
         // (review M2, L4).
         StoreError::Unavailable(m) => {
             tracing::warn!(error = %m, "event store unavailable");
-            Refusal::new(code::UNAVAILABLE, "the event store is unavailable; retry shortly (the cause is in the server's log)")
+            Refusal::new(code::UNAVAILABLE, "the event store is unavailable; retry shortly (the cause is in the server's log)").zh("数据库暂时不可用，请稍后重试")
         }
         StoreError::Other(m) => {
             tracing::error!(error = %m, "event store error");
-            Refusal::new(code::INTERNAL, "the event store could not complete the operation (the cause is in the server's log)")
+            Refusal::new(code::INTERNAL, "the event store could not complete the operation (the cause is in the server's log)").zh("数据库未能完成操作，请联系系统管理员")
         }
     }
 }
@@ -331,6 +331,11 @@ pub struct Refusal {
     /// Path of the offending field (e.g. `form.site.area_m2`), when one applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The same particulars in Chinese, for the Chinese pages (the API keeps `message`). Every
+    /// refusal a form on the pages can meet says it; the pages fall back to `message` for the
+    /// rest (refusals only a hand-written API request can meet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_zh: Option<String>,
 }
 
 impl Refusal {
@@ -340,7 +345,14 @@ impl Refusal {
             code: code.into(),
             message: message.into(),
             field: None,
+            message_zh: None,
         }
+    }
+
+    /// The particulars in Chinese (see [`Refusal::message_zh`]).
+    pub fn zh(mut self, message_zh: impl Into<String>) -> Refusal {
+        self.message_zh = Some(message_zh.into());
+        self
     }
 
     /// Names the offending field.

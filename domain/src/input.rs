@@ -88,7 +88,8 @@ pub fn check_text(path: &str, s: &str) -> Result<(), Refusal> {
         return Err(Refusal::invalid(
             path,
             format!("{path} has {count} characters; at most {max} are allowed"),
-        ));
+        )
+        .zh(format!("此项有 {count} 个字符，至多 {max} 个")));
     }
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -101,14 +102,15 @@ pub fn check_text(path: &str, s: &str) -> Result<(), Refusal> {
             return Err(Refusal::invalid(
                 path,
                 format!("{path} contains {}; remove it", describe(c)),
-            ));
+            )
+            .zh("此项含有不可见的控制字符，请删除后重新填写"));
         }
     }
     if name && s.trim().is_empty() {
         return Err(Refusal::invalid(
             path,
             format!("{path} is empty or only spaces; give a name (or leave the field out where it is optional)"),
-        ));
+        ).zh("此项为空或只有空格，请填写"));
     }
     Ok(())
 }
@@ -145,7 +147,11 @@ fn check_number(path: &str, n: &serde_json::Number) -> Result<(), Refusal> {
                     format!(" {what}")
                 }
             ),
-        ));
+        )
+        .zh(format!(
+            "此项为 {v}，至多 {max}{}",
+            if what.is_empty() { "" } else { " 元" }
+        )));
     }
     Ok(())
 }
@@ -155,7 +161,8 @@ fn walk(path: &str, v: &Value) -> Result<(), Refusal> {
         Value::String(s) if key_of(path) == "sha256" && !is_sha256(s) => Err(Refusal::invalid(
             path,
             format!("{path} is not a SHA-256 (64 lower-case hex digits)"),
-        )),
+        )
+        .zh("附件编号不是 SHA-256（64 位小写十六进制）")),
         Value::String(s) => check_text(path, s),
         Value::Number(n) => check_number(path, n),
         Value::Array(items) => {
@@ -171,7 +178,8 @@ fn walk(path: &str, v: &Value) -> Result<(), Refusal> {
                         "{path} has {} entries; at most {max} are allowed",
                         items.len()
                     ),
-                ));
+                )
+                .zh(format!("此项有 {} 条，至多 {max} 条", items.len())));
             }
             for (i, item) in items.iter().enumerate() {
                 walk(&format!("{path}[{i}]"), item)?;
@@ -187,6 +195,7 @@ fn walk(path: &str, v: &Value) -> Result<(), Refusal> {
                 };
                 check_text(&at, k).map_err(|_| {
                     Refusal::invalid(path, "a field name contains a control character")
+                        .zh("字段名含有控制字符")
                 })?;
                 walk(&at, item)?;
             }
@@ -220,7 +229,7 @@ pub fn check(command: &Value) -> Result<(), Refusal> {
                 return Err(Refusal::invalid(
                     &format!("{at}.team.qualified_staff"),
                     format!("qualified_staff {qualified} is more than the fixed technical team of {fixed}"),
-                ));
+                ).zh(format!("具备相应资质的人员 {qualified} 人，多于固定中试技术人员 {fixed} 人")));
             }
         }
     }

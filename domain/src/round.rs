@@ -113,7 +113,7 @@ impl Round {
                     self.quota(),
                     self.quota()
                 ),
-            ));
+            ).zh(format!("{}在批次 {round} 已推荐 {used} 家，每省推荐不超过 {} 家", p.name_zh(), self.quota())));
         }
         Ok(())
     }
@@ -139,26 +139,28 @@ fn validate_open(c: &OpenRound) -> Result<(), Refusal> {
         return Err(Refusal::invalid(
             "round_id",
             "a round id has 1-32 letters, digits, '-' or '_' (e.g. 2025)",
-        ));
+        )
+        .zh("批次编号为 1-32 位字母、数字、- 或 _（如 2025）"));
     }
     if c.quota_per_province == 0 {
-        return Err(Refusal::invalid(
-            "quota_per_province",
-            "the quota must be at least 1",
-        ));
+        return Err(
+            Refusal::invalid("quota_per_province", "the quota must be at least 1")
+                .zh("推荐名额至少为 1"),
+        );
     }
     if c.notice_days == 0 {
-        return Err(Refusal::invalid(
-            "notice_days",
-            "a public notice lasts at least 1 day (R-5)",
-        ));
+        return Err(
+            Refusal::invalid("notice_days", "a public notice lasts at least 1 day (R-5)")
+                .zh("公示期至少 1 天（R-5）"),
+        );
     }
     if c.province_deadline < c.opens_on {
         return Err(Refusal::new(
             code::IMPOSSIBLE_DATE,
             "the province deadline is before the round opens",
         )
-        .at("province_deadline"));
+        .at("province_deadline")
+        .zh("省级推荐截止日早于批次开始日"));
     }
     for (p, d) in &c.applicant_deadlines {
         if *d < c.opens_on || *d > c.province_deadline {
@@ -166,7 +168,7 @@ fn validate_open(c: &OpenRound) -> Result<(), Refusal> {
                 code::IMPOSSIBLE_DATE,
                 format!("applicant deadline {d} of province {p} must lie between the opening {} and the province deadline {}", c.opens_on, c.province_deadline),
             )
-            .at(&format!("applicant_deadlines.{p}")));
+            .at(&format!("applicant_deadlines.{p}")).zh(format!("{}的申报截止日 {d} 须在开始日 {} 与省级截止日 {} 之间", p.name_zh(), c.opens_on, c.province_deadline)));
         }
     }
     for (p, d) in &c.city_deadlines {
@@ -176,7 +178,7 @@ fn validate_open(c: &OpenRound) -> Result<(), Refusal> {
                 code::IMPOSSIBLE_DATE,
                 format!("city deadline {d} of province {p} must lie between the applicant deadline {lower} and the province deadline {}", c.province_deadline),
             )
-            .at(&format!("city_deadlines.{p}")));
+            .at(&format!("city_deadlines.{p}")).zh(format!("{}的市级审核截止日 {d} 须在申报截止日 {lower} 与省级截止日 {} 之间", p.name_zh(), c.province_deadline)));
         }
     }
     Ok(())
@@ -201,7 +203,8 @@ impl Aggregate for Round {
                     return Err(Refusal::new(
                         code::DUPLICATE,
                         format!("round {} is already open", existing.round_id),
-                    ));
+                    )
+                    .zh(format!("批次 {} 已开放", existing.round_id)));
                 }
                 validate_open(&c)?;
                 sink.write(RoundEvent::RoundOpened(c), self).await;
@@ -212,7 +215,7 @@ impl Aggregate for Round {
                 domains,
             } => {
                 if self.config.is_none() {
-                    return Err(Refusal::not_found("no such round"));
+                    return Err(Refusal::not_found("no such round").zh("没有此批次"));
                 }
                 self.check_quota(province)?;
                 sink.write(

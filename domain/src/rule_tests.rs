@@ -151,8 +151,16 @@ fn recommend() -> PlatformCommand {
     })
 }
 
+/// The refusal, which also says its particulars in Chinese for the pages.
 fn err(v: cqrs_es::test::AggregateResultValidator<Platform>) -> Refusal {
-    v.inspect_result().expect_err("expected a refusal")
+    let e = v.inspect_result().expect_err("expected a refusal");
+    let zh = e.message_zh.as_deref().unwrap_or_default();
+    assert!(
+        zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "{} has no Chinese particulars: {e:?}",
+        e.code
+    );
+    e
 }
 
 // ---------------------------------------------------------------------------------------------

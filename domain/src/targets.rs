@@ -448,12 +448,13 @@ impl TargetSet {
                     Some(i) => Err(Refusal::forbidden(format!(
                         "a province defines targets for its own province only: targets[{i}] must have province {}",
                         actor.jurisdiction.as_deref().unwrap_or("?")
-                    ))),
+                    )).zh("省级用户只能为本省设定目标")),
                 }
             }
             other => Err(Refusal::forbidden(format!(
                 "a {other} may not define or retire target sets; only ministry, analyst, province"
-            ))),
+            ))
+            .zh(format!("{}无权设定或停用目标", other.name_zh()))),
         }
     }
 }
@@ -477,36 +478,39 @@ fn validate(c: &DefineTargetSet) -> Result<(), Refusal> {
         return Err(Refusal::invalid(
             "target_set_id",
             "a target set id has 1-48 lower-case letters, digits, '-' or '_' (e.g. jiangxi-2027)",
-        ));
+        )
+        .zh("目标集编号为 1-48 位小写字母、数字、- 或 _（如 jiangxi-2027）"));
     }
     if c.target_set_id == NATIONAL_2027 {
         return Err(Refusal::new(
             code::DUPLICATE,
             format!("{NATIONAL_2027} is the built-in national set; choose another id"),
         )
-        .at("target_set_id"));
+        .at("target_set_id")
+        .zh(format!("{NATIONAL_2027} 是内置的全国目标，请另取编号")));
     }
     if c.name.trim().is_empty() {
-        return Err(Refusal::invalid("name", "a target set needs a name"));
+        return Err(Refusal::invalid("name", "a target set needs a name").zh("请填写目标集名称"));
     }
     if c.targets.is_empty() {
-        return Err(Refusal::invalid(
-            "targets",
-            "a target set needs at least one target",
-        ));
+        return Err(
+            Refusal::invalid("targets", "a target set needs at least one target")
+                .zh("目标集至少包含一项目标"),
+        );
     }
     if c.targets.len() > MAX_TARGETS {
-        return Err(Refusal::invalid(
-            "targets",
-            format!("at most {MAX_TARGETS} targets per set"),
-        ));
+        return Err(
+            Refusal::invalid("targets", format!("at most {MAX_TARGETS} targets per set"))
+                .zh(format!("每个目标集至多 {MAX_TARGETS} 项目标")),
+        );
     }
     for (i, t) in c.targets.iter().enumerate() {
         if t.comparator == Comparator::Ge && t.threshold == 0 {
             return Err(Refusal::invalid(
                 &format!("targets[{i}].threshold"),
                 "a target of >= 0 is always met; give a positive threshold",
-            ));
+            )
+            .zh("“不少于 0”总是达成，请填写正数"));
         }
     }
     Ok(())
@@ -545,19 +549,20 @@ impl Aggregate for TargetSet {
             }
             TargetSetCommand::RetireTargetSet(c) => {
                 if self.name.is_none() {
-                    return Err(Refusal::not_found(format!(
-                        "no target set {}",
-                        c.target_set_id
-                    )));
+                    return Err(
+                        Refusal::not_found(format!("no target set {}", c.target_set_id))
+                            .zh(format!("没有目标集 {}", c.target_set_id)),
+                    );
                 }
                 if self.retired {
                     return Err(Refusal::new(
                         code::DUPLICATE,
                         format!("target set {} is already retired", c.target_set_id),
-                    ));
+                    )
+                    .zh(format!("目标集 {} 已停用", c.target_set_id)));
                 }
                 if c.reason.trim().is_empty() {
-                    return Err(Refusal::invalid("reason", "give a reason"));
+                    return Err(Refusal::invalid("reason", "give a reason").zh("请填写理由"));
                 }
                 TargetSet::check_scope(&cmd.meta.actor, &self.targets)?;
                 sink.write(TargetSetEvent::TargetSetRetired { reason: c.reason }, self)

@@ -353,6 +353,13 @@ pub fn gbt2260_name(code: &str) -> Option<&'static str> {
         .map(|i| table[i].1)
 }
 
+/// A city as the Chinese pages name it: `南京市（320100）`, or the bare code when it is not in
+/// the list.
+pub fn city_name_zh(city: &CityCode) -> String {
+    let code = city.as_str();
+    gbt2260_name(code).map_or_else(|| code.to_string(), |n| format!("{n}（{code}）"))
+}
+
 /// A city by its 6-digit GB/T 2260 code (e.g. `440300` Shenzhen): a prefecture-level code
 /// (`xxxx00`) or a county-level one (e.g. `110108` Haidian, `659001` Shihezi of XPCC) that is in
 /// the GB/T 2260 list; never a province code (`xx0000`).

@@ -99,11 +99,34 @@ pub fn from_path_error(prefix: &str, e: serde_path_to_error::Error<serde_json::E
         .as_deref()
         .map(|f| format!(" at {f}"))
         .unwrap_or_default();
+    let message_zh = serde_zh(&code_, &inner);
     Refusal {
         code: code_,
         message: format!("invalid input{at}: {inner}"),
         field: field_opt,
+        message_zh: Some(message_zh),
     }
+}
+
+/// What a value serde could not read means, in Chinese, by the kind of serde's message (its
+/// words stay in `message`).
+fn serde_zh(code: &Code, inner: &str) -> String {
+    let zh = if code.rule() == Some("G-1") {
+        "统一社会信用代码无效（18 位，校验位须正确）"
+    } else if inner.starts_with("missing field") {
+        "缺少必填项"
+    } else if inner.starts_with("unknown variant") {
+        "不是可选的值之一"
+    } else if inner.starts_with("unknown field") {
+        "有不认识的字段"
+    } else if inner.contains("date") || inner.contains("premature end of input") {
+        "日期格式不正确（如 2025-07-01）"
+    } else if inner.starts_with("invalid type") || inner.starts_with("invalid value") {
+        "类型或取值不正确（数字不带单位，日期如 2025-07-01）"
+    } else {
+        "格式不正确"
+    };
+    zh.to_string()
 }
 
 #[cfg(test)]

@@ -17,10 +17,10 @@ impl Platform {
             let round = self.round(ctx)?;
             let config = round.config.as_ref().expect("checked");
             if config.round_id != c.round_id {
-                return Err(Refusal::not_found(format!(
-                    "round {} is not open",
-                    c.round_id
-                )));
+                return Err(
+                    Refusal::not_found(format!("round {} is not open", c.round_id))
+                        .zh(format!("批次 {} 未开放申报", c.round_id)),
+                );
             }
             let form = &c.form;
             required("form.applicant.name", &form.applicant.name)?;
@@ -38,21 +38,26 @@ impl Platform {
                         "city {} is not in province {}",
                         form.applicant.city, form.applicant.province
                     ),
-                ));
+                )
+                .zh(format!(
+                    "所在城市 {} 不属于{}",
+                    form.applicant.city,
+                    form.applicant.province.name_zh()
+                )));
             }
             if let Some(existing) = self.applicant_uscc() {
                 if existing != &form.applicant.uscc {
                     return Err(Refusal::forbidden(format!(
                         "platform {} belongs to applicant {existing}; another applicant cannot apply on its stream",
                         ctx.platform_id
-                    )));
+                    )).zh(format!("平台 {} 属于申报单位 {existing}，其他单位不能以此平台申报", ctx.platform_id)));
                 }
             }
             if self.rounds_applied.contains(&c.round_id) {
                 return Err(Refusal::new(
                     code::STATE_CONFLICT,
                     format!("this platform already applied in round {}; it may apply again in a later round", c.round_id),
-                ));
+                ).zh(format!("本平台已在批次 {} 申报过，可在以后批次再申报", c.round_id)));
             }
             if on < config.opens_on {
                 return Err(Refusal::new(
@@ -61,7 +66,11 @@ impl Platform {
                         "round {} opens on {}; submission on {on} is too early",
                         c.round_id, config.opens_on
                     ),
-                ));
+                )
+                .zh(format!(
+                    "批次 {} 于 {} 开始受理，{on} 尚未开始",
+                    c.round_id, config.opens_on
+                )));
             }
             let last = round
                 .deadline_of(CommandKind::SubmitApplication, form.applicant.province)
@@ -92,7 +101,8 @@ impl Platform {
                 return Err(Refusal::invalid(
                     "changes",
                     "changes must be an object of form fields",
-                ));
+                )
+                .zh("修改内容须为申请表各项"));
             }
             let current = self.form.as_ref().expect("submitted");
             let mut doc = serde_json::to_value(current).expect("form serializes");
@@ -105,13 +115,15 @@ impl Platform {
                 return Err(Refusal::invalid(
                     "changes.applicant.uscc",
                     "the applicant's USCC cannot be amended",
-                ));
+                )
+                .zh("统一社会信用代码不能修改"));
             }
             if form.applicant.province != current.applicant.province {
                 return Err(Refusal::invalid(
                     "changes.applicant.province",
                     "the province cannot be amended; withdraw and apply in the right province",
-                ));
+                )
+                .zh("所在省份不能修改；请撤回后向正确的省份申报"));
             }
             if form.applicant.city.province() != form.applicant.province {
                 return Err(Refusal::invalid(
@@ -120,7 +132,12 @@ impl Platform {
                         "city {} is not in province {}",
                         form.applicant.city, form.applicant.province
                     ),
-                ));
+                )
+                .zh(format!(
+                    "所在城市 {} 不属于{}",
+                    form.applicant.city,
+                    form.applicant.province.name_zh()
+                )));
             }
             // the endorsement is the city's; an application it endorsed cannot move to
             // another city (security review M4). Before the endorsement it may.
@@ -133,7 +150,7 @@ impl Platform {
                         current.applicant.city
                     ),
                 )
-                .at("changes.applicant.city"));
+                .at("changes.applicant.city").zh(format!("{} 已出具审核意见，所在城市不能再修改（请撤回后经正确的城市重新申报）", crate::values::city_name_zh(&current.applicant.city))));
             }
             let assessment = eligibility::assess(&form, on, &self.past_incidents());
             vec![
@@ -177,10 +194,11 @@ impl Platform {
                     Refusal::forbidden(
                         "a city endorsement needs a city actor with a 6-digit city code",
                     )
+                    .zh("市级审核须由市级用户（6 位行政区划代码）办理")
                 })?;
             let own = self.city().expect("submitted");
             if &city != own {
-                return Err(Refusal::new("R-3", format!("city {city} may endorse only applicants of its own city; this applicant is in {own}")));
+                return Err(Refusal::new("R-3", format!("city {city} may endorse only applicants of its own city; this applicant is in {own}")).zh(format!("{} 只能审核本市的申报单位；该单位在 {}", crate::values::city_name_zh(&city), crate::values::city_name_zh(own))));
             }
             let round = self.round(ctx)?;
             if let Some(last) = round.deadline_of(CommandKind::EndorseByCity, city.province()) {
@@ -208,7 +226,7 @@ impl Platform {
                 return Err(Refusal::new(
                     code::STATE_CONFLICT,
                     format!("in round {round_id} applications of province {province} ({}) are recommended only after city endorsement", province.name_zh()),
-                ));
+                ).zh(format!("批次 {round_id} 中{}的申报须经市级审核后才能推荐", province.name_zh())));
             }
             deadline(
                 "R-4",
@@ -226,7 +244,7 @@ impl Platform {
                         "province {province} may recommend only applicants registered in it (or centrally, 100000); {uscc} is registered under division {}",
                         uscc.division()
                     ),
-                ));
+                ).zh(format!("{}只能推荐在本省登记的单位（或中央登记 100000）；{uscc} 的登记机关区划为 {}", province.name_zh(), uscc.division())));
             }
             let failed = self
                 .assessment
@@ -239,7 +257,7 @@ impl Platform {
                     &failed[0],
                     format!("the application fails hard rule(s) {}; a recommendation needs an override_reason", failed.join(", ")),
                 )
-                .at("override_reason"));
+                .at("override_reason").zh(format!("申报未满足申报条件 {}；如仍推荐，须填写推荐理由（说明例外情况）", failed.join("、"))));
             }
             round.check_quota(province)?;
             // A rank orders the province's recommendations: 1 up to the round's quota.
@@ -250,7 +268,7 @@ impl Platform {
                         "rank {rank} is outside 1-{q}: a province ranks at most its quota of {q} recommendations in round {round_id}",
                         q = round.quota()
                     ),
-                ));
+                ).zh(format!("排序 {rank} 超出 1-{q}：批次 {round_id} 每省至多推荐 {q} 家", q = round.quota())));
             }
             let domains = &self.form.as_ref().expect("submitted").domains;
             let mut warnings = Vec::new();
@@ -286,7 +304,8 @@ impl Platform {
                 return Err(Refusal::invalid(
                     "reasons",
                     "a rejection gives at least one reason (rule id or text)",
-                ));
+                )
+                .zh("不予推荐须至少写明一条理由（规则编号或文字）"));
             }
             vec![E::ProvinceRejected {
                 province: self.province().expect("submitted"),
@@ -306,7 +325,8 @@ impl Platform {
                 return Err(Refusal::invalid(
                     "score",
                     format!("score {} is outside 0-100", c.score),
-                ));
+                )
+                .zh(format!("评分 {} 超出 0-100", c.score)));
             }
             vec![E::ExpertEvaluationRecorded {
                 score: c.score,
@@ -332,7 +352,8 @@ impl Platform {
                         c.until, c.from
                     ),
                 )
-                .at("until"));
+                .at("until")
+                .zh(format!("公示结束日 {} 早于开始日 {}", c.until, c.from)));
             }
             let min_days = self
                 .round(ctx)
@@ -341,7 +362,7 @@ impl Platform {
                 .map_or(1, |c| c.notice_days.max(1));
             let days = (c.until - c.from).num_days() + 1;
             if days < i64::from(min_days) {
-                return Err(Refusal::new("R-5", format!("the public notice lasts {days} day(s); this round requires at least {min_days}")).at("until"));
+                return Err(Refusal::new("R-5", format!("the public notice lasts {days} day(s); this round requires at least {min_days}")).at("until").zh(format!("公示期为 {days} 天；本批次要求至少 {min_days} 天")));
             }
             vec![E::PublicNoticeStarted {
                 from: c.from,
@@ -361,7 +382,7 @@ impl Platform {
             required("summary", &c.summary)?;
             let (from, until) = self.notice.expect("on notice");
             if on < from || on > until {
-                return Err(Refusal::new("R-5", format!("objections are recorded during the public notice {from}..{until}; {on} is outside it")));
+                return Err(Refusal::new("R-5", format!("objections are recorded during the public notice {from}..{until}; {on} is outside it")).zh(format!("异议须在公示期 {from} 至 {until} 内登记；{on} 不在公示期内")));
             }
             vec![E::NoticeObjectionRecorded {
                 upheld: c.upheld,
@@ -380,7 +401,7 @@ impl Platform {
         Ok({
             let (_, until) = self.notice.expect("on notice");
             if on <= until {
-                return Err(Refusal::new("R-5", format!("the public notice runs until {until}; listing is possible from the day after")));
+                return Err(Refusal::new("R-5", format!("the public notice runs until {until}; listing is possible from the day after")).zh(format!("公示期至 {until} 结束，次日起方可列入名单")));
             }
             vec![E::PlatformListed { listed_on: on }]
         })
@@ -402,7 +423,11 @@ impl Platform {
                         c.dated
                     ),
                 )
-                .at("dated"));
+                .at("dated")
+                .zh(format!(
+                    "服务日期 {} 晚于登记日 {on}，不能登记尚未发生的服务",
+                    c.dated
+                )));
             }
             let service_id = c
                 .service_id
@@ -412,7 +437,8 @@ impl Platform {
                     code::DUPLICATE,
                     format!("service record {service_id} already exists"),
                 )
-                .at("service_id"));
+                .at("service_id")
+                .zh(format!("服务记录 {service_id} 已存在")));
             }
             if let ServiceRecord::ProductIncubated { product_name, .. } = &c.record {
                 required("record.product_name", product_name)?;
@@ -438,7 +464,8 @@ impl Platform {
             return Err(Refusal::invalid(
                 "services",
                 "the batch has no service; give at least one",
-            ));
+            )
+            .zh("本批没有服务记录，请至少填写一条"));
         }
         let mut events = Vec::with_capacity(c.services.len());
         let mut refused: Vec<Refusal> = Vec::new();
@@ -460,7 +487,11 @@ impl Platform {
                         row.service_id.unwrap_or_default()
                     ),
                 )
-                .at("service_id"))
+                .at("service_id")
+                .zh(format!(
+                    "服务记录 {} 在本批中出现两次",
+                    row.service_id.unwrap_or_default()
+                )))
             };
             match decided {
                 Ok(e) => events.extend(e),
@@ -470,6 +501,11 @@ impl Platform {
                         Some(f) => format!("services[{i}].{f}"),
                         None => format!("services[{i}]"),
                     });
+                    r.message_zh = Some(format!(
+                        "第 {} 条：{}",
+                        i + 1,
+                        r.message_zh.as_deref().unwrap_or(&r.message)
+                    ));
                     r.message = format!("services[{i}]: {}", r.message);
                     refused.push(r);
                 }
@@ -488,6 +524,15 @@ impl Platform {
                         .collect::<Vec<_>>()
                         .join("; ")
                 );
+                first.message_zh = Some(format!(
+                    "{} 条服务中有 {n} 条未通过，全部未记录：{}",
+                    c.services.len(),
+                    refused
+                        .iter()
+                        .filter_map(|r| r.message_zh.as_deref())
+                        .collect::<Vec<_>>()
+                        .join("；")
+                ));
                 Err(first)
             }
         }
@@ -507,13 +552,15 @@ impl Platform {
                         "no service record {} on this platform",
                         c.service_id
                     ))
-                    .at("service_id"))
+                    .at("service_id")
+                    .zh(format!("本平台没有服务记录 {}", c.service_id)))
                 }
                 Some(s) if s.retracted => {
                     return Err(Refusal::new(
                         code::DUPLICATE,
                         format!("service record {} is already retracted", c.service_id),
-                    ))
+                    )
+                    .zh(format!("服务记录 {} 已撤销", c.service_id)))
                 }
                 Some(_) => vec![E::ServiceRetracted {
                     service_id: c.service_id,
@@ -538,7 +585,8 @@ impl Platform {
                     code::DUPLICATE,
                     format!("incident {} is already reported", c.incident_id),
                 )
-                .at("incident_id"));
+                .at("incident_id")
+                .zh(format!("事故 {} 已报告过", c.incident_id)));
             }
             if c.occurred_on > on {
                 return Err(Refusal::new(
@@ -548,7 +596,11 @@ impl Platform {
                         c.occurred_on
                     ),
                 )
-                .at("occurred_on"));
+                .at("occurred_on")
+                .zh(format!(
+                    "发生于 {} 的事故不能在 {on} 报告（发生日期晚于报告日）",
+                    c.occurred_on
+                )));
             }
             vec![E::IncidentReported {
                 incident_id: c.incident_id.clone(),
@@ -573,7 +625,8 @@ impl Platform {
                     "no incident {} on this platform",
                     c.incident_id
                 ))
-                .at("incident_id"));
+                .at("incident_id")
+                .zh(format!("本平台没有事故 {}", c.incident_id)));
             }
             required("conclusion", &c.conclusion)?;
             vec![E::IncidentAssessed {
@@ -604,7 +657,8 @@ impl Platform {
                     code::DUPLICATE,
                     format!("review {} already exists", c.review_id),
                 )
-                .at("review_id"));
+                .at("review_id")
+                .zh(format!("复核 {} 已存在", c.review_id)));
             }
             if c.trigger == ReviewTrigger::Triennial {
                 // D-2: one triennial review per due date, whether the ministry or the
@@ -621,14 +675,15 @@ impl Platform {
                             c.due_on, r.review_id
                         ),
                     )
-                    .at("due_on"));
+                    .at("due_on").zh(format!("{} 到期的三年复核已作为 {} 开启（D-2：每个到期日一次）", c.due_on, r.review_id)));
                 }
             }
             if let ReviewTrigger::Incident(id) = &c.trigger {
                 if !self.incidents.contains_key(id) {
                     return Err(
                         Refusal::not_found(format!("no incident {id} on this platform"))
-                            .at("trigger"),
+                            .at("trigger")
+                            .zh(format!("本平台没有事故 {id}")),
                     );
                 }
                 if let Some(r) = self.reviews.values().find(|r| r.trigger == c.trigger) {
@@ -639,7 +694,11 @@ impl Platform {
                             r.review_id
                         ),
                     )
-                    .at("trigger"));
+                    .at("trigger")
+                    .zh(format!(
+                        "事故 {id} 已有复核 {}（D-4：每次事故一次）",
+                        r.review_id
+                    )));
                 }
             }
             vec![E::ReviewOpened {
@@ -664,13 +723,15 @@ impl Platform {
                         "no review {} on this platform",
                         c.review_id
                     ))
-                    .at("review_id"))
+                    .at("review_id")
+                    .zh(format!("本平台没有复核 {}", c.review_id)))
                 }
                 Some(r) if r.outcome.is_some() => {
                     return Err(Refusal::new(
                         code::STATE_CONFLICT,
                         format!("review {} is already concluded", c.review_id),
-                    ));
+                    )
+                    .zh(format!("复核 {} 已有结论", c.review_id)));
                 }
                 Some(_) => {}
             }
@@ -705,7 +766,8 @@ impl Platform {
                 return Err(Refusal::invalid(
                     "stars",
                     format!("a star rating is 1-5, not {}", c.stars),
-                ));
+                )
+                .zh(format!("星级为 1-5 星，不能是 {}", c.stars)));
             }
             if c.year < 2025 || c.year > on.year() {
                 return Err(Refusal::invalid(
@@ -715,7 +777,12 @@ impl Platform {
                         c.year,
                         on.year()
                     ),
-                ));
+                )
+                .zh(format!(
+                    "{} 年不是 2025 至 {} 年之间的评价年度",
+                    c.year,
+                    on.year()
+                )));
             }
             vec![E::AnnualEvaluationRecorded {
                 year: c.year,
@@ -735,13 +802,14 @@ impl Platform {
         Ok({
             match (c.reason, c.area) {
                 (DelistReason::SeriousViolation, None) => {
-                    return Err(Refusal::invalid("area", "a serious_violation delisting names its area: ip, safety, environment or quality"));
+                    return Err(Refusal::invalid("area", "a serious_violation delisting names its area: ip, safety, environment or quality").zh("因严重违法违规撤销须写明领域：知识产权、安全、环保或质量"));
                 }
                 (r, Some(_)) if r != DelistReason::SeriousViolation => {
                     return Err(Refusal::invalid(
                         "area",
                         "an area is given only with reason serious_violation",
-                    ));
+                    )
+                    .zh("仅在因严重违法违规撤销时填写违规领域"));
                 }
                 _ => {}
             }
@@ -751,13 +819,15 @@ impl Platform {
                     return Err(Refusal::invalid(
                         "incident_id",
                         "an incident is named only with reason strain_leak_major_loss",
-                    ));
+                    )
+                    .zh("仅在因菌种泄露造成较大经济损失撤销时填写事故"));
                 }
                 if !self.incidents.contains_key(incident_id) {
                     return Err(Refusal::not_found(format!(
                         "no incident {incident_id} on this platform"
                     ))
-                    .at("incident_id"));
+                    .at("incident_id")
+                    .zh(format!("本平台没有事故 {incident_id}")));
                 }
                 // D-5: the incident's re-review closes as failed with this reason.
                 let trigger = ReviewTrigger::Incident(incident_id.clone());

@@ -337,10 +337,7 @@ pub fn event_id(command_id: Uuid, index: usize) -> Uuid {
 
 fn required(field: &str, s: &str) -> Result<(), Refusal> {
     if s.trim().is_empty() {
-        Err(Refusal::invalid(
-            field,
-            format!("{field} must not be empty"),
-        ))
+        Err(Refusal::invalid(field, format!("{field} must not be empty")).zh("此项为必填项"))
     } else {
         Ok(())
     }
@@ -356,7 +353,8 @@ fn valid_id(field: &str, s: &str) -> Result<(), Refusal> {
         Err(Refusal::invalid(
             field,
             format!("{field} has 1-64 letters, digits or - _ . :"),
-        ))
+        )
+        .zh("编号为 1-64 位字母、数字或 - _ . :"))
     }
 }
 
@@ -381,7 +379,7 @@ fn applicant_registered_in_province(applicant: &Applicant) -> Result<(), Refusal
             applicant.province.name_zh(),
             uscc.division(),
         ),
-    ))
+    ).zh(format!("申报省份{}不是统一社会信用代码 {uscc} 的登记省份（登记机关区划 {}）；请填写登记该单位的省份（中央登记 100000 的可在任一省份申报）", applicant.province.name_zh(), uscc.division())))
 }
 
 fn deadline(rule: &str, what: &str, on: NaiveDate, last_day: NaiveDate) -> Result<(), Refusal> {
@@ -389,7 +387,7 @@ fn deadline(rule: &str, what: &str, on: NaiveDate, last_day: NaiveDate) -> Resul
         Err(Refusal::new(
             rule,
             format!("{what} on {on} is after the deadline {last_day} (the deadline day itself is still allowed)"),
-        ))
+        ).zh(format!("{on} 已过截止日期 {last_day}（截止日当天仍可办理）")))
     } else {
         Ok(())
     }
@@ -459,13 +457,20 @@ impl Platform {
                 self.status.allowed_commands().join(", ")
             ),
         )
+        .zh(format!(
+            "平台当前状态为“{}”，不能办理此事项",
+            self.status.name_zh()
+        ))
     }
 
     fn round<'a>(&self, ctx: &'a PlatformContext) -> Result<&'a Round, Refusal> {
         ctx.round
             .as_ref()
             .filter(|r| r.config.is_some())
-            .ok_or_else(|| Refusal::not_found("the round of this application is not open"))
+            .ok_or_else(|| {
+                Refusal::not_found("the round of this application is not open")
+                    .zh("本申报所属批次未开放")
+            })
     }
 
     fn decide(
@@ -504,8 +509,10 @@ impl Platform {
 
 /// Re-parses an amended form; a field error names its path under `changes`.
 fn serde_path_to_error_free(doc: Value) -> Result<ApplicationForm, Refusal> {
-    serde_json::from_value::<ApplicationForm>(doc)
-        .map_err(|e| Refusal::invalid("changes", format!("the amended form is invalid: {e}")))
+    serde_json::from_value::<ApplicationForm>(doc).map_err(|e| {
+        Refusal::invalid("changes", format!("the amended form is invalid: {e}"))
+            .zh("修改后的申请表格式不正确")
+    })
 }
 
 impl Aggregate for Platform {

@@ -454,6 +454,11 @@ pub(crate) async fn a_listed_platform_uploads_its_services_all_or_none(app: Test
     assert!(r.body.contains("未登记任何一行"), "{}", r.body);
     assert!(r.body.contains("第 4 行"), "the sheet's line: {}", r.body);
     assert!(
+        r.body.contains("不能登记尚未发生的服务") && !r.body.contains("cannot be recorded"),
+        "the row's refusal in Chinese: {}",
+        r.body
+    );
+    assert!(
         r.body.contains("class=\"refused\" data-line=\"4\""),
         "{}",
         r.body

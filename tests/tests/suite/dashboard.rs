@@ -870,6 +870,14 @@ pub(crate) async fn a_province_sees_quota_deadline_and_r2_before_recommending_an
     j.post("/ui/act", &pairs, None).await;
     let shown = j.get(&page).await.body;
     assert!(shown.contains("R-4"), "{shown}");
+    // In Chinese, what it means and the particulars, none of the API's English words.
+    let flash = &shown[shown.find("id=\"flash\"").expect("an outcome")..];
+    let flash = &flash[..flash.find("</div>").unwrap_or(flash.len())];
+    assert!(
+        flash.contains("已过本环节截止日期") && flash.contains("截止日当天仍可办理"),
+        "{flash}"
+    );
+    assert!(!flash.contains("deadline"), "{flash}");
     assert_eq!(app.all_events().await.len(), events, "nothing appended");
 }
 

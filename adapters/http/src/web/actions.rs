@@ -219,11 +219,15 @@ pub(super) fn posted<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a
 
 /// The form as the command request the API would build from the same fields.
 pub(super) fn request(form: &[(String, String)]) -> Result<CommandRequest, Refusal> {
-    let platform_id = posted(form, "platform_id")
-        .ok_or_else(|| Refusal::invalid("platform_id", "the form names no platform"))?;
+    let platform_id = posted(form, "platform_id").ok_or_else(|| {
+        Refusal::invalid("platform_id", "the form names no platform").zh("表单未指明平台")
+    })?;
     let command_id = posted(form, "command_id")
         .and_then(|c| Uuid::parse_str(c).ok())
-        .ok_or_else(|| Refusal::invalid("command_id", "the form's command id is not a UUID"))?;
+        .ok_or_else(|| {
+            Refusal::invalid("command_id", "the form's command id is not a UUID")
+                .zh("表单已失效，请刷新页面后重新填写")
+        })?;
     // No date: the act takes effect today (RULES.md §12); the service checks a stated one.
     let business_date = posted(form, "business_date")
         .map(|date| {
@@ -233,6 +237,7 @@ pub(super) fn request(form: &[(String, String)]) -> Result<CommandRequest, Refus
                     format!("the decision date '{date}' is not a date (YYYY-MM-DD)"),
                 )
                 .at("business_date")
+                .zh(format!("决定日期“{date}”不是日期（如 2025-07-01）"))
             })
         })
         .transpose()?;
@@ -243,6 +248,7 @@ pub(super) fn request(form: &[(String, String)]) -> Result<CommandRequest, Refus
             "action",
             format!("no action '{action}'; one of {}", actions.join(", ")),
         )
+        .zh(format!("没有“{action}”这一事项"))
     })?;
     let command = commands::platform_command(spec.kind, "", spec.fields(form)?)?;
     Ok(CommandRequest {
@@ -293,13 +299,17 @@ pub(super) async fn checked_form(
 ) -> Result<Vec<(String, String)>, Response> {
     let checked = form
         .map(|Form(f)| f)
-        .map_err(|e| Refusal::invalid("form", format!("the form could not be read: {e}")))
+        .map_err(|e| {
+            Refusal::invalid("form", format!("the form could not be read: {e}"))
+                .zh("表单无法读取，请刷新页面后重新填写")
+        })
         .and_then(|f| {
             check_csrf(v, posted(&f, "csrf"))?;
             if same_origin(headers) {
                 Ok(f)
             } else {
-                Err(Refusal::forbidden("the form was posted from another site"))
+                Err(Refusal::forbidden("the form was posted from another site")
+                    .zh("表单来自其他网站，未予受理"))
             }
         });
     match checked {
@@ -389,18 +399,19 @@ pub(super) fn refusal_text(r: &Refusal) -> String {
     )
 }
 
-/// A refusal as one line in the viewer's language: in Chinese what it means, then the
-/// particulars; in English `[code] message (field)`.
+/// A refusal as one line in the viewer's language: in Chinese what it means, the field by its
+/// label on the page and the particulars in Chinese; in English `[code] message (field)`.
 pub(super) fn refusal_line(v: &Viewer, r: &Refusal) -> String {
     match v.lang {
         super::Lang::Zh => format!(
-            "{}{}。详情：{}",
+            "{}{}：{}",
             r.code.explain_zh(),
             r.field
                 .as_deref()
-                .map(|f| format!("（字段 {f}）"))
+                .and_then(super::field_label_zh)
+                .map(|f| format!("（{f}）"))
                 .unwrap_or_default(),
-            r.message
+            super::particulars(v.lang, r)
         ),
         super::Lang::En => refusal_text(r),
     }

@@ -602,6 +602,7 @@ fn read_form(pairs: &[(String, String)]) -> Result<ApplicationForm, Refusal> {
     serde::Deserialize::deserialize(de).map_err(|e: serde_json::Error| {
         let path = track.path().to_string();
         Refusal::invalid(&format!("form.{path}"), format!("form.{path}: {e}"))
+            .zh("填写的格式不正确（数字不带单位，日期如 2025-07-01）")
     })
 }
 
@@ -730,7 +731,7 @@ fn preview(v: &Viewer, pairs: &[(String, String)], today: NaiveDate) -> Markup {
                     (super::pages::eligibility_table(v, &a))
                 }
                 Err(r) => {
-                    p.warning { (v.t("表单尚不完整，暂不能预审：", "The form cannot be assessed yet: ")) (r.message) }
+                    p.warning { (v.t("表单尚不完整，暂不能预审：", "The form cannot be assessed yet: ")) (super::actions::refusal_line(v, &r)) }
                 }
             }
         }
@@ -846,7 +847,8 @@ async fn checked(
         if same_origin(headers) {
             Ok(())
         } else {
-            Err(Refusal::forbidden("the form was posted from another site"))
+            Err(Refusal::forbidden("the form was posted from another site")
+                .zh("表单来自其他网站，未予受理"))
         }
     });
     match result {
@@ -1035,7 +1037,8 @@ async fn read_multipart(
         let r = Refusal::invalid(
             "form",
             format!("the form could not be read: {}", e.body_text()),
-        );
+        )
+        .zh("表单无法读取，请刷新页面后重新填写");
         if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             Refusal::new(
                 code::BODY_TOO_LARGE,
@@ -1044,6 +1047,10 @@ async fn read_multipart(
                     UPLOAD_BODY_LIMIT / (1024 * 1024)
                 ),
             )
+            .zh(format!(
+                "表单连同附件超过 {} MiB",
+                UPLOAD_BODY_LIMIT / (1024 * 1024)
+            ))
         } else {
             r
         }
@@ -1086,10 +1093,10 @@ pub(super) async fn post(
     let what = format!("POST /ui/drafts/{draft_id}");
     let read = match multipart {
         Ok(m) => read_multipart(m).await,
-        Err(e) => Err(Refusal::invalid(
-            "form",
-            format!("the form could not be read: {e}"),
-        )),
+        Err(e) => Err(
+            Refusal::invalid("form", format!("the form could not be read: {e}"))
+                .zh("表单无法读取，请刷新页面后重新填写"),
+        ),
     };
     let (posted, file) = match read {
         Ok(r) => r,
@@ -1243,8 +1250,9 @@ async fn submit(
             )
         }
         None => {
-            let round_id = super::actions::posted(fields, "round_id")
-                .ok_or_else(|| Refusal::invalid("round_id", "choose the round applied in"))?;
+            let round_id = super::actions::posted(fields, "round_id").ok_or_else(|| {
+                Refusal::invalid("round_id", "choose the round applied in").zh("请选择申报批次")
+            })?;
             state.app().check_attachments(&form.evidence).await?;
             (
                 format!("p-{}", draft_id.trim_start_matches("d-")),
@@ -1285,7 +1293,8 @@ pub(super) async fn delete(
     if super::actions::posted(&posted, "confirm") != Some("yes") {
         return refused(
             &v,
-            Refusal::invalid("confirm", "tick the box to delete the draft"),
+            Refusal::invalid("confirm", "tick the box to delete the draft")
+                .zh("请勾选确认后再删除草稿"),
         );
     }
     match state.app().delete_draft(&v.actor, &draft_id).await {

@@ -735,6 +735,10 @@ fn table_rows(
                         roster_domain::input::LIST_MAX_ENTRIES
                     ),
                 )
+                .zh(format!(
+                    "至多 {} 行",
+                    roster_domain::input::LIST_MAX_ENTRIES
+                ))
             })?;
         rows.entry(row)
             .or_default()
@@ -800,7 +804,8 @@ pub(super) fn values(
                     return Err(Refusal::invalid(
                         f.name,
                         format!("no {} '{bad}'; any of {}", f.name, names.join(", ")),
-                    ));
+                    )
+                    .zh(format!("“{bad}”不是“{}”的可选值", f.label.zh)));
                 }
                 (!ticked.is_empty()).then(|| json!(ticked))
             }
@@ -811,7 +816,8 @@ pub(super) fn values(
                     return Err(Refusal::invalid(
                         f.name,
                         format!("no domain '{bad}'; any of {}", codes.join(", ")),
-                    ));
+                    )
+                    .zh(format!("“{bad}”不是可选的领域")));
                 }
                 (!ticked.is_empty()).then(|| json!(ticked))
             }
@@ -846,16 +852,23 @@ pub(super) fn values(
                             f.name,
                             format!("{} '{text}' is not a number from 0", f.name),
                         )
+                        .zh(format!(
+                            "“{}”应填写不小于 0 的数字，而不是“{text}”",
+                            f.label.zh
+                        ))
                     })?;
                 Some(json!(n))
             }
             Input::Province => {
-                let p = roster_domain::values::Province::parse(text)
-                    .ok_or_else(|| Refusal::invalid(f.name, format!("no province '{text}'")))?;
+                let p = roster_domain::values::Province::parse(text).ok_or_else(|| {
+                    Refusal::invalid(f.name, format!("no province '{text}'"))
+                        .zh(format!("没有省份“{text}”"))
+                })?;
                 Some(json!(p.code()))
             }
             Input::Hidden { number: true } => Some(json!(text.parse::<u64>().map_err(|_| {
                 Refusal::invalid(f.name, format!("{} '{text}' is not a whole number", f.name))
+                    .zh(format!("“{text}”不是整数"))
             })?)),
             Input::LongText | Input::Hidden { number: false } => Some(json!(text)),
             Input::Number { .. } | Input::Yuan | Input::Year => Some(json!(text
@@ -863,6 +876,7 @@ pub(super) fn values(
                 .parse::<i64>()
                 .map_err(|_| {
                     Refusal::invalid(f.name, format!("{} '{text}' is not a whole number", f.name))
+                        .zh(format!("“{}”应填写整数，而不是“{text}”", f.label.zh))
                 })?)),
             Input::Date { .. } => {
                 chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
@@ -871,6 +885,10 @@ pub(super) fn values(
                         format!("{} '{text}' is not a date (YYYY-MM-DD)", f.name),
                     )
                     .at(f.name)
+                    .zh(format!(
+                        "“{}”应填写日期（如 2025-07-01），而不是“{text}”",
+                        f.label.zh
+                    ))
                 })?;
                 Some(json!(text))
             }
@@ -880,7 +898,8 @@ pub(super) fn values(
                     return Err(Refusal::invalid(
                         f.name,
                         format!("no {} '{text}'; one of {}", f.name, names.join(", ")),
-                    ));
+                    )
+                    .zh(format!("“{text}”不是“{}”的可选值", f.label.zh)));
                 }
                 Some(json!(text))
             }
@@ -890,7 +909,8 @@ pub(super) fn values(
                     return Err(Refusal::invalid(
                         f.name,
                         format!("no domain '{text}'; one of {}", codes.join(", ")),
-                    ));
+                    )
+                    .zh(format!("“{text}”不是可选的领域")));
                 }
                 Some(json!(text))
             }
@@ -901,7 +921,8 @@ pub(super) fn values(
                     return Err(Refusal::invalid(
                         f.name,
                         format!("{} '{text}' is neither yes nor no", f.name),
-                    ))
+                    )
+                    .zh(format!("“{}”只能选“是”或“否”", f.label.zh)))
                 }
             },
             Input::Text | Input::Preset | Input::NewId(_) => Some(json!(text)),
@@ -926,7 +947,8 @@ pub(super) fn values(
                             .map(|(o, v)| format!(" when {o} is {v}"))
                             .unwrap_or_default()
                     ),
-                ))
+                )
+                .zh(format!("“{}”为必填项", f.label.zh)))
             }
             None => {}
         }

@@ -240,6 +240,50 @@ impl IntoResponse for PageError {
     }
 }
 
+/// The particulars of a refusal in the page's language: in Chinese when the refusal says them
+/// in Chinese (every refusal a page's form can meet does), otherwise as the API states them.
+pub(crate) fn particulars(lang: Lang, r: &Refusal) -> &str {
+    match (lang, r.message_zh.as_deref()) {
+        (Lang::Zh, Some(zh)) => zh,
+        _ => &r.message,
+    }
+}
+
+/// The label a page gives the field a refusal names (`form.site.area_m2` → 场地面积), with the
+/// row of a table (`form.equipment.vessels[1].volume_l` → …第 2 行…); `None` for a field no page
+/// shows (the Chinese pages then leave the path out).
+pub(crate) fn field_label_zh(path: &str) -> Option<String> {
+    let path = path
+        .strip_prefix("changes.")
+        .map_or_else(|| path.to_string(), |p| format!("form.{p}"));
+    let (base, row, column) = match path.split_once('[') {
+        Some((base, rest)) => {
+            let (n, column) = rest.split_once(']')?;
+            let row = n.parse::<usize>().ok()? + 1;
+            (base, Some(row), column.strip_prefix('.'))
+        }
+        None => (path.as_str(), None, None),
+    };
+    let fields = apply::SECTIONS
+        .iter()
+        .flat_map(|s| s.fields.iter())
+        .chain(forms::all().flat_map(|f| f.fields.iter()));
+    for f in fields.filter(|f| f.name == base) {
+        let label = f.label.zh;
+        return Some(match (row, column, &f.input) {
+            (Some(row), Some(c), forms::Input::Table(columns)) => {
+                match columns.iter().find(|x| x.name == c) {
+                    Some(col) => format!("{label}第 {row} 行“{}”", col.label.zh),
+                    None => format!("{label}第 {row} 行"),
+                }
+            }
+            (Some(row), _, _) => format!("{label}第 {row} 项"),
+            _ => label.to_string(),
+        });
+    }
+    None
+}
+
 fn page_error(lang: Lang, viewer: Option<(&Actor, &str)>, p: Problem) -> Response {
     let r = &p.refusal;
     let body = html! {
@@ -247,8 +291,12 @@ fn page_error(lang: Lang, viewer: Option<(&Actor, &str)>, p: Problem) -> Respons
             h2 { (lang.t("请求未被接受", "Request refused")) " (" (p.status.as_u16()) ")" }
             p.code { code { (r.code) } @if let Some(rule) = r.code.rule() { " · " (lang.t("规则", "rule")) " " (rule) } }
             @if lang == Lang::Zh { p.explain { strong { (r.code.explain_zh()) } } }
-            p.detail { (r.message) }
-            @if let Some(f) = &r.field { p { (lang.t("字段", "field")) ": " code { (f) } } }
+            p.detail { (particulars(lang, r)) }
+            @match (lang, r.field.as_deref()) {
+                (Lang::Zh, Some(f)) => @if let Some(label) = field_label_zh(f) { p { "填写项：" (label) } },
+                (_, Some(f)) => p { "field: " code { (f) } },
+                _ => {}
+            }
             p { a href="/ui" { (lang.t("返回首页", "Back to the start page")) } }
         }
     };
@@ -407,15 +455,18 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> {
 }
 
 pub(crate) fn role_name(lang: Lang, actor: &Actor) -> String {
-    let role = match actor.role {
-        Role::Ministry => lang.t("工业和信息化部", "Ministry"),
-        Role::Analyst => lang.t("分析人员（只读）", "Analyst (read-only)"),
-        Role::Province => lang.t("省级主管部门", "Province"),
-        Role::City => lang.t("市级主管部门", "City"),
-        Role::Applicant => lang.t("申报单位", "Applicant"),
-        Role::System => lang.t("系统", "System"),
-        Role::Anonymous => lang.t("未登录", "Anonymous"),
-    };
+    let role = lang.t(
+        actor.role.name_zh(),
+        match actor.role {
+            Role::Ministry => "Ministry",
+            Role::Analyst => "Analyst (read-only)",
+            Role::Province => "Province",
+            Role::City => "City",
+            Role::Applicant => "Applicant",
+            Role::System => "System",
+            Role::Anonymous => "Anonymous",
+        },
+    );
     match &actor.jurisdiction {
         Some(j) => {
             let place = match actor.role {
@@ -764,4 +815,39 @@ pub(crate) fn test_pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
     p.iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_field_is_named_by_its_label_and_row() {
+        assert_eq!(
+            field_label_zh("form.site.area_m2").as_deref(),
+            Some("中试场地面积（平方米）")
+        );
+        // An amendment names the same field under `changes`.
+        assert_eq!(
+            field_label_zh("changes.site.area_m2"),
+            field_label_zh("form.site.area_m2")
+        );
+        assert_eq!(
+            field_label_zh("form.equipment.vessels[1].volume_l").as_deref(),
+            Some("发酵或酶催化相关设备（G-8）第 2 行“容积（升）”")
+        );
+        assert!(field_label_zh("stars").is_some_and(|l| l.contains('星')));
+        assert_eq!(field_label_zh("no.such.field"), None);
+        assert_eq!(field_label_zh("form.equipment.vessels[x].volume_l"), None);
+    }
+
+    #[test]
+    fn a_refusal_reads_in_chinese_when_it_says_it_in_chinese() {
+        let r =
+            Refusal::invalid("stars", "a star rating is 1-5, not 6").zh("星级为 1-5 星，不能是 6");
+        assert_eq!(particulars(Lang::Zh, &r), "星级为 1-5 星，不能是 6");
+        assert_eq!(particulars(Lang::En, &r), "a star rating is 1-5, not 6");
+        let api_only = Refusal::invalid("x", "only the API meets this");
+        assert_eq!(particulars(Lang::Zh, &api_only), "only the API meets this");
+    }
 }

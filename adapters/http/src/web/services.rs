@@ -72,8 +72,9 @@ fn rows_by_key(table: Vec<Vec<String>>) -> Result<Vec<Row>, Refusal> {
     let Some(first) = table.iter().position(|r| is_header(r)) else {
         return Err(Refusal::invalid(
             "file",
-            "没有表头行：第一行须写明各列名称（日期、类别……，同模板）",
-        ));
+            "no header row: the first row names the columns (as in the template)",
+        )
+        .zh("没有表头行：第一行须写明各列名称（日期、类别……，同模板）"));
     };
     let header: Vec<Option<&'static str>> = table[first]
         .iter()
@@ -87,7 +88,8 @@ fn rows_by_key(table: Vec<Vec<String>>) -> Result<Vec<Row>, Refusal> {
     for needed in ["dated", "kind"] {
         if !header.contains(&Some(needed)) {
             let c = SERVICE_COLUMNS.iter().find(|c| c.key == needed).unwrap();
-            return Err(Refusal::invalid("file", format!("缺少“{}”列", c.zh)));
+            return Err(Refusal::invalid("file", format!("no column '{}'", c.en))
+                .zh(format!("缺少“{}”列", c.zh)));
         }
     }
     let mut out = Vec::new();
@@ -106,8 +108,15 @@ fn rows_by_key(table: Vec<Vec<String>>) -> Result<Vec<Row>, Refusal> {
     if out.len() > MAX_ROWS {
         return Err(Refusal::invalid(
             "file",
-            format!("表中有 {} 行；每次最多登记 {MAX_ROWS} 行", out.len()),
-        ));
+            format!(
+                "the sheet has {} rows; at most {MAX_ROWS} per upload",
+                out.len()
+            ),
+        )
+        .zh(format!(
+            "表中有 {} 行；每次最多登记 {MAX_ROWS} 行",
+            out.len()
+        )));
     }
     Ok(out)
 }
@@ -204,12 +213,16 @@ fn table_of(bytes: &[u8]) -> Result<Vec<Vec<String>>, Refusal> {
         let mut book: calamine::Xlsx<_> =
             calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|e| {
                 Refusal::invalid("file", format!("the XLSX file could not be read: {e}"))
+                    .zh("XLSX 文件无法读取")
             })?;
         let range = book
             .worksheet_range_at(0)
-            .ok_or_else(|| Refusal::invalid("file", "the XLSX file has no sheet"))?
+            .ok_or_else(|| {
+                Refusal::invalid("file", "the XLSX file has no sheet").zh("XLSX 文件中没有工作表")
+            })?
             .map_err(|e| {
                 Refusal::invalid("file", format!("the first sheet could not be read: {e}"))
+                    .zh("第一个工作表无法读取")
             })?;
         return Ok(range
             .rows()
@@ -219,8 +232,9 @@ fn table_of(bytes: &[u8]) -> Result<Vec<Vec<String>>, Refusal> {
     let text = std::str::from_utf8(bytes).map_err(|_| {
         Refusal::invalid(
             "file",
-            "文件既不是 XLSX 也不是 UTF-8 编码的 CSV（请另存为 XLSX 或“CSV UTF-8”）",
+            "the file is neither XLSX nor CSV in UTF-8 (save it as XLSX or \"CSV UTF-8\")",
         )
+        .zh("文件既不是 XLSX 也不是 UTF-8 编码的 CSV（请另存为 XLSX 或“CSV UTF-8”）")
     })?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -232,6 +246,7 @@ fn table_of(bytes: &[u8]) -> Result<Vec<Vec<String>>, Refusal> {
             r.map(|r| r.iter().map(str::to_string).collect())
                 .map_err(|e| {
                     Refusal::invalid("file", format!("the CSV file could not be read: {e}"))
+                        .zh("CSV 文件无法读取")
                 })
         })
         .collect()
@@ -392,7 +407,7 @@ pub(super) async fn upload(
             div.flash.error id="flash" role="alert" {
                 (v.t("未登记任何一行：", "Nothing recorded: "))
                 @if v.lang == super::Lang::Zh && r.code != roster_domain::error::code::INVALID_INPUT { (r.code.explain_zh()) "。" }
-                (r.message)
+                (super::particulars(v.lang, &r))
             }
             (report(&v, &lines))
             (upload_form(&v, &platform_id))
@@ -428,15 +443,19 @@ async fn record(
     what: &str,
 ) -> Result<(Vec<Line>, usize, bool), (Refusal, Vec<Line>)> {
     if bytes.is_empty() {
-        return Err((Refusal::invalid("file", "请选择要上传的表格"), vec![]));
+        return Err((
+            Refusal::invalid("file", "choose the sheet to upload").zh("请选择要上传的表格"),
+            vec![],
+        ));
     }
     let (services, mut lines) = read_upload(bytes).map_err(|r| (r, vec![]))?;
     let bad = lines.iter().filter(|l| l.error.is_some()).count();
     if bad > 0 {
         let r = Refusal::invalid(
             "file",
-            format!("{} 行中有 {bad} 行有误（见下表）", lines.len()),
-        );
+            format!("{bad} of {} lines refused (see the table)", lines.len()),
+        )
+        .zh(format!("{} 行中有 {bad} 行有误（见下表）", lines.len()));
         state
             .audit_refusal(v.actor.clone(), what, &r.code, &r.message)
             .await;
@@ -470,15 +489,26 @@ async fn record(
             // The command's rows are the sheet's data lines, in order: name them by line.
             for (i, l) in lines.iter_mut().enumerate().rev() {
                 let at = format!("services[{i}]");
-                if r.message.contains(&format!("{at}:")) {
-                    let detail = r
+                let row_zh = format!("第 {} 条：", i + 1);
+                let detail = match v.lang {
+                    super::Lang::Zh => r
+                        .message_zh
+                        .as_deref()
+                        .and_then(|m| m.split(&row_zh).nth(1))
+                        .map(|d| d.split("；第 ").next().unwrap_or(d).to_string()),
+                    super::Lang::En => r
                         .message
                         .split(&format!("{at}: "))
                         .nth(1)
-                        .map(|d| d.split("; services[").next().unwrap_or(d).to_string());
+                        .map(|d| d.split("; services[").next().unwrap_or(d).to_string()),
+                };
+                if detail.is_some() {
                     l.error = detail;
                 }
-                r.message = r.message.replace(&at, &format!("第 {} 行", l.line));
+                r.message = r.message.replace(&at, &format!("line {}", l.line));
+                r.message_zh = r
+                    .message_zh
+                    .map(|m| m.replace(&row_zh, &format!("第 {} 行：", l.line)));
             }
             Err((r, lines))
         }
