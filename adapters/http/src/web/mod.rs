@@ -268,20 +268,18 @@ pub(crate) fn field_label_zh(path: &str) -> Option<String> {
         .iter()
         .flat_map(|s| s.fields.iter())
         .chain(forms::all().flat_map(|f| f.fields.iter()));
-    for f in fields.filter(|f| f.name == base) {
-        let label = f.label.zh;
-        return Some(match (row, column, &f.input) {
-            (Some(row), Some(c), forms::Input::Table(columns)) => {
-                match columns.iter().find(|x| x.name == c) {
-                    Some(col) => format!("{label}第 {row} 行“{}”", col.label.zh),
-                    None => format!("{label}第 {row} 行"),
-                }
+    let f = fields.into_iter().find(|f| f.name == base)?;
+    let label = f.label.zh;
+    Some(match (row, column, &f.input) {
+        (Some(row), Some(c), forms::Input::Table(columns)) => {
+            match columns.iter().find(|x| x.name == c) {
+                Some(col) => format!("{label}第 {row} 行“{}”", col.label.zh),
+                None => format!("{label}第 {row} 行"),
             }
-            (Some(row), _, _) => format!("{label}第 {row} 项"),
-            _ => label.to_string(),
-        });
-    }
-    None
+        }
+        (Some(row), _, _) => format!("{label}第 {row} 项"),
+        _ => label.to_string(),
+    })
 }
 
 fn page_error(lang: Lang, viewer: Option<(&Actor, &str)>, p: Problem) -> Response {
