@@ -31,7 +31,8 @@ pub(crate) fn known(params: &HashMap<String, String>, allowed: &[&str]) -> Resul
                 "unknown query parameter `{k}`; one of {}",
                 allowed.join(", ")
             ),
-        )),
+        )
+        .zh(format!("网址中有不认识的参数“{k}”"))),
         None => Ok(()),
     }
 }
@@ -49,6 +50,7 @@ pub(crate) fn date_param(
                     format!("{name} '{s}' is not a date (YYYY-MM-DD)"),
                 )
                 .at(name)
+                .zh(format!("“{s}”不是日期（如 2025-07-01）"))
             })
         })
         .transpose()

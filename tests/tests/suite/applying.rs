@@ -920,7 +920,23 @@ pub(crate) async fn the_roster_table_searches_sorts_and_filters_by_city(app: Tes
         !platforms.is_empty() && platforms.iter().all(|p| p.starts_with("gd-sz")),
         "{platforms:?}"
     );
+    // Its tables sort by column: the scheduled reviews by platform one way and the other.
+    let scheduled = |body: &str| {
+        let at = body.find("id=\"reviews-scheduled\"").expect("the scheduled table");
+        let table = &body[at..];
+        rows(&table[..table.find("</table>").unwrap()])
+    };
+    let asc = scheduled(&m.get("/ui/reviews?sort=platform&dir=asc").await.body);
+    let mut desc = scheduled(&m.get("/ui/reviews?sort=platform&dir=desc").await.body);
+    assert!(asc.len() > 1, "{asc:?}");
+    desc.reverse();
+    assert_eq!(asc, desc);
+    let by_due = m.get("/ui/reviews?sort=due&dir=desc&page=1").await;
+    assert_eq!(by_due.status, 200);
+    assert!(by_due.body.contains("aria-sort=\"descending\""));
+    // A bad sort column is refused by name, in Chinese on a Chinese page.
     let bad = m.get("/ui/roster?sort=password").await;
     assert_eq!(bad.status, 400);
-    assert!(bad.body.contains("cannot sort on"));
+    assert!(bad.body.contains("不能按“password”排序"), "{}", bad.body);
+    assert_eq!(m.get("/ui/reviews?sort=password").await.status, 400);
 }

@@ -33,7 +33,8 @@ pub(super) async fn batch_page(
     let Some((form, per_row)) = batch_form(&action) else {
         return Err(PageError::new(
             &v,
-            roster_domain::Refusal::not_found(format!("no batch act '{action}'")),
+            roster_domain::Refusal::not_found(format!("no batch act '{action}'"))
+                .zh(format!("没有“{action}”这一批量事项")),
         ));
     };
     if !form.kind.roles().contains(&v.actor.role) {
@@ -42,7 +43,8 @@ pub(super) async fn batch_page(
             roster_domain::Refusal::forbidden(format!(
                 "{} is not an act of this role",
                 form.kind.name()
-            )),
+            ))
+            .zh("本角色无权办理此批量事项"),
         ));
     }
     state
@@ -171,7 +173,8 @@ pub(super) async fn batch(
     };
     let action = posted(&form, "action").unwrap_or_default();
     let Some((_, per_row)) = batch_form(action) else {
-        let r = roster_domain::Refusal::invalid("action", format!("no batch act '{action}'"));
+        let r = roster_domain::Refusal::invalid("action", format!("no batch act '{action}'"))
+            .zh(format!("没有“{action}”这一批量事项"));
         state.sessions().flash(&v.session_id, refusal_flash(&v, &r));
         return Redirect::to(&back_to(&form)).into_response();
     };

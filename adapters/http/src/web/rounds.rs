@@ -27,7 +27,8 @@ fn may_open(v: &Viewer) -> Result<(), Refusal> {
     if CommandKind::OpenRound.roles().contains(&v.actor.role) {
         Ok(())
     } else {
-        Err(Refusal::forbidden("only the ministry opens a round"))
+        Err(Refusal::forbidden("only the ministry opens a round")
+            .zh("只有工业和信息化部可以开放申报批次"))
     }
 }
 
@@ -84,6 +85,7 @@ fn date(form: &[(String, String)], name: &str) -> Result<Option<NaiveDate>, Refu
                     format!("{name} '{d}' is not a date (YYYY-MM-DD)"),
                 )
                 .at(name)
+                .zh(format!("“{d}”不是日期（如 2025-07-01）"))
             })
         })
         .transpose()
@@ -92,8 +94,10 @@ fn date(form: &[(String, String)], name: &str) -> Result<Option<NaiveDate>, Refu
 fn number(form: &[(String, String)], name: &str) -> Result<Option<u64>, Refusal> {
     posted(form, name)
         .map(|n| {
-            n.parse::<u64>()
-                .map_err(|_| Refusal::invalid(name, format!("{name} '{n}' is not a whole number")))
+            n.parse::<u64>().map_err(|_| {
+                Refusal::invalid(name, format!("{name} '{n}' is not a whole number"))
+                    .zh(format!("“{n}”不是整数"))
+            })
         })
         .transpose()
 }
@@ -102,7 +106,10 @@ fn number(form: &[(String, String)], name: &str) -> Result<Option<u64>, Refusal>
 fn request(form: &[(String, String)]) -> Result<CommandRequest, Refusal> {
     let command_id = posted(form, "command_id")
         .and_then(|c| Uuid::parse_str(c).ok())
-        .ok_or_else(|| Refusal::invalid("command_id", "the form's command id is not a UUID"))?;
+        .ok_or_else(|| {
+            Refusal::invalid("command_id", "the form's command id is not a UUID")
+                .zh("表单已失效，请刷新页面后重新填写")
+        })?;
     let per_province = |prefix: &str| -> Result<Map<String, Value>, Refusal> {
         let mut out = Map::new();
         for p in Province::all() {

@@ -30,6 +30,15 @@ pub(crate) enum Key {
     Blank,
 }
 
+impl Key {
+    /// A date, blank when there is none (sorted last either way).
+    pub(crate) fn day(d: Option<chrono::NaiveDate>) -> Key {
+        d.map_or(Key::Blank, |d| {
+            Key::Num(chrono::Datelike::num_days_from_ce(&d).into())
+        })
+    }
+}
+
 impl View {
     /// The view from the query; `columns` are the keys a table may be sorted on. An unknown
     /// column or a page that is not a number is refused by name.
@@ -44,25 +53,26 @@ impl View {
                     "sort",
                     format!("cannot sort on '{s}'; one of {}", columns.join(", ")),
                 )
+                .zh(format!("不能按“{s}”排序"))
             })?),
         };
         let desc = match params.get("dir").map(String::as_str) {
             None | Some("asc") => false,
             Some("desc") => true,
             Some(d) => {
-                return Err(Refusal::invalid(
-                    "dir",
-                    format!("dir '{d}' is neither asc nor desc"),
-                ))
+                return Err(
+                    Refusal::invalid("dir", format!("dir '{d}' is neither asc nor desc"))
+                        .zh("排序方向只能是升序或降序"),
+                )
             }
         };
-        let page =
-            match params.get("page") {
-                None => 1,
-                Some(p) => p.parse::<usize>().ok().filter(|p| *p >= 1).ok_or_else(|| {
-                    Refusal::invalid("page", format!("page '{p}' is not 1, 2, …"))
-                })?,
-            };
+        let page = match params.get("page") {
+            None => 1,
+            Some(p) => p.parse::<usize>().ok().filter(|p| *p >= 1).ok_or_else(|| {
+                Refusal::invalid("page", format!("page '{p}' is not 1, 2, …"))
+                    .zh(format!("页码“{p}”不是 1、2、……"))
+            })?,
+        };
         Ok(View {
             q: params
                 .get("q")

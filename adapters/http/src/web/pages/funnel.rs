@@ -70,9 +70,7 @@ pub(crate) async fn funnel(
             "applicant" => table::Key::Text(p.applicant_name.clone()),
             "province" => table::Key::Text(p.province.clone()),
             "status" => table::Key::Text(p.status.code().to_string()),
-            _ => p.submitted_on.map_or(table::Key::Blank, |d| {
-                table::Key::Num(chrono::Datelike::num_days_from_ce(&d).into())
-            }),
+            _ => table::Key::day(p.submitted_on),
         },
     );
     let (shown, pages) = view.page_of(&applications);

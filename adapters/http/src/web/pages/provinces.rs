@@ -90,7 +90,8 @@ pub(crate) async fn provinces(
     if !matches!(v.actor.role, Role::Ministry | Role::Analyst) {
         return Err(refused(
             &v,
-            Refusal::forbidden("the province comparison is the ministry's and analysts'"),
+            Refusal::forbidden("the province comparison is the ministry's and analysts'")
+                .zh("分省对比仅供工业和信息化部和分析人员查阅"),
         ));
     }
     let params = filled(params);
@@ -105,7 +106,8 @@ pub(crate) async fn provinces(
             Refusal::invalid(
                 "metric",
                 format!("no metric '{metric}'; one of {}", names.join(", ")),
-            ),
+            )
+            .zh(format!("没有指标“{metric}”")),
         ));
     };
     let mut kpi_params = params.clone();

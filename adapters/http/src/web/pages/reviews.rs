@@ -2,14 +2,20 @@
 
 use super::*;
 
+/// The columns the reviews board and the incident register sort on (one order for the page: a
+/// column a table does not have leaves that table in its own order).
+const SORTS: [&str; 6] = [
+    "platform", "province", "opened", "due", "occurred", "reported",
+];
+
 pub(crate) async fn reviews(
     State(state): State<AppState>,
     v: Viewer,
     Query(params): Params,
 ) -> Result<Response, PageError> {
     let params = filled(params);
-    known(&params, &["as_of", "q"]).map_err(|r| refused(&v, r))?;
-    let view = table::View::of(&params, &[]).map_err(|r| refused(&v, r))?;
+    known(&params, &["as_of", "q", "sort", "dir", "page"]).map_err(|r| refused(&v, r))?;
+    let view = table::View::of(&params, &SORTS).map_err(|r| refused(&v, r))?;
     let as_of = date_param(&params, "as_of")
         .map_err(|r| refused(&v, r))?
         .unwrap_or_else(|| state.app().today());
@@ -36,7 +42,13 @@ pub(crate) async fn reviews(
                 r.review_id.as_deref().unwrap_or("")
             )
         },
-        |_, _| table::Key::Blank,
+        |r, col| match col {
+            "platform" => table::Key::Text(r.platform_name.clone()),
+            "province" => table::Key::Text(r.province.clone()),
+            "opened" => table::Key::day(r.opened_on),
+            "due" => table::Key::day(Some(r.due_on)),
+            _ => table::Key::Blank,
+        },
     );
     let incidents = view.select(
         incidents,
@@ -46,8 +58,14 @@ pub(crate) async fn reviews(
                 i.platform_name, i.platform_id, i.incident.incident_id, i.incident.description
             )
         },
-        |_, _| table::Key::Blank,
+        |i, col| match col {
+            "platform" => table::Key::Text(i.platform_name.clone()),
+            "occurred" => table::Key::day(Some(i.incident.occurred_on)),
+            "reported" => table::Key::day(Some(i.incident.reported_on)),
+            _ => table::Key::Blank,
+        },
     );
+    let (register, pages) = view.page_of(&incidents);
     let lang = v.lang;
     let sections: [(&str, &str, &str, &[ReviewState]); 4] = [
         ("overdue", "逾期未结", "Overdue", &[ReviewState::Overdue]),
@@ -84,7 +102,14 @@ pub(crate) async fn reviews(
             @let list: Vec<_> = rows.iter().filter(|r| states.contains(&r.state)).collect();
             h2 { (lang.t(zh, en)) " (" span id={"count-" (id)} { (list.len()) } ")" }
             div.scroll { table id={"reviews-" (id)} {
-                thead { tr { th { (v.t("平台", "Platform")) } th { (v.t("省份", "Province")) } th { (v.t("起因", "Trigger")) } th { (v.t("开启", "Opened")) } th { (v.t("截止", "Due")) } th { } } }
+                thead { tr {
+                    (table::th(&v, "/ui/reviews", &params, &view, "platform", ("平台", "Platform")))
+                    (table::th(&v, "/ui/reviews", &params, &view, "province", ("省份", "Province")))
+                    th { (v.t("起因", "Trigger")) }
+                    (table::th(&v, "/ui/reviews", &params, &view, "opened", ("开启", "Opened")))
+                    (table::th(&v, "/ui/reviews", &params, &view, "due", ("截止", "Due")))
+                    th { }
+                } }
                 tbody { @for r in &list {
                     tr data-platform=(r.platform_id) {
                         td { a href={"/ui/platforms/" (r.platform_id)} { (r.platform_name) } }
@@ -106,13 +131,20 @@ pub(crate) async fn reviews(
         } }
         h2 { (v.t("事故登记", "Incident register")) " (" (incidents.len()) ")" }
         div.scroll { table id="incident-register" {
-            thead { tr { th { (v.t("平台", "Platform")) } th { (v.t("类别", "Kind")) } th { (v.t("发生", "Occurred")) } th { (v.t("报告", "Reported")) } th { (v.t("评定等级", "Assessed class")) } } }
-            tbody { @for i in &incidents {
+            thead { tr {
+                (table::th(&v, "/ui/reviews", &params, &view, "platform", ("平台", "Platform")))
+                th { (v.t("类别", "Kind")) }
+                (table::th(&v, "/ui/reviews", &params, &view, "occurred", ("发生", "Occurred")))
+                (table::th(&v, "/ui/reviews", &params, &view, "reported", ("报告", "Reported")))
+                th { (v.t("评定等级", "Assessed class")) }
+            } }
+            tbody { @for i in register {
                 tr { td { a href={"/ui/platforms/" (i.platform_id)} { (i.platform_name) } } td { (incident_kind(lang, i.incident.kind)) }
                      td { (i.incident.occurred_on) } td { (i.incident.reported_on) }
                      td { @if let Some(c) = i.incident.assessed_class { (incident_class(lang, c)) } } }
             } }
         } }
+        (table::pager(&v, "/ui/reviews", &params, &view, pages, incidents.len()))
     };
     Ok(page(&v, v.t("复核与事故", "Reviews & incidents"), body))
 }

@@ -19,11 +19,7 @@ const SORTS: [&str; 7] = [
 
 fn sort_key(r: &RosterRow, col: &str) -> table::Key {
     use table::Key;
-    let date = |d: Option<NaiveDate>| {
-        d.map_or(Key::Blank, |d| {
-            Key::Num(chrono::Datelike::num_days_from_ce(&d).into())
-        })
-    };
+    let date = Key::day;
     match col {
         "platform" => Key::Text(r.platform_name.clone()),
         "applicant" => Key::Text(r.applicant_name.clone()),
