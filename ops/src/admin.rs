@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use roster_domain::platform::Status;
 use roster_domain::store::Checkpoint;
 use roster_domain::values::{Domain, Province};
+use roster_projections::export;
 use roster_projections::local::rebuild;
 use roster_projections::models;
 use roster_projections::queries::{self, RosterQuery};
@@ -78,13 +79,23 @@ pub fn problems(report: &StatusReport) -> Vec<String> {
     report.problems.clone()
 }
 
+/// The heads of `keys`, in the words of the downloads and the pages: Chinese over English.
+pub fn heads(columns: &[export::Column], keys: &[&str]) -> Vec<String> {
+    keys.iter()
+        .map(|k| {
+            let c = export::term(columns, k);
+            format!("{}\n{}", c.zh, c.en)
+        })
+        .collect()
+}
+
 /// A plain table for a terminal: no borders, columns as wide as their widest cell (CJK counted
 /// double), `right` columns aligned right.
-pub fn table(header: &[&str], right: &[usize]) -> comfy_table::Table {
+pub fn table<S: AsRef<str>>(header: &[S], right: &[usize]) -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::NOTHING)
         .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
-        .set_header(header.to_vec());
+        .set_header(header.iter().map(|h| h.as_ref().to_string()));
     for i in right {
         if let Some(c) = t.column_mut(*i) {
             c.set_cell_alignment(comfy_table::CellAlignment::Right);
@@ -323,22 +334,25 @@ pub async fn query_roster(app: &App, a: RosterArgs, format: Format) -> anyhow::R
         .map_err(anyhow::Error::msg)?;
     emit(&rows, format, |rows| {
         let mut t = table(
-            &[
-                "platform",
-                "prov.",
-                "status",
-                "listed on",
-                "review due",
-                "stars",
-                "name",
-            ],
+            &heads(
+                &export::ROSTER_COLUMNS,
+                &[
+                    "platform_id",
+                    "province",
+                    "status_name",
+                    "listed_on",
+                    "next_review_due",
+                    "stars",
+                    "platform_name",
+                ],
+            ),
             &[5],
         );
         for r in rows {
             t.add_row(vec![
                 r.platform_id.clone(),
                 r.province.clone(),
-                r.status.code().to_string(),
+                r.status.name_zh().to_string(),
                 r.listed_on.map(|d| d.to_string()).unwrap_or_default(),
                 r.next_review_due.map(|d| d.to_string()).unwrap_or_default(),
                 r.stars.map(|s| "★".repeat(s as usize)).unwrap_or_default(),
@@ -362,20 +376,9 @@ pub async fn query_funnel(
         .await
         .map_err(anyhow::Error::msg)?;
     emit(&rows, format, |rows| {
+        let keys: Vec<&str> = export::FUNNEL_COLUMNS.iter().map(|c| c.key).collect();
         let mut t = table(
-            &[
-                "round",
-                "prov.",
-                "submitted",
-                "endorsed",
-                "recommended",
-                "eval.pass",
-                "on notice",
-                "listed",
-                "rejected",
-                "not selected",
-                "withdrawn",
-            ],
+            &heads(&export::FUNNEL_COLUMNS, &keys),
             &[2, 3, 4, 5, 6, 7, 8, 9, 10],
         );
         for r in rows {

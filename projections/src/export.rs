@@ -87,7 +87,8 @@ const fn col(key: &'static str, zh: &'static str, en: &'static str) -> Column {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sheet {
-    /// The view's name: `targets`, `kpis`, `province`, … (also the XLSX sheet's name).
+    /// The view's name: `targets`, `kpis`, `province`, … (the API's `view`); the XLSX sheet is
+    /// named by `title_zh`, the words the pages head the same table with.
     pub name: &'static str,
     pub title_zh: &'static str,
     pub title_en: &'static str,
@@ -294,19 +295,7 @@ pub fn sheets(r: &KpiReport) -> Vec<Sheet> {
         name: "funnel",
         title_zh: "申报漏斗",
         title_en: "Application funnel",
-        columns: vec![
-            col("round_id", "批次", "round"),
-            col("province", "省份", "province"),
-            col("submitted", "申报", "submitted"),
-            col("endorsed", "市级推荐", "city endorsed"),
-            col("recommended", "省级推荐", "recommended"),
-            col("evaluated_pass", "评审通过", "evaluation passed"),
-            col("on_notice", "公示", "on notice"),
-            col("listed", "入库", "listed"),
-            col("rejected", "退回", "rejected"),
-            col("not_selected", "未入选", "not selected"),
-            col("withdrawn", "撤回", "withdrawn"),
-        ],
+        columns: FUNNEL_COLUMNS.to_vec(),
         rows: r
             .funnel
             .iter()
@@ -485,7 +474,7 @@ pub fn to_xlsx(sheets: &[Sheet]) -> Result<Vec<u8>, XlsxError> {
     let decimal = Format::new().set_num_format("0.0");
     for s in sheets {
         let ws = book.add_worksheet();
-        ws.set_name(s.name)?;
+        ws.set_name(s.title_zh)?;
         for (c, column) in s.columns.iter().enumerate() {
             let c = c as u16;
             ws.write_string_with_format(0, c, column.zh, &header)?;
@@ -536,29 +525,61 @@ pub fn to_xlsx(sheets: &[Sheet]) -> Result<Vec<u8>, XlsxError> {
 
 use chrono::Datelike;
 
+/// The roster's columns: the download's headers, the roster page's column heads and the CLI's
+/// table heads are these words (one set of terms). Codes beside names for machines.
+pub const ROSTER_COLUMNS: [Column; 18] = [
+    col("platform_id", "平台编号", "platform id"),
+    col("platform_name", "平台名称", "platform name"),
+    col("applicant_name", "申报单位", "applicant"),
+    col("uscc", "统一社会信用代码", "USCC"),
+    col("applicant_kind", "单位类型代码", "applicant kind code"),
+    col("applicant_kind_name", "单位类型", "applicant kind"),
+    col("province", "省份代码", "province code"),
+    col("province_name", "省份", "province"),
+    col("city", "城市代码", "city code"),
+    col("domains", "领域代码", "domain codes"),
+    col("domain_names", "领域", "domains"),
+    col("status", "状态代码", "status code"),
+    col("status_name", "状态", "status"),
+    col("on_roster", "在名单内", "on roster"),
+    col("listed_on", "入列日期", "listed on"),
+    col("next_review_due", "下次复核截止", "next review due"),
+    col("stars", "星级", "stars"),
+    col("stars_year", "星级年度", "stars year"),
+];
+
+/// The column `key` of `columns`, for a page or the CLI to head its own column with the same
+/// words as the download.
+pub fn term(columns: &[Column], key: &str) -> Column {
+    *columns
+        .iter()
+        .find(|c| c.key == key)
+        .unwrap_or_else(|| panic!("no column {key}"))
+}
+
+/// The application funnel's columns (the KPI workbook's `funnel` sheet, the funnel page's
+/// table, `roster query funnel`): each stage named as the platform's status is.
+pub const FUNNEL_COLUMNS: [Column; 11] = [
+    col("round_id", "批次", "round"),
+    col("province", "省份", "province"),
+    col("submitted", "已申报", "submitted"),
+    col("endorsed", "市级已推荐", "endorsed by the city"),
+    col("recommended", "省级已推荐", "recommended by the province"),
+    col("evaluated_pass", "评审通过", "evaluation passed"),
+    col("on_notice", "公示中", "on public notice"),
+    col("listed", "已入列", "listed"),
+    col("rejected", "未获推荐", "rejected"),
+    col("not_selected", "未入选", "not selected"),
+    col("withdrawn", "已撤回", "withdrawn"),
+];
+
 /// The roster rows (one platform each) as a sheet, for the CSV/XLSX download of the roster.
 pub fn roster_sheet(rows: &[crate::queries::RosterRow]) -> Sheet {
     Sheet {
         name: "roster",
         title_zh: "中试平台名单",
         title_en: "Pilot platform roster",
-        columns: vec![
-            col("platform_id", "平台编号", "platform id"),
-            col("platform_name", "平台名称", "platform name"),
-            col("applicant_name", "申报单位", "applicant"),
-            col("uscc", "统一社会信用代码", "USCC"),
-            col("applicant_kind", "单位类型", "applicant kind"),
-            col("province", "省份代码", "province code"),
-            col("province_name", "省份", "province"),
-            col("city", "城市代码", "city code"),
-            col("domains", "领域", "domains"),
-            col("status", "状态", "status"),
-            col("on_roster", "在名单内", "on roster"),
-            col("listed_on", "入列日期", "listed on"),
-            col("next_review_due", "下次复核截止", "next review due"),
-            col("stars", "星级", "stars"),
-            col("stars_year", "星级年度", "stars year"),
-        ],
+        columns: ROSTER_COLUMNS.to_vec(),
         rows: rows
             .iter()
             .map(|r| {
@@ -568,14 +589,20 @@ pub fn roster_sheet(rows: &[crate::queries::RosterRow]) -> Sheet {
                     r.applicant_name.clone().into(),
                     r.uscc.clone().into(),
                     r.applicant_kind.map(|k| k.code().to_string()).into(),
+                    r.applicant_kind.map(|k| k.name_zh().to_string()).into(),
                     r.province.clone().into(),
                     r.province_name.clone().into(),
                     r.city.clone().into(),
                     r.domains.clone().into(),
-                    serde_json::to_value(r.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
+                    r.domains
+                        .split(';')
+                        .filter_map(roster_domain::values::Domain::parse)
+                        .map(|d| d.name_zh())
+                        .collect::<Vec<_>>()
+                        .join("、")
                         .into(),
+                    r.status.code().to_string().into(),
+                    r.status.name_zh().to_string().into(),
                     r.on_roster.into(),
                     r.listed_on.into(),
                     r.next_review_due.into(),

@@ -899,6 +899,9 @@ pub(crate) async fn the_roster_table_searches_sorts_and_filters_by_city(app: Tes
     // The download takes the search (all pages), and a bad sort column is refused by name.
     let csv = m.get("/ui/roster.csv?q=%E6%B7%B1%E5%9C%B3").await.body;
     assert_eq!(csv.lines().count(), shenzhen.len() + 1, "{csv}");
+    // The download names status and domains as the page does, beside their codes.
+    assert!(csv.lines().next().unwrap().contains("status,status_name"), "{csv}");
+    assert!(csv.contains(",listed,已入列,"), "{csv}");
     // The funnel's application list searches and sorts the same way.
     let funnel = m
         .get("/ui/funnel?round=2025&sort=submitted&dir=desc&q=%E6%B7%B1%E5%9C%B3")
@@ -922,7 +925,9 @@ pub(crate) async fn the_roster_table_searches_sorts_and_filters_by_city(app: Tes
     );
     // Its tables sort by column: the scheduled reviews by platform one way and the other.
     let scheduled = |body: &str| {
-        let at = body.find("id=\"reviews-scheduled\"").expect("the scheduled table");
+        let at = body
+            .find("id=\"reviews-scheduled\"")
+            .expect("the scheduled table");
         let table = &body[at..];
         rows(&table[..table.find("</table>").unwrap()])
     };

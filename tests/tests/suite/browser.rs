@@ -438,7 +438,7 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
     let xlsx = downloaded(&b.downloads, ".xlsx").await;
     let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
     use calamine::Reader;
-    let sheet = book.worksheet_range("roster").unwrap();
+    let sheet = book.worksheet_range("中试平台名单").unwrap();
     assert_eq!(
         sheet.height() as u64,
         2 + gd_enzymes,
@@ -448,7 +448,7 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
     b.click_here("#download-kpi-xlsx").await;
     let kpi = downloaded(&b.downloads, "kpi-").await;
     let book: calamine::Xlsx<_> = calamine::open_workbook(&kpi).unwrap();
-    assert!(book.sheet_names().contains(&"targets".to_string()));
+    assert!(book.sheet_names().contains(&"目标进展".to_string()));
 
     b.go("/ui/roster").await;
     b.click("#roster-table tbody tr a").await;

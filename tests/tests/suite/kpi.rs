@@ -319,17 +319,18 @@ pub(crate) async fn kpis_on_both_time_axes_through_http(kind: Kind) {
     assert_eq!(
         book.sheet_names(),
         [
-            "about",
-            "targets",
-            "kpis",
-            "province",
-            "domain",
-            "applicant_kind",
-            "monthly",
-            "funnel"
-        ]
+            "报告说明",
+            "目标进展",
+            "指标值",
+            "分省",
+            "分领域",
+            "分单位类型",
+            "月度序列",
+            "申报漏斗"
+        ],
+        "sheets named as the pages name the same tables"
     );
-    let kpis = book.worksheet_range("kpis").unwrap();
+    let kpis = book.worksheet_range("指标值").unwrap();
     assert_eq!(kpis.get((0, 4)), Some(&Data::String("数值".into())));
     assert_eq!(kpis.get((1, 4)), Some(&Data::String("value".into())));
     assert_eq!(
@@ -337,7 +338,7 @@ pub(crate) async fn kpis_on_both_time_axes_through_http(kind: Kind) {
         Some(&Data::String("served_enterprises".into()))
     );
     assert_eq!(kpis.get((3, 4)), Some(&Data::Float(1.0)));
-    let targets = book.worksheet_range("targets").unwrap();
+    let targets = book.worksheet_range("目标进展").unwrap();
     assert_eq!(targets.get((0, 0)), Some(&Data::String("目标集".into())));
     assert_eq!(targets.height(), 2 + 4, "two header rows and four targets");
 
@@ -378,7 +379,7 @@ pub(crate) async fn kpis_on_both_time_axes_through_http(kind: Kind) {
     .await
     .unwrap();
     let mut book: Xlsx<_> = calamine::open_workbook(&xlsx_out).unwrap();
-    let targets = book.worksheet_range("targets").unwrap();
+    let targets = book.worksheet_range("目标进展").unwrap();
     assert_eq!(
         targets.height(),
         2 + 3,

@@ -75,16 +75,21 @@ pub(crate) async fn funnel(
     );
     let (shown, pages) = view.page_of(&applications);
     let lang = v.lang;
+    // Each stage headed with the words of the download and the CLI (export::FUNNEL_COLUMNS).
+    let stage = |key: &str, count: fn(&roster_projections::queries::FunnelRow) -> u32| -> Stage {
+        let c = export::term(&export::FUNNEL_COLUMNS, key);
+        (c.zh, c.en, count)
+    };
     let stages: [Stage; 9] = [
-        ("申报", "submitted", |r| r.submitted),
-        ("市级推荐", "endorsed", |r| r.endorsed),
-        ("省级推荐", "recommended", |r| r.recommended),
-        ("评审通过", "evaluated (pass)", |r| r.evaluated_pass),
-        ("公示", "on notice", |r| r.on_notice),
-        ("入列", "listed", |r| r.listed),
-        ("未获推荐", "rejected", |r| r.rejected),
-        ("未入选", "not selected", |r| r.not_selected),
-        ("撤回", "withdrawn", |r| r.withdrawn),
+        stage("submitted", |r| r.submitted),
+        stage("endorsed", |r| r.endorsed),
+        stage("recommended", |r| r.recommended),
+        stage("evaluated_pass", |r| r.evaluated_pass),
+        stage("on_notice", |r| r.on_notice),
+        stage("listed", |r| r.listed),
+        stage("rejected", |r| r.rejected),
+        stage("not_selected", |r| r.not_selected),
+        stage("withdrawn", |r| r.withdrawn),
     ];
     let totals: Vec<Bar> = stages
         .iter()

@@ -17,6 +17,12 @@ const SORTS: [&str; 7] = [
     "stars",
 ];
 
+/// A column's head in the words of the download and the CLI (`export::ROSTER_COLUMNS`).
+fn head(key: &str) -> (&'static str, &'static str) {
+    let c = export::term(&export::ROSTER_COLUMNS, key);
+    (c.zh, c.en)
+}
+
 fn sort_key(r: &RosterRow, col: &str) -> table::Key {
     use table::Key;
     let date = Key::day;
@@ -162,14 +168,14 @@ pub(crate) async fn roster(
         div.scroll {
             table id="roster-table" {
                 thead { tr {
-                    (table::th(&v, "/ui/roster", &params, &view, "platform", ("平台", "Platform")))
-                    (table::th(&v, "/ui/roster", &params, &view, "applicant", ("申报单位", "Applicant")))
-                    (table::th(&v, "/ui/roster", &params, &view, "province", ("省份", "Province")))
-                    th { (v.t("领域", "Domains")) }
-                    (table::th(&v, "/ui/roster", &params, &view, "status", ("状态", "Status")))
-                    (table::th(&v, "/ui/roster", &params, &view, "listed_on", ("入列日期", "Listed on")))
-                    (table::th(&v, "/ui/roster", &params, &view, "next_review", ("下次复核截止", "Next review due")))
-                    (table::th(&v, "/ui/roster", &params, &view, "stars", ("星级", "Stars")))
+                    (table::th(&v, "/ui/roster", &params, &view, "platform", head("platform_name")))
+                    (table::th(&v, "/ui/roster", &params, &view, "applicant", head("applicant_name")))
+                    (table::th(&v, "/ui/roster", &params, &view, "province", head("province_name")))
+                    th { (v.t(head("domain_names").0, head("domain_names").1)) }
+                    (table::th(&v, "/ui/roster", &params, &view, "status", head("status_name")))
+                    (table::th(&v, "/ui/roster", &params, &view, "listed_on", head("listed_on")))
+                    (table::th(&v, "/ui/roster", &params, &view, "next_review", head("next_review_due")))
+                    (table::th(&v, "/ui/roster", &params, &view, "stars", head("stars")))
                 } }
                 tbody {
                     @for r in shown {
