@@ -44,6 +44,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "drafts_and_attachments",
         sql: include_str!("../migrations/0006_drafts_and_attachments.sql"),
     },
+    Migration {
+        version: 7,
+        name: "timeline_in_chinese",
+        sql: include_str!("../migrations/0007_timeline_in_chinese.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key for `pg_advisory_xact_lock`; only needs to differ from the other

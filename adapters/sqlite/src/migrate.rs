@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "drafts_and_attachments",
         sql: include_str!("../migrations/0005_drafts_and_attachments.sql"),
     },
+    Migration {
+        version: 6,
+        name: "timeline_in_chinese",
+        sql: include_str!("../migrations/0006_timeline_in_chinese.sql"),
+    },
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -31,7 +31,7 @@ async fn two_processes_can_migrate_at_once() {
         .get::<_, i64>(0);
     // 0001 event store, 0002 read models, 0003 append function, 0004 deadlines, 0005 read-model
     // layout, 0006 drafts, attachments and read marks: each applied once, not once per process.
-    assert_eq!(applied, 6);
+    assert_eq!(applied, 7);
     first
         .append(single("platform-a", ExpectedVersion::NoStream, 1))
         .await
@@ -345,7 +345,7 @@ async fn the_layout_migration_rebuilds_timeline_and_kpi_from_the_log() {
                ('timeline', 'gd-a', '{\"platform_id\":\"gd-a\",\"entries\":[]}'),
                ('kpi', 'p/gd-a', '{\"platform_id\":\"gd-a\",\"cycles\":[],\"services\":\"\"}'),
                ('kpi', 'i/gd-a', '{\"lines\":{}}');
-             DELETE FROM schema_migrations WHERE version = 5;",
+             DELETE FROM schema_migrations WHERE version IN (5, 7);",
         )
         .await
         .unwrap();
@@ -374,6 +374,12 @@ async fn the_layout_migration_rebuilds_timeline_and_kpi_from_the_log() {
     assert!(timeline.entries[0]
         .summary
         .starts_with("application submitted to round 2025"));
+    // Rebuilt from the log, the line reads in Chinese too (migration 7).
+    assert!(
+        timeline.entries[0].summary_zh.contains("2025"),
+        "{:?}",
+        timeline.entries[0]
+    );
     let (platforms, _) = roster_projections::kpi::load(store.as_ref()).await.unwrap();
     assert_eq!(platforms.len(), 1);
     assert_eq!(platforms[0].cycles.len(), 1);
