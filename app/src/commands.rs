@@ -472,14 +472,15 @@ impl CommandService {
             return Err(Refusal::invalid(
                 "command_id",
                 "the command id is the nil UUID; send a new random UUID for each command",
-            ));
+            )
+            .zh("表单已失效，请刷新页面后重新填写"));
         }
         if let Target::Platform { platform_id, .. } = &req.target {
             if !valid_platform_id(platform_id) {
                 return Err(Refusal::invalid(
                     "platform_id",
                     "a platform id has 3-64 lower-case letters, digits, '-' or '_' and starts with a letter or digit",
-                ));
+                ).zh("平台编号为 3-64 位小写字母、数字、- 或 _，以字母或数字开头"));
             }
         }
         // Commands on the same stream take turns in this process (see `StreamLocks`).
@@ -790,7 +791,9 @@ impl CommandService {
         // A province's view: another province's set answers as one that does not exist, before
         // its version or state is looked at (RULES.md §10).
         if version > 0 && !set.visible_to(act.actor) {
-            return Err(Refusal::not_found(format!("no target set {id}")));
+            return Err(
+                Refusal::not_found(format!("no target set {id}")).zh(format!("没有目标集 {id}"))
+            );
         }
         Self::check_expected(act.req, &stream_id, version)?;
         let sink = EventSink::default();
@@ -825,7 +828,8 @@ impl CommandService {
         let submission = matches!(command, PlatformCommand::SubmitApplication(_));
         if !submission && (version == 0 || !access::can_read(act.actor, &platform)) {
             self.platforms.put(&stream_id, version, platform);
-            return Err(Refusal::not_found(format!("no platform {platform_id}")));
+            return Err(Refusal::not_found(format!("no platform {platform_id}"))
+                .zh(format!("没有平台 {platform_id}（或不在本辖区）")));
         }
         access::check_scope(act.actor, &platform, command)?;
         Self::check_expected(act.req, &stream_id, version)?;

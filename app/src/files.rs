@@ -56,6 +56,14 @@ impl App {
             Err(Refusal::forbidden(format!(
                 "only an applicant {what}; this user acts as {}",
                 actor.role
+            ))
+            .zh(format!(
+                "只有申报单位可以{}",
+                if what.contains("draft") {
+                    "填写草稿"
+                } else {
+                    "上传附件"
+                }
             )))
         }
     }
@@ -73,7 +81,9 @@ impl App {
     /// The actor's draft `draft_id`; not found for anyone else's.
     pub async fn draft(&self, actor: &Actor, draft_id: &str) -> Result<Draft, Refusal> {
         Self::applicant_only(actor, "keeps drafts")?;
-        let missing = || Refusal::not_found(format!("no draft {draft_id}"));
+        let missing = || {
+            Refusal::not_found(format!("no draft {draft_id}")).zh(format!("没有草稿 {draft_id}"))
+        };
         if !valid_draft_id(draft_id) {
             return Err(missing());
         }
@@ -95,10 +105,10 @@ impl App {
     ) -> Result<Draft, Refusal> {
         Self::applicant_only(actor, "keeps drafts")?;
         if !valid_draft_id(draft_id) {
-            return Err(Refusal::invalid(
-                "draft_id",
-                format!("'{draft_id}' is not a draft id"),
-            ));
+            return Err(
+                Refusal::invalid("draft_id", format!("'{draft_id}' is not a draft id"))
+                    .zh("草稿编号无效"),
+            );
         }
         if fields.len() > DRAFT_MAX_FIELDS {
             return Err(Refusal::invalid(
@@ -159,7 +169,8 @@ impl App {
         if deleted {
             Ok(())
         } else {
-            Err(Refusal::not_found(format!("no draft {draft_id}")))
+            Err(Refusal::not_found(format!("no draft {draft_id}"))
+                .zh(format!("没有草稿 {draft_id}")))
         }
     }
 
@@ -249,7 +260,7 @@ impl App {
             .get_file(sha256)
             .await
             .map_err(store_refusal)?
-            .ok_or_else(|| Refusal::not_found(format!("no attachment {sha256}")))
+            .ok_or_else(|| Refusal::not_found(format!("no attachment {sha256}")).zh("没有此附件"))
     }
 
     /// An attachment of a platform's application, for whoever may read the platform; not found
@@ -274,6 +285,7 @@ impl App {
             .cloned()
             .ok_or_else(|| {
                 Refusal::not_found(format!("no attachment {sha256} on platform {platform_id}"))
+                    .zh("本平台的申报材料中没有此附件")
             })?;
         Ok((evidence, self.file(sha256).await?))
     }
@@ -287,9 +299,10 @@ impl App {
     ) -> Result<StoredFile, Refusal> {
         let draft = self.draft(actor, draft_id).await?;
         if !draft.fields.iter().any(|(_, v)| v == sha256) {
-            return Err(Refusal::not_found(format!(
-                "no attachment {sha256} in draft {draft_id}"
-            )));
+            return Err(
+                Refusal::not_found(format!("no attachment {sha256} in draft {draft_id}"))
+                    .zh("本草稿中没有此附件"),
+            );
         }
         self.file(sha256).await
     }

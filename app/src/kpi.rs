@@ -45,10 +45,13 @@ pub fn scope(actor: &Actor) -> Result<Option<Province>, Refusal> {
             .as_deref()
             .and_then(Province::parse)
             .map(Some)
-            .ok_or_else(|| Refusal::forbidden("a province token without a province")),
+            .ok_or_else(|| {
+                Refusal::forbidden("a province token without a province").zh("省级用户未指定省份")
+            }),
         other => Err(Refusal::forbidden(format!(
             "KPI reports are for the ministry, analysts and provinces, not a {other}"
-        ))),
+        ))
+        .zh(format!("{}无权查阅指标报告", other.name_zh()))),
     }
 }
 
@@ -107,7 +110,8 @@ impl App {
                 return Err(Refusal::not_found(format!(
                     "no target set '{id}' in force as known at that time"
                 ))
-                .at("target_set"));
+                .at("target_set")
+                .zh(format!("当时没有生效的目标集“{id}”")));
             }
         }
         let report = match province {

@@ -25,8 +25,11 @@ use crate::{refused, App};
 pub fn reader(actor: &Actor) -> Result<(), Refusal> {
     match actor.role {
         Role::Ministry | Role::Analyst | Role::Province | Role::City | Role::Applicant => Ok(()),
-        Role::System => Err(Refusal::forbidden("the system role does not read reports")),
-        Role::Anonymous => Err(Refusal::forbidden("sign in first")),
+        Role::System => {
+            Err(Refusal::forbidden("the system role does not read reports")
+                .zh("系统角色不查阅报表"))
+        }
+        Role::Anonymous => Err(Refusal::forbidden("sign in first").zh("请先登录")),
     }
 }
 
@@ -35,9 +38,10 @@ pub fn operator(actor: &Actor) -> Result<(), Refusal> {
     if matches!(actor.role, Role::Ministry | Role::Analyst) {
         Ok(())
     } else {
-        Err(Refusal::forbidden(
-            "operations status is for the ministry and analysts",
-        ))
+        Err(
+            Refusal::forbidden("operations status is for the ministry and analysts")
+                .zh("运行状态仅供工业和信息化部和分析人员查阅"),
+        )
     }
 }
 
@@ -149,7 +153,10 @@ impl App {
         platform_id: &str,
         what: &str,
     ) -> Result<Loaded<roster_domain::platform::Platform>, Refusal> {
-        let missing = || Refusal::not_found(format!("no platform {platform_id}"));
+        let missing = || {
+            Refusal::not_found(format!("no platform {platform_id}"))
+                .zh(format!("没有平台 {platform_id}（或不在本辖区）"))
+        };
         if !valid_platform_id(platform_id) {
             // Not an id any platform can have (a NUL, a slash, 60 KB …): never sent to the store.
             return Err(missing());

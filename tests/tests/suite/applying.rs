@@ -900,7 +900,10 @@ pub(crate) async fn the_roster_table_searches_sorts_and_filters_by_city(app: Tes
     let csv = m.get("/ui/roster.csv?q=%E6%B7%B1%E5%9C%B3").await.body;
     assert_eq!(csv.lines().count(), shenzhen.len() + 1, "{csv}");
     // The download names status and domains as the page does, beside their codes.
-    assert!(csv.lines().next().unwrap().contains("status,status_name"), "{csv}");
+    assert!(
+        csv.lines().next().unwrap().contains("status,status_name"),
+        "{csv}"
+    );
     assert!(csv.contains(",listed,已入列,"), "{csv}");
     // The funnel's application list searches and sorts the same way.
     let funnel = m

@@ -217,6 +217,34 @@ impl Browser {
             .unwrap();
     }
 
+    /// Each page at phone width (390 px): it reflows, nothing scrolls sideways but the tables in
+    /// their boxes; a shot of each; the window back at 1280 px after.
+    async fn phone_pages<P: AsRef<str>>(&self, pages: &[(P, &str)]) {
+        self.client.set_window_size(390, 844).await.unwrap();
+        for (path, name) in pages {
+            let path = path.as_ref();
+            self.go(path).await;
+            self.text("main h1").await;
+            assert!(self.fits_width().await, "{path} is wider than a phone");
+            self.shot(name).await;
+        }
+        self.client.set_window_size(1280, 900).await.unwrap();
+    }
+
+    /// The computed value of a CSS property of the first element `css` selects.
+    async fn style(&self, css: &str, property: &str) -> String {
+        self.client
+            .execute(
+                "return getComputedStyle(document.querySelector(arguments[0])).getPropertyValue(arguments[1]);",
+                vec![json!(css), json!(property)],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// The whole page (the window grows to the page's height for the picture).
     async fn shot(&self, page: &str) {
         let (w, h) = self.client.get_window_size().await.unwrap();
@@ -340,6 +368,20 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
     let analyst = app.token(Role::Analyst, None).await;
     let jiangsu = app.token(Role::Province, Some("32")).await;
     let guangdong = app.token(Role::Province, Some("44")).await;
+    // An ad hoc review opened ten days ago and due yesterday: overdue in the ministry's inbox.
+    let day = |n: i64| {
+        (roster_domain::clock::business_day(chrono::Utc::now()) + chrono::Duration::days(n))
+            .to_string()
+    };
+    let r = app
+        .post(
+            &ministry,
+            "/api/v1/platforms/js-nj-chem/review",
+            &json!({"command_id": uuid::Uuid::new_v4(), "business_date": day(-10),
+                "review_id": "adhoc-browser", "trigger": "ad_hoc", "due_on": day(-1)}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
     let driver = Driver::start().await;
 
     // --- the ministry: sign-in, targets, roster, downloads, platform, reviews, funnel.
@@ -354,6 +396,18 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
     // Home is the inbox (待办): what is due for the ministry, then the targets.
     assert_eq!(b.path().await, "/ui/inbox");
     b.text("#count-todo").await;
+    // The overdue review first, in red, with its days overdue.
+    let overdue = "tr.overdue[data-platform=js-nj-chem][data-act=ConcludeReview]";
+    assert!(
+        b.text(overdue).await.contains("逾期1天"),
+        "{}",
+        b.text(overdue).await
+    );
+    assert_eq!(
+        b.style(&format!("{overdue} td"), "color").await,
+        "rgb(179, 38, 30)"
+    );
+    assert_eq!(b.text("#count-overdue").await.trim(), "1");
     b.shot("inbox").await;
     b.go("/ui/targets").await;
     let cookies = b
@@ -502,8 +556,7 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
     );
 
     // Phone width: the pages reflow, nothing scrolls sideways but the tables in their boxes.
-    b.client.set_window_size(390, 844).await.unwrap();
-    for (path, name) in [
+    b.phone_pages(&[
         ("/ui/inbox", "phone-inbox"),
         ("/ui/targets", "phone-targets"),
         ("/ui/roster", "phone-roster"),
@@ -515,17 +568,22 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
         ("/ui/reviews", "phone-reviews"),
         ("/ui/batch/evaluate", "phone-batch-evaluate"),
         ("/ui/notifications", "phone-notifications"),
-    ] {
-        b.go(path).await;
-        b.text("main h1").await;
-        assert!(b.fits_width().await, "{path} is wider than a phone");
-        b.shot(name).await;
-    }
-    b.client.set_window_size(1280, 900).await.unwrap();
+    ])
+    .await;
     b.go("/ui/lang?to=en").await;
     b.go("/ui/targets").await;
     assert_eq!(b.text("main h1").await, "Targets");
     b.shot("targets-en").await;
+    // The English interface at phone width too.
+    b.phone_pages(&[
+        ("/ui/inbox", "phone-inbox-en"),
+        ("/ui/roster", "phone-roster-en"),
+        ("/ui/platforms/gd-dg-enzyme", "phone-platform-en"),
+        ("/ui/reviews", "phone-reviews-en"),
+        ("/ui/funnel?round=2025", "phone-funnel-en"),
+    ])
+    .await;
+    b.go("/ui/lang?to=zh").await;
     b.click("#signout").await;
     b.text("#signin").await;
     b.go("/ui/targets").await;
@@ -540,6 +598,24 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
     assert_eq!(a.count("#applications tr[data-platform]").await, 1);
     assert_eq!(a.count("form.recommend").await, 0, "analysts read only");
     a.shot("funnel-analyst").await;
+    for (path, name) in [
+        ("/ui/inbox", "inbox"),
+        ("/ui/targets", "targets"),
+        ("/ui/provinces", "provinces"),
+        ("/ui/reviews", "reviews"),
+    ] {
+        a.go(path).await;
+        a.text("main h1").await;
+        a.shot(name).await;
+    }
+    a.phone_pages(&[
+        ("/ui/inbox", "phone-inbox"),
+        ("/ui/targets", "phone-targets"),
+        ("/ui/provinces", "phone-provinces"),
+        ("/ui/funnel?round=browser", "phone-funnel"),
+        ("/ui/roster", "phone-roster"),
+    ])
+    .await;
     a.close().await;
 
     // --- Jiangsu recommends its applicant from the funnel page.
@@ -801,18 +877,13 @@ pub(crate) async fn an_applicant_applies_in_a_real_browser() {
     c.shot("endorse").await;
     c.click("form.endorse button[type=submit]").await;
     assert!(c.text("#flash").await.contains("已受理"));
-    c.client.set_window_size(390, 844).await.unwrap();
-    for (path, name) in [
+    c.phone_pages(&[
         ("/ui/inbox", "phone-inbox"),
         ("/ui/notifications", "phone-notifications"),
         ("/ui/funnel", "phone-funnel"),
         ("/ui/roster", "phone-roster"),
-    ] {
-        c.go(path).await;
-        c.text("main h1").await;
-        assert!(c.fits_width().await, "{path} is wider than a phone");
-        c.shot(name).await;
-    }
+    ])
+    .await;
     c.close().await;
 
     // --- Jiangsu recommends with its quota in use shown.
@@ -827,20 +898,15 @@ pub(crate) async fn an_applicant_applies_in_a_real_browser() {
     j.shot("recommend").await;
     j.click("form.recommend button[type=submit]").await;
     assert!(j.text("#flash").await.contains("已受理"));
-    j.client.set_window_size(390, 844).await.unwrap();
-    for (path, name) in [
+    j.phone_pages(&[
         ("/ui/inbox", "phone-inbox"),
         ("/ui/targets", "phone-targets"),
         (
             &format!("/ui/platforms/{platform}") as &str,
             "phone-platform",
         ),
-    ] {
-        j.go(path).await;
-        j.text("main h1").await;
-        assert!(j.fits_width().await, "{path} is wider than a phone");
-        j.shot(name).await;
-    }
+    ])
+    .await;
     j.close().await;
     // The applicant is told of the endorsement and the recommendation, by e-mail too.
     for _ in 0..100 {
@@ -1013,8 +1079,7 @@ pub(crate) async fn an_applicant_applies_in_a_real_browser() {
     m.close().await;
 
     // --- Every page of the journey at phone width too.
-    b.client.set_window_size(390, 844).await.unwrap();
-    for (path, name) in [
+    b.phone_pages(&[
         ("/ui/apply".to_string(), "phone-apply"),
         ("/ui/notifications".to_string(), "phone-notifications"),
         (
@@ -1022,12 +1087,8 @@ pub(crate) async fn an_applicant_applies_in_a_real_browser() {
             "phone-services",
         ),
         (format!("/ui/platforms/{platform}"), "phone-platform"),
-    ] {
-        b.go(&path).await;
-        b.text("main h1").await;
-        assert!(b.fits_width().await, "{path} is wider than a phone");
-        b.shot(name).await;
-    }
+    ])
+    .await;
     b.close().await;
     drop(driver.process);
 }
