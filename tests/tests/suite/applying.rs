@@ -185,7 +185,7 @@ pub(crate) async fn an_applicant_drafts_attaches_previews_submits_prints_and_ame
         .await;
     assert_eq!(r.status, 303);
     let page = a.get(&format!("/ui/drafts/{draft}")).await.body;
-    assert!(page.contains("is not a PDF, PNG or JPEG"), "{page}");
+    assert!(page.contains("不是 PDF、PNG 或 JPEG"), "{page}");
     assert!(page.contains("孙八"), "the fields typed were saved");
     assert!(!page.contains("/files/"), "no file stored");
 
@@ -731,7 +731,7 @@ pub(crate) async fn notifications_are_mailed_once_and_none_is_lost_while_the_rel
         .get("/ui/notifications")
         .await
         .body
-        .contains("is not an e-mail address"));
+        .contains("“not an address”不是电子邮箱地址"));
     let r = a
         .post(
             "/ui/notifications/email",

@@ -666,7 +666,7 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
     gdb.go(&format!("/ui/platforms/{platform}")).await;
     let refusal = gdb.text(".refusal").await;
     assert!(
-        refusal.contains("not_found") && refusal.contains(&format!("no platform {platform}")),
+        refusal.contains("not_found") && refusal.contains(&format!("没有平台 {platform}")),
         "another province's platform is shown as one that does not exist: {refusal}"
     );
     gdb.shot("platform-refused").await;

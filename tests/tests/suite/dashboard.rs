@@ -292,7 +292,7 @@ pub(crate) async fn forms_without_the_sessions_csrf_token_change_nothing(app: Te
     s.post("/ui/act", &bad, None).await;
     let shown = s.get("/ui/funnel?round=browser").await.body;
     assert!(
-        shown.contains("impossible_date") && shown.contains("business_date"),
+        shown.contains("impossible_date") && shown.contains("决定日期“2026-02-30”不是日期"),
         "{shown}"
     );
     assert_eq!(app.all_events().await.len(), after);
