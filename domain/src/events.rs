@@ -440,6 +440,15 @@ pub fn decode_round(
     decode(event_type, schema_version, payload)
 }
 
+/// Decodes a stored event of a call of the bioreactor competition (`call-<id>`).
+pub fn decode_challenge(
+    event_type: &str,
+    schema_version: u32,
+    payload: &Value,
+) -> Result<crate::challenge::ChallengeEvent, DecodeError> {
+    decode(event_type, schema_version, payload)
+}
+
 fn decode<E: serde::de::DeserializeOwned>(
     event_type: &str,
     schema_version: u32,

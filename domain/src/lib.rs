@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod actor;
+pub mod challenge;
 pub mod clock;
 pub mod commands;
 pub mod eligibility;

@@ -369,19 +369,7 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
     let jiangsu = app.token(Role::Province, Some("32")).await;
     let guangdong = app.token(Role::Province, Some("44")).await;
     // An ad hoc review opened ten days ago and due yesterday: overdue in the ministry's inbox.
-    let day = |n: i64| {
-        (roster_domain::clock::business_day(chrono::Utc::now()) + chrono::Duration::days(n))
-            .to_string()
-    };
-    let r = app
-        .post(
-            &ministry,
-            "/api/v1/platforms/js-nj-chem/review",
-            &json!({"command_id": uuid::Uuid::new_v4(), "business_date": day(-10),
-                "review_id": "adhoc-browser", "trigger": "ad_hoc", "due_on": day(-1)}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    crate::dashboard::an_overdue_review(&app, &ministry, "adhoc-browser", 1).await;
     let driver = Driver::start().await;
 
     // --- the ministry: sign-in, targets, roster, downloads, platform, reviews, funnel.

@@ -30,6 +30,29 @@ pub(crate) struct Page {
     pub(crate) body: String,
 }
 
+/// Opens an ad hoc review of the demo's Nanjing platform (js-nj-chem) ten days ago, due
+/// `overdue_by` days ago (D-2): an overdue review on the ministry's desk.
+pub(crate) async fn an_overdue_review(
+    app: &TestApp,
+    ministry: &str,
+    review_id: &str,
+    overdue_by: i64,
+) {
+    let day = |n: i64| {
+        (roster_domain::clock::business_day(chrono::Utc::now()) + chrono::Duration::days(n))
+            .to_string()
+    };
+    let r = app
+        .post(
+            ministry,
+            "/api/v1/platforms/js-nj-chem/review",
+            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "business_date": day(-10),
+                "review_id": review_id, "trigger": "ad_hoc", "due_on": day(-overdue_by)}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(Policy::none())
@@ -443,19 +466,7 @@ pub(crate) async fn the_ministry_concludes_a_review_and_a_province_rejects_from_
     let ministry = app.token(Role::Ministry, None).await;
     let today = roster_domain::clock::business_day(chrono::Utc::now()).to_string();
     // An ad hoc review opened ten days ago and due yesterday: overdue (D-2).
-    let day = |n: i64| {
-        (roster_domain::clock::business_day(chrono::Utc::now()) + chrono::Duration::days(n))
-            .to_string()
-    };
-    let r = app
-        .post(
-            &ministry,
-            "/api/v1/platforms/js-nj-chem/review",
-            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "business_date": day(-10),
-                "review_id": "adhoc-ui", "trigger": "ad_hoc", "due_on": day(-1)}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    an_overdue_review(&app, &ministry, "adhoc-ui", 1).await;
     let (_, m) = sign_in(&app, &ministry).await;
     let m = m.unwrap();
     let board = m.get("/ui/reviews").await;
@@ -710,19 +721,11 @@ pub(crate) async fn each_role_takes_an_application_to_the_roster_and_the_ministr
 pub(crate) async fn each_inbox_lists_what_is_due_for_its_user(app: TestApp) {
     let platform = demo_with_an_open_round(&app).await;
     let ministry = app.token(Role::Ministry, None).await;
+    an_overdue_review(&app, &ministry, "adhoc-inbox", 2).await;
     let day = |n: i64| {
         (roster_domain::clock::business_day(chrono::Utc::now()) + chrono::Duration::days(n))
             .to_string()
     };
-    let r = app
-        .post(
-            &ministry,
-            "/api/v1/platforms/js-nj-chem/review",
-            &serde_json::json!({"command_id": uuid::Uuid::new_v4(), "business_date": day(-10),
-                "review_id": "adhoc-inbox", "trigger": "ad_hoc", "due_on": day(-2)}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
     let row = |body: &str, platform: &str, act: &str| -> Option<String> {
         let marker = format!("data-platform=\"{platform}\" data-act=\"{act}\"");
         let at = body.find(&marker)?;
