@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use roster_domain::access;
 use roster_domain::actor::{Actor, Role};
+use roster_domain::challenge::{Call, ChallengeCommand, ChallengeContext, ChallengeEvent};
 use roster_domain::clock::{business_day, Clock};
 use roster_domain::commands::{CommandMeta, Envelope, OpenRound, PlatformCommand, RoundCommand};
 use roster_domain::error::{code, store_refusal, Code, Refusal};
@@ -48,6 +49,8 @@ struct Act<'a> {
     req: &'a CommandRequest,
     on: NaiveDate,
     entry: &'a Entry,
+    /// What a bid of the bioreactor competition is checked against (C-4), read by the caller.
+    challenge: &'a ChallengeContext,
 }
 
 /// The business date a command takes effect on, by RULES.md §12: never after `today`; for an
@@ -336,7 +339,7 @@ impl CommandService {
             Target::OpenRound { open_round } => {
                 self.rounds.forget(&Round::stream_id(&open_round.round_id))
             }
-            Target::TargetSet { .. } => {}
+            Target::TargetSet { .. } | Target::Call { .. } => {}
         }
     }
 
@@ -394,7 +397,20 @@ impl CommandService {
         actor: &Actor,
         req: CommandRequest,
     ) -> Result<CommandOutcome, Refusal> {
-        self.run(actor, req, Entry::Live).await
+        self.run(actor, req, Entry::Live, &ChallengeContext::default())
+            .await
+    }
+
+    /// Executes a command of the bioreactor competition with what its decision checks a bid
+    /// against beyond its call (the accidents the roster knows of its units, C-4), which the
+    /// caller reads from the read models.
+    pub async fn execute_with(
+        &self,
+        actor: &Actor,
+        req: CommandRequest,
+        challenge: &ChallengeContext,
+    ) -> Result<CommandOutcome, Refusal> {
+        self.run(actor, req, Entry::Live, challenge).await
     }
 
     /// Migrates one command of history (RULES.md §12): an operator on the server host, never a
@@ -415,8 +431,13 @@ impl CommandService {
                 "a backfill names the operator who runs it",
             ));
         }
-        self.run(actor, req, Entry::Backfill(operator.to_string()))
-            .await
+        self.run(
+            actor,
+            req,
+            Entry::Backfill(operator.to_string()),
+            &ChallengeContext::default(),
+        )
+        .await
     }
 
     async fn run(
@@ -424,8 +445,9 @@ impl CommandService {
         actor: &Actor,
         req: CommandRequest,
         entry: Entry,
+        challenge: &ChallengeContext,
     ) -> Result<CommandOutcome, Refusal> {
-        let result = self.execute_inner(actor, &req, &entry).await;
+        let result = self.execute_inner(actor, &req, &entry, challenge).await;
         if let Err(refusal) = &result {
             // Known duplicates and store outages are not attempts worth auditing twice.
             if refusal.code != code::UNAVAILABLE {
@@ -466,6 +488,7 @@ impl CommandService {
         actor: &Actor,
         req: &CommandRequest,
         entry: &Entry,
+        challenge: &ChallengeContext,
     ) -> Result<CommandOutcome, Refusal> {
         if req.command_id.is_nil() {
             // Every client that forgot to set one would share it (review L5).
@@ -503,6 +526,7 @@ impl CommandService {
                             req,
                             on,
                             entry,
+                            challenge,
                         };
                         match &req.target {
                             Target::OpenRound { open_round } => {
@@ -510,6 +534,9 @@ impl CommandService {
                             }
                             Target::TargetSet { command } => {
                                 self.decide_target_set(&act, command).await
+                            }
+                            Target::Call { call_id, command } => {
+                                self.decide_call(&act, call_id, command).await
                             }
                             Target::Platform {
                                 platform_id,
@@ -809,6 +836,79 @@ impl CommandService {
         let events: Vec<TargetSetEvent> = sink.collect().await;
         let new = self.new_events(act, 0, &events);
         let outcome = Self::outcome(act.req, &stream_id, version, &new, vec![]);
+        Ok(self.one_stream(act, stream_id, version, new, outcome, vec![]))
+    }
+
+    /// A command of the bioreactor competition (RULES.md §9), decided on a fresh load of its
+    /// call: a call's stream holds tens of bids, and its caps (C-6) are exact by the append's
+    /// version check. A new bid is checked against the accidents the roster knows of its units
+    /// (C-4).
+    async fn decide_call(
+        &self,
+        act: &Act<'_>,
+        call_id: &str,
+        command: &ChallengeCommand,
+    ) -> Result<Decision, Refusal> {
+        if !roster_domain::challenge::valid_id(call_id) {
+            return Err(Refusal::invalid(
+                "call_id",
+                "a call id has 1-32 letters, digits, '-' or '_' (e.g. 2025)",
+            )
+            .zh("揭榜编号为 1-32 位字母、数字、- 或 _（如 2025）"));
+        }
+        if let ChallengeCommand::OpenCall(open) = command {
+            if open.call_id != call_id {
+                return Err(Refusal::invalid(
+                    "call_id",
+                    format!("the call opened is {}, not {call_id}", open.call_id),
+                )
+                .zh("揭榜编号前后不一致"));
+            }
+        }
+        let stream_id = Call::stream_id(call_id);
+        let stored = self
+            .store
+            .load_stream(&stream_id, 0)
+            .await
+            .map_err(store_refusal)?;
+        let mut call = Call::default();
+        for e in &stored {
+            let decoded = events::decode_challenge(&e.event_type, e.schema_version, &e.payload)
+                .map_err(|err| Refusal::new(code::INTERNAL, err.to_string()))?;
+            call.apply(decoded);
+        }
+        let version = stored.last().map_or(0, |e| e.version);
+        if version == 0 && !matches!(command, ChallengeCommand::OpenCall(_)) {
+            return Err(
+                Refusal::not_found(format!("no call {call_id}")).zh(format!("没有揭榜 {call_id}"))
+            );
+        }
+        Self::check_expected(act.req, &stream_id, version)?;
+        let ctx = act.challenge;
+        let sink = EventSink::default();
+        call.handle(
+            Envelope {
+                meta: self.meta(act),
+                command: command.clone(),
+            },
+            ctx,
+            &sink,
+        )
+        .await?;
+        let events: Vec<ChallengeEvent> = sink.collect().await;
+        let warnings = events
+            .iter()
+            .flat_map(|e| match e {
+                ChallengeEvent::BidSubmitted { checks, .. } => checks
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(|c| format!("{} {}: {}", c.rule, c.item, c.detail))
+                    .collect(),
+                _ => vec![],
+            })
+            .collect();
+        let new = self.new_events(act, 0, &events);
+        let outcome = Self::outcome(act.req, &stream_id, version, &new, warnings);
         Ok(self.one_stream(act, stream_id, version, new, outcome, vec![]))
     }
 

@@ -246,7 +246,27 @@ impl App {
                 return Err(refusal);
             }
         }
-        let result = self.inner.service.execute(actor, req).await;
+        // A bid of the bioreactor competition is checked against the accidents the roster
+        // knows of its units (C-4), read here from the read models.
+        let result = match &req.target {
+            roster_domain::request::Target::Call {
+                command: roster_domain::challenge::ChallengeCommand::SubmitBid(bid),
+                ..
+            } => {
+                let usccs: Vec<&str> = std::iter::once(bid.lead.uscc.as_str())
+                    .chain(bid.members.iter().map(|m| m.uscc.as_str()))
+                    .collect();
+                let on = self.today();
+                match self.known_accidents(&usccs, on).await {
+                    Ok(accidents) => {
+                        let ctx = roster_domain::challenge::ChallengeContext { accidents };
+                        self.inner.service.execute_with(actor, req, &ctx).await
+                    }
+                    Err(r) => Err(r),
+                }
+            }
+            _ => self.inner.service.execute(actor, req).await,
+        };
         if let Ok(outcome) = &result {
             if !outcome.duplicate {
                 self.wake();

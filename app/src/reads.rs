@@ -130,6 +130,79 @@ impl App {
             .collect())
     }
 
+    /// The major accidents the roster knows of the units `usccs` by `on` (C-4 of the bioreactor
+    /// competition): every incident of a platform whose applicant is one of them, by its
+    /// assessed class (or the class the reporter stated, while unassessed).
+    pub(crate) async fn known_accidents(
+        &self,
+        usccs: &[&str],
+        on: NaiveDate,
+    ) -> Result<Vec<roster_domain::challenge::KnownAccident>, Refusal> {
+        self.read_your_writes().await;
+        let docs = models::INCIDENTS
+            .load(self.models().as_ref())
+            .await
+            .map_err(refused)?;
+        let catalog = self.catalog().await;
+        let mut out = Vec::new();
+        for doc in docs {
+            let Some(uscc) = catalog
+                .platforms
+                .get(&doc.platform_id)
+                .map(|p| p.uscc.clone())
+                .filter(|u| usccs.iter().any(|x| x.eq_ignore_ascii_case(u)))
+            else {
+                continue;
+            };
+            for i in queries::incidents(std::slice::from_ref(&doc), on) {
+                if let Some(class) = i.incident.assessed_class.or(i.incident.stated_severity) {
+                    out.push(roster_domain::challenge::KnownAccident {
+                        uscc: uscc.clone(),
+                        occurred_on: i.incident.occurred_on,
+                        class,
+                        reference: format!("{}/{}", doc.platform_id, i.incident.incident_id),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A call of the bioreactor competition as `actor` may see it (RULES.md §9, §10), from its
+    /// stream (tens of bids: read whole, never stale). Every signed-in reader sees the call and
+    /// its tasks; the bids are those it may read.
+    pub async fn call(
+        &self,
+        actor: &Actor,
+        call_id: &str,
+    ) -> Result<roster_domain::challenge::CallView, Refusal> {
+        use roster_domain::challenge::{valid_id, Call};
+        let missing =
+            || Refusal::not_found(format!("no call {call_id}")).zh(format!("没有揭榜 {call_id}"));
+        if actor.role == Role::Anonymous {
+            return Err(Refusal::forbidden("sign in first").zh("请先登录"));
+        }
+        if !valid_id(call_id) {
+            return Err(missing());
+        }
+        let stored = self
+            .events()
+            .load_stream(&Call::stream_id(call_id), 0)
+            .await
+            .map_err(roster_domain::error::store_refusal)?;
+        let mut call = Call::default();
+        for e in &stored {
+            let event = roster_domain::events::decode_challenge(
+                &e.event_type,
+                e.schema_version,
+                &e.payload,
+            )
+            .map_err(|err| Refusal::new(roster_domain::error::code::INTERNAL, err.to_string()))?;
+            cqrs_es::Aggregate::apply(&mut call, event);
+        }
+        call.view_for(actor).ok_or_else(missing)
+    }
+
     /// The incident register as of `as_of`.
     pub async fn incidents(
         &self,

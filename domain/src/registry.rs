@@ -14,6 +14,11 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::ToSchema;
 
 use crate::actor::Role;
+use crate::challenge::{
+    DeclareSuccess, DeclineBid, EvaluateBid, FlagMilestoneOverdue, OpenCall, PublishList,
+    RecommendBid, RecordThirdPartyEvaluation, ReportMilestone, ShortlistBid, SignAgreement,
+    SubmitBid, WithdrawBid,
+};
 use crate::commands::*;
 use crate::platform::Status;
 use crate::targets::{DefineTargetSet, RetireTargetSet};
@@ -177,6 +182,21 @@ registry! {
         // the set's scope is checked in `TargetSet::check_scope`).
         DefineTargetSet => [Ministry, Analyst, Province];
         RetireTargetSet => [Ministry, Analyst, Province];
+        // The bioreactor open competition (RULES.md §9), on a call's stream: the lead for its
+        // bid, the lead's province, the ministry with CAS, the scheduler (C-8).
+        OpenCall => [Ministry];
+        SubmitBid => [Applicant];
+        WithdrawBid => [Applicant];
+        RecommendBid => [Province];
+        DeclineBid => [Province];
+        EvaluateBid => [Ministry];
+        ShortlistBid => [Ministry];
+        PublishList => [Ministry];
+        SignAgreement => [Ministry];
+        ReportMilestone => [Applicant];
+        FlagMilestoneOverdue => [System];
+        RecordThirdPartyEvaluation => [Ministry];
+        DeclareSuccess => [Ministry];
     }
 }
 

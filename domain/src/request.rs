@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::actor::Role;
+use crate::challenge::{Call, ChallengeCommand};
 use crate::commands::{OpenRound, PlatformCommand};
 use crate::platform::Platform;
 use crate::round::Round;
@@ -35,6 +36,13 @@ pub enum Target {
         /// The command on the set.
         command: TargetSetCommand,
     },
+    /// A command of the bioreactor open competition, on its call's stream (RULES.md §9).
+    Call {
+        /// The call addressed (for `OpenCall`, the call it opens).
+        call_id: String,
+        /// The command on it.
+        command: ChallengeCommand,
+    },
 }
 
 impl Target {
@@ -44,6 +52,7 @@ impl Target {
             Target::Platform { command, .. } => command.kind(),
             Target::OpenRound { .. } => crate::registry::CommandKind::OpenRound,
             Target::TargetSet { command } => command.kind(),
+            Target::Call { command, .. } => command.kind(),
         }
     }
 
@@ -58,6 +67,7 @@ impl Target {
             Target::Platform { command, .. } => serde_json::to_value(command),
             Target::OpenRound { open_round } => serde_json::to_value(open_round),
             Target::TargetSet { command } => serde_json::to_value(command),
+            Target::Call { command, .. } => serde_json::to_value(command),
         }
         .unwrap_or_default()
     }
@@ -68,6 +78,7 @@ impl Target {
             Target::Platform { platform_id, .. } => Platform::stream_id(platform_id),
             Target::OpenRound { open_round } => Round::stream_id(&open_round.round_id),
             Target::TargetSet { command } => TargetSet::stream_id(command.target_set_id()),
+            Target::Call { call_id, .. } => Call::stream_id(call_id),
         }
     }
 }

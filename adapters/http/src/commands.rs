@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
+use roster_domain::challenge::{self, ChallengeCommand};
 use roster_domain::commands::{OpenRound, PlatformCommand};
 use roster_domain::error::{code, Refusal};
 use roster_domain::registry::{CommandKind, Fields};
@@ -270,6 +271,7 @@ pub(crate) fn request(env: EnvelopeFields, target: Target) -> CommandRequest {
 /// Parses a generic envelope `{command_id, business_date, …, platform_id?, command: {type, …}}`.
 pub fn parse_envelope(mut obj: Map<String, Value>) -> Result<CommandRequest, Refusal> {
     let platform_id = obj.remove("platform_id");
+    let call_id = obj.remove("call_id");
     let command = obj
         .remove("command")
         .ok_or_else(|| Refusal::invalid("command", "missing field `command`"))?;
@@ -306,6 +308,20 @@ pub fn parse_envelope(mut obj: Map<String, Value>) -> Result<CommandRequest, Ref
         Target::TargetSet {
             command: typed("command", Value::Object(cmd))?,
         }
+    } else if challenge::is_call_command(kind) {
+        cmd.remove("type");
+        let command = call_command(kind, "command", Value::Object(cmd))?;
+        let call_id = match (&command, call_id) {
+            (ChallengeCommand::OpenCall(open), None) => open.call_id.clone(),
+            (_, Some(Value::String(s))) => s,
+            _ => {
+                return Err(Refusal::invalid(
+                    "call_id",
+                    "a command of a call needs `call_id` (a string)",
+                ))
+            }
+        };
+        Target::Call { call_id, command }
     } else {
         let platform_id: String = match platform_id {
             Some(Value::String(s)) => s,
@@ -403,6 +419,92 @@ pub(crate) async fn open_round(
         Ok(req) => execute(&state, &actor, req).await,
         Err(r) => audited(&state, &actor, "POST /api/v1/rounds", r).await,
     }
+}
+
+/// `POST /api/v1/calls`: the ministry opens a call of the bioreactor competition.
+pub(crate) async fn open_call(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let parsed = parse_object(body).and_then(|mut obj| {
+        let env = split_envelope(&mut obj)?;
+        let open: roster_domain::challenge::OpenCall = typed("", Value::Object(obj))?;
+        Ok(request(
+            env,
+            Target::Call {
+                call_id: open.call_id.clone(),
+                command: ChallengeCommand::OpenCall(open),
+            },
+        ))
+    });
+    match parsed {
+        Ok(req) => execute(&state, &actor, req).await,
+        Err(r) => audited(&state, &actor, "POST /api/v1/calls", r).await,
+    }
+}
+
+/// `POST /api/v1/calls/{call_id}/{action}`: a command on a call, named by the route
+/// (`roster_domain::challenge::ROUTES`).
+pub(crate) async fn call_action(
+    State(state): State<AppState>,
+    Path((call_id, action)): Path<(String, String)>,
+    Authenticated(actor): Authenticated,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let what = format!("POST /api/v1/calls/{call_id}/{action}");
+    let Some(kind) = challenge::ROUTES
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map(|(_, k)| *k)
+    else {
+        let known: Vec<&str> = challenge::ROUTES.iter().map(|(a, _)| *a).collect();
+        return audited(
+            &state,
+            &actor,
+            &what,
+            Refusal::new(
+                code::NOT_FOUND,
+                format!("no action '{action}'; one of {}", known.join(", ")),
+            ),
+        )
+        .await;
+    };
+    let parsed = parse_object(body).and_then(|mut obj| {
+        let env = split_envelope(&mut obj)?;
+        if obj.contains_key("type") {
+            return Err(Refusal::invalid(
+                "type",
+                "unknown field `type` (the endpoint names the command)",
+            ));
+        }
+        let command = call_command(kind, "", Value::Object(obj))?;
+        Ok(request(
+            env,
+            Target::Call {
+                call_id: call_id.clone(),
+                command,
+            },
+        ))
+    });
+    match parsed {
+        Ok(req) => execute(&state, &actor, req).await,
+        Err(r) => audited(&state, &actor, &what, r).await,
+    }
+}
+
+/// A command of a call read from its fields (a bad field named by its path under `prefix`).
+fn call_command(
+    kind: CommandKind,
+    prefix: &str,
+    value: Value,
+) -> Result<ChallengeCommand, Refusal> {
+    ChallengeCommand::parse(kind, PathFields { prefix, value }).unwrap_or_else(|| {
+        Err(Refusal::invalid(
+            "type",
+            format!("{} is not a command of a call", kind.name()),
+        ))
+    })
 }
 
 pub(crate) async fn platform_action(
@@ -534,15 +636,12 @@ mod fuzz {
             body.insert("platform_id".into(), extra.clone());
             body.insert("command".into(), Value::Object(command));
             if let Ok(req) = parse_envelope(body) {
-                let fields = match &req.target {
-                    Target::Platform { command, .. } => serde_json::to_value(command),
-                    Target::OpenRound { open_round } => serde_json::to_value(open_round),
-                    Target::TargetSet { command } => serde_json::to_value(command),
-                }.unwrap();
+                let fields = req.target.fields();
                 let _ = roster_domain::input::check(&fields);
             }
             if let Some(kind) = CommandKind::named(&kind) {
-                let _ = platform_command(kind, "", extra);
+                let _ = platform_command(kind, "", extra.clone());
+                let _ = call_command(kind, "", extra);
             }
         }
 

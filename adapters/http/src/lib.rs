@@ -107,6 +107,12 @@ pub fn router(state: AppState) -> Router {
             post(commands::open_round).get(queries::rounds),
         )
         .route("/api/v1/rounds/{round_id}", get(queries::round))
+        .route("/api/v1/calls", post(commands::open_call))
+        .route("/api/v1/calls/{call_id}", get(queries::call))
+        .route(
+            "/api/v1/calls/{call_id}/{action}",
+            post(commands::call_action),
+        )
         .route("/api/v1/platforms", get(queries::platforms))
         .route("/api/v1/platforms/{platform_id}", get(queries::platform))
         .route(

@@ -78,11 +78,12 @@ pub struct ProblemDetails {
     roster_app::Status,
     Target,
     Metric,
-    Comparator
+    Comparator,
+    roster_domain::challenge::CallView
 )))]
 struct ApiDoc;
 
-const DESCRIPTION: &str = "Applications, recommendations, listing, dynamic management and delisting of the MIIT/NDRC pilot-platform roster (工信厅联消费函〔2025〕234号). Every change is an immutable event.\n\nEvery route of the API is described here except the dashboard's HTML pages under `/ui`. Every request but `/health` and `/ready` needs `Authorization: Bearer <token>`. A method a path does not declare answers 405 with an empty body. Request bodies above 2 MiB are refused with 413. Requests are rate-limited per client address, per token and for failed authentications; over a limit the answer is 429 with `Retry-After`.";
+const DESCRIPTION: &str = "Applications, recommendations, listing, dynamic management and delisting of the MIIT/NDRC pilot-platform roster (工信厅联消费函〔2025〕234号), and the bioreactor open competition of MIIT with CAS (揭榜挂帅, 工信厅联消费函〔2025〕220号) under `/api/v1/calls`. Every change is an immutable event.\n\nEvery route of the API is described here except the dashboard's HTML pages under `/ui`. Every request but `/health` and `/ready` needs `Authorization: Bearer <token>`. A method a path does not declare answers 405 with an empty body. Request bodies above 2 MiB are refused with 413. Requests are rate-limited per client address, per token and for failed authentications; over a limit the answer is 429 with `Retry-After`.";
 
 /// Path parameters, with the server's own id rules (`valid_platform_id`, `valid_round_id`,
 /// `valid_target_set_id`).
@@ -526,6 +527,58 @@ fn example(kind: CommandKind, e: &dyn Fn(u32, Value) -> Value, form: &Value) -> 
             }),
         ),
         CommandKind::RetireTargetSet => e(21, json!({"reason": "并入全国目标"})),
+        // The bioreactor competition (RULES.md §9), on call 2025.
+        CommandKind::OpenCall => e(
+            23,
+            json!({
+                "call_id": "2025", "name": "高性能生物反应器创新任务揭榜挂帅",
+                "opens_on": "2025-05-20", "applicant_deadline": "2025-06-30", "province_deadline": "2025-07-15",
+                "tasks": [{"task_id": "rs-1", "name": "大规模动物细胞培养反应器系统", "category": "reactor_system", "targets": ["单罐工作体积 ≥ 2000 L"], "complete_by": "2027-12-31"}],
+            }),
+        ),
+        // The lead's act (its own USCC's token).
+        CommandKind::SubmitBid => e(
+            24,
+            json!({
+                "bid_id": "js-rs-1", "task_id": "rs-1",
+                "lead": {"name": "南京示例生物装备有限公司", "uscc": roster_domain::samples::uscc_with_check("91320100MA1000001"), "kind": "enterprise", "province": "32", "reactor_user": false, "component_or_system_user": false},
+                "members": [{"name": "苏州示例生物制药有限公司", "uscc": roster_domain::samples::uscc_with_check("91320500MA1000002"), "kind": "enterprise", "province": "32", "reactor_user": true, "component_or_system_user": false}],
+                "declarations": {"no_major_accident": true, "validation_completed": true, "finalised_product_with_ip": true, "evidence": []},
+            }),
+        ),
+        CommandKind::WithdrawBid => e(25, json!({"bid_id": "js-rs-1", "reason": "调整联合体组成"})),
+        // The lead's province.
+        CommandKind::RecommendBid => e(
+            26,
+            json!({"bid_id": "js-rs-1", "opinion": "材料真实、完整、有效，同意推荐", "expert_argumentation": "2025-07-08 组织专家论证"}),
+        ),
+        CommandKind::DeclineBid => e(
+            27,
+            json!({"bid_id": "js-rs-1", "reasons": ["C-4: 尚未完成产业化前期验证"]}),
+        ),
+        CommandKind::EvaluateBid => e(
+            28,
+            json!({"bid_id": "js-rs-1", "score": 88, "passed": true, "panel": "工业和信息化部、中国科学院专家组"}),
+        ),
+        CommandKind::ShortlistBid => e(29, json!({"bid_id": "js-rs-1"})),
+        CommandKind::PublishList => e(30, json!({"task_id": "rs-1", "list": "shortlist"})),
+        CommandKind::SignAgreement => e(
+            31,
+            json!({"bid_id": "js-rs-1", "targets": ["单罐工作体积 ≥ 2000 L"], "milestones": [{"milestone_id": "m1", "title": "完成样机", "due_on": "2026-06-30"}]}),
+        ),
+        CommandKind::ReportMilestone => e(
+            32,
+            json!({"bid_id": "js-rs-1", "milestone_id": "m1", "summary": "样机完成并通过内部测试", "evidence": []}),
+        ),
+        // The scheduler's act (C-8); a person's token is refused.
+        CommandKind::FlagMilestoneOverdue => {
+            e(33, json!({"bid_id": "js-rs-1", "milestone_id": "m1"}))
+        }
+        CommandKind::RecordThirdPartyEvaluation => e(
+            34,
+            json!({"bid_id": "js-rs-1", "evaluator": "示例第三方评价机构", "passed": true, "summary": "达到任务书目标"}),
+        ),
+        CommandKind::DeclareSuccess => e(35, json!({"bid_id": "js-rs-1"})),
     }
 }
 
@@ -595,6 +648,11 @@ pub fn document() -> Value {
         &[],
         &[
             ("platform_id", platform_id_field, false),
+            (
+                "call_id",
+                json!({"type": "string", "pattern": ROUND_ID, "description": "Required for the commands of a call (bioreactor competition) other than OpenCall"}),
+                false,
+            ),
             ("command", json!({"oneOf": variants}), true),
         ],
     );
@@ -726,6 +784,47 @@ fn paths(examples: &BTreeMap<&'static str, Value>) -> Value {
             ),
         );
     }
+    let call = || {
+        path_param(
+            "call_id",
+            ROUND_ID,
+            "1-32 letters, digits, '-' or '_'",
+            "2025",
+        )
+    };
+    add(
+        "/api/v1/calls",
+        post(
+            "Open a call of the bioreactor competition (ministry with CAS)",
+            "OpenCall",
+            vec![],
+            &body_name("OpenCall"),
+            examples["OpenCall"].clone(),
+        ),
+    );
+    for (action, kind) in roster_domain::challenge::ROUTES {
+        let command = kind.name();
+        add(
+            &format!("/api/v1/calls/{{call_id}}/{action}"),
+            post(
+                command,
+                command,
+                vec![call()],
+                &body_name(command),
+                examples[command].clone(),
+            ),
+        );
+    }
+    add(
+        "/api/v1/calls/{call_id}",
+        get(
+            "A call of the bioreactor competition: its tasks, the bids the caller may read, the lists",
+            "getCall",
+            vec![call()],
+            json_response("the call", schema_ref("CallView")),
+            &[401, 403, 404, 500, 503],
+        ),
+    );
     add(
         "/api/v1/rounds",
         post(

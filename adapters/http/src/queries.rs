@@ -160,6 +160,16 @@ pub(crate) async fn round(
     }
 }
 
+/// `GET /api/v1/calls/{call_id}`: a call of the bioreactor competition and the bids the caller
+/// may read (RULES.md §9, §10).
+pub(crate) async fn call(
+    State(state): State<AppState>,
+    Path(call_id): Path<String>,
+    Authenticated(actor): Authenticated,
+) -> Result<Response, Problem> {
+    Ok(Json(state.app().call(&actor, &call_id).await?).into_response())
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PlatformFilter {

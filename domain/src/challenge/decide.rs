@@ -36,7 +36,7 @@ impl Call {
         // A bid outside the actor's reach answers as one that does not exist (RULES.md §10).
         if let (Some(id), false) = (
             cmd.command.bid_id(),
-            matches!(cmd.command, C::SubmitBid { .. }),
+            matches!(cmd.command, C::SubmitBid(SubmitBid { .. })),
         ) {
             let bid = self.bid(id)?;
             if !bid.readable_by(actor) {
@@ -53,13 +53,13 @@ impl Call {
         let on = meta.business_date;
         match &cmd.command {
             C::OpenCall(_) => unreachable!("decided above"),
-            C::SubmitBid {
+            C::SubmitBid(SubmitBid {
                 bid_id,
                 task_id,
                 lead,
                 members,
                 declarations,
-            } => self.submit(
+            }) => self.submit(
                 meta,
                 config,
                 ctx,
@@ -71,7 +71,7 @@ impl Call {
                     declarations,
                 },
             ),
-            C::WithdrawBid { bid_id, reason } => {
+            C::WithdrawBid(WithdrawBid { bid_id, reason }) => {
                 let bid = self.bid(bid_id)?;
                 required("reason", reason)?;
                 if !matches!(
@@ -88,12 +88,12 @@ impl Call {
                     reason: reason.clone(),
                 }])
             }
-            C::RecommendBid {
+            C::RecommendBid(RecommendBid {
                 bid_id,
                 opinion,
                 expert_argumentation,
                 override_reason,
-            } => {
+            }) => {
                 let bid = self.bid(bid_id)?;
                 let province = self.province_act(bid, on, config, "recommend", "推荐")?;
                 let failed = bid.failed_checks();
@@ -120,7 +120,7 @@ impl Call {
                     override_reason: reason.cloned(),
                 }])
             }
-            C::DeclineBid { bid_id, reasons } => {
+            C::DeclineBid(DeclineBid { bid_id, reasons }) => {
                 let bid = self.bid(bid_id)?;
                 let province = self.province_act(bid, on, config, "decline", "不予推荐")?;
                 if reasons.iter().all(|r| r.trim().is_empty()) {
@@ -133,12 +133,12 @@ impl Call {
                     reasons: reasons.clone(),
                 }])
             }
-            C::EvaluateBid {
+            C::EvaluateBid(EvaluateBid {
                 bid_id,
                 score,
                 passed,
                 panel,
-            } => {
+            }) => {
                 let bid = self.bid(bid_id)?;
                 if bid.status != BidStatus::Recommended {
                     return Err(wrong_state(bid, "evaluate", "评审"));
@@ -157,7 +157,7 @@ impl Call {
                     panel: panel.clone(),
                 }])
             }
-            C::ShortlistBid { bid_id } => {
+            C::ShortlistBid(ShortlistBid { bid_id }) => {
                 let bid = self.bid(bid_id)?;
                 if bid.status != BidStatus::Evaluated || bid.evaluation_passed != Some(true) {
                     return Err(wrong_state(
@@ -179,7 +179,7 @@ impl Call {
                     task_id: bid.task_id.clone(),
                 }])
             }
-            C::PublishList { task_id, list } => {
+            C::PublishList(PublishList { task_id, list }) => {
                 if self.task(task_id).is_none() {
                     return Err(no_task(task_id));
                 }
@@ -211,11 +211,11 @@ impl Call {
                     published_on: on,
                 }])
             }
-            C::SignAgreement {
+            C::SignAgreement(SignAgreement {
                 bid_id,
                 targets,
                 milestones,
-            } => {
+            }) => {
                 let bid = self.bid(bid_id)?;
                 if bid.status != BidStatus::Shortlisted {
                     return Err(wrong_state(bid, "sign an agreement", "签订任务书"));
@@ -268,12 +268,12 @@ impl Call {
                     milestones: milestones.clone(),
                 }])
             }
-            C::ReportMilestone {
+            C::ReportMilestone(ReportMilestone {
                 bid_id,
                 milestone_id,
                 summary,
                 evidence,
-            } => {
+            }) => {
                 let bid = self.bid(bid_id)?;
                 let m = milestone(bid, milestone_id)?;
                 if bid.status != BidStatus::UnderAgreement {
@@ -296,10 +296,10 @@ impl Call {
                     evidence: evidence.clone(),
                 }])
             }
-            C::FlagMilestoneOverdue {
+            C::FlagMilestoneOverdue(FlagMilestoneOverdue {
                 bid_id,
                 milestone_id,
-            } => {
+            }) => {
                 let bid = self.bid(bid_id)?;
                 let m = milestone(bid, milestone_id)?;
                 if m.overdue {
@@ -328,12 +328,12 @@ impl Call {
                     due_on: m.milestone.due_on,
                 }])
             }
-            C::RecordThirdPartyEvaluation {
+            C::RecordThirdPartyEvaluation(RecordThirdPartyEvaluation {
                 bid_id,
                 evaluator,
                 passed,
                 summary,
-            } => {
+            }) => {
                 let bid = self.bid(bid_id)?;
                 if bid.status != BidStatus::UnderAgreement {
                     return Err(wrong_state(
@@ -364,7 +364,7 @@ impl Call {
                     summary: summary.clone(),
                 }])
             }
-            C::DeclareSuccess { bid_id } => {
+            C::DeclareSuccess(DeclareSuccess { bid_id }) => {
                 let bid = self.bid(bid_id)?;
                 if bid.status != BidStatus::Assessed || bid.third_party_passed != Some(true) {
                     return Err(wrong_state(

@@ -32,6 +32,7 @@ use crate::commands::Envelope;
 use crate::error::{code, Refusal};
 use crate::form::Evidence;
 use crate::incident::IncidentClass;
+use crate::registry::CommandKind;
 use crate::values::{Province, Uscc};
 
 /// The three categories of tasks (C-1).
@@ -252,173 +253,289 @@ pub const PER_TASK: usize = 5;
 /// C-2: at most this many members besides the lead.
 pub const MAX_MEMBERS: usize = 4;
 
+/// The lead submits a bid for its unit or consortium (C-2..C-5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitBid {
+    /// A new bid id within the call.
+    pub bid_id: String,
+    /// The task bid for.
+    pub task_id: String,
+    /// The lead unit, which submits for all (C-7).
+    pub lead: Unit,
+    /// The other units of the consortium (at most 4, C-2); none for a single unit.
+    #[serde(default)]
+    pub members: Vec<Unit>,
+    /// The declarations of C-4.
+    pub declarations: Declarations,
+}
+
+/// The lead withdraws its bid before it is shortlisted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawBid {
+    /// The bid.
+    pub bid_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The lead's province recommends the bid with its recommendation form (推荐表, C-5, C-7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendBid {
+    /// The bid.
+    pub bid_id: String,
+    /// The province's opinion (推荐意见).
+    pub opinion: String,
+    /// The expert argumentation held, if any (专家论证, optional).
+    #[serde(default)]
+    pub expert_argumentation: Option<String>,
+    /// Needed when a C-4 check failed: why the province recommends nonetheless.
+    #[serde(default)]
+    pub override_reason: Option<String>,
+}
+
+/// The province does not recommend the bid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineBid {
+    /// The bid.
+    pub bid_id: String,
+    /// Why (at least one).
+    pub reasons: Vec<String>,
+}
+
+/// The ministry with CAS records the expert evaluation (C-6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateBid {
+    /// The bid.
+    pub bid_id: String,
+    /// 0-100.
+    pub score: u32,
+    /// Whether the panel passed it.
+    pub passed: bool,
+    /// The panel.
+    #[serde(default)]
+    pub panel: Option<String>,
+}
+
+/// The ministry shortlists a bid that passed its evaluation (C-6, at most 5 per task).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShortlistBid {
+    /// The bid.
+    pub bid_id: String,
+}
+
+/// The ministry publishes a task's shortlist or success list as it stands (C-6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishList {
+    /// The task.
+    pub task_id: String,
+    /// Which list.
+    pub list: ListKind,
+}
+
+/// The task agreement (任务书) of a shortlisted bid, with its targets and dated milestones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignAgreement {
+    /// The bid.
+    pub bid_id: String,
+    /// The agreed targets.
+    pub targets: Vec<String>,
+    /// The milestones, at least one.
+    pub milestones: Vec<Milestone>,
+}
+
+/// The lead reports a milestone done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportMilestone {
+    /// The bid.
+    pub bid_id: String,
+    /// The milestone.
+    pub milestone_id: String,
+    /// What was done.
+    pub summary: String,
+    /// The supporting documents.
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+}
+
+/// The scheduler flags a milestone not reported by its date (C-8), once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlagMilestoneOverdue {
+    /// The bid.
+    pub bid_id: String,
+    /// The milestone.
+    pub milestone_id: String,
+}
+
+/// The third-party evaluation on completion (第三方评价, C-6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordThirdPartyEvaluation {
+    /// The bid.
+    pub bid_id: String,
+    /// The professional body that evaluated.
+    pub evaluator: String,
+    /// Whether the task was completed as agreed.
+    pub passed: bool,
+    /// Its findings.
+    pub summary: String,
+}
+
+/// The ministry declares the bid successful (揭榜成功, C-6, at most 5 per task).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareSuccess {
+    /// The bid.
+    pub bid_id: String,
+}
+
 /// The commands of a call's stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type")]
+#[serde(tag = "type", deny_unknown_fields)]
 pub enum ChallengeCommand {
     /// The ministry opens the call (C-1, C-5).
     OpenCall(OpenCall),
     /// The lead submits a bid for its unit or consortium (C-2..C-5).
-    SubmitBid {
-        /// A new bid id within the call.
-        bid_id: String,
-        /// The task bid for.
-        task_id: String,
-        /// The lead unit, which submits for all (C-7).
-        lead: Unit,
-        /// The other units of the consortium (at most 4, C-2); none for a single unit.
-        #[serde(default)]
-        members: Vec<Unit>,
-        /// The declarations of C-4.
-        declarations: Declarations,
-    },
+    SubmitBid(SubmitBid),
     /// The lead withdraws its bid before it is shortlisted.
-    WithdrawBid {
-        /// The bid.
-        bid_id: String,
-        /// Why.
-        reason: String,
-    },
+    WithdrawBid(WithdrawBid),
     /// The lead's province recommends the bid with its recommendation form (推荐表, C-5, C-7).
-    RecommendBid {
-        /// The bid.
-        bid_id: String,
-        /// The province's opinion (推荐意见).
-        opinion: String,
-        /// The expert argumentation held, if any (专家论证, optional).
-        #[serde(default)]
-        expert_argumentation: Option<String>,
-        /// Needed when a C-4 check failed: why the province recommends nonetheless.
-        #[serde(default)]
-        override_reason: Option<String>,
-    },
+    RecommendBid(RecommendBid),
     /// The province does not recommend the bid.
-    DeclineBid {
-        /// The bid.
-        bid_id: String,
-        /// Why (at least one).
-        reasons: Vec<String>,
-    },
+    DeclineBid(DeclineBid),
     /// The ministry with CAS records the expert evaluation (C-6).
-    EvaluateBid {
-        /// The bid.
-        bid_id: String,
-        /// 0-100.
-        score: u32,
-        /// Whether the panel passed it.
-        passed: bool,
-        /// The panel.
-        #[serde(default)]
-        panel: Option<String>,
-    },
+    EvaluateBid(EvaluateBid),
     /// The ministry shortlists a bid that passed its evaluation (C-6, at most 5 per task).
-    ShortlistBid {
-        /// The bid.
-        bid_id: String,
-    },
+    ShortlistBid(ShortlistBid),
     /// The ministry publishes a task's shortlist or success list as it stands (C-6).
-    PublishList {
-        /// The task.
-        task_id: String,
-        /// Which list.
-        list: ListKind,
-    },
+    PublishList(PublishList),
     /// The task agreement (任务书) of a shortlisted bid, with its targets and dated milestones.
-    SignAgreement {
-        /// The bid.
-        bid_id: String,
-        /// The agreed targets.
-        targets: Vec<String>,
-        /// The milestones, at least one.
-        milestones: Vec<Milestone>,
-    },
+    SignAgreement(SignAgreement),
     /// The lead reports a milestone done.
-    ReportMilestone {
-        /// The bid.
-        bid_id: String,
-        /// The milestone.
-        milestone_id: String,
-        /// What was done.
-        summary: String,
-        /// The supporting documents.
-        #[serde(default)]
-        evidence: Vec<Evidence>,
-    },
+    ReportMilestone(ReportMilestone),
     /// The scheduler flags a milestone not reported by its date (C-8), once.
-    FlagMilestoneOverdue {
-        /// The bid.
-        bid_id: String,
-        /// The milestone.
-        milestone_id: String,
-    },
+    FlagMilestoneOverdue(FlagMilestoneOverdue),
     /// The third-party evaluation on completion (第三方评价, C-6).
-    RecordThirdPartyEvaluation {
-        /// The bid.
-        bid_id: String,
-        /// The professional body that evaluated.
-        evaluator: String,
-        /// Whether the task was completed as agreed.
-        passed: bool,
-        /// Its findings.
-        summary: String,
-    },
+    RecordThirdPartyEvaluation(RecordThirdPartyEvaluation),
     /// The ministry declares the bid successful (揭榜成功, C-6, at most 5 per task).
-    DeclareSuccess {
-        /// The bid.
-        bid_id: String,
-    },
+    DeclareSuccess(DeclareSuccess),
 }
 
 impl ChallengeCommand {
+    /// Its kind in the registry (`crate::registry`): its name and who may issue it.
+    pub fn kind(&self) -> CommandKind {
+        use ChallengeCommand as C;
+        match self {
+            C::OpenCall(_) => CommandKind::OpenCall,
+            C::SubmitBid(_) => CommandKind::SubmitBid,
+            C::WithdrawBid(_) => CommandKind::WithdrawBid,
+            C::RecommendBid(_) => CommandKind::RecommendBid,
+            C::DeclineBid(_) => CommandKind::DeclineBid,
+            C::EvaluateBid(_) => CommandKind::EvaluateBid,
+            C::ShortlistBid(_) => CommandKind::ShortlistBid,
+            C::PublishList(_) => CommandKind::PublishList,
+            C::SignAgreement(_) => CommandKind::SignAgreement,
+            C::ReportMilestone(_) => CommandKind::ReportMilestone,
+            C::FlagMilestoneOverdue(_) => CommandKind::FlagMilestoneOverdue,
+            C::RecordThirdPartyEvaluation(_) => CommandKind::RecordThirdPartyEvaluation,
+            C::DeclareSuccess(_) => CommandKind::DeclareSuccess,
+        }
+    }
+
     /// The command's name, as the API and the audit log write it.
     pub fn name(&self) -> &'static str {
-        match self {
-            ChallengeCommand::OpenCall(_) => "OpenCall",
-            ChallengeCommand::SubmitBid { .. } => "SubmitBid",
-            ChallengeCommand::WithdrawBid { .. } => "WithdrawBid",
-            ChallengeCommand::RecommendBid { .. } => "RecommendBid",
-            ChallengeCommand::DeclineBid { .. } => "DeclineBid",
-            ChallengeCommand::EvaluateBid { .. } => "EvaluateBid",
-            ChallengeCommand::ShortlistBid { .. } => "ShortlistBid",
-            ChallengeCommand::PublishList { .. } => "PublishList",
-            ChallengeCommand::SignAgreement { .. } => "SignAgreement",
-            ChallengeCommand::ReportMilestone { .. } => "ReportMilestone",
-            ChallengeCommand::FlagMilestoneOverdue { .. } => "FlagMilestoneOverdue",
-            ChallengeCommand::RecordThirdPartyEvaluation { .. } => "RecordThirdPartyEvaluation",
-            ChallengeCommand::DeclareSuccess { .. } => "DeclareSuccess",
-        }
+        self.kind().name()
     }
 
     /// The roles that may issue it (RULES.md §10); jurisdiction is checked by the decision.
     pub fn roles(&self) -> &'static [Role] {
-        match self {
-            ChallengeCommand::SubmitBid { .. }
-            | ChallengeCommand::WithdrawBid { .. }
-            | ChallengeCommand::ReportMilestone { .. } => &[Role::Applicant],
-            ChallengeCommand::RecommendBid { .. } | ChallengeCommand::DeclineBid { .. } => {
-                &[Role::Province]
-            }
-            ChallengeCommand::FlagMilestoneOverdue { .. } => &[Role::System],
-            _ => &[Role::Ministry],
-        }
+        self.kind().roles()
     }
 
     /// The bid it acts on, if any.
     pub fn bid_id(&self) -> Option<&str> {
         match self {
-            ChallengeCommand::OpenCall(_) | ChallengeCommand::PublishList { .. } => None,
-            ChallengeCommand::SubmitBid { bid_id, .. }
-            | ChallengeCommand::WithdrawBid { bid_id, .. }
-            | ChallengeCommand::RecommendBid { bid_id, .. }
-            | ChallengeCommand::DeclineBid { bid_id, .. }
-            | ChallengeCommand::EvaluateBid { bid_id, .. }
-            | ChallengeCommand::ShortlistBid { bid_id }
-            | ChallengeCommand::SignAgreement { bid_id, .. }
-            | ChallengeCommand::ReportMilestone { bid_id, .. }
-            | ChallengeCommand::FlagMilestoneOverdue { bid_id, .. }
-            | ChallengeCommand::RecordThirdPartyEvaluation { bid_id, .. }
-            | ChallengeCommand::DeclareSuccess { bid_id } => Some(bid_id),
+            ChallengeCommand::OpenCall(_) | ChallengeCommand::PublishList(PublishList { .. }) => {
+                None
+            }
+            ChallengeCommand::SubmitBid(SubmitBid { bid_id, .. })
+            | ChallengeCommand::WithdrawBid(WithdrawBid { bid_id, .. })
+            | ChallengeCommand::RecommendBid(RecommendBid { bid_id, .. })
+            | ChallengeCommand::DeclineBid(DeclineBid { bid_id, .. })
+            | ChallengeCommand::EvaluateBid(EvaluateBid { bid_id, .. })
+            | ChallengeCommand::ShortlistBid(ShortlistBid { bid_id })
+            | ChallengeCommand::SignAgreement(SignAgreement { bid_id, .. })
+            | ChallengeCommand::ReportMilestone(ReportMilestone { bid_id, .. })
+            | ChallengeCommand::FlagMilestoneOverdue(FlagMilestoneOverdue { bid_id, .. })
+            | ChallengeCommand::RecordThirdPartyEvaluation(RecordThirdPartyEvaluation {
+                bid_id,
+                ..
+            })
+            | ChallengeCommand::DeclareSuccess(DeclareSuccess { bid_id }) => Some(bid_id),
         }
+    }
+}
+
+/// `POST /api/v1/calls/{call_id}/{route}` → the command of a call it records (the call itself
+/// is opened at `POST /api/v1/calls`).
+pub const ROUTES: [(&str, CommandKind); 12] = [
+    ("bid", CommandKind::SubmitBid),
+    ("bid-withdrawal", CommandKind::WithdrawBid),
+    ("bid-recommendation", CommandKind::RecommendBid),
+    ("bid-decline", CommandKind::DeclineBid),
+    ("bid-evaluation", CommandKind::EvaluateBid),
+    ("shortlisting", CommandKind::ShortlistBid),
+    ("list-publication", CommandKind::PublishList),
+    ("agreement", CommandKind::SignAgreement),
+    ("milestone-report", CommandKind::ReportMilestone),
+    ("milestone-overdue", CommandKind::FlagMilestoneOverdue),
+    (
+        "third-party-evaluation",
+        CommandKind::RecordThirdPartyEvaluation,
+    ),
+    ("success", CommandKind::DeclareSuccess),
+];
+
+/// Whether `kind` is a command of a call (the bioreactor competition).
+pub fn is_call_command(kind: CommandKind) -> bool {
+    kind == CommandKind::OpenCall || ROUTES.iter().any(|(_, k)| *k == kind)
+}
+
+impl ChallengeCommand {
+    /// The command of a call of this kind read from its fields; `None` when the kind is not a
+    /// command of a call.
+    pub fn parse<F: crate::registry::Fields>(
+        kind: CommandKind,
+        fields: F,
+    ) -> Option<Result<ChallengeCommand, F::Error>> {
+        use ChallengeCommand as C;
+        Some(match kind {
+            CommandKind::OpenCall => fields.parse().map(C::OpenCall),
+            CommandKind::SubmitBid => fields.parse().map(C::SubmitBid),
+            CommandKind::WithdrawBid => fields.parse().map(C::WithdrawBid),
+            CommandKind::RecommendBid => fields.parse().map(C::RecommendBid),
+            CommandKind::DeclineBid => fields.parse().map(C::DeclineBid),
+            CommandKind::EvaluateBid => fields.parse().map(C::EvaluateBid),
+            CommandKind::ShortlistBid => fields.parse().map(C::ShortlistBid),
+            CommandKind::PublishList => fields.parse().map(C::PublishList),
+            CommandKind::SignAgreement => fields.parse().map(C::SignAgreement),
+            CommandKind::ReportMilestone => fields.parse().map(C::ReportMilestone),
+            CommandKind::FlagMilestoneOverdue => fields.parse().map(C::FlagMilestoneOverdue),
+            CommandKind::RecordThirdPartyEvaluation => {
+                fields.parse().map(C::RecordThirdPartyEvaluation)
+            }
+            CommandKind::DeclareSuccess => fields.parse().map(C::DeclareSuccess),
+            _ => return None,
+        })
     }
 }
 
@@ -635,7 +752,7 @@ impl BidStatus {
 }
 
 /// A milestone as the events leave it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MilestoneState {
     /// The milestone as agreed.
     pub milestone: Milestone,
@@ -646,7 +763,7 @@ pub struct MilestoneState {
 }
 
 /// A bid as the events leave it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Bid {
     /// Its id.
     pub bid_id: String,
@@ -872,7 +989,57 @@ impl Aggregate for Call {
     }
 }
 
+/// A call as one reader may see it (`GET /api/v1/calls/{call_id}`): the call and its tasks, the
+/// bids the reader may read (RULES.md §10), and the lists: published ones whole (they are
+/// public), the current shortlists and successes only as far as the reader may read the bids.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CallView {
+    /// The call as opened.
+    pub call: OpenCall,
+    /// The bids the reader may read, by id.
+    pub bids: Vec<Bid>,
+    /// Per task, the shortlisted bids (of those the reader may read), in order.
+    pub shortlists: BTreeMap<String, Vec<String>>,
+    /// Per task, the successful bids (of those the reader may read), in order.
+    pub successes: BTreeMap<String, Vec<String>>,
+    /// Per task and list, the bids of the list as last published.
+    pub published: BTreeMap<String, BTreeMap<ListKind, Vec<String>>>,
+}
+
 impl Call {
+    /// What `actor` may see of the call; `None` before it is opened.
+    pub fn view_for(&self, actor: &Actor) -> Option<CallView> {
+        let call = self.config.clone()?;
+        let readable = |id: &String| self.bids.get(id).is_some_and(|b| b.readable_by(actor));
+        let visible = |lists: &BTreeMap<String, Vec<String>>| {
+            lists
+                .iter()
+                .map(|(t, ids)| {
+                    (
+                        t.clone(),
+                        ids.iter()
+                            .filter(|i| readable(i))
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .filter(|(_, ids)| !ids.is_empty())
+                .collect()
+        };
+        Some(CallView {
+            call,
+            bids: self
+                .bids
+                .values()
+                .filter(|b| b.readable_by(actor))
+                .cloned()
+                .collect(),
+            shortlists: visible(&self.shortlists),
+            successes: visible(&self.successes),
+            published: self.published.clone(),
+        })
+    }
+
     fn set(&mut self, bid_id: &str, status: BidStatus) {
         if let Some(b) = self.bids.get_mut(bid_id) {
             b.status = status;

@@ -105,13 +105,13 @@ fn declarations() -> Declarations {
 }
 
 fn submit(bid_id: &str, task_id: &str, lead: Unit, members: Vec<Unit>) -> ChallengeCommand {
-    ChallengeCommand::SubmitBid {
+    ChallengeCommand::SubmitBid(SubmitBid {
         bid_id: bid_id.into(),
         task_id: task_id.into(),
         lead,
         members,
         declarations: declarations(),
-    }
+    })
 }
 
 fn as_lead(lead: &Unit) -> Actor {
@@ -174,12 +174,12 @@ fn evaluated(
         cmd(
             province("32"),
             "2025-07-01",
-            ChallengeCommand::RecommendBid {
+            ChallengeCommand::RecommendBid(RecommendBid {
                 bid_id: id.into(),
                 opinion: "同意推荐".into(),
                 expert_argumentation: None,
                 override_reason: None,
-            },
+            }),
         ),
     );
     then(
@@ -187,12 +187,12 @@ fn evaluated(
         cmd(
             ministry(),
             "2025-08-01",
-            ChallengeCommand::EvaluateBid {
+            ChallengeCommand::EvaluateBid(EvaluateBid {
                 bid_id: id.into(),
                 score: 85,
                 passed: true,
                 panel: None,
-            },
+            }),
         ),
     )
 }
@@ -201,7 +201,7 @@ fn shortlist(id: &str) -> Envelope<ChallengeCommand> {
     cmd(
         ministry(),
         "2025-08-10",
-        ChallengeCommand::ShortlistBid { bid_id: id.into() },
+        ChallengeCommand::ShortlistBid(ShortlistBid { bid_id: id.into() }),
     )
 }
 
@@ -212,7 +212,7 @@ fn agreed(mut given: Vec<ChallengeEvent>, id: &str) -> Vec<ChallengeEvent> {
         cmd(
             ministry(),
             "2025-09-01",
-            ChallengeCommand::SignAgreement {
+            ChallengeCommand::SignAgreement(SignAgreement {
                 bid_id: id.into(),
                 targets: vec!["反应器规模 ≥ 50 m³".into()],
                 milestones: vec![
@@ -227,7 +227,7 @@ fn agreed(mut given: Vec<ChallengeEvent>, id: &str) -> Vec<ChallengeEvent> {
                         due_on: date("2026-09-30"),
                     },
                 ],
-            },
+            }),
         ),
     )
 }
@@ -240,12 +240,12 @@ fn report(n: u32, id: &str, m: &str, on: &str) -> Envelope<ChallengeCommand> {
     cmd(
         lead_of(n),
         on,
-        ChallengeCommand::ReportMilestone {
+        ChallengeCommand::ReportMilestone(ReportMilestone {
             bid_id: id.into(),
             milestone_id: m.into(),
             summary: "完成".into(),
             evidence: vec![],
-        },
+        }),
     )
 }
 
@@ -258,12 +258,12 @@ fn assessed(mut given: Vec<ChallengeEvent>, n: u32, id: &str) -> Vec<ChallengeEv
         cmd(
             ministry(),
             "2027-01-10",
-            ChallengeCommand::RecordThirdPartyEvaluation {
+            ChallengeCommand::RecordThirdPartyEvaluation(RecordThirdPartyEvaluation {
                 bid_id: id.into(),
                 evaluator: "示例第三方评价机构".into(),
                 passed: true,
                 summary: "达到任务书目标".into(),
-            },
+            }),
         ),
     )
 }
@@ -500,12 +500,12 @@ fn c5_a_province_recommends_on_07_15_not_on_07_16() {
             cmd(
                 province(p),
                 day,
-                ChallengeCommand::RecommendBid {
+                ChallengeCommand::RecommendBid(RecommendBid {
                     bid_id: "b1".into(),
                     opinion: "材料真实完整".into(),
                     expert_argumentation: Some("2025-07-10 组织专家论证".into()),
                     override_reason: None,
-                },
+                }),
             ),
         )
     };
@@ -546,10 +546,10 @@ fn c7_the_lead_acts_for_the_consortium_members_only_read() {
             cmd(
                 a,
                 "2025-06-02",
-                ChallengeCommand::WithdrawBid {
+                ChallengeCommand::WithdrawBid(WithdrawBid {
                     bid_id: "b1".into(),
                     reason: "调整方案".into(),
-                },
+                }),
             ),
         )
     };
@@ -637,12 +637,12 @@ fn c4_a_major_accident_on_record_fails_the_check_and_a_recommendation_needs_a_re
             cmd(
                 province("32"),
                 "2025-07-01",
-                ChallengeCommand::RecommendBid {
+                ChallengeCommand::RecommendBid(RecommendBid {
                     bid_id: "b1".into(),
                     opinion: "推荐".into(),
                     expert_argumentation: None,
                     override_reason: reason.map(String::from),
-                },
+                }),
             ),
         )
     };
@@ -689,12 +689,12 @@ fn c6_only_an_evaluated_passed_bid_is_shortlisted_and_lists_publish_as_they_stan
         cmd(
             province("32"),
             "2025-07-01",
-            ChallengeCommand::RecommendBid {
+            ChallengeCommand::RecommendBid(RecommendBid {
                 bid_id: "b2".into(),
                 opinion: "推荐".into(),
                 expert_argumentation: None,
                 override_reason: None,
-            },
+            }),
         ),
     );
     let failed = then(
@@ -702,12 +702,12 @@ fn c6_only_an_evaluated_passed_bid_is_shortlisted_and_lists_publish_as_they_stan
         cmd(
             ministry(),
             "2025-08-01",
-            ChallengeCommand::EvaluateBid {
+            ChallengeCommand::EvaluateBid(EvaluateBid {
                 bid_id: "b2".into(),
                 score: 40,
                 passed: false,
                 panel: None,
-            },
+            }),
         ),
     );
     assert_eq!(
@@ -717,10 +717,10 @@ fn c6_only_an_evaluated_passed_bid_is_shortlisted_and_lists_publish_as_they_stan
     let publish = cmd(
         ministry(),
         "2025-08-15",
-        ChallengeCommand::PublishList {
+        ChallengeCommand::PublishList(PublishList {
             task_id: "rs-1".into(),
             list: ListKind::Shortlist,
-        },
+        }),
     );
     assert_eq!(
         run(given.clone(), publish.clone()).unwrap_err().code,
@@ -754,9 +754,9 @@ fn c6_the_sixth_success_of_a_task_is_refused() {
             cmd(
                 ministry(),
                 "2027-02-01",
-                ChallengeCommand::DeclareSuccess {
+                ChallengeCommand::DeclareSuccess(DeclareSuccess {
                     bid_id: format!("b{n}"),
-                },
+                }),
             ),
         );
     }
@@ -765,9 +765,9 @@ fn c6_the_sixth_success_of_a_task_is_refused() {
         cmd(
             ministry(),
             "2027-02-01",
-            ChallengeCommand::DeclareSuccess {
+            ChallengeCommand::DeclareSuccess(DeclareSuccess {
                 bid_id: "b5".into(),
-            },
+            }),
         ),
     );
     assert!(fifth.is_ok(), "{fifth:?}");
@@ -801,9 +801,9 @@ fn c6_the_sixth_success_of_a_task_is_refused() {
         cmd(
             ministry(),
             "2027-02-01",
-            ChallengeCommand::DeclareSuccess {
+            ChallengeCommand::DeclareSuccess(DeclareSuccess {
                 bid_id: "b6".into(),
-            },
+            }),
         ),
     )
     .unwrap_err();
@@ -817,10 +817,10 @@ fn c8_an_overdue_milestone_is_flagged_once_and_not_before_its_day() {
         cmd(
             actor(Role::System, None),
             on,
-            ChallengeCommand::FlagMilestoneOverdue {
+            ChallengeCommand::FlagMilestoneOverdue(FlagMilestoneOverdue {
                 bid_id: "b1".into(),
                 milestone_id: "m1".into(),
-            },
+            }),
         )
     };
     // Due 2026-03-31: on its day it is not overdue, the day after it is.
@@ -854,12 +854,12 @@ fn c6_the_third_party_evaluation_waits_for_every_milestone() {
     let evaluate = cmd(
         ministry(),
         "2026-10-01",
-        ChallengeCommand::RecordThirdPartyEvaluation {
+        ChallengeCommand::RecordThirdPartyEvaluation(RecordThirdPartyEvaluation {
             bid_id: "b1".into(),
             evaluator: "示例第三方评价机构".into(),
             passed: true,
             summary: "达标".into(),
-        },
+        }),
     );
     assert_eq!(
         run(given.clone(), evaluate.clone()).unwrap_err().code,
@@ -931,9 +931,9 @@ fn every_event_of_a_call_is_stored_and_read_back_as_it_was() {
         cmd(
             ministry(),
             "2027-02-01",
-            ChallengeCommand::DeclareSuccess {
+            ChallengeCommand::DeclareSuccess(DeclareSuccess {
                 bid_id: "b1".into(),
-            },
+            }),
         ),
     );
     history = then(
@@ -941,10 +941,10 @@ fn every_event_of_a_call_is_stored_and_read_back_as_it_was() {
         cmd(
             ministry(),
             "2027-02-02",
-            ChallengeCommand::PublishList {
+            ChallengeCommand::PublishList(PublishList {
                 task_id: "rs-1".into(),
                 list: ListKind::Success,
-            },
+            }),
         ),
     );
     let types: BTreeSet<&str> = history.iter().map(|e| e.event_type()).collect();

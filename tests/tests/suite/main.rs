@@ -51,6 +51,7 @@ mod app;
 mod applying;
 mod broker;
 mod browser;
+mod challenge;
 mod cli;
 mod contention;
 mod contract_postgres;

@@ -662,6 +662,20 @@ pub(super) const fn form(kind: CommandKind) -> Option<&'static CommandForm> {
         | CommandKind::OpenRound
         | CommandKind::DefineTargetSet
         | CommandKind::RetireTargetSet => None,
+        // The bioreactor competition's commands act on a call, not a platform.
+        CommandKind::OpenCall
+        | CommandKind::SubmitBid
+        | CommandKind::WithdrawBid
+        | CommandKind::RecommendBid
+        | CommandKind::DeclineBid
+        | CommandKind::EvaluateBid
+        | CommandKind::ShortlistBid
+        | CommandKind::PublishList
+        | CommandKind::SignAgreement
+        | CommandKind::ReportMilestone
+        | CommandKind::FlagMilestoneOverdue
+        | CommandKind::RecordThirdPartyEvaluation
+        | CommandKind::DeclareSuccess => None,
     }
 }
 
