@@ -18,7 +18,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use roster_domain::actor::Actor;
+use roster_domain::challenge::{BidStatus, Call, ChallengeCommand, FlagMilestoneOverdue};
 use roster_domain::clock::Clock;
 use roster_domain::error::Kind;
 use roster_domain::events::{self, PlatformEvent};
@@ -362,11 +364,98 @@ impl Scheduler {
         }
     }
 
-    /// Fires every deadline due by today (the injected clock's Asia/Shanghai date).
+    /// C-8: every milestone of a signed task agreement still unreported after its due date is
+    /// flagged overdue, once. Calls are few (tens of bids each), so the scheduler reads them
+    /// whole instead of keeping timers; the command id comes from the call, bid and milestone
+    /// and its business date is the day after the due date whenever the scheduler gets to it,
+    /// so two schedulers or a late start flag it once. Only what was flagged now is returned.
+    async fn flag_overdue_milestones(&self, today: NaiveDate) -> Result<Vec<Fired>, RunError> {
+        let store = self.service.store();
+        let mut out = Vec::new();
+        for stream in store.stream_ids("call-").await? {
+            let Some(call_id) = stream.strip_prefix("call-") else {
+                continue;
+            };
+            let mut call = Call::default();
+            for e in store.load_stream(&stream, 0).await? {
+                match events::decode_challenge(&e.event_type, e.schema_version, &e.payload) {
+                    Ok(event) => cqrs_es::Aggregate::apply(&mut call, event),
+                    Err(err) => {
+                        tracing::error!(stream = %stream, error = %err, "a call's event cannot be read; its milestones are not checked");
+                        call = Call::default();
+                        break;
+                    }
+                }
+            }
+            let late: Vec<(String, String, NaiveDate)> = call
+                .bids
+                .values()
+                .filter(|b| b.status == BidStatus::UnderAgreement)
+                .flat_map(|b| {
+                    b.milestones
+                        .iter()
+                        .filter(|m| m.reported_on.is_none() && !m.overdue)
+                        .filter(|m| m.milestone.due_on < today)
+                        .map(|m| {
+                            (
+                                b.bid_id.clone(),
+                                m.milestone.milestone_id.clone(),
+                                m.milestone.due_on,
+                            )
+                        })
+                })
+                .collect();
+            for (bid_id, milestone_id, due_on) in late {
+                let key = format!("{call_id}/{bid_id}/{milestone_id}");
+                let command_id = uuid::Uuid::new_v5(
+                    &policies::DEADLINE_NAMESPACE,
+                    format!("C-8 {key}").as_bytes(),
+                );
+                let request = CommandRequest {
+                    command_id,
+                    business_date: due_on.succ_opt(),
+                    expected_version: None,
+                    correlation_id: None,
+                    causation_id: None,
+                    target: Target::Call {
+                        call_id: call_id.to_string(),
+                        command: ChallengeCommand::FlagMilestoneOverdue(FlagMilestoneOverdue {
+                            bid_id,
+                            milestone_id,
+                        }),
+                    },
+                };
+                match self
+                    .service
+                    .execute(&Actor::system("policy C-8"), request)
+                    .await
+                {
+                    Ok(outcome) if !outcome.duplicate => {
+                        tracing::info!(milestone = %key, due_on = %due_on, "milestone flagged overdue (C-8)");
+                        out.push(Fired {
+                            deadline_id: key,
+                            command_id,
+                            state: DeadlineState::Fired,
+                            settled_here: true,
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(r) if transient(&r) => return Err(refusal_error(r)),
+                    Err(r) => {
+                        tracing::warn!(milestone = %key, code = %r.code, reason = %r.message, "milestone not flagged overdue");
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fires every deadline due by today (the injected clock's Asia/Shanghai date), and flags
+    /// the milestones of the bioreactor competition that are overdue (C-8).
     #[tracing::instrument(level = "debug", name = "scheduler", skip_all)]
     pub async fn tick(&self) -> Result<Vec<Fired>, RunError> {
         let today = self.clock.today();
-        let mut out = Vec::new();
+        let mut out = self.flag_overdue_milestones(today).await?;
         loop {
             let due = self.deadlines.due(today, 100).await?;
             if due.is_empty() {

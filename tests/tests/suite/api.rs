@@ -1127,14 +1127,20 @@ pub(crate) async fn openapi_describes_every_route_and_accepts_its_examples(app: 
     assert_eq!(doc["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
     let paths = doc["paths"].as_object().expect("paths");
     for (path, method) in served_routes() {
-        let expanded: Vec<String> = if path.ends_with("/{action}") {
-            roster_http::ROUTES
-                .iter()
-                .map(|(action, _)| path.replace("{action}", action))
-                .collect()
-        } else {
-            vec![path.clone()]
-        };
+        let expanded: Vec<String> =
+            if path.starts_with("/api/v1/calls/") && path.ends_with("/{action}") {
+                roster_domain::challenge::ROUTES
+                    .iter()
+                    .map(|(action, _)| path.replace("{action}", action))
+                    .collect()
+            } else if path.ends_with("/{action}") {
+                roster_http::ROUTES
+                    .iter()
+                    .map(|(action, _)| path.replace("{action}", action))
+                    .collect()
+            } else {
+                vec![path.clone()]
+            };
         for p in expanded {
             assert!(
                 paths.get(&p).and_then(|item| item.get(method)).is_some(),
@@ -1213,7 +1219,8 @@ pub(crate) async fn openapi_describes_every_route_and_accepts_its_examples(app: 
             // empty store answers, it is not a 400.
             let url = path
                 .replace("{platform_id}", "gd-sz-synbio")
-                .replace("{target_set_id}", "guangdong-2027");
+                .replace("{target_set_id}", "guangdong-2027")
+                .replace("{call_id}", "2025");
             let r = app.post(&a.ministry, &url, example).await;
             assert_ne!(
                 r.status, 400,
@@ -1223,7 +1230,12 @@ pub(crate) async fn openapi_describes_every_route_and_accepts_its_examples(app: 
             examples += 1;
         }
     }
-    assert_eq!(examples, roster_http::ROUTES.len() + 4);
+    // Platform routes, the generic endpoint, rounds, target sets and their retirement, calls
+    // and the commands of a call.
+    assert_eq!(
+        examples,
+        roster_http::ROUTES.len() + 4 + 1 + roster_domain::challenge::ROUTES.len()
+    );
     let schemas = &doc["components"]["schemas"];
     let stars = &schemas["RecordAnnualEvaluation"]["properties"]["stars"];
     assert_eq!(

@@ -171,7 +171,22 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    app.clock.set("2026-12-20");
+    // C-8: m2 (due 2026-12-31) unreported on 2027-01-01 is flagged overdue by the scheduler,
+    // once, however often it runs; then reported late, and said to be.
+    app.clock.set("2026-12-31");
+    assert!(
+        app.state.automate().await.unwrap().is_empty(),
+        "not on its day"
+    );
+    app.clock.set("2027-01-02");
+    let fired = app.state.automate().await.unwrap();
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0].deadline_id, "2025/b1/m2");
+    assert!(app.state.automate().await.unwrap().is_empty(), "once");
+    let seen = app.get(Some(&lead_token), "/api/v1/calls/2025").await;
+    let milestones = &seen.body["bids"][0]["milestones"];
+    assert_eq!(milestones[1]["overdue"], true, "{milestones}");
+    assert_eq!(milestones[0]["overdue"], false, "m1 was reported in time");
     let r = act(
         &app,
         &lead_token,
@@ -180,6 +195,13 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
+    let overdue = app
+        .all_events()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "MilestoneOverdue")
+        .count();
+    assert_eq!(overdue, 1);
     app.clock.set("2027-01-15");
     for (path, body) in [
         (
