@@ -171,10 +171,16 @@ impl App {
     /// A call of the bioreactor competition as `actor` may see it (RULES.md §9, §10), from its
     /// stream (tens of bids: read whole, never stale). Every signed-in reader sees the call and
     /// its tasks; the bids are those it may read.
+    ///
+    /// As of any date on both time axes, like the roster: the acts that took effect by `as_of`
+    /// (business date; default today) as they were known at `known_at` (recorded; default now).
+    /// The call's stream is read whole, so the answer is exact, never stale.
     pub async fn call(
         &self,
         actor: &Actor,
         call_id: &str,
+        as_of: Option<NaiveDate>,
+        known_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<roster_domain::challenge::CallView, Refusal> {
         use roster_domain::challenge::{valid_id, Call};
         let missing =
@@ -190,8 +196,12 @@ impl App {
             .load_stream(&Call::stream_id(call_id), 0)
             .await
             .map_err(roster_domain::error::store_refusal)?;
+        let as_of = as_of.unwrap_or_else(|| self.today());
         let mut call = Call::default();
-        for e in &stored {
+        for e in stored.iter().filter(|e| {
+            e.metadata.business_date <= as_of
+                && known_at.is_none_or(|k| e.metadata.recorded_at <= k)
+        }) {
             let event = roster_domain::events::decode_challenge(
                 &e.event_type,
                 e.schema_version,
@@ -200,7 +210,7 @@ impl App {
             .map_err(|err| Refusal::new(roster_domain::error::code::INTERNAL, err.to_string()))?;
             cqrs_es::Aggregate::apply(&mut call, event);
         }
-        call.view_for(actor).ok_or_else(missing)
+        call.view_for(actor, as_of).ok_or_else(missing)
     }
 
     /// The incident register as of `as_of`.

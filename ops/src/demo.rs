@@ -3,7 +3,9 @@
 //! from seven provincial authorities (Guangdong through its cities, XPCC among them), a sixth
 //! Guangdong recommendation refused, a rejection for G-4, a single-domain warning,
 //! expert evaluation, public notice, listing on 2025-12-01, services through 2026, a retraction,
-//! a minor strain leak with its re-review, and 2026 star ratings.
+//! a minor strain leak with its re-review, and 2026 star ratings; and the 2025 call of the
+//! bioreactor open competition (notice 220) with illustrative tasks, consortia from seven
+//! provinces, a refused sixth shortlisting (C-6), milestones (one overdue) and a success list.
 //!
 //! Command ids are derived from step labels, so loading the demo twice appends nothing new.
 
@@ -11,6 +13,7 @@ use anyhow::bail;
 use chrono::{Days, NaiveDate};
 use roster_app::App;
 use roster_domain::actor::{Actor, Role};
+use roster_domain::challenge;
 use roster_domain::commands::*;
 use roster_domain::form::ApplicationForm;
 use roster_domain::incident::IncidentKind;
@@ -627,7 +630,338 @@ pub fn scenario() -> Vec<Step> {
             }),
         );
     }
+    bioreactor_call(&mut b);
     b.steps
+}
+
+/// A fictional unit of the bioreactor competition, registered in `city`.
+fn bid_unit(
+    city: &str,
+    n: u32,
+    name: &str,
+    reactor_user: bool,
+    other_user: bool,
+) -> challenge::Unit {
+    challenge::Unit {
+        name: format!("{name}（示例 illustrative）"),
+        uscc: Uscc::with_check_character(&format!("91{city}MB{n:07}"))
+            .expect("demo USCC")
+            .to_string(),
+        kind: challenge::UnitKind::Enterprise,
+        province: roster_domain::values::CityCode::parse(city)
+            .expect("demo city")
+            .province(),
+        reactor_user,
+        component_or_system_user: other_user,
+    }
+}
+
+/// The 2025 call of the bioreactor open competition (notice 220): nine illustrative tasks (the
+/// real list is an attachment not in the texts), consortia from seven provinces, six bids for
+/// one task of which the sixth shortlisting is refused (C-6), task agreements with milestones
+/// (one left unreported past its date: the scheduler flags it, C-8) and a success list.
+fn bioreactor_call(b: &mut Builder) {
+    use challenge::{Category, ChallengeCommand as C};
+    let tasks: Vec<challenge::Task> = [
+        (
+            "rs-1",
+            "大规模动物细胞培养反应器系统",
+            Category::ReactorSystem,
+        ),
+        (
+            "rs-2",
+            "高密度微生物发酵反应器系统",
+            Category::ReactorSystem,
+        ),
+        ("rs-3", "连续流生物反应器系统", Category::ReactorSystem),
+        ("cc-1", "一次性生物反应袋", Category::ComponentsConsumables),
+        (
+            "cc-2",
+            "在线过程分析传感器",
+            Category::ComponentsConsumables,
+        ),
+        (
+            "cc-3",
+            "高性能搅拌与密封部件",
+            Category::ComponentsConsumables,
+        ),
+        ("os-1", "生物反应过程工业操作系统", Category::IndustrialOs),
+        ("os-2", "发酵过程数字孪生与优化软件", Category::IndustrialOs),
+        ("os-3", "生物制造装备互联控制平台", Category::IndustrialOs),
+    ]
+    .into_iter()
+    .map(|(task_id, name, category)| challenge::Task {
+        task_id: task_id.into(),
+        name: format!("{name}（示例任务 illustrative）"),
+        category,
+        targets: vec!["指标以榜单为准（示例）".into()],
+        complete_by: date("2027-12-31"),
+    })
+    .collect();
+    let call = |b: &mut Builder, label: &str, who: Actor, on: &str, command: C, refusal| {
+        b.push(
+            format!("call-2025/{label}"),
+            who,
+            date(on),
+            Target::Call {
+                call_id: "2025".into(),
+                command,
+            },
+            refusal,
+        );
+    };
+    call(
+        b,
+        "open",
+        ministry(),
+        "2025-05-20",
+        C::OpenCall(challenge::OpenCall {
+            call_id: "2025".into(),
+            name: "高性能生物反应器创新任务揭榜挂帅（示例 illustrative）".into(),
+            opens_on: date("2025-05-20"),
+            applicant_deadline: date("2025-06-30"),
+            province_deadline: date("2025-07-15"),
+            tasks,
+        }),
+        None,
+    );
+    // (bid, task, lead city, lead, members)
+    let bids: Vec<(&str, &str, challenge::Unit, Vec<challenge::Unit>)> = vec![
+        (
+            "rs1-js",
+            "rs-1",
+            bid_unit("320100", 1, "南京示例生物装备有限公司", false, false),
+            vec![bid_unit(
+                "320500",
+                2,
+                "苏州示例生物药业有限公司",
+                true,
+                false,
+            )],
+        ),
+        (
+            "rs1-gd",
+            "rs-1",
+            bid_unit("440300", 3, "深圳示例反应器科技有限公司", true, false),
+            vec![],
+        ),
+        (
+            "rs1-sh",
+            "rs-1",
+            bid_unit("310115", 4, "上海示例细胞工程装备有限公司", false, false),
+            vec![
+                bid_unit("310115", 5, "上海示例疫苗有限公司", true, false),
+                bid_unit("110108", 6, "北京示例研究院有限公司", false, false),
+            ],
+        ),
+        (
+            "rs1-sd",
+            "rs-1",
+            bid_unit("370200", 7, "青岛示例发酵装备有限公司", true, false),
+            vec![],
+        ),
+        (
+            "rs1-bj",
+            "rs-1",
+            bid_unit("110108", 8, "北京示例生物过程装备有限公司", false, false),
+            vec![bid_unit("130100", 9, "石家庄示例制药有限公司", true, false)],
+        ),
+        (
+            "rs1-hb",
+            "rs-1",
+            bid_unit("420100", 10, "武汉示例生物反应器有限公司", true, false),
+            vec![],
+        ),
+        (
+            "cc1-zj",
+            "cc-1",
+            bid_unit("330100", 11, "杭州示例生物耗材有限公司", false, false),
+            vec![bid_unit(
+                "330100",
+                12,
+                "杭州示例细胞治疗有限公司",
+                false,
+                true,
+            )],
+        ),
+        (
+            "os1-sh",
+            "os-1",
+            bid_unit("310115", 13, "上海示例工业软件有限公司", false, false),
+            vec![bid_unit(
+                "320500",
+                14,
+                "苏州示例合成生物有限公司",
+                false,
+                true,
+            )],
+        ),
+    ];
+    for (i, (bid_id, task_id, lead, members)) in bids.iter().enumerate() {
+        let lead_actor = actor(Role::Applicant, Some(lead.uscc.clone()));
+        call(
+            b,
+            &format!("{bid_id}/submit"),
+            lead_actor,
+            &format!("2025-06-{:02}", 10 + i),
+            C::SubmitBid(challenge::SubmitBid {
+                bid_id: (*bid_id).into(),
+                task_id: (*task_id).into(),
+                lead: lead.clone(),
+                members: members.clone(),
+                declarations: challenge::Declarations {
+                    no_major_accident: true,
+                    validation_completed: true,
+                    finalised_product_with_ip: true,
+                    evidence: vec![],
+                },
+            }),
+            None,
+        );
+        let province = Uscc::parse(&lead.uscc)
+            .ok()
+            .and_then(|u| u.registering_province())
+            .expect("demo province");
+        call(
+            b,
+            &format!("{bid_id}/recommend"),
+            actor(Role::Province, Some(province.code().to_string())),
+            "2025-07-10",
+            C::RecommendBid(challenge::RecommendBid {
+                bid_id: (*bid_id).into(),
+                opinion: "经核实，申请材料真实、完整、有效，同意推荐".into(),
+                expert_argumentation: (i % 2 == 0).then(|| "组织专家开展研究论证（示例）".into()),
+                override_reason: None,
+            }),
+            None,
+        );
+        call(
+            b,
+            &format!("{bid_id}/evaluate"),
+            ministry(),
+            "2025-08-20",
+            C::EvaluateBid(challenge::EvaluateBid {
+                bid_id: (*bid_id).into(),
+                score: 92 - i as u32,
+                passed: true,
+                panel: Some("工业和信息化部、中国科学院专家组（示例）".into()),
+            }),
+            None,
+        );
+        // C-6: five per task; the sixth bid of rs-1 is refused.
+        let sixth = *bid_id == "rs1-hb";
+        call(
+            b,
+            &format!("{bid_id}/shortlist"),
+            ministry(),
+            "2025-09-01",
+            C::ShortlistBid(challenge::ShortlistBid {
+                bid_id: (*bid_id).into(),
+            }),
+            sixth.then_some("C-6"),
+        );
+        if sixth {
+            continue;
+        }
+        // The first bid's milestones fall due in 2026, the second's first one is left
+        // unreported (overdue); the others fall due later.
+        let milestones = match i {
+            0 => vec![
+                ("m1", "完成样机研制", "2026-03-31"),
+                ("m2", "完成用户企业示范验证", "2026-09-30"),
+            ],
+            1 => vec![
+                ("m1", "完成样机研制", "2026-06-30"),
+                ("m2", "完成示范验证", "2027-06-30"),
+            ],
+            _ => vec![
+                ("m1", "完成样机研制", "2027-03-31"),
+                ("m2", "完成示范验证", "2027-10-31"),
+            ],
+        };
+        call(
+            b,
+            &format!("{bid_id}/agreement"),
+            ministry(),
+            "2025-09-20",
+            C::SignAgreement(challenge::SignAgreement {
+                bid_id: (*bid_id).into(),
+                targets: vec!["达到榜单指标（示例）".into()],
+                milestones: milestones
+                    .iter()
+                    .map(|(id, title, due)| challenge::Milestone {
+                        milestone_id: (*id).into(),
+                        title: (*title).into(),
+                        due_on: date(due),
+                    })
+                    .collect(),
+            }),
+            None,
+        );
+    }
+    for task_id in ["rs-1", "cc-1", "os-1"] {
+        call(
+            b,
+            &format!("{task_id}/publish-shortlist"),
+            ministry(),
+            "2025-09-05",
+            C::PublishList(challenge::PublishList {
+                task_id: task_id.into(),
+                list: challenge::ListKind::Shortlist,
+            }),
+            None,
+        );
+    }
+    let lead = actor(Role::Applicant, Some(bids[0].2.uscc.clone()));
+    for (m, on) in [("m1", "2026-03-25"), ("m2", "2026-09-20")] {
+        call(
+            b,
+            &format!("rs1-js/report-{m}"),
+            lead.clone(),
+            on,
+            C::ReportMilestone(challenge::ReportMilestone {
+                bid_id: "rs1-js".into(),
+                milestone_id: m.into(),
+                summary: "按任务书完成（示例）".into(),
+                evidence: vec![],
+            }),
+            None,
+        );
+    }
+    call(
+        b,
+        "rs1-js/third-party-evaluation",
+        ministry(),
+        "2026-10-20",
+        C::RecordThirdPartyEvaluation(challenge::RecordThirdPartyEvaluation {
+            bid_id: "rs1-js".into(),
+            evaluator: "示例第三方专业评价机构".into(),
+            passed: true,
+            summary: "达到任务书约定目标（示例）".into(),
+        }),
+        None,
+    );
+    call(
+        b,
+        "rs1-js/success",
+        ministry(),
+        "2026-11-01",
+        C::DeclareSuccess(challenge::DeclareSuccess {
+            bid_id: "rs1-js".into(),
+        }),
+        None,
+    );
+    call(
+        b,
+        "rs-1/publish-success",
+        ministry(),
+        "2026-11-10",
+        C::PublishList(challenge::PublishList {
+            task_id: "rs-1".into(),
+            list: challenge::ListKind::Success,
+        }),
+        None,
+    );
 }
 
 #[derive(Debug, Default)]

@@ -573,6 +573,54 @@ pub const FUNNEL_COLUMNS: [Column; 11] = [
     col("withdrawn", "已撤回", "withdrawn"),
 ];
 
+/// The figures of a call of the bioreactor competition, per task or per province (the same
+/// columns).
+pub const CALL_COLUMNS: [Column; 11] = [
+    col("key", "编号", "id"),
+    col("name", "名称", "name"),
+    col("bids", "申请", "bids"),
+    col("consortia", "联合体", "consortia"),
+    col("units", "参与单位", "units"),
+    col("recommended", "省级已推荐", "recommended"),
+    col("shortlisted", "入围", "shortlisted"),
+    col("milestones_on_time", "节点按期完成", "milestones on time"),
+    col("milestones_late", "节点逾期完成", "milestones late"),
+    col("milestones_overdue", "节点逾期未完成", "milestones overdue"),
+    col("succeeded", "揭榜成功", "succeeded"),
+];
+
+/// A call's figures as two sheets: per task (`tasks`) and per province (`provinces`).
+pub fn call_sheets(view: &roster_domain::challenge::CallView) -> Vec<Sheet> {
+    let sheet = |name, title_zh, title_en, rows: &[roster_domain::challenge::Tally]| Sheet {
+        name,
+        title_zh,
+        title_en,
+        columns: CALL_COLUMNS.to_vec(),
+        rows: rows
+            .iter()
+            .map(|t| {
+                vec![
+                    t.key.clone().into(),
+                    t.name.clone().into(),
+                    t.bids.into(),
+                    t.consortia.into(),
+                    t.units.into(),
+                    t.recommended.into(),
+                    t.shortlisted.into(),
+                    t.milestones_on_time.into(),
+                    t.milestones_late.into(),
+                    t.milestones_overdue.into(),
+                    t.succeeded.into(),
+                ]
+            })
+            .collect(),
+    };
+    vec![
+        sheet("tasks", "分任务", "By task", &view.by_task),
+        sheet("provinces", "分省", "By province", &view.by_province),
+    ]
+}
+
 /// The roster rows (one platform each) as a sheet, for the CSV/XLSX download of the roster.
 pub fn roster_sheet(rows: &[crate::queries::RosterRow]) -> Sheet {
     Sheet {

@@ -42,7 +42,7 @@ fn query(params: &HashMap<String, String>) -> Result<KpiQuery, Refusal> {
     })
 }
 
-fn known_at(params: &HashMap<String, String>) -> Result<Option<DateTime<Utc>>, Refusal> {
+pub(crate) fn known_at(params: &HashMap<String, String>) -> Result<Option<DateTime<Utc>>, Refusal> {
     params
         .get("known_at")
         .map(|s| kpi::parse_known_at(s).map_err(|m| Refusal::invalid("known_at", m)))

@@ -818,11 +818,28 @@ fn paths(examples: &BTreeMap<&'static str, Value>) -> Value {
     add(
         "/api/v1/calls/{call_id}",
         get(
-            "A call of the bioreactor competition: its tasks, the bids the caller may read, the lists",
+            "A call of the bioreactor competition: its tasks, the bids the caller may read, the lists, the figures per task and per province; as of any date on both time axes",
             "getCall",
-            vec![call()],
-            json_response("the call", schema_ref("CallView")),
-            &[401, 403, 404, 500, 503],
+            vec![
+                call(),
+                as_of("The call"),
+                known_at(),
+                format_param(&["json", "csv", "xlsx"]),
+                query(
+                    "view",
+                    json!({"type": "string", "enum": ["tasks", "provinces"]}),
+                    "The figures a CSV holds; default tasks",
+                ),
+            ],
+            json!({
+                "description": "the call",
+                "content": {
+                    "application/json": {"schema": schema_ref("CallView")},
+                    "text/csv": csv(),
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "contentMediaType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}},
+                },
+            }),
+            &[400, 401, 403, 404, 500, 503],
         ),
     );
     add(

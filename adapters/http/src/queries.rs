@@ -162,12 +162,66 @@ pub(crate) async fn round(
 
 /// `GET /api/v1/calls/{call_id}`: a call of the bioreactor competition and the bids the caller
 /// may read (RULES.md §9, §10).
+///
+/// `as_of` (business date) and `known_at` (recorded time) read it on both time axes;
+/// `format=csv&view=tasks|provinces` or `format=xlsx` give its figures as a sheet.
 pub(crate) async fn call(
     State(state): State<AppState>,
     Path(call_id): Path<String>,
     Authenticated(actor): Authenticated,
+    axum::extract::Query(params): crate::reads::Params,
 ) -> Result<Response, Problem> {
-    Ok(Json(state.app().call(&actor, &call_id).await?).into_response())
+    crate::reads::known(&params, &["as_of", "known_at", "format", "view"])?;
+    let as_of = crate::reads::date_param(&params, "as_of")?;
+    let known_at = crate::kpi::known_at(&params)?;
+    let format = params.get("format").map_or("json", String::as_str);
+    let view_name = params.get("view").map_or("tasks", String::as_str);
+    if !["json", "csv", "xlsx"].contains(&format) {
+        return Err(Refusal::invalid(
+            "format",
+            format!("format '{format}' is not json, csv or xlsx"),
+        )
+        .into());
+    }
+    if !["tasks", "provinces"].contains(&view_name) {
+        return Err(Refusal::invalid(
+            "view",
+            format!("no view '{view_name}'; one of tasks, provinces"),
+        )
+        .into());
+    }
+    let view = state.app().call(&actor, &call_id, as_of, known_at).await?;
+    let internal = |e: String| Problem::new(code::INTERNAL, e);
+    let name = format!(
+        "call-{call_id}-{}",
+        as_of.unwrap_or_else(|| state.app().today())
+    );
+    let sheets = roster_projections::export::call_sheets(&view);
+    match format {
+        "csv" => {
+            let sheet = sheets
+                .iter()
+                .find(|s| s.name == view_name)
+                .expect("both views");
+            let body =
+                roster_projections::export::to_csv(sheet).map_err(|e| internal(e.to_string()))?;
+            Ok(crate::web::pages::file(
+                "text/csv; charset=utf-8",
+                &format!("{name}-{view_name}.csv"),
+                body,
+            ))
+        }
+        "xlsx" => {
+            let body = roster_projections::export::to_xlsx(&sheets)
+                .map_err(|e| internal(e.to_string()))?;
+            Ok(crate::web::pages::file(
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &format!("{name}.xlsx"),
+                body,
+            ))
+        }
+        _ => Ok(Json(view).into_response()),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -989,6 +989,144 @@ impl Aggregate for Call {
     }
 }
 
+/// One task's or one province's figures (RULES.md §9 read side).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Tally {
+    /// The task id, or the province code.
+    pub key: String,
+    /// Its name (task name, or province name in Chinese).
+    pub name: String,
+    /// Bids submitted and not withdrawn.
+    pub bids: u32,
+    /// Of which consortia (a lead and at least one member).
+    pub consortia: u32,
+    /// Units in those bids (leads and members, each unit once).
+    pub units: u32,
+    /// Recommended by their province.
+    pub recommended: u32,
+    /// Shortlisted (入围).
+    pub shortlisted: u32,
+    /// Milestones reported by their date.
+    pub milestones_on_time: u32,
+    /// Milestones reported after their date.
+    pub milestones_late: u32,
+    /// Milestones past their date and not reported.
+    pub milestones_overdue: u32,
+    /// Successful (揭榜成功).
+    pub succeeded: u32,
+}
+
+/// A unit's part in a call: the bids it leads or is a member of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Participation {
+    /// The bid.
+    pub bid_id: String,
+    /// Its task.
+    pub task_id: String,
+    /// `lead` or `member`.
+    pub role: String,
+    /// Where the bid stands.
+    pub status: BidStatus,
+}
+
+impl Call {
+    /// Per task (in the call's order) and per province (of the lead), the figures of the bids
+    /// `visible` lets through, as of `today` for overdue milestones.
+    pub fn tallies(
+        &self,
+        today: NaiveDate,
+        visible: impl Fn(&Bid) -> bool,
+    ) -> (Vec<Tally>, Vec<Tally>) {
+        let bids: Vec<&Bid> = self
+            .bids
+            .values()
+            .filter(|b| b.status != BidStatus::Withdrawn && visible(b))
+            .collect();
+        let tally = |key: String, name: String, of: &[&Bid]| {
+            let mut t = Tally {
+                key,
+                name,
+                ..Tally::default()
+            };
+            let mut units = std::collections::BTreeSet::new();
+            for b in of {
+                t.bids += 1;
+                t.consortia += u32::from(!b.members.is_empty());
+                units.extend(b.units().map(|u| u.uscc.to_ascii_uppercase()));
+                t.recommended += u32::from(!matches!(
+                    b.status,
+                    BidStatus::Submitted | BidStatus::Declined
+                ));
+                t.shortlisted += u32::from(matches!(
+                    b.status,
+                    BidStatus::Shortlisted
+                        | BidStatus::UnderAgreement
+                        | BidStatus::Assessed
+                        | BidStatus::Succeeded
+                ));
+                t.succeeded += u32::from(b.status == BidStatus::Succeeded);
+                for m in &b.milestones {
+                    match m.reported_on {
+                        Some(r) if r <= m.milestone.due_on => t.milestones_on_time += 1,
+                        Some(_) => t.milestones_late += 1,
+                        None if m.overdue || m.milestone.due_on < today => {
+                            t.milestones_overdue += 1
+                        }
+                        None => {}
+                    }
+                }
+            }
+            t.units = units.len() as u32;
+            t
+        };
+        let tasks = self
+            .config
+            .iter()
+            .flat_map(|c| c.tasks.iter())
+            .map(|task| {
+                let of: Vec<&Bid> = bids
+                    .iter()
+                    .copied()
+                    .filter(|b| b.task_id == task.task_id)
+                    .collect();
+                tally(task.task_id.clone(), task.name.clone(), &of)
+            })
+            .collect();
+        let mut provinces: BTreeMap<Province, Vec<&Bid>> = BTreeMap::new();
+        for b in &bids {
+            provinces.entry(b.province()).or_default().push(b);
+        }
+        let provinces = provinces
+            .into_iter()
+            .map(|(p, of)| tally(p.code().to_string(), p.name_zh().to_string(), &of))
+            .collect();
+        (tasks, provinces)
+    }
+
+    /// The bids unit `uscc` leads or is a member of, of those `visible` lets through.
+    pub fn participation(&self, uscc: &str, visible: impl Fn(&Bid) -> bool) -> Vec<Participation> {
+        self.bids
+            .values()
+            .filter(|b| visible(b))
+            .filter_map(|b| {
+                let role = if b.lead.uscc.eq_ignore_ascii_case(uscc) {
+                    "lead"
+                } else if b.members.iter().any(|m| m.uscc.eq_ignore_ascii_case(uscc)) {
+                    "member"
+                } else {
+                    return None;
+                };
+                Some(Participation {
+                    bid_id: b.bid_id.clone(),
+                    task_id: b.task_id.clone(),
+                    role: role.into(),
+                    status: b.status,
+                })
+            })
+            .collect()
+    }
+}
+
 /// A call as one reader may see it (`GET /api/v1/calls/{call_id}`): the call and its tasks, the
 /// bids the reader may read (RULES.md §10), and the lists: published ones whole (they are
 /// public), the current shortlists and successes only as far as the reader may read the bids.
@@ -1004,12 +1142,18 @@ pub struct CallView {
     pub successes: BTreeMap<String, Vec<String>>,
     /// Per task and list, the bids of the list as last published.
     pub published: BTreeMap<String, BTreeMap<ListKind, Vec<String>>>,
+    /// Per task, the figures of the bids the reader may read.
+    pub by_task: Vec<Tally>,
+    /// Per province of the lead, the same.
+    pub by_province: Vec<Tally>,
 }
 
 impl Call {
-    /// What `actor` may see of the call; `None` before it is opened.
-    pub fn view_for(&self, actor: &Actor) -> Option<CallView> {
+    /// What `actor` may see of the call, with milestones overdue as of `today`; `None` before
+    /// it is opened.
+    pub fn view_for(&self, actor: &Actor, today: NaiveDate) -> Option<CallView> {
         let call = self.config.clone()?;
+        let (by_task, by_province) = self.tallies(today, |b| b.readable_by(actor));
         let readable = |id: &String| self.bids.get(id).is_some_and(|b| b.readable_by(actor));
         let visible = |lists: &BTreeMap<String, Vec<String>>| {
             lists
@@ -1037,6 +1181,8 @@ impl Call {
             shortlists: visible(&self.shortlists),
             successes: visible(&self.successes),
             published: self.published.clone(),
+            by_task,
+            by_province,
         })
     }
 

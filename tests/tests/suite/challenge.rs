@@ -221,6 +221,64 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
     assert_eq!(seen.body["bids"][0]["status"], "succeeded", "{}", seen.body);
     assert_eq!(seen.body["published"]["rs-1"]["success"], json!(["b1"]));
 
+    // The figures per task and per province (the bids the reader may read).
+    let rs1 = &seen.body["by_task"][0];
+    assert_eq!(
+        (
+            rs1["key"].as_str(),
+            rs1["bids"].as_u64(),
+            rs1["consortia"].as_u64(),
+            rs1["units"].as_u64(),
+            rs1["shortlisted"].as_u64(),
+            rs1["milestones_on_time"].as_u64(),
+            rs1["milestones_late"].as_u64(),
+            rs1["succeeded"].as_u64()
+        ),
+        (
+            Some("rs-1"),
+            Some(1),
+            Some(1),
+            Some(2),
+            Some(1),
+            Some(1),
+            Some(1),
+            Some(1)
+        ),
+        "{rs1}"
+    );
+    assert_eq!(seen.body["by_province"][0]["key"], "32");
+    let csv = app
+        .get(
+            Some(&ministry),
+            "/api/v1/calls/2025?format=csv&view=provinces",
+        )
+        .await;
+    assert!(
+        csv.content_type.starts_with("text/csv"),
+        "{}",
+        csv.content_type
+    );
+    let text = csv.body.as_str().unwrap_or_default();
+    assert!(
+        text.contains("key,name,bids") && text.contains("32,江苏省,1,1,2,1,1,1,1,0,1"),
+        "{text}"
+    );
+    // As of any date, on both time axes: on 2025-08-19, the day before the evaluation, the bid
+    // was recommended and nothing shortlisted; as known before the call was opened there is no
+    // call.
+    let then = app
+        .get(Some(&ministry), "/api/v1/calls/2025?as_of=2025-08-19")
+        .await;
+    assert_eq!(then.body["shortlists"], json!({}), "{}", then.body);
+    assert_eq!(then.body["bids"][0]["status"], "recommended");
+    let before = app
+        .get(
+            Some(&ministry),
+            "/api/v1/calls/2025?known_at=2000-01-01T00:00:00Z",
+        )
+        .await;
+    assert_eq!(before.status, 404, "{}", before.body);
+
     // The generic endpoint takes a call's command with `call_id`.
     let r = app
         .post(

@@ -119,8 +119,10 @@ pub(crate) async fn demo_loads_through_the_command_path_once(app: TestApp) {
         .await
         .expect("demo loads");
     assert!(first.accepted > 150, "{}", first.accepted);
-    assert_eq!(first.refused_as_meant.len(), 1);
+    // Guangdong's sixth recommendation and the sixth shortlisting of task rs-1 (C-6).
+    assert_eq!(first.refused_as_meant.len(), 2, "{:?}", first.refused_as_meant);
     assert!(first.refused_as_meant[0].1.starts_with("R-1"));
+    assert!(first.refused_as_meant[1].1.starts_with("C-6"));
     let events = app.all_events().await.len();
     let second = roster::demo::load(&app.cli(), "test-operator")
         .await

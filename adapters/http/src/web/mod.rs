@@ -9,7 +9,7 @@ mod apply;
 mod batch;
 mod charts;
 mod forms;
-mod pages;
+pub(crate) mod pages;
 mod rounds;
 mod services;
 pub(crate) mod session;

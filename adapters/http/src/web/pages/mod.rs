@@ -76,7 +76,7 @@ fn refused(v: &Viewer, r: impl Into<Problem>) -> PageError {
     PageError::new(v, r)
 }
 
-pub(super) fn file(content_type: &str, name: &str, body: impl IntoResponse) -> Response {
+pub(crate) fn file(content_type: &str, name: &str, body: impl IntoResponse) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
