@@ -1146,6 +1146,9 @@ pub struct CallView {
     pub by_task: Vec<Tally>,
     /// Per province of the lead, the same.
     pub by_province: Vec<Tally>,
+    /// For a unit (an applicant token), its part in the call: the bids it leads or is a member
+    /// of, across tasks.
+    pub mine: Vec<Participation>,
 }
 
 impl Call {
@@ -1183,6 +1186,10 @@ impl Call {
             published: self.published.clone(),
             by_task,
             by_province,
+            mine: match (actor.role, actor.jurisdiction.as_deref()) {
+                (Role::Applicant, Some(uscc)) => self.participation(uscc, |_| true),
+                _ => vec![],
+            },
         })
     }
 

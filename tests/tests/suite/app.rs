@@ -351,6 +351,15 @@ impl TestApp {
     /// Every stored event, by global position. Read stream by stream: the gap-safe global
     /// cursor may briefly hold back committed events while any transaction of the cluster
     /// (other tests' databases included) is in flight, which would make counts flaky.
+    /// The illustrative demo, loaded as `roster demo` loads it, with the automation settled
+    /// (the scheduler flags its overdue milestone, C-8), so a test's counts start from rest.
+    pub(crate) async fn load_demo(&self) {
+        roster::demo::load(&self.cli(), "test-operator")
+            .await
+            .expect("demo loads");
+        self.state.automate().await.expect("automation settles");
+    }
+
     pub(crate) async fn all_events(&self) -> Vec<roster_domain::store::StoredEvent> {
         let mut out = Vec::new();
         for stream in self.store.stream_ids("").await.unwrap() {

@@ -802,9 +802,7 @@ pub(crate) async fn notifications_are_mailed_once_and_none_is_lost_while_the_rel
 }
 
 pub(crate) async fn a_province_sees_national_targets_as_national_with_its_share(app: TestApp) {
-    roster::demo::load(&app.cli(), "test-operator")
-        .await
-        .expect("demo loads");
+    app.load_demo().await;
     let ministry = app.token(Role::Ministry, None).await;
     let guangdong = app.token(Role::Province, Some("44")).await;
     let national = app.get(Some(&ministry), "/api/v1/reports/kpi").await.body;
@@ -860,9 +858,7 @@ pub(crate) async fn a_province_sees_national_targets_as_national_with_its_share(
 }
 
 pub(crate) async fn the_roster_table_searches_sorts_and_filters_by_city(app: TestApp) {
-    roster::demo::load(&app.cli(), "test-operator")
-        .await
-        .expect("demo loads");
+    app.load_demo().await;
     let ministry = app.token(Role::Ministry, None).await;
     let (_, m) = sign_in(&app, &ministry).await;
     let m = m.unwrap();

@@ -321,9 +321,7 @@ fn kpi_value(report: &Value, metric: &str) -> u64 {
 
 /// The demo, plus an open round in which a Jiangsu applicant has just applied.
 pub(crate) async fn demo_with_an_open_round(app: &TestApp) -> String {
-    roster::demo::load(&app.cli(), "test-operator")
-        .await
-        .expect("demo loads");
+    app.load_demo().await;
     let ministry = app.token(Role::Ministry, None).await;
     let today = roster_domain::clock::business_day(chrono::Utc::now());
     let r = app

@@ -141,6 +141,11 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
     let seen = app.get(Some(&member_token), "/api/v1/calls/2025").await;
     assert_eq!(seen.status, 200, "{}", seen.body);
     assert_eq!(seen.body["bids"][0]["status"], "under_agreement");
+    assert_eq!(
+        seen.body["mine"],
+        json!([{"bid_id": "b1", "task_id": "rs-1", "role": "member", "status": "under_agreement"}]),
+        "the member's part in the call"
+    );
     let r = act(
         &app,
         &member_token,

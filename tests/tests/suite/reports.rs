@@ -8,9 +8,7 @@ use roster_projections::models;
 use crate::app::TestApp;
 
 async fn demo(app: &TestApp) -> String {
-    roster::demo::load(&app.cli(), "test-operator")
-        .await
-        .expect("demo");
+    app.load_demo().await;
     let t = app.token(Role::Analyst, None).await;
     settle(app, &t).await;
     t
