@@ -308,7 +308,9 @@ impl App {
     }
 
     /// Refuses an application whose evidence names a file the attachment store does not hold.
-    pub async fn check_attachments(&self, evidence: &[Evidence]) -> Result<(), Refusal> {
+    /// Every file `evidence` names by hash is held; `at` is the list's path in the command
+    /// (`form.evidence`, `declarations.evidence`, `evidence`), for the refusal.
+    pub async fn check_attachments(&self, evidence: &[Evidence], at: &str) -> Result<(), Refusal> {
         for (i, e) in evidence.iter().enumerate() {
             if let Some(sha) = &e.sha256 {
                 let held = self
@@ -320,7 +322,7 @@ impl App {
                     .is_some();
                 if !held {
                     return Err(Refusal::invalid(
-                        &format!("form.evidence[{i}].sha256"),
+                        &format!("{at}[{i}].sha256"),
                         format!("no attachment {sha} was uploaded; upload the file first"),
                     )
                     .zh("所列附件尚未上传，请先上传文件"));

@@ -230,15 +230,29 @@ impl App {
     ) -> Result<roster_domain::request::CommandOutcome, Refusal> {
         // An application names its uploaded files by hash: each must be held (the service
         // decides on the command alone and does not read the attachment store).
-        if let roster_domain::request::Target::Platform {
-            command: roster_domain::commands::PlatformCommand::SubmitApplication(submit),
-            ..
-        } = &req.target
-        {
-            if let Err(refusal) = self.check_attachments(&submit.form.evidence).await {
+        // So do a bid's declarations and a milestone report of the bioreactor competition.
+        use roster_domain::challenge::ChallengeCommand as C;
+        use roster_domain::request::Target;
+        let evidence = match &req.target {
+            Target::Platform {
+                command: roster_domain::commands::PlatformCommand::SubmitApplication(submit),
+                ..
+            } => Some((&submit.form.evidence, "form.evidence")),
+            Target::Call {
+                command: C::SubmitBid(bid),
+                ..
+            } => Some((&bid.declarations.evidence, "declarations.evidence")),
+            Target::Call {
+                command: C::ReportMilestone(report),
+                ..
+            } => Some((&report.evidence, "evidence")),
+            _ => None,
+        };
+        if let Some((evidence, at)) = evidence {
+            if let Err(refusal) = self.check_attachments(evidence, at).await {
                 self.audit_refusal(
                     actor.clone(),
-                    "SubmitApplication",
+                    req.target.command_name(),
                     &refusal.code,
                     &refusal.message,
                 )

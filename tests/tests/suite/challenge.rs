@@ -83,6 +83,17 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
+    // Declarations name their evidence by hash: a file never uploaded is refused.
+    let mut unheld = bid("b9", "cc-1", json!([]));
+    unheld["declarations"]["evidence"] =
+        json!([{"title": "知识产权证明", "reference": "ip.pdf", "sha256": "ab".repeat(32)}]);
+    let r = act(&app, &lead_token, "/api/v1/calls/2025/bid", unheld).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        r.body["field"], "declarations.evidence[0].sha256",
+        "{}",
+        r.body
+    );
     // C-5: the day after the applicants' deadline, refused by the clock (a claimed date is not
     // the applicant's to state).
     app.clock.set("2025-07-01");

@@ -1253,7 +1253,10 @@ async fn submit(
             let round_id = super::actions::posted(fields, "round_id").ok_or_else(|| {
                 Refusal::invalid("round_id", "choose the round applied in").zh("请选择申报批次")
             })?;
-            state.app().check_attachments(&form.evidence).await?;
+            state
+                .app()
+                .check_attachments(&form.evidence, "form.evidence")
+                .await?;
             (
                 format!("p-{}", draft_id.trim_start_matches("d-")),
                 CommandKind::SubmitApplication,
