@@ -30,6 +30,8 @@ mod rule_tests;
 pub mod samples;
 pub mod store;
 pub mod targets;
+#[cfg(test)]
+mod test_support;
 pub mod values;
 
 pub use actor::{Actor, Role};

@@ -1,6 +1,8 @@
 //! Rule tests at the edges, named by rule id (given/when/then with cqrs-es `TestFramework`).
 
 use cqrs_es::test::TestFramework;
+
+use crate::test_support::{actor, cmd};
 use cqrs_es::Aggregate;
 use serde_json::json;
 
@@ -17,14 +19,6 @@ use crate::values::{Domain, Province};
 
 type PlatformTest = TestFramework<Platform>;
 
-fn actor(role: Role, j: Option<&str>) -> Actor {
-    Actor {
-        id: format!("{role}-user"),
-        role,
-        jurisdiction: j.map(String::from),
-    }
-}
-
 fn applicant() -> Actor {
     actor(Role::Applicant, Some(GD_USCC))
 }
@@ -36,20 +30,6 @@ fn province() -> Actor {
 }
 fn ministry() -> Actor {
     actor(Role::Ministry, None)
-}
-
-fn cmd(a: Actor, on: &str, c: PlatformCommand) -> Envelope<PlatformCommand> {
-    Envelope {
-        meta: CommandMeta {
-            command_id: uuid::Uuid::new_v5(
-                &uuid::Uuid::NAMESPACE_OID,
-                format!("{on}{c:?}").as_bytes(),
-            ),
-            actor: a,
-            business_date: date(on),
-        },
-        command: c,
-    }
 }
 
 fn round_state(open: OpenRound) -> Round {

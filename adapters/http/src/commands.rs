@@ -453,16 +453,47 @@ pub(crate) async fn call_action(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let what = format!("POST /api/v1/calls/{call_id}/{action}");
-    let Some(kind) = challenge::ROUTES
+    let kind = challenge::ROUTES
         .iter()
         .find(|(a, _)| *a == action)
-        .map(|(_, k)| *k)
-    else {
-        let known: Vec<&str> = challenge::ROUTES.iter().map(|(a, _)| *a).collect();
+        .map(|(_, k)| *k);
+    let known: Vec<&str> = challenge::ROUTES.iter().map(|(a, _)| *a).collect();
+    routed(
+        &state,
+        &actor,
+        &what,
+        &action,
+        kind,
+        &known,
+        body,
+        |kind, fields| {
+            Ok(Target::Call {
+                call_id: call_id.clone(),
+                command: call_command(kind, "", fields)?,
+            })
+        },
+    )
+    .await
+}
+
+/// A command named by its route (`action`): an unknown route is not found; the body is the
+/// envelope and the command's fields, which `target` turns into what the command addresses.
+#[allow(clippy::too_many_arguments)]
+async fn routed(
+    state: &AppState,
+    actor: &roster_domain::Actor,
+    what: &str,
+    action: &str,
+    kind: Option<CommandKind>,
+    known: &[&str],
+    body: Result<Bytes, BytesRejection>,
+    target: impl FnOnce(CommandKind, Value) -> Result<Target, Refusal>,
+) -> Response {
+    let Some(kind) = kind else {
         return audited(
-            &state,
-            &actor,
-            &what,
+            state,
+            actor,
+            what,
             Refusal::new(
                 code::NOT_FOUND,
                 format!("no action '{action}'; one of {}", known.join(", ")),
@@ -478,18 +509,11 @@ pub(crate) async fn call_action(
                 "unknown field `type` (the endpoint names the command)",
             ));
         }
-        let command = call_command(kind, "", Value::Object(obj))?;
-        Ok(request(
-            env,
-            Target::Call {
-                call_id: call_id.clone(),
-                command,
-            },
-        ))
+        Ok(request(env, target(kind, Value::Object(obj))?))
     });
     match parsed {
-        Ok(req) => execute(&state, &actor, req).await,
-        Err(r) => audited(&state, &actor, &what, r).await,
+        Ok(req) => execute(state, actor, req).await,
+        Err(r) => audited(state, actor, what, r).await,
     }
 }
 
@@ -514,40 +538,24 @@ pub(crate) async fn platform_action(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let what = format!("POST /api/v1/platforms/{platform_id}/{action}");
-    let Some(kind) = CommandKind::routed(&action) else {
-        let known: Vec<&str> = ROUTES.iter().map(|(a, _)| *a).collect();
-        return audited(
-            &state,
-            &actor,
-            &what,
-            Refusal::new(
-                code::NOT_FOUND,
-                format!("no action '{action}'; one of {}", known.join(", ")),
-            ),
-        )
-        .await;
-    };
-    let parsed = parse_object(body).and_then(|mut obj| {
-        let env = split_envelope(&mut obj)?;
-        if obj.contains_key("type") {
-            return Err(Refusal::invalid(
-                "type",
-                "unknown field `type` (the endpoint names the command)",
-            ));
-        }
-        let command = platform_command(kind, "", Value::Object(obj))?;
-        Ok(request(
-            env,
-            Target::Platform {
+    let known: Vec<&str> = ROUTES.iter().map(|(a, _)| *a).collect();
+    let kind = CommandKind::routed(&action);
+    routed(
+        &state,
+        &actor,
+        &what,
+        &action,
+        kind,
+        &known,
+        body,
+        |kind, fields| {
+            Ok(Target::Platform {
                 platform_id: platform_id.clone(),
-                command,
-            },
-        ))
-    });
-    match parsed {
-        Ok(req) => execute(&state, &actor, req).await,
-        Err(r) => audited(&state, &actor, &what, r).await,
-    }
+                command: platform_command(kind, "", fields)?,
+            })
+        },
+    )
+    .await
 }
 
 /// Fuzzing of the command decoding (security review M1: a byte-slicing panic in a value parser

@@ -4,19 +4,12 @@ use std::collections::BTreeSet;
 
 use cqrs_es::test::TestFramework;
 
+use crate::test_support::{actor, cmd};
+
 use super::*;
-use crate::commands::CommandMeta;
 use crate::samples::{date, uscc_with_check};
 
 type CallTest = TestFramework<Call>;
-
-fn actor(role: Role, j: Option<&str>) -> Actor {
-    Actor {
-        id: format!("{role}-user"),
-        role,
-        jurisdiction: j.map(String::from),
-    }
-}
 
 fn ministry() -> Actor {
     actor(Role::Ministry, None)
@@ -24,20 +17,6 @@ fn ministry() -> Actor {
 
 fn province(code: &str) -> Actor {
     actor(Role::Province, Some(code))
-}
-
-fn cmd(a: Actor, on: &str, c: ChallengeCommand) -> Envelope<ChallengeCommand> {
-    Envelope {
-        meta: CommandMeta {
-            command_id: uuid::Uuid::new_v5(
-                &uuid::Uuid::NAMESPACE_OID,
-                format!("{on}{c:?}").as_bytes(),
-            ),
-            actor: a,
-            business_date: date(on),
-        },
-        command: c,
-    }
 }
 
 /// A unit registered in Jiangsu (320100) or elsewhere, numbered `n`.
