@@ -518,7 +518,7 @@ async fn routed(
 }
 
 /// A command of a call read from its fields (a bad field named by its path under `prefix`).
-fn call_command(
+pub(crate) fn call_command(
     kind: CommandKind,
     prefix: &str,
     value: Value,

@@ -1083,3 +1083,226 @@ pub(crate) async fn an_applicant_applies_in_a_real_browser() {
 async fn an_applicant_applies_in_a_real_browser_on_sqlite() {
     an_applicant_applies_in_a_real_browser().await;
 }
+
+/// The bioreactor open competition in a real browser (RULES.md §9): a lead applies with its
+/// consortium, its province recommends, the ministry evaluates, shortlists, publishes and signs
+/// the task agreement, the lead reports its milestones, the ministry records the third-party
+/// evaluation, declares success and publishes the success list. Each act at the day the
+/// clock says; every page at 1280 and 390 px.
+async fn a_consortium_goes_to_the_success_list_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let _not_during_broker_faults = crate::broker::BROKER.read().await;
+    let app = spawn_app(Kind::Sqlite).await;
+    let ministry = app.token(Role::Ministry, None).await;
+    app.clock.set("2025-05-20");
+    let r = app
+        .post(
+            &ministry,
+            "/api/v1/calls",
+            &json!({
+                "command_id": uuid::Uuid::new_v4(), "call_id": "2025",
+                "name": "高性能生物反应器创新任务揭榜挂帅", "opens_on": "2025-05-20",
+                "applicant_deadline": "2025-06-30", "province_deadline": "2025-07-15",
+                "tasks": [
+                    {"task_id": "rs-1", "name": "大规模反应器系统", "category": "reactor_system", "complete_by": "2027-12-31"},
+                    {"task_id": "cc-1", "name": "一次性反应袋", "category": "components_consumables", "complete_by": "2027-12-31"},
+                ],
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let lead_uscc = roster_domain::samples::uscc_with_check("91320100MA1000001");
+    let member_uscc = roster_domain::samples::uscc_with_check("91320500MA1000002");
+    let driver = Driver::start().await;
+
+    // --- The lead applies for its consortium (the member: a reactor user enterprise).
+    app.clock.set("2025-06-30");
+    let lead_token = app.token(Role::Applicant, Some(&lead_uscc)).await;
+    let l = Browser::open(&driver, &app.base, "consortium-lead").await;
+    l.sign_in(&lead_token).await;
+    l.go("/ui/calls").await;
+    l.click("#calls a[href='/ui/calls/2025']").await;
+    l.select("#new-bid select[name=task_id]", "rs-1").await;
+    l.set_value("#new-bid input[name=bid_id]", "js-rs-1").await;
+    l.fill(
+        "#new-bid input[name='lead.name']",
+        "南京示例生物装备有限公司",
+    )
+    .await;
+    l.fill(
+        "#new-bid input[name='members.0.name']",
+        "苏州示例生物制药有限公司",
+    )
+    .await;
+    l.fill("#new-bid input[name='members.0.uscc']", &member_uscc)
+        .await;
+    l.select("#new-bid select[name='members.0.province']", "32")
+        .await;
+    l.click_here("#new-bid input[name='members.0.reactor_user']")
+        .await;
+    for d in [
+        "no_major_accident",
+        "validation_completed",
+        "finalised_product_with_ip",
+    ] {
+        l.click_here(&format!("#new-bid input[name={d}]")).await;
+    }
+    l.shot("call-new-bid").await;
+    l.click("#submit-bid").await;
+    assert!(
+        l.text("#flash").await.contains("已受理"),
+        "{}",
+        l.text("#flash").await
+    );
+    assert_eq!(l.count("#bids tr[data-bid=js-rs-1]").await, 1);
+    l.shot("call-bid-submitted").await;
+    l.phone_pages(&[("/ui/calls/2025", "phone-call")]).await;
+    l.close().await;
+
+    // --- Jiangsu recommends it with its recommendation form.
+    app.clock.set("2025-07-15");
+    let jiangsu = app.token(Role::Province, Some("32")).await;
+    let j = Browser::open(&driver, &app.base, "consortium-province").await;
+    j.sign_in(&jiangsu).await;
+    j.go("/ui/calls/2025").await;
+    j.click_here("details.bid-recommendation summary").await;
+    j.fill(
+        "form.bid-recommendation input[name=expert_argumentation]",
+        "2025-07-10 组织专家论证",
+    )
+    .await;
+    j.shot("call-recommend").await;
+    j.click("form.bid-recommendation button[type=submit]").await;
+    assert!(
+        j.text("#flash").await.contains("省级推荐"),
+        "{}",
+        j.text("#flash").await
+    );
+    j.phone_pages(&[("/ui/calls/2025", "phone-call")]).await;
+    j.close().await;
+
+    // --- The ministry with CAS: evaluation, shortlist, the published shortlist, the agreement.
+    app.clock.set("2025-08-20");
+    let m = Browser::open(&driver, &app.base, "consortium-ministry").await;
+    m.sign_in(&ministry).await;
+    m.go("/ui/calls/2025").await;
+    m.click_here("details.bid-evaluation summary").await;
+    m.fill("form.bid-evaluation input[name=score]", "90").await;
+    m.click("form.bid-evaluation button[type=submit]").await;
+    assert!(m.text("#flash").await.contains("专家评价"));
+    m.click_here("details.shortlisting summary").await;
+    m.click("form.shortlisting button[type=submit]").await;
+    assert!(m.text("#flash").await.contains("列入入围名单"));
+    m.click_here("details.list-publication summary").await;
+    m.click("form.list-publication button[type=submit]").await;
+    assert!(m.text("#published").await.contains("入围名单"));
+    m.click_here("details.agreement summary").await;
+    m.fill(
+        "form.agreement textarea[name=targets]",
+        "单罐工作体积 ≥ 2000 L",
+    )
+    .await;
+    m.fill(
+        "form.agreement textarea[name=milestones]",
+        "m1|完成样机|2026-03-31\nm2|示范应用|2026-12-31",
+    )
+    .await;
+    m.shot("call-agreement").await;
+    m.click("form.agreement button[type=submit]").await;
+    assert!(
+        m.text("#flash").await.contains("签订任务书"),
+        "{}",
+        m.text("#flash").await
+    );
+    m.close().await;
+
+    // --- The lead reports m1 in time; m2 passes its date and the scheduler flags it (C-8).
+    for (day, milestone) in [("2026-03-30", "m1"), ("2027-01-05", "m2")] {
+        app.clock.set(day);
+        if milestone == "m2" {
+            app.state.automate().await.unwrap();
+        }
+        let l = Browser::open(&driver, &app.base, "consortium-lead").await;
+        l.sign_in(&lead_token).await;
+        l.go("/ui/calls/2025").await;
+        if milestone == "m2" {
+            assert!(
+                l.count("#bids div.milestone.overdue[data-milestone=m2]")
+                    .await
+                    == 1
+            );
+            l.shot("call-milestone-overdue").await;
+        }
+        l.click_here("details.milestone-report summary").await;
+        l.select("form.milestone-report select[name=milestone_id]", milestone)
+            .await;
+        l.fill(
+            "form.milestone-report textarea[name=summary]",
+            "按任务书完成",
+        )
+        .await;
+        l.click("form.milestone-report button[type=submit]").await;
+        assert!(
+            l.text("#flash").await.contains("报告时间节点"),
+            "{}",
+            l.text("#flash").await
+        );
+        l.close().await;
+    }
+
+    // --- Third-party evaluation, success, the published success list.
+    app.clock.set("2027-01-15");
+    let m = Browser::open(&driver, &app.base, "consortium-ministry").await;
+    m.sign_in(&ministry).await;
+    m.go("/ui/calls/2025").await;
+    m.click_here("details.third-party-evaluation summary").await;
+    m.fill(
+        "form.third-party-evaluation input[name=evaluator]",
+        "示例第三方评价机构",
+    )
+    .await;
+    m.fill(
+        "form.third-party-evaluation textarea[name=summary]",
+        "达到任务书目标",
+    )
+    .await;
+    m.click("form.third-party-evaluation button[type=submit]")
+        .await;
+    m.click_here("details.success summary").await;
+    m.click("form.success button[type=submit]").await;
+    assert!(m.text("#flash").await.contains("揭榜成功"));
+    m.click_here("details.list-publication summary").await;
+    m.click("form.list-publication button[type=submit]").await;
+    assert!(m.text("#published").await.contains("揭榜成功名单"));
+    assert_eq!(
+        m.text("#bids tr[data-bid=js-rs-1] td.status").await,
+        "揭榜成功"
+    );
+    assert_eq!(
+        m.text("#call-tasks tr[data-key=rs-1] td:last-child").await,
+        "1",
+        "one success for the task"
+    );
+    m.shot("call-success").await;
+    m.click_here("#download-call-xlsx").await;
+    let xlsx = downloaded(&m.downloads, "call-2025").await;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    use calamine::Reader;
+    assert_eq!(book.sheet_names(), ["分任务", "分省"]);
+    let tasks = book.worksheet_range("分任务").unwrap();
+    assert_eq!(tasks.height(), 2 + 2, "two header rows and the two tasks");
+    m.phone_pages(&[
+        ("/ui/calls", "phone-calls"),
+        ("/ui/calls/2025", "phone-call"),
+    ])
+    .await;
+    m.close().await;
+    drop(driver.process);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consortium_goes_to_the_success_list_in_a_real_browser_on_sqlite() {
+    a_consortium_goes_to_the_success_list_in_a_real_browser().await;
+}

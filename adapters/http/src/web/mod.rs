@@ -7,6 +7,7 @@
 mod actions;
 mod apply;
 mod batch;
+mod calls;
 mod charts;
 mod forms;
 pub(crate) mod pages;
@@ -57,6 +58,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/batch", post(batch::batch))
         .route("/ui/rounds", post(rounds::open_round))
         .route("/ui/rounds/new", get(rounds::new_round))
+        .route("/ui/calls", get(calls::calls))
+        .route(
+            "/ui/calls/{call_id}",
+            get(calls::call_page).post(calls::call_act),
+        )
+        .route("/ui/calls/{call_id}/figures.xlsx", get(calls::figures_xlsx))
         .route("/ui/batch/{action}", get(batch::batch_page))
         .route("/ui/apply", get(apply::mine))
         .route("/ui/drafts", post(apply::create))
@@ -398,6 +405,10 @@ th a.sort{color:inherit;text-decoration:none}
 th[aria-sort] a.sort{text-decoration:underline}
 p.links{display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
 form.inline{display:inline}
+div.milestone{font-size:.85rem;white-space:nowrap}
+div.milestone.overdue{color:#b3261e}
+fieldset{border:1px solid #d5dbe3;border-radius:6px;margin:.5rem 0;padding:.5rem}
+label.check{display:inline-flex;gap:.3rem;align-items:center;margin-right:1rem}
 .print-doc{background:#fff;padding:1rem 1.5rem;border-radius:6px}
 .doc-title{font-size:1.5rem;font-weight:700;text-align:center;margin:.5rem 0 1rem}
 .print-row{display:flex;gap:1rem;border-bottom:1px solid #e3e7ec;padding:.2rem 0}
@@ -449,6 +460,9 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> {
     }
     v.push(("/ui/reviews", "复核与事故", "Reviews & incidents"));
     v.push(("/ui/funnel", "申报漏斗", "Funnel"));
+    if role != Role::City {
+        v.push(("/ui/calls", "揭榜挂帅", "Open competition"));
+    }
     v
 }
 

@@ -90,7 +90,7 @@ pub(crate) fn file(content_type: &str, name: &str, body: impl IntoResponse) -> R
         .into_response()
 }
 
-pub(super) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// A city by its GB/T 2260 name (the code when it is not in the list).
 pub(super) fn city_name(code: &str) -> String {
