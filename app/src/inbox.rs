@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use roster_domain::access::sees;
 use roster_domain::actor::{Actor, Role};
+use roster_domain::challenge::BidStatus;
 use roster_domain::platform::Status;
 use roster_domain::registry::CommandKind;
 use roster_domain::round::Round;
@@ -50,6 +51,10 @@ pub struct InboxItem {
     /// Whether the user does the act (`false`: shown for information, e.g. a review open on an
     /// applicant's platform).
     pub mine: bool,
+    /// For an act of the bioreactor competition, the call (then `platform_id` names the bid
+    /// and `platform_name` its lead and task).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
 }
 
 impl InboxItem {
@@ -77,6 +82,7 @@ fn item(
         due_on,
         days_left: due_on.map(|d| (d - today).num_days()),
         mine,
+        call_id: None,
     }
 }
 
@@ -108,7 +114,90 @@ fn application_acts(
     vec![(act, due)]
 }
 
+/// A milestone falling due within this many days is on its lead's list.
+const MILESTONE_NOTICE_DAYS: i64 = 30;
+
 impl App {
+    /// What waits on the bids of the bioreactor competition (RULES.md §9): a province
+    /// recommends its leads' bids by the province deadline, the ministry evaluates recommended
+    /// bids, a lead reports its milestones (those due within 30 days or overdue), and the
+    /// ministry sees the overdue ones (C-8).
+    async fn call_acts(&self, actor: &Actor, today: NaiveDate) -> Result<Vec<InboxItem>, Refusal> {
+        let streams = self
+            .events()
+            .stream_ids("call-")
+            .await
+            .map_err(roster_domain::error::store_refusal)?;
+        let mut items = Vec::new();
+        for call_id in streams.iter().filter_map(|s| s.strip_prefix("call-")) {
+            let Ok(view) = self.call(actor, call_id, None, None).await else {
+                continue;
+            };
+            for b in &view.bids {
+                let task = view
+                    .call
+                    .tasks
+                    .iter()
+                    .find(|t| t.task_id == b.task_id)
+                    .map_or(b.task_id.as_str(), |t| t.name.as_str());
+                let act = |kind: CommandKind,
+                           subject: Option<String>,
+                           due_on: Option<NaiveDate>,
+                           mine: bool| InboxItem {
+                    platform_id: b.bid_id.clone(),
+                    platform_name: format!("{}（{task}）", b.lead.name),
+                    province: b.province().code().to_string(),
+                    city: String::new(),
+                    act: kind.name().to_string(),
+                    subject,
+                    due_on,
+                    days_left: due_on.map(|d| (d - today).num_days()),
+                    mine,
+                    call_id: Some(call_id.to_string()),
+                };
+                let lead = actor
+                    .jurisdiction
+                    .as_deref()
+                    .is_some_and(|j| j.eq_ignore_ascii_case(&b.lead.uscc));
+                match (actor.role, b.status) {
+                    (Role::Province, BidStatus::Submitted)
+                        if today <= view.call.province_deadline =>
+                    {
+                        items.push(act(
+                            CommandKind::RecommendBid,
+                            None,
+                            Some(view.call.province_deadline),
+                            true,
+                        ));
+                    }
+                    (Role::Ministry, BidStatus::Recommended) => {
+                        items.push(act(CommandKind::EvaluateBid, None, None, true));
+                    }
+                    (Role::Applicant | Role::Ministry, BidStatus::UnderAgreement) => {
+                        for m in b.milestones.iter().filter(|m| m.reported_on.is_none()) {
+                            let due = m.milestone.due_on;
+                            let shown = if actor.role == Role::Ministry {
+                                m.overdue || due < today
+                            } else {
+                                lead && (due - today).num_days() <= MILESTONE_NOTICE_DAYS
+                            };
+                            if shown {
+                                items.push(act(
+                                    CommandKind::ReportMilestone,
+                                    Some(m.milestone.milestone_id.clone()),
+                                    Some(due),
+                                    actor.role == Role::Applicant,
+                                ));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(items)
+    }
+
     /// What is due for `actor`, overdue first, then by deadline (undated last), then by
     /// platform.
     pub async fn inbox(&self, actor: &Actor) -> Result<Vec<InboxItem>, Refusal> {
@@ -183,6 +272,8 @@ impl App {
                 }
             }
         }
+        drop(catalog);
+        items.extend(self.call_acts(actor, today).await?);
         items.sort_by_key(|i| {
             (
                 !i.overdue(),

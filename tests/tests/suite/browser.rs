@@ -393,7 +393,13 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
         b.style(&format!("{overdue} td"), "color").await,
         "rgb(179, 38, 30)"
     );
-    assert_eq!(b.text("#count-overdue").await.trim(), "1");
+    // And the demo's milestone left unreported past its date (C-8), which the lead reports.
+    assert_eq!(
+        b.count("#inbox tr.overdue[data-act=ReportMilestone][data-platform=rs1-gd]")
+            .await,
+        1
+    );
+    assert_eq!(b.text("#count-overdue").await.trim(), "2");
     b.shot("inbox").await;
     b.go("/ui/targets").await;
     let cookies = b
@@ -1166,7 +1172,13 @@ async fn a_consortium_goes_to_the_success_list_in_a_real_browser() {
     let jiangsu = app.token(Role::Province, Some("32")).await;
     let j = Browser::open(&driver, &app.base, "consortium-province").await;
     j.sign_in(&jiangsu).await;
-    j.go("/ui/calls/2025").await;
+    // On its inbox, with the province deadline (today: 0 days left).
+    j.go("/ui/inbox").await;
+    assert!(j
+        .text("#inbox tr[data-act=RecommendBid]")
+        .await
+        .contains("今日截止"));
+    j.click("#inbox tr[data-act=RecommendBid] a").await;
     j.click_here("details.bid-recommendation summary").await;
     j.fill(
         "form.bid-recommendation input[name=expert_argumentation]",
@@ -1226,6 +1238,21 @@ async fn a_consortium_goes_to_the_success_list_in_a_real_browser() {
         }
         let l = Browser::open(&driver, &app.base, "consortium-lead").await;
         l.sign_in(&lead_token).await;
+        // The milestone is on the lead's inbox: m1 due tomorrow, m2 overdue in red.
+        l.go("/ui/inbox").await;
+        let row = "#inbox tr[data-act=ReportMilestone]";
+        assert!(
+            l.text(row).await.contains(milestone),
+            "{}",
+            l.text(row).await
+        );
+        if milestone == "m2" {
+            assert_eq!(
+                l.count("#inbox tr.overdue[data-act=ReportMilestone]").await,
+                1
+            );
+            l.shot("inbox-milestone-overdue").await;
+        }
         l.go("/ui/calls/2025").await;
         if milestone == "m2" {
             assert!(

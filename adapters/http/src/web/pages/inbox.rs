@@ -11,6 +11,22 @@ use crate::web::forms;
 fn act_name(lang: Lang, act: &str, mine: bool) -> String {
     let kind = CommandKind::named(act);
     match (kind, mine) {
+        // The bioreactor competition's acts (its forms are on the call's page).
+        (Some(CommandKind::RecommendBid), _) => {
+            lang.t("推荐揭榜申请", "Recommend a bid").to_string()
+        }
+        (Some(CommandKind::EvaluateBid), _) => lang
+            .t("录入揭榜申请的专家评价", "Record a bid's evaluation")
+            .to_string(),
+        (Some(CommandKind::ReportMilestone), true) => lang
+            .t("报告任务书时间节点", "Report a milestone")
+            .to_string(),
+        (Some(CommandKind::ReportMilestone), false) => lang
+            .t(
+                "任务书时间节点逾期（待牵头单位报告）",
+                "Milestone overdue (the lead reports)",
+            )
+            .to_string(),
         (Some(CommandKind::ConcludeReview), false) => lang
             .t(
                 "复核进行中（待部里结论）",
@@ -69,7 +85,10 @@ pub(crate) async fn inbox(State(state): State<AppState>, v: Viewer) -> Result<Re
                 tbody { @for i in &items {
                     tr data-platform=(i.platform_id) data-act=(i.act) class=[i.overdue().then_some("overdue")] {
                         td { (act_name(lang, &i.act, i.mine)) @if let Some(s) = &i.subject { " · " (s) } }
-                        td { a href={"/ui/platforms/" (i.platform_id)} { (i.platform_name) } }
+                        td { @match &i.call_id {
+                            Some(call) => { a href={"/ui/calls/" (call)} { (i.platform_name) } }
+                            None => { a href={"/ui/platforms/" (i.platform_id)} { (i.platform_name) } }
+                        } }
                         td { (province_name(lang, &i.province)) }
                         td { @if let Some(d) = i.due_on { (d) } @else { "—" } }
                         td.days {
