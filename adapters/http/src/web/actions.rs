@@ -217,17 +217,22 @@ pub(super) fn posted<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a
         .filter(|v| !v.is_empty())
 }
 
+/// The command id a form carries (a new one with each page, so a form posted twice acts once).
+pub(super) fn command_id(form: &[(String, String)]) -> Result<Uuid, Refusal> {
+    posted(form, "command_id")
+        .and_then(|c| Uuid::parse_str(c).ok())
+        .ok_or_else(|| {
+            Refusal::invalid("command_id", "the form's command id is not a UUID")
+                .zh("表单已失效，请刷新页面后重新填写")
+        })
+}
+
 /// The form as the command request the API would build from the same fields.
 pub(super) fn request(form: &[(String, String)]) -> Result<CommandRequest, Refusal> {
     let platform_id = posted(form, "platform_id").ok_or_else(|| {
         Refusal::invalid("platform_id", "the form names no platform").zh("表单未指明平台")
     })?;
-    let command_id = posted(form, "command_id")
-        .and_then(|c| Uuid::parse_str(c).ok())
-        .ok_or_else(|| {
-            Refusal::invalid("command_id", "the form's command id is not a UUID")
-                .zh("表单已失效，请刷新页面后重新填写")
-        })?;
+    let command_id = command_id(form)?;
     // No date: the act takes effect today (RULES.md §12); the service checks a stated one.
     let business_date = posted(form, "business_date")
         .map(|date| {

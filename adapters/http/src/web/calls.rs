@@ -258,6 +258,22 @@ fn new_bid_form(v: &Viewer, view: &CallView) -> Markup {
     }
 }
 
+/// The call as the viewer may see it as of the page's `as_of` (default today).
+async fn view_as_of(
+    state: &AppState,
+    v: &Viewer,
+    call_id: &str,
+    params: &HashMap<String, String>,
+) -> Result<(Option<chrono::NaiveDate>, CallView), PageError> {
+    let as_of = crate::reads::date_param(params, "as_of").map_err(|r| PageError::new(v, r))?;
+    let view = state
+        .app()
+        .call(&v.actor, call_id, as_of, None)
+        .await
+        .map_err(|r| PageError::new(v, r))?;
+    Ok((as_of, view))
+}
+
 /// `/ui/calls/{call_id}`: the call as the viewer may see it, with the forms of its acts.
 pub(super) async fn call_page(
     State(state): State<AppState>,
@@ -265,12 +281,7 @@ pub(super) async fn call_page(
     Query(params): Query<HashMap<String, String>>,
     v: Viewer,
 ) -> Result<Response, PageError> {
-    let as_of = crate::reads::date_param(&params, "as_of").map_err(|r| PageError::new(&v, r))?;
-    let view = state
-        .app()
-        .call(&v.actor, &call_id, as_of, None)
-        .await
-        .map_err(|r| PageError::new(&v, r))?;
+    let (as_of, view) = view_as_of(&state, &v, &call_id, &params).await?;
     let today = state.app().today();
     let lang = v.lang;
     let task_name = |id: &str| {
@@ -345,12 +356,7 @@ pub(super) async fn figures_xlsx(
     Query(params): Query<HashMap<String, String>>,
     v: Viewer,
 ) -> Result<Response, PageError> {
-    let as_of = crate::reads::date_param(&params, "as_of").map_err(|r| PageError::new(&v, r))?;
-    let view = state
-        .app()
-        .call(&v.actor, &call_id, as_of, None)
-        .await
-        .map_err(|r| PageError::new(&v, r))?;
+    let (as_of, view) = view_as_of(&state, &v, &call_id, &params).await?;
     let body = roster_projections::export::to_xlsx(&roster_projections::export::call_sheets(&view))
         .map_err(|e| {
             PageError::new(
@@ -392,12 +398,7 @@ fn unit(form: &[(String, String)], prefix: &str) -> Value {
 
 /// The posted form as the command of a call and its request.
 fn request(call_id: &str, form: &[(String, String)]) -> Result<CommandRequest, Refusal> {
-    let command_id = posted(form, "command_id")
-        .and_then(|c| Uuid::parse_str(c).ok())
-        .ok_or_else(|| {
-            Refusal::invalid("command_id", "the form's command id is not a UUID")
-                .zh("表单已失效，请刷新页面后重新填写")
-        })?;
+    let command_id = super::actions::command_id(form)?;
     let action = posted(form, "action").unwrap_or_default();
     let kind = challenge::ROUTES
         .iter()

@@ -104,12 +104,7 @@ fn number(form: &[(String, String)], name: &str) -> Result<Option<u64>, Refusal>
 
 /// The posted form as the `OpenRound` command and its request.
 fn request(form: &[(String, String)]) -> Result<CommandRequest, Refusal> {
-    let command_id = posted(form, "command_id")
-        .and_then(|c| Uuid::parse_str(c).ok())
-        .ok_or_else(|| {
-            Refusal::invalid("command_id", "the form's command id is not a UUID")
-                .zh("表单已失效，请刷新页面后重新填写")
-        })?;
+    let command_id = super::actions::command_id(form)?;
     let per_province = |prefix: &str| -> Result<Map<String, Value>, Refusal> {
         let mut out = Map::new();
         for p in Province::all() {
