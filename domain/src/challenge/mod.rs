@@ -735,6 +735,21 @@ pub enum BidStatus {
 }
 
 impl BidStatus {
+    /// The English name.
+    pub fn name_en(self) -> &'static str {
+        match self {
+            BidStatus::Submitted => "submitted",
+            BidStatus::Withdrawn => "withdrawn",
+            BidStatus::Recommended => "recommended by the province",
+            BidStatus::Declined => "not recommended",
+            BidStatus::Evaluated => "evaluated",
+            BidStatus::Shortlisted => "shortlisted",
+            BidStatus::UnderAgreement => "under agreement",
+            BidStatus::Assessed => "third-party evaluated",
+            BidStatus::Succeeded => "succeeded",
+        }
+    }
+
     /// The Chinese name.
     pub fn name_zh(self) -> &'static str {
         match self {
@@ -1142,6 +1157,9 @@ pub struct CallView {
     pub successes: BTreeMap<String, Vec<String>>,
     /// Per task and list, the bids of the list as last published.
     pub published: BTreeMap<String, BTreeMap<ListKind, Vec<String>>>,
+    /// The units of every published bid (public once published, C-6): bid id → the lead's
+    /// name, then its members' names.
+    pub published_units: BTreeMap<String, Vec<String>>,
     /// Per task, the figures of the bids the reader may read.
     pub by_task: Vec<Tally>,
     /// Per province of the lead, the same.
@@ -1184,6 +1202,18 @@ impl Call {
             shortlists: visible(&self.shortlists),
             successes: visible(&self.successes),
             published: self.published.clone(),
+            published_units: self
+                .published
+                .values()
+                .flat_map(|lists| lists.values().flatten())
+                .filter_map(|id| self.bids.get(id))
+                .map(|b| {
+                    (
+                        b.bid_id.clone(),
+                        b.units().map(|u| u.name.clone()).collect(),
+                    )
+                })
+                .collect(),
             by_task,
             by_province,
             mine: match (actor.role, actor.jurisdiction.as_deref()) {

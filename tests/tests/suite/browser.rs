@@ -1303,6 +1303,12 @@ async fn a_consortium_goes_to_the_success_list_in_a_real_browser() {
     m.click_here("details.list-publication summary").await;
     m.click("form.list-publication button[type=submit]").await;
     assert!(m.text("#published").await.contains("揭榜成功名单"));
+    assert!(
+        m.text("#published")
+            .await
+            .contains("南京示例生物装备有限公司"),
+        "the published lists name the units"
+    );
     assert_eq!(
         m.text("#bids tr[data-bid=js-rs-1] td.status").await,
         "揭榜成功"

@@ -175,6 +175,11 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
         json!(["b1"]),
         "published lists are public"
     );
+    assert_eq!(
+        seen.body["published_units"]["b1"],
+        json!(["南京示例生物装备有限公司", "苏州示例生物制药有限公司"]),
+        "with the units of the published bids"
+    );
     assert_eq!(app.get(None, "/api/v1/calls/2025").await.status, 401);
 
     // The lead reports both milestones; the third-party evaluation; success; the list.

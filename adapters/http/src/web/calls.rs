@@ -283,7 +283,6 @@ pub(super) async fn call_page(
 ) -> Result<Response, PageError> {
     let (as_of, view) = view_as_of(&state, &v, &call_id, &params).await?;
     let today = state.app().today();
-    let lang = v.lang;
     let task_name = |id: &str| {
         view.call
             .tasks
@@ -307,7 +306,12 @@ pub(super) async fn call_page(
         (tally_table(&v, "call-provinces", ("省份", "Province"), &view.by_province))
         h2 { (v.t("公布的名单", "Published lists")) }
         ul id="published" { @for (task, lists) in &view.published { @for (list, ids) in lists {
-            li data-task=(task) data-list=(list.name_zh()) { (task_name(task)) " · " (v.t(list.name_zh(), if *list == ListKind::Shortlist { "shortlist" } else { "success list" })) "：" (ids.join("、")) }
+            li data-task=(task) data-list=(list.name_zh()) { (task_name(task)) " · " (v.t(list.name_zh(), if *list == ListKind::Shortlist { "shortlist" } else { "success list" })) "："
+                @for (n, id) in ids.iter().enumerate() {
+                    @if n > 0 { "；" }
+                    span.unit data-bid=(id) { (view.published_units.get(id).map_or(id.clone(), |u| u.join("、"))) }
+                }
+            }
         } } }
         @if v.actor.role == Role::Ministry {
             @for t in &view.call.tasks {
@@ -335,7 +339,7 @@ pub(super) async fn call_page(
                     td { (b.bid_id) } td { (task_name(&b.task_id)) }
                     td { (b.lead.name) br; small { (b.province().name_zh()) } }
                     td { @for m in &b.members { div { (m.name) } } }
-                    td.status { (if lang == super::Lang::Zh { b.status.name_zh().to_string() } else { format!("{:?}", b.status) }) }
+                    td.status { (v.t(b.status.name_zh(), b.status.name_en())) }
                     td { (milestones(&v, b)) }
                     td { (bid_forms(&v, &call_id, b)) }
                 }
