@@ -453,10 +453,7 @@ pub(crate) async fn call_action(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let what = format!("POST /api/v1/calls/{call_id}/{action}");
-    let kind = challenge::ROUTES
-        .iter()
-        .find(|(a, _)| *a == action)
-        .map(|(_, k)| *k);
+    let kind = challenge::routed(&action);
     let known: Vec<&str> = challenge::ROUTES.iter().map(|(a, _)| *a).collect();
     routed(
         &state,

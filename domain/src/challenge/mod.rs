@@ -505,6 +505,11 @@ pub const ROUTES: [(&str, CommandKind); 12] = [
     ("success", CommandKind::DeclareSuccess),
 ];
 
+/// The command of a call routed at `POST /api/v1/calls/{call_id}/{action}`.
+pub fn routed(action: &str) -> Option<CommandKind> {
+    ROUTES.iter().find(|(a, _)| *a == action).map(|(_, k)| *k)
+}
+
 /// Whether `kind` is a command of a call (the bioreactor competition).
 pub fn is_call_command(kind: CommandKind) -> bool {
     kind == CommandKind::OpenCall || ROUTES.iter().any(|(_, k)| *k == kind)

@@ -404,14 +404,10 @@ fn unit(form: &[(String, String)], prefix: &str) -> Value {
 fn request(call_id: &str, form: &[(String, String)]) -> Result<CommandRequest, Refusal> {
     let command_id = super::actions::command_id(form)?;
     let action = posted(form, "action").unwrap_or_default();
-    let kind = challenge::ROUTES
-        .iter()
-        .find(|(a, _)| *a == action)
-        .map(|(_, k)| *k)
-        .ok_or_else(|| {
-            Refusal::invalid("action", format!("no action '{action}'"))
-                .zh(format!("没有“{action}”这一事项"))
-        })?;
+    let kind = challenge::routed(action).ok_or_else(|| {
+        Refusal::invalid("action", format!("no action '{action}'"))
+            .zh(format!("没有“{action}”这一事项"))
+    })?;
     let text = |k: &str| posted(form, k).unwrap_or_default().to_string();
     let bid_id = text("bid_id");
     let fields = match kind {
