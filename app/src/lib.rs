@@ -18,6 +18,7 @@ pub mod inbox;
 pub mod kpi;
 pub mod mailer;
 pub mod notifications;
+pub mod public;
 pub mod reads;
 pub mod runtime;
 pub mod status;

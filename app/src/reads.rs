@@ -182,14 +182,31 @@ impl App {
         as_of: Option<NaiveDate>,
         known_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<roster_domain::challenge::CallView, Refusal> {
-        use roster_domain::challenge::{valid_id, Call};
-        let missing =
-            || Refusal::not_found(format!("no call {call_id}")).zh(format!("没有揭榜 {call_id}"));
         if actor.role == Role::Anonymous {
             return Err(Refusal::forbidden("sign in first").zh("请先登录"));
         }
+        let as_of = as_of.unwrap_or_else(|| self.today());
+        self.call_as_of(call_id, Some(as_of), known_at)
+            .await?
+            .view_for(actor, as_of)
+            .ok_or_else(|| {
+                Refusal::not_found(format!("no call {call_id}")).zh(format!("没有揭榜 {call_id}"))
+            })
+    }
+
+    /// A call folded from the acts that took effect by `as_of` (default today) as known at
+    /// `known_at` (default now); a call never opened is an empty `Call`.
+    pub(crate) async fn call_as_of(
+        &self,
+        call_id: &str,
+        as_of: Option<NaiveDate>,
+        known_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<roster_domain::challenge::Call, Refusal> {
+        use roster_domain::challenge::{valid_id, Call};
         if !valid_id(call_id) {
-            return Err(missing());
+            return Err(
+                Refusal::not_found(format!("no call {call_id}")).zh(format!("没有揭榜 {call_id}"))
+            );
         }
         let stored = self
             .events()
@@ -210,7 +227,7 @@ impl App {
             .map_err(|err| Refusal::new(roster_domain::error::code::INTERNAL, err.to_string()))?;
             cqrs_es::Aggregate::apply(&mut call, event);
         }
-        call.view_for(actor, as_of).ok_or_else(missing)
+        Ok(call)
     }
 
     /// The incident register as of `as_of`.

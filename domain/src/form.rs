@@ -199,6 +199,17 @@ pub enum VesselKind {
     ParallelBioreactor,
 }
 
+impl VesselKind {
+    /// The Chinese name.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            VesselKind::Fermentation => "发酵罐",
+            VesselKind::EnzymeCatalysis => "酶催化反应器",
+            VesselKind::ParallelBioreactor => "平行生物反应器",
+        }
+    }
+}
+
 /// A line of the fermentation or enzyme-catalysis equipment list (发酵或酶催化相关设备): vessels
 /// of one kind and size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

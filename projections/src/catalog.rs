@@ -57,6 +57,8 @@ pub struct Catalog {
     /// The last version applied of every stream, so a writer can wait until its own events
     /// are visible (read-your-writes).
     pub stream_versions: HashMap<String, u64>,
+    /// When the newest event applied was recorded (the public face's `Last-Modified`).
+    pub last_recorded: Option<DateTime<Utc>>,
 }
 
 impl Catalog {
@@ -75,6 +77,7 @@ impl Catalog {
         }
         self.checkpoint = e.checkpoint();
         self.applied += 1;
+        self.last_recorded = self.last_recorded.max(Some(e.metadata.recorded_at));
         self.stream_versions.insert(e.stream_id.clone(), e.version);
         Ok(true)
     }

@@ -692,6 +692,57 @@ pub fn services_template() -> Sheet {
     }
 }
 
+/// The columns of the published roster (RULES.md §13), for the public downloads and pages.
+pub const PUBLIC_ROSTER_COLUMNS: [Column; 12] = [
+    col("batch", "批次", "batch"),
+    col("serial", "序号", "no."),
+    col("unit_name", "依托单位", "unit"),
+    col("platform_name", "平台名称", "platform"),
+    col("domains", "领域代码", "domain codes"),
+    col("domain_names", "领域", "domains"),
+    col("province", "省份代码", "province code"),
+    col("province_name", "省份", "province"),
+    col("stars", "星级", "stars"),
+    col("stars_year", "星级年度", "rated year"),
+    col("listed_on", "列入日期", "listed on"),
+    col("platform_id", "平台编号", "platform id"),
+];
+
+/// The published roster as one sheet.
+pub fn public_roster_sheet(rows: &[crate::public::PublicEntry]) -> Sheet {
+    let opt = |v: Option<u64>| v.map_or(Cell::Empty, Cell::Int);
+    Sheet {
+        name: "roster",
+        title_zh: "生物制造中试能力建设平台名单",
+        title_en: "Biomanufacturing pilot platforms",
+        columns: PUBLIC_ROSTER_COLUMNS.to_vec(),
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.batch_name.clone().into(),
+                    r.serial.into(),
+                    r.unit_name.clone().into(),
+                    r.platform_name.clone().into(),
+                    r.domains
+                        .iter()
+                        .map(|d| d.code())
+                        .collect::<Vec<_>>()
+                        .join(";")
+                        .into(),
+                    r.domain_names.join("、").into(),
+                    r.province.clone().into(),
+                    r.province_name.clone().into(),
+                    opt(r.stars.map(u64::from)),
+                    opt(r.stars_year.and_then(|y| u64::try_from(y).ok())),
+                    r.listed_on.into(),
+                    r.platform_id.clone().into(),
+                ]
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ pub mod memory;
 #[cfg(test)]
 mod model_tests;
 pub mod models;
+pub mod public;
 pub mod queries;
 pub mod runner;
 pub mod shared_log;

@@ -26,7 +26,7 @@ pub fn hash_token(token: &str) -> String {
 }
 
 /// The authenticated actor of a request.
-pub struct Authenticated(pub Actor);
+pub(crate) struct Authenticated(pub Actor);
 
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = Response;

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+mod public;
 mod queries;
 mod reads;
 mod web;
@@ -101,6 +102,15 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(queries::health))
         .route("/ready", get(queries::ready))
         .route("/api/v1/openapi.json", get(openapi::serve))
+        .route("/api/public/v1/roster", get(public::roster))
+        .route("/api/public/v1/downloads/{file}", get(public::bulk))
+        .route(
+            "/api/public/v1/platforms/{platform_id}",
+            get(public::platform),
+        )
+        .route("/api/public/v1/notice", get(public::notice))
+        .route("/api/public/v1/calls", get(public::calls))
+        .route("/api/public/v1/calls/{call_id}", get(public::call))
         .route("/api/v1/commands", post(commands::generic))
         .route(
             "/api/v1/rounds",
@@ -143,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         .fallback(no_route)
         .layer(axum::middleware::from_fn(api_headers))
+        .layer(axum::middleware::from_fn(public::cors))
         .layer(axum::extract::DefaultBodyLimit::max(state.body_limit()))
         // A client that starts a body and stops sending is cut off (review L2).
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(

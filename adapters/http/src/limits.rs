@@ -37,6 +37,10 @@ pub struct LimitConfig {
     pub per_token_burst: u32,
     /// Failed authentications per minute from one address (also the burst).
     pub failures_per_minute: u32,
+    /// Requests per second from one address to the public face (`/public`, `/api/public`),
+    /// sustained and in a burst: anyone may call it, so it has its own, tighter budget.
+    pub public_per_address_per_second: u32,
+    pub public_per_address_burst: u32,
 }
 
 impl Default for LimitConfig {
@@ -49,6 +53,8 @@ impl Default for LimitConfig {
             per_token_per_second: 50,
             per_token_burst: 100,
             failures_per_minute: 30,
+            public_per_address_per_second: 10,
+            public_per_address_burst: 60,
         }
     }
 }
@@ -73,6 +79,7 @@ pub struct Limits {
     per_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_token: Option<DefaultKeyedRateLimiter<String>>,
     failures: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    public: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl Default for Limits {
@@ -93,6 +100,11 @@ impl Limits {
             per_address: limiter(quota(c.per_address_per_second, c.per_address_burst, false)),
             per_token: limiter(quota(c.per_token_per_second, c.per_token_burst, false)),
             failures: limiter(quota(c.failures_per_minute, c.failures_per_minute, true)),
+            public: limiter(quota(
+                c.public_per_address_per_second,
+                c.public_per_address_burst,
+                false,
+            )),
         }
     }
 
@@ -121,6 +133,14 @@ impl Limits {
         }
     }
 
+    /// A request from `addr` to the public face: `Err(seconds)` when over its budget.
+    pub fn public(&self, addr: IpAddr) -> Result<(), u64> {
+        match &self.public {
+            Some(l) => l.check_key(&addr).map_err(|n| wait(&n)),
+            None => Ok(()),
+        }
+    }
+
     /// Forgets keys whose budgets are full again, so memory follows the active clients.
     pub fn forget_idle(&self) {
         if let Some(l) = &self.per_address {
@@ -131,7 +151,7 @@ impl Limits {
             l.retain_recent();
             l.shrink_to_fit();
         }
-        if let Some(l) = &self.failures {
+        for l in [&self.failures, &self.public].into_iter().flatten() {
             l.retain_recent();
             l.shrink_to_fit();
         }
@@ -158,12 +178,23 @@ pub fn client_address(req: &axum::http::request::Parts) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-/// Middleware: the per-address budget for every request.
+/// Whether `path` is of the public face (no sign-in, its own budget).
+pub fn is_public(path: &str) -> bool {
+    path == "/public" || path.starts_with("/public/") || path.starts_with("/api/public/")
+}
+
+/// Middleware: the per-address budget for every request, and the public face's own.
 pub async fn per_address(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
         if let Err(seconds) = state.limits().address(addr.ip()) {
             state.metrics().rate_limited();
             return too_many(seconds, "requests");
+        }
+        if is_public(req.uri().path()) {
+            if let Err(seconds) = state.limits().public(addr.ip()) {
+                state.metrics().rate_limited();
+                return too_many(seconds, "requests to the public face");
+            }
         }
     }
     next.run(req).await

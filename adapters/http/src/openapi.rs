@@ -25,7 +25,6 @@ use serde_json::{json, Map, Value};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Authenticated;
 use crate::commands::ROUTES;
 
 /// The envelope fields a client may send with every command. Merged into each command's body
@@ -79,11 +78,16 @@ pub struct ProblemDetails {
     Target,
     Metric,
     Comparator,
-    roster_domain::challenge::CallView
+    roster_domain::challenge::CallView,
+    roster_domain::challenge::PublicCall,
+    roster_projections::public::PublicEntry,
+    roster_projections::public::PublicProfile,
+    roster_projections::public::NoticeEntry,
+    crate::public::Meta
 )))]
 struct ApiDoc;
 
-const DESCRIPTION: &str = "Applications, recommendations, listing, dynamic management and delisting of the MIIT/NDRC pilot-platform roster (工信厅联消费函〔2025〕234号), and the bioreactor open competition of MIIT with CAS (揭榜挂帅, 工信厅联消费函〔2025〕220号) under `/api/v1/calls`. Every change is an immutable event.\n\nEvery route of the API is described here except the dashboard's HTML pages under `/ui`. Every request but `/health` and `/ready` needs `Authorization: Bearer <token>`. A method a path does not declare answers 405 with an empty body. Request bodies above 2 MiB are refused with 413. Requests are rate-limited per client address, per token and for failed authentications; over a limit the answer is 429 with `Retry-After`.";
+const DESCRIPTION: &str = "Applications, recommendations, listing, dynamic management and delisting of the MIIT/NDRC pilot-platform roster (工信厅联消费函〔2025〕234号), and the bioreactor open competition of MIIT with CAS (揭榜挂帅, 工信厅联消费函〔2025〕220号) under `/api/v1/calls`. Every change is an immutable event.\n\nEvery route of the API is described here except the dashboard's HTML pages under `/ui`. Every request but `/health`, `/ready`, this document and the open data API under `/api/public/v1` (the published roster, platform profiles, the public notice and the published lists of the competition: no token, CORS for GET, ETag and Last-Modified, a tighter per-address rate limit) needs `Authorization: Bearer <token>`. A method a path does not declare answers 405 with an empty body. Request bodies above 2 MiB are refused with 413. Requests are rate-limited per client address, per token and for failed authentications; over a limit the answer is 429 with `Retry-After`.";
 
 /// Path parameters, with the server's own id rules (`valid_platform_id`, `valid_round_id`,
 /// `valid_target_set_id`).
@@ -751,17 +755,18 @@ fn paths(examples: &BTreeMap<&'static str, Value>) -> Value {
     );
     add(
         "/api/v1/openapi.json",
-        get(
-            "This document",
+        open(get(
+            "This document (no token needed)",
             "openapi",
             vec![],
             json_response(
                 "OpenAPI 3.1",
                 json!({"type": "object", "required": ["openapi", "info", "paths"]}),
             ),
-            &[401, 503],
-        ),
+            &[503],
+        )),
     );
+    public_paths(&mut add, &open);
     add(
         "/api/v1/commands",
         post(
@@ -1181,6 +1186,159 @@ fn paths(examples: &BTreeMap<&'static str, Value>) -> Value {
     Value::Object(p)
 }
 
-pub async fn serve(Authenticated(_): Authenticated) -> Response {
+pub async fn serve() -> Response {
     Json(document()).into_response()
+}
+
+/// The open data API (RULES.md §13): no token; answers carry `meta` totals where they are lists.
+fn public_paths(add: &mut impl FnMut(&str, Value), open: &impl Fn(Value) -> Value) {
+    let public = |op: Value| {
+        let mut op = open(op);
+        if let Some(o) = op.as_object_mut().and_then(|o| o.values_mut().next()) {
+            o["tags"] = json!(["open data"]);
+        }
+        op
+    };
+    let list = |items: &str| {
+        json!({
+            "type": "object", "required": ["meta", "results"],
+            "properties": {
+                "meta": schema_ref("Meta"),
+                "results": {"type": "array", "items": schema_ref(items)},
+            },
+        })
+    };
+    let filters = || {
+        vec![
+            as_of("The roster"),
+            query(
+                "search",
+                json!({"type": "string", "maxLength": 200}),
+                "Words of the unit's or the platform's name (all of them, any case)",
+            ),
+            province_param(),
+            query("domain", schema_ref("Domain"), "One of the nine domains"),
+            query(
+                "batch",
+                json!({"type": "integer", "minimum": 1}),
+                "A batch (1 = 第一批)",
+            ),
+            query(
+                "sort",
+                json!({"type": "string", "enum": ["serial", "-serial", "listed_on", "-listed_on", "province", "-province", "stars", "-stars", "unit", "-unit", "platform", "-platform"]}),
+                "Order; default serial (batch, then 序号); '-' reverses",
+            ),
+        ]
+    };
+    let file_types = json!({
+        "text/csv": csv(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "contentMediaType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}},
+    });
+    let mut roster_params = filters();
+    roster_params.push(query(
+        "limit",
+        json!({"type": "integer", "minimum": 1, "maximum": crate::public::MAX_LIMIT}),
+        "Rows per page; default 100",
+    ));
+    roster_params.push(query(
+        "skip",
+        json!({"type": "integer", "minimum": 0}),
+        "Rows skipped before the page",
+    ));
+    roster_params.push(format_param(&["json", "csv", "xlsx"]));
+    let mut roster_content = file_types.clone();
+    roster_content["application/json"] = json!({"schema": list("PublicEntry")});
+    add(
+        "/api/public/v1/roster",
+        public(get(
+            "The roster as published, as of any date: by batch with 序号, unit, platform, domains, province, star rating and listing date; searched, filtered, sorted and paged (`meta.results.total` counts every matching row)",
+            "publicRoster",
+            roster_params,
+            json!({"description": "a page of the roster (JSON) or every matching row (CSV, XLSX)", "content": roster_content}),
+            &[400, 500, 503],
+        )),
+    );
+    let mut bulk_content = file_types;
+    bulk_content["application/json"] = json!({"schema": list("PublicEntry")});
+    add(
+        "/api/public/v1/downloads/{file}",
+        public(get(
+            "The whole published roster as a file (bulk download), with the same filters",
+            "publicRosterDownload",
+            {
+                let mut p = vec![json!({
+                    "name": "file", "in": "path", "required": true,
+                    "description": "roster.csv, roster.xlsx or roster.json",
+                    "schema": {"type": "string", "pattern": "^roster\\.(csv|xlsx|json)$", "enum": ["roster.csv", "roster.xlsx", "roster.json"]},
+                })];
+                p.extend(filters());
+                p
+            },
+            json!({"description": "the roster", "content": bulk_content}),
+            &[400, 404, 500, 503],
+        )),
+    );
+    add(
+        "/api/public/v1/platforms/{platform_id}",
+        public(get(
+            "The public profile of a listed platform: domains, scale, equipment, main business, contact, star ratings",
+            "publicPlatform",
+            vec![
+                path_param(
+                    "platform_id",
+                    PLATFORM_ID,
+                    "3-64 lower-case letters, digits, '-' or '_', starting with a letter or digit",
+                    "gd-sz-synbio",
+                ),
+                as_of("The profile"),
+            ],
+            json_response("the profile", schema_ref("PublicProfile")),
+            &[400, 404, 500, 503],
+        )),
+    );
+    add(
+        "/api/public/v1/notice",
+        public(get(
+            "The platforms on public notice (公示) on a day, with the notice period",
+            "publicNotice",
+            vec![query(
+                "on",
+                date_schema(),
+                "The day (YYYY-MM-DD); default today",
+            )],
+            json_response("the notice", list("NoticeEntry")),
+            &[400, 500, 503],
+        )),
+    );
+    add(
+        "/api/public/v1/calls",
+        public(get(
+            "The calls of the bioreactor competition with their published lists",
+            "publicCalls",
+            vec![],
+            json_response(
+                "the calls",
+                json!({"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": schema_ref("PublicCall")}}}),
+            ),
+            &[500, 503],
+        )),
+    );
+    add(
+        "/api/public/v1/calls/{call_id}",
+        public(get(
+            "A call with its shortlists and success lists as published by a date",
+            "publicCall",
+            vec![
+                path_param(
+                    "call_id",
+                    ROUND_ID,
+                    "1-32 letters, digits, '-' or '_'",
+                    "2025",
+                ),
+                as_of("The lists"),
+            ],
+            json_response("the call", schema_ref("PublicCall")),
+            &[400, 404, 500, 503],
+        )),
+    );
 }

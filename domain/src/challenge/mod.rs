@@ -1174,6 +1174,111 @@ pub struct CallView {
     pub mine: Vec<Participation>,
 }
 
+/// A unit of a published bid as the public reads it: its name and kind, nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PublicUnit {
+    /// The unit's name.
+    pub name: String,
+    /// What kind of unit it is.
+    pub kind: UnitKind,
+}
+
+/// One bid of a published list: the lead, its members, the lead's province.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PublishedEntry {
+    /// 序号 in the list, from 1.
+    pub serial: usize,
+    /// The bid's id.
+    pub bid_id: String,
+    /// The lead unit (牵头单位).
+    pub lead: PublicUnit,
+    /// The members (联合申请单位), in the bid's order.
+    pub members: Vec<PublicUnit>,
+    /// The lead's province (the one that recommended the bid).
+    #[schema(value_type = String)]
+    pub province: Province,
+}
+
+/// A list as published (C-6): a task's shortlist or success list.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PublishedList {
+    /// The task.
+    pub task_id: String,
+    /// Its name.
+    pub task_name: String,
+    /// Its category.
+    pub category: Category,
+    /// Which list.
+    pub list: ListKind,
+    /// The bids of the list, in the published order.
+    pub entries: Vec<PublishedEntry>,
+}
+
+/// A call as anyone reads it without signing in (RULES.md §13): the call, its tasks and the
+/// lists as last published. Bids, declarations, evaluations and milestones are not public.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PublicCall {
+    /// The call's id.
+    pub call_id: String,
+    /// Its title.
+    pub name: String,
+    /// The first day bids were accepted.
+    pub opens_on: NaiveDate,
+    /// The applicants' deadline.
+    pub applicant_deadline: NaiveDate,
+    /// The provinces' deadline.
+    pub province_deadline: NaiveDate,
+    /// The tasks of the call.
+    pub tasks: Vec<Task>,
+    /// The published lists, task by task (shortlist before success list).
+    pub lists: Vec<PublishedList>,
+}
+
+impl Call {
+    /// What anyone may read of the call: the lists as last published; `None` before it is
+    /// opened.
+    pub fn public_view(&self) -> Option<PublicCall> {
+        let call = self.config.clone()?;
+        let public = |u: &Unit| PublicUnit {
+            name: u.name.clone(),
+            kind: u.kind,
+        };
+        let mut lists = Vec::new();
+        for t in &call.tasks {
+            for (list, ids) in self.published.get(&t.task_id).into_iter().flatten() {
+                let entries = ids
+                    .iter()
+                    .filter_map(|id| self.bids.get(id))
+                    .enumerate()
+                    .map(|(n, b)| PublishedEntry {
+                        serial: n + 1,
+                        bid_id: b.bid_id.clone(),
+                        lead: public(&b.lead),
+                        members: b.members.iter().map(public).collect(),
+                        province: b.province(),
+                    })
+                    .collect();
+                lists.push(PublishedList {
+                    task_id: t.task_id.clone(),
+                    task_name: t.name.clone(),
+                    category: t.category,
+                    list: *list,
+                    entries,
+                });
+            }
+        }
+        Some(PublicCall {
+            call_id: call.call_id,
+            name: call.name,
+            opens_on: call.opens_on,
+            applicant_deadline: call.applicant_deadline,
+            province_deadline: call.province_deadline,
+            tasks: call.tasks,
+            lists,
+        })
+    }
+}
+
 impl Call {
     /// What `actor` may see of the call, with milestones overdue as of `today`; `None` before
     /// it is opened.

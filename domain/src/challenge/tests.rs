@@ -707,9 +707,36 @@ fn c6_only_an_evaluated_passed_bid_is_shortlisted_and_lists_publish_as_they_stan
         "nobody on it yet"
     );
     let listed = then(given, shortlist("b1"));
+    let fold = |events: &[ChallengeEvent]| {
+        let mut call = Call::default();
+        for e in events {
+            cqrs_es::Aggregate::apply(&mut call, e.clone());
+        }
+        call
+    };
+    assert!(
+        fold(&listed).public_view().unwrap().lists.is_empty(),
+        "a shortlist is not public before it is published"
+    );
     let published = then(listed, publish.clone());
     assert!(
         matches!(published.last(), Some(ChallengeEvent::ListPublished { bid_ids, .. }) if bid_ids == &["b1"])
+    );
+    // Once published, the public reads the list: units by name and kind, the lead's province.
+    let public = fold(&published).public_view().unwrap();
+    assert_eq!(public.lists.len(), 1);
+    let list = &public.lists[0];
+    assert_eq!(
+        (list.task_id.as_str(), list.list),
+        ("rs-1", ListKind::Shortlist)
+    );
+    assert_eq!(list.entries.len(), 1);
+    assert_eq!(list.entries[0].serial, 1);
+    assert_eq!(list.entries[0].province.code(), "32");
+    let public_json = serde_json::to_string(&public).unwrap();
+    assert!(
+        !public_json.contains("uscc") && !public_json.contains("score"),
+        "no code, evaluation or declaration is public: {public_json}"
     );
     assert_eq!(
         run(published, publish).unwrap_err().code,

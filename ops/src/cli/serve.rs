@@ -51,6 +51,13 @@ pub(crate) struct LimitArgs {
     /// one address; beyond it 429, not audited.
     #[arg(long, env = "ROSTER_FAILED_AUTH_PER_MINUTE", default_value_t = 30)]
     failed_auth_per_minute: u32,
+    /// Requests per second from one client address to the public face (the public pages and
+    /// `/api/public`, open to anyone without a token), sustained.
+    #[arg(long, env = "ROSTER_PUBLIC_RATE_PER_ADDRESS", default_value_t = 10)]
+    public_rate_per_address: u32,
+    /// Requests from one client address to the public face in a burst.
+    #[arg(long, env = "ROSTER_PUBLIC_BURST_PER_ADDRESS", default_value_t = 60)]
+    public_burst_per_address: u32,
     /// A read model or the policy consumer behind the log whose checkpoint has not moved for
     /// this many seconds is stalled: /ready answers 503, /metrics and the status say so.
     #[arg(long, env = "ROSTER_STALL_AFTER_SECONDS", default_value_t = 120)]
@@ -98,6 +105,8 @@ impl LimitArgs {
             per_token_per_second: self.rate_per_token,
             per_token_burst: self.burst_per_token,
             failures_per_minute: self.failed_auth_per_minute,
+            public_per_address_per_second: self.public_rate_per_address,
+            public_per_address_burst: self.public_burst_per_address,
         }
     }
 }

@@ -1103,25 +1103,57 @@ async fn a_consortium_goes_to_the_success_list_in_a_real_browser() {
     let app = spawn_app(Kind::Sqlite).await;
     let ministry = app.token(Role::Ministry, None).await;
     app.clock.set("2025-05-20");
-    let r = app
-        .post(
-            &ministry,
-            "/api/v1/calls",
-            &json!({
-                "command_id": uuid::Uuid::new_v4(), "call_id": "2025",
-                "name": "高性能生物反应器创新任务揭榜挂帅", "opens_on": "2025-05-20",
-                "applicant_deadline": "2025-06-30", "province_deadline": "2025-07-15",
-                "tasks": [
-                    {"task_id": "rs-1", "name": "大规模反应器系统", "category": "reactor_system", "complete_by": "2027-12-31"},
-                    {"task_id": "cc-1", "name": "一次性反应袋", "category": "components_consumables", "complete_by": "2027-12-31"},
-                ],
-            }),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
     let lead_uscc = roster_domain::samples::uscc_with_check("91320100MA1000001");
     let member_uscc = roster_domain::samples::uscc_with_check("91320500MA1000002");
     let driver = Driver::start().await;
+
+    // --- The ministry opens the call with its two tasks from the call's page.
+    let m = Browser::open(&driver, &app.base, "consortium-ministry-opens").await;
+    m.sign_in(&ministry).await;
+    m.go("/ui/calls").await;
+    m.click("#new-call").await;
+    m.fill("#open-call input[name=call_id]", "2025").await;
+    m.set_value("#open-call input[name=applicant_deadline]", "2025-06-30")
+        .await;
+    m.set_value("#open-call input[name=province_deadline]", "2025-07-15")
+        .await;
+    for (i, id, name, category) in [
+        (0, "rs-1", "大规模反应器系统", "reactor_system"),
+        (1, "cc-1", "一次性反应袋", "components_consumables"),
+    ] {
+        m.fill(&format!("#open-call input[name='task_id:{i}']"), id)
+            .await;
+        m.fill(&format!("#open-call input[name='task_name:{i}']"), name)
+            .await;
+        m.select(&format!("#open-call select[name='category:{i}']"), category)
+            .await;
+        m.fill(
+            &format!("#open-call input[name='targets:{i}']"),
+            "单罐 ≥ 2000 L；国产化率 ≥ 90%",
+        )
+        .await;
+        m.set_value(
+            &format!("#open-call input[name='complete_by:{i}']"),
+            "2027-12-31",
+        )
+        .await;
+    }
+    m.shot("call-open").await;
+    m.click("#open-call button[type=submit]").await;
+    assert!(
+        m.text("#flash").await.contains("已受理"),
+        "{}",
+        m.text("#flash").await
+    );
+    assert_eq!(m.count("#call-tasks tr[data-key]").await, 2);
+    m.close().await;
+    let opened = app.get(Some(&ministry), "/api/v1/calls/2025").await;
+    assert_eq!(
+        opened.body["call"]["tasks"][1]["targets"],
+        json!(["单罐 ≥ 2000 L", "国产化率 ≥ 90%"]),
+        "{}",
+        opened.body
+    );
 
     // --- The lead applies for its consortium (the member: a reactor user enterprise).
     app.clock.set("2025-06-30");

@@ -23,11 +23,11 @@ async fn act(app: &TestApp, token: &str, path: &str, mut body: Value) -> crate::
     app.post(token, path, &body).await
 }
 
-async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
+async fn a_consortium_goes_from_its_bid_to_the_success_list(app: &TestApp) {
     let ministry = app.token(Role::Ministry, None).await;
     app.clock.set("2025-05-20");
     let r = act(
-        &app,
+        app,
         &ministry,
         "/api/v1/calls",
         json!({
@@ -63,7 +63,7 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
     app.clock.set("2025-06-30");
     let no_user = unit("南京示例高校科技公司", "91320100MA1000003", "32", false);
     let r = act(
-        &app,
+        app,
         &lead_token,
         "/api/v1/calls/2025/bid",
         bid("b1", "rs-1", json!([no_user])),
@@ -76,7 +76,7 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
         r.body
     );
     let r = act(
-        &app,
+        app,
         &lead_token,
         "/api/v1/calls/2025/bid",
         bid("b1", "rs-1", json!([member])),
@@ -87,7 +87,7 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
     let mut unheld = bid("b9", "cc-1", json!([]));
     unheld["declarations"]["evidence"] =
         json!([{"title": "知识产权证明", "reference": "ip.pdf", "sha256": "ab".repeat(32)}]);
-    let r = act(&app, &lead_token, "/api/v1/calls/2025/bid", unheld).await;
+    let r = act(app, &lead_token, "/api/v1/calls/2025/bid", unheld).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(
         r.body["field"], "declarations.evidence[0].sha256",
@@ -98,7 +98,7 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
     // the applicant's to state).
     app.clock.set("2025-07-01");
     let r = act(
-        &app,
+        app,
         &lead_token,
         "/api/v1/calls/2025/bid",
         bid("b2", "cc-1", json!([])),
@@ -108,7 +108,7 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
 
     // C-7: another province sees no such bid; the lead's province recommends by 07-15.
     let r = act(
-        &app,
+        app,
         &guangdong,
         "/api/v1/calls/2025/bid-recommendation",
         json!({"bid_id": "b1", "opinion": "推荐"}),
@@ -117,7 +117,7 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
     assert_eq!(r.status, 404, "{}", r.body);
     app.clock.set("2025-07-15");
     let r = act(
-        &app,
+        app,
         &jiangsu,
         "/api/v1/calls/2025/bid-recommendation",
         json!({"bid_id": "b1", "opinion": "材料真实完整，同意推荐", "expert_argumentation": "2025-07-10 专家论证"}),
@@ -144,7 +144,7 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
                 {"milestone_id": "m2", "title": "示范应用", "due_on": "2026-12-31"}]}),
         ),
     ] {
-        let r = act(&app, &ministry, &format!("/api/v1/calls/2025/{path}"), body).await;
+        let r = act(app, &ministry, &format!("/api/v1/calls/2025/{path}"), body).await;
         assert_eq!(r.status, 201, "{path}: {}", r.body);
     }
 
@@ -158,7 +158,7 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
         "the member's part in the call"
     );
     let r = act(
-        &app,
+        app,
         &member_token,
         "/api/v1/calls/2025/milestone-report",
         json!({"bid_id": "b1", "milestone_id": "m1", "summary": "样机完成"}),
@@ -185,7 +185,7 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
     // The lead reports both milestones; the third-party evaluation; success; the list.
     app.clock.set("2026-03-30");
     let r = act(
-        &app,
+        app,
         &lead_token,
         "/api/v1/calls/2025/milestone-report",
         json!({"bid_id": "b1", "milestone_id": "m1", "summary": "样机完成"}),
@@ -209,7 +209,7 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
     assert_eq!(milestones[1]["overdue"], true, "{milestones}");
     assert_eq!(milestones[0]["overdue"], false, "m1 was reported in time");
     let r = act(
-        &app,
+        app,
         &lead_token,
         "/api/v1/calls/2025/milestone-report",
         json!({"bid_id": "b1", "milestone_id": "m2", "summary": "在两家用户企业示范应用"}),
@@ -235,7 +235,7 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
             json!({"task_id": "rs-1", "list": "success"}),
         ),
     ] {
-        let r = act(&app, &ministry, &format!("/api/v1/calls/2025/{path}"), body).await;
+        let r = act(app, &ministry, &format!("/api/v1/calls/2025/{path}"), body).await;
         assert_eq!(r.status, 201, "{path}: {}", r.body);
     }
     let seen = app.get(Some(&ministry), "/api/v1/calls/2025").await;
@@ -317,10 +317,20 @@ async fn a_consortium_goes_from_its_bid_to_the_success_list(app: TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consortium_goes_from_its_bid_to_the_success_list_on_sqlite() {
-    a_consortium_goes_from_its_bid_to_the_success_list(spawn_app(Kind::Sqlite).await).await;
+    a_consortium_goes_from_its_bid_to_the_success_list(&spawn_app(Kind::Sqlite).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consortium_goes_from_its_bid_to_the_success_list_on_postgres() {
-    a_consortium_goes_from_its_bid_to_the_success_list(spawn_app(Kind::Postgres).await).await;
+    a_consortium_goes_from_its_bid_to_the_success_list(&spawn_app(Kind::Postgres).await).await;
+}
+
+/// The same journey with the RabbitMQ transport (relay, read-model consumers and the policy
+/// consumer on their queues): the inbox, the known accidents of C-4 and the scheduler's C-8
+/// flag read models fed through the broker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consortium_goes_from_its_bid_to_the_success_list_on_postgres_with_rabbitmq() {
+    let env = crate::dynamic::Env::broker().await;
+    a_consortium_goes_from_its_bid_to_the_success_list(&env.app).await;
+    env.finish().await;
 }

@@ -60,6 +60,7 @@ mod dashboard;
 mod dynamic;
 mod hardening;
 mod kpi;
+mod public;
 mod read_models;
 mod reports;
 mod support;

@@ -47,6 +47,9 @@ pub(super) async fn calls(State(state): State<AppState>, v: Viewer) -> Result<Re
             "高性能生物反应器创新任务揭榜挂帅（工信厅联消费函〔2025〕220号）：工业和信息化部会同中国科学院组织。",
             "The bioreactor open competition (notice 220), run by MIIT with CAS."
         )) }
+        @if CommandKind::OpenCall.roles().contains(&v.actor.role) {
+            p { a.button href="/ui/calls/new" id="new-call" { (v.t("发布揭榜任务", "Open a call")) } }
+        }
         div.scroll { table id="calls" {
             thead { tr {
                 th { (v.t("揭榜", "Call")) } th { (v.t("申请截止", "Applicants by")) }
@@ -63,6 +66,170 @@ pub(super) async fn calls(State(state): State<AppState>, v: Viewer) -> Result<Re
         } }
     };
     Ok(page(&v, v.t("揭榜挂帅", "Open competition"), body))
+}
+
+/// Rows of tasks the open-call form offers; blank rows are no task.
+const TASK_ROWS: usize = 12;
+
+/// `/ui/calls/new`: the ministry opens a call (C-1) with its deadlines (C-5) and its tasks,
+/// entered as data from the call's task list. The form becomes the `OpenCall` command
+/// `POST /api/v1/calls` takes.
+pub(super) async fn new_call(
+    State(state): State<AppState>,
+    v: Viewer,
+) -> Result<Response, PageError> {
+    if !CommandKind::OpenCall.roles().contains(&v.actor.role) {
+        return Err(PageError::new(
+            &v,
+            Refusal::forbidden("only the ministry opens a call")
+                .zh("只有工业和信息化部（会同中国科学院）可以发布揭榜任务"),
+        ));
+    }
+    let today = state.app().today();
+    let body = html! {
+        form method="post" action="/ui/calls" id="open-call" class="call" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            input type="hidden" name="command_id" value=(Uuid::new_v4());
+            div.filters {
+                label { (v.t("揭榜编号", "Call id")) input type="text" name="call_id" required pattern="[A-Za-z0-9_-]{1,32}" placeholder="2026"; }
+                label { (v.t("名称", "Title")) input type="text" name="name" required value="高性能生物反应器创新任务揭榜挂帅"; }
+                label { (v.t("决定日期", "Decision date")) input type="date" name="business_date" value=(today) max=(today) required; }
+                label { (v.t("开始受理", "Opens on")) input type="date" name="opens_on" value=(today) required; }
+                label { (v.t("单位申请截止（C-5）", "Applicants by (C-5)")) input type="date" name="applicant_deadline" required; }
+                label { (v.t("省级推荐截止（C-5）", "Provinces by (C-5)")) input type="date" name="province_deadline" required; }
+            }
+            p.muted { (v.t(
+                "按揭榜任务榜单逐项填写任务；空行不计。指标每行一条（多条用“；”分隔）。",
+                "Enter the tasks of the call's list, one per row; blank rows are ignored. Targets are separated by “；”."
+            )) }
+            div.scroll { table id="call-tasks-form" {
+                thead { tr {
+                    th { (v.t("任务编号", "Task id")) } th { (v.t("任务名称", "Task")) }
+                    th { (v.t("类别（C-1）", "Category (C-1)")) } th { (v.t("指标", "Targets")) }
+                    th { (v.t("完成期限", "Complete by")) }
+                } }
+                tbody { @for i in 0..TASK_ROWS {
+                    tr {
+                        td { input type="text" name={"task_id:" (i)} pattern="[A-Za-z0-9_-]{1,32}" size="8"; }
+                        td { input type="text" name={"task_name:" (i)}; }
+                        td { select name={"category:" (i)} {
+                            @for c in challenge::Category::ALL { option value=(c.code()) { (v.t(c.name_zh(), c.code())) } }
+                        } }
+                        td { input type="text" name={"targets:" (i)}; }
+                        td { input type="date" name={"complete_by:" (i)}; }
+                    }
+                } }
+            } }
+            button.primary type="submit" { (v.t("发布揭榜任务", "Open the call")) }
+        }
+    };
+    Ok(page(&v, v.t("发布揭榜任务", "Open a call"), body))
+}
+
+/// The posted open-call form as the `OpenCall` command and its request; a row without a task
+/// id and name is no task.
+fn open_call_request(form: &[(String, String)]) -> Result<CommandRequest, Refusal> {
+    let command_id = super::actions::command_id(form)?;
+    let text = |k: &str| posted(form, k).unwrap_or_default().to_string();
+    let mut tasks = Vec::new();
+    for i in 0..TASK_ROWS {
+        let (id, name) = (
+            text(&format!("task_id:{i}")),
+            text(&format!("task_name:{i}")),
+        );
+        if id.is_empty() && name.is_empty() {
+            continue;
+        }
+        let targets: Vec<&str> = posted(form, &format!("targets:{i}"))
+            .unwrap_or_default()
+            .split(['；', ';'])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        tasks.push(json!({
+            "task_id": id, "name": name, "category": text(&format!("category:{i}")),
+            "targets": targets,
+            "complete_by": super::rounds::date(form, &format!("complete_by:{i}"))?,
+        }));
+    }
+    let body = json!({
+        "call_id": text("call_id"), "name": text("name"),
+        "opens_on": super::rounds::date(form, "opens_on")?,
+        "applicant_deadline": super::rounds::date(form, "applicant_deadline")?,
+        "province_deadline": super::rounds::date(form, "province_deadline")?,
+        "tasks": tasks,
+    });
+    let open: challenge::OpenCall = commands::typed("", body)?;
+    Ok(CommandRequest {
+        command_id,
+        business_date: super::rounds::date(form, "business_date")?,
+        expected_version: None,
+        correlation_id: None,
+        causation_id: None,
+        target: Target::Call {
+            call_id: open.call_id.clone(),
+            command: challenge::ChallengeCommand::OpenCall(open),
+        },
+    })
+}
+
+/// `POST /ui/calls`: opens the call; on success the call's page, else the form again with
+/// what was refused.
+pub(super) async fn open_call(
+    State(state): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let what = "POST /ui/calls";
+    let form = match checked_form(&state, &v, &headers, form, what).await {
+        Ok(f) => f,
+        Err(page) => return page,
+    };
+    let outcome = match open_call_request(&form) {
+        Ok(req) => {
+            let call_id = match &req.target {
+                Target::Call { call_id, .. } => call_id.clone(),
+                _ => String::new(),
+            };
+            commands::run(&state, &v.actor, req)
+                .await
+                .map(|o| (call_id, o))
+        }
+        Err(r) => {
+            state
+                .audit_refusal(v.actor.clone(), what, &r.code, &r.message)
+                .await;
+            Err(r)
+        }
+    };
+    match outcome {
+        Ok((call_id, o)) => {
+            state.sessions().flash(
+                &v.session_id,
+                Flash {
+                    ok: true,
+                    text: format!(
+                        "{} {}{}",
+                        v.t("已受理：", "Accepted:"),
+                        challenge_event_name(v.lang, "CallOpened"),
+                        if o.duplicate {
+                            v.t("（此前已受理）", " (already accepted before)")
+                        } else {
+                            ""
+                        }
+                    ),
+                    code: None,
+                },
+            );
+            // A call id that was accepted is letters, digits, '-' and '_' only.
+            Redirect::to(&format!("/ui/calls/{call_id}")).into_response()
+        }
+        Err(r) => {
+            state.sessions().flash(&v.session_id, refusal_flash(&v, &r));
+            Redirect::to("/ui/calls/new").into_response()
+        }
+    }
 }
 
 fn tally_table(v: &Viewer, id: &str, first: (&str, &str), rows: &[Tally]) -> Markup {
@@ -609,6 +776,52 @@ mod tests {
         assert_eq!(b.members.len(), 1, "an empty member row is no member");
         assert!(b.members[0].reactor_user && b.members[0].uscc == member);
         assert!(b.declarations.no_major_accident && !b.declarations.finalised_product_with_ip);
+    }
+
+    #[test]
+    fn the_open_call_form_becomes_the_open_call_command_without_blank_rows() {
+        let id = Uuid::new_v4().to_string();
+        let req = open_call_request(&pairs(&[
+            ("command_id", &id),
+            ("call_id", "2026"),
+            ("name", "揭榜挂帅"),
+            ("business_date", "2026-05-01"),
+            ("opens_on", "2026-05-06"),
+            ("applicant_deadline", "2026-06-30"),
+            ("province_deadline", "2026-07-15"),
+            ("task_id:0", "os-1"),
+            ("task_name:0", "生物制造工业操作系统"),
+            ("category:0", "industrial_os"),
+            ("targets:0", "实时控制；数据采集;  "),
+            ("complete_by:0", "2028-06-30"),
+            ("task_id:1", ""),
+            ("task_name:1", ""),
+            ("category:1", "reactor_system"),
+        ]))
+        .unwrap();
+        let Target::Call {
+            command: challenge::ChallengeCommand::OpenCall(c),
+            call_id,
+        } = req.target
+        else {
+            panic!("a call")
+        };
+        assert_eq!(call_id, "2026");
+        assert_eq!(c.tasks.len(), 1, "a blank row is no task");
+        assert_eq!(c.tasks[0].category, challenge::Category::IndustrialOs);
+        assert_eq!(c.tasks[0].targets, ["实时控制", "数据采集"]);
+        assert_eq!(c.applicant_deadline.to_string(), "2026-06-30");
+        assert_eq!(req.business_date.unwrap().to_string(), "2026-05-01");
+
+        let bad = open_call_request(&pairs(&[
+            ("command_id", &id),
+            ("call_id", "2026"),
+            ("task_id:0", "os-1"),
+            ("task_name:0", "x"),
+            ("complete_by:0", "2028-02-30"),
+        ]))
+        .unwrap_err();
+        assert_eq!(bad.field.as_deref(), Some("complete_by:0"));
     }
 
     #[test]

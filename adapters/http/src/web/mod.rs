@@ -11,6 +11,7 @@ mod calls;
 mod charts;
 mod forms;
 pub(crate) mod pages;
+mod public;
 mod rounds;
 mod services;
 pub(crate) mod session;
@@ -37,6 +38,10 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui") }))
         .route("/ui", get(home))
+        .route("/public", get(public::roster))
+        .route("/public/platforms/{platform_id}", get(public::platform))
+        .route("/public/notice", get(public::notice))
+        .route("/public/calls", get(public::calls))
         .route("/ui/signin", get(signin_form).post(signin))
         .route("/ui/signout", post(signout))
         .route("/ui/lang", get(language))
@@ -58,7 +63,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/batch", post(batch::batch))
         .route("/ui/rounds", post(rounds::open_round))
         .route("/ui/rounds/new", get(rounds::new_round))
-        .route("/ui/calls", get(calls::calls))
+        .route("/ui/calls", get(calls::calls).post(calls::open_call))
+        .route("/ui/calls/new", get(calls::new_call))
         .route(
             "/ui/calls/{call_id}",
             get(calls::call_page).post(calls::call_act),
@@ -136,7 +142,7 @@ pub(crate) enum Lang {
 }
 
 impl Lang {
-    fn of(parts_headers: &axum::http::HeaderMap) -> Lang {
+    pub(crate) fn of(parts_headers: &axum::http::HeaderMap) -> Lang {
         match cookie(parts_headers, LANG_COOKIE).as_deref() {
             Some("en") => Lang::En,
             _ => Lang::Zh,
@@ -502,6 +508,55 @@ pub(crate) fn layout(
     flash: Option<&Flash>,
     content: Markup,
 ) -> Markup {
+    let header = html! {
+        a.brand href="/ui" { (lang.t("生物制造中试平台名单", "Pilot platform roster")) }
+        @if let Some((actor, csrf)) = viewer {
+            nav {
+                @for (path, zh, en) in nav_for(actor.role) {
+                    a href=(path) class=[title.eq(lang.t(zh, en)).then_some("on")] { (lang.t(zh, en)) }
+                }
+            }
+            span.who { (role_name(lang, actor)) }
+            form method="post" action="/ui/signout" {
+                input type="hidden" name="csrf" value=(csrf);
+                button type="submit" id="signout" { (lang.t("退出", "Sign out")) }
+            }
+        }
+    };
+    shell(lang, title, header, flash, content)
+}
+
+/// The public face's pages (RULES.md §13): no session, their own navigation, a sign-in link.
+pub(crate) fn public_layout(
+    lang: Lang,
+    title: &str,
+    flash: Option<&Flash>,
+    content: Markup,
+) -> Markup {
+    let header = html! {
+        a.brand href="/public" { (lang.t("生物制造中试能力建设平台", "Biomanufacturing pilot platforms")) }
+        nav {
+            @for (path, zh, en) in [
+                ("/public", "平台名单", "Roster"),
+                ("/public/notice", "公示", "Public notice"),
+                ("/public/calls", "揭榜挂帅", "Open competition"),
+                ("/api/v1/openapi.json", "开放数据", "Open data"),
+            ] {
+                a href=(path) class=[title.eq(lang.t(zh, en)).then_some("on")] { (lang.t(zh, en)) }
+            }
+        }
+        a href="/ui/signin" id="signin-link" { (lang.t("登录", "Sign in")) }
+    };
+    shell(lang, title, header, flash, content)
+}
+
+fn shell(
+    lang: Lang,
+    title: &str,
+    header: Markup,
+    flash: Option<&Flash>,
+    content: Markup,
+) -> Markup {
     let other = match lang {
         Lang::Zh => ("en", "English"),
         Lang::En => ("zh", "中文"),
@@ -517,20 +572,8 @@ pub(crate) fn layout(
             }
             body {
                 header {
-                    a.brand href="/ui" { (lang.t("生物制造中试平台名单", "Pilot platform roster")) }
-                    @if let Some((actor, csrf)) = viewer {
-                        nav {
-                            @for (path, zh, en) in nav_for(actor.role) {
-                                a href=(path) class=[title.eq(lang.t(zh, en)).then_some("on")] { (lang.t(zh, en)) }
-                            }
-                        }
-                        span.who { (role_name(lang, actor)) }
-                        form method="post" action="/ui/signout" {
-                            input type="hidden" name="csrf" value=(csrf);
-                            button type="submit" id="signout" { (lang.t("退出", "Sign out")) }
-                        }
-                    }
-                    a href={"/ui/lang?to=" (other.0)} lang=(other.0) { (other.1) }
+                    (header)
+                    a href={"/ui/lang?to=" (other.0)} lang=(other.0) id="lang-switch" { (other.1) }
                 }
                 main {
                     h1 { (title) }
@@ -804,11 +847,22 @@ async fn language(
         _ => "zh",
     };
     // Back to the page the switch was clicked on (same site only).
+    // The referer's path (after the scheme and host), if it is a dashboard or public page.
     let back = headers
         .get(header::REFERER)
         .and_then(|r| r.to_str().ok())
-        .and_then(|r| r.find("/ui").map(|i| r[i..].to_string()))
-        .filter(|p| !p.starts_with("/ui/lang"))
+        .map(|r| {
+            let after_scheme = r.find("://").map_or(r, |i| &r[i + 3..]);
+            after_scheme
+                .find('/')
+                .map_or("/", |i| &after_scheme[i..])
+                .to_string()
+        })
+        .filter(|p| {
+            (p.starts_with("/ui") || crate::limits::is_public(p.split('?').next().unwrap_or("")))
+                && !p.starts_with("/ui/lang")
+                && !p.starts_with("//")
+        })
         .unwrap_or_else(|| "/ui".into());
     let mut resp = Redirect::to(&back).into_response();
     resp.headers_mut().insert(

@@ -76,7 +76,7 @@ pub(super) async fn new_round(
 }
 
 /// A posted date field: absent or empty is `None`, anything else must be a date.
-fn date(form: &[(String, String)], name: &str) -> Result<Option<NaiveDate>, Refusal> {
+pub(super) fn date(form: &[(String, String)], name: &str) -> Result<Option<NaiveDate>, Refusal> {
     posted(form, name)
         .map(|d| {
             NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {

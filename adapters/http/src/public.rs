@@ -1,0 +1,447 @@
+//! The open data API (`/api/public/v1/…`, RULES.md §13): no token, read only. The roster as
+//! published (search, filters, `sort`, `limit`/`skip` with `meta` totals, after openFDA), a
+//! listed platform's profile, the platforms on public notice, the published lists of the
+//! bioreactor competition, and bulk downloads of the whole public roster (CSV, XLSX, JSON).
+//!
+//! Every answer carries a strong `ETag` (SHA-256 of the body; `If-None-Match` answers 304),
+//! `Last-Modified` (when the newest event was recorded) and `Access-Control-Allow-Origin: *`;
+//! a preflight `OPTIONS` is answered for GET only. Each client address has its own budget for
+//! the public face (`limits::Limits::public`), tighter than a signed-in user's.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use roster_domain::error::{code, Refusal};
+use roster_domain::values::{Domain, Province};
+use roster_projections::export;
+use roster_projections::public::{self, PublicQuery};
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::problem::Problem;
+use crate::reads::{date_param, known};
+use crate::AppState;
+
+/// Rows a page of the public roster has unless `limit` says otherwise …
+pub(crate) const DEFAULT_LIMIT: usize = 100;
+/// … and at most (the bulk downloads have every row).
+pub(crate) const MAX_LIMIT: usize = 1000;
+
+/// The query parameters of `GET /api/public/v1/roster`.
+pub(crate) const ROSTER_PARAMS: [&str; 9] = [
+    "as_of", "search", "province", "domain", "batch", "sort", "limit", "skip", "format",
+];
+
+/// The values given (an empty value, as a page's form sends for "any", is no value).
+fn given(params: &HashMap<String, String>) -> HashMap<String, String> {
+    params
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), v.trim().to_string()))
+        .collect()
+}
+
+fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<usize>, Refusal> {
+    params
+        .get(name)
+        .map(|n| {
+            n.parse::<usize>().map_err(|_| {
+                Refusal::invalid(name, format!("{name} '{n}' is not a whole number"))
+                    .zh(format!("“{n}”不是整数"))
+            })
+        })
+        .transpose()
+}
+
+/// The public roster query (filters only; order and page apart).
+pub(crate) fn roster_query(params: &HashMap<String, String>) -> Result<PublicQuery, Refusal> {
+    let params = given(params);
+    Ok(PublicQuery {
+        as_of: date_param(&params, "as_of")?,
+        search: params.get("search").cloned(),
+        province: params
+            .get("province")
+            .map(|p| {
+                Province::parse(p).ok_or_else(|| {
+                    Refusal::invalid("province", format!("unknown province code '{p}'"))
+                        .zh(format!("没有省份代码“{p}”"))
+                })
+            })
+            .transpose()?,
+        domain: params
+            .get("domain")
+            .map(|d| {
+                Domain::parse(d).ok_or_else(|| {
+                    Refusal::invalid("domain", format!("unknown domain '{d}'"))
+                        .zh(format!("没有领域“{d}”"))
+                })
+            })
+            .transpose()?,
+        batch: number(&params, "batch")?
+            .map(|b| {
+                u32::try_from(b)
+                    .ok()
+                    .filter(|b| *b >= 1)
+                    .ok_or_else(|| Refusal::invalid("batch", "batch is a number from 1"))
+            })
+            .transpose()?,
+    })
+}
+
+/// The page of the answer: `skip` rows skipped, at most `limit` rows.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub(crate) struct Page {
+    pub skip: usize,
+    pub limit: usize,
+    /// Every row matching the query, whatever the page.
+    pub total: usize,
+}
+
+/// What every list answer of the public API says of itself.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub(crate) struct Meta {
+    /// The date the answer is as of.
+    pub as_of: NaiveDate,
+    /// When the newest event behind the answer was recorded.
+    pub last_updated: Option<DateTime<Utc>>,
+    pub results: Page,
+    /// What the figures are and where they come from.
+    pub disclaimer: &'static str,
+}
+
+const DISCLAIMER: &str = "生物制造中试能力建设平台名单（工业和信息化部、国家发展改革委）。以公布的名单为准。 The roster as published by MIIT and NDRC; the published notices prevail.";
+
+fn json_body<T: Serialize>(value: &T) -> Result<Vec<u8>, Problem> {
+    serde_json::to_vec(value).map_err(|e| Problem::new(code::INTERNAL, e.to_string()))
+}
+
+/// A public answer: `body` with its ETag (304 when the client has it), Last-Modified, CORS.
+pub(crate) fn cached(
+    headers: &HeaderMap,
+    content_type: &str,
+    disposition: Option<String>,
+    last: Option<DateTime<Utc>>,
+    body: Vec<u8>,
+) -> Response {
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut resp = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut r = Response::new(Body::from(body));
+        if let Ok(v) = HeaderValue::from_str(content_type) {
+            r.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        if let Some(d) = disposition.and_then(|d| HeaderValue::from_str(&d).ok()) {
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, d);
+        }
+        r
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Some(v) = last.and_then(|t| HeaderValue::from_str(&httpdate(t)).ok()) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    // Stored by anyone, checked with the ETag before each use.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, no-cache"),
+    );
+    resp
+}
+
+/// An HTTP date (RFC 9110 IMF-fixdate).
+fn httpdate(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn refused(r: Refusal) -> Response {
+    Problem::from(r).into_response()
+}
+
+/// The public roster rows of `params`, ordered, with the date they are as of.
+pub(crate) async fn roster_rows(
+    state: &AppState,
+    params: &HashMap<String, String>,
+) -> Result<(NaiveDate, Vec<public::PublicEntry>), Refusal> {
+    let q = roster_query(params)?;
+    let (as_of, mut rows) = state.app().public_roster(&q).await?;
+    if let Some(s) = given(params).get("sort") {
+        public::sort(&mut rows, s)
+            .map_err(|e| Refusal::invalid("sort", e).zh(format!("排序方式“{s}”不可用")))?;
+    }
+    Ok((as_of, rows))
+}
+
+/// `GET /api/public/v1/roster`: a page of the published roster with its totals; with
+/// `format=csv|xlsx` every matching row as a file.
+pub(crate) async fn roster(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    match roster_answer(
+        &state,
+        &headers,
+        &params,
+        params.get("format").map(String::as_str),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(r) => refused(r),
+    }
+}
+
+async fn roster_answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    format: Option<&str>,
+) -> Result<Response, Refusal> {
+    known(params, &ROSTER_PARAMS)?;
+    let p = given(params);
+    let limit = number(&p, "limit")?.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(Refusal::invalid(
+            "limit",
+            format!("limit is from 1 to {MAX_LIMIT}; the bulk downloads have every row"),
+        )
+        .zh(format!("每页条数为 1 至 {MAX_LIMIT}")));
+    }
+    let skip = number(&p, "skip")?.unwrap_or(0);
+    let (as_of, rows) = roster_rows(state, params).await?;
+    let last = state.app().last_recorded().await;
+    let file = |ext: &str| format!("attachment; filename=\"pilot-platforms-{as_of}.{ext}\"");
+    Ok(match format {
+        None | Some("json") => {
+            let total = rows.len();
+            let results: Vec<_> = rows.into_iter().skip(skip).take(limit).collect();
+            let body = json_body(&json!({
+                "meta": Meta {
+                    as_of,
+                    last_updated: last,
+                    results: Page { skip, limit, total },
+                    disclaimer: DISCLAIMER,
+                },
+                "results": results,
+            }))
+            .map_err(|p| p.refusal)?;
+            cached(headers, "application/json", None, last, body)
+        }
+        Some("csv") => {
+            let body = export::to_csv(&export::public_roster_sheet(&rows))
+                .map_err(|e| Refusal::new(code::INTERNAL, e.to_string()))?;
+            cached(
+                headers,
+                "text/csv; charset=utf-8",
+                Some(file("csv")),
+                last,
+                body.into_bytes(),
+            )
+        }
+        Some("xlsx") => {
+            let body = export::to_xlsx(&[export::public_roster_sheet(&rows)])
+                .map_err(|e| Refusal::new(code::INTERNAL, e.to_string()))?;
+            cached(
+                headers,
+                crate::web::pages::XLSX,
+                Some(file("xlsx")),
+                last,
+                body,
+            )
+        }
+        Some(other) => {
+            return Err(Refusal::invalid(
+                "format",
+                format!("format '{other}' is not json, csv or xlsx"),
+            ))
+        }
+    })
+}
+
+/// `GET /api/public/v1/downloads/roster.csv|.xlsx|.json`: the whole published roster as of a date (the
+/// bulk downloads; the same filters, no page).
+pub(crate) async fn bulk(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let format = match file.as_str() {
+        "roster.csv" => "csv",
+        "roster.xlsx" => "xlsx",
+        "roster.json" => "json",
+        _ => {
+            return refused(Refusal::not_found(format!(
+                "no download {file}; roster.csv, roster.xlsx or roster.json"
+            )))
+        }
+    };
+    let mut params = params;
+    if params.contains_key("format") || params.contains_key("limit") || params.contains_key("skip")
+    {
+        return refused(Refusal::invalid(
+            "format",
+            "a download has every row in the format its name gives",
+        ));
+    }
+    if format == "json" {
+        let run = async {
+            known(&params, &ROSTER_PARAMS)?;
+            let (as_of, rows) = roster_rows(&state, &params).await?;
+            let last = state.app().last_recorded().await;
+            let total = rows.len();
+            let body = json_body(&json!({
+                "meta": Meta {
+                    as_of,
+                    last_updated: last,
+                    results: Page { skip: 0, limit: total, total },
+                    disclaimer: DISCLAIMER,
+                },
+                "results": rows,
+            }))
+            .map_err(|p| p.refusal)?;
+            Ok::<_, Refusal>(cached(
+                &headers,
+                "application/json",
+                Some(format!(
+                    "attachment; filename=\"pilot-platforms-{as_of}.json\""
+                )),
+                last,
+                body,
+            ))
+        };
+        return run.await.unwrap_or_else(refused);
+    }
+    params.remove("format");
+    roster_answer(&state, &headers, &params, Some(format))
+        .await
+        .unwrap_or_else(refused)
+}
+
+/// `GET /api/public/v1/platforms/{platform_id}`: a listed platform's public profile.
+pub(crate) async fn platform(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(platform_id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let run = async {
+        known(&params, &["as_of"])?;
+        let as_of = date_param(&given(&params), "as_of")?;
+        let profile = state.app().public_profile(&platform_id, as_of).await?;
+        let last = state.app().last_recorded().await;
+        let body = json_body(&profile).map_err(|p| p.refusal)?;
+        Ok::<_, Refusal>(cached(&headers, "application/json", None, last, body))
+    };
+    run.await.unwrap_or_else(refused)
+}
+
+/// `GET /api/public/v1/notice`: the platforms on public notice on a day (default today).
+pub(crate) async fn notice(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let run = async {
+        known(&params, &["on"])?;
+        let on = date_param(&given(&params), "on")?;
+        let rows = state.app().public_notice(on).await?;
+        let last = state.app().last_recorded().await;
+        let total = rows.len();
+        let body = json_body(&json!({
+            "meta": Meta {
+                as_of: on.unwrap_or_else(|| state.app().today()),
+                last_updated: last,
+                results: Page { skip: 0, limit: total, total },
+                disclaimer: DISCLAIMER,
+            },
+            "results": rows,
+        }))
+        .map_err(|p| p.refusal)?;
+        Ok::<_, Refusal>(cached(&headers, "application/json", None, last, body))
+    };
+    run.await.unwrap_or_else(refused)
+}
+
+/// `GET /api/public/v1/calls`: the calls of the bioreactor competition with their published
+/// lists.
+pub(crate) async fn calls(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let run = async {
+        let calls = state.app().public_calls().await?;
+        let last = state.app().last_recorded().await;
+        let body = json_body(&json!({ "results": calls })).map_err(|p| p.refusal)?;
+        Ok::<_, Refusal>(cached(&headers, "application/json", None, last, body))
+    };
+    run.await.unwrap_or_else(refused)
+}
+
+/// `GET /api/public/v1/calls/{call_id}`: one call with its lists as published by `as_of`.
+pub(crate) async fn call(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(call_id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let run = async {
+        known(&params, &["as_of"])?;
+        let as_of = date_param(&given(&params), "as_of")?;
+        let call = state.app().public_call(&call_id, as_of).await?;
+        let last = state.app().last_recorded().await;
+        let body = json_body(&call).map_err(|p| p.refusal)?;
+        Ok::<_, Refusal>(cached(&headers, "application/json", None, last, body))
+    };
+    run.await.unwrap_or_else(refused)
+}
+
+/// CORS for the public API: every origin may GET (no credentials: there are none); a
+/// preflight is answered for GET and HEAD only.
+pub(crate) async fn cors(req: Request, next: Next) -> Response {
+    let public = req.uri().path().starts_with("/api/public/");
+    if public && req.method() == Method::OPTIONS {
+        let mut resp = StatusCode::NO_CONTENT.into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, HEAD"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("If-None-Match"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("86400"),
+        );
+        return resp;
+    }
+    let mut resp = next.run(req).await;
+    if public {
+        let h = resp.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("ETag, Last-Modified, Retry-After"),
+        );
+    }
+    resp
+}

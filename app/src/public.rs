@@ -1,0 +1,125 @@
+//! What anyone reads without signing in (RULES.md §13): the roster as published, a listed
+//! platform's public profile, the platforms on public notice, the published lists of the
+//! bioreactor competition. Each answer is built from public fields only (`roster_projections::
+//! public`, `Call::public_view`), so nothing private can reach it by a forgotten filter; a
+//! platform that is not on the roster at the date answers exactly as one that does not exist.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use roster_domain::challenge::PublicCall;
+use roster_domain::platform::Status;
+use roster_domain::request::valid_platform_id;
+use roster_domain::Refusal;
+use roster_projections::models;
+use roster_projections::public::{self, NoticeEntry, PublicEntry, PublicProfile, PublicQuery};
+
+use crate::{refused, App};
+
+impl App {
+    async fn roster_documents(
+        &self,
+    ) -> Result<Vec<roster_projections::models::roster::RosterDoc>, Refusal> {
+        self.read_your_writes().await;
+        models::ROSTER
+            .load(self.models().as_ref())
+            .await
+            .map_err(refused)
+    }
+
+    /// The roster as published at `q.as_of` (default today), in batch and 序号 order, with the
+    /// date it is as of.
+    pub async fn public_roster(
+        &self,
+        q: &PublicQuery,
+    ) -> Result<(NaiveDate, Vec<PublicEntry>), Refusal> {
+        let docs = self.roster_documents().await?;
+        let today = self.today();
+        Ok((q.as_of.unwrap_or(today), public::roster(&docs, q, today)))
+    }
+
+    /// The public profile of a platform on the roster at `as_of` (default today).
+    pub async fn public_profile(
+        &self,
+        platform_id: &str,
+        as_of: Option<NaiveDate>,
+    ) -> Result<PublicProfile, Refusal> {
+        let missing = || {
+            Refusal::not_found(format!("no listed platform {platform_id}"))
+                .zh(format!("名单中没有平台 {platform_id}"))
+        };
+        if !valid_platform_id(platform_id) {
+            return Err(missing());
+        }
+        let d = as_of.unwrap_or_else(|| self.today());
+        let q = PublicQuery {
+            as_of: Some(d),
+            ..Default::default()
+        };
+        let docs = self.roster_documents().await?;
+        let entry = public::roster(&docs, &q, d)
+            .into_iter()
+            .find(|e| e.platform_id == platform_id)
+            .ok_or_else(missing)?;
+        let doc = docs
+            .iter()
+            .find(|x| x.platform_id == platform_id)
+            .ok_or_else(missing)?;
+        let loaded = self.service().load_platform(platform_id).await?;
+        Ok(public::profile(entry, doc, loaded.state.form.as_ref(), d))
+    }
+
+    /// The platforms on public notice on `on` (default today): the day is inside their notice
+    /// period, both ends included.
+    pub async fn public_notice(&self, on: Option<NaiveDate>) -> Result<Vec<NoticeEntry>, Refusal> {
+        let d = on.unwrap_or_else(|| self.today());
+        let docs = self.roster_documents().await?;
+        let mut out = Vec::new();
+        for doc in docs.iter().filter(|x| x.status_at(d) == Status::OnNotice) {
+            let loaded = self.service().load_platform(&doc.platform_id).await?;
+            if let Some((from, until)) = loaded.state.notice {
+                if from <= d && d <= until {
+                    out.push(public::notice_entry(doc, from, until));
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.until, &a.province, &a.unit_name).cmp(&(b.until, &b.province, &b.unit_name))
+        });
+        Ok(out)
+    }
+
+    /// A call of the bioreactor competition with its lists as published by `as_of` (default
+    /// today).
+    pub async fn public_call(
+        &self,
+        call_id: &str,
+        as_of: Option<NaiveDate>,
+    ) -> Result<PublicCall, Refusal> {
+        let call = self.call_as_of(call_id, as_of, None).await?;
+        call.public_view().ok_or_else(|| {
+            Refusal::not_found(format!("no call {call_id}")).zh(format!("没有揭榜 {call_id}"))
+        })
+    }
+
+    /// Every call of the competition as the public reads it.
+    pub async fn public_calls(&self) -> Result<Vec<PublicCall>, Refusal> {
+        let ids = self
+            .events()
+            .stream_ids("call-")
+            .await
+            .map_err(roster_domain::error::store_refusal)?;
+        let mut out = Vec::new();
+        for id in ids.iter().filter_map(|s| s.strip_prefix("call-")) {
+            if let Ok(c) = self.public_call(id, None).await {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// When the newest event the process has read was recorded: what the public face gives as
+    /// `Last-Modified`.
+    pub async fn last_recorded(&self) -> Option<DateTime<Utc>> {
+        self.read_your_writes().await;
+        self.catalog().await.last_recorded
+    }
+}

@@ -1,0 +1,363 @@
+//! The public face (RULES.md §13) on the demo: an anonymous client reads the published roster,
+//! a profile, the notice and the published lists of the competition, pages with correct totals,
+//! gets ETags, CORS and its own rate limit, and gets 401 or 404 on everything else.
+
+use roster_domain::actor::Role;
+use serde_json::Value;
+
+use crate::app::{spawn_app, Kind, TestApp};
+
+async fn raw(app: &TestApp, path: &str) -> reqwest::Response {
+    app.http
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn an_anonymous_client_reads_the_public_face_and_nothing_else(app: TestApp) {
+    app.load_demo().await;
+    let analyst = app.token(Role::Analyst, None).await;
+    let on = "2026-11-20";
+
+    // The published roster: every platform on the roster that day, by batch and 序号.
+    let signed_in = app
+        .get(Some(&analyst), &format!("/api/v1/roster?as_of={on}"))
+        .await;
+    let listed = signed_in.body["total"].as_u64().unwrap() as usize;
+    assert!(listed > 5, "{}", signed_in.body);
+    let all = app
+        .get(
+            None,
+            &format!("/api/public/v1/roster?as_of={on}&limit=1000"),
+        )
+        .await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(all.body["meta"]["results"]["total"], listed);
+    let rows = all.body["results"].as_array().unwrap();
+    assert_eq!(rows.len(), listed);
+    assert_eq!(
+        (rows[0]["batch_name"].as_str(), rows[0]["serial"].as_u64()),
+        (Some("第一批"), Some(1))
+    );
+    assert_eq!(rows[0]["listed_on"], "2025-12-01");
+    let serials: Vec<u64> = rows.iter().map(|r| r["serial"].as_u64().unwrap()).collect();
+    assert_eq!(serials, (1..=listed as u64).collect::<Vec<_>>());
+    let text = all.body.to_string();
+    for private in ["uscc", "status", "next_review_due", "incident"] {
+        assert!(!text.contains(private), "{private} is not public: {text}");
+    }
+
+    // Pages with correct totals; a sort; bad parameters named.
+    let page = app
+        .get(
+            None,
+            &format!("/api/public/v1/roster?as_of={on}&limit=2&skip=1"),
+        )
+        .await;
+    assert_eq!(
+        page.body["meta"]["results"],
+        serde_json::json!({"skip": 1, "limit": 2, "total": listed})
+    );
+    assert_eq!(page.body["results"].as_array().unwrap().len(), 2);
+    assert_eq!(page.body["results"][0], rows[1]);
+    let last = app
+        .get(
+            None,
+            &format!("/api/public/v1/roster?as_of={on}&skip={}", listed - 1),
+        )
+        .await;
+    assert_eq!(last.body["results"].as_array().unwrap().len(), 1);
+    let sorted = app
+        .get(
+            None,
+            &format!("/api/public/v1/roster?as_of={on}&sort=-stars&limit=1000"),
+        )
+        .await;
+    let stars: Vec<u64> = sorted.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["stars"].as_u64().unwrap_or(0))
+        .collect();
+    assert!(stars.windows(2).all(|w| w[0] >= w[1]), "{stars:?}");
+    for (query, field) in [
+        ("sort=uscc", "sort"),
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("province=99", "province"),
+        ("as_of=2026-02-30", "as_of"),
+        ("status=listed", "status"),
+    ] {
+        let r = app
+            .get(None, &format!("/api/public/v1/roster?{query}"))
+            .await;
+        assert_eq!(
+            (r.status, r.body["field"].as_str()),
+            (400, Some(field)),
+            "{query}: {}",
+            r.body
+        );
+    }
+    // Search by a word of the name keeps the 序号; a filter by province.
+    let first_unit = rows[0]["unit_name"].as_str().unwrap().to_string();
+    let found = app
+        .get(
+            None,
+            &format!(
+                "/api/public/v1/roster?as_of={on}&search={}",
+                urlencode(&first_unit)
+            ),
+        )
+        .await;
+    assert_eq!(found.body["results"][0]["serial"], 1, "{}", found.body);
+    let province = rows[0]["province"].as_str().unwrap();
+    let in_province = app
+        .get(
+            None,
+            &format!("/api/public/v1/roster?as_of={on}&province={province}&limit=1000"),
+        )
+        .await;
+    let expected = rows.iter().filter(|r| r["province"] == province).count();
+    assert_eq!(in_province.body["meta"]["results"]["total"], expected);
+    // Before the first listing, nobody.
+    let before = app
+        .get(None, "/api/public/v1/roster?as_of=2025-11-30")
+        .await;
+    assert_eq!(before.body["meta"]["results"]["total"], 0);
+
+    // A profile of a listed platform; a platform not on the roster answers as one that does
+    // not exist.
+    let id = rows[0]["platform_id"].as_str().unwrap();
+    let profile = app
+        .get(None, &format!("/api/public/v1/platforms/{id}?as_of={on}"))
+        .await;
+    assert_eq!(profile.status, 200, "{}", profile.body);
+    assert_eq!(profile.body["serial"], 1);
+    assert!(
+        !profile.body["vessels"].as_array().unwrap().is_empty(),
+        "{}",
+        profile.body
+    );
+    assert!(!profile.body.to_string().contains("uscc"));
+    let funnel = app.get(Some(&analyst), "/api/v1/platforms?limit=500").await;
+    let unlisted = funnel.body["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["platform_id"].as_str().unwrap().to_string())
+        .find(|p| !rows.iter().any(|r| r["platform_id"] == p.as_str()))
+        .expect("the demo has platforms that were never listed");
+    let hidden = app
+        .get(None, &format!("/api/public/v1/platforms/{unlisted}"))
+        .await;
+    let nothing = app
+        .get(None, "/api/public/v1/platforms/no-such-platform")
+        .await;
+    assert_eq!((hidden.status, nothing.status), (404, 404));
+    assert_eq!(hidden.body["code"], nothing.body["code"]);
+
+    // The notice: during 2025-11-20..26 the platforms on notice, the day after none.
+    let notice = app.get(None, "/api/public/v1/notice?on=2025-11-26").await;
+    assert_eq!(notice.status, 200, "{}", notice.body);
+    let on_notice = notice.body["results"].as_array().unwrap();
+    assert!(!on_notice.is_empty());
+    assert_eq!(
+        (
+            on_notice[0]["from"].as_str(),
+            on_notice[0]["until"].as_str()
+        ),
+        (Some("2025-11-20"), Some("2025-11-26"))
+    );
+    let after = app.get(None, "/api/public/v1/notice?on=2025-11-27").await;
+    assert_eq!(after.body["meta"]["results"]["total"], 0, "{}", after.body);
+
+    // The published lists of the competition, without codes or evaluations.
+    let call = app.get(None, "/api/public/v1/calls/2025").await;
+    assert_eq!(call.status, 200, "{}", call.body);
+    let success = call.body["lists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["list"] == "success")
+        .expect("the demo publishes a success list");
+    assert!(!success["entries"].as_array().unwrap().is_empty());
+    let text = call.body.to_string();
+    assert!(
+        !text.contains("uscc") && !text.contains("score") && !text.contains("milestone"),
+        "{text}"
+    );
+    assert_eq!(
+        app.get(None, "/api/public/v1/calls").await.body["results"][0]["call_id"],
+        "2025"
+    );
+    assert_eq!(app.get(None, "/api/public/v1/calls/1999").await.status, 404);
+
+    // Everything else needs a token: 401 on the API, the sign-in page for the dashboard.
+    for path in [
+        "/api/v1/roster",
+        "/api/v1/platforms",
+        &format!("/api/v1/platforms/{id}"),
+        &format!("/api/v1/platforms/{id}/timeline"),
+        "/api/v1/calls/2025",
+        "/api/v1/reviews",
+        "/api/v1/incidents",
+        "/api/v1/reports/kpi",
+        "/api/v1/audit",
+    ] {
+        assert_eq!(app.get(None, path).await.status, 401, "{path}");
+    }
+    let ui = app
+        .http
+        .get(format!("{}/ui/roster", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(ui.url().path().starts_with("/ui/signin"), "{}", ui.url());
+    // The OpenAPI document is public.
+    let doc = app.get(None, "/api/v1/openapi.json").await;
+    assert_eq!(doc.status, 200);
+    assert!(doc.body["paths"]["/api/public/v1/roster"]["get"]["security"] == serde_json::json!([]));
+
+    // ETag and Last-Modified; the same ETag answers 304.
+    let r = raw(&app, &format!("/api/public/v1/roster?as_of={on}")).await;
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert!(r.headers().contains_key("last-modified"));
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    let again = app
+        .http
+        .get(format!("{}/api/public/v1/roster?as_of={on}", app.base))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let other = app
+        .http
+        .get(format!(
+            "{}/api/public/v1/roster?as_of=2025-12-01",
+            app.base
+        ))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200, "another answer, another ETag");
+    // CORS preflight for GET.
+    let pre = app
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/public/v1/roster", app.base),
+        )
+        .header("Origin", "https://data.example.org")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 204);
+    assert_eq!(pre.headers()["access-control-allow-methods"], "GET, HEAD");
+
+    // Bulk downloads: every row, CSV with a header line, XLSX, JSON.
+    let csv = raw(
+        &app,
+        &format!("/api/public/v1/downloads/roster.csv?as_of={on}"),
+    )
+    .await;
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    assert_eq!(csv.lines().count(), listed + 1, "{csv}");
+    assert!(csv.lines().next().unwrap().contains("serial"));
+    let xlsx = raw(
+        &app,
+        &format!("/api/public/v1/downloads/roster.xlsx?as_of={on}"),
+    )
+    .await;
+    assert_eq!(xlsx.status(), 200);
+    assert_eq!(&xlsx.bytes().await.unwrap()[..2], b"PK");
+    let json: Value = raw(
+        &app,
+        &format!("/api/public/v1/downloads/roster.json?as_of={on}"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(json["results"].as_array().unwrap().len(), listed);
+    assert_eq!(
+        raw(&app, "/api/public/v1/downloads/roster.pdf")
+            .await
+            .status(),
+        404
+    );
+
+    // The public pages, without a session.
+    let page = raw(&app, &format!("/public?as_of={on}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("第一批") && html.contains(&first_unit));
+    assert!(!html.contains("统一社会信用代码"));
+    let profile_page = raw(&app, &format!("/public/platforms/{id}")).await;
+    assert_eq!(profile_page.status(), 200);
+    assert_eq!(
+        raw(&app, &format!("/public/platforms/{unlisted}"))
+            .await
+            .status(),
+        404
+    );
+    let notice_page = raw(&app, "/public/notice?on=2025-11-22")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(notice_page.contains("2025-11-26"));
+    let calls_page = raw(&app, "/public/calls").await.text().await.unwrap();
+    assert!(calls_page.contains("揭榜成功名单"));
+}
+
+/// Percent-encodes a query value.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An address has its own budget for the public face (10/s, bursts of 60 by default): a flood
+/// gets 429 with Retry-After, and the signed-in API stays open to the same address.
+async fn the_public_face_has_its_own_rate_limit(app: TestApp) {
+    let analyst = app.token(Role::Analyst, None).await;
+    let mut limited = None;
+    for _ in 0..300 {
+        let r = raw(&app, "/api/public/v1/notice").await;
+        if r.status() == 429 {
+            limited = Some(r.headers()["retry-after"].to_str().unwrap().to_string());
+            break;
+        }
+        assert_eq!(r.status(), 200);
+    }
+    let seconds: u64 = limited
+        .expect("300 requests in a row were never limited")
+        .parse()
+        .unwrap();
+    assert!(seconds >= 1);
+    assert_eq!(app.get(Some(&analyst), "/api/v1/rounds").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_client_reads_the_public_face_and_nothing_else_on_sqlite() {
+    an_anonymous_client_reads_the_public_face_and_nothing_else(spawn_app(Kind::Sqlite).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_client_reads_the_public_face_and_nothing_else_on_postgres() {
+    an_anonymous_client_reads_the_public_face_and_nothing_else(spawn_app(Kind::Postgres).await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_face_has_its_own_rate_limit_on_sqlite() {
+    the_public_face_has_its_own_rate_limit(spawn_app(Kind::Sqlite).await).await;
+}
