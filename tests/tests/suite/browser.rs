@@ -1364,7 +1364,81 @@ async fn a_consortium_goes_to_the_success_list_in_a_real_browser() {
     ])
     .await;
     m.close().await;
+
+    // --- Anyone, without signing in, reads the published success list.
+    let o = Browser::open(&driver, &app.base, "consortium-public").await;
+    o.go("/public/calls").await;
+    assert_eq!(
+        o.count("table.published[data-task=rs-1][data-list=success] tbody tr")
+            .await,
+        1
+    );
+    assert!(o
+        .text("table.published[data-list=success]")
+        .await
+        .contains("南京示例生物装备有限公司"));
+    o.shot("public-call-success").await;
+    o.close().await;
     drop(driver.process);
+}
+
+/// RULES.md §13: the public pages read without a session, at desktop and phone width: the
+/// roster by batch with a search, a profile, the notice, the competition's lists, in Chinese
+/// and in English.
+async fn the_public_pages_read_without_signing_in() {
+    if !browser_available() {
+        return;
+    }
+    let _not_during_broker_faults = crate::broker::BROKER.read().await;
+    let app = spawn_app(Kind::Sqlite).await;
+    app.load_demo().await;
+    let driver = Driver::start().await;
+    let b = Browser::open(&driver, &app.base, "public").await;
+    b.go("/public?as_of=2026-11-20").await;
+    assert_eq!(b.text("main h1").await, "平台名单");
+    let rows = b.count("table.public-roster tbody tr").await;
+    assert!(rows > 5, "{rows} rows");
+    assert_eq!(b.text("section.batch[data-batch='1'] h2").await, "第一批");
+    b.shot("public-roster").await;
+    let unit = b
+        .text("table.public-roster tbody tr:first-child td:nth-child(2)")
+        .await;
+    b.fill("#public-filters input[name=search]", &unit).await;
+    b.click("#public-filters button[type=submit]").await;
+    assert_eq!(b.count("table.public-roster tbody tr").await, 1);
+    assert_eq!(
+        b.text("table.public-roster tbody tr td.num").await,
+        "1",
+        "a search keeps the 序号"
+    );
+    b.click("table.public-roster tbody tr a").await;
+    assert!(b.text("#profile").await.contains("第一批"));
+    assert!(b.count("#vessels tbody tr").await > 0);
+    b.shot("public-profile").await;
+    b.go("/public/notice?on=2025-11-22").await;
+    assert!(b.count("#notice tbody tr").await > 0);
+    b.shot("public-notice").await;
+    b.go("/public/calls").await;
+    assert!(b.text("main").await.contains("揭榜成功名单"));
+    // English, and back on the page the switch was clicked on.
+    b.go("/public").await;
+    b.click("#lang-switch").await;
+    assert_eq!(b.text("main h1").await, "Roster");
+    b.shot("public-roster-en").await;
+    b.click("#lang-switch").await;
+    b.phone_pages(&[
+        ("/public?as_of=2026-11-20", "phone-public-roster"),
+        ("/public/notice?on=2025-11-22", "phone-public-notice"),
+        ("/public/calls", "phone-public-calls"),
+    ])
+    .await;
+    b.close().await;
+    drop(driver.process);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_pages_read_without_signing_in_on_sqlite() {
+    the_public_pages_read_without_signing_in().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
