@@ -60,7 +60,7 @@ log="$work/serve.log"
 # tests/tests/suite/hardening.rs; their 429 is in the document for every operation).
 "$roster" --data "$data/roster.sqlite" serve --demo --listen 127.0.0.1:0 \
     --rate-per-address 0 --rate-per-token 0 --failed-auth-per-minute 0 \
-    --public-rate-per-address 0 >"$log" 2>&1 &
+    --public-rate-per-address 0 --objections-per-hour 0 >"$log" 2>&1 &
 server=$!
 stop() {
     kill "$server" 2>/dev/null || true

@@ -926,7 +926,7 @@ impl CommandService {
         // never tells another jurisdiction's versions, states or city codes. A submission names
         // its own platform id (an id taken by another applicant is refused as such).
         let submission = matches!(command, PlatformCommand::SubmitApplication(_));
-        if !submission && (version == 0 || !access::can_read(act.actor, &platform)) {
+        if !submission && (version == 0 || !access::may_act_on(act.actor, &platform)) {
             self.platforms.put(&stream_id, version, platform);
             return Err(Refusal::not_found(format!("no platform {platform_id}"))
                 .zh(format!("没有平台 {platform_id}（或不在本辖区）")));

@@ -174,8 +174,9 @@ impl App {
         }
     }
 
-    /// Stores an applicant's attachment: a PDF, PNG or JPEG (by its bytes) of at most
-    /// `ATTACHMENT_MAX_BYTES`. The evidence entry that references it, titled `title`.
+    /// Stores an applicant's attachment (or the attachment of an objection filed by the
+    /// public): a PDF, PNG or JPEG (by its bytes) of at most `ATTACHMENT_MAX_BYTES`. The
+    /// evidence entry that references it, titled `title`.
     pub async fn store_attachment(
         &self,
         actor: &Actor,
@@ -183,7 +184,9 @@ impl App {
         file_name: &str,
         bytes: Vec<u8>,
     ) -> Result<Evidence, Refusal> {
-        Self::applicant_only(actor, "uploads evidence")?;
+        if actor.role != Role::Public {
+            Self::applicant_only(actor, "uploads evidence")?;
+        }
         if bytes.is_empty() {
             return Err(
                 Refusal::invalid("file", format!("the file '{file_name}' is empty"))
@@ -280,6 +283,16 @@ impl App {
             .and_then(|f| {
                 f.evidence
                     .iter()
+                    .find(|e| e.sha256.as_deref() == Some(sha256))
+            })
+            // An objection's attachment: only the ministry reads it (others read the
+            // platform with objections redacted, `readable_platform`).
+            .or_else(|| {
+                loaded
+                    .state
+                    .objections
+                    .values()
+                    .filter_map(|o| o.attachment.as_ref())
                     .find(|e| e.sha256.as_deref() == Some(sha256))
             })
             .cloned()

@@ -255,6 +255,21 @@ impl App {
                 ));
             }
         }
+        // Objections filed by the public wait for the ministry's decision.
+        if actor.role == Role::Ministry {
+            for p in visible.values() {
+                for id in &p.pending_objections {
+                    items.push(item(
+                        p,
+                        CommandKind::RecordNoticeObjection,
+                        Some(id.clone()),
+                        None,
+                        today,
+                        true,
+                    ));
+                }
+            }
+        }
         if matches!(actor.role, Role::Ministry | Role::Province) {
             for r in queries::incidents(&incidents, today) {
                 let Some(p) = visible.get(r.platform_id.as_str()) else {

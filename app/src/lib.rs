@@ -238,15 +238,22 @@ impl App {
             Target::Platform {
                 command: roster_domain::commands::PlatformCommand::SubmitApplication(submit),
                 ..
-            } => Some((&submit.form.evidence, "form.evidence")),
+            } => Some((submit.form.evidence.as_slice(), "form.evidence")),
             Target::Call {
                 command: C::SubmitBid(bid),
                 ..
-            } => Some((&bid.declarations.evidence, "declarations.evidence")),
+            } => Some((
+                bid.declarations.evidence.as_slice(),
+                "declarations.evidence",
+            )),
             Target::Call {
                 command: C::ReportMilestone(report),
                 ..
-            } => Some((&report.evidence, "evidence")),
+            } => Some((report.evidence.as_slice(), "evidence")),
+            Target::Platform {
+                command: roster_domain::commands::PlatformCommand::FileObjection(objection),
+                ..
+            } => Some((objection.attachment.as_slice(), "attachment")),
             _ => None,
         };
         if let Some((evidence, at)) = evidence {

@@ -62,7 +62,7 @@ impl App {
         };
         let mut out = Vec::new();
         for (platform_id, platform_name) in mine {
-            let timeline = self.platform_timeline(&platform_id).await?;
+            let timeline = self.platform_timeline_for(actor, &platform_id).await?;
             out.extend(
                 timeline
                     .entries

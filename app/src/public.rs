@@ -5,12 +5,16 @@
 //! platform that is not on the roster at the date answers exactly as one that does not exist.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use roster_domain::actor::Actor;
 use roster_domain::challenge::PublicCall;
+use roster_domain::commands::{FileObjection, PlatformCommand};
 use roster_domain::platform::Status;
 use roster_domain::request::valid_platform_id;
+use roster_domain::request::{CommandOutcome, CommandRequest, Target};
 use roster_domain::Refusal;
 use roster_projections::models;
 use roster_projections::public::{self, NoticeEntry, PublicEntry, PublicProfile, PublicQuery};
+use uuid::Uuid;
 
 use crate::{refused, App};
 
@@ -121,5 +125,65 @@ impl App {
     pub async fn last_recorded(&self) -> Option<DateTime<Utc>> {
         self.read_your_writes().await;
         self.catalog().await.last_recorded
+    }
+
+    /// The public notice period of a platform that is or was on public notice in its current
+    /// cycle; a platform never on notice answers as one that does not exist.
+    pub async fn notice_period(
+        &self,
+        platform_id: &str,
+    ) -> Result<(NaiveDate, NaiveDate), Refusal> {
+        let missing = || {
+            Refusal::not_found(format!("no platform {platform_id} on public notice"))
+                .zh(format!("没有公示中的平台 {platform_id}"))
+        };
+        if !valid_platform_id(platform_id) {
+            return Err(missing());
+        }
+        let loaded = self.service().load_platform(platform_id).await?;
+        loaded
+            .state
+            .notice
+            .filter(|_| loaded.version > 0)
+            .ok_or_else(missing)
+    }
+
+    /// Files an objection from the public (RULES.md §13, R-5) to a platform that is or was on
+    /// public notice, with its attachment (file name and bytes) if one was uploaded; the
+    /// client `address` names the filer in the audit log. A platform never on public notice
+    /// answers as one that does not exist; outside the notice period the refusal names it
+    /// (and no attachment is stored).
+    pub async fn file_objection(
+        &self,
+        address: &str,
+        platform_id: &str,
+        command_id: Uuid,
+        mut objection: FileObjection,
+        attachment: Option<(String, Vec<u8>)>,
+    ) -> Result<CommandOutcome, Refusal> {
+        let (from, until) = self.notice_period(platform_id).await?;
+        let actor = Actor::public(address);
+        let today = self.today();
+        if let Some((name, bytes)) = attachment.filter(|_| from <= today && today <= until) {
+            objection.attachment = Some(
+                self.store_attachment(&actor, "异议附件", &name, bytes)
+                    .await?,
+            );
+        }
+        self.execute(
+            &actor,
+            CommandRequest {
+                command_id,
+                business_date: None,
+                expected_version: None,
+                correlation_id: None,
+                causation_id: None,
+                target: Target::Platform {
+                    platform_id: platform_id.to_string(),
+                    command: PlatformCommand::FileObjection(objection),
+                },
+            },
+        )
+        .await
     }
 }

@@ -29,7 +29,7 @@ pub fn reader(actor: &Actor) -> Result<(), Refusal> {
             Err(Refusal::forbidden("the system role does not read reports")
                 .zh("系统角色不查阅报表"))
         }
-        Role::Anonymous => Err(Refusal::forbidden("sign in first").zh("请先登录")),
+        Role::Anonymous | Role::Public => Err(Refusal::forbidden("sign in first").zh("请先登录")),
     }
 }
 
@@ -59,6 +59,32 @@ fn visible(actor: &Actor, catalog: &Catalog, platform_id: &str, province: &str) 
         Some(p) => sees(actor, &p.uscc, &p.city, &p.province),
         None => {
             national_or_own(actor, province) && !matches!(actor.role, Role::City | Role::Applicant)
+        }
+    }
+}
+
+/// RULES.md §13: who filed an objection on the public face (name, contact, client address),
+/// the grounds and the attachment are the ministry's alone; every other reader of the platform
+/// reads that an objection was filed, when, and the ministry's decision.
+pub fn sees_objectors(actor: &Actor) -> bool {
+    actor.role == Role::Ministry
+}
+
+/// A member of the public as readers other than the ministry see them: `public`, no address.
+pub fn redact_actor(a: &mut Actor) {
+    if a.role == Role::Public {
+        a.id = "public".into();
+    }
+}
+
+/// A stored event as readers other than the ministry see it.
+pub fn redact_event(e: &mut roster_domain::store::StoredEvent) {
+    redact_actor(&mut e.metadata.actor);
+    if e.event_type == "ObjectionFiled" {
+        if let Some(o) = e.payload.as_object_mut() {
+            for k in ["name", "contact", "grounds", "attachment"] {
+                o.remove(k);
+            }
         }
     }
 }
@@ -182,7 +208,7 @@ impl App {
         as_of: Option<NaiveDate>,
         known_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<roster_domain::challenge::CallView, Refusal> {
-        if actor.role == Role::Anonymous {
+        if matches!(actor.role, Role::Anonymous | Role::Public) {
             return Err(Refusal::forbidden("sign in first").zh("请先登录"));
         }
         let as_of = as_of.unwrap_or_else(|| self.today());
@@ -275,6 +301,18 @@ impl App {
             .await;
             return Err(missing());
         }
+        let mut loaded = loaded;
+        if !sees_objectors(actor) {
+            for o in loaded.state.objections.values_mut() {
+                o.name.clear();
+                o.contact.clear();
+                o.grounds.clear();
+                o.attachment = None;
+            }
+            for e in &mut loaded.events {
+                redact_event(e);
+            }
+        }
         Ok(loaded)
     }
 
@@ -286,7 +324,23 @@ impl App {
         what: &str,
     ) -> Result<TimelineDoc, Refusal> {
         self.readable_platform(actor, platform_id, what).await?;
-        self.platform_timeline(platform_id).await
+        self.platform_timeline_for(actor, platform_id).await
+    }
+
+    /// The timeline of a platform the caller has already been allowed to read, as `actor`
+    /// may see it (a member of the public who objected is named to the ministry alone).
+    pub async fn platform_timeline_for(
+        &self,
+        actor: &Actor,
+        platform_id: &str,
+    ) -> Result<TimelineDoc, Refusal> {
+        let mut doc = self.platform_timeline(platform_id).await?;
+        if !sees_objectors(actor) {
+            for e in &mut doc.entries {
+                redact_actor(&mut e.actor);
+            }
+        }
+        Ok(doc)
     }
 
     /// The timeline of a platform the caller has already been allowed to read.

@@ -64,6 +64,12 @@ pub fn check_scope(
         Role::Ministry | Role::System => Ok(()),
         Role::Analyst => Err(Refusal::forbidden("analysts read only").zh("分析人员只能查阅")),
         Role::Anonymous => Err(Refusal::forbidden("sign in first").zh("请先登录")),
+        // The public files objections on a platform on public notice (the registry allows it
+        // nothing else); whether the platform is public is the application's to check.
+        Role::Public => match command {
+            PlatformCommand::FileObjection(_) => Ok(()),
+            _ => Err(Refusal::forbidden("sign in first").zh("请先登录")),
+        },
         Role::Applicant => {
             let own = actor
                 .jurisdiction
@@ -116,11 +122,17 @@ pub fn check_scope(
     }
 }
 
+/// Does this platform exist for this actor when it acts on it? Those who may read it; and for
+/// the public, a platform that has been on public notice (RULES.md §13), never one before.
+pub fn may_act_on(actor: &Actor, platform: &Platform) -> bool {
+    can_read(actor, platform) || (actor.role == Role::Public && platform.notice.is_some())
+}
+
 /// May this actor read this platform's detail and history?
 pub fn can_read(actor: &Actor, platform: &Platform) -> bool {
     match actor.role {
         Role::Ministry | Role::System | Role::Analyst => true,
-        Role::Anonymous => false,
+        Role::Anonymous | Role::Public => false,
         Role::Applicant => {
             let own = actor
                 .jurisdiction
@@ -142,7 +154,7 @@ pub fn can_read(actor: &Actor, platform: &Platform) -> bool {
 pub fn sees(actor: &Actor, uscc: &str, city: &str, province: &str) -> bool {
     match actor.role {
         Role::Ministry | Role::Analyst | Role::System => true,
-        Role::Anonymous => false,
+        Role::Anonymous | Role::Public => false,
         Role::Applicant => actor.jurisdiction.as_deref() == Some(uscc),
         Role::City => actor.jurisdiction.as_deref() == Some(city),
         Role::Province => actor_province(actor).is_some_and(|p| p.code() == province),
@@ -155,7 +167,7 @@ pub fn validate_jurisdiction(
     jurisdiction: Option<&str>,
 ) -> Result<Option<String>, String> {
     match role {
-        Role::Anonymous => Err("no token can be anonymous".into()),
+        Role::Anonymous | Role::Public => Err(format!("no token can be {role}")),
         Role::Ministry | Role::Analyst | Role::System => match jurisdiction {
             None | Some("") => Ok(None),
             Some(j) => Err(format!("role {role} has no jurisdiction (got '{j}')")),

@@ -25,6 +25,9 @@ pub enum Role {
     System,
     /// No valid token: names a refused request in the audit log, never an acting user.
     Anonymous,
+    /// A member of the public, without a token, on the public face: files an objection during
+    /// a public notice (RULES.md §13, R-5) and nothing else. No token has this role.
+    Public,
 }
 
 impl Role {
@@ -38,6 +41,7 @@ impl Role {
             Role::Analyst => "analyst",
             Role::System => "system",
             Role::Anonymous => "anonymous",
+            Role::Public => "public",
         }
     }
 
@@ -51,6 +55,7 @@ impl Role {
             Role::Analyst => "分析人员（只读）",
             Role::System => "系统",
             Role::Anonymous => "未登录",
+            Role::Public => "社会公众",
         }
     }
 
@@ -96,6 +101,16 @@ impl Actor {
         Actor {
             id: "anonymous".into(),
             role: Role::Anonymous,
+            jurisdiction: None,
+        }
+    }
+
+    /// A member of the public filing on the public face, named by the client address it came
+    /// from (for the audit log and abuse handling; not shown to the platform).
+    pub fn public(address: &str) -> Actor {
+        Actor {
+            id: format!("public:{address}"),
+            role: Role::Public,
             jurisdiction: None,
         }
     }

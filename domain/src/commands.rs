@@ -204,6 +204,35 @@ pub struct RecordNoticeObjection {
     /// What the objection says; not blank.
     #[schema(min_length = 1, pattern = r"\S")]
     pub summary: String,
+    /// The objection filed by the public this decides (`ObjectionFiled`), if it was filed on
+    /// the public face; absent for one that reached the ministry otherwise (a letter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objection_id: Option<String>,
+}
+
+/// The id (回执编号) of the objection filed by the command `command_id`.
+pub fn objection_id(command_id: Uuid) -> String {
+    format!("obj-{}", &command_id.simple().to_string()[..12])
+}
+
+/// Anyone files an objection to a platform on public notice (面向社会公示, RULES.md §13, R-5),
+/// on a day within the notice period (the day it is recorded). It reaches the ministry, which
+/// decides it with `RecordNoticeObjection`; the platform is not listed while it is undecided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileObjection {
+    /// The name of the person or unit objecting (实名反映).
+    #[schema(min_length = 1, pattern = r"\S")]
+    pub name: String,
+    /// How the ministry reaches them (phone or e-mail); not shown to the platform.
+    #[schema(min_length = 1, pattern = r"\S")]
+    pub contact: String,
+    /// The grounds of the objection, with the facts it rests on.
+    #[schema(min_length = 1, pattern = r"\S")]
+    pub grounds: String,
+    /// An attachment (PDF, PNG or JPEG) uploaded with the objection, by its hash.
+    #[serde(default)]
+    pub attachment: Option<crate::form::Evidence>,
 }
 
 /// The ministry lists a platform whose public notice has ended with no upheld objection (R-5),
@@ -596,6 +625,8 @@ pub enum PlatformCommand {
     StartPublicNotice(StartPublicNotice),
     /// Ministry: record an objection to the notice (upheld: to `not_selected`).
     RecordNoticeObjection(RecordNoticeObjection),
+    /// Anyone objects during the public notice (RULES.md §13).
+    FileObjection(FileObjection),
     /// Ministry: list the platform after its notice (to `listed`).
     ListPlatform(ListPlatform),
     /// Applicant or ministry: record a service of a platform on the roster.

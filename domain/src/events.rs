@@ -143,6 +143,26 @@ pub enum PlatformEvent {
         upheld: bool,
         /// What the objection was about.
         summary: String,
+        /// The objection filed on the public face this decides, if it was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        objection_id: Option<String>,
+    },
+    /// Someone filed an objection during the public notice (RULES.md §13); the ministry decides
+    /// it (`NoticeObjectionRecorded`). The name and contact are for the ministry alone.
+    ObjectionFiled {
+        /// Its id (回执编号), from the command id.
+        objection_id: String,
+        /// The day it was filed (within the notice).
+        filed_on: NaiveDate,
+        /// Who objects.
+        name: String,
+        /// How to reach them.
+        contact: String,
+        /// The grounds.
+        grounds: String,
+        /// An uploaded attachment, by its hash.
+        #[serde(default)]
+        attachment: Option<crate::form::Evidence>,
     },
     /// The ministry listed the platform on the roster (列入名单) after a passed evaluation and a
     /// completed public notice.
@@ -280,6 +300,7 @@ impl PlatformEvent {
             PlatformEvent::ExpertEvaluationRecorded { .. } => "ExpertEvaluationRecorded",
             PlatformEvent::PublicNoticeStarted { .. } => "PublicNoticeStarted",
             PlatformEvent::NoticeObjectionRecorded { .. } => "NoticeObjectionRecorded",
+            PlatformEvent::ObjectionFiled { .. } => "ObjectionFiled",
             PlatformEvent::PlatformListed { .. } => "PlatformListed",
             PlatformEvent::ServiceRecorded { .. } => "ServiceRecorded",
             PlatformEvent::ServiceRetracted { .. } => "ServiceRetracted",
@@ -295,7 +316,7 @@ impl PlatformEvent {
 
 /// The Chinese and English names of the platform events, by type string: what pages, CLI tables
 /// and exports show instead of the type (the Chinese interface shows no raw codes).
-pub const PLATFORM_EVENT_NAMES: [(&str, &str, &str); 19] = [
+pub const PLATFORM_EVENT_NAMES: [(&str, &str, &str); 20] = [
     ("ApplicationSubmitted", "提交申报", "application submitted"),
     ("EligibilityAssessed", "资格审查", "eligibility assessed"),
     ("ApplicationAmended", "修改申报", "application amended"),
@@ -314,6 +335,7 @@ pub const PLATFORM_EVENT_NAMES: [(&str, &str, &str); 19] = [
     ("ExpertEvaluationRecorded", "专家评审", "expert evaluation"),
     ("PublicNoticeStarted", "开始公示", "public notice started"),
     ("NoticeObjectionRecorded", "公示异议", "objection recorded"),
+    ("ObjectionFiled", "公众提出异议", "objection filed"),
     ("PlatformListed", "列入名单", "listed"),
     ("ServiceRecorded", "登记服务成果", "service recorded"),
     ("ServiceRetracted", "撤回服务成果", "service retracted"),

@@ -24,8 +24,9 @@ pub const COUNT_MAX: u64 = 10_000_000;
 
 /// Keys whose value is a name: a single line, 1..=200 characters, not blank. Public, with
 /// `SHORT_LISTS` and `number_max`, so the OpenAPI document states the same bounds.
-pub const NAME_KEYS: [&str; 13] = [
+pub const NAME_KEYS: [&str; 14] = [
     "name",
+    "contact",
     "legal_representative",
     "leader",
     "enterprise_name",

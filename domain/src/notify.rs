@@ -26,7 +26,7 @@ impl Party {
             Role::City => Some(Party::City),
             Role::Province => Some(Party::Province),
             Role::Ministry => Some(Party::Ministry),
-            Role::Analyst | Role::System | Role::Anonymous => None,
+            Role::Analyst | Role::System | Role::Anonymous | Role::Public => None,
         }
     }
 }
@@ -46,7 +46,7 @@ pub fn concerned(event_type: &str) -> &'static [Party] {
         "ExpertEvaluationRecorded" | "NoticeObjectionRecorded" => &[A, P],
         "PublicNoticeStarted" | "PlatformListed" => &[A, C, P],
         "ServiceRetracted" => &[A],
-        "IncidentReported" => &[P, M],
+        "IncidentReported" | "ObjectionFiled" => &[P, M],
         "IncidentAssessed" | "AnnualEvaluationRecorded" => &[A, P],
         "ReviewOpened" | "ReviewConcluded" | "PlatformDelisted" => &[A, C, P],
         _ => &[],

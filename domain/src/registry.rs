@@ -165,6 +165,9 @@ registry! {
         RecordExpertEvaluation => "expert-evaluation", [Ministry], &[Status::Recommended];
         StartPublicNotice => "public-notice", [Ministry], &[Status::Evaluated];
         RecordNoticeObjection => "notice-objection", [Ministry], &[Status::OnNotice];
+        // RULES.md §13: anyone, on the public face; the decision checks the notice period, so
+        // a late objection is told the day the notice ended.
+        FileObjection => "objection", [Public], ANY_STATE;
         ListPlatform => "listing", [Ministry], &[Status::OnNotice];
         RecordService => "service", [Applicant, Ministry], ON_ROSTER;
         RecordServices => "services", [Applicant, Ministry], ON_ROSTER;

@@ -139,7 +139,10 @@ pub struct CommandOutcome {
 
 /// Applicants, cities and provinces act on the day their act is recorded (RULES.md §12, R-4, C-5).
 pub fn acts_when_recorded(role: Role) -> bool {
-    matches!(role, Role::Applicant | Role::City | Role::Province)
+    matches!(
+        role,
+        Role::Applicant | Role::City | Role::Province | Role::Public
+    )
 }
 
 /// Whether `id` can name a platform (lowercase letters, digits, `-`, `_`; 3-64 characters).

@@ -901,6 +901,7 @@ fn r5_upheld_objection_means_not_selected() {
     let objection = PlatformCommand::RecordNoticeObjection(RecordNoticeObjection {
         upheld: true,
         summary: "场地面积不实".into(),
+        objection_id: None,
     });
     let events = PlatformTest::with(ctx())
         .given(given.clone())
@@ -916,6 +917,116 @@ fn r5_upheld_objection_means_not_selected() {
         PlatformCommand::ListPlatform(ListPlatform {}),
     )));
     assert_eq!(e.code, "state_conflict");
+}
+
+fn public_objection() -> PlatformCommand {
+    PlatformCommand::FileObjection(FileObjection {
+        name: "张三".into(),
+        contact: "13800000000".into(),
+        grounds: "申报的用房面积与实际不符".into(),
+        attachment: None,
+    })
+}
+
+#[test]
+fn r5_anyone_objects_on_the_last_notice_day_not_the_day_after_nor_before_it() {
+    let mut given = listed_history();
+    given.pop(); // on notice 2025-11-20..=2025-11-26
+    let public = crate::actor::Actor::public("203.0.113.7");
+    let filed = PlatformTest::with(ctx())
+        .given(given.clone())
+        .when(cmd(public.clone(), "2025-11-26", public_objection()))
+        .inspect_result()
+        .unwrap();
+    assert!(
+        matches!(&filed[..], [PlatformEvent::ObjectionFiled { filed_on, name, .. }] if *filed_on == date("2025-11-26") && name == "张三")
+    );
+    let late = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        public.clone(),
+        "2025-11-27",
+        public_objection(),
+    )));
+    assert_eq!(late.code, "R-5");
+    assert!(
+        late.message.contains("ended on 2025-11-26")
+            && late.message_zh.as_deref().unwrap().contains("2025-11-26"),
+        "the refusal names the day the notice ended: {late:?}"
+    );
+    let early = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        public.clone(),
+        "2025-11-19",
+        public_objection(),
+    )));
+    assert_eq!(early.code, "R-5");
+    let blank = err(PlatformTest::with(ctx()).given(given).when(cmd(
+        public,
+        "2025-11-22",
+        PlatformCommand::FileObjection(FileObjection {
+            name: "张三".into(),
+            contact: " ".into(),
+            grounds: "理由".into(),
+            attachment: None,
+        }),
+    )));
+    assert_eq!(blank.field.as_deref(), Some("contact"));
+}
+
+#[test]
+fn r5_an_undecided_objection_holds_the_listing_until_the_ministry_decides_it_once() {
+    let mut given = listed_history();
+    given.pop();
+    let public = crate::actor::Actor::public("203.0.113.7");
+    given.extend(
+        PlatformTest::with(ctx())
+            .given(given.clone())
+            .when(cmd(public, "2025-11-24", public_objection()))
+            .inspect_result()
+            .unwrap(),
+    );
+    let Some(PlatformEvent::ObjectionFiled { objection_id, .. }) = given.last().cloned() else {
+        panic!("filed")
+    };
+    let list = || PlatformCommand::ListPlatform(ListPlatform {});
+    let held = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        ministry(),
+        "2025-11-27",
+        list(),
+    )));
+    assert_eq!(held.code, "R-5");
+    assert!(held.message.contains(&objection_id), "{held:?}");
+    let decide = |id: &str| {
+        PlatformCommand::RecordNoticeObjection(RecordNoticeObjection {
+            upheld: false,
+            summary: "经核查，用房面积属实".into(),
+            objection_id: Some(id.into()),
+        })
+    };
+    // Decided after the notice ended: it was filed in time.
+    let unknown = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        ministry(),
+        "2025-11-28",
+        decide("obj-000000000000"),
+    )));
+    assert_eq!(unknown.code, "not_found");
+    given.extend(
+        PlatformTest::with(ctx())
+            .given(given.clone())
+            .when(cmd(ministry(), "2025-11-28", decide(&objection_id)))
+            .inspect_result()
+            .unwrap(),
+    );
+    let twice = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        ministry(),
+        "2025-11-28",
+        decide(&objection_id),
+    )));
+    assert_eq!(twice.code, "duplicate");
+    PlatformTest::with(ctx())
+        .given(given)
+        .when(cmd(ministry(), "2025-11-28", list()))
+        .then_expect_events(vec![PlatformEvent::PlatformListed {
+            listed_on: date("2025-11-28"),
+        }]);
 }
 
 #[test]

@@ -427,6 +427,23 @@ pub fn scenario() -> Vec<Step> {
             }),
         );
     }
+    // An objection filed on the public face (RULES.md §13), decided by the ministry.
+    b.platform(
+        "public-objection",
+        listed[2],
+        Actor::public("198.51.100.23"),
+        date("2025-11-21"),
+        PlatformCommand::FileObjection(FileObjection {
+            name: "王某（示例）".into(),
+            contact: "wang@example.org".into(),
+            grounds: "反映该平台申报的用房面积与实际不符".into(),
+            attachment: None,
+        }),
+    );
+    let filed = roster_domain::commands::objection_id(Uuid::new_v5(
+        &NAMESPACE,
+        format!("{}/public-objection", listed[2].platform_id).as_bytes(),
+    ));
     b.platform(
         "objection",
         listed[2],
@@ -434,7 +451,8 @@ pub fn scenario() -> Vec<Step> {
         date("2025-11-22"),
         PlatformCommand::RecordNoticeObjection(RecordNoticeObjection {
             upheld: false,
-            summary: "匿名反映场地面积不实，经核查不成立".into(),
+            summary: "反映场地面积不实，经现场核查不成立".into(),
+            objection_id: Some(filed),
         }),
     );
     for u in &listed {

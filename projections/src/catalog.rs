@@ -33,6 +33,9 @@ pub struct PlatformSummary {
     /// Warnings shown to the ministry and analysts (R-2 …).
     pub warnings: Vec<String>,
     pub open_reviews: BTreeSet<String>,
+    /// Objections filed by the public on the current notice and not decided yet (R-5: the
+    /// ministry decides each before listing).
+    pub pending_objections: BTreeSet<String>,
     /// Latest star rating: (year, stars).
     pub star_rating: Option<(i32, u8)>,
     pub version: u64,
@@ -147,6 +150,7 @@ impl Catalog {
                     hard_failures: vec![],
                     warnings: vec![],
                     open_reviews: BTreeSet::new(),
+                    pending_objections: BTreeSet::new(),
                     star_rating: None,
                     version: 0,
                     last_business_date: *submitted_on,
@@ -159,6 +163,7 @@ impl Catalog {
             s.delisted_on = None;
             s.warnings.clear();
             s.open_reviews.clear();
+            s.pending_objections.clear();
             set_form(s, form);
         }
         let Some(s) = self.platforms.get_mut(platform_id) else {
@@ -192,8 +197,15 @@ impl PlatformSummary {
             | E::CityEndorsed { .. }
             | E::ProvinceRejected { .. }
             | E::ExpertEvaluationRecorded { .. }
-            | E::PublicNoticeStarted { .. }
-            | E::NoticeObjectionRecorded { .. } => {}
+            | E::PublicNoticeStarted { .. } => {}
+            E::ObjectionFiled { objection_id, .. } => {
+                s.pending_objections.insert(objection_id);
+            }
+            E::NoticeObjectionRecorded { objection_id, .. } => {
+                if let Some(id) = objection_id {
+                    s.pending_objections.remove(&id);
+                }
+            }
             E::PlatformListed { listed_on } => s.listed_on = Some(listed_on),
             E::ReviewOpened { review_id, .. } => {
                 s.open_reviews.insert(review_id);

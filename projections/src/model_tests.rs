@@ -546,6 +546,7 @@ async fn ignored_events_change_nothing() {
             E::NoticeObjectionRecorded {
                 upheld: false,
                 summary: "不成立".into(),
+                objection_id: None,
             },
         ),
         (

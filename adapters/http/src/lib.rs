@@ -108,6 +108,10 @@ pub fn router(state: AppState) -> Router {
             "/api/public/v1/platforms/{platform_id}",
             get(public::platform),
         )
+        .route(
+            "/api/public/v1/platforms/{platform_id}/objections",
+            post(public::object),
+        )
         .route("/api/public/v1/notice", get(public::notice))
         .route("/api/public/v1/calls", get(public::calls))
         .route("/api/public/v1/calls/{call_id}", get(public::call))

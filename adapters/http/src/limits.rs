@@ -41,6 +41,9 @@ pub struct LimitConfig {
     /// sustained and in a burst: anyone may call it, so it has its own, tighter budget.
     pub public_per_address_per_second: u32,
     pub public_per_address_burst: u32,
+    /// Objections one address may file per hour (also the burst): a person objects once or
+    /// twice; a flood would bury the ministry's inbox.
+    pub objections_per_hour: u32,
 }
 
 impl Default for LimitConfig {
@@ -55,6 +58,7 @@ impl Default for LimitConfig {
             failures_per_minute: 30,
             public_per_address_per_second: 10,
             public_per_address_burst: 60,
+            objections_per_hour: 5,
         }
     }
 }
@@ -80,6 +84,7 @@ pub struct Limits {
     per_token: Option<DefaultKeyedRateLimiter<String>>,
     failures: Option<DefaultKeyedRateLimiter<IpAddr>>,
     public: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    objections: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl Default for Limits {
@@ -105,6 +110,9 @@ impl Limits {
                 c.public_per_address_burst,
                 false,
             )),
+            objections: limiter(
+                NonZeroU32::new(c.objections_per_hour).map(|n| Quota::per_hour(n).allow_burst(n)),
+            ),
         }
     }
 
@@ -141,6 +149,14 @@ impl Limits {
         }
     }
 
+    /// An objection filed from `addr`: `Err(seconds)` when the address has filed its share.
+    pub fn objection(&self, addr: IpAddr) -> Result<(), u64> {
+        match &self.objections {
+            Some(l) => l.check_key(&addr).map_err(|n| wait(&n)),
+            None => Ok(()),
+        }
+    }
+
     /// Forgets keys whose budgets are full again, so memory follows the active clients.
     pub fn forget_idle(&self) {
         if let Some(l) = &self.per_address {
@@ -151,7 +167,10 @@ impl Limits {
             l.retain_recent();
             l.shrink_to_fit();
         }
-        for l in [&self.failures, &self.public].into_iter().flatten() {
+        for l in [&self.failures, &self.public, &self.objections]
+            .into_iter()
+            .flatten()
+        {
             l.retain_recent();
             l.shrink_to_fit();
         }
@@ -176,6 +195,20 @@ pub fn client_address(req: &axum::http::request::Parts) -> Option<IpAddr> {
     req.extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
+}
+
+/// The client's address, when the connection has one (requests in handler tests do not).
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(client_address(parts)))
+    }
 }
 
 /// Whether `path` is of the public face (no sign-in, its own budget).

@@ -83,7 +83,8 @@ pub struct ProblemDetails {
     roster_projections::public::PublicEntry,
     roster_projections::public::PublicProfile,
     roster_projections::public::NoticeEntry,
-    crate::public::Meta
+    crate::public::Meta,
+    crate::public::ObjectionReceipt
 )))]
 struct ApiDoc;
 
@@ -471,6 +472,12 @@ fn example(kind: CommandKind, e: &dyn Fn(u32, Value) -> Value, form: &Value) -> 
             json!({"upheld": false, "summary": "异议所述设备已于公示前到位"}),
         ),
         CommandKind::ListPlatform => e(10, json!({})),
+        // The public's act: on the public face (`/api/public/v1/platforms/{id}/objections`, no
+        // token); with a token it is refused (no token is the public's).
+        CommandKind::FileObjection => e(
+            40,
+            json!({"name": "张三", "contact": "13800000000", "grounds": "申报的用房面积与实际不符"}),
+        ),
         CommandKind::RecordService => e(
             11,
             json!({
@@ -1295,6 +1302,45 @@ fn public_paths(add: &mut impl FnMut(&str, Value), open: &impl Fn(Value) -> Valu
             json_response("the profile", schema_ref("PublicProfile")),
             &[400, 404, 500, 503],
         )),
+    );
+    let mut responses = errors(&[400, 404, 409, 413, 422, 500, 503]);
+    responses.insert(
+        "201".into(),
+        json_response("filed: the receipt", schema_ref("ObjectionReceipt")),
+    );
+    responses.insert(
+        "200".into(),
+        json_response(
+            "the same command id sent before: the receipt, nothing filed again",
+            schema_ref("ObjectionReceipt"),
+        ),
+    );
+    add(
+        "/api/public/v1/platforms/{platform_id}/objections",
+        public(json!({"post": {
+            "summary": "File an objection to a platform on public notice (no token; a few per hour from one address); after the notice period 422 naming the day it ended (R-5)",
+            "operationId": "publicObjection",
+            "parameters": [path_param(
+                "platform_id",
+                PLATFORM_ID,
+                "3-64 lower-case letters, digits, '-' or '_', starting with a letter or digit",
+                "gd-sz-synbio",
+            )],
+            "requestBody": {"required": true, "content": {"application/json": {
+                "schema": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["command_id", "name", "contact", "grounds"],
+                    "properties": {
+                        "command_id": {"type": "string", "format": "uuid", "description": "Chosen by the client: a retry files once"},
+                        "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"},
+                        "contact": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S", "description": "Phone or e-mail; for the ministry alone"},
+                        "grounds": {"type": "string", "minLength": 1, "maxLength": 4000, "pattern": "\\S"},
+                    },
+                },
+                "example": {"command_id": "6f1c2a8e-3b9d-4c57-9a0e-2d4b8c7f1e60", "name": "张三", "contact": "13800000000", "grounds": "申报的用房面积与实际不符"},
+            }}},
+            "responses": responses,
+        }})),
     );
     add(
         "/api/public/v1/notice",

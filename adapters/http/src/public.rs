@@ -24,6 +24,7 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::limits::{too_many, ClientAddress};
 use crate::problem::Problem;
 use crate::reads::{date_param, known};
 use crate::AppState;
@@ -444,4 +445,99 @@ pub(crate) async fn cors(req: Request, next: Next) -> Response {
         );
     }
     resp
+}
+
+/// The receipt of an objection filed by the public (回执).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub(crate) struct ObjectionReceipt {
+    /// The objection's id (回执编号): quote it when asking the ministry about it.
+    pub objection_id: String,
+    pub platform_id: String,
+    /// The day it was filed.
+    pub filed_on: NaiveDate,
+    /// True when the same `command_id` was sent before (nothing filed again).
+    pub duplicate: bool,
+}
+
+/// The receipt of a filed objection.
+pub(crate) fn receipt(
+    state: &AppState,
+    platform_id: &str,
+    outcome: &roster_domain::request::CommandOutcome,
+) -> ObjectionReceipt {
+    ObjectionReceipt {
+        objection_id: roster_domain::commands::objection_id(outcome.command_id),
+        platform_id: platform_id.to_string(),
+        filed_on: state.app().today(),
+        duplicate: outcome.duplicate,
+    }
+}
+
+/// The objections budget of the client's address (a few an hour): the 429 answer when it is
+/// spent.
+pub(crate) fn over_objection_budget(state: &AppState, address: &ClientAddress) -> Option<Response> {
+    match address.0.map(|a| state.limits().objection(a)) {
+        Some(Err(seconds)) => {
+            state.metrics().rate_limited();
+            Some(too_many(seconds, "objections"))
+        }
+        _ => None,
+    }
+}
+
+/// `POST /api/public/v1/platforms/{platform_id}/objections`: anyone objects to a platform on
+/// public notice (RULES.md §13, R-5); `{command_id, name, contact, grounds}`. 201 with the
+/// receipt; after the notice period 422 naming the day it ended.
+pub(crate) async fn object(
+    State(state): State<AppState>,
+    address: ClientAddress,
+    Path(platform_id): Path<String>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    if let Some(r) = over_objection_budget(&state, &address) {
+        return r;
+    }
+    let run = async {
+        let mut obj = crate::commands::parse_object(body)?;
+        let command_id = match obj.remove("command_id") {
+            Some(serde_json::Value::String(s)) => uuid::Uuid::parse_str(&s).map_err(|_| {
+                Refusal::invalid("command_id", "command_id is not a UUID")
+                    .zh("command_id 不是 UUID")
+            })?,
+            _ => {
+                return Err(Refusal::invalid(
+                    "command_id",
+                    "command_id (a UUID the client chooses, so a retry files once) is required",
+                ))
+            }
+        };
+        let objection: roster_domain::commands::FileObjection =
+            crate::commands::typed("", serde_json::Value::Object(obj))?;
+        if objection.attachment.is_some() {
+            return Err(Refusal::invalid(
+                "attachment",
+                "an attachment is uploaded with the form on the public notice page",
+            ));
+        }
+        roster_domain::input::check_text("grounds", &objection.grounds)?;
+        let address = address
+            .0
+            .map_or_else(|| "unknown".to_string(), |a| a.to_string());
+        let outcome = state
+            .app()
+            .file_objection(&address, &platform_id, command_id, objection, None)
+            .await?;
+        Ok::<_, Refusal>(outcome)
+    };
+    match run.await {
+        Ok(outcome) => {
+            let status = if outcome.duplicate {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            (status, axum::Json(receipt(&state, &platform_id, &outcome))).into_response()
+        }
+        Err(r) => refused(r),
+    }
 }

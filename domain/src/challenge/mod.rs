@@ -832,7 +832,7 @@ impl Bid {
                 .jurisdiction
                 .as_deref()
                 .is_some_and(|j| self.units().any(|u| u.uscc.eq_ignore_ascii_case(j))),
-            Role::City | Role::Anonymous => false,
+            Role::City | Role::Anonymous | Role::Public => false,
         }
     }
 

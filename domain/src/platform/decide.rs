@@ -381,14 +381,79 @@ impl Platform {
         Ok({
             required("summary", &c.summary)?;
             let (from, until) = self.notice.expect("on notice");
-            if on < from || on > until {
-                return Err(Refusal::new("R-5", format!("objections are recorded during the public notice {from}..{until}; {on} is outside it")).zh(format!("异议须在公示期 {from} 至 {until} 内登记；{on} 不在公示期内")));
+            match &c.objection_id {
+                // A filed objection is decided whenever the ministry gets to it (it was filed
+                // in time), but only once.
+                Some(id) => match self.objections.get(id) {
+                    None => {
+                        return Err(Refusal::not_found(format!(
+                            "no objection {id} was filed on this notice"
+                        ))
+                        .at("objection_id")
+                        .zh(format!("本次公示没有编号为 {id} 的异议")))
+                    }
+                    Some(o) if o.decided.is_some() => {
+                        return Err(Refusal::new(
+                            crate::error::code::DUPLICATE,
+                            format!("objection {id} is decided already"),
+                        )
+                        .at("objection_id")
+                        .zh(format!("异议 {id} 已有处理结论")))
+                    }
+                    Some(_) => {}
+                },
+                None if on < from || on > until => {
+                    return Err(Refusal::new("R-5", format!("objections are recorded during the public notice {from}..{until}; {on} is outside it")).zh(format!("异议须在公示期 {from} 至 {until} 内登记；{on} 不在公示期内")));
+                }
+                None => {}
             }
             vec![E::NoticeObjectionRecorded {
                 upheld: c.upheld,
                 summary: c.summary.clone(),
+                objection_id: c.objection_id.clone(),
             }]
         })
+    }
+
+    /// RULES.md §13, R-5: anyone objects on a day within the notice period (the day it is
+    /// recorded); before it or after it, refused naming the period.
+    pub(super) fn file_objection(
+        &self,
+        c: &FileObjection,
+        meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        for (field, text) in [
+            ("name", &c.name),
+            ("contact", &c.contact),
+            ("grounds", &c.grounds),
+        ] {
+            required(field, text)?;
+        }
+        let Some((from, until)) = self.notice else {
+            return Err(
+                Refusal::new("R-5", "the platform is not on public notice").zh("该平台不在公示期")
+            );
+        };
+        if on > until {
+            return Err(Refusal::new("R-5", format!("the public notice ended on {until}; objections were taken from {from} to {until}"))
+                .zh(format!("公示期已于 {until} 结束（公示期 {from} 至 {until}），不再受理异议")));
+        }
+        if on < from {
+            return Err(
+                Refusal::new("R-5", format!("the public notice starts on {from}"))
+                    .zh(format!("公示期自 {from} 开始")),
+            );
+        }
+        Ok(vec![E::ObjectionFiled {
+            objection_id: crate::commands::objection_id(meta.command_id),
+            filed_on: on,
+            name: c.name.trim().to_string(),
+            contact: c.contact.trim().to_string(),
+            grounds: c.grounds.trim().to_string(),
+            attachment: c.attachment.clone(),
+        }])
     }
 
     pub(super) fn list_platform(
@@ -402,6 +467,19 @@ impl Platform {
             let (_, until) = self.notice.expect("on notice");
             if on <= until {
                 return Err(Refusal::new("R-5", format!("the public notice runs until {until}; listing is possible from the day after")).zh(format!("公示期至 {until} 结束，次日起方可列入名单")));
+            }
+            if let Some((id, o)) = self.objections.iter().find(|(_, o)| o.decided.is_none()) {
+                return Err(Refusal::new(
+                    "R-5",
+                    format!(
+                        "objection {id} filed on {} is not decided yet; record the decision first",
+                        o.filed_on
+                    ),
+                )
+                .zh(format!(
+                    "{} 提出的异议（{id}）尚未处理，请先登记处理结论",
+                    o.filed_on
+                )));
             }
             vec![E::PlatformListed { listed_on: on }]
         })

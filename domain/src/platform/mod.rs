@@ -170,6 +170,7 @@ impl Status {
             E::PlatformDelisted { .. } => Status::Delisted,
             E::ReviewConcluded { .. }
             | E::NoticeObjectionRecorded { upheld: false, .. }
+            | E::ObjectionFiled { .. }
             | E::EligibilityAssessed { .. }
             | E::ApplicationAmended { .. }
             | E::ServiceRecorded { .. }
@@ -318,6 +319,25 @@ pub struct Platform {
     pub incidents: BTreeMap<String, Incident>,
     /// Star ratings by year (D-8); a later evaluation of the same year replaces the rating.
     pub star_ratings: BTreeMap<i32, u8>,
+    /// The objections the public filed during the current cycle's notice, by id.
+    pub objections: BTreeMap<String, FiledObjection>,
+}
+
+/// An objection filed on the public face (RULES.md §13) and the ministry's decision on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FiledObjection {
+    /// The day it was filed.
+    pub filed_on: NaiveDate,
+    /// Who objects, and how to reach them (for the ministry alone).
+    pub name: String,
+    /// Phone or e-mail.
+    pub contact: String,
+    /// The grounds.
+    pub grounds: String,
+    /// The uploaded attachment, if any.
+    pub attachment: Option<crate::form::Evidence>,
+    /// `Some(upheld)` once the ministry decided it.
+    pub decided: Option<bool>,
 }
 
 /// What a platform command needs to know beyond its own stream.
@@ -493,6 +513,7 @@ impl Platform {
             C::RecordExpertEvaluation(c) => self.record_expert_evaluation(c, &cmd.meta, ctx),
             C::StartPublicNotice(c) => self.start_public_notice(c, &cmd.meta, ctx),
             C::RecordNoticeObjection(c) => self.record_notice_objection(c, &cmd.meta, ctx),
+            C::FileObjection(c) => self.file_objection(c, &cmd.meta, ctx),
             C::ListPlatform(c) => self.list_platform(c, &cmd.meta, ctx),
             C::RecordService(c) => self.record_service(c, &cmd.meta, ctx),
             C::RecordServices(c) => self.record_services(c, &cmd.meta, ctx),
@@ -578,6 +599,7 @@ impl Platform {
                 self.endorsed_by = None;
                 self.recommended_by = None;
                 self.notice = None;
+                self.objections.clear();
                 self.listed_on = None;
                 self.reviews.retain(|_, r| r.outcome.is_some());
             }
@@ -588,8 +610,36 @@ impl Platform {
             E::PublicNoticeStarted { from, until } => self.notice = Some((from, until)),
             E::ApplicationWithdrawn { .. }
             | E::ProvinceRejected { .. }
-            | E::ExpertEvaluationRecorded { .. }
-            | E::NoticeObjectionRecorded { .. } => {}
+            | E::ExpertEvaluationRecorded { .. } => {}
+            E::NoticeObjectionRecorded {
+                objection_id,
+                upheld,
+                ..
+            } => {
+                if let Some(o) = objection_id.and_then(|id| self.objections.get_mut(&id)) {
+                    o.decided = Some(upheld);
+                }
+            }
+            E::ObjectionFiled {
+                objection_id,
+                filed_on,
+                name,
+                contact,
+                grounds,
+                attachment,
+            } => {
+                self.objections.insert(
+                    objection_id,
+                    FiledObjection {
+                        filed_on,
+                        name,
+                        contact,
+                        grounds,
+                        attachment,
+                        decided: None,
+                    },
+                );
+            }
             E::PlatformListed { listed_on } => {
                 self.listed_on = Some(listed_on);
                 self.listed_periods.push((listed_on, None));

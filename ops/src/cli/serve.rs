@@ -58,6 +58,9 @@ pub(crate) struct LimitArgs {
     /// Requests from one client address to the public face in a burst.
     #[arg(long, env = "ROSTER_PUBLIC_BURST_PER_ADDRESS", default_value_t = 60)]
     public_burst_per_address: u32,
+    /// Objections one client address may file on the public face per hour.
+    #[arg(long, env = "ROSTER_OBJECTIONS_PER_HOUR", default_value_t = 5)]
+    objections_per_hour: u32,
     /// A read model or the policy consumer behind the log whose checkpoint has not moved for
     /// this many seconds is stalled: /ready answers 503, /metrics and the status say so.
     #[arg(long, env = "ROSTER_STALL_AFTER_SECONDS", default_value_t = 120)]
@@ -107,6 +110,7 @@ impl LimitArgs {
             failures_per_minute: self.failed_auth_per_minute,
             public_per_address_per_second: self.public_rate_per_address,
             public_per_address_burst: self.public_burst_per_address,
+            objections_per_hour: self.objections_per_hour,
         }
     }
 }

@@ -50,6 +50,7 @@ pub fn model() -> DocModel<FunnelDoc> {
             "ReviewConcluded",
             "AnnualEvaluationRecorded",
             "PlatformDelisted",
+            "ObjectionFiled",
         ],
     }
 }

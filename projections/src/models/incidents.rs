@@ -52,6 +52,7 @@ pub fn model() -> DocModel<IncidentsDoc> {
             "ExpertEvaluationRecorded",
             "PublicNoticeStarted",
             "NoticeObjectionRecorded",
+            "ObjectionFiled",
             "PlatformListed",
             "ServiceRecorded",
             "ServiceRetracted",

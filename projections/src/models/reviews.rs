@@ -31,6 +31,7 @@ pub fn model() -> DocModel<ReviewsDoc> {
             "ExpertEvaluationRecorded",
             "PublicNoticeStarted",
             "NoticeObjectionRecorded",
+            "ObjectionFiled",
             "ServiceRecorded",
             "ServiceRetracted",
             "IncidentReported",

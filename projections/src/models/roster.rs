@@ -128,6 +128,7 @@ pub fn model() -> DocModel<RosterDoc> {
             "ServiceRetracted",
             "IncidentReported",
             "IncidentAssessed",
+            "ObjectionFiled",
         ],
     }
 }
@@ -202,6 +203,7 @@ fn fold(doc: &mut RosterDoc, event: &PlatformEvent, e: &StoredEvent) {
         | E::ExpertEvaluationRecorded { .. }
         | E::PublicNoticeStarted { .. }
         | E::NoticeObjectionRecorded { .. }
+        | E::ObjectionFiled { .. }
         | E::EligibilityAssessed { .. }
         | E::ServiceRecorded { .. }
         | E::ServiceRetracted { .. }

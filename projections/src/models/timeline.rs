@@ -113,10 +113,23 @@ pub fn summary(event: &PlatformEvent) -> String {
             if *passed { "passed" } else { "not passed" }
         ),
         E::PublicNoticeStarted { from, until } => format!("public notice {from} to {until}"),
-        E::NoticeObjectionRecorded { upheld, summary } => format!(
-            "objection {}: {summary}",
+        E::NoticeObjectionRecorded {
+            upheld,
+            summary,
+            objection_id,
+        } => format!(
+            "objection{} {}: {summary}",
+            objection_id
+                .as_deref()
+                .map_or(String::new(), |id| format!(" {id}")),
             if *upheld { "upheld" } else { "not upheld" }
         ),
+        // Who objected, how to reach them and the grounds are for the ministry alone.
+        E::ObjectionFiled {
+            objection_id,
+            filed_on,
+            ..
+        } => format!("objection {objection_id} filed by the public on {filed_on}"),
         E::PlatformListed { listed_on } => format!("listed on {listed_on}"),
         E::ServiceRecorded { dated, record, .. } => format!(
             "service of {dated}: {}",
@@ -252,10 +265,22 @@ pub fn summary_zh(event: &PlatformEvent) -> String {
             if *passed { "通过" } else { "未通过" }
         ),
         E::PublicNoticeStarted { from, until } => format!("公示 {from} 至 {until}"),
-        E::NoticeObjectionRecorded { upheld, summary } => format!(
-            "公示异议（{}）：{summary}",
+        E::NoticeObjectionRecorded {
+            upheld,
+            summary,
+            objection_id,
+        } => format!(
+            "公示异议{}（{}）：{summary}",
+            objection_id
+                .as_deref()
+                .map_or(String::new(), |id| format!(" {id}")),
             if *upheld { "成立" } else { "不成立" }
         ),
+        E::ObjectionFiled {
+            objection_id,
+            filed_on,
+            ..
+        } => format!("{filed_on} 社会公众提出异议（{objection_id}），待工业和信息化部处理"),
         E::PlatformListed { listed_on } => format!("{listed_on} 列入名单"),
         E::ServiceRecorded { dated, record, .. } => {
             format!("登记 {dated} 的服务成果：{}", record.kind_zh())

@@ -1436,6 +1436,115 @@ async fn the_public_pages_read_without_signing_in() {
     drop(driver.process);
 }
 
+/// RULES.md §13, R-5: someone without an account files an objection with an attachment on the
+/// public notice page (at phone width); it reaches the ministry's inbox, the ministry reads who
+/// objected and decides it on the platform's page, and the platform can then be listed.
+async fn an_objection_from_the_public_reaches_the_ministry() {
+    if !browser_available() {
+        return;
+    }
+    let _not_during_broker_faults = crate::broker::BROKER.read().await;
+    let app = spawn_app(Kind::Sqlite).await;
+    let a = crate::api::actors(&app).await;
+    crate::api::open_round(&app, &a).await;
+    let (id, _) = crate::api::gd_application(&app, &a, 0).await;
+    for (token, action, on, body) in [
+        (
+            &a.gd,
+            "province-recommendation",
+            "2025-07-09",
+            json!({"opinion": "推荐"}),
+        ),
+        (
+            &a.ministry,
+            "expert-evaluation",
+            "2025-09-20",
+            json!({"score": 88, "passed": true}),
+        ),
+        (
+            &a.ministry,
+            "public-notice",
+            "2025-11-20",
+            json!({"from": "2025-11-20", "until": "2025-11-26"}),
+        ),
+    ] {
+        let r = app
+            .act(token, &format!("/api/v1/platforms/{id}/{action}"), on, body)
+            .await;
+        assert_eq!(r.status, 201, "{action}: {}", r.body);
+    }
+    app.clock.set("2025-11-24");
+    let driver = Driver::start().await;
+    let o = Browser::open(&driver, &app.base, "objector").await;
+    o.client.set_window_size(390, 844).await.unwrap();
+    o.go("/public/notice").await;
+    o.click(&format!("#notice tr[data-platform='{id}'] a.object"))
+        .await;
+    assert!(o.fits_width().await, "the objection form fits a phone");
+    o.fill("#objection input[name=name]", "赵异议人").await;
+    o.fill("#objection input[name=contact]", "zhao@example.org")
+        .await;
+    o.fill(
+        "#objection textarea[name=grounds]",
+        "申报的用房面积与实际不符，附现场照片说明",
+    )
+    .await;
+    let pdf = artefacts().join("objection.pdf");
+    std::fs::write(&pdf, crate::applying::PDF).unwrap();
+    o.client
+        .find(Locator::Css("#objection input[type=file][name=file]"))
+        .await
+        .unwrap()
+        .send_keys(pdf.to_str().unwrap())
+        .await
+        .unwrap();
+    o.shot("objection-form").await;
+    o.click("#file-objection").await;
+    let objection_id = o.text("#objection-id").await;
+    assert!(objection_id.starts_with("obj-"), "{objection_id}");
+    o.shot("objection-receipt").await;
+    o.close().await;
+
+    // The ministry: in its inbox, decided on the platform's page with the objection's id.
+    app.clock.set("2025-11-27");
+    let m = Browser::open(&driver, &app.base, "objection-ministry").await;
+    m.sign_in(&a.ministry).await;
+    m.go("/ui/inbox").await;
+    assert_eq!(
+        m.count(&format!(
+            "#inbox tr[data-act=RecordNoticeObjection][data-platform='{id}']"
+        ))
+        .await,
+        1
+    );
+    m.go(&format!("/ui/platforms/{id}")).await;
+    let row = format!("#objections tr[data-objection='{objection_id}']");
+    assert!(m.text(&row).await.contains("赵异议人"));
+    assert!(m.text(&row).await.contains("zhao@example.org"));
+    assert_eq!(m.count(&format!("{row} a[href*='/files/']")).await, 1);
+    m.shot("objection-on-platform").await;
+    m.click_here("details.objection summary").await;
+    m.fill("form.objection [name=summary]", "经现场核查，用房面积属实")
+        .await;
+    m.select("form.objection select[name=upheld]", "no").await;
+    m.fill("form.objection [name=objection_id]", &objection_id)
+        .await;
+    m.click("form.objection button[type=submit]").await;
+    assert!(
+        m.text("#flash").await.contains("已受理"),
+        "{}",
+        m.text("#flash").await
+    );
+    assert_eq!(m.text(&format!("{row} td.decision")).await, "不成立");
+    m.close().await;
+    drop(driver.process);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_objection_from_the_public_reaches_the_ministry_on_sqlite() {
+    an_objection_from_the_public_reaches_the_ministry().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_public_pages_read_without_signing_in_on_sqlite() {
     the_public_pages_read_without_signing_in().await;

@@ -3,7 +3,7 @@
 //! gets ETags, CORS and its own rate limit, and gets 401 or 404 on everything else.
 
 use roster_domain::actor::Role;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::app::{spawn_app, Kind, TestApp};
 
@@ -344,6 +344,191 @@ async fn the_public_face_has_its_own_rate_limit(app: TestApp) {
         .unwrap();
     assert!(seconds >= 1);
     assert_eq!(app.get(Some(&analyst), "/api/v1/rounds").await.status, 200);
+}
+
+async fn object(app: &TestApp, platform_id: &str, body: Value) -> crate::app::Response {
+    app.post_raw(
+        None,
+        &format!("/api/public/v1/platforms/{platform_id}/objections"),
+        body.to_string(),
+    )
+    .await
+}
+
+/// RULES.md §13, R-5: anyone objects during the notice (the last day included), not the day
+/// after (the refusal names the end); the objection reaches the ministry's inbox, the platform
+/// reads that it was filed but not by whom, and it is not listed until the ministry decides it.
+async fn anyone_objects_during_the_notice_and_the_ministry_decides(app: TestApp) {
+    use crate::api::{actors, gd_application, open_round};
+    let a = actors(&app).await;
+    open_round(&app, &a).await;
+    let (id, owner) = gd_application(&app, &a, 0).await;
+    for (token, action, on, body) in [
+        (
+            &a.gd,
+            "province-recommendation",
+            "2025-07-09",
+            json!({"opinion": "推荐"}),
+        ),
+        (
+            &a.ministry,
+            "expert-evaluation",
+            "2025-09-20",
+            json!({"score": 88, "passed": true}),
+        ),
+        (
+            &a.ministry,
+            "public-notice",
+            "2025-11-20",
+            json!({"from": "2025-11-20", "until": "2025-11-26"}),
+        ),
+    ] {
+        let r = app
+            .act(token, &format!("/api/v1/platforms/{id}/{action}"), on, body)
+            .await;
+        assert_eq!(r.status, 201, "{action}: {}", r.body);
+    }
+    let filing = |n: u32| {
+        json!({
+            "command_id": uuid::Uuid::new_v4(), "name": format!("赵异议人{n}"),
+            "contact": "13800000000", "grounds": "申报的用房面积与实际不符",
+        })
+    };
+    // The last day of the notice: filed, with a receipt; the same command id again files once.
+    app.clock.set("2025-11-26");
+    let body = filing(1);
+    let r = object(&app, &id, body.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let objection_id = r.body["objection_id"].as_str().unwrap().to_string();
+    assert_eq!(r.body["filed_on"], "2025-11-26");
+    let again = object(&app, &id, body).await;
+    assert_eq!(
+        (again.status, again.body["duplicate"].as_bool()),
+        (200, Some(true))
+    );
+    // Bad input changes nothing and names the field; a platform not on notice reads as missing.
+    let r = object(
+        &app,
+        &id,
+        json!({"command_id": uuid::Uuid::new_v4(), "name": "李四", "contact": " ", "grounds": "x"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (400, Some("contact")),
+        "{}",
+        r.body
+    );
+    let (other, _) = gd_application(&app, &a, 1).await;
+    app.clock.set("2025-11-26");
+    assert_eq!(object(&app, &other, filing(2)).await.status, 404);
+    // The day after: refused, naming the day the notice ended.
+    app.clock.set("2025-11-27");
+    let late = object(&app, &id, filing(3)).await;
+    assert_eq!(
+        (late.status, late.body["code"].as_str()),
+        (422, Some("R-5")),
+        "{}",
+        late.body
+    );
+    assert!(
+        late.body["detail"].as_str().unwrap().contains("2025-11-26"),
+        "{}",
+        late.body
+    );
+    // Five filings an hour from one address, whatever their outcome; the sixth waits.
+    let flood = object(&app, "no-such-platform", filing(4)).await;
+    assert_eq!(flood.status, 429, "{}", flood.body);
+
+    // In the ministry's inbox; the platform cannot be listed while it is undecided.
+    let ministry = roster_domain::actor::Actor {
+        id: "ministry-clerk".into(),
+        role: Role::Ministry,
+        jurisdiction: None,
+    };
+    let inbox = app.state.inbox(&ministry).await.unwrap();
+    assert!(
+        inbox.iter().any(|i| i.act == "RecordNoticeObjection"
+            && i.subject.as_deref() == Some(objection_id.as_str())
+            && i.platform_id == id),
+        "{inbox:?}"
+    );
+    let r = app
+        .act(
+            &a.ministry,
+            &format!("/api/v1/platforms/{id}/listing"),
+            "2025-11-27",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.body["code"], "R-5", "{}", r.body);
+
+    // The applicant reads that an objection was filed, not who filed it or why.
+    let seen = app
+        .get(Some(&owner), &format!("/api/v1/platforms/{id}"))
+        .await;
+    let text = seen.body.to_string();
+    assert!(text.contains(&objection_id), "{text}");
+    for private in ["赵异议人", "13800000000", "用房面积与实际不符", "public:"] {
+        assert!(
+            !text.contains(private),
+            "{private} reached the applicant: {text}"
+        );
+    }
+    let timeline = app
+        .get(Some(&owner), &format!("/api/v1/platforms/{id}/timeline"))
+        .await
+        .body
+        .to_string();
+    assert!(
+        !timeline.contains("赵异议人") && !timeline.contains("public:"),
+        "{timeline}"
+    );
+    // The ministry reads it whole and decides it (after the notice: it was filed in time).
+    let whole = app
+        .get(Some(&a.ministry), &format!("/api/v1/platforms/{id}"))
+        .await
+        .body
+        .to_string();
+    assert!(
+        whole.contains("赵异议人1") && whole.contains("13800000000"),
+        "{whole}"
+    );
+    let r = app
+        .act(&a.ministry, &format!("/api/v1/platforms/{id}/notice-objection"), "2025-11-28",
+             json!({"upheld": false, "summary": "经核查，用房面积属实", "objection_id": objection_id}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = app
+        .act(
+            &a.ministry,
+            &format!("/api/v1/platforms/{id}/listing"),
+            "2025-11-28",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A token cannot file as the public.
+    let r = app
+        .act(
+            &a.ministry,
+            &format!("/api/v1/platforms/{id}/objection"),
+            "2025-11-28",
+            json!({"name": "x", "contact": "y", "grounds": "z"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anyone_objects_during_the_notice_and_the_ministry_decides_on_sqlite() {
+    anyone_objects_during_the_notice_and_the_ministry_decides(spawn_app(Kind::Sqlite).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anyone_objects_during_the_notice_and_the_ministry_decides_on_postgres() {
+    anyone_objects_during_the_notice_and_the_ministry_decides(spawn_app(Kind::Postgres).await)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

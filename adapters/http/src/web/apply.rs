@@ -1029,7 +1029,7 @@ pub(super) async fn show(
 }
 
 /// The posted multipart form: its text fields, and the uploaded file if one was chosen.
-async fn read_multipart(
+pub(super) async fn read_multipart(
     mut multipart: Multipart,
 ) -> Result<(Vec<(String, String)>, Option<(String, Vec<u8>)>), Refusal> {
     let bad = |e: axum::extract::multipart::MultipartError| {

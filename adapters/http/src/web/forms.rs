@@ -319,6 +319,11 @@ const OBJECTION: CommandForm = step(act(
             Input::Text,
         )),
         required(field("upheld", w("异议是否成立", "Upheld"), Input::YesNo)),
+        field(
+            "objection_id",
+            w("公众异议编号（如有）", "Objection id (if filed online)"),
+            Input::Text,
+        ),
     ],
 ));
 
@@ -644,6 +649,8 @@ pub(super) const fn form(kind: CommandKind) -> Option<&'static CommandForm> {
         CommandKind::RecordExpertEvaluation => Some(&EVALUATE),
         CommandKind::StartPublicNotice => Some(&NOTICE),
         CommandKind::RecordNoticeObjection => Some(&OBJECTION),
+        // Filed on the public face (`/public/notice`), never by a signed-in user.
+        CommandKind::FileObjection => None,
         CommandKind::ListPlatform => Some(&LIST),
         CommandKind::RecordService => Some(&SERVICE),
         CommandKind::ReportIncident => Some(&INCIDENT),

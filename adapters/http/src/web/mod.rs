@@ -41,6 +41,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/public", get(public::roster))
         .route("/public/platforms/{platform_id}", get(public::platform))
         .route("/public/notice", get(public::notice))
+        .route(
+            "/public/notice/{platform_id}/objection",
+            get(public::objection_page)
+                .post(public::file_objection)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    apply::UPLOAD_BODY_LIMIT,
+                )),
+        )
         .route("/public/calls", get(public::calls))
         .route("/ui/signin", get(signin_form).post(signin))
         .route("/ui/signout", post(signout))
@@ -421,6 +429,9 @@ label.check{display:inline-flex;gap:.3rem;align-items:center;margin-right:1rem}
 .print-row .label{flex:0 0 16rem;color:#5c6773}
 .print-table{margin:.25rem 0 .75rem}
 .stamp .sign{display:flex;flex-wrap:wrap;justify-content:space-between;gap:1rem;margin-top:2.5rem;min-height:4rem}
+form.stacked label{display:block;margin:.6rem 0}
+form.stacked input[type=text],form.stacked textarea{display:block;width:100%;max-width:40rem}
+dl.profile dt{color:#5a6472;margin-top:.4rem}dl.profile dd{margin:0 0 .2rem 0;font-weight:500}
 @media print{
  @page{size:A4;margin:18mm 15mm 20mm;@bottom-center{content:counter(page) " / " counter(pages)}}
  body{background:#fff;font-size:11pt}
@@ -483,6 +494,7 @@ pub(crate) fn role_name(lang: Lang, actor: &Actor) -> String {
             Role::Applicant => "Applicant",
             Role::System => "System",
             Role::Anonymous => "Anonymous",
+            Role::Public => "Public",
         },
     );
     match &actor.jurisdiction {

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use roster_domain::challenge::ListKind;
@@ -15,7 +15,8 @@ use roster_domain::values::{Domain, Province};
 use roster_domain::Refusal;
 use roster_projections::export::PUBLIC_ROSTER_COLUMNS;
 
-use super::{particulars, public_layout, Lang};
+use super::{field_label_zh, particulars, public_layout, Lang};
+use crate::limits::ClientAddress;
 use crate::problem::Problem;
 use crate::AppState;
 
@@ -221,7 +222,8 @@ pub(super) async fn notice(
         Ok(r) => r,
         Err(r) => return refused(lang, r),
     };
-    let day = on.unwrap_or_else(|| state.app().today());
+    let today = state.app().today();
+    let day = on.unwrap_or(today);
     let body = html! {
         p.muted { (lang.t(
             "以下平台拟列入生物制造中试能力建设平台名单，现予公示。公示期间，任何单位和个人对公示平台有异议的，可向工业和信息化部反映。",
@@ -235,12 +237,16 @@ pub(super) async fn notice(
             thead { tr {
                 th.num { (lang.t("序号", "No.")) } th { (lang.t("依托单位", "Unit")) } th { (lang.t("平台名称", "Platform")) }
                 th { (lang.t("领域", "Domains")) } th { (lang.t("省份", "Province")) } th { (lang.t("公示期", "Notice period")) }
+                th { }
             } }
             tbody { @for (n, r) in rows.iter().enumerate() {
                 tr data-platform=(r.platform_id) {
                     td.num { (n + 1) } td { (r.unit_name) } td { (r.platform_name) }
                     td { (r.domain_names.join("、")) } td { (r.province_name) }
                     td { (r.from) " — " (r.until) }
+                    td { @if r.from <= today && today <= r.until {
+                        a.object href={"/public/notice/" (r.platform_id) "/objection"} { (lang.t("提出异议", "Object")) }
+                    } }
                 }
             } }
         } }
@@ -280,4 +286,187 @@ pub(super) async fn calls(State(state): State<AppState>, headers: HeaderMap) -> 
         @if calls.is_empty() { p.muted { (lang.t("尚无揭榜任务。", "No call yet.")) } }
     };
     public_layout(lang, lang.t("揭榜挂帅", "Open competition"), None, body).into_response()
+}
+
+/// The objection form of a platform on notice today, with what was typed and what was refused.
+fn objection_form(
+    lang: Lang,
+    entry: &roster_projections::public::NoticeEntry,
+    typed: &HashMap<String, String>,
+    refusal: Option<&Refusal>,
+) -> maud::Markup {
+    let v = |k: &str| typed.get(k).cloned().unwrap_or_default();
+    let command_id = typed
+        .get("command_id")
+        .cloned()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    html! {
+        p.muted {
+            (entry.unit_name) " · " (entry.platform_name) " · "
+            (lang.t("公示期 ", "notice ")) (entry.from) " — " (entry.until)
+        }
+        @if let Some(r) = refusal {
+            div.flash.error role="status" id="flash" data-code=(r.code) {
+                (particulars(lang, r))
+                @if let (Lang::Zh, Some(label)) = (lang, r.field.as_deref().and_then(field_label_zh)) { "（" (label) "）" }
+            }
+        }
+        p { (lang.t(
+            "请实名反映，写明异议事实与依据；联系方式仅供工业和信息化部核实使用，不向被反映单位公开。",
+            "Give your name and the facts the objection rests on; your contact is for the ministry alone and is not shown to the platform."
+        )) }
+        form method="post" action={"/public/notice/" (entry.platform_id) "/objection"} enctype="multipart/form-data" id="objection" class="stacked" {
+            input type="hidden" name="command_id" value=(command_id);
+            label { (lang.t("姓名或单位名称", "Name or organisation")) input type="text" name="name" required maxlength="200" value=(v("name")); }
+            label { (lang.t("联系方式（电话或电子邮箱）", "Contact (phone or e-mail)")) input type="text" name="contact" required maxlength="200" value=(v("contact")); }
+            label { (lang.t("异议事实与依据", "Grounds")) textarea name="grounds" required maxlength="4000" rows="6" { (v("grounds")) } }
+            label { (lang.t("附件（PDF、PNG 或 JPEG，10 MiB 以内，可不附）", "Attachment (PDF, PNG or JPEG, up to 10 MiB; optional)")) input type="file" name="file" accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"; }
+            button.primary type="submit" id="file-objection" { (lang.t("提交异议", "File the objection")) }
+        }
+    }
+}
+
+/// The platform on public notice today, for its objection form; outside the period the
+/// refusal names it.
+async fn on_notice_today(
+    state: &AppState,
+    platform_id: &str,
+) -> Result<roster_projections::public::NoticeEntry, Refusal> {
+    let (from, until) = state.app().notice_period(platform_id).await?;
+    let today = state.app().today();
+    if today > until {
+        return Err(Refusal::new(
+            "R-5",
+            format!(
+                "the public notice ended on {until}; objections were taken from {from} to {until}"
+            ),
+        )
+        .zh(format!(
+            "公示期已于 {until} 结束（公示期 {from} 至 {until}），不再受理异议"
+        )));
+    }
+    state
+        .app()
+        .public_notice(None)
+        .await?
+        .into_iter()
+        .find(|e| e.platform_id == platform_id)
+        .ok_or_else(|| {
+            Refusal::new("R-5", format!("the public notice starts on {from}"))
+                .zh(format!("公示期自 {from} 开始"))
+        })
+}
+
+/// `GET /public/notice/{platform_id}/objection`: the objection form, during the notice.
+pub(super) async fn objection_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(platform_id): Path<String>,
+) -> Response {
+    let lang = lang(&headers);
+    match on_notice_today(&state, &platform_id).await {
+        Ok(entry) => public_layout(
+            lang,
+            lang.t("提出异议", "File an objection"),
+            None,
+            objection_form(lang, &entry, &HashMap::new(), None),
+        )
+        .into_response(),
+        Err(r) => refused(lang, r),
+    }
+}
+
+/// `POST /public/notice/{platform_id}/objection`: files the objection (a few an hour from one
+/// address); the receipt with its number, or the form again with what was refused.
+pub(super) async fn file_objection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    address: ClientAddress,
+    Path(platform_id): Path<String>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let lang = lang(&headers);
+    if let Some(r) = crate::public::over_objection_budget(&state, &address) {
+        return r;
+    }
+    let entry = match on_notice_today(&state, &platform_id).await {
+        Ok(e) => e,
+        Err(r) => {
+            // After the period the refusal names the day it ended.
+            return refused(lang, r);
+        }
+    };
+    let read = match multipart {
+        Ok(m) => super::apply::read_multipart(m).await,
+        Err(e) => {
+            Err(Refusal::invalid("form", e.body_text()).zh("表单无法读取，请刷新页面后重新填写"))
+        }
+    };
+    let (pairs, file) = match read {
+        Ok(x) => x,
+        Err(r) => return refused(lang, r),
+    };
+    let typed: HashMap<String, String> = pairs.into_iter().collect();
+    let text = |k: &str| typed.get(k).cloned().unwrap_or_default();
+    let outcome = async {
+        let command_id = uuid::Uuid::parse_str(&text("command_id")).map_err(|_| {
+            Refusal::invalid("command_id", "the form has no command id; reload the page")
+                .zh("表单已失效，请刷新页面后重新填写")
+        })?;
+        for k in ["name", "contact", "grounds"] {
+            roster_domain::input::check_text(k, &text(k))?;
+        }
+        let objection = roster_domain::commands::FileObjection {
+            name: text("name"),
+            contact: text("contact"),
+            grounds: text("grounds"),
+            attachment: None,
+        };
+        let address = address
+            .0
+            .map_or_else(|| "unknown".to_string(), |a| a.to_string());
+        state
+            .app()
+            .file_objection(&address, &platform_id, command_id, objection, file)
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(o) => {
+            let receipt = crate::public::receipt(&state, &platform_id, &o);
+            let body = html! {
+                div.flash.ok role="status" id="flash" {
+                    (lang.t("已收到您的异议。", "Your objection has been received."))
+                }
+                dl.profile id="receipt" {
+                    dt { (lang.t("回执编号", "Receipt number")) } dd id="objection-id" { (receipt.objection_id) }
+                    dt { (lang.t("平台", "Platform")) } dd { (entry.platform_name) }
+                    dt { (lang.t("提交日期", "Filed on")) } dd { (receipt.filed_on) }
+                }
+                p { (lang.t(
+                    "工业和信息化部将核实处理；查询时请提供回执编号。",
+                    "The ministry will look into it; quote the receipt number when you ask about it."
+                )) }
+                p { a href="/public/notice" { (lang.t("返回公示", "Back to the notice")) } }
+            };
+            (
+                StatusCode::CREATED,
+                public_layout(lang, lang.t("异议已提交", "Objection filed"), None, body),
+            )
+                .into_response()
+        }
+        Err(r) => {
+            let status = Problem::from(r.clone()).status;
+            (
+                status,
+                public_layout(
+                    lang,
+                    lang.t("提出异议", "File an objection"),
+                    None,
+                    objection_form(lang, &entry, &typed, Some(&r)),
+                ),
+            )
+                .into_response()
+        }
+    }
 }

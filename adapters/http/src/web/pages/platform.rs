@@ -24,7 +24,7 @@ pub(crate) async fn platform(
         .map_err(|r| refused(&v, r))?;
     let timeline: TimelineDoc = state
         .app()
-        .platform_timeline(&platform_id)
+        .platform_timeline_for(&v.actor, &platform_id)
         .await
         .map_err(|r| refused(&v, r))?;
     let (reviews, incidents): (ReviewsDoc, IncidentsDoc) = state
@@ -111,6 +111,31 @@ pub(crate) async fn platform(
                     } }
                 } }
             }
+        }
+        @if !p.objections.is_empty() {
+            @let ministry = roster_app::reads::sees_objectors(&v.actor);
+            h2 { (v.t("公示异议（社会公众提出）", "Objections from the public")) }
+            div.scroll { table id="objections" {
+                thead { tr {
+                    th { (v.t("编号", "Id")) } th { (v.t("提交日期", "Filed on")) }
+                    @if ministry { th { (v.t("提出人", "By")) } th { (v.t("联系方式", "Contact")) } th { (v.t("事实与依据", "Grounds")) } th { (v.t("附件", "Attachment")) } }
+                    th { (v.t("处理结论", "Decision")) }
+                } }
+                tbody { @for (id, o) in &p.objections {
+                    tr data-objection=(id) {
+                        td { (id) } td { (o.filed_on) }
+                        @if ministry {
+                            td { (o.name) } td { (o.contact) } td { (o.grounds) }
+                            td { @if let Some(e) = &o.attachment { @if let Some(sha) = &e.sha256 { a href={"/ui/platforms/" (platform_id) "/files/" (sha)} { (e.reference) } } } }
+                        }
+                        td.decision { @match o.decided {
+                            Some(true) => { (v.t("成立", "upheld")) }
+                            Some(false) => { (v.t("不成立", "not upheld")) }
+                            None => { strong { (v.t("待处理", "to decide")) } }
+                        } }
+                    }
+                } }
+            } }
         }
         h2 { (v.t("资格审查（各条规则）", "Eligibility (each rule)")) }
         @if let Some(a) = &p.assessment {
