@@ -13,7 +13,9 @@ use roster_domain::request::valid_platform_id;
 use roster_domain::request::{CommandOutcome, CommandRequest, Target};
 use roster_domain::Refusal;
 use roster_projections::models;
-use roster_projections::public::{self, NoticeEntry, PublicEntry, PublicProfile, PublicQuery};
+use roster_projections::public::{
+    self, DirectoryQuery, NoticeEntry, PublicEntry, PublicProfile, PublicQuery,
+};
 use uuid::Uuid;
 
 use crate::{refused, App};
@@ -69,6 +71,33 @@ impl App {
             .ok_or_else(missing)?;
         let loaded = self.service().load_platform(platform_id).await?;
         Ok(public::profile(entry, doc, loaded.state.form.as_ref(), d))
+    }
+
+    /// The directory of pilot services: the profiles of the platforms on the roster today that
+    /// answer `q`, in batch and 序号 order.
+    pub async fn public_directory(
+        &self,
+        q: &DirectoryQuery,
+    ) -> Result<Vec<PublicProfile>, Refusal> {
+        let today = self.today();
+        let docs = self.roster_documents().await?;
+        let mut out = Vec::new();
+        for entry in public::roster(&docs, &PublicQuery::default(), today) {
+            if q.domain.is_some_and(|d| !entry.domains.contains(&d))
+                || q.province.is_some_and(|p| p.code() != entry.province)
+            {
+                continue;
+            }
+            let Some(doc) = docs.iter().find(|x| x.platform_id == entry.platform_id) else {
+                continue;
+            };
+            let loaded = self.service().load_platform(&entry.platform_id).await?;
+            let profile = public::profile(entry, doc, loaded.state.form.as_ref(), today);
+            if public::matches(&profile, q) {
+                out.push(profile);
+            }
+        }
+        Ok(out)
     }
 
     /// The platforms on public notice on `on` (default today): the day is inside their notice

@@ -295,6 +295,16 @@ fn form(unit: &Unit) -> ApplicationForm {
     if unit.fate == Fate::RejectedG4 {
         v["site"]["area_m2"] = 1200.into();
     }
+    // Scales differ from unit to unit (all above G-8's 1,000 L), so the directory of pilot
+    // services has something to tell apart; each unit gives a contact for its services.
+    let n = unit.name.chars().map(u32::from).sum::<u32>() as usize;
+    let litres = [5000, 10000, 2000, 30000, 3000, 20000, 1500][n % 7];
+    v["equipment"]["vessels"][0]["volume_l"] = litres.into();
+    v["equipment"]["vessels"][0]["name"] = format!("{litres}L发酵罐").into();
+    v["applicant"]["contact"] = serde_json::json!({
+        "name": "中试服务部",
+        "phone": format!("010-6{:07}", n % 10_000_000),
+    });
     serde_json::from_value(v).expect("demo form")
 }
 

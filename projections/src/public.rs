@@ -336,6 +336,50 @@ pub fn profile(
     }
 }
 
+/// What an enterprise looks for in the directory of pilot services (中试供需对接, RULES.md
+/// §13): listed platforms by domain, province, equipment and services.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryQuery {
+    pub domain: Option<Domain>,
+    pub province: Option<Province>,
+    /// A vessel of this kind (`fermentation`, `enzyme_catalysis`, `parallel_bioreactor`) …
+    pub vessel_kind: Option<String>,
+    /// … with a single-tank working volume of at least this many litres.
+    pub min_vessel_l: Option<f64>,
+    /// Words found in the main business, the instruments and software, the unit or the
+    /// platform name (all of them, any case).
+    pub search: Option<String>,
+}
+
+/// Whether a profile answers the directory query.
+pub fn matches(p: &PublicProfile, q: &DirectoryQuery) -> bool {
+    let vessel_ok = match (q.vessel_kind.as_deref(), q.min_vessel_l) {
+        (None, None) => true,
+        (kind, min) => p.vessels.iter().any(|v| {
+            kind.is_none_or(|k| v.kind == k) && min.is_none_or(|m| v.volume_l >= m) && v.count > 0
+        }),
+    };
+    let text = [
+        p.entry.unit_name.as_str(),
+        p.entry.platform_name.as_str(),
+        p.main_business.as_deref().unwrap_or_default(),
+    ]
+    .into_iter()
+    .chain(p.instruments.iter().map(|i| i.name.as_str()))
+    .chain(p.vessels.iter().map(|v| v.name.as_str()))
+    .collect::<Vec<_>>()
+    .join(" ")
+    .to_lowercase();
+    vessel_ok
+        && q.domain.is_none_or(|d| p.entry.domains.contains(&d))
+        && q.province.is_none_or(|pr| pr.code() == p.entry.province)
+        && q.search
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .all(|w| text.contains(&w.to_lowercase()))
+}
+
 /// A platform on public notice (公示): anyone may object until the last day.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NoticeEntry {
@@ -552,6 +596,52 @@ mod tests {
         assert_eq!(rows[0].serial, 1);
         let e = sort(&mut rows, "uscc").unwrap_err();
         assert!(e.contains("listed_on"), "{e}");
+    }
+
+    #[test]
+    fn the_directory_matches_a_vessel_of_a_kind_and_volume_and_a_domain() {
+        let d = doc("p1", "甲公司", "44", "2025", "2025-12-01");
+        let entry = roster(
+            std::slice::from_ref(&d),
+            &PublicQuery::default(),
+            day("2026-01-01"),
+        )
+        .remove(0);
+        let form: roster_domain::form::ApplicationForm =
+            serde_json::from_value(roster_domain::samples::form_json(
+                "91440300708461136T",
+                "44",
+                "440300",
+                &["food_additives"],
+            ))
+            .unwrap();
+        let p = profile(entry, &d, Some(&form), day("2026-01-01"));
+        let q = |kind: Option<&str>, min: Option<f64>, domain: Option<Domain>| DirectoryQuery {
+            domain,
+            vessel_kind: kind.map(String::from),
+            min_vessel_l: min,
+            ..Default::default()
+        };
+        // The sample has a 5000 L fermentation vessel and 5 L parallel bioreactors.
+        assert!(matches(
+            &p,
+            &q(
+                Some("fermentation"),
+                Some(5000.0),
+                Some(Domain::FoodAdditives)
+            )
+        ));
+        assert!(!matches(&p, &q(Some("fermentation"), Some(5000.1), None)));
+        assert!(!matches(
+            &p,
+            &q(Some("parallel_bioreactor"), Some(10.0), None)
+        ));
+        assert!(!matches(&p, &q(None, None, Some(Domain::Biopharma))));
+        let words = DirectoryQuery {
+            search: Some("液相色谱仪".into()),
+            ..Default::default()
+        };
+        assert!(matches(&p, &words));
     }
 
     #[test]

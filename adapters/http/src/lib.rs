@@ -113,6 +113,7 @@ pub fn router(state: AppState) -> Router {
             post(public::object),
         )
         .route("/api/public/v1/notice", get(public::notice))
+        .route("/api/public/v1/directory", get(public::directory))
         .route("/api/public/v1/calls", get(public::calls))
         .route("/api/public/v1/calls/{call_id}", get(public::call))
         .route("/api/v1/commands", post(commands::generic))

@@ -1356,6 +1356,45 @@ fn public_paths(add: &mut impl FnMut(&str, Value), open: &impl Fn(Value) -> Valu
             &[400, 500, 503],
         )),
     );
+    let mut directory_params = vec![
+        province_param(),
+        query("domain", schema_ref("Domain"), "One of the nine domains"),
+        query(
+            "vessel_kind",
+            json!({"type": "string", "enum": ["fermentation", "enzyme_catalysis", "parallel_bioreactor"]}),
+            "A vessel of this kind …",
+        ),
+        query(
+            "min_vessel_l",
+            json!({"type": "number", "minimum": 0}),
+            "… with a single-tank working volume of at least this many litres",
+        ),
+        query(
+            "search",
+            json!({"type": "string", "maxLength": 200}),
+            "Words of the main business, instruments, unit or platform name",
+        ),
+    ];
+    directory_params.push(query(
+        "limit",
+        json!({"type": "integer", "minimum": 1, "maximum": crate::public::MAX_LIMIT}),
+        "Rows per page; default 100",
+    ));
+    directory_params.push(query(
+        "skip",
+        json!({"type": "integer", "minimum": 0}),
+        "Rows skipped before the page",
+    ));
+    add(
+        "/api/public/v1/directory",
+        public(get(
+            "The pilot-services directory (中试供需对接): listed platforms by domain, province, vessel kind and volume, and services, with their public profiles",
+            "publicDirectory",
+            directory_params,
+            json_response("the platforms found", list("PublicProfile")),
+            &[400, 500, 503],
+        )),
+    );
     add(
         "/api/public/v1/calls",
         public(get(

@@ -541,3 +541,98 @@ pub(crate) async fn object(
         Err(r) => refused(r),
     }
 }
+
+/// The query parameters of `GET /api/public/v1/directory`.
+pub(crate) const DIRECTORY_PARAMS: [&str; 7] = [
+    "domain",
+    "province",
+    "vessel_kind",
+    "min_vessel_l",
+    "search",
+    "limit",
+    "skip",
+];
+
+/// The directory query of `params`.
+pub(crate) fn directory_query(
+    params: &HashMap<String, String>,
+) -> Result<public::DirectoryQuery, Refusal> {
+    known(params, &DIRECTORY_PARAMS)?;
+    let filters = roster_query(
+        &given(params)
+            .into_iter()
+            .filter(|(k, _)| k == "domain" || k == "province")
+            .collect(),
+    )?;
+    let p = given(params);
+    let vessel_kind = p.get("vessel_kind").cloned();
+    if let Some(k) = &vessel_kind {
+        if !["fermentation", "enzyme_catalysis", "parallel_bioreactor"].contains(&k.as_str()) {
+            return Err(Refusal::invalid(
+                "vessel_kind",
+                format!("vessel_kind '{k}' is not fermentation, enzyme_catalysis or parallel_bioreactor"),
+            )
+            .zh(format!("没有设备类别“{k}”")));
+        }
+    }
+    let min_vessel_l = p
+        .get("min_vessel_l")
+        .map(|v| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| {
+                    Refusal::invalid(
+                        "min_vessel_l",
+                        format!("min_vessel_l '{v}' is not a volume in litres"),
+                    )
+                    .zh(format!("“{v}”不是以升计的容积"))
+                })
+        })
+        .transpose()?;
+    Ok(public::DirectoryQuery {
+        domain: filters.domain,
+        province: filters.province,
+        vessel_kind,
+        min_vessel_l,
+        search: p.get("search").cloned(),
+    })
+}
+
+/// `GET /api/public/v1/directory`: the pilot-services directory (中试供需对接): listed platforms
+/// by domain, province, vessel kind and volume, and words of their services and equipment,
+/// with their public profiles; paged with `meta` totals.
+pub(crate) async fn directory(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let run = async {
+        let q = directory_query(&params)?;
+        let p = given(&params);
+        let limit = number(&p, "limit")?.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(Refusal::invalid(
+                "limit",
+                format!("limit is from 1 to {MAX_LIMIT}"),
+            ));
+        }
+        let skip = number(&p, "skip")?.unwrap_or(0);
+        let found = state.app().public_directory(&q).await?;
+        let last = state.app().last_recorded().await;
+        let total = found.len();
+        let results: Vec<_> = found.into_iter().skip(skip).take(limit).collect();
+        let body = json_body(&json!({
+            "meta": Meta {
+                as_of: state.app().today(),
+                last_updated: last,
+                results: Page { skip, limit, total },
+                disclaimer: DISCLAIMER,
+            },
+            "results": results,
+        }))
+        .map_err(|p| p.refusal)?;
+        Ok::<_, Refusal>(cached(&headers, "application/json", None, last, body))
+    };
+    run.await.unwrap_or_else(refused)
+}

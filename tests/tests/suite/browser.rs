@@ -1420,6 +1420,18 @@ async fn the_public_pages_read_without_signing_in() {
     b.shot("public-notice").await;
     b.go("/public/calls").await;
     assert!(b.text("main").await.contains("揭榜成功名单"));
+    // The directory: a fermentation vessel of at least 5,000 L.
+    b.go("/public/directory").await;
+    b.select(
+        "#directory-filters select[name=vessel_kind]",
+        "fermentation",
+    )
+    .await;
+    b.fill("#directory-filters input[name=min_vessel_l]", "5000")
+        .await;
+    b.click("#directory-filters button[type=submit]").await;
+    assert!(b.count("#directory tbody tr").await > 0);
+    b.shot("public-directory").await;
     // English, and back on the page the switch was clicked on.
     b.go("/public").await;
     b.click("#lang-switch").await;
@@ -1430,6 +1442,10 @@ async fn the_public_pages_read_without_signing_in() {
         ("/public?as_of=2026-11-20", "phone-public-roster"),
         ("/public/notice?on=2025-11-22", "phone-public-notice"),
         ("/public/calls", "phone-public-calls"),
+        (
+            "/public/directory?vessel_kind=fermentation&min_vessel_l=5000",
+            "phone-public-directory",
+        ),
     ])
     .await;
     b.close().await;

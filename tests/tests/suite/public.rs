@@ -315,6 +315,106 @@ async fn an_anonymous_client_reads_the_public_face_and_nothing_else(app: TestApp
     assert!(calls_page.contains("揭榜成功名单"));
 }
 
+/// RULES.md §13: the directory finds listed platforms by vessel kind and volume and by domain,
+/// the same ones their public profiles say answer; the volume bound is inclusive.
+async fn the_directory_finds_platforms_by_vessel_volume_and_domain(app: TestApp) {
+    app.load_demo().await;
+    let roster = app.get(None, "/api/public/v1/roster?limit=1000").await;
+    let rows = roster.body["results"].as_array().unwrap().clone();
+    assert!(!rows.is_empty());
+    let mut profiles = Vec::new();
+    for r in &rows {
+        let id = r["platform_id"].as_str().unwrap();
+        profiles.push(
+            app.get(None, &format!("/api/public/v1/platforms/{id}"))
+                .await
+                .body,
+        );
+    }
+    let largest = |p: &Value| {
+        p["vessels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["kind"] == "fermentation")
+            .map(|v| v["volume_l"].as_f64().unwrap())
+            .fold(0.0_f64, f64::max)
+    };
+    // A domain with a platform, and that platform's largest fermentation vessel.
+    let p0 = &profiles[0];
+    let domain = p0["domains"][0].as_str().unwrap();
+    let volume = largest(p0);
+    assert!(volume > 0.0, "{p0}");
+    let ids = |body: &Value| -> Vec<String> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["platform_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let found = app
+        .get(None, &format!("/api/public/v1/directory?vessel_kind=fermentation&min_vessel_l={volume}&domain={domain}"))
+        .await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    let expected: Vec<String> = profiles
+        .iter()
+        .filter(|p| {
+            p["domains"].as_array().unwrap().iter().any(|d| d == domain) && largest(p) >= volume
+        })
+        .map(|p| p["platform_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids(&found.body), expected);
+    assert!(expected.contains(&p0["platform_id"].as_str().unwrap().to_string()));
+    assert_eq!(found.body["meta"]["results"]["total"], expected.len());
+    // One litre more than its largest vessel: not that platform.
+    let above = app
+        .get(
+            None,
+            &format!(
+                "/api/public/v1/directory?vessel_kind=fermentation&min_vessel_l={}&domain={domain}",
+                volume + 1.0
+            ),
+        )
+        .await;
+    assert!(!ids(&above.body).contains(&p0["platform_id"].as_str().unwrap().to_string()));
+    let r = app
+        .get(None, "/api/public/v1/directory?vessel_kind=teapot")
+        .await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (400, Some("vessel_kind"))
+    );
+    let r = app
+        .get(None, "/api/public/v1/directory?min_vessel_l=-1")
+        .await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (400, Some("min_vessel_l"))
+    );
+    let page = raw(
+        &app,
+        &format!(
+            "/public/directory?vessel_kind=fermentation&min_vessel_l={volume}&domain={domain}"
+        ),
+    )
+    .await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(p0["platform_name"].as_str().unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_finds_platforms_by_vessel_volume_and_domain_on_sqlite() {
+    the_directory_finds_platforms_by_vessel_volume_and_domain(spawn_app(Kind::Sqlite).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_finds_platforms_by_vessel_volume_and_domain_on_postgres() {
+    the_directory_finds_platforms_by_vessel_volume_and_domain(spawn_app(Kind::Postgres).await)
+        .await;
+}
+
 /// Percent-encodes a query value.
 fn urlencode(s: &str) -> String {
     s.bytes()

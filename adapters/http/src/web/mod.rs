@@ -41,6 +41,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/public", get(public::roster))
         .route("/public/platforms/{platform_id}", get(public::platform))
         .route("/public/notice", get(public::notice))
+        .route("/public/directory", get(public::directory))
         .route(
             "/public/notice/{platform_id}/objection",
             get(public::objection_page)
@@ -550,6 +551,7 @@ pub(crate) fn public_layout(
         nav {
             @for (path, zh, en) in [
                 ("/public", "平台名单", "Roster"),
+                ("/public/directory", "中试服务查找", "Find pilot services"),
                 ("/public/notice", "公示", "Public notice"),
                 ("/public/calls", "揭榜挂帅", "Open competition"),
                 ("/api/v1/openapi.json", "开放数据", "Open data"),

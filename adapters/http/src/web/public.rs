@@ -470,3 +470,79 @@ pub(super) async fn file_objection(
         }
     }
 }
+
+/// `/public/directory`: the pilot-services directory (中试供需对接): enterprises find listed
+/// platforms by domain, province, equipment (a vessel of a kind and volume) and services.
+pub(super) async fn directory(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = lang(&headers);
+    let q = match crate::public::directory_query(&params) {
+        Ok(q) => q,
+        Err(r) => return refused(lang, r),
+    };
+    let found = match state.app().public_directory(&q).await {
+        Ok(f) => f,
+        Err(r) => return refused(lang, r),
+    };
+    let p = |k: &str| params.get(k).map(String::as_str).unwrap_or_default();
+    let kinds = [
+        ("fermentation", "发酵罐", "fermentation"),
+        ("enzyme_catalysis", "酶催化反应器", "enzyme catalysis"),
+        (
+            "parallel_bioreactor",
+            "平行生物反应器",
+            "parallel bioreactor",
+        ),
+    ];
+    let body = html! {
+        p.muted { (lang.t(
+            "中试供需对接：按领域、地区、装备（罐型与单罐工作体积）和服务内容查找名单内的中试平台。",
+            "Find pilot services: listed platforms by domain, region, equipment (vessel kind and working volume) and services."
+        )) }
+        form.filters method="get" action="/public/directory" id="directory-filters" {
+            label { (lang.t("领域", "Domain")) select name="domain" {
+                option value="" { (lang.t("全部", "all")) }
+                @for d in Domain::ALL { option value=(d.code()) selected[p("domain") == d.code()] { (lang.t(d.name_zh(), d.code())) } }
+            } }
+            label { (lang.t("省份", "Province")) select name="province" {
+                option value="" { (lang.t("全部", "all")) }
+                @for pr in Province::all() { option value=(pr.code()) selected[p("province") == pr.code()] { (lang.t(pr.name_zh(), pr.name_en())) } }
+            } }
+            label { (lang.t("罐型", "Vessel")) select name="vessel_kind" {
+                option value="" { (lang.t("不限", "any")) }
+                @for (code, zh, en) in kinds { option value=(code) selected[p("vessel_kind") == code] { (lang.t(zh, en)) } }
+            } }
+            label { (lang.t("单罐工作体积不小于（升）", "Working volume at least (L)")) input type="number" name="min_vessel_l" min="0" step="any" value=(p("min_vessel_l")); }
+            label { (lang.t("服务或设备关键词", "Service or equipment")) input type="search" name="search" maxlength="200" value=(p("search")); }
+            button.primary type="submit" { (lang.t("查找", "Find")) }
+        }
+        p id="directory-total" { (lang.t("找到 ", "")) strong { (found.len()) } (lang.t(" 个平台", " platforms found")) }
+        div.scroll { table id="directory" {
+            thead { tr {
+                th { (lang.t("平台", "Platform")) } th { (lang.t("省份", "Province")) } th { (lang.t("领域", "Domains")) }
+                th { (lang.t("发酵与反应装备", "Vessels")) } th { (lang.t("服务内容", "Services")) } th { (lang.t("联系人", "Contact")) }
+            } }
+            tbody { @for f in &found {
+                tr data-platform=(f.entry.platform_id) {
+                    td { a href={"/public/platforms/" (f.entry.platform_id)} { (f.entry.platform_name) } br; small { (f.entry.unit_name) } }
+                    td { (lang.t(&f.entry.province_name, Province::parse(&f.entry.province).map_or("", |p| p.name_en()))) }
+                    td { (f.entry.domain_names.join("、")) }
+                    td { @for v in &f.vessels { div { (v.name) " × " (v.count) " (" (v.volume_l) " L)" } } }
+                    td { (f.main_business.clone().unwrap_or_default()) }
+                    td { @if let Some(c) = &f.contact { (c.name) @if let Some(ph) = &c.phone { br; (ph) } @if let Some(m) = &c.email { br; (m) } } }
+                }
+            } }
+        } }
+        @if found.is_empty() { p.muted id="directory-empty" { (lang.t("没有符合条件的平台。", "No platform matches.")) } }
+    };
+    public_layout(
+        lang,
+        lang.t("中试服务查找", "Find pilot services"),
+        None,
+        body,
+    )
+    .into_response()
+}
