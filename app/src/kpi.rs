@@ -151,3 +151,46 @@ impl App {
         Ok(kpi::target_sets(&sets, &Axes::new(self.today(), known_at)))
     }
 }
+
+/// The national figures as anyone reads them (RULES.md §13): K-1..K-4 and the progress against
+/// the national targets, with the breakdowns by province and domain of the listed platforms.
+/// Province plans, the funnel of applications and the known-at axis are not public.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PublicKpi {
+    pub as_of: NaiveDate,
+    pub values: Vec<kpi::KpiValue>,
+    pub targets: Vec<kpi::TargetProgress>,
+    pub by_province: Vec<kpi::BreakdownRow>,
+    pub by_domain: Vec<kpi::BreakdownRow>,
+}
+
+impl App {
+    /// The national figures as of `as_of` (default today), for the public.
+    pub async fn public_kpi(&self, as_of: Option<NaiveDate>) -> Result<PublicKpi, Refusal> {
+        let d = as_of.unwrap_or_else(|| self.today());
+        let loaded = self.kpi_documents().await?;
+        let national: Vec<TargetSetDoc> = loaded
+            .target_sets
+            .iter()
+            .filter(|s| {
+                s.revisions
+                    .iter()
+                    .all(|r| r.targets.iter().all(|t| t.province.is_none()))
+            })
+            .cloned()
+            .collect();
+        let r = kpi::report(
+            &loaded.platforms,
+            &national,
+            Axes::new(d, None),
+            &ReportOptions::default(),
+        );
+        Ok(PublicKpi {
+            as_of: r.as_of,
+            values: r.values,
+            targets: r.targets,
+            by_province: r.by_province,
+            by_domain: r.by_domain,
+        })
+    }
+}

@@ -1396,6 +1396,29 @@ fn public_paths(add: &mut impl FnMut(&str, Value), open: &impl Fn(Value) -> Valu
         )),
     );
     add(
+        "/api/public/v1/kpi",
+        public(get(
+            "The national figures (K-1 platforms listed, K-2 enterprises served, K-3 products incubated, K-4) and the progress against the national targets, as of a date, by province and domain",
+            "publicKpi",
+            vec![as_of("The figures")],
+            json_response(
+                "the figures",
+                json!({
+                    "type": "object",
+                    "required": ["as_of", "values", "targets", "by_province", "by_domain"],
+                    "properties": {
+                        "as_of": date_schema(),
+                        "values": {"type": "array", "items": {"type": "object"}},
+                        "targets": {"type": "array", "items": {"type": "object"}},
+                        "by_province": {"type": "array", "items": {"type": "object"}},
+                        "by_domain": {"type": "array", "items": {"type": "object"}},
+                    },
+                }),
+            ),
+            &[400, 500, 503],
+        )),
+    );
+    add(
         "/api/public/v1/calls",
         public(get(
             "The calls of the bioreactor competition with their published lists",

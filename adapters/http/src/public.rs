@@ -636,3 +636,21 @@ pub(crate) async fn directory(
     };
     run.await.unwrap_or_else(refused)
 }
+
+/// `GET /api/public/v1/kpi`: the national figures (K-1..K-4) and the progress against the
+/// national targets as of a date, with breakdowns by province and domain.
+pub(crate) async fn kpi(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let run = async {
+        known(&params, &["as_of"])?;
+        let as_of = date_param(&given(&params), "as_of")?;
+        let report = state.app().public_kpi(as_of).await?;
+        let last = state.app().last_recorded().await;
+        let body = json_body(&report).map_err(|p| p.refusal)?;
+        Ok::<_, Refusal>(cached(&headers, "application/json", None, last, body))
+    };
+    run.await.unwrap_or_else(refused)
+}

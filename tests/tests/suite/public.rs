@@ -120,6 +120,19 @@ async fn an_anonymous_client_reads_the_public_face_and_nothing_else(app: TestApp
         .await;
     let expected = rows.iter().filter(|r| r["province"] == province).count();
     assert_eq!(in_province.body["meta"]["results"]["total"], expected);
+    // The national figures: K-1 is the roster's count that day; no funnel of applications.
+    let kpi = app
+        .get(None, &format!("/api/public/v1/kpi?as_of={on}"))
+        .await;
+    assert_eq!(kpi.status, 200, "{}", kpi.body);
+    let k1 = kpi.body["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["rule"] == "K-1")
+        .expect("K-1");
+    assert_eq!(k1["value"], listed, "{}", kpi.body);
+    assert!(kpi.body.get("funnel").is_none() && !kpi.body.to_string().contains("uscc"));
     // Before the first listing, nobody.
     let before = app
         .get(None, "/api/public/v1/roster?as_of=2025-11-30")
