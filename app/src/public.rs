@@ -100,6 +100,13 @@ impl App {
         Ok(out)
     }
 
+    /// The changes of the published roster that took effect by today (listed, delisted, star
+    /// ratings, notices), newest first, at most `limit`.
+    pub async fn public_changes(&self, limit: usize) -> Result<Vec<public::Change>, Refusal> {
+        let docs = self.roster_documents().await?;
+        Ok(public::changes(&docs, self.today(), limit))
+    }
+
     /// The platforms on public notice on `on` (default today): the day is inside their notice
     /// period, both ends included.
     pub async fn public_notice(&self, on: Option<NaiveDate>) -> Result<Vec<NoticeEntry>, Refusal> {

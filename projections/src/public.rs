@@ -418,6 +418,92 @@ pub fn notice_entry(doc: &RosterDoc, from: NaiveDate, until: NaiveDate) -> Notic
     }
 }
 
+/// A change of the published roster, for the change feeds (Atom, JSON Feed): a platform listed
+/// or delisted, a star rating given, a public notice started.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Change {
+    /// Stable: `<platform>/<kind>/<date>` (a rating: `<platform>/stars/<year>/<date>`).
+    pub id: String,
+    /// `listed`, `delisted`, `stars` or `notice`.
+    pub kind: String,
+    /// The business date it took effect.
+    pub on: NaiveDate,
+    pub platform_id: String,
+    pub platform_name: String,
+    pub unit_name: String,
+    pub province_name: String,
+    /// One line in Chinese, e.g. 列入生物制造中试能力建设平台名单.
+    pub title: String,
+}
+
+/// The changes of the public roster that took effect by `until`, newest first (ties by
+/// platform and kind), at most `limit`.
+pub fn changes(docs: &[RosterDoc], until: NaiveDate, limit: usize) -> Vec<Change> {
+    let mut out = Vec::new();
+    for d in docs {
+        let province_name = Province::parse(&d.province)
+            .map(|p| p.name_zh())
+            .unwrap_or_default()
+            .to_string();
+        let mut push = |kind: &str, key: String, on: NaiveDate, title: String| {
+            if on <= until {
+                out.push(Change {
+                    id: format!("{}/{key}", d.platform_id),
+                    kind: kind.into(),
+                    on,
+                    platform_id: d.platform_id.clone(),
+                    platform_name: d.platform_name.clone(),
+                    unit_name: d.applicant_name.clone(),
+                    province_name: province_name.clone(),
+                    title,
+                });
+            }
+        };
+        for p in &d.listed_periods {
+            push(
+                "listed",
+                format!("listed/{}", p.from),
+                p.from,
+                format!("{} 列入生物制造中试能力建设平台名单", d.platform_name),
+            );
+            if let Some(to) = p.to {
+                push(
+                    "delisted",
+                    format!("delisted/{to}"),
+                    to,
+                    format!("{} 撤销生物制造中试能力建设平台称号", d.platform_name),
+                );
+            }
+        }
+        for r in &d.star_ratings {
+            push(
+                "stars",
+                format!("stars/{}/{}", r.year, r.on),
+                r.on,
+                format!(
+                    "{} {} 年度服务能力评价为 {} 星",
+                    d.platform_name, r.year, r.stars
+                ),
+            );
+        }
+        for s in d
+            .statuses
+            .iter()
+            .filter(|s| s.status == roster_domain::platform::Status::OnNotice)
+        {
+            push(
+                "notice",
+                format!("notice/{}", s.on),
+                s.on,
+                format!("{} 拟列入名单，开始公示", d.platform_name),
+            );
+        }
+    }
+    out.sort_by(|a, b| (b.on, &a.platform_id, &a.kind).cmp(&(a.on, &b.platform_id, &b.kind)));
+    out.truncate(limit);
+    out
+}
+
 /// The orders the public roster can be read in: `serial` (batch, then 序号; the default),
 /// `listed_on`, `province`, `stars`, `unit`, `platform`; `-` before a key reverses it.
 pub const SORT_KEYS: [&str; 6] = [
@@ -642,6 +728,49 @@ mod tests {
             ..Default::default()
         };
         assert!(matches(&p, &words));
+    }
+
+    #[test]
+    fn the_changes_name_listings_delistings_ratings_and_notices_newest_first() {
+        let mut d = doc("p1", "甲公司", "44", "2025", "2025-12-01");
+        d.statuses.insert(
+            0,
+            StatusChange {
+                on: day("2025-11-20"),
+                status: Status::OnNotice,
+                position: 0,
+            },
+        );
+        d.listed_periods[0].to = Some(day("2027-03-01"));
+        d.star_ratings = vec![StarRating {
+            year: 2026,
+            stars: 4,
+            on: day("2026-11-15"),
+        }];
+        let all = changes(std::slice::from_ref(&d), day("2030-01-01"), 100);
+        let kinds: Vec<(&str, String)> = all
+            .iter()
+            .map(|c| (c.kind.as_str(), c.on.to_string()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("delisted", "2027-03-01".to_string()),
+                ("stars", "2026-11-15".to_string()),
+                ("listed", "2025-12-01".to_string()),
+                ("notice", "2025-11-20".to_string()),
+            ]
+        );
+        assert!(all[1].title.contains("4 星"));
+        // As of a day, nothing after it; a limit keeps the newest.
+        assert_eq!(
+            changes(std::slice::from_ref(&d), day("2026-12-31"), 100).len(),
+            3
+        );
+        assert_eq!(
+            changes(std::slice::from_ref(&d), day("2030-01-01"), 1)[0].kind,
+            "delisted"
+        );
     }
 
     #[test]

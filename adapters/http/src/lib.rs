@@ -115,6 +115,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/public/v1/notice", get(public::notice))
         .route("/api/public/v1/directory", get(public::directory))
         .route("/api/public/v1/kpi", get(public::kpi))
+        .route("/api/public/v1/feed.atom", get(public::atom))
+        .route("/api/public/v1/feed.json", get(public::json_feed))
         .route("/api/public/v1/calls", get(public::calls))
         .route("/api/public/v1/calls/{call_id}", get(public::call))
         .route("/api/v1/commands", post(commands::generic))

@@ -1396,6 +1396,29 @@ fn public_paths(add: &mut impl FnMut(&str, Value), open: &impl Fn(Value) -> Valu
         )),
     );
     add(
+        "/api/public/v1/feed.atom",
+        public(get(
+            "The changes of the published roster (listed, delisted, star ratings, notices started), newest first, as an Atom feed",
+            "publicFeedAtom",
+            vec![],
+            json!({"description": "the Atom feed", "content": {"application/atom+xml": {"schema": {"type": "string"}}}}),
+            &[500, 503],
+        )),
+    );
+    add(
+        "/api/public/v1/feed.json",
+        public(get(
+            "The same changes as a JSON Feed 1.1",
+            "publicFeedJson",
+            vec![],
+            json!({"description": "the JSON Feed", "content": {"application/feed+json": {"schema": {
+                "type": "object", "required": ["version", "title", "items"],
+                "properties": {"version": {"const": "https://jsonfeed.org/version/1.1"}, "title": {"type": "string"}, "items": {"type": "array", "items": {"type": "object"}}},
+            }}}}),
+            &[500, 503],
+        )),
+    );
+    add(
         "/api/public/v1/kpi",
         public(get(
             "The national figures (K-1 platforms listed, K-2 enterprises served, K-3 products incubated, K-4) and the progress against the national targets, as of a date, by province and domain",

@@ -654,3 +654,114 @@ pub(crate) async fn kpi(
     };
     run.await.unwrap_or_else(refused)
 }
+
+/// Entries a change feed carries (the newest).
+const FEED_ENTRIES: usize = 200;
+
+/// The base of absolute links in a feed: the request's host (letters, digits, '.', '-', ':'
+/// and brackets only; otherwise `localhost`), https behind a proxy that says so.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// A business date as an RFC 3339 instant: the start of the day in Beijing.
+fn day_start(d: NaiveDate) -> String {
+    format!("{d}T00:00:00+08:00")
+}
+
+const FEED_TITLE: &str = "生物制造中试能力建设平台名单变更";
+
+/// `GET /api/public/v1/feed.atom`: the changes of the published roster as an Atom feed.
+pub(crate) async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let changes = match state.app().public_changes(FEED_ENTRIES).await {
+        Ok(c) => c,
+        Err(r) => return refused(r),
+    };
+    let base = base_url(&headers);
+    let updated = changes
+        .first()
+        .map_or_else(|| day_start(state.app().today()), |c| day_start(c.on));
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    out.push_str(&format!(
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"zh-CN\">\n<title>{}</title>\n<id>{base}/api/public/v1/feed.atom</id>\n<link rel=\"self\" type=\"application/atom+xml\" href=\"{base}/api/public/v1/feed.atom\"/>\n<link rel=\"alternate\" type=\"text/html\" href=\"{base}/public\"/>\n<updated>{updated}</updated>\n<author><name>工业和信息化部 国家发展改革委</name></author>\n",
+        xml(FEED_TITLE)
+    ));
+    for c in &changes {
+        out.push_str(&format!(
+            "<entry>\n<title>{}</title>\n<id>urn:roster:change:{}</id>\n<link href=\"{base}/public/platforms/{}\"/>\n<updated>{}</updated>\n<category term=\"{}\"/>\n<summary>{}</summary>\n</entry>\n",
+            xml(&c.title),
+            xml(&c.id),
+            xml(&c.platform_id),
+            day_start(c.on),
+            xml(&c.kind),
+            xml(&format!("{} · {} · {}", c.unit_name, c.province_name, c.on)),
+        ));
+    }
+    out.push_str("</feed>\n");
+    let last = state.app().last_recorded().await;
+    cached(
+        &headers,
+        "application/atom+xml; charset=utf-8",
+        None,
+        last,
+        out.into_bytes(),
+    )
+}
+
+/// `GET /api/public/v1/feed.json`: the same changes as a JSON Feed (version 1.1).
+pub(crate) async fn json_feed(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let changes = match state.app().public_changes(FEED_ENTRIES).await {
+        Ok(c) => c,
+        Err(r) => return refused(r),
+    };
+    let base = base_url(&headers);
+    let items: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|c| {
+            json!({
+                "id": format!("urn:roster:change:{}", c.id),
+                "url": format!("{base}/public/platforms/{}", c.platform_id),
+                "title": c.title,
+                "content_text": format!("{} · {} · {}", c.unit_name, c.province_name, c.on),
+                "date_published": day_start(c.on),
+                "tags": [c.kind],
+                "_roster": c,
+            })
+        })
+        .collect();
+    let body = json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": FEED_TITLE,
+        "home_page_url": format!("{base}/public"),
+        "feed_url": format!("{base}/api/public/v1/feed.json"),
+        "language": "zh-CN",
+        "items": items,
+    });
+    let last = state.app().last_recorded().await;
+    match json_body(&body) {
+        Ok(b) => cached(&headers, "application/feed+json", None, last, b),
+        Err(p) => p.into_response(),
+    }
+}

@@ -304,6 +304,41 @@ async fn an_anonymous_client_reads_the_public_face_and_nothing_else(app: TestApp
         404
     );
 
+    // The change feeds: Atom (well-formed, newest first) and JSON Feed, the same entries.
+    let atom = raw(&app, "/api/public/v1/feed.atom").await;
+    assert_eq!(atom.status(), 200);
+    assert!(atom.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/atom+xml"));
+    let atom = atom.text().await.unwrap();
+    assert!(
+        atom.starts_with("<?xml") && atom.trim_end().ends_with("</feed>"),
+        "{atom}"
+    );
+    let entries = atom.matches("<entry>").count();
+    let feed: Value = raw(&app, "/api/public/v1/feed.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(feed["version"], "https://jsonfeed.org/version/1.1");
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), entries);
+    // Every listing of the demo (and its notice) is there; the newest change comes first.
+    for kind in ["listed", "notice", "stars"] {
+        assert!(items.iter().any(|i| i["tags"][0] == kind), "{kind}: {feed}");
+    }
+    let dates: Vec<&str> = items
+        .iter()
+        .map(|i| i["date_published"].as_str().unwrap())
+        .collect();
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "{dates:?}");
+    assert_eq!(
+        items.iter().filter(|i| i["tags"][0] == "listed").count(),
+        listed,
+        "one listing per listed platform"
+    );
     // The public pages, without a session.
     let page = raw(&app, &format!("/public?as_of={on}")).await;
     assert_eq!(page.status(), 200);

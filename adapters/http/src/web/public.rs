@@ -106,6 +106,9 @@ pub(super) async fn roster(
             a href=(download("roster.csv")) id="download-public-csv" { "CSV" } " · "
             a href=(download("roster.xlsx")) id="download-public-xlsx" { "XLSX" } " · "
             a href=(download("roster.json")) id="download-public-json" { "JSON" }
+            " · " (lang.t("订阅变更：", "Changes: "))
+            a href="/api/public/v1/feed.atom" id="feed-atom" { "Atom" } " · "
+            a href="/api/public/v1/feed.json" id="feed-json" { "JSON Feed" }
         }
         p id="public-total" { (lang.t("共 ", "")) strong { (rows.len()) } (lang.t(" 个平台", " platforms")) }
         @for (batch, name, list) in &batches {
