@@ -1462,33 +1462,7 @@ async fn an_objection_from_the_public_reaches_the_ministry() {
     let _not_during_broker_faults = crate::broker::BROKER.read().await;
     let app = spawn_app(Kind::Sqlite).await;
     let a = crate::api::actors(&app).await;
-    crate::api::open_round(&app, &a).await;
-    let (id, _) = crate::api::gd_application(&app, &a, 0).await;
-    for (token, action, on, body) in [
-        (
-            &a.gd,
-            "province-recommendation",
-            "2025-07-09",
-            json!({"opinion": "推荐"}),
-        ),
-        (
-            &a.ministry,
-            "expert-evaluation",
-            "2025-09-20",
-            json!({"score": 88, "passed": true}),
-        ),
-        (
-            &a.ministry,
-            "public-notice",
-            "2025-11-20",
-            json!({"from": "2025-11-20", "until": "2025-11-26"}),
-        ),
-    ] {
-        let r = app
-            .act(token, &format!("/api/v1/platforms/{id}/{action}"), on, body)
-            .await;
-        assert_eq!(r.status, 201, "{action}: {}", r.body);
-    }
+    let (id, _) = crate::public::on_notice(&app, &a).await;
     app.clock.set("2025-11-24");
     let driver = Driver::start().await;
     let o = Browser::open(&driver, &app.base, "objector").await;

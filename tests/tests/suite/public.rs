@@ -503,14 +503,11 @@ async fn object(app: &TestApp, platform_id: &str, body: Value) -> crate::app::Re
     .await
 }
 
-/// RULES.md §13, R-5: anyone objects during the notice (the last day included), not the day
-/// after (the refusal names the end); the objection reaches the ministry's inbox, the platform
-/// reads that it was filed but not by whom, and it is not listed until the ministry decides it.
-async fn anyone_objects_during_the_notice_and_the_ministry_decides(app: TestApp) {
-    use crate::api::{actors, gd_application, open_round};
-    let a = actors(&app).await;
-    open_round(&app, &a).await;
-    let (id, owner) = gd_application(&app, &a, 0).await;
+/// A Guangdong platform on public notice from 2025-11-20 to 2025-11-26 (the 2025 round's
+/// steps before it): its id and its applicant's token.
+pub(crate) async fn on_notice(app: &TestApp, a: &crate::api::Actors) -> (String, String) {
+    crate::api::open_round(app, a).await;
+    let (id, owner) = crate::api::gd_application(app, a, 0).await;
     for (token, action, on, body) in [
         (
             &a.gd,
@@ -536,6 +533,15 @@ async fn anyone_objects_during_the_notice_and_the_ministry_decides(app: TestApp)
             .await;
         assert_eq!(r.status, 201, "{action}: {}", r.body);
     }
+    (id, owner)
+}
+
+/// RULES.md §13, R-5: anyone objects during the notice (the last day included), not the day
+/// after (the refusal names the end); the objection reaches the ministry's inbox, the platform
+/// reads that it was filed but not by whom, and it is not listed until the ministry decides it.
+async fn anyone_objects_during_the_notice_and_the_ministry_decides(app: TestApp) {
+    let a = crate::api::actors(&app).await;
+    let (id, owner) = on_notice(&app, &a).await;
     let filing = |n: u32| {
         json!({
             "command_id": uuid::Uuid::new_v4(), "name": format!("赵异议人{n}"),
@@ -567,7 +573,7 @@ async fn anyone_objects_during_the_notice_and_the_ministry_decides(app: TestApp)
         "{}",
         r.body
     );
-    let (other, _) = gd_application(&app, &a, 1).await;
+    let (other, _) = crate::api::gd_application(&app, &a, 1).await;
     app.clock.set("2025-11-26");
     assert_eq!(object(&app, &other, filing(2)).await.status, 404);
     // The day after: refused, naming the day the notice ended.

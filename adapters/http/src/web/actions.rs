@@ -430,3 +430,53 @@ pub(super) fn refusal_flash(v: &Viewer, r: &Refusal) -> Flash {
         code: Some(r.code.to_string()),
     }
 }
+
+/// Runs the command a page's opening form became (a round, a call): a form that did not become
+/// one is audited as refused; the outcome is flashed (`accepted` words an accepted one), and
+/// the browser goes to `done` when it was accepted, back to `back` when refused.
+pub(super) async fn run_opening(
+    state: &AppState,
+    v: &Viewer,
+    what: &str,
+    request: Result<CommandRequest, Refusal>,
+    accepted: impl FnOnce(&CommandOutcome) -> String,
+    done: &str,
+    back: &str,
+) -> Response {
+    let outcome = match request {
+        Ok(req) => commands::run(state, &v.actor, req).await,
+        Err(r) => {
+            state
+                .audit_refusal(v.actor.clone(), what, &r.code, &r.message)
+                .await;
+            Err(r)
+        }
+    };
+    match outcome {
+        Ok(o) => {
+            let text = format!(
+                "{} {}{}",
+                v.t("已受理：", "Accepted:"),
+                accepted(&o),
+                if o.duplicate {
+                    v.t("（此前已受理）", " (already accepted before)")
+                } else {
+                    ""
+                }
+            );
+            state.sessions().flash(
+                &v.session_id,
+                Flash {
+                    ok: true,
+                    text,
+                    code: None,
+                },
+            );
+            Redirect::to(done).into_response()
+        }
+        Err(r) => {
+            state.sessions().flash(&v.session_id, refusal_flash(v, &r));
+            Redirect::to(back).into_response()
+        }
+    }
+}

@@ -186,50 +186,25 @@ pub(super) async fn open_call(
         Ok(f) => f,
         Err(page) => return page,
     };
-    let outcome = match open_call_request(&form) {
-        Ok(req) => {
-            let call_id = match &req.target {
-                Target::Call { call_id, .. } => call_id.clone(),
-                _ => String::new(),
-            };
-            commands::run(&state, &v.actor, req)
-                .await
-                .map(|o| (call_id, o))
-        }
-        Err(r) => {
-            state
-                .audit_refusal(v.actor.clone(), what, &r.code, &r.message)
-                .await;
-            Err(r)
-        }
+    let request = open_call_request(&form);
+    // A call id that was accepted is letters, digits, '-' and '_' only.
+    let done = match &request {
+        Ok(CommandRequest {
+            target: Target::Call { call_id, .. },
+            ..
+        }) => format!("/ui/calls/{call_id}"),
+        _ => "/ui/calls".to_string(),
     };
-    match outcome {
-        Ok((call_id, o)) => {
-            state.sessions().flash(
-                &v.session_id,
-                Flash {
-                    ok: true,
-                    text: format!(
-                        "{} {}{}",
-                        v.t("已受理：", "Accepted:"),
-                        challenge_event_name(v.lang, "CallOpened"),
-                        if o.duplicate {
-                            v.t("（此前已受理）", " (already accepted before)")
-                        } else {
-                            ""
-                        }
-                    ),
-                    code: None,
-                },
-            );
-            // A call id that was accepted is letters, digits, '-' and '_' only.
-            Redirect::to(&format!("/ui/calls/{call_id}")).into_response()
-        }
-        Err(r) => {
-            state.sessions().flash(&v.session_id, refusal_flash(&v, &r));
-            Redirect::to("/ui/calls/new").into_response()
-        }
-    }
+    super::actions::run_opening(
+        &state,
+        &v,
+        what,
+        request,
+        |_| challenge_event_name(v.lang, "CallOpened"),
+        &done,
+        "/ui/calls/new",
+    )
+    .await
 }
 
 fn tally_table(v: &Viewer, id: &str, first: (&str, &str), rows: &[Tally]) -> Markup {

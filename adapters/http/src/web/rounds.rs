@@ -5,7 +5,7 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::Form;
 use chrono::NaiveDate;
 use maud::html;
@@ -18,8 +18,7 @@ use roster_domain::Refusal;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::actions::{checked_form, posted, refusal_flash};
-use super::session::Flash;
+use super::actions::{checked_form, posted};
 use super::{page, PageError, Viewer};
 use crate::{commands, AppState};
 
@@ -153,51 +152,25 @@ pub(super) async fn open_round(
         Ok(f) => f,
         Err(page) => return page,
     };
-    let outcome = match request(&form) {
-        Ok(req) => {
-            let round_id = match &req.target {
-                Target::OpenRound { open_round } => open_round.round_id.clone(),
-                _ => String::new(),
-            };
-            commands::run(&state, &v.actor, req)
-                .await
-                .map(|o| (round_id, o))
-        }
-        Err(r) => {
-            state
-                .audit_refusal(v.actor.clone(), what, &r.code, &r.message)
-                .await;
-            Err(r)
-        }
+    let request = request(&form);
+    // A round id that was accepted is letters, digits, '-' and '_' only.
+    let done = match &request {
+        Ok(CommandRequest {
+            target: Target::OpenRound { open_round },
+            ..
+        }) => format!("/ui/funnel?round={}", open_round.round_id),
+        _ => "/ui/funnel".to_string(),
     };
-    match outcome {
-        Ok((round_id, o)) => {
-            let text = format!(
-                "{} OpenRound ({}){}",
-                v.t("已受理：", "Accepted:"),
-                o.stream_id,
-                if o.duplicate {
-                    v.t("（此前已受理）", " (already accepted before)")
-                } else {
-                    ""
-                }
-            );
-            state.sessions().flash(
-                &v.session_id,
-                Flash {
-                    ok: true,
-                    text,
-                    code: None,
-                },
-            );
-            // A round id that was accepted is letters, digits, '-' and '_' only.
-            Redirect::to(&format!("/ui/funnel?round={round_id}")).into_response()
-        }
-        Err(r) => {
-            state.sessions().flash(&v.session_id, refusal_flash(&v, &r));
-            Redirect::to("/ui/rounds/new").into_response()
-        }
-    }
+    super::actions::run_opening(
+        &state,
+        &v,
+        what,
+        request,
+        |o| format!("OpenRound ({})", o.stream_id),
+        &done,
+        "/ui/rounds/new",
+    )
+    .await
 }
 
 #[cfg(test)]
