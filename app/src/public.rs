@@ -70,7 +70,13 @@ impl App {
             .find(|x| x.platform_id == platform_id)
             .ok_or_else(missing)?;
         let loaded = self.service().load_platform(platform_id).await?;
-        Ok(public::profile(entry, doc, loaded.state.form.as_ref(), d))
+        Ok(public::profile(
+            entry,
+            doc,
+            loaded.state.form.as_ref(),
+            loaded.state.service_offer.as_ref(),
+            d,
+        ))
     }
 
     /// The directory of pilot services: the profiles of the platforms on the roster today that
@@ -92,7 +98,13 @@ impl App {
                 continue;
             };
             let loaded = self.service().load_platform(&entry.platform_id).await?;
-            let profile = public::profile(entry, doc, loaded.state.form.as_ref(), today);
+            let profile = public::profile(
+                entry,
+                doc,
+                loaded.state.form.as_ref(),
+                loaded.state.service_offer.as_ref(),
+                today,
+            );
             if public::matches(&profile, q) {
                 out.push(profile);
             }

@@ -318,6 +318,98 @@ pub struct RetractService {
     pub reason: String,
 }
 
+/// A pilot service a platform offers to enterprises (中试服务, RULES.md §13: the directory of
+/// pilot services).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PilotService {
+    /// 菌种构建与改造
+    StrainDevelopment,
+    /// 工艺开发
+    ProcessDevelopment,
+    /// 中试放大
+    ScaleUp,
+    /// 委托生产（CDMO）
+    ContractManufacturing,
+    /// 分析检测
+    AnalysisTesting,
+    /// 工程设计与装备
+    EngineeringDesign,
+    /// 注册申报与合规
+    Regulatory,
+    /// 设备共享
+    EquipmentSharing,
+    /// 人才培训
+    Training,
+}
+
+impl PilotService {
+    /// Every service, in the order the pages list them.
+    pub const ALL: [PilotService; 9] = [
+        PilotService::StrainDevelopment,
+        PilotService::ProcessDevelopment,
+        PilotService::ScaleUp,
+        PilotService::ContractManufacturing,
+        PilotService::AnalysisTesting,
+        PilotService::EngineeringDesign,
+        PilotService::Regulatory,
+        PilotService::EquipmentSharing,
+        PilotService::Training,
+    ];
+
+    /// The code as serialised.
+    pub fn code(self) -> &'static str {
+        match self {
+            PilotService::StrainDevelopment => "strain_development",
+            PilotService::ProcessDevelopment => "process_development",
+            PilotService::ScaleUp => "scale_up",
+            PilotService::ContractManufacturing => "contract_manufacturing",
+            PilotService::AnalysisTesting => "analysis_testing",
+            PilotService::EngineeringDesign => "engineering_design",
+            PilotService::Regulatory => "regulatory",
+            PilotService::EquipmentSharing => "equipment_sharing",
+            PilotService::Training => "training",
+        }
+    }
+
+    /// The Chinese name.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            PilotService::StrainDevelopment => "菌种构建与改造",
+            PilotService::ProcessDevelopment => "工艺开发",
+            PilotService::ScaleUp => "中试放大",
+            PilotService::ContractManufacturing => "委托生产（CDMO）",
+            PilotService::AnalysisTesting => "分析检测",
+            PilotService::EngineeringDesign => "工程设计与装备",
+            PilotService::Regulatory => "注册申报与合规",
+            PilotService::EquipmentSharing => "设备共享",
+            PilotService::Training => "人才培训",
+        }
+    }
+
+    /// The service of a code.
+    pub fn parse(code: &str) -> Option<PilotService> {
+        PilotService::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// A listed platform states the pilot services it offers to enterprises and whether it takes
+/// orders now (RULES.md §13), replacing what it stated before; the public profile and the
+/// directory show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateServiceOffer {
+    /// The services offered, at least one.
+    pub services: Vec<PilotService>,
+    /// What the platform offers in its own words (capacities, lead times, terms).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Whether it takes new orders now.
+    pub accepting_orders: bool,
+}
+
 /// An incident of the platform is reported, in any state, by its applicant, its province or the
 /// ministry. For a platform on the roster, a strain leak opens a re-review (D-4) and, with major
 /// loss, delists it (D-5); a major safety or environmental accident opens a review (D-6).
@@ -627,6 +719,8 @@ pub enum PlatformCommand {
     RecordNoticeObjection(RecordNoticeObjection),
     /// Anyone objects during the public notice (RULES.md §13).
     FileObjection(FileObjection),
+    /// A listed platform states its offer of pilot services (RULES.md §13).
+    UpdateServiceOffer(UpdateServiceOffer),
     /// Ministry: list the platform after its notice (to `listed`).
     ListPlatform(ListPlatform),
     /// Applicant or ministry: record a service of a platform on the roster.

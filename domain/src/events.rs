@@ -147,6 +147,18 @@ pub enum PlatformEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         objection_id: Option<String>,
     },
+    /// A listed platform stated the pilot services it offers (RULES.md §13).
+    ServiceOfferUpdated {
+        /// The services offered.
+        services: Vec<crate::commands::PilotService>,
+        /// In its own words.
+        #[serde(default)]
+        description: Option<String>,
+        /// Whether it takes new orders.
+        accepting_orders: bool,
+        /// The day it was stated.
+        updated_on: NaiveDate,
+    },
     /// Someone filed an objection during the public notice (RULES.md §13); the ministry decides
     /// it (`NoticeObjectionRecorded`). The name and contact are for the ministry alone.
     ObjectionFiled {
@@ -301,6 +313,7 @@ impl PlatformEvent {
             PlatformEvent::PublicNoticeStarted { .. } => "PublicNoticeStarted",
             PlatformEvent::NoticeObjectionRecorded { .. } => "NoticeObjectionRecorded",
             PlatformEvent::ObjectionFiled { .. } => "ObjectionFiled",
+            PlatformEvent::ServiceOfferUpdated { .. } => "ServiceOfferUpdated",
             PlatformEvent::PlatformListed { .. } => "PlatformListed",
             PlatformEvent::ServiceRecorded { .. } => "ServiceRecorded",
             PlatformEvent::ServiceRetracted { .. } => "ServiceRetracted",
@@ -316,7 +329,7 @@ impl PlatformEvent {
 
 /// The Chinese and English names of the platform events, by type string: what pages, CLI tables
 /// and exports show instead of the type (the Chinese interface shows no raw codes).
-pub const PLATFORM_EVENT_NAMES: [(&str, &str, &str); 20] = [
+pub const PLATFORM_EVENT_NAMES: [(&str, &str, &str); 21] = [
     ("ApplicationSubmitted", "提交申报", "application submitted"),
     ("EligibilityAssessed", "资格审查", "eligibility assessed"),
     ("ApplicationAmended", "修改申报", "application amended"),
@@ -336,6 +349,11 @@ pub const PLATFORM_EVENT_NAMES: [(&str, &str, &str); 20] = [
     ("PublicNoticeStarted", "开始公示", "public notice started"),
     ("NoticeObjectionRecorded", "公示异议", "objection recorded"),
     ("ObjectionFiled", "公众提出异议", "objection filed"),
+    (
+        "ServiceOfferUpdated",
+        "更新中试服务",
+        "service offer updated",
+    ),
     ("PlatformListed", "列入名单", "listed"),
     ("ServiceRecorded", "登记服务成果", "service recorded"),
     ("ServiceRetracted", "撤回服务成果", "service retracted"),

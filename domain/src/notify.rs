@@ -129,6 +129,14 @@ mod tests {
             .map(|(t, _, _)| *t)
             .filter(|t| concerned(t).is_empty())
             .collect();
-        assert_eq!(silent, ["EligibilityAssessed", "ServiceRecorded"]);
+        // A platform's statement of its services is its own public act: nobody is told.
+        assert_eq!(
+            silent,
+            [
+                "EligibilityAssessed",
+                "ServiceOfferUpdated",
+                "ServiceRecorded"
+            ]
+        );
     }
 }

@@ -171,6 +171,7 @@ registry! {
         ListPlatform => "listing", [Ministry], &[Status::OnNotice];
         RecordService => "service", [Applicant, Ministry], ON_ROSTER;
         RecordServices => "services", [Applicant, Ministry], ON_ROSTER;
+        UpdateServiceOffer => "service-offer", [Applicant], ON_ROSTER;
         RetractService => "service-retraction", [Ministry], ON_ROSTER;
         ReportIncident => "incident", [Applicant, Province, Ministry], ANY_STATE;
         AssessIncident => "incident-assessment", [Ministry, Province], ANY_STATE;

@@ -919,6 +919,71 @@ fn r5_upheld_objection_means_not_selected() {
     assert_eq!(e.code, "state_conflict");
 }
 
+#[test]
+fn a_listed_platform_states_its_pilot_services_at_least_one_each_once_and_only_when_changed() {
+    use crate::commands::PilotService as S;
+    let offer = |services: Vec<S>, accepting: bool| {
+        PlatformCommand::UpdateServiceOffer(UpdateServiceOffer {
+            services,
+            description: Some(" 万升级发酵放大 ".into()),
+            accepting_orders: accepting,
+        })
+    };
+    let given = listed_history();
+    let empty = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        applicant(),
+        "2026-01-05",
+        offer(vec![], true),
+    )));
+    assert_eq!(empty.field.as_deref(), Some("services"));
+    let twice = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        applicant(),
+        "2026-01-05",
+        offer(vec![S::ScaleUp, S::ScaleUp], true),
+    )));
+    assert_eq!(twice.field.as_deref(), Some("services"));
+    let stated = PlatformTest::with(ctx())
+        .given(given.clone())
+        .when(cmd(
+            applicant(),
+            "2026-01-05",
+            offer(vec![S::ScaleUp, S::AnalysisTesting], true),
+        ))
+        .inspect_result()
+        .unwrap();
+    assert!(matches!(
+        &stated[..],
+        [PlatformEvent::ServiceOfferUpdated { description: Some(d), updated_on, .. }]
+            if d == "万升级发酵放大" && *updated_on == date("2026-01-05")
+    ));
+    let mut after = given.clone();
+    after.extend(stated);
+    let same = err(PlatformTest::with(ctx()).given(after.clone()).when(cmd(
+        applicant(),
+        "2026-02-01",
+        offer(vec![S::ScaleUp, S::AnalysisTesting], true),
+    )));
+    assert_eq!(same.code, "duplicate");
+    assert!(PlatformTest::with(ctx())
+        .given(after)
+        .when(cmd(
+            applicant(),
+            "2026-02-01",
+            offer(vec![S::ScaleUp, S::AnalysisTesting], false)
+        ))
+        .inspect_result()
+        .is_ok());
+    // Not before the platform is on the roster.
+    let mut on_notice = given;
+    on_notice.pop();
+    let early = err(PlatformTest::with(ctx()).given(on_notice).when(cmd(
+        applicant(),
+        "2025-11-22",
+        offer(vec![S::ScaleUp], true),
+    )));
+    assert_eq!(early.code, "state_conflict");
+}
+
 fn public_objection() -> PlatformCommand {
     PlatformCommand::FileObjection(FileObjection {
         name: "张三".into(),

@@ -475,6 +475,36 @@ pub fn scenario() -> Vec<Step> {
         );
     }
 
+    // Each listed platform states the pilot services it offers (RULES.md §13: the directory).
+    for (i, u) in listed.iter().enumerate() {
+        let services: Vec<PilotService> = PilotService::ALL
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| (k + i) % 3 == 0 || *k == 2)
+            .map(|(_, s)| s)
+            .collect();
+        b.platform(
+            "service-offer",
+            u,
+            actor(Role::Applicant, Some(uscc(u).to_string())),
+            date("2025-12-15"),
+            PlatformCommand::UpdateServiceOffer(UpdateServiceOffer {
+                services,
+                description: Some(format!(
+                    "可承接{}领域的中试放大与工艺验证，常规周期 {} 周",
+                    u.domains
+                        .iter()
+                        .filter_map(|d| roster_domain::values::Domain::parse(d))
+                        .map(|d| d.name_zh())
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                    6 + i % 4 * 2
+                )),
+                accepting_orders: i % 5 != 4,
+            }),
+        );
+    }
+
     // Services through 2026: enterprises from a shared pool, products per platform.
     let mut retract: Option<(usize, Uuid)> = None;
     for (i, u) in listed.iter().enumerate() {

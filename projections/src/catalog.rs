@@ -198,6 +198,7 @@ impl PlatformSummary {
             | E::ProvinceRejected { .. }
             | E::ExpertEvaluationRecorded { .. }
             | E::PublicNoticeStarted { .. } => {}
+            E::ServiceOfferUpdated { .. } => {}
             E::ObjectionFiled { objection_id, .. } => {
                 s.pending_objections.insert(objection_id);
             }

@@ -216,6 +216,15 @@ pub struct PublicProfile {
     pub address: Option<String>,
     /// The contact the unit gave (name, phone, e-mail).
     pub contact: Option<PublicContact>,
+    /// The pilot services it offers (codes), as it last stated them …
+    #[schema(value_type = Vec<String>)]
+    pub services: Vec<roster_domain::commands::PilotService>,
+    /// … by their Chinese names …
+    pub service_names: Vec<String>,
+    /// … in its own words, whether it takes orders now, and since when.
+    pub service_description: Option<String>,
+    pub accepting_orders: Option<bool>,
+    pub offer_updated_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -258,8 +267,15 @@ pub fn profile(
     entry: PublicEntry,
     doc: &RosterDoc,
     form: Option<&roster_domain::form::ApplicationForm>,
+    offer: Option<&roster_domain::platform::ServiceOffer>,
     d: NaiveDate,
 ) -> PublicProfile {
+    let offer = offer.filter(|o| o.updated_on <= d);
+    let services = offer.map(|o| o.services.clone()).unwrap_or_default();
+    let service_names = services.iter().map(|s| s.name_zh().to_string()).collect();
+    let service_description = offer.and_then(|o| o.description.clone());
+    let accepting_orders = offer.map(|o| o.accepting_orders);
+    let offer_updated_on = offer.map(|o| o.updated_on);
     let star_ratings = doc
         .star_ratings
         .iter()
@@ -280,6 +296,11 @@ pub fn profile(
             instruments: vec![],
             address: None,
             contact: None,
+            services,
+            service_names,
+            service_description,
+            accepting_orders,
+            offer_updated_on,
         };
     };
     let vessels = f
@@ -333,6 +354,11 @@ pub fn profile(
             phone: c.phone.clone(),
             email: c.email.clone(),
         }),
+        services,
+        service_names,
+        service_description,
+        accepting_orders,
+        offer_updated_on,
     }
 }
 
@@ -346,9 +372,11 @@ pub struct DirectoryQuery {
     pub vessel_kind: Option<String>,
     /// … with a single-tank working volume of at least this many litres.
     pub min_vessel_l: Option<f64>,
-    /// Words found in the main business, the instruments and software, the unit or the
-    /// platform name (all of them, any case).
+    /// Words found in the main business, the services, the instruments and software, the unit
+    /// or the platform name (all of them, any case).
     pub search: Option<String>,
+    /// A pilot service the platform offers.
+    pub service: Option<roster_domain::commands::PilotService>,
 }
 
 /// Whether a profile answers the directory query.
@@ -363,8 +391,10 @@ pub fn matches(p: &PublicProfile, q: &DirectoryQuery) -> bool {
         p.entry.unit_name.as_str(),
         p.entry.platform_name.as_str(),
         p.main_business.as_deref().unwrap_or_default(),
+        p.service_description.as_deref().unwrap_or_default(),
     ]
     .into_iter()
+    .chain(p.service_names.iter().map(String::as_str))
     .chain(p.instruments.iter().map(|i| i.name.as_str()))
     .chain(p.vessels.iter().map(|v| v.name.as_str()))
     .collect::<Vec<_>>()
@@ -373,6 +403,7 @@ pub fn matches(p: &PublicProfile, q: &DirectoryQuery) -> bool {
     vessel_ok
         && q.domain.is_none_or(|d| p.entry.domains.contains(&d))
         && q.province.is_none_or(|pr| pr.code() == p.entry.province)
+        && q.service.is_none_or(|s| p.services.contains(&s))
         && q.search
             .as_deref()
             .unwrap_or_default()
@@ -701,7 +732,24 @@ mod tests {
                 &["food_additives"],
             ))
             .unwrap();
-        let p = profile(entry, &d, Some(&form), day("2026-01-01"));
+        let offer = roster_domain::platform::ServiceOffer {
+            services: vec![roster_domain::commands::PilotService::ScaleUp],
+            description: Some("万升级发酵放大".into()),
+            accepting_orders: true,
+            updated_on: day("2025-12-10"),
+        };
+        let p = profile(entry, &d, Some(&form), Some(&offer), day("2026-01-01"));
+        let scale_up = DirectoryQuery {
+            service: Some(roster_domain::commands::PilotService::ScaleUp),
+            search: Some("万升级".into()),
+            ..Default::default()
+        };
+        assert!(matches(&p, &scale_up));
+        let testing = DirectoryQuery {
+            service: Some(roster_domain::commands::PilotService::AnalysisTesting),
+            ..Default::default()
+        };
+        assert!(!matches(&p, &testing));
         let q = |kind: Option<&str>, min: Option<f64>, domain: Option<Domain>| DirectoryQuery {
             domain,
             vessel_kind: kind.map(String::from),

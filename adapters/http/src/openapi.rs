@@ -474,6 +474,10 @@ fn example(kind: CommandKind, e: &dyn Fn(u32, Value) -> Value, form: &Value) -> 
         CommandKind::ListPlatform => e(10, json!({})),
         // The public's act: on the public face (`/api/public/v1/platforms/{id}/objections`, no
         // token); with a token it is refused (no token is the public's).
+        CommandKind::UpdateServiceOffer => e(
+            41,
+            json!({"services": ["scale_up", "analysis_testing"], "description": "万升级发酵放大，周期约 8 周", "accepting_orders": true}),
+        ),
         CommandKind::FileObjection => e(
             40,
             json!({"name": "张三", "contact": "13800000000", "grounds": "申报的用房面积与实际不符"}),
@@ -1368,6 +1372,11 @@ fn public_paths(add: &mut impl FnMut(&str, Value), open: &impl Fn(Value) -> Valu
             "min_vessel_l",
             json!({"type": "number", "minimum": 0}),
             "… with a single-tank working volume of at least this many litres",
+        ),
+        query(
+            "service",
+            json!({"type": "string", "enum": roster_domain::commands::PilotService::ALL.iter().map(|s| s.code()).collect::<Vec<_>>()}),
+            "A pilot service the platform offers",
         ),
         query(
             "search",

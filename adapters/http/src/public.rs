@@ -543,11 +543,12 @@ pub(crate) async fn object(
 }
 
 /// The query parameters of `GET /api/public/v1/directory`.
-pub(crate) const DIRECTORY_PARAMS: [&str; 7] = [
+pub(crate) const DIRECTORY_PARAMS: [&str; 8] = [
     "domain",
     "province",
     "vessel_kind",
     "min_vessel_l",
+    "service",
     "search",
     "limit",
     "skip",
@@ -590,12 +591,22 @@ pub(crate) fn directory_query(
                 })
         })
         .transpose()?;
+    let service = p
+        .get("service")
+        .map(|s| {
+            roster_domain::commands::PilotService::parse(s).ok_or_else(|| {
+                Refusal::invalid("service", format!("no pilot service '{s}'"))
+                    .zh(format!("没有中试服务“{s}”"))
+            })
+        })
+        .transpose()?;
     Ok(public::DirectoryQuery {
         domain: filters.domain,
         province: filters.province,
         vessel_kind,
         min_vessel_l,
         search: p.get("search").cloned(),
+        service,
     })
 }
 

@@ -415,6 +415,51 @@ impl Platform {
         })
     }
 
+    /// RULES.md §13: a listed platform states its pilot services (at least one, each once).
+    pub(super) fn update_service_offer(
+        &self,
+        c: &UpdateServiceOffer,
+        meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        if c.services.is_empty() {
+            return Err(
+                Refusal::invalid("services", "name at least one pilot service offered")
+                    .zh("请至少选择一项中试服务"),
+            );
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(twice) = c.services.iter().find(|s| !seen.insert(**s)) {
+            return Err(
+                Refusal::invalid("services", format!("{} is named twice", twice.code()))
+                    .zh(format!("“{}”重复", twice.name_zh())),
+            );
+        }
+        let description = c
+            .description
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(String::from);
+        let unchanged = self.service_offer.as_ref().is_some_and(|o| {
+            o.services == c.services
+                && o.description == description
+                && o.accepting_orders == c.accepting_orders
+        });
+        if unchanged {
+            return Err(
+                Refusal::new(crate::error::code::DUPLICATE, "the offer is unchanged")
+                    .zh("服务内容未变化"),
+            );
+        }
+        Ok(vec![E::ServiceOfferUpdated {
+            services: c.services.clone(),
+            description,
+            accepting_orders: c.accepting_orders,
+            updated_on: meta.business_date,
+        }])
+    }
+
     /// RULES.md §13, R-5: anyone objects on a day within the notice period (the day it is
     /// recorded); before it or after it, refused naming the period.
     pub(super) fn file_objection(

@@ -171,6 +171,7 @@ impl Status {
             E::ReviewConcluded { .. }
             | E::NoticeObjectionRecorded { upheld: false, .. }
             | E::ObjectionFiled { .. }
+            | E::ServiceOfferUpdated { .. }
             | E::EligibilityAssessed { .. }
             | E::ApplicationAmended { .. }
             | E::ServiceRecorded { .. }
@@ -321,6 +322,22 @@ pub struct Platform {
     pub star_ratings: BTreeMap<i32, u8>,
     /// The objections the public filed during the current cycle's notice, by id.
     pub objections: BTreeMap<String, FiledObjection>,
+    /// The pilot services the platform offers, as it last stated them.
+    #[serde(default)]
+    pub service_offer: Option<ServiceOffer>,
+}
+
+/// A platform's offer of pilot services (RULES.md §13).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceOffer {
+    /// The services offered.
+    pub services: Vec<crate::commands::PilotService>,
+    /// In its own words.
+    pub description: Option<String>,
+    /// Whether it takes new orders.
+    pub accepting_orders: bool,
+    /// The day it was stated.
+    pub updated_on: NaiveDate,
 }
 
 /// An objection filed on the public face (RULES.md §13) and the ministry's decision on it.
@@ -514,6 +531,7 @@ impl Platform {
             C::StartPublicNotice(c) => self.start_public_notice(c, &cmd.meta, ctx),
             C::RecordNoticeObjection(c) => self.record_notice_objection(c, &cmd.meta, ctx),
             C::FileObjection(c) => self.file_objection(c, &cmd.meta, ctx),
+            C::UpdateServiceOffer(c) => self.update_service_offer(c, &cmd.meta, ctx),
             C::ListPlatform(c) => self.list_platform(c, &cmd.meta, ctx),
             C::RecordService(c) => self.record_service(c, &cmd.meta, ctx),
             C::RecordServices(c) => self.record_services(c, &cmd.meta, ctx),
@@ -619,6 +637,19 @@ impl Platform {
                 if let Some(o) = objection_id.and_then(|id| self.objections.get_mut(&id)) {
                     o.decided = Some(upheld);
                 }
+            }
+            E::ServiceOfferUpdated {
+                services,
+                description,
+                accepting_orders,
+                updated_on,
+            } => {
+                self.service_offer = Some(ServiceOffer {
+                    services,
+                    description,
+                    accepting_orders,
+                    updated_on,
+                });
             }
             E::ObjectionFiled {
                 objection_id,

@@ -51,6 +51,7 @@ pub fn model() -> DocModel<FunnelDoc> {
             "AnnualEvaluationRecorded",
             "PlatformDelisted",
             "ObjectionFiled",
+            "ServiceOfferUpdated",
         ],
     }
 }

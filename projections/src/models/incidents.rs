@@ -53,6 +53,7 @@ pub fn model() -> DocModel<IncidentsDoc> {
             "PublicNoticeStarted",
             "NoticeObjectionRecorded",
             "ObjectionFiled",
+            "ServiceOfferUpdated",
             "PlatformListed",
             "ServiceRecorded",
             "ServiceRetracted",

@@ -32,6 +32,7 @@ pub fn model() -> DocModel<ReviewsDoc> {
             "PublicNoticeStarted",
             "NoticeObjectionRecorded",
             "ObjectionFiled",
+            "ServiceOfferUpdated",
             "ServiceRecorded",
             "ServiceRetracted",
             "IncidentReported",

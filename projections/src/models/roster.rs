@@ -129,6 +129,7 @@ pub fn model() -> DocModel<RosterDoc> {
             "IncidentReported",
             "IncidentAssessed",
             "ObjectionFiled",
+            "ServiceOfferUpdated",
         ],
     }
 }
@@ -204,6 +205,7 @@ fn fold(doc: &mut RosterDoc, event: &PlatformEvent, e: &StoredEvent) {
         | E::PublicNoticeStarted { .. }
         | E::NoticeObjectionRecorded { .. }
         | E::ObjectionFiled { .. }
+        | E::ServiceOfferUpdated { .. }
         | E::EligibilityAssessed { .. }
         | E::ServiceRecorded { .. }
         | E::ServiceRetracted { .. }

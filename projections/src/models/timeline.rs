@@ -130,6 +130,23 @@ pub fn summary(event: &PlatformEvent) -> String {
             filed_on,
             ..
         } => format!("objection {objection_id} filed by the public on {filed_on}"),
+        E::ServiceOfferUpdated {
+            services,
+            accepting_orders,
+            ..
+        } => format!(
+            "service offer: {}{}",
+            services
+                .iter()
+                .map(|s| s.code())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if *accepting_orders {
+                ""
+            } else {
+                " (not taking orders)"
+            }
+        ),
         E::PlatformListed { listed_on } => format!("listed on {listed_on}"),
         E::ServiceRecorded { dated, record, .. } => format!(
             "service of {dated}: {}",
@@ -281,6 +298,23 @@ pub fn summary_zh(event: &PlatformEvent) -> String {
             filed_on,
             ..
         } => format!("{filed_on} 社会公众提出异议（{objection_id}），待工业和信息化部处理"),
+        E::ServiceOfferUpdated {
+            services,
+            accepting_orders,
+            ..
+        } => format!(
+            "中试服务：{}{}",
+            services
+                .iter()
+                .map(|s| s.name_zh())
+                .collect::<Vec<_>>()
+                .join("、"),
+            if *accepting_orders {
+                ""
+            } else {
+                "（暂不接单）"
+            }
+        ),
         E::PlatformListed { listed_on } => format!("{listed_on} 列入名单"),
         E::ServiceRecorded { dated, record, .. } => {
             format!("登记 {dated} 的服务成果：{}", record.kind_zh())

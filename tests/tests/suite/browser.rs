@@ -1413,6 +1413,10 @@ async fn the_public_pages_read_without_signing_in() {
     );
     b.click("table.public-roster tbody tr a").await;
     assert!(b.text("#profile").await.contains("第一批"));
+    assert!(
+        b.text("#services").await.contains("中试放大"),
+        "the services the platform offers"
+    );
     assert!(b.count("#vessels tbody tr").await > 0);
     b.shot("public-profile").await;
     b.go("/public/notice?on=2025-11-22").await;

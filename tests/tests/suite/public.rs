@@ -426,6 +426,32 @@ async fn the_directory_finds_platforms_by_vessel_volume_and_domain(app: TestApp)
         )
         .await;
     assert!(!ids(&above.body).contains(&p0["platform_id"].as_str().unwrap().to_string()));
+    // By a pilot service the platforms state (the demo's: scale-up by all, training by some).
+    for service in ["scale_up", "training"] {
+        let expected: Vec<String> = profiles
+            .iter()
+            .filter(|p| {
+                p["services"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s == service)
+            })
+            .map(|p| p["platform_id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!expected.is_empty(), "{service}");
+        let found = app
+            .get(
+                None,
+                &format!("/api/public/v1/directory?service={service}&limit=1000"),
+            )
+            .await;
+        assert_eq!(ids(&found.body), expected, "{service}");
+    }
+    let r = app
+        .get(None, "/api/public/v1/directory?service=cooking")
+        .await;
+    assert_eq!((r.status, r.body["field"].as_str()), (400, Some("service")));
     let r = app
         .get(None, "/api/public/v1/directory?vessel_kind=teapot")
         .await;

@@ -348,6 +348,58 @@ const SERVICE_KINDS: &[Opt] = &[
     ("enterprise_spun_off", w("孵化企业", "enterprise spun off")),
 ];
 
+/// The pilot services a platform offers (`PilotService`, same codes and order).
+const PILOT_SERVICES: &[Opt] = &[
+    (
+        "strain_development",
+        w("菌种构建与改造", "strain development"),
+    ),
+    ("process_development", w("工艺开发", "process development")),
+    ("scale_up", w("中试放大", "scale-up")),
+    (
+        "contract_manufacturing",
+        w("委托生产（CDMO）", "contract manufacturing"),
+    ),
+    ("analysis_testing", w("分析检测", "analysis and testing")),
+    (
+        "engineering_design",
+        w("工程设计与装备", "engineering design"),
+    ),
+    ("regulatory", w("注册申报与合规", "regulatory")),
+    ("equipment_sharing", w("设备共享", "equipment sharing")),
+    ("training", w("人才培训", "training")),
+];
+
+const SERVICE_OFFER: CommandForm = act(
+    CommandKind::UpdateServiceOffer,
+    "service-offer",
+    w(
+        "更新中试服务（公开）",
+        "Update the services offered (public)",
+    ),
+    w("更新", "Update"),
+    &[
+        required(field(
+            "services",
+            w("提供的中试服务", "Services offered"),
+            Input::Many(PILOT_SERVICES),
+        )),
+        field(
+            "description",
+            w(
+                "服务说明（产能、周期、合作方式）",
+                "In your words (capacity, lead times, terms)",
+            ),
+            Input::LongText,
+        ),
+        required(field(
+            "accepting_orders",
+            w("目前是否接单", "Taking orders now"),
+            Input::YesNo,
+        )),
+    ],
+);
+
 const SERVICE: CommandForm = act(
     CommandKind::RecordService,
     "service",
@@ -651,6 +703,7 @@ pub(super) const fn form(kind: CommandKind) -> Option<&'static CommandForm> {
         CommandKind::RecordNoticeObjection => Some(&OBJECTION),
         // Filed on the public face (`/public/notice`), never by a signed-in user.
         CommandKind::FileObjection => None,
+        CommandKind::UpdateServiceOffer => Some(&SERVICE_OFFER),
         CommandKind::ListPlatform => Some(&LIST),
         CommandKind::RecordService => Some(&SERVICE),
         CommandKind::ReportIncident => Some(&INCIDENT),
@@ -1133,6 +1186,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_pilot_services_offered_are_the_domains_services_in_order() {
+        let codes: Vec<&str> = PILOT_SERVICES.iter().map(|(c, _)| *c).collect();
+        let domain: Vec<&str> = roster_domain::commands::PilotService::ALL
+            .iter()
+            .map(|s| s.code())
+            .collect();
+        assert_eq!(codes, domain);
+        for (code, words) in PILOT_SERVICES {
+            let s = roster_domain::commands::PilotService::parse(code).unwrap();
+            assert_eq!(words.zh, s.name_zh());
+        }
+    }
+
+    #[test]
     fn actions_are_unique_and_name_a_command_with_a_form() {
         let mut seen = std::collections::HashSet::new();
         for f in all() {
@@ -1268,6 +1335,15 @@ mod tests {
             (
                 "annual",
                 &[("year", "2026"), ("stars", "4"), ("findings", "良好")],
+            ),
+            (
+                "service-offer",
+                &[
+                    ("services", "scale_up"),
+                    ("services", "analysis_testing"),
+                    ("description", "万升级发酵放大"),
+                    ("accepting_orders", "yes"),
+                ],
             ),
             (
                 "delist",

@@ -180,7 +180,16 @@ pub(super) async fn platform(
                 @for r in &p.star_ratings { span data-year=(r.year) { (r.year) (lang.t("年度 ", " ")) (stars(Some(r.stars))) } " " }
                 @if p.star_ratings.is_empty() { (lang.t("尚未评定", "not yet rated")) }
             }
-            @if let Some(b) = &p.main_business { dt { (lang.t("主营业务范围（服务内容）", "Main business (services)")) } dd { (b) } }
+            @if !p.service_names.is_empty() {
+                dt { (lang.t("提供的中试服务", "Pilot services offered")) }
+                dd id="services" {
+                    (p.service_names.join("、"))
+                    @match p.accepting_orders { Some(true) => { " · " (lang.t("接单中", "taking orders")) } Some(false) => { " · " (lang.t("暂不接单", "not taking orders")) } None => {} }
+                    @if let Some(u) = p.offer_updated_on { " · " (lang.t("更新于 ", "updated ")) (u) }
+                }
+                @if let Some(d) = &p.service_description { dt { (lang.t("服务说明", "In their words")) } dd { (d) } }
+            }
+            @if let Some(b) = &p.main_business { dt { (lang.t("主营业务范围", "Main business")) } dd { (b) } }
             @if let Some(y) = p.years_in_operation { dt { (lang.t("运行年限", "Years in operation")) } dd { (y) } }
             @if let Some(a) = p.site_area_m2 { dt { (lang.t("用房面积", "Site area")) } dd { (a) " m²" } }
             @if let Some(a) = &p.address { dt { (lang.t("通讯地址", "Address")) } dd { (a) } }
@@ -519,6 +528,10 @@ pub(super) async fn directory(
                 @for (code, zh, en) in kinds { option value=(code) selected[p("vessel_kind") == code] { (lang.t(zh, en)) } }
             } }
             label { (lang.t("单罐工作体积不小于（升）", "Working volume at least (L)")) input type="number" name="min_vessel_l" min="0" step="any" value=(p("min_vessel_l")); }
+            label { (lang.t("中试服务", "Pilot service")) select name="service" {
+                option value="" { (lang.t("不限", "any")) }
+                @for s in roster_domain::commands::PilotService::ALL { option value=(s.code()) selected[p("service") == s.code()] { (lang.t(s.name_zh(), s.code())) } }
+            } }
             label { (lang.t("服务或设备关键词", "Service or equipment")) input type="search" name="search" maxlength="200" value=(p("search")); }
             button.primary type="submit" { (lang.t("查找", "Find")) }
         }
@@ -534,7 +547,11 @@ pub(super) async fn directory(
                     td { (lang.t(&f.entry.province_name, Province::parse(&f.entry.province).map_or("", |p| p.name_en()))) }
                     td { (f.entry.domain_names.join("、")) }
                     td { @for v in &f.vessels { div { (v.name) " × " (v.count) " (" (v.volume_l) " L)" } } }
-                    td { (f.main_business.clone().unwrap_or_default()) }
+                    td {
+                        @if !f.service_names.is_empty() { div.services { (f.service_names.join("、")) } }
+                        @if f.accepting_orders == Some(false) { div.muted { (lang.t("暂不接单", "not taking orders")) } }
+                        (f.main_business.clone().unwrap_or_default())
+                    }
                     td { @if let Some(c) = &f.contact { (c.name) @if let Some(ph) = &c.phone { br; (ph) } @if let Some(m) = &c.email { br; (m) } } }
                 }
             } }
