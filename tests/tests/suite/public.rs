@@ -227,6 +227,11 @@ async fn an_anonymous_client_reads_the_public_face_and_nothing_else(app: TestApp
         .await
         .unwrap();
     assert!(ui.url().path().starts_with("/ui/signin"), "{}", ui.url());
+    // The front door leads a visitor to the public face; the sign-in page links it too.
+    let front = app.http.get(format!("{}/", app.base)).send().await.unwrap();
+    assert_eq!(front.url().path(), "/public");
+    let signin = raw(&app, "/ui/signin").await.text().await.unwrap();
+    assert!(signin.contains("href=\"/public\""));
     // The OpenAPI document is public.
     let doc = app.get(None, "/api/v1/openapi.json").await;
     assert_eq!(doc.status, 200);

@@ -36,7 +36,7 @@ use session::{cookie, same_secret, secret_cookie, Flash, LANG_COOKIE, SESSION_CO
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/ui") }))
+        .route("/", get(front_door))
         .route("/ui", get(home))
         .route("/public", get(public::roster))
         .route("/public/platforms/{platform_id}", get(public::platform))
@@ -633,6 +633,16 @@ pub(crate) fn page(v: &Viewer, title: &str, content: Markup) -> Response {
     .into_response()
 }
 
+/// The front door: the public face for a visitor, the dashboard for a browser with a session
+/// (which `/ui` checks).
+async fn front_door(headers: axum::http::HeaderMap) -> Redirect {
+    if cookie(&headers, SESSION_COOKIE).is_some() {
+        Redirect::to("/ui")
+    } else {
+        Redirect::to("/public")
+    }
+}
+
 /// Home is what is due for the user; analysts, who act on nothing, start at the targets.
 async fn home(v: Viewer) -> Redirect {
     match v.actor.role {
@@ -665,6 +675,10 @@ fn signin_page(
             "令牌由部里用 `roster token create` 发放，绑定角色与辖区。",
             "Tokens are issued with `roster token create` and bound to a role and a jurisdiction."
         )) }
+        p { a href="/public" id="public-link" { (lang.t(
+            "公众查询（无需登录）：平台名单、公示、中试服务查找",
+            "For the public (no sign-in): the roster, the public notice, pilot services"
+        )) } }
     };
     let flash = error.map(|e| Flash {
         ok: false,
