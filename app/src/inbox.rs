@@ -270,6 +270,21 @@ impl App {
                 }
             }
         }
+        // Needs of enterprises wait for the platform's answer (RULES.md §13).
+        if actor.role == Role::Applicant {
+            for p in visible.values() {
+                for id in &p.unanswered_needs {
+                    items.push(item(
+                        p,
+                        CommandKind::RespondToNeed,
+                        Some(id.clone()),
+                        None,
+                        today,
+                        true,
+                    ));
+                }
+            }
+        }
         if matches!(actor.role, Role::Ministry | Role::Province) {
             for r in queries::incidents(&incidents, today) {
                 let Some(p) = visible.get(r.platform_id.as_str()) else {

@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use roster_domain::actor::Actor;
 use roster_domain::challenge::PublicCall;
-use roster_domain::commands::{FileObjection, PlatformCommand};
+use roster_domain::commands::{FileObjection, Need, PlatformCommand, PostNeed};
 use roster_domain::platform::Status;
 use roster_domain::request::valid_platform_id;
 use roster_domain::request::{CommandOutcome, CommandRequest, Target};
@@ -16,9 +16,25 @@ use roster_projections::models;
 use roster_projections::public::{
     self, DirectoryQuery, NoticeEntry, PublicEntry, PublicProfile, PublicQuery,
 };
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{refused, App};
+
+/// What an enterprise is told when it posts a need (RULES.md §13): its id and the listed
+/// platforms it reached, in batch and 序号 order.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct NeedReceipt {
+    /// The need's id (需求编号), the same on every platform it reached.
+    pub need_id: String,
+    /// The day it was posted.
+    pub posted_on: NaiveDate,
+    /// The platforms it reached.
+    pub reached: Vec<PublicEntry>,
+    /// True when the same `command_id` was sent before and reached these platforms then
+    /// (nothing was posted again).
+    pub duplicate: bool,
+}
 
 impl App {
     async fn roster_documents(
@@ -166,6 +182,66 @@ impl App {
             }
         }
         Ok(out)
+    }
+
+    /// Posts an enterprise's need (中试需求, RULES.md §13) to every platform on the roster today
+    /// that matches it (`public::matches_need`), under one need id derived from `command_id`;
+    /// each platform records it with a command id derived from `command_id` and its id, so a
+    /// retry of the same post reaches each platform once (and reaches a platform listed since).
+    /// A need no platform matches is refused (404) naming what to widen.
+    pub async fn post_need(
+        &self,
+        address: &str,
+        command_id: Uuid,
+        need: Need,
+    ) -> Result<NeedReceipt, Refusal> {
+        need.check()?;
+        let actor = Actor::public(address);
+        let matched: Vec<PublicProfile> = self
+            .public_directory(&DirectoryQuery::default())
+            .await?
+            .into_iter()
+            .filter(|p| public::matches_need(p, &need))
+            .collect();
+        if matched.is_empty() {
+            return Err(Refusal::not_found(
+                "no listed platform matches this need today: name fewer services, a smaller vessel, another domain or no province",
+            )
+            .zh("目前名单内没有符合该需求的平台：请减少所需服务、降低容积要求，或放宽领域、省份"));
+        }
+        let need_id = roster_domain::commands::need_id(command_id);
+        let mut reached = Vec::with_capacity(matched.len());
+        let mut duplicate = true;
+        for profile in matched {
+            let platform_id = profile.entry.platform_id.clone();
+            let outcome = self
+                .execute(
+                    &actor,
+                    CommandRequest {
+                        command_id: Uuid::new_v5(&command_id, platform_id.as_bytes()),
+                        business_date: None,
+                        expected_version: None,
+                        correlation_id: Some(command_id),
+                        causation_id: None,
+                        target: Target::Platform {
+                            platform_id,
+                            command: PlatformCommand::PostNeed(PostNeed {
+                                need_id: need_id.clone(),
+                                need: need.clone(),
+                            }),
+                        },
+                    },
+                )
+                .await?;
+            duplicate &= outcome.duplicate;
+            reached.push(profile.entry);
+        }
+        Ok(NeedReceipt {
+            need_id,
+            posted_on: self.today(),
+            reached,
+            duplicate,
+        })
     }
 
     /// When the newest event the process has read was recorded: what the public face gives as

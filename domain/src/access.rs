@@ -64,10 +64,11 @@ pub fn check_scope(
         Role::Ministry | Role::System => Ok(()),
         Role::Analyst => Err(Refusal::forbidden("analysts read only").zh("分析人员只能查阅")),
         Role::Anonymous => Err(Refusal::forbidden("sign in first").zh("请先登录")),
-        // The public files objections on a platform on public notice (the registry allows it
-        // nothing else); whether the platform is public is the application's to check.
+        // The public files objections on a platform on public notice and posts needs to listed
+        // platforms (the registry allows it nothing else); whether the platform is public is
+        // the application's to check.
         Role::Public => match command {
-            PlatformCommand::FileObjection(_) => Ok(()),
+            PlatformCommand::FileObjection(_) | PlatformCommand::PostNeed(_) => Ok(()),
             _ => Err(Refusal::forbidden("sign in first").zh("请先登录")),
         },
         Role::Applicant => {

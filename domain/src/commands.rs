@@ -410,6 +410,145 @@ pub struct UpdateServiceOffer {
     pub accepting_orders: bool,
 }
 
+/// The longest description of a need, or note to an answer, in characters.
+pub const NEED_TEXT_MAX: usize = 4000;
+
+/// The id (需求编号) of the need posted by the command `command_id`; every platform it reaches
+/// records it under this id.
+pub fn need_id(command_id: Uuid) -> String {
+    format!("need-{}", &command_id.simple().to_string()[..12])
+}
+
+/// An enterprise's need for pilot services (中试需求, RULES.md §13), as it posts it on the public
+/// face: who it is, how to reach it, what it needs, and the criteria the directory matches it
+/// by. The public face records it on every listed platform that matches (`PostNeed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Need {
+    /// The enterprise's name.
+    #[schema(min_length = 1, pattern = r"\S")]
+    pub enterprise_name: String,
+    /// The enterprise's USCC: a contract that comes of the need counts it in K-2.
+    pub enterprise_uscc: Uscc,
+    /// How the platforms reach it (phone or e-mail).
+    #[schema(min_length = 1, pattern = r"\S")]
+    pub contact: String,
+    /// What it needs, in its own words (product, scale, schedule).
+    #[schema(min_length = 1, pattern = r"\S")]
+    pub description: String,
+    /// The domain of the work; a matching platform is listed in it.
+    #[serde(default)]
+    pub domain: Option<Domain>,
+    /// The pilot services needed; a matching platform offers every one of them.
+    #[serde(default)]
+    pub services: Vec<PilotService>,
+    /// The smallest vessel the work needs, in litres (single-tank working volume); a matching
+    /// platform has one at least as large.
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub min_vessel_l: Option<u32>,
+    /// The province the platform should be in (GB/T 2260 code), if it matters.
+    #[serde(default)]
+    pub province: Option<Province>,
+}
+
+impl Need {
+    /// What makes a need well-formed, whichever platform it reaches: the name, contact and
+    /// description given and bounded, a USCC (checked by its type), a vessel of at least 1
+    /// litre, each service once, and a domain or a service to match it by (a need that
+    /// names neither would reach every platform).
+    pub fn check(&self) -> Result<(), crate::error::Refusal> {
+        use crate::error::Refusal;
+        for (field, text, max) in [
+            ("need.enterprise_name", &self.enterprise_name, 200),
+            ("need.contact", &self.contact, 200),
+            ("need.description", &self.description, NEED_TEXT_MAX),
+        ] {
+            if text.trim().is_empty() {
+                return Err(
+                    Refusal::invalid(field, format!("{field} must not be empty"))
+                        .zh("此项为必填项"),
+                );
+            }
+            if text.chars().count() > max {
+                return Err(Refusal::invalid(
+                    field,
+                    format!("{field} has at most {max} characters"),
+                )
+                .zh(format!("此项最多 {max} 个字")));
+            }
+        }
+        if self.min_vessel_l == Some(0) {
+            return Err(Refusal::invalid(
+                "need.min_vessel_l",
+                "a vessel volume is at least 1 litre",
+            )
+            .zh("发酵罐容积至少 1 升"));
+        }
+        let mut seen = BTreeSet::new();
+        if let Some(twice) = self.services.iter().find(|s| !seen.insert(**s)) {
+            return Err(Refusal::invalid(
+                "need.services",
+                format!("{} is named twice", twice.code()),
+            )
+            .zh(format!("“{}”重复", twice.name_zh())));
+        }
+        if self.domain.is_none() && self.services.is_empty() {
+            return Err(Refusal::invalid(
+                "need.domain",
+                "name the domain of the work or at least one service needed, so that the need reaches the platforms that match it",
+            )
+            .zh("请选择所属领域或至少一项所需中试服务，以便送达相应平台"));
+        }
+        Ok(())
+    }
+}
+
+/// A need (RULES.md §13) reaches a listed platform that matches it. The public face issues it
+/// for each matching platform, all under one need id; no token may.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostNeed {
+    /// The need's id, the same on every platform it reaches (`need_id`).
+    #[schema(pattern = r"^need-[0-9a-f]{12}$")]
+    pub need_id: String,
+    /// The need.
+    pub need: Need,
+}
+
+/// What a platform answers to a need that reached it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NeedResponse {
+    /// The platform will take it up with the enterprise (对接中).
+    Interested,
+    /// The platform cannot serve it.
+    Declined,
+    /// The need became a contract: recorded as a service to the enterprise (K-2), dated the
+    /// day the contract was signed.
+    Contracted {
+        /// The day the contract was signed, not after the day it is recorded.
+        signed_on: NaiveDate,
+        /// The contract amount, in yuan.
+        contract_cny: Cny,
+    },
+}
+
+/// A listed platform answers a need that reached it: interested or declined once, and a
+/// contract once (after interest, or directly); a declined or contracted need is answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RespondToNeed {
+    /// The need answered.
+    #[schema(pattern = r"^need-[0-9a-f]{12}$")]
+    pub need_id: String,
+    /// The answer, by `kind`.
+    pub answer: NeedResponse,
+    /// A note to the record (what was agreed, why declined).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
 /// An incident of the platform is reported, in any state, by its applicant, its province or the
 /// ministry. For a platform on the roster, a strain leak opens a re-review (D-4) and, with major
 /// loss, delists it (D-5); a major safety or environmental accident opens a review (D-6).
@@ -721,6 +860,10 @@ pub enum PlatformCommand {
     FileObjection(FileObjection),
     /// A listed platform states its offer of pilot services (RULES.md §13).
     UpdateServiceOffer(UpdateServiceOffer),
+    /// A need posted on the public face reaches a matching listed platform (RULES.md §13).
+    PostNeed(PostNeed),
+    /// A listed platform answers a need that reached it; a contract counts in K-2.
+    RespondToNeed(RespondToNeed),
     /// Ministry: list the platform after its notice (to `listed`).
     ListPlatform(ListPlatform),
     /// Applicant or ministry: record a service of a platform on the roster.

@@ -176,6 +176,29 @@ pub enum PlatformEvent {
         #[serde(default)]
         attachment: Option<crate::form::Evidence>,
     },
+    /// An enterprise's need, posted on the public face, reached this listed platform because
+    /// it matches it (RULES.md §13). The contact is for the platform and its supervisors.
+    NeedReceived {
+        /// The need's id, the same on every platform it reached.
+        need_id: String,
+        /// The day it was posted.
+        received_on: NaiveDate,
+        /// The need as the enterprise posted it.
+        need: crate::commands::Need,
+    },
+    /// The platform answered a need (RULES.md §13); a contract is recorded with it as a
+    /// service to the enterprise (`ServiceRecorded`, K-2) in the same commit.
+    NeedAnswered {
+        /// The need answered.
+        need_id: String,
+        /// The answer: interested, declined or contracted (with the contract).
+        answer: crate::commands::NeedResponse,
+        /// A note to the record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        /// The day it was answered.
+        answered_on: NaiveDate,
+    },
     /// The ministry listed the platform on the roster (列入名单) after a passed evaluation and a
     /// completed public notice.
     PlatformListed {
@@ -314,6 +337,8 @@ impl PlatformEvent {
             PlatformEvent::NoticeObjectionRecorded { .. } => "NoticeObjectionRecorded",
             PlatformEvent::ObjectionFiled { .. } => "ObjectionFiled",
             PlatformEvent::ServiceOfferUpdated { .. } => "ServiceOfferUpdated",
+            PlatformEvent::NeedReceived { .. } => "NeedReceived",
+            PlatformEvent::NeedAnswered { .. } => "NeedAnswered",
             PlatformEvent::PlatformListed { .. } => "PlatformListed",
             PlatformEvent::ServiceRecorded { .. } => "ServiceRecorded",
             PlatformEvent::ServiceRetracted { .. } => "ServiceRetracted",
@@ -329,7 +354,7 @@ impl PlatformEvent {
 
 /// The Chinese and English names of the platform events, by type string: what pages, CLI tables
 /// and exports show instead of the type (the Chinese interface shows no raw codes).
-pub const PLATFORM_EVENT_NAMES: [(&str, &str, &str); 21] = [
+pub const PLATFORM_EVENT_NAMES: [(&str, &str, &str); 23] = [
     ("ApplicationSubmitted", "提交申报", "application submitted"),
     ("EligibilityAssessed", "资格审查", "eligibility assessed"),
     ("ApplicationAmended", "修改申报", "application amended"),
@@ -354,6 +379,8 @@ pub const PLATFORM_EVENT_NAMES: [(&str, &str, &str); 21] = [
         "更新中试服务",
         "service offer updated",
     ),
+    ("NeedReceived", "收到中试需求", "need received"),
+    ("NeedAnswered", "答复中试需求", "need answered"),
     ("PlatformListed", "列入名单", "listed"),
     ("ServiceRecorded", "登记服务成果", "service recorded"),
     ("ServiceRetracted", "撤回服务成果", "service retracted"),

@@ -45,7 +45,7 @@ pub fn concerned(event_type: &str) -> &'static [Party] {
         "ProvinceRejected" => &[A, C],
         "ExpertEvaluationRecorded" | "NoticeObjectionRecorded" => &[A, P],
         "PublicNoticeStarted" | "PlatformListed" => &[A, C, P],
-        "ServiceRetracted" => &[A],
+        "ServiceRetracted" | "NeedReceived" => &[A],
         "IncidentReported" | "ObjectionFiled" => &[P, M],
         "IncidentAssessed" | "AnnualEvaluationRecorded" => &[A, P],
         "ReviewOpened" | "ReviewConcluded" | "PlatformDelisted" => &[A, C, P],
@@ -129,12 +129,14 @@ mod tests {
             .map(|(t, _, _)| *t)
             .filter(|t| concerned(t).is_empty())
             .collect();
-        // A platform's statement of its services is its own public act: nobody is told.
+        // A platform's statement of its services is its own public act, and its answer to a
+        // need goes to the enterprise outside the system: nobody is told.
         assert_eq!(
             silent,
             [
                 "EligibilityAssessed",
                 "ServiceOfferUpdated",
+                "NeedAnswered",
                 "ServiceRecorded"
             ]
         );

@@ -172,6 +172,9 @@ registry! {
         RecordService => "service", [Applicant, Ministry], ON_ROSTER;
         RecordServices => "services", [Applicant, Ministry], ON_ROSTER;
         UpdateServiceOffer => "service-offer", [Applicant], ON_ROSTER;
+        // RULES.md §13: the public face issues it for each matching listed platform.
+        PostNeed => "need", [Public], ON_ROSTER;
+        RespondToNeed => "need-response", [Applicant], ON_ROSTER;
         RetractService => "service-retraction", [Ministry], ON_ROSTER;
         ReportIncident => "incident", [Applicant, Province, Ministry], ANY_STATE;
         AssessIncident => "incident-assessment", [Ministry, Province], ANY_STATE;

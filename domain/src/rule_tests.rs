@@ -984,6 +984,207 @@ fn a_listed_platform_states_its_pilot_services_at_least_one_each_once_and_only_w
     assert_eq!(early.code, "state_conflict");
 }
 
+fn a_need(services: Vec<PilotService>) -> Need {
+    Need {
+        enterprise_name: " 深圳示例生物科技有限公司 ".into(),
+        enterprise_uscc: crate::values::Uscc::parse("91440300708461136T").unwrap(),
+        contact: "0755-12345678".into(),
+        description: "5000 升发酵中试".into(),
+        domain: Some(crate::values::Domain::FoodAdditives),
+        services,
+        min_vessel_l: Some(5000),
+        province: None,
+    }
+}
+
+fn post_need(need: Need) -> PlatformCommand {
+    PlatformCommand::PostNeed(PostNeed {
+        need_id: "need-0123456789ab".into(),
+        need,
+    })
+}
+
+fn answer(answer: NeedResponse) -> PlatformCommand {
+    PlatformCommand::RespondToNeed(RespondToNeed {
+        need_id: "need-0123456789ab".into(),
+        answer,
+        note: None,
+    })
+}
+
+fn offering(services: Vec<PilotService>, accepting_orders: bool) -> PlatformEvent {
+    PlatformEvent::ServiceOfferUpdated {
+        services,
+        description: None,
+        accepting_orders,
+        updated_on: date("2025-12-15"),
+    }
+}
+
+#[test]
+fn a_need_reaches_a_listed_platform_that_takes_orders_and_offers_what_it_names() {
+    use PilotService as S;
+    let public = crate::actor::Actor::public("203.0.113.7");
+    let mut given = listed_history();
+    given.push(offering(vec![S::ScaleUp, S::AnalysisTesting], true));
+    let received = PlatformTest::with(ctx())
+        .given(given.clone())
+        .when(cmd(
+            public.clone(),
+            "2026-01-05",
+            post_need(a_need(vec![S::ScaleUp])),
+        ))
+        .inspect_result()
+        .unwrap();
+    assert!(matches!(
+        &received[..],
+        [PlatformEvent::NeedReceived { need_id, received_on, need }]
+            if need_id == "need-0123456789ab" && *received_on == date("2026-01-05")
+                && need.enterprise_name == "深圳示例生物科技有限公司"
+    ));
+    // A service the platform does not offer; a platform that takes no orders.
+    let not_offered = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        public.clone(),
+        "2026-01-05",
+        post_need(a_need(vec![S::ScaleUp, S::Training])),
+    )));
+    assert_eq!(not_offered.field.as_deref(), Some("need.services"));
+    let mut closed = listed_history();
+    closed.push(offering(vec![S::ScaleUp], false));
+    let not_taking = err(PlatformTest::with(ctx()).given(closed).when(cmd(
+        public.clone(),
+        "2026-01-05",
+        post_need(a_need(vec![S::ScaleUp])),
+    )));
+    assert_eq!(not_taking.code, "state_conflict");
+    // Neither a domain nor a service: it would reach every platform.
+    let vague = Need {
+        domain: None,
+        ..a_need(vec![])
+    };
+    let e = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        public.clone(),
+        "2026-01-05",
+        post_need(vague),
+    )));
+    assert_eq!(e.field.as_deref(), Some("need.domain"));
+    let blank = Need {
+        contact: " ".into(),
+        ..a_need(vec![])
+    };
+    let e = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        public.clone(),
+        "2026-01-05",
+        post_need(blank),
+    )));
+    assert_eq!(e.field.as_deref(), Some("need.contact"));
+    // Once per platform; never to a platform that is not on the roster.
+    let mut after = given.clone();
+    after.extend(received);
+    let twice = err(PlatformTest::with(ctx()).given(after).when(cmd(
+        public.clone(),
+        "2026-01-06",
+        post_need(a_need(vec![])),
+    )));
+    assert_eq!(twice.code, "duplicate");
+    let mut on_notice = listed_history();
+    on_notice.pop();
+    let early = err(PlatformTest::with(ctx()).given(on_notice).when(cmd(
+        public,
+        "2025-11-22",
+        post_need(a_need(vec![])),
+    )));
+    assert_eq!(early.code, "state_conflict");
+}
+
+#[test]
+fn k2_a_need_that_becomes_a_contract_is_a_served_enterprise_dated_the_day_it_was_signed() {
+    let public = crate::actor::Actor::public("203.0.113.7");
+    let mut given = listed_history();
+    given.extend(
+        PlatformTest::with(ctx())
+            .given(given.clone())
+            .when(cmd(public, "2026-01-05", post_need(a_need(vec![]))))
+            .inspect_result()
+            .unwrap(),
+    );
+    // An unknown need; a contract signed before the need was posted, or after the day it is
+    // recorded.
+    let unknown = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        applicant(),
+        "2026-01-06",
+        PlatformCommand::RespondToNeed(RespondToNeed {
+            need_id: "need-ffffffffffff".into(),
+            answer: NeedResponse::Interested,
+            note: None,
+        }),
+    )));
+    assert_eq!(unknown.code, "not_found");
+    let contract = |signed_on: &str| NeedResponse::Contracted {
+        signed_on: date(signed_on),
+        contract_cny: crate::values::Cny(500_000),
+    };
+    let before = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        applicant(),
+        "2026-02-01",
+        answer(contract("2026-01-04")),
+    )));
+    assert_eq!(before.field.as_deref(), Some("answer.signed_on"));
+    let future = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        applicant(),
+        "2026-02-01",
+        answer(contract("2026-02-02")),
+    )));
+    assert_eq!(future.field.as_deref(), Some("answer.signed_on"));
+    // Interested, then the contract on the day the need was posted: the service is recorded
+    // with the enterprise of the need.
+    let interested = PlatformTest::with(ctx())
+        .given(given.clone())
+        .when(cmd(
+            applicant(),
+            "2026-01-06",
+            answer(NeedResponse::Interested),
+        ))
+        .inspect_result()
+        .unwrap();
+    given.extend(interested);
+    let again = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        applicant(),
+        "2026-01-07",
+        answer(NeedResponse::Interested),
+    )));
+    assert_eq!(again.code, "duplicate");
+    let signed = PlatformTest::with(ctx())
+        .given(given.clone())
+        .when(cmd(
+            applicant(),
+            "2026-02-01",
+            answer(contract("2026-01-05")),
+        ))
+        .inspect_result()
+        .unwrap();
+    assert!(matches!(
+        &signed[..],
+        [
+            PlatformEvent::NeedAnswered { answered_on, .. },
+            PlatformEvent::ServiceRecorded {
+                dated,
+                record: ServiceRecord::EnterpriseServed { enterprise_uscc, contract_cny, .. },
+                ..
+            }
+        ] if *answered_on == date("2026-02-01") && *dated == date("2026-01-05")
+            && enterprise_uscc.as_str() == "91440300708461136T" && contract_cny.0 == 500_000
+    ));
+    // A contracted need is answered for good; so is a declined one.
+    given.extend(signed);
+    let after = err(PlatformTest::with(ctx()).given(given.clone()).when(cmd(
+        applicant(),
+        "2026-02-02",
+        answer(NeedResponse::Declined),
+    )));
+    assert_eq!(after.code, "state_conflict");
+}
+
 fn public_objection() -> PlatformCommand {
     PlatformCommand::FileObjection(FileObjection {
         name: "张三".into(),

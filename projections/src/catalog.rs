@@ -36,6 +36,9 @@ pub struct PlatformSummary {
     /// Objections filed by the public on the current notice and not decided yet (R-5: the
     /// ministry decides each before listing).
     pub pending_objections: BTreeSet<String>,
+    /// Needs of enterprises that reached the platform and that it has not answered yet
+    /// (RULES.md §13).
+    pub unanswered_needs: BTreeSet<String>,
     /// Latest star rating: (year, stars).
     pub star_rating: Option<(i32, u8)>,
     pub version: u64,
@@ -151,6 +154,7 @@ impl Catalog {
                     warnings: vec![],
                     open_reviews: BTreeSet::new(),
                     pending_objections: BTreeSet::new(),
+                    unanswered_needs: BTreeSet::new(),
                     star_rating: None,
                     version: 0,
                     last_business_date: *submitted_on,
@@ -199,6 +203,12 @@ impl PlatformSummary {
             | E::ExpertEvaluationRecorded { .. }
             | E::PublicNoticeStarted { .. } => {}
             E::ServiceOfferUpdated { .. } => {}
+            E::NeedReceived { need_id, .. } => {
+                s.unanswered_needs.insert(need_id);
+            }
+            E::NeedAnswered { need_id, .. } => {
+                s.unanswered_needs.remove(&need_id);
+            }
             E::ObjectionFiled { objection_id, .. } => {
                 s.pending_objections.insert(objection_id);
             }

@@ -411,6 +411,21 @@ pub fn matches(p: &PublicProfile, q: &DirectoryQuery) -> bool {
             .all(|w| text.contains(&w.to_lowercase()))
 }
 
+/// Whether a need reaches this listed platform (RULES.md §13): listed in the need's domain and
+/// in its province (when it names them), with a vessel of any kind at least as large as the
+/// need asks, offering every service the need names, and not stating that it takes no orders.
+pub fn matches_need(p: &PublicProfile, need: &roster_domain::commands::Need) -> bool {
+    let q = DirectoryQuery {
+        domain: need.domain,
+        province: need.province,
+        min_vessel_l: need.min_vessel_l.map(f64::from),
+        ..Default::default()
+    };
+    matches(p, &q)
+        && need.services.iter().all(|s| p.services.contains(s))
+        && p.accepting_orders != Some(false)
+}
+
 /// A platform on public notice (公示): anyone may object until the last day.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NoticeEntry {

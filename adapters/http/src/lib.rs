@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/public/v1/notice", get(public::notice))
         .route("/api/public/v1/directory", get(public::directory))
+        .route("/api/public/v1/needs", post(public::post_need))
         .route("/api/public/v1/kpi", get(public::kpi))
         .route("/api/public/v1/feed.atom", get(public::atom))
         .route("/api/public/v1/feed.json", get(public::json_feed))

@@ -84,7 +84,9 @@ pub struct ProblemDetails {
     roster_projections::public::PublicProfile,
     roster_projections::public::NoticeEntry,
     crate::public::Meta,
-    crate::public::ObjectionReceipt
+    crate::public::ObjectionReceipt,
+    roster_app::public::NeedReceipt,
+    roster_domain::commands::Need
 )))]
 struct ApiDoc;
 
@@ -477,6 +479,16 @@ fn example(kind: CommandKind, e: &dyn Fn(u32, Value) -> Value, form: &Value) -> 
         CommandKind::UpdateServiceOffer => e(
             41,
             json!({"services": ["scale_up", "analysis_testing"], "description": "万升级发酵放大，周期约 8 周", "accepting_orders": true}),
+        ),
+        // The public's act too: on the public face (`/api/public/v1/needs`), for each
+        // matching platform.
+        CommandKind::PostNeed => e(
+            42,
+            json!({"need_id": "need-0123456789ab", "need": {"enterprise_name": "深圳示例生物科技有限公司", "enterprise_uscc": "91440300708461136T", "contact": "0755-12345678", "description": "5000 升发酵中试，三个月内", "domain": "food_additives", "min_vessel_l": 5000}}),
+        ),
+        CommandKind::RespondToNeed => e(
+            43,
+            json!({"need_id": "need-0123456789ab", "answer": {"kind": "contracted", "signed_on": "2026-03-02", "contract_cny": 500000}, "note": "已签订中试合同"}),
         ),
         CommandKind::FileObjection => e(
             40,
@@ -1342,6 +1354,40 @@ fn public_paths(add: &mut impl FnMut(&str, Value), open: &impl Fn(Value) -> Valu
                     },
                 },
                 "example": {"command_id": "6f1c2a8e-3b9d-4c57-9a0e-2d4b8c7f1e60", "name": "张三", "contact": "13800000000", "grounds": "申报的用房面积与实际不符"},
+            }}},
+            "responses": responses,
+        }})),
+    );
+    let mut responses = errors(&[400, 404, 409, 413, 422, 500, 503]);
+    responses.insert(
+        "201".into(),
+        json_response(
+            "posted: the need id and the platforms it reached",
+            schema_ref("NeedReceipt"),
+        ),
+    );
+    responses.insert(
+        "200".into(),
+        json_response(
+            "the same command id sent before: the receipt, nothing posted again",
+            schema_ref("NeedReceipt"),
+        ),
+    );
+    add(
+        "/api/public/v1/needs",
+        public(json!({"post": {
+            "summary": "Post an enterprise's need for pilot services (中试需求, no token; a few per hour from one address, counted with objections): it reaches every listed platform that matches its domain, province, vessel volume and services, and takes orders; 404 when none matches",
+            "operationId": "publicNeed",
+            "requestBody": {"required": true, "content": {"application/json": {
+                "schema": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["command_id", "need"],
+                    "properties": {
+                        "command_id": {"type": "string", "format": "uuid", "description": "Chosen by the client: a retry reaches each platform once"},
+                        "need": schema_ref("Need"),
+                    },
+                },
+                "example": {"command_id": "3d5e7a90-1c2b-4f6e-8a9d-0b1c2d3e4f50", "need": {"enterprise_name": "深圳示例生物科技有限公司", "enterprise_uscc": "91440300708461136T", "contact": "0755-12345678", "description": "5000 升发酵中试，三个月内完成", "domain": "food_additives", "services": ["scale_up"], "min_vessel_l": 5000}},
             }}},
             "responses": responses,
         }})),

@@ -479,7 +479,7 @@ pub(crate) fn over_objection_budget(state: &AppState, address: &ClientAddress) -
     match address.0.map(|a| state.limits().objection(a)) {
         Some(Err(seconds)) => {
             state.metrics().rate_limited();
-            Some(too_many(seconds, "objections"))
+            Some(too_many(seconds, "public filings (objections and needs)"))
         }
         _ => None,
     }
@@ -499,18 +499,7 @@ pub(crate) async fn object(
     }
     let run = async {
         let mut obj = crate::commands::parse_object(body)?;
-        let command_id = match obj.remove("command_id") {
-            Some(serde_json::Value::String(s)) => uuid::Uuid::parse_str(&s).map_err(|_| {
-                Refusal::invalid("command_id", "command_id is not a UUID")
-                    .zh("command_id 不是 UUID")
-            })?,
-            _ => {
-                return Err(Refusal::invalid(
-                    "command_id",
-                    "command_id (a UUID the client chooses, so a retry files once) is required",
-                ))
-            }
-        };
+        let command_id = command_id_of(&mut obj)?;
         let objection: roster_domain::commands::FileObjection =
             crate::commands::typed("", serde_json::Value::Object(obj))?;
         if objection.attachment.is_some() {
@@ -520,12 +509,9 @@ pub(crate) async fn object(
             ));
         }
         roster_domain::input::check_text("grounds", &objection.grounds)?;
-        let address = address
-            .0
-            .map_or_else(|| "unknown".to_string(), |a| a.to_string());
         let outcome = state
             .app()
-            .file_objection(&address, &platform_id, command_id, objection, None)
+            .file_objection(&filer(&address), &platform_id, command_id, objection, None)
             .await?;
         Ok::<_, Refusal>(outcome)
     };
@@ -537,6 +523,79 @@ pub(crate) async fn object(
                 StatusCode::CREATED
             };
             (status, axum::Json(receipt(&state, &platform_id, &outcome))).into_response()
+        }
+        Err(r) => refused(r),
+    }
+}
+
+/// The client's command id of a public filing: required, a UUID.
+fn command_id_of(
+    obj: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<uuid::Uuid, Refusal> {
+    match obj.remove("command_id") {
+        Some(serde_json::Value::String(s)) => uuid::Uuid::parse_str(&s).map_err(|_| {
+            Refusal::invalid("command_id", "command_id is not a UUID").zh("command_id 不是 UUID")
+        }),
+        _ => Err(Refusal::invalid(
+            "command_id",
+            "command_id (a UUID the client chooses, so a retry files once) is required",
+        )),
+    }
+}
+
+/// The client's address as the audit log names a public filer.
+fn filer(address: &ClientAddress) -> String {
+    address
+        .0
+        .map_or_else(|| "unknown".to_string(), |a| a.to_string())
+}
+
+/// `POST /api/public/v1/needs`: an enterprise posts a need for pilot services (RULES.md §13),
+/// `{command_id, need: {...}}`; it reaches every listed platform that matches it. 201 with the
+/// receipt (the need id and the platforms reached), 200 for a repeated `command_id`, 404 when
+/// no platform matches. Counted with the objections in the client's hourly budget of filings.
+pub(crate) async fn post_need(
+    State(state): State<AppState>,
+    address: ClientAddress,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    if let Some(r) = over_objection_budget(&state, &address) {
+        return r;
+    }
+    let run = async {
+        let mut obj = crate::commands::parse_object(body)?;
+        let command_id = command_id_of(&mut obj)?;
+        if let Some(extra) = obj.keys().find(|k| k.as_str() != "need") {
+            return Err(Refusal::invalid(
+                extra,
+                format!("unknown field {extra}: the body is {{command_id, need}}"),
+            ));
+        }
+        let need: roster_domain::commands::Need = crate::commands::typed(
+            "need",
+            obj.remove("need")
+                .ok_or_else(|| Refusal::invalid("need", "need is required"))?,
+        )?;
+        for (k, v) in [
+            ("need.enterprise_name", &need.enterprise_name),
+            ("need.contact", &need.contact),
+            ("need.description", &need.description),
+        ] {
+            roster_domain::input::check_text(k, v)?;
+        }
+        state
+            .app()
+            .post_need(&filer(&address), command_id, need)
+            .await
+    };
+    match run.await {
+        Ok(receipt) => {
+            let status = if receipt.duplicate {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            (status, axum::Json(receipt)).into_response()
         }
         Err(r) => refused(r),
     }

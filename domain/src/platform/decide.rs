@@ -460,6 +460,177 @@ impl Platform {
         }])
     }
 
+    /// RULES.md §13: a need reaches a listed platform that takes orders and offers every
+    /// service it names (the public face matches domain, province and vessels from the
+    /// directory); each need once.
+    pub(super) fn post_need(
+        &self,
+        c: &PostNeed,
+        meta: &CommandMeta,
+        _ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let valid = c.need_id.len() == 17
+            && c.need_id.starts_with("need-")
+            && c.need_id[5..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !valid {
+            return Err(
+                Refusal::invalid("need_id", "a need id is need- and 12 hex digits")
+                    .zh("需求编号格式为 need- 加 12 位十六进制数字"),
+            );
+        }
+        let n = &c.need;
+        n.check()?;
+        if self.needs.contains_key(&c.need_id) {
+            return Err(Refusal::new(
+                code::DUPLICATE,
+                format!("need {} has reached this platform already", c.need_id),
+            )
+            .zh(format!("需求 {} 已送达该平台", c.need_id)));
+        }
+        if self
+            .service_offer
+            .as_ref()
+            .is_some_and(|o| !o.accepting_orders)
+        {
+            return Err(
+                Refusal::new(code::STATE_CONFLICT, "the platform takes no new orders now")
+                    .zh("该平台目前不接受新的委托"),
+            );
+        }
+        let offered = self
+            .service_offer
+            .as_ref()
+            .map(|o| o.services.as_slice())
+            .unwrap_or_default();
+        if let Some(missing) = n.services.iter().find(|s| !offered.contains(s)) {
+            return Err(Refusal::invalid(
+                "need.services",
+                format!("the platform does not offer {}", missing.code()),
+            )
+            .zh(format!("该平台未提供“{}”服务", missing.name_zh())));
+        }
+        let trim = |s: &str| s.trim().to_string();
+        Ok(vec![E::NeedReceived {
+            need_id: c.need_id.clone(),
+            received_on: meta.business_date,
+            need: Need {
+                enterprise_name: trim(&n.enterprise_name),
+                contact: trim(&n.contact),
+                description: trim(&n.description),
+                ..n.clone()
+            },
+        }])
+    }
+
+    /// RULES.md §13: the platform answers a need that reached it. Interested or declined
+    /// first; after interest, declined or a contract; a declined or contracted need is
+    /// answered for good. A contract is a service to the enterprise, dated the day it was
+    /// signed (K-2 counts it as any other, RULES.md §8).
+    pub(super) fn respond_to_need(
+        &self,
+        c: &RespondToNeed,
+        meta: &CommandMeta,
+        ctx: &PlatformContext,
+    ) -> Result<Vec<PlatformEvent>, Refusal> {
+        let on = meta.business_date;
+        let Some(received) = self.needs.get(&c.need_id) else {
+            return Err(Refusal::not_found(format!(
+                "need {} has not reached this platform",
+                c.need_id
+            ))
+            .at("need_id")
+            .zh(format!("该平台没有收到需求 {}", c.need_id)));
+        };
+        let refuse = |now: &str, zh: &str| {
+            Err(Refusal::new(
+                code::STATE_CONFLICT,
+                format!("need {} was {now}; it cannot be answered again", c.need_id),
+            )
+            .zh(format!("需求 {} 已{zh}，不能再次答复", c.need_id)))
+        };
+        match (received.answer(), &c.answer) {
+            (Some(NeedResponse::Declined), _) => return refuse("declined", "婉拒"),
+            (Some(NeedResponse::Contracted { .. }), _) => return refuse("contracted", "签约"),
+            (Some(NeedResponse::Interested), NeedResponse::Interested) => {
+                return Err(Refusal::new(
+                    code::DUPLICATE,
+                    format!("interest in need {} is recorded already", c.need_id),
+                )
+                .zh(format!("已登记对需求 {} 的对接意向", c.need_id)))
+            }
+            _ => {}
+        }
+        let note = c
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from);
+        if note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > NEED_TEXT_MAX)
+        {
+            return Err(Refusal::invalid(
+                "note",
+                format!("note has at most {NEED_TEXT_MAX} characters"),
+            )
+            .zh(format!("此项最多 {NEED_TEXT_MAX} 个字")));
+        }
+        let mut events = vec![E::NeedAnswered {
+            need_id: c.need_id.clone(),
+            answer: c.answer.clone(),
+            note,
+            answered_on: on,
+        }];
+        if let NeedResponse::Contracted {
+            signed_on,
+            contract_cny,
+        } = &c.answer
+        {
+            if *signed_on > on {
+                return Err(Refusal::new(
+                    code::IMPOSSIBLE_DATE,
+                    format!("a contract signed on {signed_on} cannot be recorded on {on}, before it was signed"),
+                )
+                .at("answer.signed_on")
+                .zh(format!("签约日期 {signed_on} 晚于登记日 {on}，不能登记尚未签订的合同")));
+            }
+            if *signed_on < received.received_on {
+                return Err(Refusal::new(
+                    code::IMPOSSIBLE_DATE,
+                    format!(
+                        "a contract of need {} cannot be signed on {signed_on}, before the need was posted on {}",
+                        c.need_id, received.received_on
+                    ),
+                )
+                .at("answer.signed_on")
+                .zh(format!(
+                    "签约日期 {signed_on} 早于需求发布日 {}",
+                    received.received_on
+                )));
+            }
+            let service = RecordService {
+                service_id: None,
+                dated: *signed_on,
+                record: ServiceRecord::EnterpriseServed {
+                    enterprise_uscc: received.need.enterprise_uscc.clone(),
+                    enterprise_name: received.need.enterprise_name.clone(),
+                    contract_cny: *contract_cny,
+                },
+            };
+            let recorded =
+                self.record_service(&service, meta, ctx)
+                    .map_err(|r| match r.field.as_deref() {
+                        Some("dated") => r.at("answer.signed_on"),
+                        _ => r,
+                    })?;
+            events.extend(recorded);
+        }
+        Ok(events)
+    }
+
     /// RULES.md §13, R-5: anyone objects on a day within the notice period (the day it is
     /// recorded); before it or after it, refused naming the period.
     pub(super) fn file_objection(

@@ -172,6 +172,8 @@ impl Status {
             | E::NoticeObjectionRecorded { upheld: false, .. }
             | E::ObjectionFiled { .. }
             | E::ServiceOfferUpdated { .. }
+            | E::NeedReceived { .. }
+            | E::NeedAnswered { .. }
             | E::EligibilityAssessed { .. }
             | E::ApplicationAmended { .. }
             | E::ServiceRecorded { .. }
@@ -325,6 +327,28 @@ pub struct Platform {
     /// The pilot services the platform offers, as it last stated them.
     #[serde(default)]
     pub service_offer: Option<ServiceOffer>,
+    /// The needs of enterprises that reached the platform (RULES.md §13), by need id, with the
+    /// platform's answers; kept across cycles.
+    #[serde(default)]
+    pub needs: BTreeMap<String, ReceivedNeed>,
+}
+
+/// A need that reached the platform and what the platform answered (RULES.md §13).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceivedNeed {
+    /// The day it was posted.
+    pub received_on: NaiveDate,
+    /// The need.
+    pub need: crate::commands::Need,
+    /// The answers in order, each with its day (interested, then contracted; or declined).
+    pub answers: Vec<(NaiveDate, crate::commands::NeedResponse)>,
+}
+
+impl ReceivedNeed {
+    /// The latest answer, if any.
+    pub fn answer(&self) -> Option<&crate::commands::NeedResponse> {
+        self.answers.last().map(|(_, a)| a)
+    }
 }
 
 /// A platform's offer of pilot services (RULES.md §13).
@@ -532,6 +556,8 @@ impl Platform {
             C::RecordNoticeObjection(c) => self.record_notice_objection(c, &cmd.meta, ctx),
             C::FileObjection(c) => self.file_objection(c, &cmd.meta, ctx),
             C::UpdateServiceOffer(c) => self.update_service_offer(c, &cmd.meta, ctx),
+            C::PostNeed(c) => self.post_need(c, &cmd.meta, ctx),
+            C::RespondToNeed(c) => self.respond_to_need(c, &cmd.meta, ctx),
             C::ListPlatform(c) => self.list_platform(c, &cmd.meta, ctx),
             C::RecordService(c) => self.record_service(c, &cmd.meta, ctx),
             C::RecordServices(c) => self.record_services(c, &cmd.meta, ctx),
@@ -670,6 +696,30 @@ impl Platform {
                         decided: None,
                     },
                 );
+            }
+            E::NeedReceived {
+                need_id,
+                received_on,
+                need,
+            } => {
+                self.needs.insert(
+                    need_id,
+                    ReceivedNeed {
+                        received_on,
+                        need,
+                        answers: vec![],
+                    },
+                );
+            }
+            E::NeedAnswered {
+                need_id,
+                answer,
+                answered_on,
+                ..
+            } => {
+                if let Some(n) = self.needs.get_mut(&need_id) {
+                    n.answers.push((answered_on, answer));
+                }
             }
             E::PlatformListed { listed_on } => {
                 self.listed_on = Some(listed_on);

@@ -52,6 +52,8 @@ pub fn model() -> DocModel<FunnelDoc> {
             "PlatformDelisted",
             "ObjectionFiled",
             "ServiceOfferUpdated",
+            "NeedReceived",
+            "NeedAnswered",
         ],
     }
 }

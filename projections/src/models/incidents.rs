@@ -54,6 +54,8 @@ pub fn model() -> DocModel<IncidentsDoc> {
             "NoticeObjectionRecorded",
             "ObjectionFiled",
             "ServiceOfferUpdated",
+            "NeedReceived",
+            "NeedAnswered",
             "PlatformListed",
             "ServiceRecorded",
             "ServiceRetracted",

@@ -33,6 +33,8 @@ pub fn model() -> DocModel<ReviewsDoc> {
             "NoticeObjectionRecorded",
             "ObjectionFiled",
             "ServiceOfferUpdated",
+            "NeedReceived",
+            "NeedAnswered",
             "ServiceRecorded",
             "ServiceRetracted",
             "IncidentReported",

@@ -130,6 +130,8 @@ pub fn model() -> DocModel<RosterDoc> {
             "IncidentAssessed",
             "ObjectionFiled",
             "ServiceOfferUpdated",
+            "NeedReceived",
+            "NeedAnswered",
         ],
     }
 }
@@ -206,6 +208,8 @@ fn fold(doc: &mut RosterDoc, event: &PlatformEvent, e: &StoredEvent) {
         | E::NoticeObjectionRecorded { .. }
         | E::ObjectionFiled { .. }
         | E::ServiceOfferUpdated { .. }
+        | E::NeedReceived { .. }
+        | E::NeedAnswered { .. }
         | E::EligibilityAssessed { .. }
         | E::ServiceRecorded { .. }
         | E::ServiceRetracted { .. }

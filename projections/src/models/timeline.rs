@@ -49,6 +49,7 @@ pub struct TimelineDoc {
 }
 
 pub fn summary(event: &PlatformEvent) -> String {
+    use roster_domain::commands::NeedResponse;
     use PlatformEvent as E;
     match event {
         E::ApplicationSubmitted {
@@ -130,6 +131,31 @@ pub fn summary(event: &PlatformEvent) -> String {
             filed_on,
             ..
         } => format!("objection {objection_id} filed by the public on {filed_on}"),
+        E::NeedReceived {
+            need_id,
+            need,
+            received_on,
+        } => format!(
+            "need {need_id} of {} ({}) received on {received_on}: {}",
+            need.enterprise_name, need.contact, need.description
+        ),
+        E::NeedAnswered {
+            need_id,
+            answer,
+            note,
+            ..
+        } => format!(
+            "need {need_id}: {}{}",
+            match answer {
+                NeedResponse::Interested => "interested".to_string(),
+                NeedResponse::Declined => "declined".to_string(),
+                NeedResponse::Contracted {
+                    signed_on,
+                    contract_cny,
+                } => format!("contract signed on {signed_on}, {}", yuan(*contract_cny)),
+            },
+            note.as_deref().map_or(String::new(), |n| format!(" ({n})"))
+        ),
         E::ServiceOfferUpdated {
             services,
             accepting_orders,
@@ -218,6 +244,7 @@ fn yuan(c: roster_domain::values::Cny) -> String {
 
 /// The one-line summary in Chinese, as a clerk reads it.
 pub fn summary_zh(event: &PlatformEvent) -> String {
+    use roster_domain::commands::NeedResponse;
     use PlatformEvent as E;
     match event {
         E::ApplicationSubmitted {
@@ -298,6 +325,32 @@ pub fn summary_zh(event: &PlatformEvent) -> String {
             filed_on,
             ..
         } => format!("{filed_on} 社会公众提出异议（{objection_id}），待工业和信息化部处理"),
+        E::NeedReceived {
+            need_id,
+            need,
+            received_on,
+        } => format!(
+            "{received_on} 收到 {}（{}）的中试需求 {need_id}：{}",
+            need.enterprise_name, need.contact, need.description
+        ),
+        E::NeedAnswered {
+            need_id,
+            answer,
+            note,
+            ..
+        } => format!(
+            "答复中试需求 {need_id}：{}{}",
+            match answer {
+                NeedResponse::Interested => "有意对接".to_string(),
+                NeedResponse::Declined => "婉拒".to_string(),
+                NeedResponse::Contracted {
+                    signed_on,
+                    contract_cny,
+                } => format!("{signed_on} 签约，合同金额 {}", yuan(*contract_cny)),
+            },
+            note.as_deref()
+                .map_or(String::new(), |n| format!("（{n}）"))
+        ),
         E::ServiceOfferUpdated {
             services,
             accepting_orders,

@@ -705,6 +705,180 @@ async fn anyone_objects_during_the_notice_and_the_ministry_decides(app: TestApp)
     assert_eq!(r.status, 403, "{}", r.body);
 }
 
+async fn need(app: &TestApp, body: Value) -> crate::app::Response {
+    app.post_raw(None, "/api/public/v1/needs", body.to_string())
+        .await
+}
+
+fn served(kpi: &Value) -> u64 {
+    kpi["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["rule"] == "K-2")
+        .expect("K-2")["value"]
+        .as_u64()
+        .unwrap()
+}
+
+/// RULES.md §13, K-2: an enterprise's need reaches the listed platforms that match it (domain,
+/// vessel volume, services, taking orders), not the others; it waits in the platform's inbox;
+/// the platform answers it, and the contract it becomes counts as a served enterprise.
+async fn a_need_reaches_the_platforms_that_match_and_a_contract_counts_in_k2(app: TestApp) {
+    let a = crate::api::actors(&app).await;
+    let (id, owner) = on_notice(&app, &a).await;
+    let r = app
+        .act(
+            &a.ministry,
+            &format!("/api/v1/platforms/{id}/listing"),
+            "2025-11-28",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    app.clock.set("2026-01-05");
+    let r = app
+        .act(
+            &owner,
+            &format!("/api/v1/platforms/{id}/service-offer"),
+            "2026-01-05",
+            json!({"services": ["scale_up", "analysis_testing"], "accepting_orders": true}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let enterprise = "91440300708461136T";
+    let body = |min_vessel_l: u32, services: Value| {
+        json!({"command_id": uuid::Uuid::new_v4(), "need": {
+            "enterprise_name": "深圳示例生物科技有限公司", "enterprise_uscc": enterprise,
+            "contact": "0755-12345678", "description": "5000 升发酵中试，三个月内完成",
+            "domain": "enzymes", "services": services, "min_vessel_l": min_vessel_l,
+        }})
+    };
+    // The sample platform has two 5000 L fermenters: 5000 reaches it, 5001 nothing.
+    let posted = body(5000, json!(["scale_up"]));
+    let r = need(&app, posted.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let need_id = r.body["need_id"].as_str().unwrap().to_string();
+    let reached: Vec<&str> = r.body["reached"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["platform_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(reached, [id.as_str()], "{}", r.body);
+    let again = need(&app, posted).await;
+    assert_eq!(
+        (again.status, again.body["duplicate"].as_bool()),
+        (200, Some(true))
+    );
+    assert_eq!(again.body["need_id"], need_id.as_str());
+    let r = need(&app, body(5001, json!(["scale_up"]))).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = need(&app, body(5000, json!(["training"]))).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let mut vague = body(5000, json!([]));
+    vague["need"]["domain"] = Value::Null;
+    let r = need(&app, vague).await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (400, Some("need.domain")),
+        "{}",
+        r.body
+    );
+    // Needs and objections share a client's budget of five filings an hour.
+    let r = need(&app, body(5000, json!(["scale_up"]))).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+
+    // In the platform's inbox; the platform reads who needs what.
+    let applicant = roster_domain::actor::Actor {
+        id: "gd-applicant".into(),
+        role: Role::Applicant,
+        jurisdiction: Some(roster_domain::samples::GD_USCC.into()),
+    };
+    let inbox = app.state.inbox(&applicant).await.unwrap();
+    assert!(
+        inbox.iter().any(|i| i.act == "RespondToNeed"
+            && i.subject.as_deref() == Some(need_id.as_str())
+            && i.platform_id == id),
+        "{inbox:?}"
+    );
+    let page = app
+        .get(Some(&owner), &format!("/api/v1/platforms/{id}"))
+        .await
+        .body
+        .to_string();
+    assert!(page.contains("0755-12345678"), "{page}");
+
+    // Interested, then the contract: one more served enterprise from the day it was signed.
+    let before = app
+        .get(None, "/api/public/v1/kpi?as_of=2026-02-01")
+        .await
+        .body;
+    let answer = |body: Value| {
+        let owner = owner.clone();
+        let path = format!("/api/v1/platforms/{id}/need-response");
+        let app = &app;
+        async move { app.act(&owner, &path, "2026-02-01", body).await }
+    };
+    app.clock.set("2026-02-01");
+    let r = answer(json!({"need_id": need_id, "answer": {"kind": "interested"}})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = answer(json!({"need_id": need_id, "answer": {"kind": "contracted", "signed_on": "2026-02-02", "contract_cny": 500000}})).await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (400, Some("answer.signed_on")),
+        "{}",
+        r.body
+    );
+    let r = answer(json!({"need_id": need_id, "answer": {"kind": "contracted", "signed_on": "2026-01-20", "contract_cny": 500000}, "note": "已签订中试合同"})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let after = app
+        .get(None, "/api/public/v1/kpi?as_of=2026-02-01")
+        .await
+        .body;
+    assert_eq!(served(&after), served(&before) + 1, "{before} {after}");
+    let on_the_eve = app
+        .get(None, "/api/public/v1/kpi?as_of=2026-01-19")
+        .await
+        .body;
+    assert_eq!(served(&on_the_eve), served(&before));
+    let r = answer(json!({"need_id": need_id, "answer": {"kind": "declined"}})).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(!app
+        .state
+        .inbox(&applicant)
+        .await
+        .unwrap()
+        .iter()
+        .any(|i| i.act == "RespondToNeed"));
+    // A token cannot post as the public.
+    let r = app
+        .act(
+            &a.ministry,
+            &format!("/api/v1/platforms/{id}/need"),
+            "2026-02-01",
+            json!({"need_id": "need-0123456789ab", "need": body(5000, json!([]))["need"]}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_need_reaches_the_platforms_that_match_and_a_contract_counts_in_k2_on_sqlite() {
+    a_need_reaches_the_platforms_that_match_and_a_contract_counts_in_k2(
+        spawn_app(Kind::Sqlite).await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_need_reaches_the_platforms_that_match_and_a_contract_counts_in_k2_on_postgres() {
+    a_need_reaches_the_platforms_that_match_and_a_contract_counts_in_k2(
+        spawn_app(Kind::Postgres).await,
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anyone_objects_during_the_notice_and_the_ministry_decides_on_sqlite() {
     anyone_objects_during_the_notice_and_the_ministry_decides(spawn_app(Kind::Sqlite).await).await;

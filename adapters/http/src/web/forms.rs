@@ -400,6 +400,41 @@ const SERVICE_OFFER: CommandForm = act(
     ],
 );
 
+const NEED_ANSWERS: &[Opt] = &[
+    ("interested", w("有意对接", "interested")),
+    ("declined", w("婉拒", "declined")),
+    (
+        "contracted",
+        w("已签约（计入服务企业）", "contracted (a served enterprise)"),
+    ),
+];
+
+const NEED_RESPONSE: CommandForm = act(
+    CommandKind::RespondToNeed,
+    "need-response",
+    w("答复中试需求", "Answer a need"),
+    w("答复", "Answer"),
+    &[
+        required(field("need_id", w("需求编号", "Need id"), Input::Text)),
+        required(field(
+            "answer.kind",
+            w("答复", "Answer"),
+            Input::Choice(NEED_ANSWERS),
+        )),
+        field(
+            "answer.signed_on",
+            w("签约日期（已签约）", "Signed on (contracted)"),
+            Input::Date { today: true },
+        ),
+        field(
+            "answer.contract_cny",
+            w("合同金额（元，已签约）", "Contract (yuan, contracted)"),
+            Input::Yuan,
+        ),
+        field("note", w("说明", "Note"), Input::LongText),
+    ],
+);
+
 const SERVICE: CommandForm = act(
     CommandKind::RecordService,
     "service",
@@ -704,6 +739,9 @@ pub(super) const fn form(kind: CommandKind) -> Option<&'static CommandForm> {
         // Filed on the public face (`/public/notice`), never by a signed-in user.
         CommandKind::FileObjection => None,
         CommandKind::UpdateServiceOffer => Some(&SERVICE_OFFER),
+        CommandKind::RespondToNeed => Some(&NEED_RESPONSE),
+        // Posted on the public face (`/public/needs`), never by a signed-in user.
+        CommandKind::PostNeed => None,
         CommandKind::ListPlatform => Some(&LIST),
         CommandKind::RecordService => Some(&SERVICE),
         CommandKind::ReportIncident => Some(&INCIDENT),
@@ -1343,6 +1381,16 @@ mod tests {
                     ("services", "analysis_testing"),
                     ("description", "万升级发酵放大"),
                     ("accepting_orders", "yes"),
+                ],
+            ),
+            (
+                "need-response",
+                &[
+                    ("need_id", "need-0123456789ab"),
+                    ("answer.kind", "contracted"),
+                    ("answer.signed_on", "2026-01-10"),
+                    ("answer.contract_cny", "500,000"),
+                    ("note", "已签订中试合同"),
                 ],
             ),
             (

@@ -43,6 +43,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/public/notice", get(public::notice))
         .route("/public/directory", get(public::directory))
         .route(
+            "/public/needs",
+            get(public::need_page).post(public::post_need),
+        )
+        .route(
             "/public/notice/{platform_id}/objection",
             get(public::objection_page)
                 .post(public::file_objection)

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
@@ -557,6 +557,7 @@ pub(super) async fn directory(
             } }
         } }
         @if found.is_empty() { p.muted id="directory-empty" { (lang.t("没有符合条件的平台。", "No platform matches.")) } }
+        p { a.button href="/public/needs" id="need-link" { (lang.t("发布中试需求，送达符合条件的平台", "Post a need to the platforms that match it")) } }
     };
     public_layout(
         lang,
@@ -565,4 +566,212 @@ pub(super) async fn directory(
         body,
     )
     .into_response()
+}
+
+/// The need form (中试需求), with what was typed and what was refused.
+fn need_form(lang: Lang, typed: &[(String, String)], refusal: Option<&Refusal>) -> maud::Markup {
+    let v = |k: &str| {
+        typed
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, x)| x.clone())
+            .unwrap_or_default()
+    };
+    let ticked = |code: &str| typed.iter().any(|(n, x)| n == "services" && x == code);
+    let command_id = Some(v("command_id"))
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    html! {
+        @if let Some(r) = refusal {
+            div.flash.error role="status" id="flash" data-code=(r.code) {
+                (particulars(lang, r))
+                @if let (Lang::Zh, Some(label)) = (lang, r.field.as_deref().and_then(field_label_zh)) { "（" (label) "）" }
+            }
+        }
+        p { (lang.t(
+            "发布中试需求：需求将送达名单内符合所选领域、地区、装备和服务且正在接单的全部平台，由平台与您联系。联系方式仅向这些平台及其主管部门提供。",
+            "Post a need for pilot services: it reaches every listed platform that matches the domain, region, equipment and services you choose and takes orders; the platforms contact you. Your contact goes to those platforms and their supervising authorities only."
+        )) }
+        form method="post" action="/public/needs" id="need" class="stacked" {
+            input type="hidden" name="command_id" value=(command_id);
+            label { (lang.t("企业名称", "Enterprise")) input type="text" name="enterprise_name" required maxlength="200" value=(v("enterprise_name")); }
+            label { (lang.t("统一社会信用代码", "USCC")) input type="text" name="enterprise_uscc" required maxlength="18" autocapitalize="characters" value=(v("enterprise_uscc")); }
+            label { (lang.t("联系方式（联系人、电话或电子邮箱）", "Contact (name, phone or e-mail)")) input type="text" name="contact" required maxlength="200" value=(v("contact")); }
+            label { (lang.t("需求说明（产品、规模、时间）", "What you need (product, scale, schedule)")) textarea name="description" required maxlength="4000" rows="5" { (v("description")) } }
+            label { (lang.t("所属领域", "Domain")) select name="domain" {
+                option value="" { (lang.t("不限（请至少选择一项服务）", "any (choose a service)")) }
+                @for d in Domain::ALL { option value=(d.code()) selected[v("domain") == d.code()] { (lang.t(d.name_zh(), d.code())) } }
+            } }
+            fieldset {
+                legend { (lang.t("所需中试服务", "Services needed")) }
+                @for s in roster_domain::commands::PilotService::ALL {
+                    label.check { input type="checkbox" name="services" value=(s.code()) checked[ticked(s.code())]; " " (lang.t(s.name_zh(), s.code())) }
+                }
+            }
+            label { (lang.t("所需单罐工作体积不小于（升，可不填）", "Vessel working volume at least (L, optional)")) input type="number" name="min_vessel_l" min="1" step="1" value=(v("min_vessel_l")); }
+            label { (lang.t("平台所在省份（可不填）", "Platform's province (optional)")) select name="province" {
+                option value="" { (lang.t("不限", "any")) }
+                @for pr in Province::all() { option value=(pr.code()) selected[v("province") == pr.code()] { (lang.t(pr.name_zh(), pr.name_en())) } }
+            } }
+            button.primary type="submit" id="post-need" { (lang.t("发布需求", "Post the need")) }
+        }
+    }
+}
+
+/// `GET /public/needs`: the form an enterprise posts a need with.
+pub(super) async fn need_page(headers: HeaderMap) -> Response {
+    let lang = lang(&headers);
+    public_layout(
+        lang,
+        lang.t("发布中试需求", "Post a need"),
+        None,
+        need_form(lang, &[], None),
+    )
+    .into_response()
+}
+
+/// The need a posted form states, refused naming the field that is wrong.
+fn need_of(
+    posted: &[(String, String)],
+) -> Result<(uuid::Uuid, roster_domain::commands::Need), Refusal> {
+    let text = |k: &str| {
+        posted
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, x)| x.trim().to_string())
+            .unwrap_or_default()
+    };
+    let command_id = uuid::Uuid::parse_str(&text("command_id")).map_err(|_| {
+        Refusal::invalid("command_id", "the form has no command id; reload the page")
+            .zh("表单已失效，请刷新页面后重新填写")
+    })?;
+    for k in ["enterprise_name", "contact", "description"] {
+        roster_domain::input::check_text(&format!("need.{k}"), &text(k))?;
+    }
+    let enterprise_uscc = roster_domain::values::Uscc::parse(
+        &text("enterprise_uscc").to_uppercase(),
+    )
+    .map_err(|e| {
+        Refusal::invalid("need.enterprise_uscc", e.to_string())
+            .zh("统一社会信用代码不正确（18 位，含校验码）")
+    })?;
+    let domain = match text("domain").as_str() {
+        "" => None,
+        d => Some(Domain::parse(d).ok_or_else(|| {
+            Refusal::invalid("need.domain", format!("unknown domain {d}")).zh("领域不正确")
+        })?),
+    };
+    let province = match text("province").as_str() {
+        "" => None,
+        p => Some(Province::parse(p).ok_or_else(|| {
+            Refusal::invalid("need.province", format!("unknown province {p}")).zh("省份不正确")
+        })?),
+    };
+    let min_vessel_l = match text("min_vessel_l").replace([',', '，'], "").as_str() {
+        "" => None,
+        l => Some(l.parse::<u32>().map_err(|_| {
+            Refusal::invalid(
+                "need.min_vessel_l",
+                format!("{l} is not a whole number of litres"),
+            )
+            .zh("容积请填写整数（升）")
+        })?),
+    };
+    let mut services = Vec::new();
+    for (_, code) in posted.iter().filter(|(n, _)| n == "services") {
+        services.push(
+            roster_domain::commands::PilotService::parse(code).ok_or_else(|| {
+                Refusal::invalid("need.services", format!("unknown service {code}"))
+                    .zh("服务内容不正确")
+            })?,
+        );
+    }
+    Ok((
+        command_id,
+        roster_domain::commands::Need {
+            enterprise_name: text("enterprise_name"),
+            enterprise_uscc,
+            contact: text("contact"),
+            description: text("description"),
+            domain,
+            services,
+            min_vessel_l,
+            province,
+        },
+    ))
+}
+
+/// `POST /public/needs`: posts the need (a few an hour from one address, counted with
+/// objections); the receipt with the platforms it reached, or the form again with what was
+/// refused.
+pub(super) async fn post_need(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    address: ClientAddress,
+    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let lang = lang(&headers);
+    if let Some(r) = crate::public::over_objection_budget(&state, &address) {
+        return r;
+    }
+    let posted = form.map(|Form(f)| f).unwrap_or_default();
+    let outcome = async {
+        let (command_id, need) = need_of(&posted)?;
+        let filer = address
+            .0
+            .map_or_else(|| "unknown".to_string(), |a| a.to_string());
+        state.app().post_need(&filer, command_id, need).await
+    }
+    .await;
+    match outcome {
+        Ok(receipt) => {
+            let body = html! {
+                div.flash.ok role="status" id="flash" {
+                    (lang.t("需求已发布，已送达以下平台。", "Your need has been posted to the platforms below."))
+                }
+                dl.profile id="receipt" {
+                    dt { (lang.t("需求编号", "Need id")) } dd id="need-id" { (receipt.need_id) }
+                    dt { (lang.t("发布日期", "Posted on")) } dd { (receipt.posted_on) }
+                }
+                div.scroll { table id="reached" {
+                    thead { tr { th { (lang.t("平台", "Platform")) } th { (lang.t("依托单位", "Unit")) } th { (lang.t("省份", "Province")) } } }
+                    tbody { @for e in &receipt.reached {
+                        tr data-platform=(e.platform_id) {
+                            td { a href={"/public/platforms/" (e.platform_id)} { (e.platform_name) } }
+                            td { (e.unit_name) }
+                            td { (lang.t(&e.province_name, Province::parse(&e.province).map_or("", |p| p.name_en()))) }
+                        }
+                    } }
+                } }
+                p { (lang.t(
+                    "平台将通过您留下的联系方式与您联系；签约后计入平台服务企业数。",
+                    "The platforms will contact you; a contract that comes of it counts as an enterprise served."
+                )) }
+                p { a href="/public/directory" { (lang.t("返回中试服务查找", "Back to the directory")) } }
+            };
+            let status = if receipt.duplicate {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            (
+                status,
+                public_layout(lang, lang.t("需求已发布", "Need posted"), None, body),
+            )
+                .into_response()
+        }
+        Err(r) => {
+            let status = Problem::from(r.clone()).status;
+            (
+                status,
+                public_layout(
+                    lang,
+                    lang.t("发布中试需求", "Post a need"),
+                    None,
+                    need_form(lang, &posted, Some(&r)),
+                ),
+            )
+                .into_response()
+        }
+    }
 }

@@ -137,6 +137,36 @@ pub(crate) async fn platform(
                 } }
             } }
         }
+        @if !p.needs.is_empty() {
+            h2 { (v.t("中试需求（企业发布）", "Needs of enterprises")) }
+            div.scroll { table id="needs" {
+                thead { tr {
+                    th { (v.t("编号", "Id")) } th { (v.t("收到日期", "Received")) } th { (v.t("企业", "Enterprise")) }
+                    th { (v.t("联系方式", "Contact")) } th { (v.t("需求", "Need")) } th { (v.t("答复", "Answer")) }
+                } }
+                tbody { @for (id, n) in p.needs.iter().rev() {
+                    tr data-need=(id) {
+                        td { (id) } td { (n.received_on) }
+                        td { (n.need.enterprise_name) br; small.muted { (n.need.enterprise_uscc) } }
+                        td { (n.need.contact) }
+                        td {
+                            (n.need.description)
+                            @if !n.need.services.is_empty() { br; small.muted { (n.need.services.iter().map(|s| v.t(s.name_zh(), s.code())).collect::<Vec<_>>().join("、")) } }
+                            @if let Some(l) = n.need.min_vessel_l { br; small.muted { "≥ " (l) " L" } }
+                        }
+                        td.answer { @for (on, a) in &n.answers {
+                            div { (on) " " @match a {
+                                roster_domain::commands::NeedResponse::Interested => { (v.t("有意对接", "interested")) }
+                                roster_domain::commands::NeedResponse::Declined => { (v.t("婉拒", "declined")) }
+                                roster_domain::commands::NeedResponse::Contracted { signed_on, contract_cny } => {
+                                    (v.t("已签约", "contracted")) " " (signed_on) " · " (contract_cny.yuan()) (v.t(" 元", " yuan"))
+                                }
+                            } }
+                        } @if n.answers.is_empty() { strong { (v.t("待答复", "to answer")) } } }
+                    }
+                } }
+            } }
+        }
         h2 { (v.t("资格审查（各条规则）", "Eligibility (each rule)")) }
         @if let Some(a) = &p.assessment {
             p.muted { (v.t("审查日期", "Assessed on")) " " (a.assessed_on) }
