@@ -1534,6 +1534,113 @@ async fn an_objection_from_the_public_reaches_the_ministry() {
     drop(driver.process);
 }
 
+/// RULES.md §13, K-2: an enterprise without an account posts a need from its phone; it reaches
+/// the listed platform that matches, whose applicant finds it in the inbox and records the
+/// contract on the platform's page.
+async fn a_need_from_an_enterprise_reaches_the_platform_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let _not_during_broker_faults = crate::broker::BROKER.read().await;
+    let app = spawn_app(Kind::Sqlite).await;
+    let a = crate::api::actors(&app).await;
+    let (id, owner) = crate::public::on_notice(&app, &a).await;
+    let r = app
+        .act(
+            &a.ministry,
+            &format!("/api/v1/platforms/{id}/listing"),
+            "2025-11-28",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    app.clock.set("2026-01-05");
+    let r = app
+        .act(
+            &owner,
+            &format!("/api/v1/platforms/{id}/service-offer"),
+            "2026-01-05",
+            json!({"services": ["scale_up"], "accepting_orders": true}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let driver = Driver::start().await;
+    let e = Browser::open(&driver, &app.base, "enterprise").await;
+    e.client.set_window_size(390, 844).await.unwrap();
+    e.go("/public/directory").await;
+    e.click("#need-link").await;
+    assert!(e.fits_width().await, "the need form fits a phone");
+    e.fill(
+        "#need input[name=enterprise_name]",
+        "深圳示例生物科技有限公司",
+    )
+    .await;
+    e.fill("#need input[name=enterprise_uscc]", "91440300708461136t")
+        .await;
+    e.fill("#need input[name=contact]", "王经理 0755-12345678")
+        .await;
+    e.fill(
+        "#need textarea[name=description]",
+        "5000 升发酵中试，三个月内完成",
+    )
+    .await;
+    e.select("#need select[name=domain]", "enzymes").await;
+    e.click_here("#need input[name=services][value=scale_up]")
+        .await;
+    e.fill("#need input[name=min_vessel_l]", "5000").await;
+    e.shot("need-form").await;
+    e.click("#post-need").await;
+    let need_id = e.text("#need-id").await;
+    assert!(need_id.starts_with("need-"), "{need_id}");
+    assert_eq!(
+        e.count(&format!("#reached tr[data-platform='{id}']")).await,
+        1
+    );
+    e.shot("need-receipt").await;
+    e.close().await;
+
+    app.clock.set("2026-02-01");
+    let p = Browser::open(&driver, &app.base, "need-platform").await;
+    p.sign_in(&owner).await;
+    p.go("/ui/inbox").await;
+    assert_eq!(
+        p.count(&format!(
+            "#inbox tr[data-act=RespondToNeed][data-platform='{id}']"
+        ))
+        .await,
+        1
+    );
+    p.go(&format!("/ui/platforms/{id}")).await;
+    let row = format!("#needs tr[data-need='{need_id}']");
+    assert!(p.text(&row).await.contains("王经理 0755-12345678"));
+    p.click_here("details.need-response summary").await;
+    p.fill("form.need-response [name=need_id]", &need_id).await;
+    p.select(
+        "form.need-response select[name='answer.kind']",
+        "contracted",
+    )
+    .await;
+    p.set_value("form.need-response [name='answer.signed_on']", "2026-01-20")
+        .await;
+    p.fill("form.need-response [name='answer.contract_cny']", "500,000")
+        .await;
+    p.click("form.need-response button[type=submit]").await;
+    assert!(
+        p.text("#flash").await.contains("已受理"),
+        "{}",
+        p.text("#flash").await
+    );
+    assert!(p.text(&format!("{row} td.answer")).await.contains("已签约"));
+    p.shot("need-contracted").await;
+    p.close().await;
+    drop(driver.process);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_need_from_an_enterprise_reaches_the_platform_in_a_real_browser_on_sqlite() {
+    a_need_from_an_enterprise_reaches_the_platform_in_a_real_browser().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_objection_from_the_public_reaches_the_ministry_on_sqlite() {
     an_objection_from_the_public_reaches_the_ministry().await;

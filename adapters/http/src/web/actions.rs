@@ -365,10 +365,14 @@ pub(super) async fn act(
     };
     let flash = match run_form(&state, &v, &form, what).await {
         Ok((kind, o)) => {
+            // The act by its form's title (the Chinese page shows no command names).
+            let title = roster_domain::registry::CommandKind::named(kind)
+                .and_then(super::forms::form)
+                .map_or(kind, |f| v.t(f.title.zh, f.title.en));
             let mut text = format!(
                 "{} {} ({}){}",
                 v.t("已受理：", "Accepted:"),
-                kind,
+                title,
                 o.stream_id,
                 if o.duplicate {
                     v.t("（此前已受理）", " (already accepted before)")
