@@ -22,6 +22,7 @@ pub mod public;
 pub mod reads;
 pub mod runtime;
 pub mod status;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -111,7 +112,13 @@ pub struct Settings {
     pub subscription_grace: Duration,
     /// The SMTP relay notifications are mailed through; `None`: no e-mail.
     pub mail: Option<mailer::MailSettings>,
+    /// The longest wait between attempts at a webhook whose receiver fails (seconds).
+    pub webhook_retry_cap_secs: i64,
 }
+
+/// Default for `Settings::webhook_retry_cap_secs`: a receiver back from an outage gets its
+/// backlog within five minutes.
+pub const DEFAULT_WEBHOOK_RETRY_CAP_SECS: i64 = 300;
 
 /// Default for `Settings::stall_after`.
 pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(120);
@@ -130,6 +137,7 @@ impl Settings {
             stall_rule: StallRule::Observed,
             subscription_grace: DEFAULT_SUBSCRIPTION_GRACE,
             mail: None,
+            webhook_retry_cap_secs: DEFAULT_WEBHOOK_RETRY_CAP_SECS,
         }
     }
 

@@ -42,6 +42,7 @@ impl Runtime {
         if let Some(mail) = app.settings().mail.clone() {
             tasks.push(tokio::spawn(mail_loop(app.clone(), mail)));
         }
+        tasks.push(tokio::spawn(webhook_loop(app.clone())));
         Runtime { tasks }
     }
 
@@ -87,6 +88,21 @@ async fn automation_loop(app: App) {
 /// How often the e-mail sender looks for new events; after a failure it waits `MAIL_RETRY`.
 const MAIL_PERIOD: Duration = Duration::from_secs(1);
 const MAIL_RETRY: Duration = Duration::from_secs(5);
+
+/// How often the webhook sender looks for new events (each webhook waits out its own backoff).
+const WEBHOOK_PERIOD: Duration = Duration::from_secs(1);
+
+async fn webhook_loop(app: App) {
+    let client = crate::webhooks::client();
+    loop {
+        match app.deliver_webhooks(&client).await {
+            Ok(sent) if sent > 0 => tracing::info!(sent, "webhook deliveries made"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e.message, "webhook deliveries failed; retrying"),
+        }
+        tokio::time::sleep(WEBHOOK_PERIOD).await;
+    }
+}
 
 async fn mail_loop(app: App, settings: crate::mailer::MailSettings) {
     let (transport, from) = match crate::mailer::transport(&settings) {

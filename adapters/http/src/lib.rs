@@ -14,6 +14,7 @@ mod public;
 mod queries;
 mod reads;
 mod web;
+mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,6 +48,8 @@ struct Web {
     /// Rate limits per address, per token and for failed authentications.
     limits: limits::Limits,
     body_limit: usize,
+    /// The client a replayed webhook delivery goes out with.
+    webhook_client: reqwest::Client,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
                 sessions: Default::default(),
                 limits: Default::default(),
                 body_limit: DEFAULT_BODY_LIMIT,
+                webhook_client: roster_app::webhooks::client(),
             }),
         }
     }
@@ -90,6 +94,10 @@ impl AppState {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.app.now()
+    }
+
+    pub(crate) fn webhook_client(&self) -> &reqwest::Client {
+        &self.web.webhook_client
     }
 
     pub fn body_limit(&self) -> usize {
@@ -157,6 +165,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/targets/{target_set_id}/retirement",
             post(kpi::retire),
+        )
+        .route(
+            "/api/v1/webhooks",
+            get(webhooks::list).post(webhooks::register),
+        )
+        .route(
+            "/api/v1/webhooks/{webhook_id}",
+            get(webhooks::one).delete(webhooks::delete),
+        )
+        .route(
+            "/api/v1/webhooks/{webhook_id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+            post(webhooks::replay),
         )
         .route("/metrics", get(reads::metrics))
         .merge(web::routes())

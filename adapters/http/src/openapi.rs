@@ -86,6 +86,11 @@ pub struct ProblemDetails {
     crate::public::Meta,
     crate::public::ObjectionReceipt,
     roster_app::public::NeedReceipt,
+    roster_app::webhooks::RegisterWebhook,
+    roster_app::webhooks::Webhook,
+    roster_app::webhooks::WebhookStatus,
+    roster_app::webhooks::RegisteredWebhook,
+    roster_app::webhooks::Delivery,
     roster_domain::commands::Need
 )))]
 struct ApiDoc;
@@ -634,6 +639,15 @@ pub fn document() -> Value {
         .cloned()
         .unwrap_or_default();
     schemas["Province"]["enum"] = json!(province_codes());
+    // A webhook is registered for the platform events by their type strings.
+    schemas["RegisterWebhook"]["properties"]["event_types"]["items"]["enum"] =
+        json!(roster_domain::events::PLATFORM_EVENT_NAMES
+            .iter()
+            .map(|(t, _, _)| *t)
+            .collect::<Vec<_>>());
+    schemas["RegisterWebhook"]["properties"]["url"]["pattern"] =
+        json!("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s]*)?$");
+    schemas["RegisterWebhook"]["properties"]["url"]["maxLength"] = json!(2000);
     let envelope = schemas.remove("CommandEnvelope").expect("envelope schema");
     let own: Vec<&str> = CommandKind::ALL.iter().map(|k| k.name()).collect();
     // The input bounds hold for what commands carry (the envelope is not checked that way),
@@ -1196,6 +1210,7 @@ fn paths(examples: &BTreeMap<&'static str, Value>) -> Value {
             examples["DefineTargetSet"].clone(),
         ),
     );
+    webhook_paths(&mut add);
     add(
         "/api/v1/targets/{target_set_id}/retirement",
         post(
@@ -1207,6 +1222,123 @@ fn paths(examples: &BTreeMap<&'static str, Value>) -> Value {
         ),
     );
     Value::Object(p)
+}
+
+/// `/api/v1/webhooks` (RULES.md §13): the ministry and analysts.
+fn webhook_paths(add: &mut impl FnMut(&str, Value)) {
+    let tagged = |mut op: Value| {
+        if let Some(o) = op.as_object_mut().and_then(|o| o.values_mut().next()) {
+            o["tags"] = json!(["webhooks"]);
+        }
+        op
+    };
+    let webhook = || {
+        path_param(
+            "webhook_id",
+            "^[0-9a-fA-F-]{36}$",
+            "The webhook's id (a UUID)",
+            "0b6c3e52-6a3f-4c11-9d8e-5f1a2b3c4d5e",
+        )
+    };
+    add(
+        "/api/v1/webhooks",
+        tagged(get(
+            "The webhooks the caller reads (the ministry: all; an analyst: its own), with their delivery state",
+            "listWebhooks",
+            vec![],
+            json_response(
+                "the webhooks",
+                json!({"type": "array", "items": schema_ref("WebhookStatus")}),
+            ),
+            &[401, 403, 500, 503],
+        )),
+    );
+    let mut responses = errors(&[400, 401, 403, 409, 413, 500, 503]);
+    responses.insert(
+        "201".into(),
+        json_response(
+            "registered: the webhook and its signing secret, shown this once",
+            schema_ref("RegisteredWebhook"),
+        ),
+    );
+    add(
+        "/api/v1/webhooks",
+        tagged(json!({"post": {
+            "summary": "Register a webhook for event types (ministry, analyst; at most 20 each): each such event is POSTed to the URL as it is recorded, with `X-Roster-Delivery` (the delivery id, the same on every attempt), `X-Roster-Event` and `X-Roster-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" with the secret>`; a failed delivery is retried with a doubling backoff up to five minutes, in order",
+            "operationId": "registerWebhook",
+            "requestBody": {"required": true, "content": {"application/json": {
+                "schema": schema_ref("RegisterWebhook"),
+                "example": {"url": "https://analytics.example.gov.cn/hooks/roster", "event_types": ["PlatformListed", "PlatformDelisted", "AnnualEvaluationRecorded"], "description": "名单变动同步到分析平台"},
+            }}},
+            "responses": responses,
+        }})),
+    );
+    add(
+        "/api/v1/webhooks/{webhook_id}",
+        tagged(get(
+            "One webhook with its delivery state (lag, failures, next attempt, last error)",
+            "getWebhook",
+            vec![webhook()],
+            json_response("the webhook", schema_ref("WebhookStatus")),
+            &[401, 403, 404, 500, 503],
+        )),
+    );
+    let mut responses = errors(&[401, 403, 404, 500, 503]);
+    responses.insert(
+        "204".into(),
+        json!({"description": "deleted: nothing more is delivered"}),
+    );
+    add(
+        "/api/v1/webhooks/{webhook_id}",
+        tagged(json!({"delete": {
+            "summary": "Delete a webhook: nothing more is delivered; its delivery log stays readable",
+            "operationId": "deleteWebhook",
+            "parameters": [webhook()],
+            "responses": responses,
+        }})),
+    );
+    add(
+        "/api/v1/webhooks/{webhook_id}/deliveries",
+        tagged(get(
+            "The delivery log of a webhook, newest first: each event sent, its attempts, the receiver's last status or error",
+            "webhookDeliveries",
+            vec![
+                webhook(),
+                query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+                    "At most this many deliveries",
+                ),
+            ],
+            json_response(
+                "the deliveries",
+                json!({"type": "array", "items": schema_ref("Delivery")}),
+            ),
+            &[400, 401, 403, 404, 500, 503],
+        )),
+    );
+    let mut responses = errors(&[401, 403, 404, 500, 503]);
+    responses.insert(
+        "200".into(),
+        json_response(
+            "sent again: the delivery as logged after the attempt (delivered or not)",
+            schema_ref("Delivery"),
+        ),
+    );
+    add(
+        "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+        tagged(json!({"post": {
+            "summary": "Send a delivery again now, with its delivery id (the receiver deduplicates by it)",
+            "operationId": "replayWebhookDelivery",
+            "parameters": [webhook(), path_param(
+                "delivery_id",
+                "^[0-9a-fA-F-]{36}$",
+                "The delivery's id (a UUID)",
+                "7d1f0c2e-8b3a-5e47-9c6d-2a1b0e9f8c7d",
+            )],
+            "responses": responses,
+        }})),
+    );
 }
 
 pub async fn serve() -> Response {

@@ -64,3 +64,4 @@ mod public;
 mod read_models;
 mod reports;
 mod support;
+mod webhooks;
