@@ -90,6 +90,9 @@ pub struct Status {
     pub deadlines: DeadlineStatus,
     /// Reviews open past their due date as of today (D-2).
     pub reviews_overdue: u64,
+    /// The active webhooks with their lag and failures since their last delivery: a receiver
+    /// that fails is reported here (and in `/metrics`), not a reason for `/ready` to refuse.
+    pub webhooks: Vec<crate::webhooks::WebhookStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -289,6 +292,10 @@ impl App {
                 crate::Transport::Broker => "broker",
             },
             consumers: self.consumers(),
+            webhooks: self
+                .active_webhooks()
+                .await
+                .map_err(|r| StoreError::Unavailable(r.message))?,
         })
     }
 }

@@ -416,6 +416,17 @@ impl App {
         })
     }
 
+    /// Every active webhook with its delivery state (the operations status).
+    pub async fn active_webhooks(&self) -> Result<Vec<WebhookStatus>, Refusal> {
+        let mut out = Vec::new();
+        for r in self.registrations().await? {
+            if r.webhook.active {
+                out.push(self.webhook_status(r.webhook).await?);
+            }
+        }
+        Ok(out)
+    }
+
     /// One webhook with its delivery state.
     pub async fn webhook(&self, actor: &Actor, webhook_id: Uuid) -> Result<WebhookStatus, Refusal> {
         let r = self.registration(actor, webhook_id).await?;

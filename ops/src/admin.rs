@@ -145,6 +145,20 @@ pub fn print_status(r: &StatusReport) {
             if v.mail_stalled { "STALLED" } else { "" }.into(),
         ]);
     }
+    for w in &v.webhooks {
+        readers.add_row(vec![
+            roster_app::webhooks::cursor_model(w.webhook.webhook_id),
+            "-".into(),
+            w.lag.to_string(),
+            "-".into(),
+            "-".into(),
+            if w.failures > 0 {
+                format!("FAILING ({} attempts)", w.failures)
+            } else {
+                String::new()
+            },
+        ]);
+    }
     println!("{readers}");
     if !r.broker.is_empty() {
         let mut queues = table(

@@ -505,6 +505,50 @@ pub fn scenario() -> Vec<Step> {
         );
     }
 
+    // A need an enterprise posted in January 2026 (RULES.md §13), as it reached the first two
+    // platforms in its domain: the first is taking it up, the second has not answered yet.
+    let (need_uscc, need_name) = enterprise(41);
+    let need = roster_domain::commands::Need {
+        enterprise_name: need_name,
+        enterprise_uscc: need_uscc,
+        contact: "李经理 0755-88880000（示例）".into(),
+        description: "年产百吨级新产品的发酵工艺放大验证，计划三个月内完成中试".into(),
+        domain: roster_domain::values::Domain::parse(listed[0].domains[0]),
+        services: vec![],
+        min_vessel_l: None,
+        province: None,
+    };
+    let need_id = roster_domain::commands::need_id(Uuid::new_v5(&NAMESPACE, b"demo-need-1"));
+    for u in listed
+        .iter()
+        .enumerate()
+        .filter(|(i, u)| i % 5 != 4 && u.domains.contains(&listed[0].domains[0]))
+        .map(|(_, u)| u)
+        .take(2)
+    {
+        b.platform(
+            "need",
+            u,
+            Actor::public("203.0.113.40"),
+            date("2026-01-12"),
+            PlatformCommand::PostNeed(roster_domain::commands::PostNeed {
+                need_id: need_id.clone(),
+                need: need.clone(),
+            }),
+        );
+    }
+    b.platform(
+        "need-response",
+        listed[0],
+        actor(Role::Applicant, Some(uscc(listed[0]).to_string())),
+        date("2026-01-14"),
+        PlatformCommand::RespondToNeed(roster_domain::commands::RespondToNeed {
+            need_id,
+            answer: roster_domain::commands::NeedResponse::Interested,
+            note: Some("已电话联系，约定现场考察".into()),
+        }),
+    );
+
     // Services through 2026: enterprises from a shared pool, products per platform.
     let mut retract: Option<(usize, Uuid)> = None;
     for (i, u) in listed.iter().enumerate() {

@@ -288,6 +288,22 @@ pub(crate) async fn metrics(
         labels: vec![],
         value: status.deadlines.late as f64,
     });
+    for w in &status.webhooks {
+        gauges.push(Gauge {
+            name: "roster_webhook_lag_events",
+            help: "Events after a webhook's cursor (its receiver down or refusing?).",
+            labels: vec![("webhook", w.webhook.webhook_id.to_string())],
+            value: w.lag as f64,
+        });
+    }
+    for w in &status.webhooks {
+        gauges.push(Gauge {
+            name: "roster_webhook_failures",
+            help: "Failed attempts at a webhook since its last delivery.",
+            labels: vec![("webhook", w.webhook.webhook_id.to_string())],
+            value: f64::from(w.failures),
+        });
+    }
     if let Some(lag) = status.mail_lag {
         gauges.push(Gauge {
             name: "roster_mail_lag_events",

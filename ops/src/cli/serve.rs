@@ -61,6 +61,10 @@ pub(crate) struct LimitArgs {
     /// Objections one client address may file on the public face per hour.
     #[arg(long, env = "ROSTER_OBJECTIONS_PER_HOUR", default_value_t = 5)]
     objections_per_hour: u32,
+    /// The longest wait, in seconds, between attempts at a webhook whose receiver fails (the
+    /// wait doubles from 1 s up to it).
+    #[arg(long, env = "ROSTER_WEBHOOK_RETRY_CAP", default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..=86_400))]
+    webhook_retry_cap: i64,
     /// A read model or the policy consumer behind the log whose checkpoint has not moved for
     /// this many seconds is stalled: /ready answers 503, /metrics and the status say so.
     #[arg(long, env = "ROSTER_STALL_AFTER_SECONDS", default_value_t = 120)]
@@ -169,6 +173,7 @@ pub(crate) async fn serve(
         stall_after: std::time::Duration::from_secs(limits.stall_after_seconds),
         subscription_grace: std::time::Duration::from_secs(limits.subscription_grace_seconds),
         mail,
+        webhook_retry_cap_secs: limits.webhook_retry_cap,
         ..Settings::serving(policy, transport)
     };
     let app = App::new(backends, Arc::new(SystemClock), settings);
