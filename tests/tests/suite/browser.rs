@@ -560,6 +560,7 @@ pub(crate) async fn the_dashboard_in_a_real_browser() {
         ("/ui/reviews", "phone-reviews"),
         ("/ui/batch/evaluate", "phone-batch-evaluate"),
         ("/ui/notifications", "phone-notifications"),
+        ("/ui/webhooks", "phone-webhooks"),
     ])
     .await;
     b.go("/ui/lang?to=en").await;

@@ -292,7 +292,7 @@ pub(crate) async fn forms_without_the_sessions_csrf_token_change_nothing(app: Te
         shown.body.contains("id=\"flash\""),
         "the outcome is shown once"
     );
-    assert!(shown.body.contains("RecommendByProvince"));
+    assert!(shown.body.contains("已受理： 推荐 ("));
     assert!(!s
         .get("/ui/funnel?round=browser")
         .await
@@ -507,7 +507,7 @@ pub(crate) async fn the_ministry_concludes_a_review_and_a_province_rejects_from_
     assert_eq!(r.status, 303);
     assert_eq!(r.headers["location"], "/ui");
     let back = m.get("/ui/targets").await.body;
-    assert!(back.contains("ConcludeReview"), "{back}");
+    assert!(back.contains("已受理： 作出复核结论"), "{back}");
     let detail = app
         .get(Some(&ministry), &format!("/api/v1/platforms/{reviewed}"))
         .await
@@ -591,7 +591,7 @@ pub(crate) async fn each_role_takes_an_application_to_the_roster_and_the_ministr
     let (_, c) = sign_in(&app, &nanjing).await;
     let c = c.unwrap();
     let shown = act(&c, &page, "endorse", &[("opinion", "情况属实，同意推荐")]).await;
-    assert!(shown.contains("EndorseByCity"), "{shown}");
+    assert!(shown.contains("已受理： 审核通过，报送省级"), "{shown}");
     assert_eq!(detail().await, "city_endorsed");
     assert!(
         !c.get(&page).await.body.contains("class=\"endorse\""),
@@ -647,7 +647,7 @@ pub(crate) async fn each_role_takes_an_application_to_the_roster_and_the_ministr
     let (_, m) = sign_in(&app, &ministry).await;
     let m = m.unwrap();
     let shown = act(&m, &page, "list", &[("business_date", &day(7))]).await;
-    assert!(shown.contains("ListPlatform"), "{shown}");
+    assert!(shown.contains("已受理： 公示期满，入列"), "{shown}");
     assert_eq!(detail().await, "listed");
     let year = &day(7)[..4];
     act(

@@ -381,6 +381,130 @@ async fn webhooks_deliver_every_missed_event_once_after_the_receiver_is_back(app
     receiver.stop().await;
 }
 
+/// The ministry on its pages (数据推送): registers a webhook (the secret shown once), sees it
+/// fail while its receiver is unreachable, reads the delivery log and sends one again; an
+/// analyst does not see the ministry's webhook.
+async fn the_ministry_registers_a_webhook_and_follows_it_on_the_pages(app: TestApp) {
+    let a = crate::api::actors(&app).await;
+    let (platform, _) = crate::public::on_notice(&app, &a).await;
+    let (_, s) = crate::dashboard::sign_in(&app, &a.ministry).await;
+    let s = s.unwrap();
+    let page = s.get("/ui/webhooks").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"no-webhooks\""), "{}", page.body);
+    // Nothing chosen: refused, in Chinese, nothing registered.
+    let unreachable = "http://127.0.0.1:9/hook";
+    let r = s
+        .post(
+            "/ui/webhooks",
+            &[("csrf", &s.csrf), ("url", unreachable)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let shown = s.get("/ui/webhooks").await.body;
+    assert!(shown.contains("请至少选择一种事件"), "{shown}");
+    assert!(shown.contains("id=\"no-webhooks\""));
+    let r = s
+        .post(
+            "/ui/webhooks",
+            &[
+                ("csrf", &s.csrf),
+                ("url", unreachable),
+                ("event_types", "PlatformListed"),
+                ("event_types", "PlatformDelisted"),
+                ("description", "名单变动同步"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let shown = s.get("/ui/webhooks").await.body;
+    assert!(
+        shown.contains("whsec_"),
+        "the secret is shown once: {shown}"
+    );
+    assert!(
+        !s.get("/ui/webhooks").await.body.contains("whsec_"),
+        "only once"
+    );
+    let id = shown
+        .split("data-webhook=\"")
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .expect("the webhook's row")
+        .to_string();
+    // The platform is listed; the receiver cannot be reached: the failure shows.
+    let r = app
+        .act(
+            &a.ministry,
+            &format!("/api/v1/platforms/{platform}/listing"),
+            "2025-11-28",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // (The act moved the clock past the session's idle limit: sign in again.)
+    let (_, s) = crate::dashboard::sign_in(&app, &a.ministry).await;
+    let s = s.unwrap();
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = s.get("/ui/webhooks").await.body;
+        if shown.contains("推送失败") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        shown.contains("推送失败") && shown.contains("下次重试"),
+        "{shown}"
+    );
+    let log = s.get(&format!("/ui/webhooks/{id}")).await.body;
+    assert!(log.contains("未送达") && log.contains("列入名单"), "{log}");
+    let delivery = log
+        .split("data-delivery=\"")
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .expect("the delivery's row")
+        .to_string();
+    let r = s
+        .post(
+            &format!("/ui/webhooks/{id}/deliveries/{delivery}/replay"),
+            &[("csrf", &s.csrf)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let log = s.get(&format!("/ui/webhooks/{id}")).await.body;
+    assert!(log.contains("重新推送未成功"), "{log}");
+    // Without the CSRF token nothing happens.
+    let r = s
+        .post(&format!("/ui/webhooks/{id}/deletion"), &[], None)
+        .await;
+    assert_ne!(r.status, 303, "{}", r.body);
+    // The analyst reads only its own.
+    let (_, an) = crate::dashboard::sign_in(&app, &a.analyst).await;
+    let an = an.unwrap();
+    assert!(!an.get("/ui/webhooks").await.body.contains(&id));
+    assert_eq!(an.get(&format!("/ui/webhooks/{id}")).await.status, 404);
+    // Deleted from the page.
+    let r = s
+        .post(
+            &format!("/ui/webhooks/{id}/deletion"),
+            &[("csrf", &s.csrf)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(s.get("/ui/webhooks").await.body.contains("已删除"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ministry_registers_a_webhook_and_follows_it_on_the_pages_on_sqlite() {
+    the_ministry_registers_a_webhook_and_follows_it_on_the_pages(spawn_app(Kind::Sqlite).await)
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_deliver_every_missed_event_once_after_the_receiver_is_back_on_sqlite() {
     webhooks_deliver_every_missed_event_once_after_the_receiver_is_back(

@@ -63,6 +63,19 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/notifications/read", post(pages::mark_read))
         .route("/ui/notifications/email", post(pages::set_email))
         .route("/ui/targets", get(pages::targets))
+        .route(
+            "/ui/webhooks",
+            get(pages::webhooks).post(pages::register_webhook),
+        )
+        .route("/ui/webhooks/{webhook_id}", get(pages::webhook))
+        .route(
+            "/ui/webhooks/{webhook_id}/deletion",
+            post(pages::delete_webhook),
+        )
+        .route(
+            "/ui/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+            post(pages::replay_delivery),
+        )
         .route("/ui/roster", get(pages::roster))
         .route("/ui/provinces", get(pages::provinces))
         .route("/ui/roster.csv", get(pages::roster_csv))
@@ -484,6 +497,9 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> {
     v.push(("/ui/funnel", "申报漏斗", "Funnel"));
     if role != Role::City {
         v.push(("/ui/calls", "揭榜挂帅", "Open competition"));
+    }
+    if matches!(role, Role::Ministry | Role::Analyst) {
+        v.push(("/ui/webhooks", "数据推送", "Webhooks"));
     }
     v
 }

@@ -208,6 +208,7 @@ mod inbox;
 mod notifications;
 mod provinces;
 mod targets;
+mod webhooks;
 
 pub(super) use funnel::funnel;
 pub(super) use inbox::inbox;
@@ -217,3 +218,7 @@ pub(super) use provinces::provinces;
 pub(super) use reviews::reviews;
 pub(super) use roster::{roster, roster_csv, roster_xlsx};
 pub(super) use targets::{kpi_csv, kpi_xlsx, targets};
+pub(super) use webhooks::{
+    delete as delete_webhook, register as register_webhook, replay as replay_delivery, webhook,
+    webhooks,
+};
