@@ -140,12 +140,9 @@ pub(crate) async fn register(
     Redirect::to("/ui/webhooks").into_response()
 }
 
-fn webhook_id(v: &Viewer, id: &str) -> Result<Uuid, PageError> {
+fn webhook_id(id: &str) -> Result<Uuid, Refusal> {
     Uuid::parse_str(id).map_err(|_| {
-        refused(
-            v,
-            Refusal::not_found(format!("no webhook {id}")).zh(format!("没有推送地址 {id}")),
-        )
+        Refusal::not_found(format!("no webhook {id}")).zh(format!("没有推送地址 {id}"))
     })
 }
 
@@ -155,7 +152,7 @@ pub(crate) async fn webhook(
     v: Viewer,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id = webhook_id(&v, &id)?;
+    let id = webhook_id(&id).map_err(|r| refused(&v, r))?;
     let w = state
         .app()
         .webhook(&v.actor, id)
