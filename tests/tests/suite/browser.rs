@@ -1545,26 +1545,7 @@ async fn a_need_from_an_enterprise_reaches_the_platform_in_a_real_browser() {
     let _not_during_broker_faults = crate::broker::BROKER.read().await;
     let app = spawn_app(Kind::Sqlite).await;
     let a = crate::api::actors(&app).await;
-    let (id, owner) = crate::public::on_notice(&app, &a).await;
-    let r = app
-        .act(
-            &a.ministry,
-            &format!("/api/v1/platforms/{id}/listing"),
-            "2025-11-28",
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    app.clock.set("2026-01-05");
-    let r = app
-        .act(
-            &owner,
-            &format!("/api/v1/platforms/{id}/service-offer"),
-            "2026-01-05",
-            json!({"services": ["scale_up"], "accepting_orders": true}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    let (id, owner) = crate::public::listed_offering(&app, &a, json!(["scale_up"])).await;
     let driver = Driver::start().await;
     let e = Browser::open(&driver, &app.base, "enterprise").await;
     e.client.set_window_size(390, 844).await.unwrap();

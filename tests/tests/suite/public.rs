@@ -721,12 +721,14 @@ fn served(kpi: &Value) -> u64 {
         .unwrap()
 }
 
-/// RULES.md §13, K-2: an enterprise's need reaches the listed platforms that match it (domain,
-/// vessel volume, services, taking orders), not the others; it waits in the platform's inbox;
-/// the platform answers it, and the contract it becomes counts as a served enterprise.
-async fn a_need_reaches_the_platforms_that_match_and_a_contract_counts_in_k2(app: TestApp) {
-    let a = crate::api::actors(&app).await;
-    let (id, owner) = on_notice(&app, &a).await;
+/// The platform of `on_notice` listed on 2025-11-28 and offering `services` from 2026-01-05
+/// (the clock then): its id and its applicant's token.
+pub(crate) async fn listed_offering(
+    app: &TestApp,
+    a: &crate::api::Actors,
+    services: Value,
+) -> (String, String) {
+    let (id, owner) = on_notice(app, a).await;
     let r = app
         .act(
             &a.ministry,
@@ -742,10 +744,19 @@ async fn a_need_reaches_the_platforms_that_match_and_a_contract_counts_in_k2(app
             &owner,
             &format!("/api/v1/platforms/{id}/service-offer"),
             "2026-01-05",
-            json!({"services": ["scale_up", "analysis_testing"], "accepting_orders": true}),
+            json!({"services": services, "accepting_orders": true}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
+    (id, owner)
+}
+
+/// RULES.md §13, K-2: an enterprise's need reaches the listed platforms that match it (domain,
+/// vessel volume, services, taking orders), not the others; it waits in the platform's inbox;
+/// the platform answers it, and the contract it becomes counts as a served enterprise.
+async fn a_need_reaches_the_platforms_that_match_and_a_contract_counts_in_k2(app: TestApp) {
+    let a = crate::api::actors(&app).await;
+    let (id, owner) = listed_offering(&app, &a, json!(["scale_up", "analysis_testing"])).await;
     let enterprise = "91440300708461136T";
     let body = |min_vessel_l: u32, services: Value| {
         json!({"command_id": uuid::Uuid::new_v4(), "need": {
