@@ -20,6 +20,20 @@ fn id_of(s: &str, what: &str) -> Result<Uuid, Refusal> {
     Uuid::parse_str(s).map_err(|_| Refusal::not_found(format!("no {what} {s}")))
 }
 
+/// The answer to `what`: `ok` of its value, or the refusal as problem+json, audited.
+async fn answer<T, R: IntoResponse>(
+    state: &AppState,
+    actor: &roster_domain::Actor,
+    what: &str,
+    result: Result<T, Refusal>,
+    ok: impl FnOnce(T) -> R,
+) -> Response {
+    match result {
+        Ok(v) => ok(v).into_response(),
+        Err(r) => audited(state, actor, what, r).await,
+    }
+}
+
 /// `POST /api/v1/webhooks`: registers a webhook; 201 with its secret (shown this once).
 pub(crate) async fn register(
     State(state): State<AppState>,
@@ -31,10 +45,10 @@ pub(crate) async fn register(
         let r: RegisterWebhook = typed("", serde_json::Value::Object(obj))?;
         state.app().register_webhook(&actor, r).await
     };
-    match run.await {
-        Ok(w) => (StatusCode::CREATED, Json(w)).into_response(),
-        Err(r) => audited(&state, &actor, "POST /api/v1/webhooks", r).await,
-    }
+    answer(&state, &actor, "POST /api/v1/webhooks", run.await, |w| {
+        (StatusCode::CREATED, Json(w))
+    })
+    .await
 }
 
 /// `GET /api/v1/webhooks`: the webhooks the caller reads, with their delivery state.
@@ -42,10 +56,8 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
 ) -> Response {
-    match state.app().webhooks(&actor).await {
-        Ok(w) => Json(w).into_response(),
-        Err(r) => audited(&state, &actor, "GET /api/v1/webhooks", r).await,
-    }
+    let listed = state.app().webhooks(&actor).await;
+    answer(&state, &actor, "GET /api/v1/webhooks", listed, Json).await
 }
 
 /// `GET /api/v1/webhooks/{id}`: one webhook with its delivery state.
@@ -58,10 +70,7 @@ pub(crate) async fn one(
         let id = id_of(&webhook_id, "webhook")?;
         state.app().webhook(&actor, id).await
     };
-    match run.await {
-        Ok(w) => Json(w).into_response(),
-        Err(r) => audited(&state, &actor, "GET /api/v1/webhooks/{id}", r).await,
-    }
+    answer(&state, &actor, "GET /api/v1/webhooks/{id}", run.await, Json).await
 }
 
 /// `DELETE /api/v1/webhooks/{id}`: nothing more is delivered; 204.
@@ -74,10 +83,14 @@ pub(crate) async fn delete(
         let id = id_of(&webhook_id, "webhook")?;
         state.app().delete_webhook(&actor, id).await
     };
-    match run.await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(r) => audited(&state, &actor, "DELETE /api/v1/webhooks/{id}", r).await,
-    }
+    answer(
+        &state,
+        &actor,
+        "DELETE /api/v1/webhooks/{id}",
+        run.await,
+        |()| StatusCode::NO_CONTENT,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,10 +115,14 @@ pub(crate) async fn deliveries(
         let id = id_of(&webhook_id, "webhook")?;
         state.app().webhook_deliveries(&actor, id, limit).await
     };
-    match run.await {
-        Ok(d) => Json(d).into_response(),
-        Err(r) => audited(&state, &actor, "GET /api/v1/webhooks/{id}/deliveries", r).await,
-    }
+    answer(
+        &state,
+        &actor,
+        "GET /api/v1/webhooks/{id}/deliveries",
+        run.await,
+        Json,
+    )
+    .await
 }
 
 /// `POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/replay`: sends the delivery again now,
@@ -123,16 +140,12 @@ pub(crate) async fn replay(
             .replay_delivery(&actor, id, delivery, state.webhook_client())
             .await
     };
-    match run.await {
-        Ok(d) => Json(d).into_response(),
-        Err(r) => {
-            audited(
-                &state,
-                &actor,
-                "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",
-                r,
-            )
-            .await
-        }
-    }
+    answer(
+        &state,
+        &actor,
+        "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",
+        run.await,
+        Json,
+    )
+    .await
 }

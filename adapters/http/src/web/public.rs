@@ -41,6 +41,12 @@ fn refused(lang: Lang, r: Refusal) -> Response {
         .into_response()
 }
 
+/// A public form shown again with what was typed and the refusal, under the refusal's status.
+fn form_again(lang: Lang, title: &str, r: &Refusal, form: maud::Markup) -> Response {
+    let status = Problem::from(r.clone()).status;
+    (status, public_layout(lang, title, None, form)).into_response()
+}
+
 fn stars(n: Option<u8>) -> String {
     n.map_or_else(String::new, |n| "★".repeat(n as usize))
 }
@@ -467,19 +473,12 @@ pub(super) async fn file_objection(
             )
                 .into_response()
         }
-        Err(r) => {
-            let status = Problem::from(r.clone()).status;
-            (
-                status,
-                public_layout(
-                    lang,
-                    lang.t("提出异议", "File an objection"),
-                    None,
-                    objection_form(lang, &entry, &typed, Some(&r)),
-                ),
-            )
-                .into_response()
-        }
+        Err(r) => form_again(
+            lang,
+            lang.t("提出异议", "File an objection"),
+            &r,
+            objection_form(lang, &entry, &typed, Some(&r)),
+        ),
     }
 }
 
@@ -760,18 +759,11 @@ pub(super) async fn post_need(
             )
                 .into_response()
         }
-        Err(r) => {
-            let status = Problem::from(r.clone()).status;
-            (
-                status,
-                public_layout(
-                    lang,
-                    lang.t("发布中试需求", "Post a need"),
-                    None,
-                    need_form(lang, &posted, Some(&r)),
-                ),
-            )
-                .into_response()
-        }
+        Err(r) => form_again(
+            lang,
+            lang.t("发布中试需求", "Post a need"),
+            &r,
+            need_form(lang, &posted, Some(&r)),
+        ),
     }
 }
